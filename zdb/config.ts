@@ -1,0 +1,128 @@
+import { parseArgs } from 'node:util';
+import { IndexMode } from './engine/format.js';
+
+export interface ZdbConfig {
+  listen: string;
+  port: number;
+  socket: string | null;
+  /** Listen on TCP as well when a unix socket is given (0-db's --dualnet). */
+  dualnet: boolean;
+  data: string;
+  index: string;
+  mode: IndexMode | null;
+  datasize: number;
+  admin: string;
+  protect: boolean;
+  maxsize: number;
+  sync: boolean;
+  synctime: number;
+  compactRatio: number;
+  logfile: string | null;
+  verbose: boolean;
+  background: boolean;
+}
+
+export class ConfigError extends Error {}
+
+const MIN_DATASIZE = 512 * 1024;
+const MAX_DATASIZE = 0xffffffff;
+
+/** "256M", "1G", "524288": sizes the way 0-db's --datasize reads them. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(text.trim());
+  if (!m) throw new ConfigError(`invalid size: ${text}`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * scale);
+}
+
+export function parseConfig(argv: string[]): ZdbConfig {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      listen: { type: 'string', default: '::' },
+      port: { type: 'string', default: '9900' },
+      socket: { type: 'string' },
+      dualnet: { type: 'boolean', default: false },
+      data: { type: 'string', default: './zdb-data' },
+      index: { type: 'string', default: './zdb-index' },
+      mode: { type: 'string' },
+      datasize: { type: 'string', default: String(256 * 1024 * 1024) },
+      admin: { type: 'string', default: '' },
+      protect: { type: 'boolean', default: false },
+      maxsize: { type: 'string', default: '0' },
+      sync: { type: 'boolean', default: false },
+      synctime: { type: 'string', default: '0' },
+      'compact-ratio': { type: 'string', default: '0' },
+      logfile: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      background: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) throw new ConfigError(usage());
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${values.port}`);
+  let mode: IndexMode | null = null;
+  if (values.mode !== undefined) {
+    if (values.mode === 'user') mode = IndexMode.User;
+    else if (values.mode === 'seq') mode = IndexMode.Seq;
+    else throw new ConfigError(`invalid mode: ${values.mode} (expected user or seq)`);
+  }
+  const datasize = parseSize(values.datasize);
+  if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE) throw new ConfigError(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
+  if (values.protect && !values.admin) throw new ConfigError('--protect needs --admin');
+  const compactRatio = Number(values['compact-ratio']);
+  if (!(compactRatio >= 0 && compactRatio < 1)) throw new ConfigError('--compact-ratio must be in [0, 1)');
+  return {
+    listen: values.listen,
+    port,
+    socket: values.socket ?? null,
+    dualnet: values.dualnet,
+    data: values.data,
+    index: values.index,
+    mode,
+    datasize,
+    admin: values.admin,
+    protect: values.protect,
+    maxsize: parseSize(values.maxsize),
+    sync: values.sync,
+    synctime: Number(values.synctime) || 0,
+    compactRatio,
+    logfile: values.logfile ?? null,
+    verbose: values.verbose,
+    background: values.background,
+  };
+}
+
+export function usage(): string {
+  return `zdb: a Zero-DB server (wire- and disk-compatible with 0-db v2)
+
+ Database settings:
+  --data  <dir>        datafiles directory (default ./zdb-data)
+  --index <dir>        indexfiles directory (default ./zdb-index)
+  --mode  <mode>       user (key-value) or seq (sequential ids); default: mixed
+  --datasize <size>    maximum datafile size before split (default 256M)
+
+ Network options:
+  --listen <addr>      listen address (default ::)
+  --port   <port>      listen port (default 9900)
+  --socket <path>      unix socket path (TCP too with --dualnet, or when --port is given)
+  --dualnet            listen on the unix socket and TCP
+
+ Administrative:
+  --admin    <pass>    admin password (without it every client is admin)
+  --maxsize  <size>    maximum data size of the default namespace
+  --protect            protect the default namespace with the admin password
+
+ Durability and maintenance:
+  --sync               answer writes only once they are on disk (group commit)
+  --synctime <secs>    flush written data at least every <secs> seconds
+  --compact-ratio <r>  compact a data file online once this fraction of it is dead (0: only on COMPACT)
+
+ Misc:
+  --logfile <file>     write the log to this file
+  --verbose            log more
+  --background         accepted for compatibility (use a service manager)
+`;
+}

@@ -1,0 +1,216 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  IndexMode,
+  dataFileName,
+  encodeDataHeader,
+  encodeIndexHeader,
+  indexFileName,
+} from './format.js';
+
+const READ_FD_CACHE = 32;
+
+/**
+ * The numbered data (`d<N>`) and index (`i<N>`) files of one namespace: the pair being
+ * appended to, and a small cache of descriptors for reading older ones. All I/O is
+ * positional and synchronous, as in 0-db: page-cache reads and writes cost microseconds,
+ * and a single writer keeps the append order trivially consistent. Only fsync is async.
+ */
+export class FileSet {
+  headId = 0;
+  dataFd = -1;
+  indexFd = -1;
+  dataSize = 0;
+  indexSize = 0;
+  private readFds = new Map<string, number>();
+
+  constructor(
+    readonly dataDir: string,
+    readonly indexDir: string,
+  ) {}
+
+  dataPath(id: number): string {
+    return path.join(this.dataDir, dataFileName(id));
+  }
+
+  indexPath(id: number): string {
+    return path.join(this.indexDir, indexFileName(id));
+  }
+
+  /** Number of consecutive index files from i0 (0-db stops loading at the first gap). */
+  countIndexFiles(): number {
+    let n = 0;
+    while (fs.existsSync(this.indexPath(n))) n++;
+    return n;
+  }
+
+  countDataFiles(): number {
+    let n = 0;
+    while (fs.existsSync(this.dataPath(n))) n++;
+    return n;
+  }
+
+  /** Opens (creating with headers when absent) the pair `id` for appending. */
+  openHead(id: number, mode: IndexMode): void {
+    // The old head stays open for reads (and for a flush that may still be running on it).
+    if (this.dataFd >= 0) {
+      this.readFds.set('d' + this.headId, this.dataFd);
+      this.readFds.set('i' + this.headId, this.indexFd);
+      this.dataFd = this.indexFd = -1;
+    }
+    this.headId = id;
+    this.dataFd = openOrCreate(this.dataPath(id), () => encodeDataHeader(header(id)));
+    this.indexFd = openOrCreate(this.indexPath(id), () => encodeIndexHeader({ ...header(id), mode }));
+    this.dataSize = fs.fstatSync(this.dataFd).size;
+    this.indexSize = fs.fstatSync(this.indexFd).size;
+  }
+
+  closeHead(): void {
+    if (this.dataFd >= 0) fs.closeSync(this.dataFd);
+    if (this.indexFd >= 0) fs.closeSync(this.indexFd);
+    this.dataFd = this.indexFd = -1;
+  }
+
+  appendData(parts: Buffer[]): number {
+    const at = this.dataSize;
+    const total = writeAllSync(this.dataFd, parts, at);
+    this.dataSize += total;
+    return at;
+  }
+
+  appendIndex(item: Buffer): number {
+    const at = this.indexSize;
+    writeAllSync(this.indexFd, [item], at);
+    this.indexSize += item.length;
+    return at;
+  }
+
+  /** Undo a partial append (a failed write must leave no torn entry behind). */
+  truncateHead(dataSize: number, indexSize: number): void {
+    try {
+      fs.ftruncateSync(this.dataFd, dataSize);
+      fs.ftruncateSync(this.indexFd, indexSize);
+    } finally {
+      this.dataSize = dataSize;
+      this.indexSize = indexSize;
+    }
+  }
+
+  readData(fileId: number, offset: number, length: number): Buffer {
+    return readExact(this.fd('d', fileId), offset, length);
+  }
+
+  readIndex(fileId: number, offset: number, length: number): Buffer {
+    return readExact(this.fd('i', fileId), offset, length);
+  }
+
+  /** Reads up to `length` bytes (less at the end of the file). */
+  readIndexUpTo(fileId: number, offset: number, length: number): Buffer {
+    const buf = Buffer.allocUnsafe(length);
+    const n = fs.readSync(this.fd('i', fileId), buf, 0, length, offset);
+    return buf.subarray(0, n);
+  }
+
+  writeIndexAt(fileId: number, offset: number, bytes: Buffer): void {
+    writeAllSync(this.fd('i', fileId), [bytes], offset);
+  }
+
+  indexFileSize(fileId: number): number {
+    return fileId === this.headId ? this.indexSize : fs.fstatSync(this.fd('i', fileId)).size;
+  }
+
+  dataFileSize(fileId: number): number {
+    return fileId === this.headId ? this.dataSize : fs.fstatSync(this.fd('d', fileId)).size;
+  }
+
+  /** Descriptor for file `kind+id`: the head's own, or one from the read cache. */
+  fd(kind: 'd' | 'i', id: number): number {
+    if (id === this.headId && this.dataFd >= 0) return kind === 'd' ? this.dataFd : this.indexFd;
+    const name = kind + id;
+    const cached = this.readFds.get(name);
+    if (cached !== undefined) {
+      // Refresh its place in the LRU order.
+      this.readFds.delete(name);
+      this.readFds.set(name, cached);
+      return cached;
+    }
+    const fd = fs.openSync(kind === 'd' ? this.dataPath(id) : this.indexPath(id), 'r+');
+    this.readFds.set(name, fd);
+    if (this.readFds.size > READ_FD_CACHE) {
+      const [oldName, oldFd] = this.readFds.entries().next().value as [string, number];
+      this.readFds.delete(oldName);
+      fs.closeSync(oldFd);
+    }
+    return fd;
+  }
+
+  /** Forget cached descriptors of a file that was replaced on disk (compaction). */
+  forget(kind: 'd' | 'i', id: number): void {
+    const fd = this.readFds.get(kind + id);
+    if (fd === undefined) return;
+    this.readFds.delete(kind + id);
+    fs.closeSync(fd);
+  }
+
+  close(): void {
+    this.closeHead();
+    for (const fd of this.readFds.values()) fs.closeSync(fd);
+    this.readFds.clear();
+  }
+}
+
+function header(id: number): { created: number; opened: number; fileId: number } {
+  const now = Math.floor(Date.now() / 1000);
+  return { created: now, opened: now, fileId: id };
+}
+
+function openOrCreate(file: string, initial: () => Buffer): number {
+  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  const head = initial();
+  // A file shorter than its header was torn while being created: start it again.
+  if (fs.fstatSync(fd).size < head.length) {
+    fs.ftruncateSync(fd, 0);
+    writeAllSync(fd, [head], 0);
+  }
+  return fd;
+}
+
+export function writeAllSync(fd: number, parts: Buffer[], position: number): number {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  let written = 0;
+  let pos = position;
+  let pending = parts;
+  while (written < total) {
+    const n = fs.writevSync(fd, pending, pos);
+    written += n;
+    pos += n;
+    if (written < total) pending = skipBytes(pending, n);
+  }
+  return total;
+}
+
+function skipBytes(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (n >= p.length) {
+      n -= p.length;
+      continue;
+    }
+    out.push(n > 0 ? p.subarray(n) : p);
+    n = 0;
+  }
+  return out;
+}
+
+export function readExact(fd: number, offset: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, offset + got);
+    if (n === 0) throw new Error(`short read at ${offset + got}`);
+    got += n;
+  }
+  return buf;
+}
+

@@ -1,0 +1,157 @@
+import type net from 'node:net';
+import { error, type Chunks } from '../../src/resp/encode.js';
+import { RespProtocolError } from '../../src/resp/errors.js';
+import { RequestParser } from '../../src/resp/request-parser.js';
+import { ZdbError } from '../engine/errors.js';
+import type { ClientState, CommandContext, Reply, ServerServices } from './context.js';
+import { lookupCommand } from './dispatch.js';
+
+/** Replies are written in batches of about this many bytes (bounds memory under deep pipelines). */
+const BATCH_BYTES = 4 * 1024 * 1024;
+
+export interface ConnectionHost extends ServerServices {
+  /** Tell clients parked in WAIT that `command` ran on `client`'s namespace. */
+  notify(client: ClientState, command: string): void;
+  log(message: string): void;
+}
+
+let nextClientId = 1;
+
+/**
+ * One client connection: parses pipelined requests, runs them in order, and writes the
+ * replies in order. Replies of writes wait for the group commit when the server runs with
+ * --sync, so "answered" always means "on disk"; the replies of commands pipelined behind
+ * them wait too, which keeps the order.
+ */
+export class Connection {
+  readonly state: ClientState = { id: nextClientId++, namespace: 'default', writable: true, admin: false, nonce: null };
+  private readonly parser = new RequestParser();
+  private busy = false;
+  private closing = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.state.admin = host.settings.adminPassword === '';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      host.stats.networkRx += chunk.length;
+      this.parser.push(chunk);
+      void this.drain();
+    });
+    socket.on('error', () => socket.destroy());
+  }
+
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (!this.closing) {
+        const { out, durable } = await this.runBatch();
+        if (out.length === 0) break;
+        if (durable && this.host.settings.sync) {
+          try {
+            await this.host.engine.commit.flush();
+          } catch (e) {
+            // Never acknowledge what may not be on disk: drop the replies and the client.
+            this.host.log(`fsync failed: ${(e as Error).message}`);
+            this.socket.destroy();
+            return;
+          }
+        }
+        await this.write(out);
+        if (this.closing) this.socket.end();
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Runs the complete requests that are buffered, up to BATCH_BYTES of replies. */
+  private async runBatch(): Promise<{ out: Chunks; durable: boolean }> {
+    let out: Chunks = [];
+    let bytes = 0;
+    let durable = false;
+    while (bytes < BATCH_BYTES && !this.closing) {
+      let args: Buffer[] | null;
+      try {
+        args = this.parser.next();
+      } catch (e) {
+        if (!(e instanceof RespProtocolError)) throw e;
+        out.push(error(e.message));
+        this.closing = true;
+        break;
+      }
+      if (args === null) break;
+      const ctx: CommandContext = { server: this.host, client: this.state, args, durable: false };
+      const pending = this.execute(ctx);
+      let reply: Chunks;
+      if (pending instanceof Promise) {
+        // A blocking command (WAIT, COMPACT): answer what came before it first.
+        if (durable && this.host.settings.sync) await this.host.engine.commit.flush();
+        await this.write(out);
+        out = [];
+        bytes = 0;
+        durable = false;
+        reply = await pending.catch((e: unknown) => this.failure(e));
+      } else {
+        reply = pending;
+      }
+      durable ||= ctx.durable;
+      for (const b of reply) {
+        out.push(b);
+        bytes += b.length;
+      }
+    }
+    return { out, durable };
+  }
+
+  private execute(ctx: CommandContext): Reply {
+    const spec = lookupCommand(ctx.args[0]!);
+    const ns = this.state.namespace;
+    if (ns === null || !this.host.engine.get(ns)) {
+      this.closing = true;
+      return [error('Your active namespace is not available anymore (probably removed).')];
+    }
+    if (!spec) {
+      this.host.stats.commandsFailed++;
+      return [error('Command not supported')];
+    }
+    this.host.stats.commandsExecuted++;
+    try {
+      return spec.handler(ctx);
+    } catch (e) {
+      return this.failure(e);
+    } finally {
+      this.host.notify(this.state, spec.name);
+    }
+  }
+
+  private failure(e: unknown): Chunks {
+    if (e instanceof ZdbError) return [error(e.message)];
+    this.host.log(`internal error: ${(e as Error).stack ?? String(e)}`);
+    return [error('Internal Error')];
+  }
+
+  private write(out: Chunks): Promise<void> {
+    if (out.length === 0 || this.socket.destroyed) return Promise.resolve();
+    let ok = true;
+    this.socket.cork();
+    for (const b of out) {
+      this.host.stats.networkTx += b.length;
+      ok = this.socket.write(b);
+    }
+    this.socket.uncork();
+    if (ok) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+}

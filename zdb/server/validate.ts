@@ -1,0 +1,46 @@
+import { ZdbError } from '../engine/errors.js';
+import { MAX_KEY_LENGTH } from '../engine/format.js';
+import type { Namespace } from '../engine/namespace.js';
+import type { CommandContext } from './context.js';
+
+/** 0-db's argument checks, with its replies. */
+export function expectArgs(ctx: CommandContext, count: number, allowEmpty = false): void {
+  if (ctx.args.length !== count) throw new ZdbError('Unexpected arguments');
+  if (!allowEmpty && ctx.args.some((a) => a.length === 0)) throw new ZdbError('Invalid argument');
+}
+
+export function requireAdmin(ctx: CommandContext): void {
+  if (!ctx.client.admin) {
+    ctx.server.stats.commandsUnauthorized++;
+    throw new ZdbError('Permission denied');
+  }
+}
+
+export function readKey(ctx: CommandContext, index = 1): Buffer {
+  const key = ctx.args[index]!;
+  if (key.length > MAX_KEY_LENGTH) throw new ZdbError('Invalid key');
+  return key;
+}
+
+export const NAMESPACE_MAX_LENGTH = 128;
+
+export function namespaceName(ctx: CommandContext, index = 1): string {
+  const arg = ctx.args[index]!;
+  if (arg.length > NAMESPACE_MAX_LENGTH) throw new ZdbError('Namespace too long');
+  return arg.toString();
+}
+
+/** The namespace the client selected; the caller already checked it still exists. */
+export function current(ctx: CommandContext): Namespace {
+  return ctx.server.engine.get(ctx.client.namespace!)!;
+}
+
+/** Parses a decimal timestamp argument as 0-db's atoll does (garbage reads as 0). */
+export function parseTimestamp(arg: Buffer): number {
+  const n = Number.parseInt(arg.toString(), 10);
+  return Number.isFinite(n) && n > 0 ? n >>> 0 : 0;
+}
+
+export function assertClientWritable(ctx: CommandContext): void {
+  if (!ctx.client.writable) throw new ZdbError('Namespace is in read-only mode');
+}
