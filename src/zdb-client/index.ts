@@ -1,0 +1,10 @@
+export { ZdbClient, MAX_MGET_KEYS, MAX_VALUE_BYTES } from './client.js';
+export type { HistoryEntry, Key, NamespaceProperty, ScanEntry, ScanPage, ZdbClientOptions } from './client.js';
+export { ZdbConnection } from './connection.js';
+export type { Arg, ConnectionState, ZdbConnectionOptions } from './connection.js';
+export { ZdbError, serverError } from './errors.js';
+export type { ZdbErrorCode } from './errors.js';
+export { parseNamespaceInfo } from './nsinfo.js';
+export type { NamespaceInfo } from './nsinfo.js';
+export { secureHash } from './auth.js';
+export { SEQ_ID_BYTES, seqId, seqNumber } from './seq.js';
