@@ -123,6 +123,6 @@ export function usage(): string {
  Misc:
   --logfile <file>     write the log to this file
   --verbose            log more
-  --background         accepted for compatibility (use a service manager)
+  --background         detach once the server accepts connections (log to --logfile)
 `;
 }

@@ -19,6 +19,8 @@ export interface ServerSettings {
   sync: boolean;
   /** Start automatic compaction past this fraction of garbage in a data file (0: never). */
   compactRatio: number;
+  /** Log every connection. */
+  verbose: boolean;
 }
 
 export interface ServerStats {
