@@ -1,0 +1,134 @@
+import type { Backend } from '../placement/backend.js';
+import { ZdbClient } from '../zdb-client/index.js';
+
+export interface BackendPoolOptions {
+  /** Connections per backend. */
+  connections: number;
+  /** A shard request slower than this fails (and the backend is suspected). */
+  requestTimeoutMs: number;
+  /** Consecutive failures that mark a backend down. */
+  failuresToDown: number;
+}
+
+const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, failuresToDown: 3 };
+
+interface Health {
+  failures: number;
+  downSince: number | null;
+  lastError: string | null;
+}
+
+/**
+ * One pooled client per backend and what we know of its health. A backend that fails
+ * `failuresToDown` requests in a row is marked down (placement skips it; repair rebuilds
+ * its shards after a grace period); one success brings it back.
+ */
+export class BackendPool {
+  private readonly clients = new Map<string, ZdbClient>();
+  private readonly health = new Map<string, Health>();
+  private readonly byId = new Map<string, Backend>();
+  private readonly opts: BackendPoolOptions;
+
+  constructor(backends: readonly Backend[], opts: Partial<BackendPoolOptions> = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+    for (const b of backends) this.add(b);
+  }
+
+  add(b: Backend): void {
+    this.byId.set(b.id, b);
+    this.health.set(b.id, { failures: 0, downSince: b.state === 'down' ? Date.now() : null, lastError: null });
+    this.clients.get(b.id)?.destroy();
+    this.clients.set(
+      b.id,
+      new ZdbClient({
+        host: b.host,
+        port: b.port,
+        namespace: b.namespace,
+        namespacePassword: b.password,
+        connections: this.opts.connections,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        connectTimeoutMs: Math.min(this.opts.requestTimeoutMs, 5000),
+        reconnectMaxDelayMs: 2000,
+      }),
+    );
+  }
+
+  list(): Backend[] {
+    return [...this.byId.values()];
+  }
+
+  get(id: string): Backend | undefined {
+    return this.byId.get(id);
+  }
+
+  client(id: string): ZdbClient {
+    const c = this.clients.get(id);
+    if (!c) throw new Error(`unknown backend ${id}`);
+    return c;
+  }
+
+  /** Runs a request on a backend, keeping its health up to date. */
+  async run<T>(id: string, op: (c: ZdbClient) => Promise<T>): Promise<T> {
+    try {
+      const result = await op(this.client(id));
+      this.succeeded(id);
+      return result;
+    } catch (e) {
+      this.failed(id, e as Error);
+      throw e;
+    }
+  }
+
+  succeeded(id: string): void {
+    const h = this.health.get(id)!;
+    h.failures = 0;
+    if (h.downSince !== null) {
+      h.downSince = null;
+      this.byId.get(id)!.state = 'up';
+    }
+  }
+
+  failed(id: string, e: Error): void {
+    const h = this.health.get(id)!;
+    // Answers from a healthy server (a missing key, a bad CRC) say nothing about its health.
+    const code = (e as { code?: string }).code;
+    if (code !== 'CONNECTION' && code !== 'TIMEOUT') return;
+    h.failures++;
+    h.lastError = e.message;
+    if (h.failures >= this.opts.failuresToDown && h.downSince === null) {
+      h.downSince = Date.now();
+      this.byId.get(id)!.state = 'down';
+    }
+  }
+
+  /** Since when a backend is down (ms), or null when up. */
+  downSince(id: string): number | null {
+    return this.health.get(id)?.downSince ?? null;
+  }
+
+  lastError(id: string): string | null {
+    return this.health.get(id)?.lastError ?? null;
+  }
+
+  /** Pings every backend and reads its free space (NSINFO), updating states. */
+  async refresh(): Promise<void> {
+    await Promise.all(
+      this.list().map(async (b) => {
+        try {
+          const info = await this.run(b.id, (c) => c.nsinfo(b.namespace));
+          const diskFree = Math.min(info.dataDiskFreespaceBytes ?? Infinity, info.indexDiskFreespaceBytes ?? Infinity);
+          const limitFree = info.dataLimitsBytes > 0 ? info.dataLimitsBytes - info.dataSizeBytes : Infinity;
+          const free = Math.min(diskFree, limitFree);
+          b.freeBytes = Number.isFinite(free) ? Math.max(0, free) : 0;
+          this.succeeded(b.id);
+        } catch (e) {
+          this.failed(b.id, e as Error);
+        }
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.close().catch(() => c.destroy())));
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * What the metadata store keeps for each object: enough to find, verify, decrypt and
+ * reassemble every byte, and nothing a farmer could use (keys are wrapped by the master key).
+ */
+
+/** One shard of a chunk on one backend. */
+export interface ShardRef {
+  /** Backend id (see placement's Backend). */
+  backend: string;
+  /** The zdb key the shard is stored under in that backend's namespace. */
+  key: string;
+  /** CRC32C (standard, as @node-rs/crc32 computes it) of the shard bytes, checked on read. */
+  crc: number;
+}
+
+/** One chunk: a slice of the object's plaintext, compressed, encrypted and erasure-coded. */
+export interface ChunkRef {
+  /** Unique id (hex); shard keys derive from it. Shared by reference between copies. */
+  id: string;
+  /** Plaintext bytes of the object this chunk covers. */
+  plainSize: number;
+  /** Bytes after compression and encryption (the AEAD tag included), before erasure coding. */
+  storedSize: number;
+  /** Whether the stored bytes are zstd-compressed (false: kept raw, it did not shrink). */
+  compressed: boolean;
+  /** Bytes of each shard (k * shardSize >= storedSize). */
+  shardSize: number;
+  dataShards: number;
+  parityShards: number;
+  /** The data key that encrypted this chunk, wrapped by the master key (base64). */
+  wrappedKey: string;
+  /** The AEAD nonce (base64, 12 bytes), unique per chunk. */
+  nonce: string;
+  /** AAD binds the chunk to the object (or upload) it was written for and its position. */
+  aadObject: string;
+  aadIndex: number;
+  /** k + m shards, data shards first. */
+  shards: ShardRef[];
+}
+
+export interface ObjectManifest {
+  /** Unique id of this version of the object (hex). */
+  id: string;
+  size: number;
+  /** Hex MD5 of the content, or "<md5 of part md5s>-<parts>" for multipart objects. */
+  etag: string;
+  /** Unix milliseconds. */
+  lastModified: number;
+  contentType?: string;
+  /** x-amz-meta-* and the other stored headers (lower-case names). */
+  metadata: Record<string, string>;
+  /** Extra checksums requested by the client (x-amz-checksum-*), base64 by algorithm. */
+  checksums: Record<string, string>;
+  /** The chunks in order; a range read finds its chunks by summing plainSize. */
+  chunks: ChunkRef[];
+  /** For multipart objects: plaintext size of each part, in order (partNumber GETs). */
+  parts?: number[];
+}
