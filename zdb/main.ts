@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   for (const [name, r] of reports) {
     if (r.recovered > 0 || r.truncatedBytes > 0) log(`namespace ${name}: recovered ${r.recovered} entries, cut ${r.truncatedBytes} torn bytes`);
   }
-  const server = new ZdbServer(engine, { adminPassword: config.admin, sync: config.sync, compactRatio: config.compactRatio, verbose: config.verbose }, log);
+  const server = new ZdbServer(engine, { adminPassword: config.admin, protect: config.protect, sync: config.sync, compactRatio: config.compactRatio, verbose: config.verbose }, log);
   const tcp = config.socket === null || config.dualnet || explicitPort(argv);
   await server.listen({ host: config.listen, port: tcp ? config.port : undefined, socketPath: config.socket ?? undefined });
   log(`zdb ready: ${tcp ? `tcp ${config.listen}:${config.port}` : ''}${config.socket ? ` unix ${config.socket}` : ''}, ${engine.namespaces.size} namespaces, sync ${config.sync ? 'on' : 'off'}`);

@@ -171,7 +171,7 @@ export function encodeNamespaceDescriptor(d: NamespaceDescriptor): Buffer {
   b.writeUInt8(name.length, 4);
   b.writeUInt8(pass.length, 5);
   b.writeBigUInt64LE(BigInt(d.maxsize), 6);
-  b.writeUInt8((d.public ? NS_FLAG_PUBLIC : 0) | (d.worm ? NS_FLAG_WORM : 0), 14);
+  b.writeUInt8(NS_FLAG_EXTENDED | (d.public ? NS_FLAG_PUBLIC : 0) | (d.worm ? NS_FLAG_WORM : 0), 14);
   name.copy(b, NS_DESCRIPTOR_HEADER_SIZE);
   pass.copy(b, NS_DESCRIPTOR_HEADER_SIZE + name.length);
   return b;

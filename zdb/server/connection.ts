@@ -34,6 +34,8 @@ export class Connection {
     private readonly host: ConnectionHost,
   ) {
     this.state.admin = host.settings.adminPassword === '';
+    // As 0-db: with --protect a client starts on `default` read-only until it SELECTs with the password.
+    this.state.writable = !host.settings.protect;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       host.stats.networkRx += chunk.length;

@@ -16,6 +16,8 @@ export interface ClientState {
 
 export interface ServerSettings {
   adminPassword: string;
+  /** --protect: the default namespace needs the admin password to be written. */
+  protect: boolean;
   sync: boolean;
   /** Start automatic compaction past this fraction of garbage in a data file (0: never). */
   compactRatio: number;

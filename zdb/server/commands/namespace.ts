@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { arrayHeader, bulk, integer, OK, type Chunks } from '../../../src/resp/encode.js';
 import { DEFAULT_NAMESPACE, validNamespaceName } from '../../engine/engine.js';
 import { ZdbError } from '../../engine/errors.js';
-import { IndexMode } from '../../engine/format.js';
+import { DATA_HEADER_SIZE, INDEX_HEADER_SIZE, IndexMode } from '../../engine/format.js';
 import type { Namespace } from '../../engine/namespace.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { checkSecure, secretEquals } from './auth.js';
@@ -143,7 +143,7 @@ function nsset(ctx: CommandContext): Chunks {
   requireAdmin(ctx);
   expectArgs(ctx, 4);
   const name = namespaceName(ctx);
-  if (ctx.args[2]!.length > 1024) throw new ZdbError('Argument too long');
+  if (ctx.args[2]!.length > 256) throw new ZdbError('Argument too long');
   if (ctx.args[3]!.length > 63) throw new ZdbError('Argument too long');
   const prop = ctx.args[2]!.toString();
   const value = ctx.args[3]!.toString();
@@ -153,7 +153,9 @@ function nsset(ctx: CommandContext): Chunks {
   switch (prop) {
     case 'mode': {
       if (engine.opts.mode !== null) throw new ZdbError('This server instance is configured to use a single runtime mode');
-      if (ns.entries > 0 || ns.nextId > 0 || ns.files.headId > 0) throw new ZdbError('Cannot change mode of used namespace');
+      // 0-db: "used" is anything ever written (even if deleted since) or a jump to a new file.
+      const used = ns.entries > 0 || ns.nextId > 0 || ns.files.headId > 0 || ns.files.indexSize > INDEX_HEADER_SIZE || ns.files.dataSize > DATA_HEADER_SIZE;
+      if (used) throw new ZdbError('Cannot change mode of used namespace');
       if (value !== 'user' && value !== 'seq') throw new ZdbError('Invalid property value (expected: user, seq)');
       const mode = value === 'seq' ? IndexMode.Seq : IndexMode.User;
       if (mode !== ns.mode) engine.reset(ns, mode);

@@ -66,6 +66,7 @@ function info(ctx: CommandContext): Chunks {
     `network_rx_mb: ${mb(s.networkRx)}`,
     `network_tx_bytes: ${s.networkTx}`,
     `network_tx_mb: ${mb(s.networkTx)}`,
+    '',
     `# qstor`,
     `reads: ${reads}`,
     `writes: ${writes}`,
