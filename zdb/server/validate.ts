@@ -27,7 +27,10 @@ export const NAMESPACE_MAX_LENGTH = 128;
 export function namespaceName(ctx: CommandContext, index = 1): string {
   const arg = ctx.args[index]!;
   if (arg.length > NAMESPACE_MAX_LENGTH) throw new ZdbError('Namespace too long');
-  return arg.toString();
+  const name = arg.toString();
+  // Names are directory names: two different byte strings must never decode to one name.
+  if (!Buffer.from(name).equals(arg)) throw new ZdbError('This name is not allowed');
+  return name;
 }
 
 /** The namespace the client selected; the caller already checked it still exists. */
