@@ -1,0 +1,21 @@
+export type ErasureErrorCode =
+  /** k or m outside what the store allows. */
+  | 'INVALID_GEOMETRY'
+  /** Not k data + m parity buffers. */
+  | 'SHARD_COUNT'
+  /** Shards of different lengths. */
+  | 'SHARD_SIZE'
+  /** A missing-shard index out of range or repeated. */
+  | 'INVALID_INDEX'
+  /** More than m shards missing: the data cannot be recovered. */
+  | 'TOO_MANY_MISSING';
+
+export class ErasureError extends Error {
+  constructor(
+    readonly code: ErasureErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ErasureError';
+  }
+}
