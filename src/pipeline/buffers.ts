@@ -1,0 +1,26 @@
+/**
+ * Buffers cross to worker threads by transferring their ArrayBuffer, which detaches every view
+ * of it. That is only safe for a view that is the whole of its ArrayBuffer: a slice of a bigger
+ * one (Node's small-Buffer pool, a socket read) shares memory with bytes its owner still uses.
+ */
+export function ownsWholeBuffer(view: Uint8Array): view is Uint8Array<ArrayBuffer> {
+  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
+}
+
+/** The bytes of `parts` (in order, `size` bytes in all) in a Buffer that owns its ArrayBuffer. */
+export function ownedBuffer(parts: readonly Uint8Array[], size: number): Buffer<ArrayBuffer> {
+  if (parts.length === 1 && ownsWholeBuffer(parts[0])) return Buffer.from(parts[0].buffer);
+  // allocUnsafeSlow never hands out a slice of the shared pool (Buffer.concat may).
+  const out = Buffer.allocUnsafeSlow(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** An ArrayBuffer with exactly `view`'s bytes that can be transferred: its own, or a copy. */
+export function transferable(view: Uint8Array): ArrayBuffer {
+  return ownedBuffer([view], view.length).buffer;
+}

@@ -1,0 +1,106 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdir, open as openFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { KEY_BYTES, NONCE_BYTES, open, seal, TAG_BYTES } from './encrypt.js';
+import { PipelineError } from './errors.js';
+
+/** When set, the master key (64 hex characters); it wins over the key file. */
+export const MASTER_KEY_ENV = 'QSTOR_MASTER_KEY';
+
+/** A wrapped data key: nonce || encrypted key || tag. */
+export const WRAPPED_KEY_BYTES = NONCE_BYTES + KEY_BYTES + TAG_BYTES;
+
+/** Domain separation: a wrapped data key and a key check can never be confused with a chunk. */
+const WRAP_AAD = Buffer.from('qstor data key v1');
+const CHECK_LABEL = 'qstor master key check v1';
+
+export interface MasterKey {
+  key: Buffer;
+  /** Where it came from: the environment, an existing key file, or a key file just created. */
+  source: 'env' | 'file' | 'created';
+}
+
+function parseHexKey(text: string, where: string): Buffer {
+  const hex = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new PipelineError('INVALID_MASTER_KEY', `${where} must be ${KEY_BYTES} bytes as 64 hex characters`);
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+/**
+ * The master key from `QSTOR_MASTER_KEY` when set, else from `file` (64 hex characters), which
+ * is created with a random key and mode 0600 when it does not exist. A key file that group or
+ * others can access is refused, as ssh refuses such a private key.
+ */
+export async function loadOrCreateMasterKey(file: string, env: NodeJS.ProcessEnv = process.env): Promise<MasterKey> {
+  const fromEnv = env[MASTER_KEY_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { key: parseHexKey(fromEnv, MASTER_KEY_ENV), source: 'env' };
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const key = randomBytes(KEY_BYTES);
+  try {
+    // 'wx': never overwrite a key another process wrote in the meantime.
+    await writeFile(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    return { key, source: 'created' };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const handle = await openFile(file, 'r');
+  try {
+    const { mode } = await handle.stat(); // of the opened file, so it cannot be swapped after the check
+    if ((mode & 0o077) !== 0) {
+      throw new PipelineError(
+        'KEY_FILE_PERMISSIONS',
+        `master key file ${file} has mode ${(mode & 0o777).toString(8)}: it must not be accessible by group or others (chmod 600)`,
+      );
+    }
+    return { key: parseHexKey(await handle.readFile('utf8'), `master key file ${file}`), source: 'file' };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A fresh random per-object data key. */
+export function newDataKey(): Buffer {
+  return randomBytes(KEY_BYTES);
+}
+
+/** `dataKey` encrypted under the master key with a random nonce: nonce || ciphertext || tag. */
+export function wrapKey(master: Uint8Array, dataKey: Uint8Array): Buffer {
+  if (dataKey.length !== KEY_BYTES) {
+    throw new PipelineError('INVALID_ARGUMENT', `a data key is ${KEY_BYTES} bytes, got ${dataKey.length}`);
+  }
+  const wrapped = Buffer.allocUnsafe(WRAPPED_KEY_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  wrapped.set(nonce);
+  seal(master, nonce, WRAP_AAD, dataKey, wrapped.subarray(NONCE_BYTES));
+  return wrapped;
+}
+
+/** The data key in `wrapped`; WRONG_MASTER_KEY when `master` is not the key that wrapped it. */
+export function unwrapKey(master: Uint8Array, wrapped: Uint8Array): Buffer {
+  if (wrapped.length !== WRAPPED_KEY_BYTES) {
+    throw new PipelineError('INVALID_WRAPPED_KEY', `a wrapped key is ${WRAPPED_KEY_BYTES} bytes, got ${wrapped.length}`);
+  }
+  const key = open(master, wrapped.subarray(0, NONCE_BYTES), WRAP_AAD, wrapped.subarray(NONCE_BYTES));
+  if (!key) throw new PipelineError('WRONG_MASTER_KEY', 'the data key does not unwrap: wrong master key');
+  return key;
+}
+
+/**
+ * A value a store records when it is created and compares at startup, to refuse a master key
+ * other than the one its data was written with (before writing anything with it). A keyed
+ * hash: it tells nothing about the key.
+ */
+export function keyCheckValue(master: Uint8Array): string {
+  return createHmac('sha256', master).update(CHECK_LABEL).digest('hex').slice(0, 32);
+}
+
+/** Throws WRONG_MASTER_KEY unless `master` gives the recorded key check value. */
+export function checkMasterKey(master: Uint8Array, recorded: string): void {
+  const actual = Buffer.from(keyCheckValue(master), 'hex');
+  const expected = Buffer.from(recorded, 'hex');
+  if (expected.length !== actual.length || !timingSafeEqual(actual, expected)) {
+    throw new PipelineError('WRONG_MASTER_KEY', 'the configured master key is not the one this store was created with');
+  }
+}

@@ -1,0 +1,147 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { transferable } from './buffers.js';
+import { DEFAULT_LEVEL } from './compress.js';
+import { PipelineError } from './errors.js';
+import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, Reply } from './worker.js';
+
+export interface EncodeRequest {
+  /**
+   * The chunk's plaintext. Its ArrayBuffer is transferred to the worker, so every view of it is
+   * detached (empty) once encode() is called; hash it before. A view that is not the whole of
+   * its ArrayBuffer is copied first (chunkStream never hands out such views).
+   */
+  plain: Uint8Array;
+  dataKey: Uint8Array;
+  aadObject: string;
+  aadIndex: number;
+  k: number;
+  m: number;
+  /** zstd level, default 1. */
+  level?: number;
+}
+
+export interface EncodedChunk {
+  /** k+m shards, data first: views of one ArrayBuffer. */
+  shards: Buffer[];
+  /** CRC32C of each shard. */
+  crcs: number[];
+  storedSize: number;
+  shardSize: number;
+  compressed: boolean;
+  nonce: Buffer;
+}
+
+export interface DecodeRequest {
+  /**
+   * k+m slots, data first; null for a shard that could not be read. Each shard's ArrayBuffer is
+   * transferred when the shard is the whole of it (a Buffer of 4 KiB or more that is not a
+   * slice); others are copied once.
+   */
+  shards: (Uint8Array | null)[];
+  crcs: number[];
+  dataKey: Uint8Array;
+  nonce: Uint8Array;
+  aadObject: string;
+  aadIndex: number;
+  k: number;
+  m: number;
+  storedSize: number;
+  shardSize: number;
+  compressed: boolean;
+  plainSize: number;
+}
+
+export interface DecodedChunk {
+  plain: Buffer;
+  /** Shards that were missing or failed their CRC, for repair. */
+  bad: number[];
+}
+
+export interface PipelinePoolOptions {
+  /** Worker threads; default: one per core. */
+  threads?: number;
+}
+
+/**
+ * The worker runs compiled JavaScript: from `dist/src/pipeline/pool.js` it sits beside this
+ * file. From the TypeScript source (vitest) the compiled worker in `dist/` is used, since
+ * worker threads do not go through vitest's transform: tests run after `npm run build`
+ * (`pretest`), so run `npm test` or build before `npx vitest`.
+ */
+function workerFile(): string {
+  const own = import.meta.url;
+  const url = own.endsWith('.ts') ? new URL('../../dist/src/pipeline/worker.js', own) : new URL('./worker.js', own);
+  const path = fileURLToPath(url);
+  if (!existsSync(path)) throw new Error(`pipeline worker ${path} not found: run npm run build`);
+  return path;
+}
+
+/**
+ * Small values (keys, nonces) may be slices of Node's 8 KiB Buffer pool (Buffer.from of base64),
+ * and cloning a slice clones the whole pool: send an exact copy.
+ */
+function exact(view: Uint8Array): Uint8Array {
+  return new Uint8Array(view);
+}
+
+function unwrap<T>(reply: Reply<T>): T {
+  if ('error' in reply) throw new PipelineError(reply.error.code, reply.error.message);
+  return reply.result;
+}
+
+function asBuffer(view: Uint8Array): Buffer {
+  return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * The CPU side of the store on worker threads: compress, encrypt and erasure-code a chunk, and
+ * back. The calling thread only moves buffers, by transfer.
+ */
+export class PipelinePool {
+  private readonly piscina: Piscina;
+
+  constructor(options: PipelinePoolOptions = {}) {
+    const threads = options.threads ?? availableParallelism();
+    // Fixed size: workers keep their zstd contexts and codecs warm.
+    this.piscina = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads });
+  }
+
+  get threads(): number {
+    return this.piscina.maxThreads;
+  }
+
+  async encode(request: EncodeRequest): Promise<EncodedChunk> {
+    const plain = transferable(request.plain);
+    const task: EncodeTask = {
+      ...request,
+      plain,
+      dataKey: exact(request.dataKey),
+      level: request.level ?? DEFAULT_LEVEL,
+    };
+    const reply: Reply<EncodeResult> = await this.piscina.run(task, { name: 'encodeChunk', transferList: [plain] });
+    const result = unwrap(reply);
+    return { ...result, shards: result.shards.map(asBuffer), nonce: asBuffer(result.nonce) };
+  }
+
+  async decode(request: DecodeRequest): Promise<DecodedChunk> {
+    const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
+    const task: DecodeTask = {
+      ...request,
+      shards,
+      dataKey: exact(request.dataKey),
+      nonce: exact(request.nonce),
+    };
+    const transferList = [...new Set(shards.filter((shard) => shard !== null))];
+    const reply: Reply<DecodeResult> = await this.piscina.run(task, { name: 'decodeChunk', transferList });
+    const { plain, bad } = unwrap(reply);
+    return { plain: Buffer.from(plain), bad };
+  }
+
+  /** Waits for the tasks under way, then stops the workers. */
+  async close(): Promise<void> {
+    await this.piscina.close();
+  }
+}

@@ -1,0 +1,85 @@
+import { crc32c } from '@node-rs/crc32';
+import type { ErasureCodec } from '../erasure/codec.js';
+import { PipelineError } from './errors.js';
+
+/** k+m shards of one chunk: views of one ArrayBuffer, data shards first. */
+export interface ShardSet {
+  buffer: ArrayBuffer;
+  shards: Uint8Array[];
+  shardSize: number;
+}
+
+/** Every shard is this long: the stored bytes split in k, the last data shard zero-padded. */
+export function shardSizeFor(storedSize: number, k: number): number {
+  return Math.ceil(storedSize / k);
+}
+
+/**
+ * One allocation for all k+m shards of a chunk of `storedSize` bytes, to be transferred at once.
+ * The caller writes the stored bytes at the start (data shards are contiguous); the padding
+ * after them is zeroed here and the parity is written by encodeShards.
+ */
+export function allocateShards(storedSize: number, k: number, m: number): ShardSet {
+  const shardSize = shardSizeFor(storedSize, k);
+  const all = Buffer.allocUnsafeSlow((k + m) * shardSize);
+  all.fill(0, storedSize, k * shardSize);
+  const shards = Array.from({ length: k + m }, (_, i) => all.subarray(i * shardSize, (i + 1) * shardSize));
+  return { buffer: all.buffer, shards, shardSize };
+}
+
+/** Computes the parity shards in place and returns the CRC32C of every shard. */
+export function encodeShards(codec: ErasureCodec, shards: readonly Uint8Array[]): number[] {
+  const k = codec.dataShards;
+  codec.encode(shards.slice(0, k), shards.slice(k));
+  return shards.map((shard) => crc32c(shard));
+}
+
+export interface JoinedShards {
+  /** The chunk's stored bytes. */
+  stored: Uint8Array;
+  /** Indices of the shards that were missing, of the wrong size or failed their CRC. */
+  bad: number[];
+}
+
+/**
+ * The stored bytes of a chunk from its k+m shard slots (null: not available). Shards that fail
+ * their CRC count as missing. The data shards are joined directly when they are all good (the
+ * code is systematic); otherwise the missing ones are rebuilt from any k good shards.
+ */
+export function joinShards(
+  codec: ErasureCodec,
+  slots: readonly (Uint8Array | null)[],
+  crcs: readonly number[],
+  storedSize: number,
+  shardSize: number,
+): JoinedShards {
+  const k = codec.dataShards;
+  const m = codec.parityShards;
+  if (slots.length !== k + m || crcs.length !== k + m || !(storedSize > 0 && storedSize <= k * shardSize)) {
+    throw new PipelineError(
+      'INVALID_ARGUMENT',
+      `${slots.length} shards and ${crcs.length} CRCs for a ${k}+${m} chunk of ${storedSize} bytes in ${shardSize}-byte shards`,
+    );
+  }
+  const bad = slots.flatMap((shard, i) =>
+    shard === null || shard.length !== shardSize || crc32c(shard) !== crcs[i] ? [i] : [],
+  );
+  if (bad.length > m) {
+    throw new PipelineError('TOO_FEW_SHARDS', `${bad.length} of ${k}+${m} shards missing or corrupt (shards ${bad.join(', ')})`);
+  }
+  if (bad.every((i) => i >= k)) {
+    const stored = Buffer.allocUnsafeSlow(storedSize);
+    for (let i = 0; i * shardSize < storedSize; i++) {
+      stored.set((slots[i] as Uint8Array).subarray(0, Math.min(shardSize, storedSize - i * shardSize)), i * shardSize);
+    }
+    return { stored, bad };
+  }
+  // Every bad shard, parity included, is rebuilt: the codec takes its sources among the shards
+  // not listed as missing, so a bad parity shard left off the list could be read as a source.
+  const { buffer, shards } = allocateShards(storedSize, k, m);
+  slots.forEach((shard, i) => {
+    if (!bad.includes(i)) shards[i].set(shard as Uint8Array);
+  });
+  codec.reconstruct(shards, bad);
+  return { stored: new Uint8Array(buffer, 0, storedSize), bad };
+}

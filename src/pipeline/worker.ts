@@ -1,0 +1,116 @@
+/**
+ * The work of one pool thread: a chunk's plaintext to its k+m shards and back. Buffers arrive
+ * and leave by transfer (see pool.ts); the zstd contexts, the codec per (k, m) and the wasm
+ * kernel are made once per thread.
+ */
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { ErasureError } from '../erasure/errors.js';
+import { ReedSolomonCodec } from '../erasure/reed-solomon.js';
+import { transferable } from './buffers.js';
+import { ChunkCompressor } from './compress.js';
+import { decryptChunk, encryptChunk, TAG_BYTES } from './encrypt.js';
+import { PipelineError, type PipelineErrorCode } from './errors.js';
+import { allocateShards, encodeShards, joinShards } from './shards.js';
+
+export interface EncodeTask {
+  /** The chunk's plaintext, transferred. */
+  plain: ArrayBuffer;
+  dataKey: Uint8Array;
+  aadObject: string;
+  aadIndex: number;
+  k: number;
+  m: number;
+  level: number;
+}
+
+export interface EncodeResult {
+  /** k+m views of one ArrayBuffer, transferred. */
+  shards: Uint8Array[];
+  crcs: number[];
+  storedSize: number;
+  shardSize: number;
+  compressed: boolean;
+  nonce: Uint8Array;
+}
+
+export interface DecodeTask {
+  /** k+m slots, data first; null for a shard that could not be read. Transferred. */
+  shards: (ArrayBuffer | null)[];
+  crcs: number[];
+  dataKey: Uint8Array;
+  nonce: Uint8Array;
+  aadObject: string;
+  aadIndex: number;
+  k: number;
+  m: number;
+  storedSize: number;
+  shardSize: number;
+  compressed: boolean;
+  plainSize: number;
+}
+
+export interface DecodeResult {
+  /** Transferred. */
+  plain: ArrayBuffer;
+  /** Shards that were missing or corrupt, to be repaired. */
+  bad: number[];
+}
+
+/** Structured cloning drops an Error's class and `code`, so typed errors travel as data. */
+export type Reply<T> = { result: T } | { error: { code: PipelineErrorCode; message: string } };
+
+const compressor = new ChunkCompressor();
+const codecs = new Map<string, ReedSolomonCodec>();
+
+function codecFor(k: number, m: number): ReedSolomonCodec {
+  const key = `${k}+${m}`;
+  let codec = codecs.get(key);
+  if (!codec) {
+    try {
+      codec = new ReedSolomonCodec(k, m);
+    } catch (error) {
+      if (error instanceof ErasureError) throw new PipelineError('INVALID_ARGUMENT', error.message);
+      throw error;
+    }
+    codecs.set(key, codec);
+  }
+  return codec;
+}
+
+function reply<T extends object>(work: () => [result: T, transfer: ArrayBuffer[]]): Reply<T> {
+  try {
+    const [result, transfer] = work();
+    // Piscina posts the value with `transfer` as its transfer list.
+    return move({ [transferableSymbol]: transfer, [valueSymbol]: { result } }) as unknown as Reply<T>;
+  } catch (error) {
+    if (error instanceof PipelineError) return { error: { code: error.code, message: error.message } };
+    throw error;
+  }
+}
+
+export function encodeChunk(task: EncodeTask): Reply<EncodeResult> {
+  return reply(() => {
+    const codec = codecFor(task.k, task.m);
+    const { data, compressed } = compressor.compress(new Uint8Array(task.plain), task.level);
+    const storedSize = data.length + TAG_BYTES;
+    const { buffer, shards, shardSize } = allocateShards(storedSize, task.k, task.m);
+    // The stored bytes go straight into the data shards, which are contiguous.
+    const nonce = encryptChunk(task.dataKey, task.aadObject, task.aadIndex, data, new Uint8Array(buffer));
+    const crcs = encodeShards(codec, shards);
+    return [{ shards, crcs, storedSize, shardSize, compressed, nonce }, [buffer]];
+  });
+}
+
+export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
+  return reply(() => {
+    const slots = task.shards.map((shard) => (shard ? new Uint8Array(shard) : null));
+    const codec = codecFor(task.k, task.m);
+    const { stored, bad } = joinShards(codec, slots, task.crcs, task.storedSize, task.shardSize);
+    const data = decryptChunk(task.dataKey, task.nonce, task.aadObject, task.aadIndex, stored);
+    if (!task.compressed && data.length !== task.plainSize) {
+      throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);
+    }
+    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize) : data);
+    return [{ plain, bad }, [plain]];
+  });
+}
