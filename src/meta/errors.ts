@@ -1,0 +1,25 @@
+/** The S3 error code a client would see for each failure the metadata store detects. */
+export type MetaErrorCode =
+  | 'NoSuchBucket'
+  | 'BucketAlreadyExists'
+  | 'BucketNotEmpty'
+  | 'NoSuchKey'
+  | 'NoSuchUpload'
+  | 'InvalidPart'
+  | 'InvalidPartOrder'
+  | 'EntityTooSmall'
+  | 'MalformedXML'
+  /** An access key that does not exist (grants, deletion). */
+  | 'InvalidAccessKeyId'
+  /** Admin only: creating an access key whose id is taken. */
+  | 'AccessKeyAlreadyExists';
+
+export class MetaError extends Error {
+  constructor(
+    readonly code: MetaErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MetaError';
+  }
+}

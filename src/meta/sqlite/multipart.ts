@@ -1,0 +1,216 @@
+import type Database from 'better-sqlite3';
+import type { ChunkRef, ObjectManifest } from '../../store/manifest.js';
+import { MetaError } from '../errors.js';
+import { walk, type Scan, type Walk } from '../listing.js';
+import type {
+  CompletedPart,
+  CompletedUpload,
+  FinalManifestFields,
+  ListPartsResult,
+  ListUploadsOptions,
+  ListUploadsResult,
+  ObjectHeaders,
+  PartInfo,
+  PartUpload,
+  UploadInfo,
+} from '../meta-store.js';
+import type { ChunkRefs } from './chunk-refs.js';
+import type { Objects } from './objects.js';
+import type { PendingWrites } from './pending-writes.js';
+import { bucketScan, prepare, type Statement } from './statements.js';
+
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+interface UploadRow {
+  bucketId: number;
+  bucket: string;
+  key: Buffer;
+  initiated: number;
+  headers: string;
+}
+
+interface UploadEntry {
+  key: Buffer;
+  uploadId: string;
+  initiated: number;
+}
+
+interface PartRow {
+  partNumber: number;
+  etag: string;
+  size: number;
+  chunks: string;
+}
+
+/**
+ * Multipart uploads. Parts hold chunk references like objects do; completing an upload moves
+ * the chosen parts' chunks into the object's manifest, in order, without touching any data.
+ */
+export class Multipart {
+  private readonly insertUpload: Statement<[string, number, Buffer, number, string]>;
+  private readonly upload: Statement<[string], UploadRow>;
+  private readonly deleteUpload: Statement<[string]>;
+  private readonly uploadsOfBucket: Statement<[number], { uploadId: string }>;
+  private readonly sameKeyAfter: Statement<[number, Buffer, string, number], UploadEntry>;
+  private readonly scan: (bucketId: number) => Scan<UploadEntry>;
+  private readonly deletePart: Statement<[string, number], { chunks: string }>;
+  private readonly insertPart: Statement<[string, number, string, number, number, string]>;
+  private readonly partsPage: Statement<[string, number, number], PartInfo>;
+  private readonly allParts: Statement<[string], PartRow>;
+  private readonly deleteParts: Statement<[string]>;
+
+  constructor(
+    db: Database.Database,
+    private readonly refs: ChunkRefs,
+    private readonly writes: PendingWrites,
+    private readonly objects: Objects,
+  ) {
+    this.insertUpload = prepare(db, 'INSERT INTO uploads (upload_id, bucket_id, key, initiated, headers) VALUES (?, ?, ?, ?, ?)');
+    this.upload = prepare(
+      db,
+      `SELECT u.bucket_id AS bucketId, b.name AS bucket, u.key, u.initiated, u.headers
+       FROM uploads u JOIN buckets b ON b.id = u.bucket_id WHERE u.upload_id = ?`,
+    );
+    this.deleteUpload = prepare(db, 'DELETE FROM uploads WHERE upload_id = ?');
+    this.uploadsOfBucket = prepare(db, 'SELECT upload_id AS uploadId FROM uploads WHERE bucket_id = ?');
+    const select = 'SELECT key, upload_id AS uploadId, initiated FROM uploads';
+    this.sameKeyAfter = prepare(db, `${select} WHERE bucket_id = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?`);
+    this.scan = bucketScan(db, select, 'key, upload_id');
+    this.deletePart = prepare(db, 'DELETE FROM parts WHERE upload_id = ? AND part_number = ? RETURNING chunks');
+    this.insertPart = prepare(
+      db,
+      'INSERT INTO parts (upload_id, part_number, etag, size, last_modified, chunks) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.partsPage = prepare(
+      db,
+      `SELECT part_number AS partNumber, etag, size, last_modified AS lastModified FROM parts
+       WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?`,
+    );
+    this.allParts = prepare(
+      db,
+      'SELECT part_number AS partNumber, etag, size, chunks FROM parts WHERE upload_id = ? ORDER BY part_number',
+    );
+    this.deleteParts = prepare(db, 'DELETE FROM parts WHERE upload_id = ?');
+  }
+
+  create(bucketId: number, key: Buffer, uploadId: string, headers: ObjectHeaders): void {
+    this.insertUpload.run(uploadId, bucketId, key, Date.now(), JSON.stringify(headers));
+  }
+
+  get(uploadId: string): UploadInfo | null {
+    const row = this.upload.get(uploadId);
+    return row ? { uploadId, bucket: row.bucket, key: row.key.toString(), initiated: row.initiated, headers: JSON.parse(row.headers) as ObjectHeaders } : null;
+  }
+
+  putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void {
+    this.require(uploadId);
+    const replaced = this.deletePart.get(uploadId, partNumber);
+    this.refs.retain(part.chunks);
+    this.insertPart.run(uploadId, partNumber, part.etag, part.size, Date.now(), JSON.stringify(part.chunks));
+    if (writeId !== undefined) this.writes.commit(writeId, part.chunks);
+    if (replaced) this.refs.release(JSON.parse(replaced.chunks) as ChunkRef[]);
+  }
+
+  listParts(uploadId: string, partNumberMarker: number, maxParts: number): ListPartsResult {
+    this.require(uploadId);
+    const parts = maxParts > 0 ? this.partsPage.all(uploadId, partNumberMarker, maxParts + 1) : [];
+    const isTruncated = parts.length > maxParts;
+    if (isTruncated) parts.length = maxParts;
+    return { parts, isTruncated, nextPartNumberMarker: isTruncated ? parts[parts.length - 1].partNumber : null };
+  }
+
+  list(bucketId: number, options: ListUploadsOptions): ListUploadsResult {
+    const max = options.maxUploads ?? 1000;
+    const prefix = Buffer.from(options.prefix ?? '');
+    const delimiter = options.delimiter ? Buffer.from(options.delimiter) : null;
+    const keyMarker = options.keyMarker ? Buffer.from(options.keyMarker) : null;
+    if (max <= 0) return { uploads: [], commonPrefixes: [], isTruncated: false, nextKeyMarker: null, nextUploadIdMarker: null };
+    // Uploads of the marker key itself come first, unless the key is outside the prefix or
+    // rolled up into a common prefix (which an earlier page returned).
+    const markerListed =
+      keyMarker !== null &&
+      keyMarker.subarray(0, prefix.length).equals(prefix) &&
+      !(delimiter && keyMarker.indexOf(delimiter, prefix.length) >= 0);
+    const head = markerListed && options.uploadIdMarker ? this.sameKeyAfter.all(bucketId, keyMarker, options.uploadIdMarker, max + 1) : [];
+    let page: Walk<UploadEntry>;
+    if (head.length > max) {
+      page = { rows: head.slice(0, max), prefixes: [], truncated: true, last: null };
+    } else {
+      page = walk(this.scan(bucketId), { prefix, delimiter, after: keyMarker, max: max - head.length });
+      page.rows.unshift(...head);
+    }
+    const lastRow = page.rows.at(-1);
+    const last = page.last ?? (lastRow ? { key: lastRow.key, row: lastRow } : null);
+    return {
+      uploads: page.rows.map(({ key, uploadId, initiated }) => ({ key: key.toString(), uploadId, initiated })),
+      commonPrefixes: page.prefixes.map((common) => common.toString()),
+      isTruncated: page.truncated,
+      nextKeyMarker: page.truncated && last ? last.key.toString() : null,
+      nextUploadIdMarker: page.truncated && last?.row ? last.row.uploadId : null,
+    };
+  }
+
+  complete(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
+    const upload = this.require(uploadId);
+    if (parts.length === 0) throw new MetaError('MalformedXML', 'a completion must list at least one part');
+    parts.forEach((part, i) => {
+      if (i > 0 && part.partNumber <= parts[i - 1].partNumber) {
+        throw new MetaError('InvalidPartOrder', 'parts must be listed in ascending order of part number');
+      }
+    });
+    const stored = new Map(this.allParts.all(uploadId).map((row) => [row.partNumber, row]));
+    const chosen = parts.map(({ partNumber, etag }) => {
+      const row = stored.get(partNumber);
+      if (!row || unquote(row.etag) !== unquote(etag)) throw new MetaError('InvalidPart', `part ${partNumber} was not uploaded with that ETag`);
+      return row;
+    });
+    const minPartSize = fields.minPartSize ?? MIN_PART_SIZE;
+    for (const row of chosen.slice(0, -1)) {
+      if (row.size < minPartSize) throw new MetaError('EntityTooSmall', `part ${row.partNumber} is smaller than ${minPartSize} bytes`);
+    }
+    const chunksOf = new Map([...stored.values()].map((row) => [row.partNumber, JSON.parse(row.chunks) as ChunkRef[]]));
+    const headers = JSON.parse(upload.headers) as ObjectHeaders;
+    const manifest: ObjectManifest = {
+      id: fields.id,
+      size: chosen.reduce((sum, row) => sum + row.size, 0),
+      etag: fields.etag,
+      lastModified: fields.lastModified,
+      contentType: headers.contentType,
+      metadata: headers.metadata,
+      checksums: fields.checksums ?? {},
+      chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
+      parts: chosen.map((row) => row.size),
+    };
+    // The object retains the chosen chunks before the parts release theirs, so only the chunks
+    // of parts left out reach zero.
+    const previous = this.objects.put(upload.bucketId, upload.key, manifest);
+    this.drop(uploadId, chunksOf.values());
+    return { bucket: upload.bucket, key: upload.key.toString(), manifest, previous };
+  }
+
+  abort(uploadId: string): void {
+    this.require(uploadId);
+    this.drop(uploadId, this.allParts.all(uploadId).map((row) => JSON.parse(row.chunks) as ChunkRef[]));
+  }
+
+  /** Aborts every upload into the bucket (the bucket is going). */
+  abortAll(bucketId: number): void {
+    for (const { uploadId } of this.uploadsOfBucket.all(bucketId)) this.abort(uploadId);
+  }
+
+  private require(uploadId: string): UploadRow {
+    const row = this.upload.get(uploadId);
+    if (!row) throw new MetaError('NoSuchUpload', `upload ${uploadId} does not exist`);
+    return row;
+  }
+
+  private drop(uploadId: string, chunkLists: Iterable<ChunkRef[]>): void {
+    for (const chunks of chunkLists) this.refs.release(chunks);
+    this.deleteParts.run(uploadId);
+    this.deleteUpload.run(uploadId);
+  }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}

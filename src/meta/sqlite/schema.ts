@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Migrations by version: MIGRATIONS[i] takes the database from user_version i to i + 1. Append,
+ * never edit a released one.
+ */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE buckets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created INTEGER NOT NULL,
+    settings TEXT NOT NULL
+  );
+  -- Manifests (up to hundreds of KiB) live apart from the objects index so that a listing
+  -- scans small rows only; size, etag and mtime are copied into the index for the same reason.
+  CREATE TABLE manifests (id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+  CREATE TABLE objects (
+    bucket_id INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    manifest_id INTEGER NOT NULL,
+    PRIMARY KEY (bucket_id, key)
+  ) WITHOUT ROWID;
+  CREATE TABLE chunk_refs (chunk_id TEXT PRIMARY KEY, refs INTEGER NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket_id INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    initiated INTEGER NOT NULL,
+    headers TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX uploads_by_key ON uploads (bucket_id, key, upload_id);
+  CREATE TABLE parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    last_modified INTEGER NOT NULL,
+    chunks TEXT NOT NULL, -- last, so that listing parts never reads it
+    PRIMARY KEY (upload_id, part_number)
+  );
+
+  CREATE TABLE access_keys (
+    id TEXT PRIMARY KEY,
+    secret BLOB NOT NULL,
+    name TEXT NOT NULL,
+    created INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE grants (
+    access_key_id TEXT NOT NULL,
+    bucket_id INTEGER NOT NULL,
+    read INTEGER NOT NULL,
+    write INTEGER NOT NULL,
+    owner INTEGER NOT NULL,
+    PRIMARY KEY (access_key_id, bucket_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX grants_by_bucket ON grants (bucket_id);
+
+  CREATE TABLE backends (
+    id TEXT PRIMARY KEY,
+    farm TEXT NOT NULL,
+    node TEXT NOT NULL,
+    address TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    password BLOB,
+    state TEXT NOT NULL,
+    free_bytes INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE delete_queue (
+    id INTEGER PRIMARY KEY,
+    backend TEXT NOT NULL,
+    key TEXT NOT NULL,
+    leased_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE repair_queue (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    reason TEXT NOT NULL,
+    leased_until INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE pending_writes (
+    write_id TEXT NOT NULL,
+    backend TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (write_id, backend, key)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to SCHEMA_VERSION, each step in its own transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`metadata schema version ${current} is newer than this qstor (${SCHEMA_VERSION})`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,274 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { ObjectManifest } from '../../store/manifest.js';
+import { MetaError } from '../errors.js';
+import type {
+  AccessKey,
+  Backend,
+  BackendState,
+  Bucket,
+  BucketGrant,
+  BucketInfo,
+  BucketSettings,
+  CompletedPart,
+  CompletedUpload,
+  FinalManifestFields,
+  ListObjectsOptions,
+  ListObjectsResult,
+  ListPartsResult,
+  ListUploadsOptions,
+  ListUploadsResult,
+  MetaStore,
+  ObjectChange,
+  ObjectHeaders,
+  PartUpload,
+  Permissions,
+  QueuedShard,
+  RepairTask,
+  ShardLocation,
+  UploadInfo,
+} from '../meta-store.js';
+import { Backends } from './backends.js';
+import { Buckets } from './buckets.js';
+import { ChunkRefs } from './chunk-refs.js';
+import { AccessKeys } from './keys.js';
+import { Multipart } from './multipart.js';
+import { Objects } from './objects.js';
+import { PendingWrites } from './pending-writes.js';
+import { DeleteQueue, RepairQueue } from './queues.js';
+import { migrate } from './schema.js';
+
+export interface SqliteMetaStoreOptions {
+  /**
+   * sqlite's page cache (default 64). sqlite's own default, 2 MiB, holds a small part of a big
+   * bucket's index, and every page read past it is a system call; bulk imports want hundreds.
+   */
+  cacheMiB?: number;
+}
+
+/**
+ * The embedded metadata store: one sqlite file in WAL mode with synchronous=FULL, so a method
+ * that returned has its change on disk. This class is where transactions begin and bucket
+ * names become ids; the families it delegates to only run statements.
+ */
+export class SqliteMetaStore implements MetaStore {
+  private readonly db: Database.Database;
+  private readonly transaction: Database.Transaction<(body: () => unknown) => unknown>;
+  private readonly buckets: Buckets;
+  private readonly objects: Objects;
+  private readonly multipart: Multipart;
+  private readonly keys: AccessKeys;
+  private readonly backends: Backends;
+  private readonly deletes: DeleteQueue;
+  private readonly repairs: RepairQueue;
+  private readonly writes: PendingWrites;
+
+  constructor(path: string, { cacheMiB = 64 }: SqliteMetaStoreOptions = {}) {
+    // Created 0600 before sqlite opens it: it holds wrapped keys and encrypted secrets, and
+    // sqlite gives new -wal and -shm files the database file's mode. Older files are tightened.
+    closeSync(openSync(path, 'a', 0o600));
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma(`cache_size = ${-Math.round(cacheMiB * 1024)}`);
+    migrate(this.db);
+    this.transaction = this.db.transaction((body: () => unknown) => body());
+    this.buckets = new Buckets(this.db);
+    this.deletes = new DeleteQueue(this.db);
+    this.repairs = new RepairQueue(this.db);
+    this.writes = new PendingWrites(this.db, this.deletes);
+    const refs = new ChunkRefs(this.db, this.deletes);
+    this.objects = new Objects(this.db, refs, this.writes);
+    this.multipart = new Multipart(this.db, refs, this.writes, this.objects);
+    this.keys = new AccessKeys(this.db);
+    this.backends = new Backends(this.db);
+  }
+
+  /** One write transaction; IMMEDIATE takes the write lock up front, so it never fails half-way for a lock. */
+  private write<T>(body: () => T): T {
+    return this.transaction.immediate(body) as T;
+  }
+
+  /** One read snapshot, for reads made of several statements. */
+  private read<T>(body: () => T): T {
+    return this.transaction.deferred(body) as T;
+  }
+
+  createBucket(name: string, settings: BucketSettings = {}): Bucket {
+    return this.write(() => this.buckets.create(name, settings));
+  }
+
+  getBucket(name: string): Bucket | null {
+    return this.buckets.get(name);
+  }
+
+  listBuckets(): BucketInfo[] {
+    return this.buckets.list();
+  }
+
+  deleteBucket(name: string): void {
+    this.write(() => {
+      const id = this.buckets.id(name);
+      if (!this.objects.isEmpty(id)) throw new MetaError('BucketNotEmpty', `bucket ${name} is not empty`);
+      this.multipart.abortAll(id);
+      this.keys.revokeBucket(id);
+      this.buckets.remove(id);
+    });
+  }
+
+  setBucketSettings(name: string, settings: BucketSettings): void {
+    this.write(() => this.buckets.setSettings(this.buckets.id(name), settings));
+  }
+
+  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string): ObjectManifest | null {
+    return this.write(() => this.objects.put(this.buckets.id(bucket), Buffer.from(key), manifest, writeId));
+  }
+
+  putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void {
+    this.write(() => {
+      const id = this.buckets.id(bucket);
+      for (const { key, manifest } of objects) this.objects.put(id, Buffer.from(key), manifest);
+    });
+  }
+
+  getObject(bucket: string, key: string): ObjectManifest | null {
+    return this.read(() => this.objects.get(this.buckets.id(bucket), Buffer.from(key)));
+  }
+
+  deleteObject(bucket: string, key: string): ObjectManifest | null {
+    return this.write(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
+  }
+
+  copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): ObjectChange {
+    return this.write(() =>
+      this.objects.copy(this.buckets.id(srcBucket), Buffer.from(srcKey), this.buckets.id(dstBucket), Buffer.from(dstKey), replace),
+    );
+  }
+
+  listObjects({ bucket, prefix = '', delimiter, startAfter, maxKeys = 1000 }: ListObjectsOptions): ListObjectsResult {
+    return this.read(() =>
+      this.objects.list(
+        this.buckets.id(bucket),
+        {
+          prefix: Buffer.from(prefix),
+          delimiter: delimiter ? Buffer.from(delimiter) : null,
+          after: startAfter ? Buffer.from(startAfter) : null,
+        },
+        maxKeys,
+      ),
+    );
+  }
+
+  createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): void {
+    this.write(() => this.multipart.create(this.buckets.id(bucket), Buffer.from(key), uploadId, headers));
+  }
+
+  getUpload(uploadId: string): UploadInfo | null {
+    return this.multipart.get(uploadId);
+  }
+
+  putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void {
+    this.write(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
+  }
+
+  listParts(uploadId: string, partNumberMarker = 0, maxParts = 1000): ListPartsResult {
+    return this.read(() => this.multipart.listParts(uploadId, partNumberMarker, maxParts));
+  }
+
+  listUploads(bucket: string, options: ListUploadsOptions = {}): ListUploadsResult {
+    return this.read(() => this.multipart.list(this.buckets.id(bucket), options));
+  }
+
+  completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
+    return this.write(() => this.multipart.complete(uploadId, parts, fields));
+  }
+
+  abortUpload(uploadId: string): void {
+    this.write(() => this.multipart.abort(uploadId));
+  }
+
+  createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): AccessKey {
+    return this.write(() => this.keys.create(accessKeyId, encryptedSecret, name));
+  }
+
+  getAccessKey(accessKeyId: string): AccessKey | null {
+    return this.keys.get(accessKeyId);
+  }
+
+  listAccessKeys(): AccessKey[] {
+    return this.keys.list();
+  }
+
+  deleteAccessKey(accessKeyId: string): void {
+    this.write(() => this.keys.delete(accessKeyId));
+  }
+
+  allow(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions {
+    return this.write(() => this.keys.change(accessKeyId, this.buckets.id(bucket), permissions, true));
+  }
+
+  deny(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions {
+    return this.write(() => this.keys.change(accessKeyId, this.buckets.id(bucket), permissions, false));
+  }
+
+  check(accessKeyId: string, bucket: string): Permissions {
+    return this.keys.check(accessKeyId, bucket);
+  }
+
+  listGrants(accessKeyId: string): BucketGrant[] {
+    return this.keys.grants(accessKeyId);
+  }
+
+  upsertBackend(backend: Backend): void {
+    this.write(() => this.backends.upsert(backend));
+  }
+
+  listBackends(): Backend[] {
+    return this.backends.list();
+  }
+
+  setBackendState(id: string, state: BackendState): boolean {
+    return this.write(() => this.backends.setState(id, state));
+  }
+
+  enqueueDeletes(shards: ShardLocation[]): void {
+    this.write(() => this.deletes.enqueue(shards));
+  }
+
+  takeDeletes(limit: number, leaseMs: number): QueuedShard[] {
+    return this.write(() => this.deletes.take(limit, leaseMs));
+  }
+
+  ackDeletes(ids: number[]): void {
+    this.write(() => this.deletes.ack(ids));
+  }
+
+  enqueueRepair(chunkId: string, reason: string): void {
+    this.write(() => this.repairs.enqueue(chunkId, reason));
+  }
+
+  takeRepairs(limit: number, leaseMs: number): RepairTask[] {
+    return this.write(() => this.repairs.take(limit, leaseMs));
+  }
+
+  ackRepairs(chunkIds: string[]): void {
+    this.write(() => this.repairs.ack(chunkIds));
+  }
+
+  beginWrite(writeId: string, shards: ShardLocation[]): void {
+    this.write(() => this.writes.begin(writeId, shards));
+  }
+
+  abortWrite(writeId: string): void {
+    this.write(() => this.writes.abort(writeId));
+  }
+
+  recoverPendingWrites(): number {
+    return this.write(() => this.writes.recover());
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
