@@ -1,0 +1,99 @@
+import { crc32c } from '@node-rs/crc32';
+import type { MetaStore } from '../meta/meta-store.js';
+import type { PipelinePool } from '../pipeline/pool.js';
+import type { BackendPool } from './backend-pool.js';
+import { StoreError } from './errors.js';
+import type { ChunkRef } from './manifest.js';
+
+export interface ChunkReadContext {
+  meta: MetaStore;
+  backends: BackendPool;
+  pipeline: PipelinePool;
+  /** The chunk's data key, unwrapped. */
+  dataKey: Buffer;
+  /** Ask for parity shards when a data shard has not arrived after this long. */
+  hedgeMs: number;
+}
+
+type Slot = Buffer | null;
+
+/**
+ * Reads a chunk: its k data shards first (no decoding when they all arrive intact), parity
+ * shards as soon as one fails, is missing, fails its CRC or is slower than `hedgeMs`; then
+ * the worker decrypts and decompresses. Bad shards are queued for repair.
+ */
+export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise<Buffer> {
+  const k = chunk.dataShards;
+  const total = k + chunk.parityShards;
+  const slots: Slot[] = new Array<Slot>(total).fill(null);
+  const bad = new Set<number>();
+  let good = 0;
+  let next = k; // next parity shard to ask for
+  let inflight = 0;
+
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: Error): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(hedge);
+      if (err) reject(err);
+      else resolve();
+    };
+    const fetch = (i: number): void => {
+      inflight++;
+      const ref = chunk.shards[i]!;
+      ctx.backends
+        .run(ref.backend, (c) => c.get(ref.key))
+        .then(
+          (value) => {
+            if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
+              slots[i] = value;
+              good++;
+            } else {
+              bad.add(i);
+            }
+          },
+          () => bad.add(i),
+        )
+        .finally(() => {
+          inflight--;
+          if (settled) return;
+          if (good >= k) return finish();
+          // Replace every failed shard by a parity shard not asked for yet.
+          while (good + inflight < k && next < total) fetch(next++);
+          if (good + inflight < k) finish(new StoreError('ServiceUnavailable', `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read`));
+        });
+    };
+    for (let i = 0; i < k; i++) fetch(i);
+    const hedge = setTimeout(() => {
+      if (!settled && next < total) fetch(next++);
+    }, ctx.hedgeMs);
+  });
+
+  if (bad.size > 0) ctx.meta.enqueueRepair(chunk.id, `shards ${[...bad].join(',')} unreadable or corrupt`);
+  // Keep exactly what is needed: the first k good shards, data shards preferred.
+  const use: Slot[] = new Array<Slot>(total).fill(null);
+  let taken = 0;
+  for (let i = 0; i < total && taken < k; i++) {
+    if (slots[i]) {
+      use[i] = slots[i]!;
+      taken++;
+    }
+  }
+  const decoded = await ctx.pipeline.decode({
+    shards: use,
+    crcs: chunk.shards.map((s) => s.crc),
+    dataKey: ctx.dataKey,
+    nonce: Buffer.from(chunk.nonce, 'base64'),
+    aadObject: chunk.aadObject,
+    aadIndex: chunk.aadIndex,
+    k,
+    m: chunk.parityShards,
+    storedSize: chunk.storedSize,
+    shardSize: chunk.shardSize,
+    compressed: chunk.compressed,
+    plainSize: chunk.plainSize,
+  });
+  return decoded.plain;
+}

@@ -1,0 +1,20 @@
+/** Errors of the store, with the S3 code a client sees. */
+export type StoreErrorCode =
+  | 'NoSuchBucket'
+  | 'NoSuchKey'
+  | 'NoSuchUpload'
+  | 'InvalidRange'
+  | 'BadDigest'
+  | 'InvalidArgument'
+  | 'ServiceUnavailable'
+  | 'InternalError';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}

@@ -1,0 +1,151 @@
+import crypto from 'node:crypto';
+import type { BucketSettings, MetaStore } from '../meta/meta-store.js';
+import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
+import { PipelineError } from '../pipeline/errors.js';
+import type { BackendPool } from './backend-pool.js';
+import { StoreError } from './errors.js';
+import type { ObjectManifest } from './manifest.js';
+
+/** Keys of metadata records in a backend's namespace; shard keys never start like this. */
+const PREFIX = 'meta:';
+const AAD = Buffer.from('qstor metadata record v1');
+
+type RecordBody =
+  | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null }
+  | { t: 'bucket'; bucket: string; created: number; settings: BucketSettings | null };
+
+interface Record_ {
+  /** Newest wins on rebuild; a null manifest/settings is a tombstone. */
+  version: number;
+  body: RecordBody;
+}
+
+export interface RebuildReport {
+  backends: number;
+  records: number;
+  buckets: number;
+  objects: number;
+  unreadable: number;
+}
+
+/**
+ * Copies of every bucket and manifest record, encrypted with a key derived from the master
+ * key, on `copies` backends chosen by rendezvous hashing (so an update lands where the
+ * record already is). `qstor meta rebuild` reads them back into an empty database: the
+ * farmers' disks plus the master key are enough to recover the whole store.
+ */
+export class MetaReplica {
+  private readonly key: Buffer;
+  private lastVersion = 0;
+
+  constructor(
+    private readonly backends: BackendPool,
+    masterKey: Buffer,
+    private readonly copies = 3,
+  ) {
+    this.key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'qstor metadata replica', 32));
+  }
+
+  putObject(bucket: string, key: string, manifest: ObjectManifest | null): Promise<void> {
+    return this.write(`o\0${bucket}\0${key}`, { t: 'object', bucket, key, manifest });
+  }
+
+  putBucket(bucket: string, created: number, settings: BucketSettings | null): Promise<void> {
+    return this.write(`b\0${bucket}`, { t: 'bucket', bucket, created, settings });
+  }
+
+  private async write(id: string, body: RecordBody): Promise<void> {
+    const recordKey = PREFIX + crypto.createHash('sha256').update(id).digest('hex');
+    const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
+    this.lastVersion = version;
+    const sealed = this.encrypt({ version, body });
+    const targets = this.targets(recordKey);
+    const results = await Promise.allSettled(targets.map((b) => this.backends.run(b, (c) => c.set(recordKey, sealed))));
+    if (!results.some((r) => r.status === 'fulfilled')) {
+      throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${targets.join(', ')}`);
+    }
+  }
+
+  /** The `copies` up backends with the highest rendezvous score for this record. */
+  private targets(recordKey: string): string[] {
+    const up = this.backends.list().filter((b) => b.state === 'up');
+    const scored = up.map((b) => ({ id: b.id, score: crypto.createHash('sha256').update(`${b.id}\0${recordKey}`).digest().readUInt32BE(0) }));
+    scored.sort((a, b) => b.score - a.score);
+    return scored.slice(0, this.copies).map((s) => s.id);
+  }
+
+  private encrypt(record: Record_): Buffer {
+    const plain = Buffer.from(JSON.stringify(record));
+    const out = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
+    const nonce = crypto.randomBytes(NONCE_BYTES);
+    nonce.copy(out);
+    seal(this.key, nonce, AAD, plain, out.subarray(NONCE_BYTES));
+    return out;
+  }
+
+  private decrypt(sealed: Buffer): Record_ | null {
+    const plain = open(this.key, sealed.subarray(0, NONCE_BYTES), AAD, sealed.subarray(NONCE_BYTES));
+    return plain ? (JSON.parse(plain.toString()) as Record_) : null;
+  }
+
+  /**
+   * Reads every record from every reachable backend into `meta` (an empty database): the
+   * newest version of each record wins, tombstones drop it.
+   */
+  async rebuild(meta: MetaStore, progress: (message: string) => void = () => {}): Promise<RebuildReport> {
+    const newest = new Map<string, Record_>();
+    const report: RebuildReport = { backends: 0, records: 0, buckets: 0, objects: 0, unreadable: 0 };
+    for (const b of this.backends.list()) {
+      let keys: Buffer[] = [];
+      try {
+        const client = this.backends.client(b.id);
+        for await (const entry of client.scanAll()) {
+          if (entry.key.toString('latin1').startsWith(PREFIX)) keys.push(entry.key);
+        }
+        for (let i = 0; i < keys.length; i += 256) {
+          const batch = keys.slice(i, i + 256);
+          const values = await client.mget(batch);
+          values.forEach((v, j) => {
+            if (!v) return;
+            const record = this.decrypt(v);
+            if (!record) {
+              report.unreadable++;
+              return;
+            }
+            report.records++;
+            const id = batch[j]!.toString('latin1');
+            const have = newest.get(id);
+            if (!have || have.version < record.version) newest.set(id, record);
+          });
+        }
+        report.backends++;
+        progress(`backend ${b.id}: ${keys.length} records`);
+      } catch (e) {
+        progress(`backend ${b.id} skipped: ${(e as Error).message}`);
+      }
+      keys = [];
+    }
+    if (report.records === 0 && report.unreadable > 0) {
+      throw new PipelineError('WRONG_MASTER_KEY', `none of the ${report.unreadable} metadata records decrypt with this master key`);
+    }
+    const records = [...newest.values()];
+    for (const r of records) {
+      if (r.body.t !== 'bucket' || r.body.settings === null) continue;
+      meta.createBucket(r.body.bucket, r.body.settings);
+      report.buckets++;
+    }
+    const perBucket = new Map<string, Array<{ key: string; manifest: ObjectManifest }>>();
+    for (const r of records) {
+      if (r.body.t !== 'object' || r.body.manifest === null || !meta.getBucket(r.body.bucket)) continue;
+      const list = perBucket.get(r.body.bucket) ?? [];
+      list.push({ key: r.body.key, manifest: r.body.manifest });
+      perBucket.set(r.body.bucket, list);
+    }
+    for (const [bucket, objects] of perBucket) {
+      for (let i = 0; i < objects.length; i += 1000) meta.putObjects(bucket, objects.slice(i, i + 1000));
+      report.objects += objects.length;
+      progress(`bucket ${bucket}: ${objects.length} objects`);
+    }
+    return report;
+  }
+}

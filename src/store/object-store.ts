@@ -1,0 +1,242 @@
+import crypto from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Bucket, BucketSettings, MetaStore, ObjectHeaders } from '../meta/meta-store.js';
+import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
+import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
+import type { PipelinePool } from '../pipeline/pool.js';
+import type { BackendPool } from './backend-pool.js';
+import { readChunk } from './chunk-reader.js';
+import { writeChunk } from './chunk-writer.js';
+import { StoreError } from './errors.js';
+import type { ChunkRef, ObjectManifest } from './manifest.js';
+import { MetaReplica } from './meta-replica.js';
+
+export interface ObjectStoreOptions {
+  meta: MetaStore;
+  backends: BackendPool;
+  pipeline: PipelinePool;
+  masterKey: Buffer;
+  dataShards?: number;
+  parityShards?: number;
+  chunkSize?: number;
+  /** Chunks being encoded or written at once per PUT (and read ahead per GET). */
+  depth?: number;
+  hedgeMs?: number;
+  /** Backends holding a copy of each metadata record (for `qstor meta rebuild`). */
+  metaCopies?: number;
+}
+
+export interface PutOptions extends Partial<ObjectHeaders> {
+  /** Content-MD5 the client sent (base64): the PUT fails with BadDigest when it does not match. */
+  contentMd5?: string;
+  checksums?: Record<string, string>;
+}
+
+export interface PutResult {
+  etag: string;
+  size: number;
+  manifest: ObjectManifest;
+}
+
+export interface Range {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface GetResult {
+  manifest: ObjectManifest;
+  range: Range | null;
+  body: Readable;
+}
+
+export interface StoredChunks {
+  size: number;
+  md5: Buffer;
+  chunks: ChunkRef[];
+}
+
+/**
+ * The object store: objects in, objects out, over erasure-coded, encrypted shards on zdb
+ * backends. Memory per request is bounded by chunk size x depth, never by object size. A PUT
+ * is acknowledged only once every shard is stored and the manifest is committed, and the
+ * manifest is committed last: no crash leaves an object pointing at missing shards.
+ */
+export class ObjectStore {
+  readonly k: number;
+  readonly m: number;
+  readonly chunkSize: number;
+  private readonly depth: number;
+  private readonly hedgeMs: number;
+  readonly replica: MetaReplica;
+
+  constructor(private readonly o: ObjectStoreOptions) {
+    this.replica = new MetaReplica(o.backends, o.masterKey, o.metaCopies ?? 3);
+    this.k = o.dataShards ?? 4;
+    this.m = o.parityShards ?? 2;
+    this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    this.depth = o.depth ?? 4;
+    this.hedgeMs = o.hedgeMs ?? 1500;
+  }
+
+  get meta(): MetaStore {
+    return this.o.meta;
+  }
+
+  async createBucket(name: string, settings: BucketSettings = {}): Promise<Bucket> {
+    const bucket = this.o.meta.createBucket(name, settings);
+    await this.replica.putBucket(name, bucket.created, bucket.settings);
+    return bucket;
+  }
+
+  async setBucketSettings(name: string, settings: BucketSettings): Promise<void> {
+    this.o.meta.setBucketSettings(name, settings);
+    await this.replica.putBucket(name, this.o.meta.getBucket(name)!.created, settings);
+  }
+
+  async deleteBucket(name: string): Promise<void> {
+    this.o.meta.deleteBucket(name);
+    await this.replica.putBucket(name, 0, null);
+  }
+
+  async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+    const b = this.o.meta.getBucket(bucket);
+    if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const objectId = crypto.randomBytes(16).toString('hex');
+    const geometry = b.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
+    try {
+      const stored = await this.storeChunks(objectId, body, geometry.dataShards, geometry.parityShards);
+      const etag = stored.md5.toString('hex');
+      if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
+        throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      }
+      const manifest: ObjectManifest = {
+        id: objectId,
+        size: stored.size,
+        etag,
+        lastModified: Date.now(),
+        contentType: options.contentType,
+        metadata: options.metadata ?? {},
+        checksums: options.checksums ?? {},
+        chunks: stored.chunks,
+      };
+      this.o.meta.putObject(bucket, key, manifest, objectId);
+      await this.replica.putObject(bucket, key, manifest);
+      return { etag, size: stored.size, manifest };
+    } catch (e) {
+      this.o.meta.abortWrite(objectId);
+      throw e;
+    }
+  }
+
+  /**
+   * Stores a stream as chunks under pending write `writeId` without committing anything
+   * (PUT and UploadPart commit the result themselves).
+   */
+  async storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, k = this.k, m = this.m): Promise<StoredChunks> {
+    const dataKey = newDataKey();
+    const ctx = {
+      meta: this.o.meta,
+      backends: this.o.backends,
+      pipeline: this.o.pipeline,
+      writeId,
+      dataKey,
+      wrappedKey: wrapKey(this.o.masterKey, dataKey).toString('base64'),
+      aadObject: writeId,
+      k,
+      m,
+      attempts: 3,
+    };
+    const md5 = crypto.createHash('md5');
+    const chunks: ChunkRef[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown = null;
+    let size = 0;
+    let index = 0;
+    for await (const plain of chunkStream(body, this.chunkSize)) {
+      if (failure) break;
+      md5.update(plain); // before the buffer is transferred to a worker
+      size += plain.length;
+      const i = index++;
+      const p: Promise<void> = writeChunk(ctx, plain, i).then(
+        (ref) => {
+          chunks[i] = ref;
+        },
+        (e: unknown) => {
+          failure ??= e;
+        },
+      );
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      if (inflight.size >= this.depth) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    if (failure) throw failure;
+    return { size, md5: md5.digest(), chunks };
+  }
+
+  head(bucket: string, key: string): ObjectManifest {
+    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const manifest = this.o.meta.getObject(bucket, key);
+    if (!manifest) throw new StoreError('NoSuchKey', 'The specified key does not exist.');
+    return manifest;
+  }
+
+  /** Streams an object, or the inclusive byte range of it. */
+  get(bucket: string, key: string, range?: Range): GetResult {
+    const manifest = this.head(bucket, key);
+    if (range && (range.start > range.end || range.start >= manifest.size)) {
+      throw new StoreError('InvalidRange', 'The requested range is not satisfiable');
+    }
+    const r = range ? { start: range.start, end: Math.min(range.end, manifest.size - 1) } : null;
+    return { manifest, range: r, body: Readable.from(this.readRange(manifest, r ? r.start : 0, r ? r.end + 1 : manifest.size)) };
+  }
+
+  /** Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer. */
+  async *readRange(manifest: ObjectManifest, start: number, end: number): AsyncGenerator<Buffer> {
+    const wanted: Array<{ chunk: ChunkRef; from: number; to: number }> = [];
+    let offset = 0;
+    for (const chunk of manifest.chunks) {
+      const chunkEnd = offset + chunk.plainSize;
+      if (chunkEnd > start && offset < end) wanted.push({ chunk, from: Math.max(start - offset, 0), to: Math.min(end, chunkEnd) - offset });
+      offset = chunkEnd;
+    }
+    const keys = new Map<string, Buffer>();
+    const dataKey = (wrapped: string): Buffer => {
+      let key = keys.get(wrapped);
+      if (!key) keys.set(wrapped, (key = unwrapKey(this.o.masterKey, Buffer.from(wrapped, 'base64'))));
+      return key;
+    };
+    const ahead: Promise<Buffer>[] = [];
+    const prefetch = (i: number): void => {
+      const w = wanted[i];
+      if (!w) return;
+      const p = readChunk({ meta: this.o.meta, backends: this.o.backends, pipeline: this.o.pipeline, dataKey: dataKey(w.chunk.wrappedKey), hedgeMs: this.hedgeMs }, w.chunk);
+      p.catch(() => {}); // observed when its turn comes
+      ahead.push(p);
+    };
+    for (let i = 0; i < Math.min(this.depth, wanted.length); i++) prefetch(i);
+    for (let i = 0; i < wanted.length; i++) {
+      const plain = await ahead[i]!;
+      prefetch(i + this.depth);
+      const w = wanted[i]!;
+      yield w.from === 0 && w.to === plain.length ? plain : plain.subarray(w.from, w.to);
+    }
+  }
+
+  /** Deletes an object; its shards go to the delete queue (unless a copy still uses them). */
+  async delete(bucket: string, key: string): Promise<ObjectManifest | null> {
+    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const removed = this.o.meta.deleteObject(bucket, key);
+    if (removed) await this.replica.putObject(bucket, key, null);
+    return removed;
+  }
+
+  /** Server-side copy: chunks shared by reference, nothing re-encoded. */
+  async copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectManifest> {
+    const { manifest } = this.o.meta.copyObject(srcBucket, srcKey, dstBucket, dstKey, replace);
+    await this.replica.putObject(dstBucket, dstKey, manifest);
+    return manifest;
+  }
+}
