@@ -314,6 +314,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, iterations: { type: 'string' } } });
   const plan = { ...(values.quick ? QUICK : FULL) };
   if (values.iterations) plan.iterations = Number(values.iterations);
+  if (!Number.isInteger(plan.iterations) || plan.iterations < 1) throw new RangeError(`--iterations must be a positive integer, got ${values.iterations}`);
   requireRedisBenchmark();
   const reference = process.env.ZDB_REFERENCE_BIN || undefined;
   console.error(`zdb bench: ${CONNECTIONS} connections, median of ${plan.iterations}, reference ${reference ?? 'none (set ZDB_REFERENCE_BIN)'}`);

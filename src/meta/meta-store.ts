@@ -208,6 +208,11 @@ export interface MetaStore {
   putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void;
   /** Throws NoSuchBucket; null when the key does not exist. */
   getObject(bucket: string, key: string): ObjectManifest | null;
+  /**
+   * Replaces the object's manifest only if its current version is still `expectedId` (repair
+   * moving shards must not undo a concurrent PUT). False when the object changed or is gone.
+   */
+  updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): boolean;
   /** Returns the removed manifest, or null when there was none. Throws NoSuchBucket. */
   deleteObject(bucket: string, key: string): ObjectManifest | null;
   /**
@@ -275,6 +280,8 @@ export interface MetaStore {
   // Pending writes: the intent log that leaves no orphan shard behind a failed or crashed PUT.
   /** Records shards about to be written (call again to add more to the same write). */
   beginWrite(writeId: string, shards: ShardLocation[]): void;
+  /** The write's shards are now referenced by `chunks` (repair): clear it, deleting the rest. */
+  commitWrite(writeId: string, chunks: ChunkRef[]): void;
   /** The write failed: its shards go to the delete queue. */
   abortWrite(writeId: string): void;
   /** At startup, before serving: every leftover write's shards go to the delete queue. Returns their count. */

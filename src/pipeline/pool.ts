@@ -5,7 +5,7 @@ import { Piscina } from 'piscina';
 import { transferable } from './buffers.js';
 import { DEFAULT_LEVEL } from './compress.js';
 import { PipelineError } from './errors.js';
-import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, Reply } from './worker.js';
+import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, RebuildResult, RebuildTask, Reply } from './worker.js';
 
 export interface EncodeRequest {
   /**
@@ -58,6 +58,17 @@ export interface DecodedChunk {
   plain: Buffer;
   /** Shards that were missing or failed their CRC, for repair. */
   bad: number[];
+}
+
+export interface RebuildRequest {
+  /** k+m slots, data first; null where the shard is missing (transferred like decode's). */
+  shards: (Uint8Array | null)[];
+  crcs: number[];
+  k: number;
+  m: number;
+  shardSize: number;
+  /** Shards to rebuild. */
+  missing: number[];
 }
 
 export interface PipelinePoolOptions {
@@ -124,6 +135,15 @@ export class PipelinePool {
     const reply: Reply<EncodeResult> = await this.piscina.run(task, { name: 'encodeChunk', transferList: [plain] });
     const result = unwrap(reply);
     return { ...result, shards: result.shards.map(asBuffer), nonce: asBuffer(result.nonce) };
+  }
+
+  /** Rebuilds lost shards (repair); returns them in the order of `missing`. */
+  async rebuild(request: RebuildRequest): Promise<Buffer[]> {
+    const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
+    const task: RebuildTask = { ...request, shards };
+    const transferList = [...new Set(shards.filter((shard) => shard !== null))];
+    const reply: Reply<RebuildResult> = await this.piscina.run(task, { name: 'rebuildChunkShards', transferList });
+    return unwrap(reply).shards.map(asBuffer);
   }
 
   async decode(request: DecodeRequest): Promise<DecodedChunk> {

@@ -83,3 +83,34 @@ export function joinShards(
   codec.reconstruct(shards, bad);
   return { stored: new Uint8Array(buffer, 0, storedSize), bad };
 }
+
+/**
+ * Rebuilds the shards at `missing` from the good ones among `slots` (CRC-checked), and checks
+ * each rebuilt shard against its recorded CRC: the code is deterministic, so a rebuilt shard
+ * is byte-identical to the one lost.
+ */
+export function rebuildShards(
+  codec: ErasureCodec,
+  slots: readonly (Uint8Array | null)[],
+  crcs: readonly number[],
+  shardSize: number,
+  missing: readonly number[],
+): { buffer: ArrayBuffer; shards: Uint8Array[] } {
+  const k = codec.dataShards;
+  const m = codec.parityShards;
+  const bad = new Set(missing);
+  slots.forEach((shard, i) => {
+    if (shard === null || shard.length !== shardSize || crc32c(shard) !== crcs[i]) bad.add(i);
+  });
+  if (bad.size > m) throw new PipelineError('TOO_FEW_SHARDS', `${bad.size} of ${k}+${m} shards missing or corrupt`);
+  const all = Buffer.allocUnsafeSlow((k + m) * shardSize);
+  const shards = Array.from({ length: k + m }, (_, i) => all.subarray(i * shardSize, (i + 1) * shardSize));
+  slots.forEach((shard, i) => {
+    if (!bad.has(i)) shards[i]!.set(shard as Uint8Array);
+  });
+  codec.reconstruct(shards, [...bad].sort((a, b) => a - b));
+  for (const i of missing) {
+    if (crc32c(shards[i]!) !== crcs[i]) throw new PipelineError('MANIFEST_MISMATCH', `rebuilt shard ${i} does not match its recorded CRC`);
+  }
+  return { buffer: all.buffer, shards: missing.map((i) => shards[i]!) };
+}

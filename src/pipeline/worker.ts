@@ -10,7 +10,7 @@ import { transferable } from './buffers.js';
 import { ChunkCompressor } from './compress.js';
 import { decryptChunk, encryptChunk, TAG_BYTES } from './encrypt.js';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
-import { allocateShards, encodeShards, joinShards } from './shards.js';
+import { allocateShards, encodeShards, joinShards, rebuildShards } from './shards.js';
 
 export interface EncodeTask {
   /** The chunk's plaintext, transferred. */
@@ -54,6 +54,22 @@ export interface DecodeResult {
   plain: ArrayBuffer;
   /** Shards that were missing or corrupt, to be repaired. */
   bad: number[];
+}
+
+export interface RebuildTask {
+  /** k+m slots, data first; null where the shard is missing or known bad. Transferred. */
+  shards: (ArrayBuffer | null)[];
+  crcs: number[];
+  k: number;
+  m: number;
+  shardSize: number;
+  /** Indices of the shards to rebuild. */
+  missing: number[];
+}
+
+export interface RebuildResult {
+  /** The rebuilt shards, in the order of `missing`: views of one ArrayBuffer, transferred. */
+  shards: Uint8Array[];
 }
 
 /** Structured cloning drops an Error's class and `code`, so typed errors travel as data. */
@@ -112,5 +128,14 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
     }
     const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize) : data);
     return [{ plain, bad }, [plain]];
+  });
+}
+
+/** Repair: rebuilds lost shards from k good ones. Shards are ciphertext: no key is needed. */
+export function rebuildChunkShards(task: RebuildTask): Reply<RebuildResult> {
+  return reply(() => {
+    const slots = task.shards.map((shard) => (shard ? new Uint8Array(shard) : null));
+    const { buffer, shards } = rebuildShards(codecFor(task.k, task.m), slots, task.crcs, task.shardSize, task.missing);
+    return [{ shards }, [buffer]];
   });
 }

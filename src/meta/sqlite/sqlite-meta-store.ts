@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { ObjectManifest } from '../../store/manifest.js';
+import type { ChunkRef, ObjectManifest } from '../../store/manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,
@@ -136,6 +136,16 @@ export class SqliteMetaStore implements MetaStore {
     return this.read(() => this.objects.get(this.buckets.id(bucket), Buffer.from(key)));
   }
 
+  updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): boolean {
+    return this.write(() => {
+      const id = this.buckets.id(bucket);
+      const current = this.objects.get(id, Buffer.from(key));
+      if (!current || current.id !== expectedId) return false;
+      this.objects.put(id, Buffer.from(key), manifest);
+      return true;
+    });
+  }
+
   deleteObject(bucket: string, key: string): ObjectManifest | null {
     return this.write(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
   }
@@ -258,6 +268,10 @@ export class SqliteMetaStore implements MetaStore {
 
   beginWrite(writeId: string, shards: ShardLocation[]): void {
     this.write(() => this.writes.begin(writeId, shards));
+  }
+
+  commitWrite(writeId: string, chunks: ChunkRef[]): void {
+    this.write(() => this.writes.commit(writeId, chunks));
   }
 
   abortWrite(writeId: string): void {

@@ -1,0 +1,82 @@
+import crypto from 'node:crypto';
+import { crc32c } from '@node-rs/crc32';
+import type { MetaStore, ShardLocation } from '../meta/meta-store.js';
+import type { PipelinePool } from '../pipeline/pool.js';
+import { placeShards } from '../placement/placement.js';
+import type { BackendPool } from '../store/backend-pool.js';
+import type { ChunkRef, ShardRef } from '../store/manifest.js';
+import type { ShardHealth } from './chunk-health.js';
+
+export interface RepairDeps {
+  meta: MetaStore;
+  backends: BackendPool;
+  pipeline: PipelinePool;
+}
+
+export interface ChunkRepair {
+  /** The chunk's shard list after repair (the same backends unless some were lost). */
+  shards: ShardRef[];
+  rebuilt: number;
+  /** Pending-write id of shards written to new backends (commit once manifests point at them). */
+  writeId: string | null;
+  /** Copies on lost backends, to delete once no manifest points at them (if they come back). */
+  dropped: ShardLocation[];
+}
+
+/**
+ * Rebuilds the bad shards of a chunk from k good ones (no key needed: shards are
+ * ciphertext). A shard missing or corrupt on a live backend is written again in place, same
+ * key; a shard of a lost backend goes to a backend holding no shard of this chunk, so the
+ * manifest changes; the lost backend's copy is returned to be deleted, should it come back.
+ */
+export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardHealth[]): Promise<ChunkRepair | null> {
+  const bad = health.flatMap((h, i) => (h === 'missing' || h === 'corrupt' || h === 'lost' ? [i] : []));
+  if (bad.length === 0) return null;
+  const k = chunk.dataShards;
+  const total = k + chunk.parityShards;
+  // Gather k good shards, data shards first.
+  const slots: (Buffer | null)[] = new Array<Buffer | null>(total).fill(null);
+  let good = 0;
+  for (let i = 0; i < total && good < k; i++) {
+    if (health[i] !== 'ok') continue;
+    const ref = chunk.shards[i]!;
+    try {
+      const value = await d.backends.run(ref.backend, (c) => c.get(ref.key));
+      if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
+        slots[i] = value;
+        good++;
+      } else {
+        bad.push(i);
+      }
+    } catch {
+      // Try the next one.
+    }
+  }
+  if (good < k) throw new Error(`chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable`);
+  const missing = [...new Set(bad)].sort((a, b) => a - b);
+  const rebuilt = await d.pipeline.rebuild({
+    shards: slots,
+    crcs: chunk.shards.map((s) => s.crc),
+    k,
+    m: chunk.parityShards,
+    shardSize: chunk.shardSize,
+    missing,
+  });
+  const shards = chunk.shards.map((s) => ({ ...s }));
+  const keep = new Set(chunk.shards.filter((_, i) => health[i] !== 'lost').map((s) => s.backend));
+  let writeId: string | null = null;
+  const dropped: ShardLocation[] = [];
+  for (const [j, i] of missing.entries()) {
+    const ref = shards[i]!;
+    if (health[i] === 'lost') {
+      const [target] = placeShards(d.backends.list(), 1, keep).backends;
+      keep.add(target!.id);
+      writeId ??= `repair-${crypto.randomBytes(8).toString('hex')}`;
+      d.meta.beginWrite(writeId, [{ backend: target!.id, key: ref.key }]);
+      dropped.push({ backend: ref.backend, key: ref.key });
+      ref.backend = target!.id;
+    }
+    await d.backends.run(ref.backend, (c) => c.set(ref.key, rebuilt[j]!));
+  }
+  return { shards, rebuilt: missing.length, writeId, dropped };
+}

@@ -1,0 +1,111 @@
+import type { ChunkRef, ObjectManifest } from '../store/manifest.js';
+import { shardHealth } from './chunk-health.js';
+import { repairChunk, type ChunkRepair, type RepairDeps } from './chunk-repair.js';
+
+export interface ScrubOptions {
+  /** A backend down for longer than this has lost its shards. */
+  graceMs: number;
+  /** Chunks checked per second at most (0: no limit). */
+  chunksPerSecond: number;
+}
+
+export interface ScrubReport {
+  objects: number;
+  chunks: number;
+  healthy: number;
+  repaired: number;
+  shardsRebuilt: number;
+  /** Chunks with a shard whose state could not be told (backend down within its grace). */
+  belowRedundancy: number;
+  failed: number;
+}
+
+export type Progress = (report: ScrubReport, where: string) => void;
+
+/**
+ * One pass over every manifest: checks every chunk's shards (zdb CHECK, no bytes moved),
+ * rebuilds missing and corrupt ones, moves the shards of lost backends to others and updates
+ * the manifests that use them (a chunk shared by copies is repaired once). Rate-limited, so
+ * it can run in the background beside client traffic.
+ */
+export class Scrubber {
+  constructor(
+    private readonly d: RepairDeps,
+    private readonly opts: ScrubOptions,
+  ) {}
+
+  async pass(progress: Progress = () => {}): Promise<ScrubReport> {
+    const report: ScrubReport = { objects: 0, chunks: 0, healthy: 0, repaired: 0, shardsRebuilt: 0, belowRedundancy: 0, failed: 0 };
+    const seen = new Map<string, ChunkRepair | null>();
+    const started = Date.now();
+    for (const bucket of this.d.meta.listBuckets()) {
+      let startAfter: string | undefined;
+      for (;;) {
+        const page = this.d.meta.listObjects({ bucket: bucket.name, startAfter, maxKeys: 500 });
+        for (const entry of page.entries) {
+          const manifest = this.d.meta.getObject(bucket.name, entry.key);
+          if (!manifest) continue;
+          report.objects++;
+          const changed = await this.scrubObject(manifest, seen, report, started);
+          if (changed) this.d.meta.updateObject(bucket.name, entry.key, manifest.id, changed);
+          progress(report, `${bucket.name}/${entry.key}`);
+        }
+        if (!page.isTruncated || page.nextMarker === null) break;
+        startAfter = page.nextMarker;
+      }
+    }
+    // Every manifest that uses a moved shard points at its new place now.
+    for (const repair of seen.values()) {
+      if (!repair?.writeId) continue;
+      this.d.meta.commitWrite(repair.writeId, [{ shards: repair.shards } as ChunkRef]);
+      this.d.meta.enqueueDeletes(repair.dropped);
+    }
+    return report;
+  }
+
+  /** Scrubs the chunks of one manifest; returns the manifest to store when shards moved. */
+  private async scrubObject(
+    manifest: ObjectManifest,
+    seen: Map<string, ChunkRepair | null>,
+    report: ScrubReport,
+    started: number,
+  ): Promise<ObjectManifest | null> {
+    let moved = false;
+    const chunks = await Promise.all(
+      manifest.chunks.map(async (chunk): Promise<ChunkRef> => {
+        if (!seen.has(chunk.id)) seen.set(chunk.id, await this.scrubChunk(chunk, report, started));
+        const repair = seen.get(chunk.id);
+        if (!repair?.writeId) return chunk;
+        moved = true;
+        return { ...chunk, shards: repair.shards };
+      }),
+    );
+    return moved ? { ...manifest, chunks } : null;
+  }
+
+  private async scrubChunk(chunk: ChunkRef, report: ScrubReport, started: number): Promise<ChunkRepair | null> {
+    report.chunks++;
+    if (this.opts.chunksPerSecond > 0) {
+      const due = started + (report.chunks / this.opts.chunksPerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
+    const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs);
+    if (health.every((h) => h === 'ok')) {
+      report.healthy++;
+      return null;
+    }
+    try {
+      const repair = await repairChunk(this.d, chunk, health);
+      if (repair) {
+        report.repaired++;
+        report.shardsRebuilt += repair.rebuilt;
+      }
+      if (health.some((h) => h === 'unknown')) report.belowRedundancy++;
+      return repair;
+    } catch {
+      report.failed++;
+      report.belowRedundancy++;
+      return null;
+    }
+  }
+}
