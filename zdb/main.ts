@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     datasize: config.datasize,
     defaultMaxsize: config.maxsize,
     defaultPassword: config.protect ? config.admin : '',
+    durable: config.sync || config.synctime > 0,
   });
   const reports = engine.open();
   for (const [name, r] of reports) {

@@ -24,15 +24,20 @@ export interface EngineOptions {
   defaultMaxsize: number;
   /** Password of the default namespace (--protect: the admin password). */
   defaultPassword: string;
+  /** Whether anything is ever fsynced (--sync or --synctime). */
+  durable: boolean;
 }
 
 /** The storage engine: every namespace of one zdb, with no knowledge of the protocol. */
 export class Engine {
   readonly namespaces = new Map<string, Namespace>();
-  readonly commit = new GroupCommit();
-  readonly started = Date.now();
+  readonly commit: GroupCommit;
 
-  constructor(readonly opts: EngineOptions) {}
+  constructor(readonly opts: EngineOptions) {
+    this.commit = new GroupCommit(opts.durable, () => {
+      for (const ns of this.namespaces.values()) ns.files.flushIndex();
+    });
+  }
 
   /** Loads (or creates) `default` and every namespace found in the index directory. */
   open(): Map<string, LoadReport> {

@@ -15,6 +15,10 @@ const READ_FD_CACHE = 32;
  * appended to, and a small cache of descriptors for reading older ones. All I/O is
  * positional and synchronous, as in 0-db: page-cache reads and writes cost microseconds,
  * and a single writer keeps the append order trivially consistent. Only fsync is async.
+ *
+ * Index items are written behind: appended to memory and written in one call per event-loop
+ * turn (and before anything reads the head index or syncs it). A data entry is written at
+ * once, and holds its key, so an index item lost in a crash is rebuilt from the data.
  */
 export class FileSet {
   headId = 0;
@@ -23,6 +27,9 @@ export class FileSet {
   dataSize = 0;
   indexSize = 0;
   private readFds = new Map<string, number>();
+  private pendingIndex: Buffer[] = [];
+  private pendingIndexBytes = 0;
+  private flushScheduled = false;
 
   constructor(
     readonly dataDir: string,
@@ -52,6 +59,7 @@ export class FileSet {
 
   /** Opens (creating with headers when absent) the pair `id` for appending. */
   openHead(id: number, mode: IndexMode): void {
+    this.flushIndex();
     // The old head stays open for reads (and for a flush that may still be running on it).
     if (this.dataFd >= 0) {
       this.readFds.set('d' + this.headId, this.dataFd);
@@ -66,6 +74,7 @@ export class FileSet {
   }
 
   closeHead(): void {
+    this.flushIndex();
     if (this.dataFd >= 0) fs.closeSync(this.dataFd);
     if (this.indexFd >= 0) fs.closeSync(this.indexFd);
     this.dataFd = this.indexFd = -1;
@@ -80,14 +89,35 @@ export class FileSet {
 
   appendIndex(item: Buffer): number {
     const at = this.indexSize;
-    writeAllSync(this.indexFd, [item], at);
+    this.pendingIndex.push(item);
+    this.pendingIndexBytes += item.length;
     this.indexSize += item.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        try {
+          this.flushIndex();
+        } catch {
+          // Kept pending: the next flush (a read, a sync, a rotation) retries and reports it.
+        }
+      });
+    }
     return at;
+  }
+
+  /** Writes the index items appended since the last flush. */
+  flushIndex(): void {
+    if (this.pendingIndexBytes === 0) return;
+    writeAllSync(this.indexFd, this.pendingIndex, this.indexSize - this.pendingIndexBytes);
+    this.pendingIndex = [];
+    this.pendingIndexBytes = 0;
   }
 
   /** Undo a partial append (a failed write must leave no torn entry behind). */
   truncateHead(dataSize: number, indexSize: number): void {
     try {
+      this.flushIndex();
       fs.ftruncateSync(this.dataFd, dataSize);
       fs.ftruncateSync(this.indexFd, indexSize);
     } finally {
@@ -101,17 +131,20 @@ export class FileSet {
   }
 
   readIndex(fileId: number, offset: number, length: number): Buffer {
+    if (fileId === this.headId) this.flushIndex();
     return readExact(this.fd('i', fileId), offset, length);
   }
 
   /** Reads up to `length` bytes (less at the end of the file). */
   readIndexUpTo(fileId: number, offset: number, length: number): Buffer {
+    if (fileId === this.headId) this.flushIndex();
     const buf = Buffer.allocUnsafe(length);
     const n = fs.readSync(this.fd('i', fileId), buf, 0, length, offset);
     return buf.subarray(0, n);
   }
 
   writeIndexAt(fileId: number, offset: number, bytes: Buffer): void {
+    if (fileId === this.headId) this.flushIndex();
     writeAllSync(this.fd('i', fileId), [bytes], offset);
   }
 

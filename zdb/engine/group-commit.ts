@@ -8,12 +8,22 @@ import fs from 'node:fs';
  */
 export class GroupCommit {
   private dirty = new Set<number>();
+  /**
+   * @param enabled false when nothing is ever synced (no --sync, no --synctime): then marking
+   *   and syncing cost nothing.
+   * @param beforeSync writes what is held in memory (index items written behind) first.
+   */
+  constructor(
+    private readonly enabled = true,
+    private readonly beforeSync: () => void = () => {},
+  ) {}
+
   private waiting: Array<() => void> = [];
   private failed: Array<(e: Error) => void> = [];
   private running = false;
 
   markDirty(fd: number): void {
-    this.dirty.add(fd);
+    if (this.enabled) this.dirty.add(fd);
   }
 
   /**
@@ -21,11 +31,18 @@ export class GroupCommit {
    * never touches a descriptor number the system may have handed out again.
    */
   syncAndForget(fd: number): void {
-    if (this.dirty.delete(fd)) fs.fdatasyncSync(fd);
+    if (this.dirty.delete(fd)) {
+      this.beforeSync();
+      fs.fdatasyncSync(fd);
+    }
   }
 
   /** Resolves once everything written before this call is on disk. */
   flush(): Promise<void> {
+    if (!this.enabled) {
+      this.beforeSync();
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       this.waiting.push(resolve);
       this.failed.push(reject);
@@ -48,6 +65,7 @@ export class GroupCommit {
       this.waiting = [];
       this.failed = [];
       try {
+        this.beforeSync();
         await Promise.all(fds.map(fdatasync));
         for (const r of resolve) r();
       } catch (e) {
