@@ -210,3 +210,41 @@ describe('object store with backends failing', () => {
     }
   });
 });
+
+describe('object store multipart', () => {
+  it('joins parts without moving data, with the S3 multipart ETag, and releases parts left out', async () => {
+    const h = await startStore(6, { chunkSize: CHUNK });
+    try {
+      await h.store.createBucket('b');
+      const id = h.store.createUpload('b', 'multi', { contentType: 'application/x-test', metadata: { a: '1' } });
+      const p1 = content(5 * 1024 * 1024, 1);
+      const p2 = content(5 * 1024 * 1024 + 3, 2);
+      const p3 = content(1234, 3);
+      const e1 = await h.store.uploadPart(id, 1, pieces(p1));
+      const unused = await h.store.uploadPart(id, 2, pieces(content(5 * 1024 * 1024, 9)));
+      const e2 = await h.store.uploadPart(id, 2, pieces(p2)); // replaces the first part 2
+      const e3 = await h.store.uploadPart(id, 3, pieces(p3));
+      expect(unused.etag).not.toBe(e2.etag);
+      const manifest = await h.store.completeUpload(id, [
+        { partNumber: 1, etag: e1.etag },
+        { partNumber: 2, etag: `"${e2.etag}"` },
+        { partNumber: 3, etag: e3.etag },
+      ]);
+      const md5 = crypto.createHash('md5');
+      for (const e of [e1, e2, e3]) md5.update(Buffer.from(e.etag, 'hex'));
+      expect(manifest.etag).toBe(`${md5.digest('hex')}-3`);
+      expect(manifest.size).toBe(p1.length + p2.length + p3.length);
+      expect(manifest.contentType).toBe('application/x-test');
+      const got = await collect(h.store.get('b', 'multi').body);
+      expect(got.equals(Buffer.concat([p1, p2, p3]))).toBe(true);
+      const ranged = await collect(h.store.get('b', 'multi', { start: p1.length - 10, end: p1.length + 10 }).body);
+      expect(ranged.equals(Buffer.concat([p1, p2]).subarray(p1.length - 10, p1.length + 11))).toBe(true);
+      // The replaced part's shards were queued for deletion.
+      expect(await new Deleter(h.meta, h.backends).drain()).toBeGreaterThan(0);
+      expect((await collect(h.store.get('b', 'multi').body)).equals(got)).toBe(true);
+      await expect(h.store.uploadPart(id, 4, pieces(p3))).rejects.toMatchObject({ code: 'NoSuchUpload' });
+    } finally {
+      await h.close();
+    }
+  });
+});

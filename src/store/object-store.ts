@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Bucket, BucketSettings, MetaStore, ObjectHeaders } from '../meta/meta-store.js';
+import type { Bucket, BucketSettings, CompletedPart, MetaStore, ObjectHeaders } from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
 import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
@@ -223,6 +223,55 @@ export class ObjectStore {
       const w = wanted[i]!;
       yield w.from === 0 && w.to === plain.length ? plain : plain.subarray(w.from, w.to);
     }
+  }
+
+  // ---------------------------------------------------------------- multipart
+
+  /** Starts a multipart upload; returns its id. */
+  createUpload(bucket: string, key: string, headers: ObjectHeaders): string {
+    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const uploadId = crypto.randomBytes(16).toString('hex');
+    this.o.meta.createUpload(bucket, key, uploadId, headers);
+    return uploadId;
+  }
+
+  /** Stores one part as chunks of its own; a part of the same number is replaced. */
+  async uploadPart(uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, contentMd5?: string): Promise<{ etag: string; size: number }> {
+    const upload = this.o.meta.getUpload(uploadId);
+    if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const geometry = this.o.meta.getBucket(upload.bucket)?.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
+    const writeId = `${uploadId}.${partNumber}.${crypto.randomBytes(6).toString('hex')}`;
+    try {
+      const stored = await this.storeChunks(writeId, body, geometry.dataShards, geometry.parityShards);
+      if (contentMd5 !== undefined && contentMd5 !== stored.md5.toString('base64')) {
+        throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+      }
+      const etag = stored.md5.toString('hex');
+      this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
+      return { etag, size: stored.size };
+    } catch (e) {
+      this.o.meta.abortWrite(writeId);
+      throw e;
+    }
+  }
+
+  /**
+   * Joins the listed parts into the object: their chunk lists are concatenated, no data moves.
+   * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>".
+   */
+  async completeUpload(uploadId: string, parts: CompletedPart[], checksums?: Record<string, string>): Promise<ObjectManifest> {
+    const upload = this.o.meta.getUpload(uploadId);
+    if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const md5 = crypto.createHash('md5');
+    for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
+    const etag = `${md5.digest('hex')}-${parts.length}`;
+    const done = this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
+    await this.replica.putObject(done.bucket, done.key, done.manifest);
+    return done.manifest;
+  }
+
+  abortUpload(uploadId: string): void {
+    this.o.meta.abortUpload(uploadId);
   }
 
   /** Deletes an object; its shards go to the delete queue (unless a copy still uses them). */
