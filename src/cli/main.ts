@@ -1,39 +1,19 @@
 import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { startLocalBackends, stopLocalBackends, ZDB_MAIN } from './backends.js';
+import { metaRebuild, repair, status } from './admin.js';
+import { ZDB_MAIN } from './backends.js';
+import { start } from './start.js';
 
 const USAGE = `qstor: a decentralised, erasure-coded object store over Zero-DB backends
 
 Usage:
-  qstor start [--data DIR] [--backends 6] [--backend-port 9900]
-      start the local store; today: its zdb backends (durable, on loopback)
+  qstor start [--data DIR] [--backends 6] [--data-shards 4] [--parity-shards 2] [--backend-port 9900]
+      the local store: durable zdb backends on loopback, metadata, repair and deletes in the background
+  qstor admin status [--data DIR]   backends, their health and space, chunks below full redundancy
+  qstor admin repair [--data DIR]   one repair pass now, with progress
+  qstor meta rebuild [--data DIR]   the metadata database from the backends and the master key
   qstor zdb [zdb flags]
       run one zdb backend (the same as the zdb command; zdb --help lists its flags)
 `;
-
-async function start(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string', default: './qstor-data' },
-      backends: { type: 'string', default: '6' },
-      'backend-port': { type: 'string', default: '9900' },
-    },
-  });
-  const count = Number(values.backends);
-  const firstPort = Number(values['backend-port']);
-  if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error('--backends must be between 1 and 64');
-  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new Error('--backend-port is out of range');
-  const backends = await startLocalBackends(values.data, count, firstPort);
-  process.stdout.write(`qstor: ${count} zdb backends ready in ${values.data}/backends\n`);
-  for (const b of backends) process.stdout.write(`  zdb 127.0.0.1:${b.port}  (redis-cli -p ${b.port} PING)\n`);
-  process.stdout.write('Ctrl-C stops them.\n');
-  const stop = (): void => {
-    void stopLocalBackends(backends).then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
 
 function zdb(argv: string[]): void {
   const child = spawn(process.execPath, [ZDB_MAIN, ...argv], { stdio: 'inherit' });
@@ -48,15 +28,21 @@ async function main(): Promise<void> {
       return start(rest);
     case 'zdb':
       return zdb(rest);
+    case 'admin':
+      if (rest[0] === 'status') return status(rest.slice(1));
+      if (rest[0] === 'repair') return repair(rest.slice(1));
+      break;
+    case 'meta':
+      if (rest[0] === 'rebuild') return metaRebuild(rest.slice(1));
+      break;
     case undefined:
     case 'help':
     case '--help':
       process.stdout.write(USAGE);
       return;
-    default:
-      process.stderr.write(`qstor: unknown command '${command}'\n\n${USAGE}`);
-      process.exit(2);
   }
+  process.stderr.write(`qstor: unknown command '${[command, rest[0]].filter(Boolean).join(' ')}'\n\n${USAGE}`);
+  process.exit(2);
 }
 
 main().catch((e: unknown) => {

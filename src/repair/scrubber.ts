@@ -7,6 +7,8 @@ export interface ScrubOptions {
   graceMs: number;
   /** Chunks checked per second at most (0: no limit). */
   chunksPerSecond: number;
+  /** false: only count what needs repair (`qstor admin status`). */
+  repair?: boolean;
 }
 
 export interface ScrubReport {
@@ -92,6 +94,10 @@ export class Scrubber {
     const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs);
     if (health.every((h) => h === 'ok')) {
       report.healthy++;
+      return null;
+    }
+    if (this.opts.repair === false) {
+      report.belowRedundancy++;
       return null;
     }
     try {

@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { distinctNodes } from '../placement/placement.js';
+import path from 'node:path';
+import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
+import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
+import { layout, openStore, readStoreConfig } from './local-store.js';
+import { ZdbClient } from '../zdb-client/index.js';
+
+async function anyReachable(addresses: string[]): Promise<boolean> {
+  const answers = await Promise.all(
+    addresses.map(async (address) => {
+      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      const c = new ZdbClient({ host, port, connections: 1, connectTimeoutMs: 1000 });
+      try {
+        await c.ping();
+        return true;
+      } catch {
+        return false;
+      } finally {
+        c.destroy();
+      }
+    }),
+  );
+  return answers.some(Boolean);
+}
+
+function dataDir(argv: string[]): string {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './qstor-data' } } });
+  return values.data;
+}
+
+function progressLine(r: ScrubReport, where: string): string {
+  return `\r${r.objects} objects, ${r.chunks} chunks: ${r.healthy} healthy, ${r.repaired} repaired, ${r.belowRedundancy} below redundancy  ${where.slice(0, 40).padEnd(40)}`;
+}
+
+/** `qstor admin status`: backends, their health and space, and chunks below full redundancy. */
+export async function status(argv: string[]): Promise<void> {
+  const s = await openStore(dataDir(argv));
+  try {
+    await s.backends.refresh();
+    const rows = s.backends.list().map((b) => [b.id, b.farm, b.node, `${b.host}:${b.port}`, b.state, b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-']);
+    const head = ['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+    process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n\n`);
+    const shards = s.config.dataShards + s.config.parityShards;
+    const nodes = distinctNodes(s.backends.list());
+    if (nodes < shards) process.stdout.write(`note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`);
+    const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
+    process.stdout.write(`objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy}\n`);
+  } finally {
+    await s.close();
+  }
+}
+
+/** `qstor admin repair`: one repair pass now, with progress. */
+export async function repair(argv: string[]): Promise<void> {
+  const s = await openStore(dataDir(argv));
+  try {
+    await s.backends.refresh();
+    const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0 }).pass((r, where) => {
+      if (process.stdout.isTTY) process.stdout.write(progressLine(r, where));
+    });
+    process.stdout.write(`${process.stdout.isTTY ? '\n' : ''}repaired ${report.repaired} chunks (${report.shardsRebuilt} shards) of ${report.chunks}; ${report.belowRedundancy} below full redundancy; ${report.failed} failed\n`);
+    if (report.failed > 0) process.exitCode = 1;
+  } finally {
+    await s.close();
+  }
+}
+
+/** `qstor meta rebuild`: the metadata database from the backends' copies and the master key. */
+export async function metaRebuild(argv: string[]): Promise<void> {
+  const dir = dataDir(argv);
+  const target = layout(dir).meta;
+  if (fs.existsSync(target)) throw new Error(`${target} exists: move it away first (the rebuild writes a fresh one)`);
+  // The all-in-one store's own backends, when it is not running: start them for the rebuild.
+  let started: LocalBackend[] = [];
+  const config = readStoreConfig(dir);
+  if (fs.existsSync(path.join(dir, 'backends')) && !(await anyReachable(config.backends.map((b) => b.address)))) {
+    const ports = config.backends.map((b) => Number(b.address.split(':').pop()));
+    started = await startLocalBackends(dir, ports.length, ports[0]!);
+  }
+  const s = await openStore(dir);
+  try {
+    const report = await s.store.replica.rebuild(s.meta, (message) => process.stdout.write(`${message}\n`));
+    process.stdout.write(`rebuilt ${report.buckets} buckets and ${report.objects} objects from ${report.records} records on ${report.backends} backends\n`);
+  } finally {
+    await s.close();
+    await stopLocalBackends(started);
+  }
+}

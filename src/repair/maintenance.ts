@@ -1,0 +1,72 @@
+import type { MetaStore } from '../meta/meta-store.js';
+import type { PipelinePool } from '../pipeline/pool.js';
+import type { BackendPool } from '../store/backend-pool.js';
+import { Deleter } from '../store/deleter.js';
+import { Scrubber, type ScrubReport } from './scrubber.js';
+
+export interface MaintenanceOptions {
+  /** How often backends are pinged and their free space read. */
+  refreshMs: number;
+  /** How often the delete queue is drained. */
+  deleteMs: number;
+  /** How often a scrub pass starts (after the previous one ended). */
+  scrubMs: number;
+  /** A backend down this long has lost its shards: they are rebuilt elsewhere. */
+  graceMs: number;
+  chunksPerSecond: number;
+  log: (message: string) => void;
+}
+
+export const DEFAULT_MAINTENANCE: Omit<MaintenanceOptions, 'log'> = {
+  refreshMs: 10_000,
+  deleteMs: 5_000,
+  scrubMs: 10 * 60_000,
+  graceMs: 15 * 60_000,
+  chunksPerSecond: 100,
+};
+
+/** The background work of a running store: health checks, the delete queue, scrubbing. */
+export class Maintenance {
+  private timers: NodeJS.Timeout[] = [];
+  private busy = new Set<string>();
+  lastScrub: ScrubReport | null = null;
+
+  constructor(
+    private readonly d: { meta: MetaStore; backends: BackendPool; pipeline: PipelinePool },
+    private readonly opts: MaintenanceOptions,
+  ) {}
+
+  start(): void {
+    const deleter = new Deleter(this.d.meta, this.d.backends);
+    const scrubber = new Scrubber(this.d, { graceMs: this.opts.graceMs, chunksPerSecond: this.opts.chunksPerSecond });
+    this.every('refresh', this.opts.refreshMs, () => this.d.backends.refresh());
+    this.every('delete', this.opts.deleteMs, async () => {
+      const n = await deleter.drain();
+      if (n > 0) this.opts.log(`deleted ${n} unreferenced shards`);
+    });
+    this.every('scrub', this.opts.scrubMs, async () => {
+      this.lastScrub = await scrubber.pass();
+      const r = this.lastScrub;
+      if (r.repaired > 0 || r.belowRedundancy > 0 || r.failed > 0) {
+        this.opts.log(`scrub: ${r.chunks} chunks, ${r.repaired} repaired (${r.shardsRebuilt} shards), ${r.belowRedundancy} below full redundancy, ${r.failed} failed`);
+      }
+    });
+  }
+
+  /** Runs `task` every `ms`, never twice at once; a failure is logged and retried next time. */
+  private every(name: string, ms: number, task: () => Promise<unknown>): void {
+    const run = (): void => {
+      if (this.busy.has(name)) return;
+      this.busy.add(name);
+      task()
+        .catch((e: unknown) => this.opts.log(`${name} failed: ${(e as Error).message}`))
+        .finally(() => this.busy.delete(name));
+    };
+    this.timers.push(setInterval(run, ms));
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+}

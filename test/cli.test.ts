@@ -1,0 +1,92 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const QSTOR = path.resolve('bin/qstor.js');
+const DIST = path.resolve('dist/src');
+const run = promisify(execFile);
+
+/** Runs a script in another process against the data directory (as a second client of the store). */
+async function withStore(dir: string, body: string): Promise<string> {
+  const script = path.join(dir, `script-${Date.now()}-${Math.random()}.mjs`);
+  fs.writeFileSync(
+    script,
+    `import { openStore } from '${DIST}/cli/local-store.js';
+const s = await openStore(${JSON.stringify(dir)});
+try { ${body} } finally { await s.close(); }`,
+  );
+  const { stdout } = await run(process.execPath, [script]);
+  return stdout;
+}
+
+function startQstor(dir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [QSTOR, 'start', '--data', dir, '--backend-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('store ready')) resolve(child);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`qstor start exited ${code}: ${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+describe('qstor command', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-'));
+  const port = 20000 + Math.floor(Math.random() * 9000);
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('start, status, repair, restart, and meta rebuild after losing the database', async () => {
+    let q = await startQstor(dir, port);
+    expect(fs.statSync(path.join(dir, 'master.key')).mode & 0o777).toBe(0o600);
+    await withStore(
+      dir,
+      `await s.store.createBucket('photos');
+for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function* () { yield Buffer.alloc(300000 + i, i); })(), { metadata: { n: String(i) } });`,
+    );
+    const status = (await run(process.execPath, [QSTOR, 'admin', 'status', '--data', dir])).stdout;
+    expect(status).toMatch(/local-0\s+local\s+disk-0\s+127\.0\.0\.1:\d+\s+up/);
+    expect(status).toContain('objects: 5  chunks: 5  below full redundancy: 0');
+    const repaired = (await run(process.execPath, [QSTOR, 'admin', 'repair', '--data', dir])).stdout;
+    expect(repaired).toContain('repaired 0 chunks (0 shards) of 5');
+    expect(await stop(q)).toBe(0);
+
+    // A second start finds all data again.
+    q = await startQstor(dir, port);
+    const listed = await withStore(dir, `console.log(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => e.key + ':' + e.size).join(','));`);
+    expect(listed.trim()).toBe('p0:300000,p1:300001,p2:300002,p3:300003,p4:300004');
+    const before = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
+    expect(await stop(q)).toBe(0);
+
+    // The machine holding the database is lost: rebuild it from the backends and the master key.
+    for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
+    const rebuilt = (await run(process.execPath, [QSTOR, 'meta', 'rebuild', '--data', dir])).stdout;
+    expect(rebuilt).toContain('rebuilt 1 buckets and 5 objects');
+    await expect(run(process.execPath, [QSTOR, 'meta', 'rebuild', '--data', dir])).rejects.toMatchObject({ stderr: expect.stringContaining('exists: move it away first') });
+    q = await startQstor(dir, port);
+    const after = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
+    expect(after).toBe(before);
+    const body = await withStore(dir, `const chunks = []; for await (const c of s.store.get('photos', 'p3').body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), s.store.head('photos', 'p3').metadata.n);`);
+    expect(body.trim()).toBe('300003 true 3');
+    expect(await stop(q)).toBe(0);
+  });
+
+  it('refuses a wrong master key with a clear error', async () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-key-'));
+    fs.cpSync(dir, other, { recursive: true });
+    fs.writeFileSync(path.join(other, 'master.key'), 'ab'.repeat(32) + '\n', { mode: 0o600 });
+    await expect(run(process.execPath, [QSTOR, 'admin', 'status', '--data', other])).rejects.toMatchObject({ stderr: expect.stringMatching(/master key/i) });
+    fs.rmSync(other, { recursive: true, force: true });
+  });
+});
