@@ -15,8 +15,11 @@ beforeEach(() => {
 });
 
 afterEach(() => {
-  meta.close();
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    meta.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 function reopen(): void {

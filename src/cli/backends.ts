@@ -15,7 +15,8 @@ export interface LocalBackend {
 
 /**
  * Starts `count` zdb backends on local directories (DIR/backends/<i>/{data,index}), durable
- * (--sync), on loopback ports from `firstPort`; resolves once each answers PING.
+ * (--sync) and compacting online once half a data file is dead (deleted shards), on
+ * loopback ports from `firstPort`; resolves once each answers PING.
  */
 export async function startLocalBackends(dataDir: string, count: number, firstPort: number): Promise<LocalBackend[]> {
   const backends: LocalBackend[] = [];
@@ -25,7 +26,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     const port = firstPort + i;
     const child = spawn(
       process.execPath,
-      [ZDB_MAIN, '--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index'), '--sync', '--logfile', path.join(dir, 'zdb.log')],
+      [ZDB_MAIN, '--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index'), '--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     backends.push({ port, dir, process: child });
