@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { readFileSync } from 'node:fs';
 import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from './codec.js';
 import { gfMul } from './gf256.js';
@@ -52,9 +53,16 @@ function kernelModule(variant: KernelVariant): WebAssembly.Module {
   return module;
 }
 
-/** The faster variant when this Node.js runs relaxed SIMD, else plain SIMD128. */
+/**
+ * The faster variant when this Node.js runs relaxed SIMD, else plain SIMD128. Node 20 has
+ * relaxed SIMD behind a V8 flag (on by default from Node 22): it is turned on here, process-
+ * wide (worker threads share V8's flags). Both kernels give the same bytes (the tests check
+ * both); the relaxed swizzle is about 1.5x faster because V8 needs no index clamping.
+ */
 export function bestKernelVariant(): KernelVariant {
-  return WebAssembly.validate(readFileSync(kernelFiles.binary('relaxed'))) ? 'relaxed' : 'simd128';
+  const relaxed = readFileSync(kernelFiles.binary('relaxed'));
+  if (!WebAssembly.validate(relaxed)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(relaxed) ? 'relaxed' : 'simd128';
 }
 
 /**
