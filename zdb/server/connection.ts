@@ -8,6 +8,8 @@ import { lookupCommand } from './dispatch.js';
 
 /** Replies are written in batches of about this many bytes (bounds memory under deep pipelines). */
 const BATCH_BYTES = 4 * 1024 * 1024;
+/** Requests buffered but not yet run: past this, stop reading from the client until they are. */
+const READ_PAUSE_BYTES = 32 * 1024 * 1024;
 
 export interface ConnectionHost extends ServerServices {
   /** Tell clients parked in WAIT that `command` ran on `client`'s namespace. */
@@ -40,6 +42,8 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => {
       host.stats.networkRx += chunk.length;
       this.parser.push(chunk);
+      // A client pipelining faster than we store must not fill our memory.
+      if (this.parser.buffered > READ_PAUSE_BYTES) socket.pause();
       void this.drain();
     });
     socket.on('error', () => socket.destroy());
@@ -64,9 +68,11 @@ export class Connection {
         }
         await this.write(out);
         if (this.closing) this.socket.end();
+        else if (this.socket.isPaused() && this.parser.buffered <= READ_PAUSE_BYTES) this.socket.resume();
       }
     } finally {
       this.busy = false;
+      if (!this.closing && this.socket.isPaused() && this.parser.buffered <= READ_PAUSE_BYTES) this.socket.resume();
     }
   }
 
