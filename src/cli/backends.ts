@@ -57,7 +57,7 @@ export async function stopLocalBackends(backends: LocalBackend[]): Promise<void>
     backends.map(
       (b) =>
         new Promise<void>((resolve) => {
-          if (b.process.exitCode !== null) return resolve();
+          if (b.process.exitCode !== null || b.process.signalCode !== null) return resolve();
           b.process.once('exit', () => resolve());
           b.process.kill('SIGTERM');
         }),

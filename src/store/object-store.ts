@@ -208,17 +208,19 @@ export class ObjectStore {
       if (!key) keys.set(wrapped, (key = unwrapKey(this.o.masterKey, Buffer.from(wrapped, 'base64'))));
       return key;
     };
-    const ahead: Promise<Buffer>[] = [];
+    // Sparse: a slot is emptied once consumed, so a GET holds `depth` chunks, not the object.
+    const ahead: Array<Promise<Buffer> | undefined> = [];
     const prefetch = (i: number): void => {
       const w = wanted[i];
       if (!w) return;
       const p = readChunk({ meta: this.o.meta, backends: this.o.backends, pipeline: this.o.pipeline, dataKey: dataKey(w.chunk.wrappedKey), hedgeMs: this.hedgeMs }, w.chunk);
       p.catch(() => {}); // observed when its turn comes
-      ahead.push(p);
+      ahead[i] = p;
     };
     for (let i = 0; i < Math.min(this.depth, wanted.length); i++) prefetch(i);
     for (let i = 0; i < wanted.length; i++) {
       const plain = await ahead[i]!;
+      ahead[i] = undefined;
       prefetch(i + this.depth);
       const w = wanted[i]!;
       yield w.from === 0 && w.to === plain.length ? plain : plain.subarray(w.from, w.to);
