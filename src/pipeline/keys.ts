@@ -87,6 +87,29 @@ export function unwrapKey(master: Uint8Array, wrapped: Uint8Array): Buffer {
   return key;
 }
 
+/** Domain separation for access-key secrets; the key id is bound in too, so rows cannot be swapped. */
+const SECRET_LABEL = 'qstor access key secret v1:';
+
+/**
+ * An access key's secret encrypted under the master key: nonce || ciphertext || tag. SigV4 needs
+ * the secret itself on the server, so it is stored this way, never hashed, never in clear.
+ */
+export function sealSecret(master: Uint8Array, accessKeyId: string, secret: string): Buffer {
+  const plain = Buffer.from(secret, 'utf8');
+  const sealed = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  sealed.set(nonce);
+  seal(master, nonce, Buffer.from(SECRET_LABEL + accessKeyId), plain, sealed.subarray(NONCE_BYTES));
+  return sealed;
+}
+
+/** The secret sealSecret sealed for `accessKeyId`; WRONG_MASTER_KEY when it does not open. */
+export function openSecret(master: Uint8Array, accessKeyId: string, sealed: Uint8Array): string {
+  const plain = sealed.length >= NONCE_BYTES + TAG_BYTES ? open(master, sealed.subarray(0, NONCE_BYTES), Buffer.from(SECRET_LABEL + accessKeyId), sealed.subarray(NONCE_BYTES)) : null;
+  if (!plain) throw new PipelineError('WRONG_MASTER_KEY', `the secret of access key ${accessKeyId} does not open: wrong master key`);
+  return plain.toString('utf8');
+}
+
 /**
  * A value a store records when it is created and compares at startup, to refuse a master key
  * other than the one its data was written with (before writing anything with it). A keyed

@@ -1,0 +1,39 @@
+import type { MetaStore } from '../../src/meta/meta-store.js';
+import { S3Error } from '../errors.js';
+import type { Operation } from '../router.js';
+import type { Identity } from './credentials.js';
+
+/** The grant a bucket operation needs: `root` only root has; `none` is checked by the operation. */
+export type Right = 'read' | 'write' | 'owner' | 'root' | 'none';
+
+export const NEEDED: Record<Operation, Right> = {
+  ListBuckets: 'none', // answers with the buckets the key may see
+  CreateBucket: 'root', // a new bucket has no grants yet: only root hands them out
+  HeadBucket: 'read',
+  DeleteBucket: 'owner',
+  GetBucketLocation: 'read',
+  GetBucketVersioning: 'read',
+  PutBucketVersioning: 'owner',
+  ListObjects: 'read',
+  ListObjectsV2: 'read',
+  ListMultipartUploads: 'read',
+  ListParts: 'read',
+  GetObject: 'read',
+  HeadObject: 'read',
+  PutObject: 'write',
+  CopyObject: 'write', // and read on the source, checked by the copy
+  DeleteObject: 'write',
+  DeleteObjects: 'write',
+  CreateMultipartUpload: 'write',
+  UploadPart: 'write',
+  CompleteMultipartUpload: 'write',
+  AbortMultipartUpload: 'write',
+  Unsupported: 'none',
+};
+
+/** Throws AccessDenied unless the key holds `right` on the bucket. Root holds every right. */
+export function authorize(meta: MetaStore, identity: Identity, bucket: string | null, right: Right): void {
+  if (identity.root || right === 'none') return;
+  if (right !== 'root' && bucket !== null && meta.check(identity.accessKeyId, bucket)[right]) return;
+  throw new S3Error('AccessDenied', 'Access Denied');
+}

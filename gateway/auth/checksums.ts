@@ -1,0 +1,70 @@
+import { createHash, type Hash } from 'node:crypto';
+import zlib from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
+import { S3Error } from '../errors.js';
+
+/** The additional checksums S3 verifies and stores (base64 of the big-endian digest). */
+export const CHECKSUM_ALGORITHMS = ['crc32', 'crc32c', 'sha1', 'sha256'] as const;
+export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
+
+export interface Checksum {
+  update(data: Uint8Array): void;
+  /** base64 */
+  digest(): string;
+}
+
+const DIGEST_BYTES: Record<ChecksumAlgorithm, number> = { crc32: 4, crc32c: 4, sha1: 20, sha256: 32 };
+
+class Crc implements Checksum {
+  private value = 0;
+  constructor(private readonly fn: (data: Uint8Array, initial: number) => number) {}
+  update(data: Uint8Array): void {
+    this.value = this.fn(data, this.value);
+  }
+  digest(): string {
+    const out = Buffer.allocUnsafe(4);
+    out.writeUInt32BE(this.value >>> 0);
+    return out.toString('base64');
+  }
+}
+
+class Digest implements Checksum {
+  private readonly hash: Hash;
+  constructor(algorithm: string) {
+    this.hash = createHash(algorithm);
+  }
+  update(data: Uint8Array): void {
+    this.hash.update(data);
+  }
+  digest(): string {
+    return this.hash.digest('base64');
+  }
+}
+
+export function newChecksum(algorithm: ChecksumAlgorithm): Checksum {
+  switch (algorithm) {
+    case 'crc32':
+      return new Crc(zlib.crc32);
+    case 'crc32c':
+      return new Crc(crc32c);
+    case 'sha1':
+    case 'sha256':
+      return new Digest(algorithm);
+  }
+}
+
+/** The algorithm named by a header such as `x-amz-checksum-crc32`, or null for other headers. */
+export function checksumHeaderAlgorithm(header: string): ChecksumAlgorithm | null {
+  if (!header.startsWith('x-amz-checksum-')) return null;
+  const name = header.slice('x-amz-checksum-'.length);
+  if (name === 'crc64nvme') throw new S3Error('NotImplemented', 'x-amz-checksum-crc64nvme is not supported; use CRC32, CRC32C, SHA1 or SHA256.');
+  return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name) ? (name as ChecksumAlgorithm) : null;
+}
+
+/** Throws InvalidRequest unless `value` is base64 of the algorithm's digest size. */
+export function checkChecksumValue(algorithm: ChecksumAlgorithm, value: string): void {
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length !== DIGEST_BYTES[algorithm] || bytes.toString('base64') !== value) {
+    throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${algorithm} header is invalid.`);
+  }
+}

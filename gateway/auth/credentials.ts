@@ -1,0 +1,29 @@
+import type { MetaStore } from '../../src/meta/meta-store.js';
+import { openSecret } from '../../src/pipeline/keys.js';
+
+export interface Identity {
+  accessKeyId: string;
+  /** Root owns everything; other keys see only the buckets granted to them. */
+  root: boolean;
+}
+
+export interface KnownKey extends Identity {
+  secret: string;
+}
+
+/** Access keys: the root pair from the configuration, the others from metadata (sealed secrets). */
+export class Credentials {
+  constructor(
+    private readonly meta: MetaStore,
+    private readonly masterKey: Buffer,
+    private readonly rootAccessKey: string,
+    private readonly rootSecretKey: string,
+  ) {}
+
+  lookup(accessKeyId: string): KnownKey | null {
+    if (accessKeyId === this.rootAccessKey) return { accessKeyId, root: true, secret: this.rootSecretKey };
+    const stored = this.meta.getAccessKey(accessKeyId);
+    if (!stored) return null;
+    return { accessKeyId, root: false, secret: openSecret(this.masterKey, accessKeyId, stored.encryptedSecret) };
+  }
+}

@@ -1,0 +1,210 @@
+import type { IncomingMessage } from 'node:http';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { S3Error } from '../errors.js';
+import { parseQuery, type Route } from '../router.js';
+import type { Credentials, Identity, KnownKey } from './credentials.js';
+import { sameSignature, signingKey, type SigningChain } from './signing.js';
+
+/** What a verified request tells the rest of the gateway. */
+export interface Authenticated {
+  identity: Identity;
+  /** x-amz-content-sha256 as signed: a hex digest, UNSIGNED-PAYLOAD or a STREAMING-* mode. */
+  payload: string;
+  chain: SigningChain;
+}
+
+export interface AuthOptions {
+  credentials: Credentials;
+  region: string;
+  /** Unix milliseconds (tests move the clock). */
+  now: number;
+}
+
+const MAX_SKEW_MS = 15 * 60 * 1000;
+const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
+const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'];
+
+/** The fields both forms of SigV4 carry. */
+interface Claim {
+  credential: string;
+  signedHeaders: string[];
+  signature: string;
+  longDate: string;
+}
+
+/**
+ * Verifies a SigV4 request, signed in its Authorization header or presigned in its query. The
+ * canonical request is rebuilt from the signed headers only and signed with the key's secret by
+ * @smithy/signature-v4 (the signer the SDKs use); the signatures are compared in constant time.
+ */
+export async function authenticate(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
+  const header = req.headers.authorization;
+  if (header !== undefined) return authenticateHeader(req, route, header, o);
+  if (route.query.has('X-Amz-Algorithm')) return authenticatePresigned(req, route, o);
+  if (route.query.has('AWSAccessKeyId')) throw unsupportedScheme(); // SigV2 presigned URL
+  throw new S3Error('AccessDenied', 'Access Denied');
+}
+
+async function authenticateHeader(req: IncomingMessage, route: Route, header: string, o: AuthOptions): Promise<Authenticated> {
+  const match = /^AWS4-HMAC-SHA256 (.+)$/.exec(header);
+  if (!match) throw unsupportedScheme();
+  const fields = new Map(match[1]!.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
+  }));
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (!credential || !signedHeaders || !signature) {
+    throw new S3Error('AuthorizationHeaderMalformed', 'The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.');
+  }
+  const longDate = req.headers['x-amz-date'];
+  if (typeof longDate !== 'string') throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
+  const { key, scope, time } = resolve(claim, o, 'AuthorizationHeaderMalformed');
+  if (Math.abs(o.now - time) > MAX_SKEW_MS) {
+    throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+  }
+  if (!claim.signedHeaders.includes('host')) throw new S3Error('AuthorizationHeaderMalformed', 'The host header must be signed.');
+  const payload = req.headers['x-amz-content-sha256'];
+  if (typeof payload !== 'string') throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+
+  const signer = signerFor(key, o.region);
+  const signed = new Set(claim.signedHeaders);
+  // The generated headers are always present for the signer; unsigned ones must not be canonicalized.
+  const unsignable = new Set(['x-amz-date', 'x-amz-content-sha256'].filter((h) => !signed.has(h)));
+  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, async (path) => {
+    const request = httpRequest(req, path, queryRecord(route.rawQuery, []), claim.signedHeaders);
+    request.headers['x-amz-content-sha256'] = payload;
+    const result = await signer.sign(request, { signingDate: new Date(time), signableHeaders: signed, unsignableHeaders: unsignable });
+    return /Signature=([0-9a-f]+)/.exec(result.headers.authorization ?? '')?.[1] ?? '';
+  });
+  return { identity: key, payload, chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected } };
+}
+
+async function authenticatePresigned(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
+  const q = route.query;
+  if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
+  }
+  const [credential, signedHeaders, signature, longDate, expiresText] = ['X-Amz-Credential', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-Expires'].map((n) => q.get(n));
+  if (!credential || !signedHeaders || !signature || !longDate || !expiresText) {
+    throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+  }
+  const expires = Number(expiresText);
+  if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGNED_SECONDS) {
+    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
+  }
+  const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
+  const { key, scope, time } = resolve(claim, o, 'AuthorizationQueryParametersError');
+  if (o.now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
+
+  const signer = signerFor(key, o.region);
+  const signed = new Set(claim.signedHeaders);
+  const payload = q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD';
+  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, async (path) => {
+    const request = httpRequest(req, path, queryRecord(route.rawQuery, PRESIGN_PARAMS), claim.signedHeaders);
+    request.headers['x-amz-content-sha256'] = payload; // read by the signer for the payload hash only
+    const result = await signer.presign(request, {
+      signingDate: new Date(time),
+      expiresIn: expires,
+      signableHeaders: signed,
+      unsignableHeaders: new Set(['x-amz-content-sha256']),
+      unhoistableHeaders: new Set([...Object.keys(request.headers)]),
+    });
+    const value = result.query?.['X-Amz-Signature'];
+    return typeof value === 'string' ? value : '';
+  });
+  return { identity: key, payload, chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected } };
+}
+
+function unsupportedScheme(): S3Error {
+  return new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+}
+
+/** The key, credential scope and request time a claim names, checked against each other. */
+function resolve(claim: Claim, o: AuthOptions, malformedCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError'): { key: KnownKey; scope: string; time: number } {
+  const parts = claim.credential.split('/');
+  if (parts.length !== 5 || parts[4] !== 'aws4_request' || parts[3] !== 's3') {
+    throw new S3Error(malformedCode, `The credential "${claim.credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`);
+  }
+  const [accessKeyId, shortDate, region] = parts as [string, string, string];
+  const key = o.credentials.lookup(accessKeyId);
+  if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  const time = parseAmzDate(claim.longDate);
+  if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (shortDate !== claim.longDate.slice(0, 8)) throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
+  if (region !== o.region) throw new S3Error(malformedCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`);
+  return { key, scope: parts.slice(1).join('/'), time };
+}
+
+/** 20260102T030405Z -> Unix milliseconds, or null. */
+function parseAmzDate(text: string): number | null {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (!m) return null;
+  const time = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  return Number.isNaN(time) ? null : time;
+}
+
+function signerFor(key: KnownKey, region: string): SignatureV4 {
+  return new SignatureV4({
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+    region,
+    service: 's3',
+    sha256: Sha256,
+    uriEscapePath: false, // S3 signs the path as encoded once; canonicalPaths gives that form
+    applyChecksum: false,
+  });
+}
+
+function httpRequest(req: IncomingMessage, path: string, query: Record<string, string | string[]>, signedHeaders: string[]): HttpRequest {
+  const headers: Record<string, string> = {};
+  for (const name of signedHeaders) {
+    const value = req.headers[name];
+    // A signed header that is absent cannot match: the signature check fails on its own.
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: 'localhost', path, query, headers });
+}
+
+/** The query as the signer wants it, without the parameters that carry the signature itself. */
+function queryRecord(raw: string, omit: readonly string[]): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of parseQuery(raw)) {
+    if (omit.includes(name)) continue;
+    const prior = record[name];
+    record[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
+  }
+  return record;
+}
+
+/**
+ * The canonical URI: each segment percent-encoded once, as AWS's UriEncode does. Clients that
+ * encode differently on the wire (`~`, `!`, `%2F` in keys) signed that form, so the path as
+ * sent is the second candidate.
+ */
+function canonicalPaths(rawPath: string): string[] {
+  let canonical: string;
+  try {
+    canonical = rawPath.split('/').map((segment) => uriEncode(decodeURIComponent(segment))).join('/');
+  } catch {
+    return [rawPath];
+  }
+  return canonical === rawPath ? [canonical] : [canonical, rawPath];
+}
+
+function uriEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The first candidate whose signature matches the claimed one, else SignatureDoesNotMatch. */
+async function firstMatch(candidates: string[], claimed: string, sign: (candidate: string) => Promise<string>): Promise<string> {
+  for (const candidate of candidates) {
+    const expected = await sign(candidate);
+    if (sameSignature(expected, claimed)) return expected;
+  }
+  throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+}

@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Bucket, MetaStore } from '../src/meta/meta-store.js';
+import type { ObjectStore } from '../src/store/object-store.js';
+import type { VerifiedBody } from './auth/payload.js';
+import type { Authenticated } from './auth/sigv4.js';
+import { S3Error } from './errors.js';
+import type { Route } from './router.js';
+import { readXml, xmlDocument } from './xml.js';
+
+/** Everything an operation needs about its request. */
+export interface Context {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: Route;
+  auth: Authenticated;
+  store: ObjectStore;
+  meta: MetaStore;
+  region: string;
+  /** The request body, verified as it streams (call once). */
+  body(): VerifiedBody;
+}
+
+/** The owner every listing names: the store has one account. */
+export const OWNER = { id: 'qstor', displayName: 'qstor' };
+
+export function bucketOf(ctx: Context): string {
+  return ctx.route.bucket!;
+}
+
+export function keyOf(ctx: Context): string {
+  return ctx.route.key!;
+}
+
+export function requireBucket(ctx: Context): Bucket {
+  const bucket = ctx.meta.getBucket(bucketOf(ctx));
+  if (!bucket) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  return bucket;
+}
+
+export function header(ctx: Context, name: string): string | undefined {
+  const value = ctx.req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+export function sendXml(ctx: Context, root: string, inner: string, status = 200, headers: Record<string, string | number> = {}): void {
+  const body = Buffer.from(xmlDocument(root, inner));
+  ctx.res.writeHead(status, { ...headers, 'content-type': 'application/xml', 'content-length': body.length });
+  ctx.res.end(body);
+}
+
+export function sendEmpty(ctx: Context, status = 200, headers: Record<string, string | number> = {}): void {
+  ctx.res.writeHead(status, { ...headers, 'content-length': 0 });
+  ctx.res.end();
+}
+
+/** A page size from the query: a non-negative integer, capped at `cap`; InvalidArgument otherwise. */
+export function pageSize(ctx: Context, name: string, cap: number): number {
+  const text = ctx.route.query.get(name);
+  if (text === undefined) return cap;
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n) || n < 0) throw new S3Error('InvalidArgument', `Argument ${name} must be a non-negative integer.`);
+  return Math.min(n, cap);
+}
+
+/** Content-MD5 as the store wants it (base64 of 16 bytes); InvalidDigest when it is not that. */
+export function contentMd5(ctx: Context): string | undefined {
+  const value = header(ctx, 'content-md5');
+  if (value === undefined) return undefined;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length !== 16 || bytes.toString('base64') !== value) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.');
+  return value;
+}
+
+/** The request's XML document, its Content-MD5 (when sent) verified. */
+export async function xmlBody(ctx: Context, arrays: readonly string[] = []): Promise<Record<string, unknown>> {
+  return readXml(ctx.body().body, arrays, contentMd5(ctx));
+}

@@ -1,0 +1,101 @@
+import { MetaError } from '../src/meta/errors.js';
+import { PipelineError } from '../src/pipeline/errors.js';
+import { StoreError } from '../src/store/errors.js';
+import { escapeXml, XML_HEADER } from './xml.js';
+
+/** HTTP status of every S3 error code the gateway answers with (AWS's values). */
+const STATUS = {
+  AccessDenied: 403,
+  AccessKeyAlreadyExists: 409,
+  AuthorizationHeaderMalformed: 400,
+  AuthorizationQueryParametersError: 400,
+  BadDigest: 400,
+  BucketAlreadyExists: 409,
+  BucketAlreadyOwnedByYou: 409,
+  BucketNotEmpty: 409,
+  EntityTooLarge: 400,
+  EntityTooSmall: 400,
+  IncompleteBody: 400,
+  InternalError: 500,
+  InvalidAccessKeyId: 403,
+  InvalidArgument: 400,
+  InvalidBucketName: 400,
+  InvalidDigest: 400,
+  InvalidLocationConstraint: 400,
+  InvalidPart: 400,
+  InvalidPartNumber: 416,
+  InvalidPartOrder: 400,
+  InvalidRange: 416,
+  InvalidRequest: 400,
+  InvalidURI: 400,
+  KeyTooLongError: 400,
+  MalformedTrailerError: 400,
+  MalformedXML: 400,
+  MaxMessageLengthExceeded: 400,
+  MetadataTooLarge: 400,
+  MethodNotAllowed: 405,
+  MissingContentLength: 411,
+  NoSuchBucket: 404,
+  NoSuchKey: 404,
+  NoSuchUpload: 404,
+  NotImplemented: 501,
+  NotModified: 304,
+  PreconditionFailed: 412,
+  RequestTimeTooSkewed: 403,
+  ServiceUnavailable: 503,
+  SignatureDoesNotMatch: 403,
+  XAmzContentSHA256Mismatch: 400,
+} as const satisfies Record<string, number>;
+
+export type S3ErrorCode = keyof typeof STATUS;
+
+/** An error the client sees as S3 XML. `status` defaults to the table's value for `code`. */
+export class S3Error extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: S3ErrorCode,
+    message: string,
+    status?: number,
+    /** Extra response headers (e.g. Content-Range of a 416). */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'S3Error';
+    this.status = status ?? STATUS[code];
+  }
+}
+
+/** Failures of the store core that come from the storage itself, not from the request. */
+const PIPELINE_UNAVAILABLE = new Set(['TOO_FEW_SHARDS']);
+
+/**
+ * The one translation of any error into what the client sees. Errors we did not anticipate
+ * become InternalError with a generic message: their text may describe internals.
+ */
+export function toS3Error(error: unknown): S3Error {
+  if (error instanceof S3Error) return error;
+  if (error instanceof StoreError || error instanceof MetaError) {
+    if (error.code === 'InternalError') return internal();
+    return new S3Error(error.code, error.message);
+  }
+  if (error instanceof PipelineError && PIPELINE_UNAVAILABLE.has(error.code)) {
+    return new S3Error('ServiceUnavailable', 'Please reduce your request rate or try again later.');
+  }
+  return internal();
+}
+
+export function isInternal(error: S3Error): boolean {
+  return error.status >= 500;
+}
+
+function internal(): S3Error {
+  return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
+}
+
+export function errorXml(error: S3Error, resource: string, requestId: string): string {
+  return (
+    `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
+    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
+  );
+}

@@ -1,0 +1,57 @@
+import { authorize } from '../auth/access.js';
+import { bucketOf, header, keyOf, sendXml, type Context } from '../context.js';
+import { S3Error } from '../errors.js';
+import { el, isoTime } from '../xml.js';
+import { checkConditions } from './conditions.js';
+import { objectHeaders } from './object-headers.js';
+import { MAX_PUT_SIZE } from './objects.js';
+
+/** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded. */
+function copySource(value: string): { bucket: string; key: string } {
+  const path = value.split('?')[0]!.replace(/^\//, '');
+  const slash = path.indexOf('/');
+  let bucket = '';
+  let key = '';
+  try {
+    bucket = decodeURIComponent(path.slice(0, slash));
+    key = decodeURIComponent(path.slice(slash + 1));
+  } catch {
+    // reported below
+  }
+  if (slash <= 0 || bucket === '' || key === '') {
+    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
+  }
+  return { bucket, key };
+}
+
+/** Server-side copy: the new object shares the source's chunks; no data moves. */
+export async function copyObject(ctx: Context): Promise<void> {
+  const source = copySource(header(ctx, 'x-amz-copy-source')!);
+  authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
+  const manifest = ctx.store.head(source.bucket, source.key);
+  checkConditions(
+    {
+      ifMatch: header(ctx, 'x-amz-copy-source-if-match'),
+      ifNoneMatch: header(ctx, 'x-amz-copy-source-if-none-match'),
+      ifModifiedSince: header(ctx, 'x-amz-copy-source-if-modified-since'),
+      ifUnmodifiedSince: header(ctx, 'x-amz-copy-source-if-unmodified-since'),
+    },
+    manifest,
+    'PreconditionFailed',
+  );
+  const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+    throw new S3Error(
+      'InvalidRequest',
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  if (manifest.size > MAX_PUT_SIZE) {
+    throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
+  }
+  const copied = await ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined);
+  sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
+}

@@ -1,0 +1,67 @@
+import type { ObjectHeaders } from '../../src/meta/meta-store.js';
+import type { ObjectManifest } from '../../src/store/manifest.js';
+import { header, type Context } from '../context.js';
+import { S3Error } from '../errors.js';
+
+/** Standard headers S3 stores with an object and returns on GET/HEAD. */
+const STORED = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
+
+/** response-* query parameters of a GET and the header each overrides. */
+const OVERRIDES: Record<string, string> = {
+  'response-cache-control': 'cache-control',
+  'response-content-disposition': 'content-disposition',
+  'response-content-encoding': 'content-encoding',
+  'response-content-language': 'content-language',
+  'response-content-type': 'content-type',
+  'response-expires': 'expires',
+};
+
+/** S3's limit on user metadata: names and values of x-amz-meta-* together. */
+const MAX_USER_METADATA = 2048;
+
+/** The headers of a PUT, copy (REPLACE) or new multipart upload that the object keeps. */
+export function objectHeaders(ctx: Context): ObjectHeaders {
+  const metadata: Record<string, string> = {};
+  let userBytes = 0;
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
+    metadata[name] = Array.isArray(value) ? value.join(',') : value;
+    userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(metadata[name]);
+  }
+  if (userBytes > MAX_USER_METADATA) throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA} bytes).`);
+  for (const name of STORED) {
+    let value = header(ctx, name);
+    // aws-chunked describes this request's framing, not the object.
+    if (name === 'content-encoding' && value !== undefined) value = value.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',');
+    if (value) metadata[name] = value;
+  }
+  return { contentType: header(ctx, 'content-type'), metadata };
+}
+
+/**
+ * The headers a GET or HEAD answers with, response-* overrides applied. Checksums describe the
+ * whole object, so a ranged read (`whole` false) does not send them.
+ */
+export function objectResponseHeaders(ctx: Context, manifest: ObjectManifest, whole: boolean): Record<string, string | number> {
+  const out: Record<string, string | number> = {
+    etag: `"${manifest.etag}"`,
+    'last-modified': new Date(manifest.lastModified).toUTCString(),
+    'accept-ranges': 'bytes',
+    'content-type': manifest.contentType ?? 'binary/octet-stream',
+  };
+  for (const [name, value] of Object.entries(manifest.metadata)) out[name] = value;
+  if (manifest.parts) out['x-amz-mp-parts-count'] = manifest.parts.length;
+  if (whole && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    for (const [algorithm, value] of Object.entries(manifest.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+  }
+  for (const [param, name] of Object.entries(OVERRIDES)) {
+    const value = ctx.route.query.get(param);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+/** Strips quotes and a weak marker so ETags compare as S3 compares them. */
+export function bareEtag(etag: string): string {
+  return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}

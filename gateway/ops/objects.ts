@@ -1,0 +1,156 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { Range } from '../../src/store/object-store.js';
+import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { S3Error, toS3Error } from '../errors.js';
+import { el, malformed, text } from '../xml.js';
+import { checkConditions } from './conditions.js';
+import { bareEtag, objectHeaders, objectResponseHeaders } from './object-headers.js';
+
+/** S3's limit for a single PUT. */
+export const MAX_PUT_SIZE = 5 * 1024 ** 3;
+const MAX_DELETE_KEYS = 1000;
+
+export async function putObject(ctx: Context): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const key = keyOf(ctx);
+  const headers = objectHeaders(ctx);
+  const md5 = contentMd5(ctx);
+  checkPutConditions(ctx);
+  const { body, length, checksums } = ctx.body();
+  if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
+  if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
+  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums });
+  sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums) });
+}
+
+/**
+ * Conditional PUT (If-None-Match: * creates only; If-Match replaces only that version). Checked
+ * before the body is read; a concurrent PUT of the same key between the check and the commit
+ * is not detected (the store has no compare-and-swap commit yet).
+ */
+function checkPutConditions(ctx: Context): void {
+  const ifNoneMatch = header(ctx, 'if-none-match');
+  const ifMatch = header(ctx, 'if-match');
+  if (ifNoneMatch === undefined && ifMatch === undefined) return;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
+  const existing = ctx.meta.getObject(bucketOf(ctx), keyOf(ctx));
+  const failed = new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  if (ifNoneMatch !== undefined && existing) throw failed;
+  if (ifMatch !== undefined) {
+    if (!existing) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
+    if (bareEtag(ifMatch) !== existing.etag) throw failed;
+  }
+}
+
+function checksumHeaders(checksums: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(checksums).map(([algorithm, value]) => [`x-amz-checksum-${algorithm}`, value]));
+}
+
+/** What a GET or HEAD sends: the manifest, the inclusive byte range, the status and headers. */
+interface ReadPlan {
+  manifest: ObjectManifest;
+  start: number;
+  end: number;
+  status: 200 | 206;
+  headers: Record<string, string | number>;
+}
+
+function planRead(ctx: Context): ReadPlan {
+  const manifest = ctx.store.head(bucketOf(ctx), keyOf(ctx));
+  checkConditions(
+    {
+      ifMatch: header(ctx, 'if-match'),
+      ifNoneMatch: header(ctx, 'if-none-match'),
+      ifModifiedSince: header(ctx, 'if-modified-since'),
+      ifUnmodifiedSince: header(ctx, 'if-unmodified-since'),
+    },
+    manifest,
+    'NotModified',
+  );
+  const range = partRange(ctx, manifest) ?? byteRange(header(ctx, 'range'), manifest.size);
+  const headers = objectResponseHeaders(ctx, manifest, range === null);
+  if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
+  headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
+  return { manifest, start: range.start, end: range.end, status: 206, headers };
+}
+
+/** `partNumber=N`: the bytes of that part of a multipart object (part 1 of any other object). */
+function partRange(ctx: Context, manifest: ObjectManifest): Range | null {
+  const text = ctx.route.query.get('partNumber');
+  if (text === undefined) return null;
+  const n = Number(text);
+  const parts = manifest.parts ?? [manifest.size];
+  if (!Number.isInteger(n) || n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
+  if (n > parts.length) throw new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416);
+  const start = parts.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
+  return { start, end: start + parts[n - 1]! - 1 };
+}
+
+/**
+ * A Range header: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Syntax S3 does not serve (several ranges,
+ * garbage) is ignored and the whole object sent; a range past the end is 416.
+ */
+export function byteRange(value: string | undefined, size: number): Range | null {
+  const m = value === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(value.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  const unsatisfiable = (): S3Error =>
+    new S3Error('InvalidRange', 'The requested range is not satisfiable', 416, { 'content-range': `bytes */${size}` });
+  if (m[1] === '') {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== '' && Number(m[2]) < start) return null;
+  if (start >= size) throw unsatisfiable();
+  const end = m[2] === '' ? size - 1 : Number(m[2]);
+  return { start, end: Math.min(end, size - 1) };
+}
+
+export async function headObject(ctx: Context): Promise<void> {
+  const plan = planRead(ctx);
+  ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
+  ctx.res.end();
+}
+
+export async function getObject(ctx: Context): Promise<void> {
+  const plan = planRead(ctx);
+  ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
+  // A client that goes away destroys the response, and pipeline then ends the read (no more prefetch).
+  await pipeline(Readable.from(ctx.store.readRange(plan.manifest, plan.start, plan.end + 1)), ctx.res);
+}
+
+export async function deleteObject(ctx: Context): Promise<void> {
+  await ctx.store.delete(bucketOf(ctx), keyOf(ctx));
+  sendEmpty(ctx, 204);
+}
+
+export async function deleteObjects(ctx: Context): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const doc = await xmlBody(ctx, ['Object']);
+  const request = doc['Delete'];
+  if (typeof request !== 'object' || request === null) throw malformed();
+  const objects = (request as Record<string, unknown>)['Object'];
+  if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformed();
+  const quiet = text(request as Record<string, unknown>, 'Quiet')?.trim().toLowerCase() === 'true';
+  const keys = objects.map((o) => {
+    const key = typeof o === 'object' && o !== null ? text(o as Record<string, unknown>, 'Key') : undefined;
+    if (key === undefined || key === '') throw malformed();
+    return key;
+  });
+  if (!ctx.meta.getBucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  let results = '';
+  for (const key of keys) {
+    try {
+      if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
+      await ctx.store.delete(bucket, key);
+      if (!quiet) results += `<Deleted>${el('Key', key)}</Deleted>`;
+    } catch (e) {
+      const error = toS3Error(e);
+      results += `<Error>${el('Key', key)}${el('Code', error.code)}${el('Message', error.message)}</Error>`;
+    }
+  }
+  sendXml(ctx, 'DeleteResult', results);
+}

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { S3Error } from './errors.js';
+
+export const XML_HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n';
+const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+
+/** Request bodies (DeleteObjects, CompleteMultipartUpload, ...) are small documents: S3's limit. */
+export const MAX_XML_BODY = 1024 * 1024;
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
+
+/** Text safe inside an element or attribute. CR is a character reference so parsers keep it. */
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"'\r]/g, (c) => ESCAPES[c]!);
+}
+
+/** `<name>text</name>`, the text escaped. Built by hand: listings are the hot path. */
+export function el(name: string, text: string | number | boolean): string {
+  return `<${name}>${typeof text === 'string' ? escapeXml(text) : String(text)}</${name}>`;
+}
+
+/** A response document: the declaration and the root element in S3's namespace. */
+export function xmlDocument(root: string, inner: string): string {
+  return `${XML_HEADER}<${root} xmlns="${NS}">${inner}</${root}>`;
+}
+
+/** S3's timestamp format in listings and results. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Reads and parses an XML request body of at most `limit` bytes. Element values stay strings,
+ * untrimmed (keys may start or end with spaces); elements named in `arrays` are always arrays.
+ * `md5` is the Content-MD5 (base64) the body must have.
+ */
+export async function readXml(body: AsyncIterable<Uint8Array>, arrays: readonly string[] = [], md5?: string, limit = MAX_XML_BODY): Promise<Record<string, unknown>> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body) {
+    size += part.length;
+    if (size > limit) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.');
+    parts.push(Buffer.from(part));
+  }
+  const bytes = Buffer.concat(parts);
+  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  const text = bytes.toString('utf8');
+  if (text.trim() === '' || XMLValidator.validate(text) !== true) {
+    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  }
+  const parser = new XMLParser({
+    ignoreAttributes: true,
+    ignoreDeclaration: true,
+    removeNSPrefix: true,
+    parseTagValue: false,
+    trimValues: false,
+    htmlEntities: true, // numeric character references (&#13;) appear in keys
+    isArray: (name) => arrays.includes(name),
+  });
+  return parser.parse(text) as Record<string, unknown>;
+}
+
+/** The element `name` of a parsed document when it is an object, else MalformedXML. */
+export function child(parent: unknown, name: string): Record<string, unknown> {
+  const value = (parent as Record<string, unknown> | undefined)?.[name];
+  if (value === '') return {}; // an empty element
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed();
+  return value as Record<string, unknown>;
+}
+
+/** The text of element `name`, or undefined when absent; MalformedXML when not text. */
+export function text(parent: Record<string, unknown>, name: string): string | undefined {
+  const value = parent[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') {
+    // An empty element parses as ''; anything structured is not what the schema allows.
+    throw malformed();
+  }
+  return value;
+}
+
+export function malformed(): S3Error {
+  return new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+}
