@@ -22,13 +22,18 @@ try { ${body} } finally { await s.close(); }`,
   return stdout;
 }
 
+let output = '';
+
 function startQstor(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [QSTOR, 'start', '--data', dir, '--backend-port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [QSTOR, 'start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10)], { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('store ready')) resolve(child);
+      if (out.includes('Ctrl-C stops everything')) {
+        output = out;
+        resolve(child);
+      }
     });
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => reject(new Error(`qstor start exited ${code}: ${out}`)));
@@ -50,6 +55,25 @@ describe('qstor command', () => {
   it('start, status, repair, restart, and meta rebuild after losing the database', async () => {
     let q = await startQstor(dir, port);
     expect(fs.statSync(path.join(dir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
+    const { accessKey, secretKey } = JSON.parse(fs.readFileSync(path.join(dir, 'credentials.json'), 'utf8')) as { accessKey: string; secretKey: string };
+    expect(output).toContain(`AWS_ACCESS_KEY_ID=${accessKey}`);
+    expect(output).toContain(`aws --endpoint-url http://127.0.0.1:${port + 10} s3 ls`);
+
+    // The aws cli, unchanged: a multipart upload and download through the gateway.
+    const env = { ...process.env, AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey, AWS_DEFAULT_REGION: 'us-east-1' };
+    const aws = (...args: string[]): Promise<{ stdout: string }> => run('aws', ['--endpoint-url', `http://127.0.0.1:${port + 10}`, ...args], { env });
+    const file = path.join(dir, 'upload.bin');
+    const data = Buffer.alloc(20 * 1024 * 1024 + 123);
+    for (let i = 0; i < data.length; i += 4) data.writeUInt32LE((i * 2654435761) >>> 0, i - (i + 4 > data.length ? i + 4 - data.length : 0));
+    fs.writeFileSync(file, data);
+    await aws('s3', 'mb', 's3://cli-bucket');
+    await aws('s3', 'cp', '--no-progress', file, 's3://cli-bucket/dir/upload.bin');
+    await aws('s3', 'cp', '--no-progress', 's3://cli-bucket/dir/upload.bin', `${file}.back`);
+    expect(fs.readFileSync(`${file}.back`).equals(data)).toBe(true);
+    expect((await aws('s3', 'ls', 's3://cli-bucket/dir/')).stdout).toMatch(/20971643 upload\.bin/);
+    await aws('s3', 'rm', 's3://cli-bucket/dir/upload.bin');
+    await aws('s3', 'rb', 's3://cli-bucket');
     await withStore(
       dir,
       `await s.store.createBucket('photos');

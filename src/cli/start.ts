@@ -1,16 +1,22 @@
-import { parseArgs } from 'node:util';
-import { DEFAULT_MAINTENANCE, Maintenance } from '../repair/maintenance.js';
-import { startLocalBackends, stopLocalBackends } from './backends.js';
-import { openStore, readStoreConfig, writeStoreConfig, type StoreConfig } from './local-store.js';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { readStoreConfig, writeStoreConfig, type StoreConfig } from './local-store.js';
 
-/** `qstor start`: the all-in-one store on local disk. */
+/** The gateway daemon (a program of its own: src/ never imports gateway/). */
+const GATEWAY_MAIN = fileURLToPath(new URL('../../gateway/main.js', import.meta.url));
+
+/** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
 export async function start(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
     options: {
       data: { type: 'string', default: './qstor-data' },
+      port: { type: 'string', default: '9000' },
+      host: { type: 'string', default: '127.0.0.1' },
       backends: { type: 'string', default: '6' },
       'backend-port': { type: 'string', default: '9900' },
       'data-shards': { type: 'string', default: '4' },
@@ -26,6 +32,7 @@ export async function start(argv: string[]): Promise<void> {
   if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new Error('--backend-port is out of range');
   if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
   if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
+  if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
 
   // A second start on the same directory finds everything again: the geometry it was made with wins.
   let config: StoreConfig;
@@ -41,27 +48,52 @@ export async function start(argv: string[]): Promise<void> {
   }
   const ports = config.backends.map((b) => Number(b.address.split(':').pop()));
   const backends = await startLocalBackends(dir, ports.length, ports[0]!);
-  const opened = await openStore(dir);
-  const orphans = opened.meta.recoverPendingWrites();
-  const log = (message: string): void => void process.stdout.write(`[${new Date().toISOString()}] ${message}\n`);
-  if (orphans > 0) log(`${orphans} shards of interrupted writes queued for deletion`);
-  await opened.backends.refresh();
-  const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, log });
-  maintenance.start();
-
-  process.stdout.write(`qstor: store ready in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends)\n`);
-  for (const b of backends) process.stdout.write(`  zdb 127.0.0.1:${b.port}\n`);
-  process.stdout.write('Ctrl-C stops it.\n');
+  let gateway: ChildProcess;
+  try {
+    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+  } catch (e) {
+    await stopLocalBackends(backends);
+    throw e;
+  }
+  const say = (s: string): void => void process.stdout.write(`${s}\n`);
   let stopping = false;
-  const stop = (): void => {
+  const stop = (code: number): void => {
     if (stopping) return;
     stopping = true;
-    maintenance.stop();
-    void opened
-      .close()
-      .then(() => stopLocalBackends(backends))
-      .then(() => process.exit(0));
+    const down = gateway.exitCode === null && gateway.signalCode === null ? new Promise((r) => gateway.once('exit', r)) : Promise.resolve();
+    gateway.kill('SIGTERM');
+    void down.then(() => stopLocalBackends(backends)).then(() => process.exit(code));
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGTERM', () => stop(0));
+  gateway.once('exit', (code) => {
+    if (!stopping) {
+      say(`qstor: the gateway exited (code ${code}); stopping`);
+      stop(1);
+    }
+  });
+  let buffered = '';
+  gateway.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const [word, a, b] = line.split(' ');
+      if (word === 'credentials') {
+        say(`Root credentials (shown once, saved in ${path.join(dir, 'credentials.json')}):`);
+        say(`  AWS_ACCESS_KEY_ID=${a}`);
+        say(`  AWS_SECRET_ACCESS_KEY=${b}`);
+      } else if (word === 'ready') {
+        const endpoint = `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${a}`;
+        say(`qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`);
+        say(`  aws --endpoint-url ${endpoint} s3 ls`);
+        say('Ctrl-C stops everything.');
+      } else {
+        say(line);
+      }
+    }
+  });
 }
