@@ -72,6 +72,23 @@ describe('qstor command', () => {
     await aws('s3', 'cp', '--no-progress', 's3://cli-bucket/dir/upload.bin', `${file}.back`);
     expect(fs.readFileSync(`${file}.back`).equals(data)).toBe(true);
     expect((await aws('s3', 'ls', 's3://cli-bucket/dir/')).stdout).toMatch(/20971643 upload\.bin/);
+
+    // A key of its own sees and touches only what it was granted.
+    const created = (await run(process.execPath, [QSTOR, 'admin', 'key', 'create', '--name', 'ci', '--data', dir])).stdout;
+    const keyId = /AWS_ACCESS_KEY_ID=(\S+)/.exec(created)![1]!;
+    const keySecret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(created)![1]!;
+    const asKey = (...args: string[]): Promise<{ stdout: string }> =>
+      run('aws', ['--endpoint-url', `http://127.0.0.1:${port + 10}`, ...args], { env: { ...env, AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: keySecret } });
+    await expect(asKey('s3', 'ls', 's3://cli-bucket/')).rejects.toMatchObject({ stderr: expect.stringContaining('AccessDenied') });
+    await run(process.execPath, [QSTOR, 'admin', 'bucket', 'allow', 'cli-bucket', '--key', keyId, '--read', '--data', dir]);
+    expect((await asKey('s3', 'ls', 's3://cli-bucket/dir/')).stdout).toContain('upload.bin');
+    await expect(asKey('s3', 'cp', '--no-progress', file, 's3://cli-bucket/by-key.bin')).rejects.toMatchObject({ stderr: expect.stringContaining('AccessDenied') });
+    await run(process.execPath, [QSTOR, 'admin', 'bucket', 'allow', 'cli-bucket', '--key', keyId, '--write', '--data', dir]);
+    await asKey('s3', 'cp', '--no-progress', file, 's3://cli-bucket/by-key.bin');
+    expect((await run(process.execPath, [QSTOR, 'admin', 'key', 'list', '--data', dir])).stdout).toMatch(new RegExp(`${keyId}\\s+ci\\s+\\S+\\s+cli-bucket:read,write`));
+    await run(process.execPath, [QSTOR, 'admin', 'key', 'delete', keyId, '--data', dir]);
+    await expect(asKey('s3', 'ls', 's3://cli-bucket/')).rejects.toMatchObject({ stderr: expect.stringContaining('InvalidAccessKeyId') });
+    await aws('s3', 'rm', 's3://cli-bucket/by-key.bin');
     await aws('s3', 'rm', 's3://cli-bucket/dir/upload.bin');
     await aws('s3', 'rb', 's3://cli-bucket');
     await withStore(

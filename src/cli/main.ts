@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { metaRebuild, repair, status } from './admin.js';
+import { bucket, key } from './admin-keys.js';
 import { ZDB_MAIN } from './backends.js';
 import { start } from './start.js';
 
@@ -10,6 +11,8 @@ Usage:
       the local store: durable zdb backends on loopback, metadata, repair and deletes in the background
   qstor admin status [--data DIR]   backends, their health and space, chunks below full redundancy
   qstor admin repair [--data DIR]   one repair pass now, with progress
+  qstor admin key create [--name N] | list | delete KEY_ID   access keys other than root
+  qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]
   qstor meta rebuild [--data DIR]   the metadata database from the backends and the master key
   qstor zdb [zdb flags]
       run one zdb backend (the same as the zdb command; zdb --help lists its flags)
@@ -31,6 +34,8 @@ async function main(): Promise<void> {
     case 'admin':
       if (rest[0] === 'status') return status(rest.slice(1));
       if (rest[0] === 'repair') return repair(rest.slice(1));
+      if (rest[0] === 'key') return key(rest.slice(1));
+      if (rest[0] === 'bucket') return bucket(rest.slice(1));
       break;
     case 'meta':
       if (rest[0] === 'rebuild') return metaRebuild(rest.slice(1));
