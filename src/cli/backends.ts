@@ -7,6 +7,14 @@ import { ZdbClient } from '../zdb-client/index.js';
 /** The zdb daemon shipped with this package (dist/zdb/main.js next to dist/src/cli). */
 export const ZDB_MAIN = fileURLToPath(new URL('../../zdb/main.js', import.meta.url));
 
+/**
+ * glibc gives every thread its own malloc arena, each holding freed memory back: two arenas
+ * cut ~30 MiB of RSS from a store process with worker threads, at no measured cost.
+ */
+export function lowMemoryEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
+}
+
 export interface LocalBackend {
   port: number;
   dir: string;
@@ -27,7 +35,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     const child = spawn(
       process.execPath,
       [ZDB_MAIN, '--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index'), '--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
-      { stdio: ['ignore', 'inherit', 'inherit'] },
+      { stdio: ['ignore', 'inherit', 'inherit'], env: lowMemoryEnv() },
     );
     backends.push({ port, dir, process: child });
   }
