@@ -19,6 +19,7 @@ import subspace from '@subspace/reed-solomon-erasure.wasm';
 import { Piscina } from 'piscina';
 import { ReedSolomonCodec } from '../src/erasure/reed-solomon.js';
 import { bestKernelVariant } from '../src/erasure/wasm-kernel.js';
+import { median, throughputSample } from './common.js';
 
 interface Ronomon {
   create(k: number, m: number): unknown;
@@ -100,25 +101,6 @@ function makeOp(codec: Codec, operation: Operation, k: number, m: number, size: 
     : () => check(reference.reconstruct(all, k, m, present));
 }
 
-/** Data MB/s of one sample: the op repeated for at least MIN_SAMPLE_MS. */
-async function sample(op: Op, bytes: number): Promise<number> {
-  const start = performance.now();
-  let runs = 0;
-  let elapsed = 0;
-  do {
-    await op();
-    runs++;
-    elapsed = performance.now() - start;
-  } while (elapsed < MIN_SAMPLE_MS);
-  return (runs * bytes) / (elapsed * 1000);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 interface Row {
   operation: Operation;
   k: number;
@@ -135,7 +117,7 @@ async function measure(operation: Operation, k: number, m: number, size: number,
   const results: number[][] = CODECS.map(() => []);
   for (let s = 0; s <= samples; s++) {
     for (let c = 0; c < ops.length; c++) {
-      const mbps = await sample(ops[c], k * size);
+      const mbps = await throughputSample(ops[c]!, k * size, MIN_SAMPLE_MS);
       if (s > 0) results[c].push(mbps); // sample 0 warms up the JIT and the caches
     }
   }

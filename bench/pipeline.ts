@@ -19,6 +19,7 @@ import { decryptChunk, encryptChunk, TAG_BYTES } from '../src/pipeline/encrypt.j
 import { newDataKey } from '../src/pipeline/keys.js';
 import { PipelinePool, type EncodedChunk } from '../src/pipeline/pool.js';
 import { allocateShards, encodeShards, joinShards } from '../src/pipeline/shards.js';
+import { median, textLike, throughputSample } from './common.js';
 
 const MiB = 1 << 20;
 const CHUNK = 4 * MiB;
@@ -29,48 +30,16 @@ const MIN_SAMPLE_MS = 200;
 const POOL_CHUNKS = 24;
 const IN_FLIGHT_PER_THREAD = 2;
 
-/** Text-like bytes: words and numbers from a seeded generator, about 3:1 under zstd -1. */
-function textLike(size: number): Buffer {
-  let seed = 12345;
-  const next = (n: number): number => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-    return (seed >>> 8) % n;
-  };
-  const vocabulary = Array.from({ length: 500 }, () =>
-    Array.from({ length: 2 + next(9) }, () => String.fromCharCode(97 + next(26))).join(''),
-  );
-  const out = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const token = next(8) === 0 ? `${next(100000)}, ` : `${vocabulary[next(vocabulary.length)]} `;
-    offset += out.write(next(12) === 0 ? token + '\n' : token, offset);
-  }
-  return out;
-}
-
 function mixedChunk(): Buffer {
   return Buffer.concat([randomBytes(CHUNK / 2), textLike(CHUNK / 2)]);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Median MB/s of `op` over `bytes` plaintext, each sample repeating it for MIN_SAMPLE_MS. */
 async function measure(op: () => unknown, bytes: number, samples: number): Promise<number> {
   const results: number[] = [];
   for (let s = 0; s <= samples; s++) {
-    const start = performance.now();
-    let runs = 0;
-    let elapsed = 0;
-    do {
-      await op();
-      runs++;
-      elapsed = performance.now() - start;
-    } while (elapsed < MIN_SAMPLE_MS);
-    if (s > 0) results.push((runs * bytes) / (elapsed * 1000)); // sample 0 warms up
+    const mbps = await throughputSample(op, bytes, MIN_SAMPLE_MS);
+    if (s > 0) results.push(mbps); // sample 0 warms up
   }
   return median(results);
 }

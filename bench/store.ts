@@ -46,6 +46,7 @@ import { BackendPool } from '../src/store/backend-pool.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import type { ZdbClient } from '../src/zdb-client/index.js';
+import { textLike } from './common.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -58,23 +59,6 @@ const BUCKET = 'bench';
 const TARGET = { putCpu: 8, getCpu: 4, rssMiB: 300, degradedRatio: 0.7 };
 
 // ------------------------------------------------------------------------ the client's data
-
-/** Text-like bytes (as bench/pipeline): words and numbers from a seeded generator. */
-function textLike(size: number, seed: number): Buffer {
-  let s = seed >>> 0 || 1;
-  const next = (n: number): number => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s >>> 8) % n;
-  };
-  const vocabulary = Array.from({ length: 500 }, () => Array.from({ length: 2 + next(9) }, () => String.fromCharCode(97 + next(26))).join(''));
-  const out = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const token = next(8) === 0 ? `${next(100000)}, ` : `${vocabulary[next(vocabulary.length)]} `;
-    offset += out.write(next(12) === 0 ? token + '\n' : token, offset);
-  }
-  return out;
-}
 
 const TEMPLATES = Array.from({ length: 8 }, (_, i) => textLike(PIECE, 1000 + i));
 

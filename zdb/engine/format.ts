@@ -37,14 +37,19 @@ export interface FileHeader {
   fileId: number;
 }
 
-export function encodeDataHeader(h: FileHeader): Buffer {
-  const b = Buffer.alloc(DATA_HEADER_SIZE);
-  b.write(DATA_MAGIC, 0, 'latin1');
-  b.writeUInt32LE(DATA_VERSION, 4);
+/** The common start of data and index file headers: magic, version, times, file id. */
+function encodeFileHeader(magic: string, version: number, h: FileHeader, size: number): Buffer {
+  const b = Buffer.alloc(size);
+  b.write(magic, 0, 'latin1');
+  b.writeUInt32LE(version, 4);
   b.writeBigUInt64LE(BigInt(h.created), 8);
   b.writeBigUInt64LE(BigInt(h.opened), 16);
   b.writeUInt32LE(h.fileId, 24);
   return b;
+}
+
+export function encodeDataHeader(h: FileHeader): Buffer {
+  return encodeFileHeader(DATA_MAGIC, DATA_VERSION, h, DATA_HEADER_SIZE);
 }
 
 export function decodeDataHeader(b: Buffer): FileHeader {
@@ -59,12 +64,7 @@ export interface IndexFileHeader extends FileHeader {
 }
 
 export function encodeIndexHeader(h: IndexFileHeader): Buffer {
-  const b = Buffer.alloc(INDEX_HEADER_SIZE);
-  b.write(INDEX_MAGIC, 0, 'latin1');
-  b.writeUInt32LE(INDEX_VERSION, 4);
-  b.writeBigUInt64LE(BigInt(h.created), 8);
-  b.writeBigUInt64LE(BigInt(h.opened), 16);
-  b.writeUInt32LE(h.fileId, 24);
+  const b = encodeFileHeader(INDEX_MAGIC, INDEX_VERSION, h, INDEX_HEADER_SIZE);
   b.writeUInt8(h.mode, 28);
   return b;
 }

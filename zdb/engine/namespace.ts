@@ -367,16 +367,7 @@ export class Namespace {
   private writeUserItem(key: Buffer, loc: EntryLocation, existing: number): void {
     const parentFile = existing >= 0 ? this.table.indexFile[existing]! : 0;
     const parentOffset = existing >= 0 ? this.table.indexOffset[existing]! : 0;
-    loc.indexOffset = this.appendIndexItem(key, {
-      dataOffset: loc.dataOffset,
-      length: loc.length,
-      flags: 0,
-      dataFileId: loc.dataFile,
-      timestamp: loc.timestamp,
-      crc: loc.crc,
-      parentFileId: parentFile,
-      parentOffset,
-    });
+    loc.indexOffset = this.appendIndexItem(key, liveItem(loc, parentFile, parentOffset));
     // The new item is durable before the old one is flagged: a crash in between leaves
     // two live items, and the later one wins on reload.
     if (existing >= 0) this.flagIndexItemDeleted(parentFile, parentOffset);
@@ -385,16 +376,7 @@ export class Namespace {
   private writeSeqItem(id: number, loc: EntryLocation, existing: number): void {
     const key = seqKey(id);
     if (existing < 0) {
-      loc.indexOffset = this.appendIndexItem(key, {
-        dataOffset: loc.dataOffset,
-        length: loc.length,
-        flags: 0,
-        dataFileId: loc.dataFile,
-        timestamp: loc.timestamp,
-        crc: loc.crc,
-        parentFileId: 0,
-        parentOffset: 0,
-      });
+      loc.indexOffset = this.appendIndexItem(key, liveItem(loc, 0, 0));
       return;
     }
     const pos = this.seqPosition(id);
@@ -404,18 +386,7 @@ export class Namespace {
     const copyOffset = this.appendIndexItem(key, { ...original.item, flags: original.item.flags | FLAG_DELETED });
     this.seqNoteAppendedId();
     const updated = Buffer.allocUnsafe(SEQ_ITEM_SIZE);
-    writeIndexItem(updated, 0, {
-      keyLength: SEQ_KEY_LENGTH,
-      dataOffset: loc.dataOffset,
-      length: loc.length,
-      previous: original.item.previous,
-      flags: 0,
-      dataFileId: loc.dataFile,
-      timestamp: loc.timestamp,
-      crc: loc.crc,
-      parentFileId: this.files.headId,
-      parentOffset: copyOffset,
-    });
+    writeIndexItem(updated, 0, { ...liveItem(loc, this.files.headId, copyOffset), keyLength: SEQ_KEY_LENGTH, previous: original.item.previous });
     key.copy(updated, INDEX_ITEM_HEADER_SIZE);
     this.files.writeIndexAt(pos.fileId, pos.offset, updated);
     this.commit.markDirty(this.files.fd('i', pos.fileId));
@@ -468,6 +439,20 @@ export class Namespace {
     if (this.settings.frozen) throw Errors.frozen();
     if (this.settings.locked) throw Errors.locked();
   }
+}
+
+/** The index item of a live entry at `loc` whose previous version is at (parentFile, parentOffset). */
+function liveItem(loc: EntryLocation, parentFileId: number, parentOffset: number): Omit<IndexItem, 'keyLength' | 'previous'> {
+  return {
+    dataOffset: loc.dataOffset,
+    length: loc.length,
+    flags: 0,
+    dataFileId: loc.dataFile,
+    timestamp: loc.timestamp,
+    crc: loc.crc,
+    parentFileId,
+    parentOffset,
+  };
 }
 
 function storedKeyLength(mode: IndexMode, key: Buffer): number {

@@ -1,0 +1,37 @@
+/** What several benchmarks share: test data, timed samples, medians. */
+
+/** Text-like bytes: words and numbers from a seeded generator (about 3:1 under zstd -1). */
+export function textLike(size: number, seed = 12345): Buffer {
+  let s = seed >>> 0 || 1;
+  const next = (n: number): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return (s >>> 8) % n;
+  };
+  const vocabulary = Array.from({ length: 500 }, () => Array.from({ length: 2 + next(9) }, () => String.fromCharCode(97 + next(26))).join(''));
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  while (offset < size) {
+    const token = next(8) === 0 ? `${next(100000)}, ` : `${vocabulary[next(vocabulary.length)]} `;
+    offset += out.write(next(12) === 0 ? token + '\n' : token, offset);
+  }
+  return out;
+}
+
+/** MB/s of one sample: `op` (over `bytes`) repeated for at least `minMs`. */
+export async function throughputSample(op: () => unknown, bytes: number, minMs: number): Promise<number> {
+  const start = performance.now();
+  let runs = 0;
+  let elapsed = 0;
+  do {
+    await op();
+    runs++;
+    elapsed = performance.now() - start;
+  } while (elapsed < minMs);
+  return (runs * bytes) / (elapsed * 1000);
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
