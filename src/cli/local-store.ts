@@ -12,7 +12,7 @@ import { ObjectStore } from '../store/object-store.js';
 export interface StoreConfig {
   dataShards: number;
   parityShards: number;
-  backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string }>;
+  backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
 }
 
 export class StoreSetupError extends Error {
@@ -53,18 +53,18 @@ export interface OpenStore {
 
 /**
  * Opens the store of a data directory: its metadata database, its master key (checked
- * against the one the data was written with), a client pool over its backends and the
- * worker pool. `metaPath` lets `qstor meta rebuild` write a fresh database.
+ * against the one the data was written with), a client pool over its backends (those of
+ * DIR/store.json, or of `config` for a gateway configured by file) and the worker pool.
  */
-export async function openStore(dir: string, metaPath = layout(dir).meta): Promise<OpenStore> {
-  const config = readStoreConfig(dir);
+export async function openStore(dir: string, config: StoreConfig = readStoreConfig(dir)): Promise<OpenStore> {
   const files = layout(dir);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
   if (fs.existsSync(files.keyCheck)) checkMasterKey(masterKey, fs.readFileSync(files.keyCheck, 'utf8').trim());
   else fs.writeFileSync(files.keyCheck, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
   const list: Backend[] = parseBackendConfig(config, files.config);
   const backends = new BackendPool(list);
-  const meta = new SqliteMetaStore(metaPath);
+  const meta = new SqliteMetaStore(files.meta);
   const pipeline = new PipelinePool();
   const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
   return {

@@ -1,0 +1,87 @@
+import http from 'node:http';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BackendPool } from '../src/store/backend-pool.js';
+import type { RequestRecord } from './server.js';
+
+/**
+ * The admin port: Prometheus `/metrics` (requests by operation and status, latency, backend
+ * health and free space, process metrics) and `/health` (200 while the store can place a
+ * whole chunk, 503 otherwise, with the backends' states as JSON). No S3 auth: bind it to a
+ * private address.
+ */
+export class AdminServer {
+  private readonly registry = new Registry();
+  private readonly requests: Counter<'op' | 'status'>;
+  private readonly latency: Histogram<'op'>;
+  private server: http.Server | null = null;
+
+  constructor(
+    private readonly backends: BackendPool,
+    private readonly shardsPerChunk: number,
+  ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'qstor_' });
+    this.requests = new Counter({ name: 'qstor_s3_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [this.registry] });
+    this.latency = new Histogram({
+      name: 'qstor_s3_request_seconds',
+      help: 'S3 request latency by operation',
+      labelNames: ['op'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 60],
+      registers: [this.registry],
+    });
+    const pool = this.backends;
+    new Gauge({
+      name: 'qstor_backend_up',
+      help: '1 when the backend answers',
+      labelNames: ['backend', 'farm', 'node'],
+      registers: [this.registry],
+      collect() {
+        for (const b of pool.list()) this.set({ backend: b.id, farm: b.farm, node: b.node }, b.state === 'up' ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'qstor_backend_free_bytes',
+      help: 'Free bytes reported by the backend',
+      labelNames: ['backend'],
+      registers: [this.registry],
+      collect() {
+        for (const b of pool.list()) this.set({ backend: b.id }, b.freeBytes);
+      },
+    });
+  }
+
+  /** Feed it every finished request (the gateway's onRequest). */
+  record(r: RequestRecord): void {
+    const op = r.op ?? 'unknown';
+    this.requests.inc({ op, status: String(r.status) });
+    this.latency.observe({ op }, r.ms / 1000);
+  }
+
+  listen(port: number, host: string): Promise<number> {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    return new Promise((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, () => resolve((this.server!.address() as { port: number }).port));
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.url === '/metrics') {
+      const body = await this.registry.metrics();
+      res.writeHead(200, { 'content-type': this.registry.contentType });
+      res.end(body);
+    } else if (req.url === '/health') {
+      const list = this.backends.list();
+      const up = list.filter((b) => b.state === 'up').length;
+      const healthy = up >= this.shardsPerChunk;
+      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', backendsUp: up, backends: list.map((b) => ({ id: b.id, state: b.state })) }));
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found: /metrics, /health\n');
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
