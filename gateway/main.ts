@@ -3,24 +3,29 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { openStore } from '../src/cli/local-store.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
+import { AdminServer } from './admin-server.js';
+import { loadGatewayConfig } from './config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
 
 /**
- * The gateway daemon of a data directory (what `qstor start` runs beside its zdb backends):
- * the S3 server, and the store's background maintenance. Lines on stdout are for the
+ * The gateway daemon: the S3 server over a store, and the store's background maintenance.
+ * Either over the data directory of `qstor start` (`--data DIR`, backends in DIR/store.json)
+ * or over backends named in a config file (`--config FILE`). Lines on stdout are for a
  * parent: `credentials <id> <secret>` when new ones were made, then `ready <port>`.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       data: { type: 'string', default: './qstor-data' },
+      config: { type: 'string' },
       port: { type: 'string', default: '9000' },
       host: { type: 'string', default: '127.0.0.1' },
     },
   });
-  const dir = values.data;
-  const opened = await openStore(dir);
+  const config = values.config ? loadGatewayConfig(values.config) : null;
+  const dir = config?.data ?? values.data;
+  const opened = config ? await openStore(dir, config.store) : await openStore(dir);
   const logger = pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }));
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
   const orphans = opened.meta.recoverPendingWrites();
@@ -28,6 +33,7 @@ async function main(): Promise<void> {
   await opened.backends.refresh();
   const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, log: (m) => logger.info(m) });
   maintenance.start();
+  const admin = config?.adminPort != null ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards) : null;
   const creds = rootCredentials(dir);
   if (creds.source === 'created') say(`credentials ${creds.accessKey} ${creds.secretKey}`);
   const gateway = createGateway({
@@ -37,16 +43,17 @@ async function main(): Promise<void> {
     rootAccessKey: creds.accessKey,
     rootSecretKey: creds.secretKey,
     logger,
+    onRequest: admin ? (r) => admin.record(r) : undefined,
   });
-  const port = await gateway.listen(Number(values.port), values.host);
+  const port = await gateway.listen(config?.port ?? Number(values.port), config?.listen ?? values.host);
+  if (admin) say(`admin ${await admin.listen(config!.adminPort!, config!.adminListen)}`);
   say(`ready ${port}`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     maintenance.stop();
-    void gateway
-      .close()
+    void Promise.all([gateway.close(), admin?.close()])
       .then(() => opened.close())
       .then(() => process.exit(0));
   };

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { metaRebuild, repair, status } from './admin.js';
 import { bucket, key } from './admin-keys.js';
 import { ZDB_MAIN } from './backends.js';
+import { gateway } from './gateway.js';
 import { start } from './start.js';
 
 const USAGE = `qstor: a decentralised, erasure-coded object store over Zero-DB backends
@@ -14,6 +15,7 @@ Usage:
   qstor admin key create [--name N] | list | delete KEY_ID   access keys other than root
   qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]
   qstor meta rebuild [--data DIR]   the metadata database from the backends and the master key
+  qstor gateway --config FILE      the S3 gateway over backends named in a config file (see gateway/README.md)
   qstor zdb [zdb flags]
       run one zdb backend (the same as the zdb command; zdb --help lists its flags)
 `;
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
       return start(rest);
     case 'zdb':
       return zdb(rest);
+    case 'gateway':
+      return gateway(rest);
     case 'admin':
       if (rest[0] === 'status') return status(rest.slice(1));
       if (rest[0] === 'repair') return repair(rest.slice(1));

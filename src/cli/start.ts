@@ -1,13 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { lowMemoryEnv, startLocalBackends, stopLocalBackends } from './backends.js';
+import { GATEWAY_MAIN } from './gateway.js';
 import { readStoreConfig, writeStoreConfig, type StoreConfig } from './local-store.js';
-
-/** The gateway daemon (a program of its own: src/ never imports gateway/). */
-const GATEWAY_MAIN = fileURLToPath(new URL('../../gateway/main.js', import.meta.url));
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
 export async function start(argv: string[]): Promise<void> {
@@ -52,6 +49,7 @@ export async function start(argv: string[]): Promise<void> {
   try {
     gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: lowMemoryEnv(),
     });
   } catch (e) {
     await stopLocalBackends(backends);
