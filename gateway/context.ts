@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Bucket, MetaStore } from '../src/meta/meta-store.js';
 import type { ObjectStore } from '../src/store/object-store.js';
+import type { Credentials } from './auth/credentials.js';
 import type { VerifiedBody } from './auth/payload.js';
 import type { Authenticated } from './auth/sigv4.js';
 import { S3Error } from './errors.js';
@@ -13,6 +14,8 @@ export interface Context {
   res: ServerResponse;
   route: Route;
   auth: Authenticated;
+  /** The access keys (a POST form is signed by one named in its fields). */
+  credentials: Credentials;
   store: ObjectStore;
   meta: MetaStore;
   region: string;

@@ -21,9 +21,15 @@ export type Operation =
   | 'DeleteObject'
   | 'CreateMultipartUpload'
   | 'UploadPart'
+  | 'UploadPartCopy'
   | 'CompleteMultipartUpload'
   | 'AbortMultipartUpload'
   | 'ListParts'
+  | 'PostObject'
+  | 'GetBucketCors'
+  | 'PutBucketCors'
+  | 'DeleteBucketCors'
+  | 'PreflightCors'
   | 'Unsupported';
 
 export interface Route {
@@ -40,7 +46,7 @@ export interface Route {
 
 /** Subresources of the S3 API that this gateway does not implement: 501, never a wrong answer. */
 const UNSUPPORTED = [
-  'acl', 'analytics', 'accelerate', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
+  'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
   'select', 'tagging', 'torrent', 'versions', 'website',
@@ -107,22 +113,26 @@ function operation(method: string, bucket: string | null, key: string | null, qu
     if (method === 'GET') return 'ListBuckets';
     throw notAllowed();
   }
+  // A browser asks before a cross-origin request, on any bucket or object path.
+  if (method === 'OPTIONS') return 'PreflightCors';
   if (key === null) {
     switch (method) {
       case 'GET':
         if (query.has('location')) return 'GetBucketLocation';
+        if (query.has('cors')) return 'GetBucketCors';
         if (query.has('versioning')) return 'GetBucketVersioning';
         if (query.has('uploads')) return 'ListMultipartUploads';
         return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
       case 'HEAD':
         return 'HeadBucket';
       case 'PUT':
+        if (query.has('cors')) return 'PutBucketCors';
         return query.has('versioning') ? 'PutBucketVersioning' : 'CreateBucket';
       case 'DELETE':
-        return 'DeleteBucket';
+        return query.has('cors') ? 'DeleteBucketCors' : 'DeleteBucket';
       case 'POST':
-        if (query.has('delete')) return 'DeleteObjects';
-        break;
+        // Any other POST to a bucket is a browser form upload (checked to be one by the operation).
+        return query.has('delete') ? 'DeleteObjects' : 'PostObject';
     }
     throw notAllowed();
   }
@@ -133,8 +143,7 @@ function operation(method: string, bucket: string | null, key: string | null, qu
       return 'HeadObject';
     case 'PUT':
       if (query.has('uploadId') || query.has('partNumber')) {
-        // UploadPartCopy is not implemented yet: refuse it rather than store the empty body.
-        return headers['x-amz-copy-source'] === undefined ? 'UploadPart' : 'Unsupported';
+        return headers['x-amz-copy-source'] === undefined ? 'UploadPart' : 'UploadPartCopy';
       }
       return headers['x-amz-copy-source'] === undefined ? 'PutObject' : 'CopyObject';
     case 'POST':

@@ -14,6 +14,10 @@ export const NEEDED: Record<Operation, Right> = {
   GetBucketLocation: 'read',
   GetBucketVersioning: 'read',
   PutBucketVersioning: 'owner',
+  GetBucketCors: 'read',
+  PutBucketCors: 'owner',
+  DeleteBucketCors: 'owner',
+  PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',
   ListMultipartUploads: 'read',
@@ -21,11 +25,13 @@ export const NEEDED: Record<Operation, Right> = {
   GetObject: 'read',
   HeadObject: 'read',
   PutObject: 'write',
+  PostObject: 'none', // the form's signed policy names the key, whose write right the operation checks
   CopyObject: 'write', // and read on the source, checked by the copy
   DeleteObject: 'write',
   DeleteObjects: 'write',
   CreateMultipartUpload: 'write',
   UploadPart: 'write',
+  UploadPartCopy: 'write', // and read on the source, checked by the copy
   CompleteMultipartUpload: 'write',
   AbortMultipartUpload: 'write',
   Unsupported: 'none',

@@ -3,7 +3,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { S3Error } from '../errors.js';
-import { parseQuery, type Route } from '../router.js';
+import { parseQuery, type Operation, type Route } from '../router.js';
 import type { Credentials, Identity, KnownKey } from './credentials.js';
 import { sameSignature, signingKey, type SigningChain } from './signing.js';
 
@@ -21,6 +21,19 @@ export interface AuthOptions {
   /** Unix milliseconds (tests move the clock). */
   now: number;
 }
+
+/**
+ * Who a request without SigV4 is: no grants, no body signature. Only operations that need no
+ * right (a CORS preflight; a POST form, whose fields carry its own credential) get this far.
+ */
+const ANONYMOUS: Authenticated = {
+  identity: { accessKeyId: '', root: false },
+  payload: 'UNSIGNED-PAYLOAD',
+  chain: { key: Buffer.alloc(0), longDate: '', scope: '', seed: '' },
+};
+
+/** Operations that carry their credentials elsewhere, or none. */
+const UNSIGNED_OPERATIONS = new Set<Operation>(['PreflightCors', 'PostObject']);
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
@@ -40,6 +53,7 @@ interface Claim {
  * @smithy/signature-v4 (the signer the SDKs use); the signatures are compared in constant time.
  */
 export async function authenticate(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
+  if (UNSIGNED_OPERATIONS.has(route.op)) return ANONYMOUS;
   const header = req.headers.authorization;
   if (header !== undefined) return authenticateHeader(req, route, header, o);
   if (route.query.has('X-Amz-Algorithm')) return authenticatePresigned(req, route, o);
@@ -63,7 +77,7 @@ async function authenticateHeader(req: IncomingMessage, route: Route, header: st
   const longDate = req.headers['x-amz-date'];
   if (typeof longDate !== 'string') throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = resolve(claim, o, 'AuthorizationHeaderMalformed');
+  const { key, scope, time } = resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationHeaderMalformed');
   if (Math.abs(o.now - time) > MAX_SKEW_MS) {
     throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
   }
@@ -98,7 +112,7 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
   }
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = resolve(claim, o, 'AuthorizationQueryParametersError');
+  const { key, scope, time } = resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationQueryParametersError');
   if (o.now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
@@ -125,18 +139,27 @@ function unsupportedScheme(): S3Error {
   return new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
 }
 
-/** The key, credential scope and request time a claim names, checked against each other. */
-function resolve(claim: Claim, o: AuthOptions, malformedCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError'): { key: KnownKey; scope: string; time: number } {
-  const parts = claim.credential.split('/');
+/**
+ * The key, credential scope and request time of a credential (`key/date/region/s3/aws4_request`)
+ * and an X-Amz-Date, checked against each other and this region. `malformedCode` is how the
+ * carrier (header, query, POST form) reports a malformed credential.
+ */
+export function resolveCredential(
+  credential: string,
+  longDate: string,
+  o: Pick<AuthOptions, 'credentials' | 'region'>,
+  malformedCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError' | 'InvalidArgument',
+): { key: KnownKey; scope: string; time: number } {
+  const parts = credential.split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request' || parts[3] !== 's3') {
-    throw new S3Error(malformedCode, `The credential "${claim.credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`);
+    throw new S3Error(malformedCode, `The credential "${credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`);
   }
   const [accessKeyId, shortDate, region] = parts as [string, string, string];
   const key = o.credentials.lookup(accessKeyId);
   if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
-  const time = parseAmzDate(claim.longDate);
+  const time = parseAmzDate(longDate);
   if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-  if (shortDate !== claim.longDate.slice(0, 8)) throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
+  if (shortDate !== longDate.slice(0, 8)) throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
   if (region !== o.region) throw new S3Error(malformedCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`);
   return { key, scope: parts.slice(1).join('/'), time };
 }

@@ -1,3 +1,4 @@
+import type { ObjectManifest } from '../../src/store/manifest.js';
 import { authorize } from '../auth/access.js';
 import { bucketOf, header, keyOf, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -24,8 +25,11 @@ function copySource(value: string): { bucket: string; key: string } {
   return { bucket, key };
 }
 
-/** Server-side copy: the new object shares the source's chunks; no data moves. */
-export async function copyObject(ctx: Context): Promise<void> {
+/**
+ * The source of a CopyObject or UploadPartCopy: named by `x-amz-copy-source`, readable by the
+ * caller, and satisfying the `x-amz-copy-source-if-*` preconditions.
+ */
+export function copySourceObject(ctx: Context): { bucket: string; key: string; manifest: ObjectManifest } {
   const source = copySource(header(ctx, 'x-amz-copy-source')!);
   authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
   const manifest = ctx.store.head(source.bucket, source.key);
@@ -39,6 +43,17 @@ export async function copyObject(ctx: Context): Promise<void> {
     manifest,
     'PreconditionFailed',
   );
+  return { ...source, manifest };
+}
+
+/** S3's refusal of a copy source over the single-PUT limit. */
+export function copyTooLarge(): S3Error {
+  return new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
+}
+
+/** Server-side copy: the new object shares the source's chunks; no data moves. */
+export async function copyObject(ctx: Context): Promise<void> {
+  const { manifest, ...source } = copySourceObject(ctx);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   const bucket = bucketOf(ctx);
@@ -49,9 +64,7 @@ export async function copyObject(ctx: Context): Promise<void> {
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
     );
   }
-  if (manifest.size > MAX_PUT_SIZE) {
-    throw new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
-  }
+  if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
   const copied = await ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined);
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
 }

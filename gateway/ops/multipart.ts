@@ -10,7 +10,7 @@ const MAX_PARTS = 10000;
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
 /** The upload named by `uploadId`, which must be one into this bucket and key. */
-function requireUpload(ctx: Context): UploadInfo {
+export function requireUpload(ctx: Context): UploadInfo {
   const upload = ctx.meta.getUpload(ctx.route.query.get('uploadId') ?? '');
   if (!upload || upload.bucket !== bucketOf(ctx) || upload.key !== keyOf(ctx)) {
     throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
@@ -18,7 +18,7 @@ function requireUpload(ctx: Context): UploadInfo {
   return upload;
 }
 
-function partNumber(text: string | undefined): number {
+export function partNumber(text: string | undefined): number {
   const n = Number(text);
   if (text === undefined || text === '' || !Number.isInteger(n) || n < 1 || n > MAX_PARTS) {
     throw new S3Error('InvalidArgument', `Part number must be an integer between 1 and ${MAX_PARTS}, inclusive`);

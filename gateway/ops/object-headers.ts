@@ -21,21 +21,28 @@ const MAX_USER_METADATA = 2048;
 
 /** The headers of a PUT, copy (REPLACE) or new multipart upload that the object keeps. */
 export function objectHeaders(ctx: Context): ObjectHeaders {
+  return headersToStore(Object.keys(ctx.req.headers).map((name) => [name, header(ctx, name)!]));
+}
+
+/** What an object keeps of a request's headers or of a POST form's fields (lower-case names). */
+export function headersToStore(fields: Iterable<[string, string]>): ObjectHeaders {
   const metadata: Record<string, string> = {};
+  let contentType: string | undefined;
   let userBytes = 0;
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
-    if (!name.startsWith('x-amz-meta-') || value === undefined) continue;
-    metadata[name] = Array.isArray(value) ? value.join(',') : value;
-    userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(metadata[name]);
+  for (const [name, value] of fields) {
+    if (name.startsWith('x-amz-meta-')) {
+      metadata[name] = value;
+      userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);
+    } else if (STORED.includes(name)) {
+      // aws-chunked describes this request's framing, not the object.
+      const kept = name === 'content-encoding' ? value.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',') : value;
+      if (kept) metadata[name] = kept;
+    } else if (name === 'content-type') {
+      contentType = value;
+    }
   }
   if (userBytes > MAX_USER_METADATA) throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA} bytes).`);
-  for (const name of STORED) {
-    let value = header(ctx, name);
-    // aws-chunked describes this request's framing, not the object.
-    if (name === 'content-encoding' && value !== undefined) value = value.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',');
-    if (value) metadata[name] = value;
-  }
-  return { contentType: header(ctx, 'content-type'), metadata };
+  return { contentType, metadata };
 }
 
 /**

@@ -258,6 +258,32 @@ export class ObjectStore {
   }
 
   /**
+   * UploadPartCopy: a part made of the source object's bytes [range.start, range.end], or all of
+   * them. A whole source, or a range on its chunk boundaries, shares the source's chunks (the
+   * part retains them, so deleting the source keeps them); any other range is read and stored as
+   * new chunks. Either way the part's ETag is the MD5 of its bytes, as S3's is.
+   */
+  async uploadPartCopy(uploadId: string, partNumber: number, srcBucket: string, srcKey: string, range?: Range): Promise<{ etag: string; size: number }> {
+    if (!this.o.meta.getUpload(uploadId)) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const source = this.head(srcBucket, srcKey);
+    if (range && (range.start < 0 || range.start > range.end || range.end >= source.size)) {
+      throw new StoreError('InvalidArgument', `Range specified is not valid for source object of size: ${source.size}`);
+    }
+    const start = range?.start ?? 0;
+    const end = range ? range.end + 1 : source.size;
+    const shared = chunksSpanning(source.chunks, start, end);
+    if (!shared) return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end));
+    // A single PUT's ETag is already the MD5 of the whole; anything else is hashed by reading it
+    // (reads only: nothing is encoded or written).
+    const etag = !range && /^[0-9a-f]{32}$/.test(source.etag) ? source.etag : await md5Hex(this.readRange(source, start, end));
+    // The part retains the chunks in the same synchronous step as this check: a source deleted or
+    // replaced while it was hashed cannot have released them. If it changed, copy what it is now.
+    if (this.o.meta.getObject(srcBucket, srcKey)?.id !== source.id) return this.uploadPartCopy(uploadId, partNumber, srcBucket, srcKey, range);
+    this.o.meta.putPart(uploadId, partNumber, { etag, size: end - start, chunks: shared });
+    return { etag, size: end - start };
+  }
+
+  /**
    * Joins the listed parts into the object: their chunk lists are concatenated, no data moves.
    * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>".
    */
@@ -290,4 +316,23 @@ export class ObjectStore {
     await this.replica.putObject(dstBucket, dstKey, manifest);
     return manifest;
   }
+}
+
+/** The chunks covering exactly the bytes [start, end), or null when a boundary falls inside a chunk. */
+function chunksSpanning(chunks: ChunkRef[], start: number, end: number): ChunkRef[] | null {
+  if (start === end) return [];
+  let offset = 0;
+  let first = -1;
+  for (let i = 0; i < chunks.length && offset < end; i++) {
+    if (offset === start) first = i;
+    offset += chunks[i]!.plainSize;
+    if (first >= 0 && offset === end) return chunks.slice(first, i + 1);
+  }
+  return null;
+}
+
+async function md5Hex(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const md5 = crypto.createHash('md5');
+  for await (const piece of body) md5.update(piece);
+  return md5.digest('hex');
 }

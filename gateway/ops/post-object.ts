@@ -1,0 +1,82 @@
+import type { TLSSocket } from 'node:tls';
+import { authorize } from '../auth/access.js';
+import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
+import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.js';
+import { S3Error } from '../errors.js';
+import { readForm, type Form } from '../form-data.js';
+import { el } from '../xml.js';
+import { headersToStore } from './object-headers.js';
+import { MAX_PUT_SIZE } from './objects.js';
+
+/** S3's limit on the form fields that precede the file. */
+const MAX_FORM_FIELDS = 20 * 1024;
+
+/**
+ * POST object: a browser form upload. The fields before the file are checked against the form's
+ * signed policy, then the file streams into the store, its size held to the policy's
+ * content-length-range as it goes (nothing is committed when it falls outside).
+ */
+export async function postObject(ctx: Context): Promise<void> {
+  if (!/^multipart\/form-data\s*(;|$)/i.test(header(ctx, 'content-type') ?? '')) {
+    throw new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data');
+  }
+  const form = await readForm(ctx.req, MAX_FORM_FIELDS);
+  try {
+    await store(ctx, form);
+  } finally {
+    form.close();
+  }
+}
+
+async function store(ctx: Context, form: Form): Promise<void> {
+  const bucket = bucketOf(ctx);
+  const template = form.fields.get('key');
+  if (template === undefined) {
+    throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
+  }
+  if (!form.file) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.');
+  const key = template.replaceAll('${filename}', form.file.filename);
+  if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
+  if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
+  const fields = new Map(form.fields).set('key', key);
+  const grant = verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
+  authorize(ctx.meta, grant.identity, bucket, 'write');
+  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
+  respond(ctx, fields, key, etag);
+}
+
+/** The file, failing before its end (so before any commit) when its size is outside the range. */
+async function* sized(body: AsyncIterable<Buffer>, range: PostGrant['length']): AsyncGenerator<Buffer> {
+  const max = Math.min(range?.max ?? MAX_PUT_SIZE, MAX_PUT_SIZE);
+  let size = 0;
+  for await (const piece of body) {
+    size += piece.length;
+    if (size > max) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+    yield piece;
+  }
+  if (range && size < range.min) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
+}
+
+/** success_action_redirect (303), else success_action_status: 200, 201 (with a document) or 204. */
+function respond(ctx: Context, fields: Map<string, string>, key: string, etag: string): void {
+  const bucket = bucketOf(ctx);
+  const scheme = (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  // The object's URL in the addressing style of the request (path-style names the bucket).
+  const location = `${scheme}://${header(ctx, 'host') ?? ''}${ctx.route.rawPath.replace(/\/$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  const headers = { etag: `"${etag}"`, location };
+  const target = fields.get('success_action_redirect') ?? fields.get('redirect') ?? '';
+  if (URL.canParse(target)) {
+    const redirect = new URL(target);
+    redirect.searchParams.set('bucket', bucket);
+    redirect.searchParams.set('key', key);
+    redirect.searchParams.set('etag', `"${etag}"`);
+    sendEmpty(ctx, 303, { ...headers, location: redirect.href });
+    return;
+  }
+  const status = fields.get('success_action_status');
+  if (status === '201') {
+    sendXml(ctx, 'PostResponse', el('Location', location) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${etag}"`), 201, headers);
+  } else {
+    sendEmpty(ctx, status === '200' ? 200 : 204, headers);
+  }
+}
