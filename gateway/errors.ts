@@ -65,6 +65,8 @@ export class S3Error extends Error {
     status?: number,
     /** Extra response headers (e.g. Content-Range of a 416). */
     readonly headers: Record<string, string> = {},
+    /** Extra elements of the XML body after Message (e.g. Region of a wrong-region signature). */
+    readonly details: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'S3Error';
@@ -102,6 +104,7 @@ function internal(): S3Error {
 export function errorXml(error: S3Error, resource: string, requestId: string): string {
   return (
     `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
+    Object.entries(error.details).map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
     `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
   );
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -11,8 +12,9 @@ import { createGateway } from './server.js';
 /**
  * The gateway daemon: the S3 server over a store, and the store's background maintenance.
  * Either over the data directory of `qstor start` (`--data DIR`, backends in DIR/store.json)
- * or over backends named in a config file (`--config FILE`). Lines on stdout are for a
- * parent: `credentials <id> <secret>` when new ones were made, then `ready <port>`.
+ * or over backends named in a config file (`--config FILE`); HTTPS with `--tls-cert FILE
+ * --tls-key FILE` (PEM). Lines on stdout are for a parent: `credentials <id> <secret>` when new
+ * ones were made, then `ready <port>`.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -21,8 +23,12 @@ async function main(): Promise<void> {
       config: { type: 'string' },
       port: { type: 'string', default: '9000' },
       host: { type: 'string', default: '127.0.0.1' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
+  // Read before anything opens: a bad certificate path fails the start, not the first request.
+  const tls = readTls(values['tls-cert'], values['tls-key']);
   const config = values.config ? loadGatewayConfig(values.config) : null;
   const dir = config?.data ?? values.data;
   const opened = config ? await openStore(dir, config.store) : await openStore(dir);
@@ -44,6 +50,7 @@ async function main(): Promise<void> {
     rootSecretKey: creds.secretKey,
     logger,
     onRequest: admin ? (r) => admin.record(r) : undefined,
+    tls,
   });
   const port = await gateway.listen(config?.port ?? Number(values.port), config?.listen ?? values.host);
   if (admin) say(`admin ${await admin.listen(config!.adminPort!, config!.adminListen)}`);
@@ -59,6 +66,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The PEM files of --tls-cert and --tls-key, which come together or not at all. */
+function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  const read = (option: string, file: string): Buffer => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new Error(`cannot read ${option} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };
 }
 
 main().catch((e: unknown) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { MetaStore } from '../src/meta/meta-store.js';
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** Called once each request is finished with (metrics, tests). */
   onRequest?: (record: RequestRecord) => void;
+  /** PEM certificate chain and private key: serve HTTPS instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 /** One line per request: what the log and metrics get. Never headers, never secrets. */
@@ -38,6 +41,11 @@ export interface RequestRecord {
   bucket: string | null;
   status: number;
   code: string | null;
+  /**
+   * How the body came: the x-amz-content-sha256 mode (UNSIGNED-PAYLOAD, STREAMING-...), or
+   * 'sha256' for a digest; null when the request did not authenticate.
+   */
+  payload: string | null;
   ms: number;
 }
 
@@ -61,9 +69,11 @@ export function createGateway(o: GatewayOptions): Gateway {
     res.setHeader('server', 'qstor');
     let r: Route | null = null;
     let code: string | null = null;
+    let payload: string | null = null;
     try {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
+      payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
       authorize(o.meta, auth.identity, r.bucket, NEEDED[r.op]);
       let body: VerifiedBody | null = null;
       const ctx: Context = {
@@ -71,6 +81,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         res,
         route: r,
         auth,
+        credentials,
         store: o.store,
         meta: o.meta,
         region,
@@ -87,19 +98,20 @@ export function createGateway(o: GatewayOptions): Gateway {
         sendError(req, res, error, r, requestId);
       }
     } finally {
-      const record = { requestId, method: req.method ?? '', op: r?.op ?? null, bucket: r?.bucket ?? null, status: res.statusCode, code, ms: performance.now() - started };
+      const record = { requestId, method: req.method ?? '', op: r?.op ?? null, bucket: r?.bucket ?? null, status: res.statusCode, code, payload, ms: performance.now() - started };
       log.debug(record, 'request');
       o.onRequest?.(record);
     }
   }
 
-  const server = http.createServer((req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((e: unknown) => {
       // Only a failure to send the error itself lands here: the connection is all that is left.
       log.error({ err: e }, 'could not answer a request');
       res.destroy();
     });
-  });
+  };
+  const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, serve) : http.createServer(serve);
   // Uploads stream for as long as they take; only the headers have a deadline.
   server.requestTimeout = 0;
 

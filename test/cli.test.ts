@@ -23,9 +23,13 @@ try { ${body} } finally { await s.close(); }`,
 }
 
 let output = '';
+/** Every `qstor start` child, so that a failing test does not leave a store running. */
+const children = new Set<ChildProcess>();
 
 function startQstor(dir: string, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [QSTOR, 'start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -50,7 +54,10 @@ function stop(child: ChildProcess): Promise<number | null> {
 describe('qstor command', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-'));
   const port = 20000 + Math.floor(Math.random() * 9000);
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    await Promise.all([...children].map(stop));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('start, status, repair, restart, and meta rebuild after losing the database', async () => {
     let q = await startQstor(dir, port);

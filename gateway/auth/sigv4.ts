@@ -160,7 +160,11 @@ export function resolveCredential(
   const time = parseAmzDate(longDate);
   if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   if (shortDate !== longDate.slice(0, 8)) throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
-  if (region !== o.region) throw new S3Error(malformedCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`);
+  if (region !== o.region) {
+    // As AWS: the right region in the body and a header, from which clients (botocore, s3cmd)
+    // learn it and sign again; the header is all a HEAD gets.
+    throw new S3Error(malformedCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`, undefined, { 'x-amz-bucket-region': o.region }, { Region: o.region });
+  }
   return { key, scope: parts.slice(1).join('/'), time };
 }
 

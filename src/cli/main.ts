@@ -9,6 +9,7 @@ const USAGE = `qstor: a decentralised, erasure-coded object store over Zero-DB b
 
 Usage:
   qstor start [--data DIR] [--backends 6] [--data-shards 4] [--parity-shards 2] [--backend-port 9900]
+              [--port 9000] [--host 127.0.0.1] [--tls-cert FILE --tls-key FILE]
       the local store: durable zdb backends on loopback, metadata, repair and deletes in the background
   qstor admin status [--data DIR]   backends, their health and space, chunks below full redundancy
   qstor admin repair [--data DIR]   one repair pass now, with progress

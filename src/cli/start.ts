@@ -18,6 +18,8 @@ export async function start(argv: string[]): Promise<void> {
       'backend-port': { type: 'string', default: '9900' },
       'data-shards': { type: 'string', default: '4' },
       'parity-shards': { type: 'string', default: '2' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
     },
   });
   const dir = values.data;
@@ -30,6 +32,7 @@ export async function start(argv: string[]): Promise<void> {
   if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
   if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
   if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
+  const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
   // A second start on the same directory finds everything again: the geometry it was made with wins.
   let config: StoreConfig;
@@ -47,7 +50,7 @@ export async function start(argv: string[]): Promise<void> {
   const backends = await startLocalBackends(dir, ports.length, ports[0]!);
   let gateway: ChildProcess;
   try {
-    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host], {
+    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, ...tlsArgs], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: lowMemoryEnv(),
     });
@@ -85,7 +88,7 @@ export async function start(argv: string[]): Promise<void> {
         say(`  AWS_ACCESS_KEY_ID=${a}`);
         say(`  AWS_SECRET_ACCESS_KEY=${b}`);
       } else if (word === 'ready') {
-        const endpoint = `http://${values.host.includes(':') ? `[${values.host}]` : values.host}:${a}`;
+        const endpoint = `${tlsArgs.length > 0 ? 'https' : 'http'}://${values.host.includes(':') ? `[${values.host}]` : values.host}:${a}`;
         say(`qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`);
         say(`  aws --endpoint-url ${endpoint} s3 ls`);
         say('Ctrl-C stops everything.');
@@ -94,4 +97,17 @@ export async function start(argv: string[]): Promise<void> {
       }
     }
   });
+}
+
+/**
+ * The gateway's arguments for --tls-cert and --tls-key, checked here so that a mistake fails
+ * before any backend starts. The gateway reads the files itself.
+ */
+function tlsArguments(cert: string | undefined, key: string | undefined): string[] {
+  if (cert === undefined && key === undefined) return [];
+  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  for (const [option, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
+    if (!fs.existsSync(file)) throw new Error(`${option} ${file}: no such file`);
+  }
+  return ['--tls-cert', path.resolve(cert), '--tls-key', path.resolve(key)];
 }
