@@ -9,7 +9,7 @@ import {
   GetObjectCommand,
   PutBucketCorsCommand,
   PutObjectCommand,
-  S3ServiceException,
+
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -17,23 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sealSecret } from '../src/pipeline/keys.js';
 import { Deleter } from '../src/store/deleter.js';
 import { content } from './helpers/store-harness.js';
-import { errorCode, rawRequest, ROOT, startGateway, type Creds, type GatewayHarness, type RawResponse } from './helpers/gateway-harness.js';
+import { errorCode, rawRequest, ROOT, startGateway, type Creds, type GatewayHarness, type RawResponse, failure } from './helpers/gateway-harness.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer): Buffer => crypto.createHash('md5').update(b).digest();
 const quotedMd5 = (b: Buffer): string => `"${md5(b).toString('hex')}"`;
 
 /** The S3 error code of a failed SDK call (fails the test when the call succeeds). */
-async function failure(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return e.name;
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
-
 const ENTITIES: Record<string, string> = { '&quot;': '"', '&apos;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
 
 /** The <Message> of an S3 XML error body, unescaped. */

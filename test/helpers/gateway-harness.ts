@@ -1,3 +1,4 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -179,4 +180,15 @@ export async function chunkedPut(port: number, path: string, data: Buffer, o: Ch
   }
   parts.push(Buffer.from('\r\n'));
   return rawRequest(port, { method: 'PUT', path, headers: signed, body: Buffer.concat(parts), creds: null });
+}
+
+/** The S3 error code an SDK call fails with (it must fail). */
+export async function failure(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof S3ServiceException) return e.name;
+    throw e;
+  }
+  throw new Error('the call succeeded');
 }
