@@ -1,0 +1,939 @@
+/**
+ * S3 end to end: `qstor start` on this machine against Ceph RGW (EC 4+2) on this machine, the
+ * same loads from the same client (@aws-sdk/client-s3) in the same run, one system at a time.
+ *
+ *   node dist/bench/s3.js [--quick] [--ceph | --no-ceph] [--size MiB] [--part-size MiB]
+ *                         [--small-count N] [--small-seconds S] [--concurrency N]
+ *                         [--list-keys N] [--cpu-prof DIR] [--json FILE]
+ *
+ * Loads, each alone, with the machine quiet before it (see "load" below):
+ * - 1 GiB PUT and GET, one stream (one PutObject / one GetObject), and 4-way multipart
+ *   (@aws-sdk/lib-storage Upload, queueSize 4, --part-size parts; the GET as ranged GetObjects
+ *   of the part size, 4 in flight): MB/s (10^6 bytes) over the wall time of the transfer.
+ * - The same object through the store API in this process (ObjectStore as the gateway opens it,
+ *   `openStore` over 6 local durable zdb), the reference the S3 ratios (>= 0.85x) are taken to.
+ *   Measured here rather than by running bench/store.ts: same generator, same seed, same run,
+ *   same treatment of the client's work, and the store opened by the very code the gateway uses.
+ * - 4 KiB objects at concurrency 32: PUT, GET, HEAD, LIST (of those keys), DELETE, ops/s. Each
+ *   runs for --small-count operations or --small-seconds, whichever comes first (Ceph at ~100
+ *   PUT/s would take minutes for the count); GET and HEAD cycle over the keys PUT.
+ * - ListObjectsV2 over a bucket of 1,000,000 keys (qstor only): the bucket is filled while qstor
+ *   is stopped, straight through SqliteMetaStore.putObjects (tiny manifests: empty objects, no
+ *   chunks), then qstor is started again on the same directory and the bucket listed through
+ *   the gateway with the SDK, pages of 1000. Filling Ceph with 1M keys through S3 (~100 PUT/s)
+ *   would take hours: Ceph has no figure there.
+ *
+ * The body is generated on the fly in 1 MiB pieces, alternately AES-CTR keystream (random) and
+ * text-like lines (bench/common.ts textLike), never held whole; its SHA-256 is computed before,
+ * untimed. The generation is inside the timed PUT (it is the client's work, as in bench/store).
+ * Timed GETs only count bytes; each GET workload is followed by an untimed GET of the whole
+ * object that is hashed and checked against the expected SHA-256 (so no hashing cost is in a
+ * GET figure, for any of the three systems).
+ *
+ * Load: before each system the 1-minute load average must drop below 1.0 (waiting up to 60 s);
+ * before each workload the machine must have been idle (< 0.5 core busy over 1 s, up to --idle-wait, 180 s)
+ * and the 1-minute load is printed beside each figure. The machine has 2 cores: client and
+ * servers share them, and the CPU each took is printed per workload.
+ *
+ * Peak RSS of the gateway (the `dist/gateway/main.js` child of `qstor start`): VmHWM at the end
+ * of each gateway process (max over the two started), and VmRSS sampled every 100 ms per
+ * workload. For both systems the sum of VmRSS over all server processes is sampled as well.
+ *
+ * Clean-up: qstor (SIGINT, then SIGKILL), the store-API zdb, `down.sh --purge` for Ceph and every
+ * temp dir, on success, failure, Ctrl-C.
+ */
+import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src/cli/backends.js';
+import { openStore, writeStoreConfig, type OpenStore } from '../src/cli/local-store.js';
+import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
+import type { ObjectManifest } from '../src/store/manifest.js';
+import { textLike } from './common.js';
+
+const MiB = 1 << 20;
+const PIECE = MiB;
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const QSTOR_BIN = path.join(REPO, 'bin', 'qstor.js');
+const CEPH_DIR = process.env['CEPH_PEER_DIR'] ?? '/work/shared/peers/ceph';
+const TARGET = { storeRatio: 0.85, putOps: 3000, getOps: 6000, listKeys: 150_000, putVsCeph: 2, getVsCeph: 1.5, smallPutVsCeph: 10 };
+
+// ------------------------------------------------------------------------ data
+
+const TEMPLATES = Array.from({ length: 8 }, (_, i) => textLike(PIECE, 1000 + i));
+
+/** `size` bytes in 1 MiB pieces: even pieces AES-256-CTR keystream of a seeded key, odd pieces text. */
+async function* pieces(size: number, seed: number): AsyncGenerator<Buffer> {
+  const key = createHash('sha256').update(`qstor bench ${seed}`).digest();
+  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const zeros = Buffer.alloc(PIECE);
+  for (let offset = 0, i = 0; offset < size; offset += PIECE, i++) {
+    const n = Math.min(PIECE, size - offset);
+    yield i % 2 === 0 ? cipher.update(zeros.subarray(0, n)) : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
+  }
+}
+
+async function expectedSha256(size: number, seed: number): Promise<string> {
+  const h = createHash('sha256');
+  for await (const p of pieces(size, seed)) h.update(p);
+  return h.digest('hex');
+}
+
+// ------------------------------------------------------------------------ /proc
+
+const CLK_TCK = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+function ppidOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+function cmdlineOf(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Every descendant of `root` (not itself). */
+function descendants(root: number): number[] {
+  const all = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const children = new Map<number, number[]>();
+  for (const pid of all) {
+    const pp = ppidOf(pid);
+    if (!children.has(pp)) children.set(pp, []);
+    children.get(pp)!.push(pid);
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+function statusKiB(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function machineBusy(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
+}
+
+function load1(): number {
+  return Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+/** How long a workload waits for the machine to be idle (--idle-wait). */
+let IDLE_WAIT_S = 180;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Before a system: the 1-minute load below 1.0, waiting up to `maxS`. */
+async function waitLoad(maxS = 60): Promise<number> {
+  const deadline = Date.now() + maxS * 1000;
+  const first = load1();
+  let l = first;
+  while (l >= 1 && Date.now() < deadline) {
+    await sleep(2000);
+    l = load1();
+  }
+  if (first >= 1) console.log(`  1-minute load ${first.toFixed(2)} -> ${l.toFixed(2)}${l >= 1 ? ` (still >= 1.0 after ${maxS} s, going on)` : ''}`);
+  return l;
+}
+
+/** Before a workload: the machine idle (< 0.5 core busy over 1 s), waiting up to `maxS`. */
+async function waitIdle(maxS = IDLE_WAIT_S): Promise<number> {
+  const deadline = Date.now() + maxS * 1000;
+  for (;;) {
+    const b = machineBusy();
+    await sleep(1000);
+    const cores = machineBusy() - b;
+    if (cores < 0.5 || Date.now() > deadline) return cores;
+  }
+}
+
+// ------------------------------------------------------------------------ measuring
+
+interface Sys {
+  name: 'qstor' | 'store API' | 'Ceph';
+  /** Server processes now (their CPU and RSS are summed). */
+  serverPids(): number[];
+  /** The gateway process (qstor), or radosgw (Ceph), for the RSS figure. */
+  gatewayPid(): number | null;
+}
+
+interface Measure {
+  workload: string;
+  system: string;
+  /** Units done: bytes or operations or keys. */
+  count: number;
+  wallS: number;
+  rate: number;
+  unit: string;
+  load1: number;
+  idleCoresBefore: number;
+  errors: number;
+  latencyMs?: { p50: number; p99: number };
+  /** `others`: the machine minus client and server (other processes, kernel threads). */
+  cores: { client: number; server: number; gateway: number; machine: number; others: number };
+  rssMiB: { gatewayPeakSampled: number; serverPeakSampled: number };
+  note?: string;
+}
+
+async function measure(
+  sys: Sys,
+  workload: string,
+  unit: string,
+  perUnit: number,
+  work: () => Promise<{ count: number; errors?: number; lat?: number[]; note?: string }>,
+): Promise<Measure> {
+  const idle = await waitIdle();
+  const l = load1();
+  const pids = sys.serverPids();
+  const gw = sys.gatewayPid();
+  const serverBefore = pids.map(procCpuSeconds);
+  const gwBefore = gw ? procCpuSeconds(gw) : 0;
+  let gwRss = gw ? statusKiB(gw, 'VmRSS') : 0;
+  let serverRss = 0;
+  const sample = (): void => {
+    if (gw) gwRss = Math.max(gwRss, statusKiB(gw, 'VmRSS'));
+    serverRss = Math.max(serverRss, pids.reduce((s, p) => s + statusKiB(p, 'VmRSS'), 0));
+  };
+  sample();
+  const sampler = setInterval(sample, 100);
+  const m0 = machineBusy();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  let r: Awaited<ReturnType<typeof work>>;
+  try {
+    r = await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  sample();
+  const server = pids.reduce((s, p, i) => s + Math.max(0, procCpuSeconds(p) - serverBefore[i]!), 0);
+  const lat = r.lat?.sort((a, b) => a - b);
+  const out: Measure = {
+    workload,
+    system: sys.name,
+    count: r.count,
+    wallS,
+    rate: (r.count * perUnit) / wallS,
+    unit,
+    load1: l,
+    idleCoresBefore: idle,
+    errors: r.errors ?? 0,
+    latencyMs: lat?.length ? { p50: lat[lat.length >> 1]!, p99: lat[Math.floor(lat.length * 0.99)]! } : undefined,
+    cores: {
+      client: (c.user + c.system) / 1e6 / wallS,
+      server: server / wallS,
+      gateway: gw ? (procCpuSeconds(gw) - gwBefore) / wallS : 0,
+      machine: (machineBusy() - m0) / wallS,
+      others: 0,
+    },
+    rssMiB: { gatewayPeakSampled: gwRss / 1024, serverPeakSampled: serverRss / 1024 },
+    note: r.note,
+  };
+  out.cores.others = Math.max(0, out.cores.machine - out.cores.client - out.cores.server);
+  const lt = out.latencyMs ? `, p50 ${fmt(out.latencyMs.p50, 1)} ms, p99 ${fmt(out.latencyMs.p99, 1)} ms` : '';
+  console.log(
+    `  ${sys.name.padEnd(9)} ${workload}: ${fmt(out.rate)} ${unit} (${fmt(r.count)} in ${fmt(wallS, 2)} s${lt}${out.errors ? `, ${out.errors} ERRORS` : ''}); ` +
+      `cores: client ${fmt(out.cores.client, 2)}, server ${fmt(out.cores.server, 2)}${gw ? ` (gateway ${fmt(out.cores.gateway, 2)})` : ''}, machine ${fmt(out.cores.machine, 2)}, others ${fmt(out.cores.others, 2)}; ` +
+      `load ${l.toFixed(2)}${gw ? `; RSS gateway ${fmt(out.rssMiB.gatewayPeakSampled)} MiB` : ''}, server ${fmt(out.rssMiB.serverPeakSampled)} MiB${r.note ? `; ${r.note}` : ''}`,
+  );
+  return out;
+}
+
+/** `parallel` lanes taking operation numbers until `max` are taken or `seconds` have passed. */
+async function lanes(parallel: number, max: number, seconds: number, op: (i: number) => Promise<void>): Promise<{ count: number; errors: number; lat: number[]; firstError?: string }> {
+  const deadline = performance.now() + seconds * 1000;
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const lat: number[] = [];
+  const lane = async (): Promise<void> => {
+    while (next < max && performance.now() < deadline) {
+      const i = next++;
+      const t = performance.now();
+      try {
+        await op(i);
+        lat.push(performance.now() - t);
+      } catch (e) {
+        errors++;
+        firstError ??= (e as Error).message || (e as Error).name;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, lane));
+  return { count: lat.length, errors, lat, firstError };
+}
+
+// ------------------------------------------------------------------------ S3 loads
+
+async function drain(body: unknown, hash?: ReturnType<typeof createHash>): Promise<number> {
+  let n = 0;
+  for await (const c of body as AsyncIterable<Uint8Array>) {
+    n += c.length;
+    hash?.update(c);
+  }
+  return n;
+}
+
+interface Opts {
+  size: number;
+  partSize: number;
+  smallCount: number;
+  smallSeconds: number;
+  concurrency: number;
+}
+
+function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    // Plain SigV4 for both servers (Ceph 16 predates the SDK's default CRC32 trailers).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }), requestTimeout: 600_000 },
+  });
+}
+
+/** The large-object and 4 KiB loads against one S3 endpoint. */
+async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measure[]): Promise<void> {
+  const B = 'bench';
+  const S = 'small';
+  await s3.send(new CreateBucketCommand({ Bucket: B }));
+  await s3.send(new CreateBucketCommand({ Bucket: S }));
+  const label = sizeLabel(o.size);
+  const verify = async (key: string): Promise<string> => {
+    const h = createHash('sha256');
+    const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: key }));
+    const n = await drain(res.Body, h);
+    const d = h.digest('hex');
+    if (n !== o.size || d !== sha) throw new Error(`${sys.name} ${key}: read back ${n} bytes, sha256 ${d}; expected ${o.size}, ${sha}`);
+    return 'verified by SHA-256 (untimed GET)';
+  };
+
+  out.push(
+    await measure(sys, `${label} PUT, single stream`, 'MB/s', 1e-6, async () => {
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: 'single', Body: Readable.from(pieces(o.size, 1)), ContentLength: o.size }));
+      return { count: o.size };
+    }),
+  );
+  out.push(
+    await measure(sys, `${label} GET, single stream`, 'MB/s', 1e-6, async () => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'single' }));
+      const n = await drain(res.Body);
+      if (n !== o.size) throw new Error(`${sys.name}: GET returned ${n} bytes of ${o.size}`);
+      return { count: n };
+    }),
+  );
+  out[out.length - 1]!.note = await verify('single');
+
+  out.push(
+    await measure(sys, `${label} PUT, 4-way multipart`, 'MB/s', 1e-6, async () => {
+      const up = new Upload({ client: s3, queueSize: 4, partSize: o.partSize, leavePartsOnError: false, params: { Bucket: B, Key: 'multi', Body: Readable.from(pieces(o.size, 1)) } });
+      await up.done();
+      return { count: o.size, note: `${Math.ceil(o.size / o.partSize)} parts of ${sizeLabel(o.partSize)}` };
+    }),
+  );
+  out.push(
+    await measure(sys, `${label} GET, 4-way ranged`, 'MB/s', 1e-6, async () => {
+      const parts = Math.ceil(o.size / o.partSize);
+      let total = 0;
+      const r = await lanes(4, parts, 1e9, async (i) => {
+        const start = i * o.partSize;
+        const end = Math.min(o.size, start + o.partSize) - 1;
+        const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'multi', Range: `bytes=${start}-${end}` }));
+        const n = await drain(res.Body);
+        if (n !== end - start + 1) throw new Error(`range ${start}-${end}: ${n} bytes`);
+        total += n;
+      });
+      if (r.errors) throw new Error(`${sys.name}: ranged GET failed: ${r.firstError}`);
+      return { count: total, note: `${parts} ranges of ${sizeLabel(o.partSize)}` };
+    }),
+  );
+  out[out.length - 1]!.note += `; ${await verify('multi')}`;
+
+  // 4 KiB objects: one random body per lane slot (every PUT sends the same 4 KiB: neither server deduplicates).
+  const bodies = Array.from({ length: o.concurrency }, () => randomBytes(4096));
+  const key = (i: number): string => `obj/${i.toString(16).padStart(8, '0')}`;
+  let stored = 0;
+  const small = async (what: string, max: number, op: (i: number) => Promise<void>): Promise<Measure> =>
+    measure(sys, `4 KiB ${what}, concurrency ${o.concurrency}`, 'ops/s', 1, async () => {
+      const r = await lanes(o.concurrency, max, o.smallSeconds, op);
+      return { count: r.count, errors: r.errors, lat: r.lat, note: r.firstError ? `first error: ${r.firstError}` : undefined };
+    });
+  const put = await small('PUT', o.smallCount, async (i) => {
+    await s3.send(new PutObjectCommand({ Bucket: S, Key: key(i), Body: bodies[i % bodies.length]!, ContentLength: 4096 }));
+  });
+  out.push(put);
+  stored = put.count + put.errors; // keys 0 .. stored-1 were attempted; the failed ones are missing
+  if (put.errors) console.log(`  (${put.errors} PUTs failed: GET/HEAD of those keys will fail too)`);
+  out.push(
+    await small('GET', o.smallCount, async (i) => {
+      const res = await s3.send(new GetObjectCommand({ Bucket: S, Key: key(i % stored) }));
+      const n = (await res.Body!.transformToByteArray()).length;
+      if (n !== 4096) throw new Error(`GET ${key(i % stored)}: ${n} bytes`);
+    }),
+  );
+  out.push(
+    await small('HEAD', o.smallCount, async (i) => {
+      const res = await s3.send(new HeadObjectCommand({ Bucket: S, Key: key(i % stored) }));
+      if (res.ContentLength !== 4096) throw new Error(`HEAD ${key(i % stored)}: ContentLength ${res.ContentLength}`);
+    }),
+  );
+  out.push(await listBucket(sys, s3, S, `LIST of the ${fmt(put.count)} 4 KiB keys, pages of 1000`, put.count));
+  out.push(
+    await small('DELETE', stored, async (i) => {
+      await s3.send(new DeleteObjectCommand({ Bucket: S, Key: key(i) }));
+    }),
+  );
+}
+
+async function listBucket(sys: Sys, s3: S3Client, bucket: string, workload: string, expected: number): Promise<Measure> {
+  return measure(sys, workload, 'keys/s', 1, async () => {
+    let token: string | undefined;
+    let count = 0;
+    let pages = 0;
+    let last = '';
+    do {
+      const res = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000, ContinuationToken: token }));
+      for (const c of res.Contents ?? []) {
+        if (c.Key! <= last) throw new Error(`${sys.name}: listing out of order at ${c.Key}`);
+        last = c.Key!;
+      }
+      count += res.Contents?.length ?? 0;
+      pages++;
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+    if (count !== expected) throw new Error(`${sys.name}: listed ${count} keys, expected ${expected}`);
+    return { count, note: `${pages} pages` };
+  });
+}
+
+// ------------------------------------------------------------------------ the store API (in process)
+
+async function storeApiLoads(o: Opts, sha: string, dir: string, out: Measure[], track: (z: LocalBackend[]) => void): Promise<void> {
+  const BACKENDS = 6;
+  const first = await freePorts(BACKENDS);
+  writeStoreConfig(dir, {
+    dataShards: 4,
+    parityShards: 2,
+    backends: Array.from({ length: BACKENDS }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: `127.0.0.1:${first + i}`, namespace: 'default' })),
+  });
+  const zdbs = await startLocalBackends(dir, BACKENDS, first);
+  track(zdbs);
+  let opened: OpenStore | undefined;
+  try {
+    opened = await openStore(dir);
+    await opened.backends.refresh();
+    const store = opened.store;
+    await store.createBucket('bench');
+    const sys: Sys = { name: 'store API', serverPids: () => zdbs.map((z) => z.process.pid!), gatewayPid: () => null };
+    const label = sizeLabel(o.size);
+    out.push(
+      await measure(sys, `${label} PUT, single stream`, 'MB/s', 1e-6, async () => {
+        const r = await store.put('bench', 'single', pieces(o.size, 1));
+        if (r.size !== o.size) throw new Error(`store API: stored ${r.size} of ${o.size}`);
+        return { count: o.size, note: 'server = 6 zdb; the store itself is in the client process' };
+      }),
+    );
+    out.push(
+      await measure(sys, `${label} GET, single stream`, 'MB/s', 1e-6, async () => {
+        const n = await drain(store.get('bench', 'single').body);
+        if (n !== o.size) throw new Error(`store API: GET returned ${n} of ${o.size}`);
+        return { count: n };
+      }),
+    );
+    const h = createHash('sha256');
+    const n = await drain(store.get('bench', 'single').body, h);
+    if (n !== o.size || h.digest('hex') !== sha) throw new Error('store API: the object read back differs from what was stored');
+    out[out.length - 1]!.note = 'verified by SHA-256 (untimed GET)';
+  } finally {
+    await opened?.close().catch(() => {});
+    await stopLocalBackends(zdbs.filter((z) => z.process.exitCode === null && z.process.signalCode === null));
+  }
+}
+
+// ------------------------------------------------------------------------ qstor start
+
+interface Qstor {
+  proc: ChildProcess;
+  port: number;
+  gatewayPid: number;
+  /** VmHWM of the gateway, read while it lives (the last reading before it exits). */
+  hwmKiB: () => number;
+  stop(): Promise<void>;
+}
+
+async function startQstor(dir: string, port: number, backendPort: number, keys: { id: string; secret: string }, cpuProfDir?: string): Promise<Qstor> {
+  const args = [...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []), QSTOR_BIN, 'start', '--data', dir, '--port', String(port), '--backend-port', String(backendPort)];
+  const proc = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, QSTOR_ROOT_ACCESS_KEY: keys.id, QSTOR_ROOT_SECRET_KEY: keys.secret },
+  });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  await new Promise<void>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`qstor start did not get ready in 60 s:\n${text}`)), 60_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`qstor start exited (${code ?? sig}) before it was ready:\n${text}`));
+    });
+  });
+  const gw = descendants(proc.pid!).find((p) => cmdlineOf(p).includes('gateway/main.js'));
+  if (!gw) throw new Error('qstor start is ready but its gateway child (dist/gateway/main.js) was not found');
+  let hwm = 0;
+  const watch = setInterval(() => {
+    hwm = Math.max(hwm, statusKiB(gw, 'VmHWM'));
+  }, 100);
+  return {
+    proc,
+    port,
+    gatewayPid: gw,
+    hwmKiB: () => Math.max(hwm, statusKiB(gw, 'VmHWM')),
+    async stop() {
+      hwm = Math.max(hwm, statusKiB(gw, 'VmHWM'));
+      clearInterval(watch);
+      await stopChild(proc, 'SIGINT', 30_000);
+    },
+  };
+}
+
+async function stopChild(proc: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill(signal);
+  const t = setTimeout(() => {
+    console.log(`  pid ${proc.pid} still running after ${graceMs / 1000} s: SIGKILL (and its children)`);
+    for (const p of descendants(proc.pid!)) killQuiet(p);
+    proc.kill('SIGKILL');
+  }, graceMs);
+  await gone;
+  clearTimeout(t);
+}
+
+function killQuiet(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+/** Empty objects straight into the metadata store (qstor stopped): keys in a scattered order. */
+function fillBucket(dir: string, bucket: string, count: number): { seconds: number; keys: string[] } {
+  const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB: 256 });
+  const t0 = performance.now();
+  const keys: string[] = [];
+  try {
+    const BATCH = 10_000;
+    for (let first = 0; first < count; first += BATCH) {
+      const batch: Array<{ key: string; manifest: ObjectManifest }> = [];
+      for (let i = first; i < Math.min(count, first + BATCH); i++) {
+        const id = mixHex(i) + mixHex(i ^ 0x5bd1e995) + i.toString(16).padStart(16, '0');
+        const key = `obj-${mixHex(i)}-${i.toString(36)}`;
+        batch.push({ key, manifest: { id, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: 1_700_000_000_000 + i, contentType: 'application/octet-stream', metadata: {}, checksums: {}, chunks: [] } });
+      }
+      meta.putObjects(bucket, batch);
+      if (keys.length < 3) keys.push(...batch.slice(0, 3).map((b) => b.key));
+    }
+  } finally {
+    meta.close();
+  }
+  return { seconds: (performance.now() - t0) / 1000, keys };
+}
+
+function mixHex(x: number): string {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return ((x ^ (x >>> 16)) >>> 0).toString(16).padStart(8, '0');
+}
+
+// ------------------------------------------------------------------------ Ceph
+
+function cephEnv(base: string): NodeJS.ProcessEnv {
+  return { ...process.env, BASE: base };
+}
+
+function cephKeys(): { id: string; secret: string } {
+  const env = fs.readFileSync(path.join(CEPH_DIR, 'env.sh'), 'utf8');
+  const id = /AWS_ACCESS_KEY_ID=(\S+)/.exec(env)?.[1];
+  const secret = /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(env)?.[1];
+  if (!id || !secret) throw new Error(`no keys in ${CEPH_DIR}/env.sh`);
+  return { id, secret };
+}
+
+function cephPids(base: string): number[] {
+  const run = path.join(base, 'run');
+  if (!fs.existsSync(run)) return [];
+  return fs
+    .readdirSync(run)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => Number(fs.readFileSync(path.join(run, f), 'utf8').trim()))
+    .filter((p) => p > 0 && fs.existsSync(`/proc/${p}`));
+}
+
+function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, log: string): Promise<number> {
+  return new Promise((resolve) => {
+    const fd = fs.openSync(log, 'a');
+    const p = spawn(path.join(CEPH_DIR, script), args, { cwd: CEPH_DIR, env, stdio: ['ignore', fd, fd] });
+    live.add(p);
+    p.once('exit', (code) => {
+      live.delete(p);
+      fs.closeSync(fd);
+      resolve(code ?? 1);
+    });
+    p.once('error', () => resolve(127));
+  });
+}
+
+// ------------------------------------------------------------------------ helpers
+
+const live = new Set<ChildProcess>();
+
+async function freePorts(count: number): Promise<number> {
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+function fmt(n: number, digits = 0): string {
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function sizeLabel(bytes: number): string {
+  return bytes >= 1 << 30 && bytes % (1 << 30) === 0 ? `${bytes / (1 << 30)} GiB` : `${fmt(bytes / MiB)} MiB`;
+}
+
+function printTable(header: string[], lines: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  for (const line of [header, ...lines]) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+}
+
+// ------------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  // The SDK's notice that it will want Node 22 in 2027 is not about this run.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name !== 'NodeVersionSupportWarning') console.warn(`${w.name}: ${w.message}`);
+  });
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      ceph: { type: 'boolean', default: false },
+      'no-ceph': { type: 'boolean', default: false },
+      size: { type: 'string' },
+      'part-size': { type: 'string', default: '8' },
+      'small-count': { type: 'string' },
+      'small-seconds': { type: 'string' },
+      concurrency: { type: 'string', default: '32' },
+      'list-keys': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      json: { type: 'string' },
+      'idle-wait': { type: 'string', default: '180' },
+    },
+  });
+  const quick = values.quick;
+  IDLE_WAIT_S = Number(values['idle-wait']);
+  const withCeph = values['no-ceph'] ? false : quick ? values.ceph : true;
+  const o: Opts = {
+    size: Number(values.size ?? (quick ? 64 : 1024)) * MiB,
+    partSize: Number(values['part-size']) * MiB,
+    smallCount: Number(values['small-count'] ?? (quick ? 2000 : 30_000)),
+    smallSeconds: Number(values['small-seconds'] ?? (quick ? 5 : 15)),
+    concurrency: Number(values.concurrency),
+  };
+  const listKeys = Number(values['list-keys'] ?? (quick ? 20_000 : 1_000_000));
+  if (!(o.size > 0 && o.partSize >= 5 * MiB && o.smallCount > 0 && o.smallSeconds > 0 && o.concurrency > 0 && listKeys > 0)) throw new Error('bad sizes (--part-size is at least 5 MiB)');
+  const cpuProf = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
+  if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-s3-'));
+  const cephBase = path.join(tmp, 'ceph-cluster');
+  const cephLog = path.join(os.tmpdir(), `qstor-bench-s3-ceph-${process.pid}.log`);
+  let cephStarted = false;
+  let storeZdbs: LocalBackend[] = [];
+  const cleanupSync = (): void => {
+    for (const p of live) if (p.pid) for (const d of [...descendants(p.pid), p.pid]) killQuiet(d);
+    for (const z of storeZdbs) if (z.process.exitCode === null) killQuiet(z.process.pid!);
+    if (cephStarted) {
+      try {
+        execFileSync(path.join(CEPH_DIR, 'down.sh'), ['--purge'], { env: cephEnv(cephBase), stdio: 'ignore' });
+      } catch {
+        /* reported by the normal path */
+      }
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  const emergency = (): void => {
+    console.log('\n  interrupted: cleaning up');
+    cleanupSync();
+    process.exit(130);
+  };
+  process.once('SIGINT', emergency);
+  process.once('SIGTERM', emergency);
+
+  const cores = os.availableParallelism();
+  console.log(
+    `S3 benchmark: ${sizeLabel(o.size)} objects (parts ${sizeLabel(o.partSize)}), 4 KiB x ${fmt(o.smallCount)} or ${o.smallSeconds} s at concurrency ${o.concurrency}, ` +
+      `LIST of ${fmt(listKeys)} keys; ${cores} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; Ceph: ${withCeph ? 'yes' : 'no'}`,
+  );
+  const results: Measure[] = [];
+  const extra: Record<string, unknown> = {};
+  let gatewayHwmKiB = 0;
+  let cephError: string | undefined;
+  let failure: unknown;
+  try {
+    const sha = await expectedSha256(o.size, 1);
+
+    // ---- 1. the store API in this process
+    console.log('\n[store API] ObjectStore (openStore, as the gateway) in this process over 6 local durable zdb');
+    await waitLoad();
+    await storeApiLoads(o, sha, path.join(tmp, 'store-api'), results, (z) => (storeZdbs = z));
+    storeZdbs = [];
+    fs.rmSync(path.join(tmp, 'store-api'), { recursive: true, force: true });
+
+    // ---- 2. qstor start
+    console.log('\n[qstor] node bin/qstor.js start (durable zdb, 4+2 over 6 backends)');
+    await waitLoad();
+    const qdir = path.join(tmp, 'qstor');
+    const keys = { id: 'QSTORBENCHACCESS0001', secret: randomBytes(20).toString('hex') };
+    const port = await freePorts(1);
+    const backendPort = await freePorts(6);
+    let q = await startQstor(qdir, port, backendPort, keys, cpuProf);
+    const qSys = (): Sys => ({ name: 'qstor', serverPids: () => [q.proc.pid!, ...descendants(q.proc.pid!)], gatewayPid: () => q.gatewayPid });
+    const s3q = client(`http://127.0.0.1:${port}`, keys.id, keys.secret);
+    try {
+      await s3Loads(qSys(), s3q, o, sha, results);
+      await s3q.send(new CreateBucketCommand({ Bucket: 'list' }));
+    } finally {
+      gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
+      await q.stop();
+    }
+    console.log(`  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`);
+    const fill = fillBucket(qdir, 'list', listKeys);
+    console.log(`  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`);
+    extra['listFillSeconds'] = fill.seconds;
+    q = await startQstor(qdir, port, backendPort, keys, cpuProf);
+    try {
+      results.push(await listBucket(qSys(), s3q, 'list', `LIST of ${fmt(listKeys)} keys, pages of 1000`, listKeys));
+    } finally {
+      gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
+      await q.stop();
+      s3q.destroy();
+    }
+    console.log(`  gateway peak RSS (VmHWM, both gateway processes): ${fmt(gatewayHwmKiB / 1024)} MiB`);
+    fs.rmSync(qdir, { recursive: true, force: true });
+
+    // ---- 3. Ceph RGW
+    if (withCeph) {
+      console.log(`\n[Ceph] ${CEPH_DIR}/up.sh (RGW, EC 4+2 data pool over 6 BlueStore OSDs), log ${cephLog}`);
+      try {
+        if (!fs.existsSync('/usr/bin/radosgw')) throw new Error('radosgw is not installed (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-mgr ceph-common)');
+        await waitLoad();
+        cephStarted = true;
+        const t = performance.now();
+        const rc = await runScript('up.sh', [], cephEnv(cephBase), cephLog);
+        if (rc !== 0) throw new Error(`up.sh exited with ${rc}; see ${cephLog}`);
+        console.log(`  up in ${fmt((performance.now() - t) / 1000, 1)} s; waiting 20 s as the README says`);
+        await sleep(20_000);
+        await waitLoad();
+        const ck = cephKeys();
+        const s3c = client('http://127.0.0.1:7480', ck.id, ck.secret);
+        const rgw = (): number | null => cephPids(cephBase).find((p) => cmdlineOf(p).includes('radosgw')) ?? null;
+        try {
+          await s3Loads({ name: 'Ceph', serverPids: () => cephPids(cephBase), gatewayPid: rgw }, s3c, o, sha, results);
+          const r = rgw();
+          if (r) extra['radosgwHwmMiB'] = statusKiB(r, 'VmHWM') / 1024;
+        } finally {
+          s3c.destroy();
+        }
+      } catch (e) {
+        cephError = (e as Error).message;
+        console.log(`  Ceph failed: ${cephError}`);
+      } finally {
+        if (cephStarted) {
+          const rc = await runScript('down.sh', ['--purge'], cephEnv(cephBase), cephLog);
+          cephStarted = false;
+          console.log(`  down.sh --purge: exit ${rc}`);
+        }
+      }
+    }
+  } catch (e) {
+    failure = e;
+  } finally {
+    process.removeListener('SIGINT', emergency);
+    process.removeListener('SIGTERM', emergency);
+    cleanupSync();
+  }
+  if (failure) throw failure;
+
+  // ---------------------------------------------------------------- table
+  const find = (system: string, prefix: string): Measure | undefined => results.find((r) => r.system === system && r.workload.startsWith(prefix));
+  const label = sizeLabel(o.size);
+  const rows: string[][] = [];
+  const pass: Record<string, boolean | null> = {};
+  const busy = (m: Measure): string => (m.cores.others > 0.3 || m.idleCoresBefore >= 0.5 ? '*' : '');
+  const cell = (m: Measure | undefined): string => (m ? `${busy(m)}${fmt(m.rate)}${m.errors ? ` (${m.errors} err)` : ''}` : '-');
+  const loads = (q: Measure | undefined, c: Measure | undefined): string => `${q ? q.load1.toFixed(2) : '-'} / ${c ? c.load1.toFixed(2) : '-'}`;
+  const row = (name: string, prefix: string, target: string, check: ((q: Measure, c: Measure | undefined) => boolean) | null, id: string): void => {
+    const q = find('qstor', prefix);
+    const c = find('Ceph', prefix);
+    const ok = q && check ? check(q, c) && q.errors === 0 : null;
+    pass[id] = ok;
+    rows.push([name, cell(q), cell(c), q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-', target, ok === null ? '-' : ok ? 'pass' : 'FAIL', loads(q, c)]);
+  };
+  const vsCeph = (x: number) => (q: Measure, c: Measure | undefined): boolean => (c ? q.rate >= x * c.rate : false);
+  row(`${label} PUT single stream, MB/s`, `${label} PUT, single`, `>= ${TARGET.putVsCeph}x Ceph`, vsCeph(TARGET.putVsCeph), 'putSingleVsCeph');
+  row(`${label} GET single stream, MB/s`, `${label} GET, single`, `>= ${TARGET.getVsCeph}x Ceph`, vsCeph(TARGET.getVsCeph), 'getSingleVsCeph');
+  row(`${label} PUT 4-way multipart, MB/s`, `${label} PUT, 4-way`, `>= ${TARGET.putVsCeph}x Ceph`, vsCeph(TARGET.putVsCeph), 'putMultiVsCeph');
+  row(`${label} GET 4-way ranged, MB/s`, `${label} GET, 4-way`, `>= ${TARGET.getVsCeph}x Ceph`, vsCeph(TARGET.getVsCeph), 'getMultiVsCeph');
+  row(`4 KiB PUT c${o.concurrency}, ops/s`, '4 KiB PUT', `>= ${fmt(TARGET.putOps)}/s, >= ${TARGET.smallPutVsCeph}x Ceph`, (q, c) => q.rate >= TARGET.putOps && vsCeph(TARGET.smallPutVsCeph)(q, c), 'smallPut');
+  row(`4 KiB GET c${o.concurrency}, ops/s`, '4 KiB GET', `>= ${fmt(TARGET.getOps)}/s`, (q) => q.rate >= TARGET.getOps, 'smallGet');
+  row(`4 KiB HEAD c${o.concurrency}, ops/s`, '4 KiB HEAD', '-', null, 'smallHead');
+  row(`4 KiB DELETE c${o.concurrency}, ops/s`, '4 KiB DELETE', '-', null, 'smallDelete');
+  row('LIST of the 4 KiB keys, keys/s', 'LIST of the', '-', null, 'listSmall');
+  row(`LIST of ${fmt(listKeys)} keys, keys/s`, `LIST of ${fmt(listKeys)}`, `>= ${fmt(TARGET.listKeys)} keys/s`, (q) => q.rate >= TARGET.listKeys, 'listBig');
+  for (const [what, s3prefix, apiPrefix] of [
+    ['PUT single / store API PUT', `${label} PUT, single`, `${label} PUT`],
+    ['GET single / store API GET', `${label} GET, single`, `${label} GET`],
+    ['PUT multipart / store API PUT', `${label} PUT, 4-way`, `${label} PUT`],
+    ['GET ranged / store API GET', `${label} GET, 4-way`, `${label} GET`],
+  ] as const) {
+    const s = find('qstor', s3prefix);
+    const a = find('store API', apiPrefix);
+    const ratio = s && a ? s.rate / a.rate : NaN;
+    const ok = Number.isFinite(ratio) ? ratio >= TARGET.storeRatio : null;
+    pass[`storeRatio ${what}`] = ok;
+    rows.push([`S3 ${what}`, s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-', '-', Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-', `>= ${TARGET.storeRatio}x`, ok === null ? '-' : ok ? 'pass' : 'FAIL', `${a ? a.load1.toFixed(2) : '-'} (API)`]);
+  }
+  const peakServer = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.serverPeakSampled));
+  const peakGw = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.gatewayPeakSampled));
+  const hasCeph = results.some((r) => r.system === 'Ceph');
+  rows.push([
+    'gateway peak RSS, MiB (VmHWM | sampled)',
+    `${fmt(gatewayHwmKiB / 1024)} | ${fmt(peakGw('qstor'))}`,
+    hasCeph ? `radosgw ${extra['radosgwHwmMiB'] !== undefined ? fmt(extra['radosgwHwmMiB'] as number) : '-'} | ${fmt(peakGw('Ceph'))}` : '-',
+    '-',
+    '-',
+    '-',
+    '',
+  ]);
+  rows.push(['all server processes peak RSS, MiB (sampled)', fmt(peakServer('qstor')), hasCeph ? fmt(peakServer('Ceph')) : '-', '-', '-', '-', '']);
+  console.log('');
+  printTable(['workload', 'qstor', 'Ceph', 'ratio', 'target', 'result', 'load q / c'], rows);
+  console.log(
+    `\n  MB = 10^6 bytes. qstor: durable (zdb --sync, sqlite synchronous=FULL), 4+2 over 6 zdb. Ceph: ${hasCeph ? 'RGW 16.2, EC 4+2 data pool, 6 BlueStore OSDs on sparse files' : cephError ? `not measured: ${cephError}` : 'not measured'}.` +
+      `\n  Timed GETs count bytes; every object was then read again untimed and checked by SHA-256. PUT timings include generating the body (AES-CTR + text, ~0.3 CPU-s/GiB).` +
+      `\n  Store API: ObjectStore opened by openStore (the gateway's code) in the bench process, same data, same run. LIST of ${fmt(listKeys)}: qstor only (filled through SqliteMetaStore.putObjects while stopped).` +
+      `\n  load q / c: 1-minute load average before the qstor / Ceph workload (each also waited for < 0.5 core busy over 1 s).` +
+      `\n  others (below): machine CPU minus client and server during the workload: kernel threads (loopback, fsync) and any other process.` +
+      `\n  * = the machine was not quiet: others > 0.3 core during the workload, or >= 0.5 core busy just before it.`,
+  );
+  console.log('');
+  printTable(
+    ['where the CPU went (cores)', 'client', 'server', 'of which gateway', 'machine', 'others', 'p50 / p99 ms'],
+    results.map((r) => [
+      `${r.system}: ${r.workload}`,
+      fmt(r.cores.client, 2),
+      fmt(r.cores.server, 2),
+      r.system === 'store API' ? '(in client)' : fmt(r.cores.gateway, 2),
+      fmt(r.cores.machine, 2),
+      fmt(r.cores.others, 2),
+      r.latencyMs ? `${fmt(r.latencyMs.p50, 1)} / ${fmt(r.latencyMs.p99, 1)}` : '',
+    ]),
+  );
+
+  if (values.json) {
+    fs.writeFileSync(
+      values.json,
+      JSON.stringify(
+        {
+          unit: { throughput: 'MB/s (10^6 bytes)', ops: 'operations per second', list: 'keys per second', rss: 'MiB' },
+          node: process.version,
+          cores,
+          memGiB: os.totalmem() / 2 ** 30,
+          options: { ...o, listKeys, quick, ceph: withCeph },
+          targets: TARGET,
+          gatewayPeakRssMiB: gatewayHwmKiB / 1024,
+          cephError: cephError ?? null,
+          ...extra,
+          results,
+          pass,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  }
+  if (cephError && withCeph) process.exitCode = 2;
+}
+
+await main();
