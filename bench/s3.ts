@@ -48,7 +48,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -58,7 +57,7 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { openStore, writeStoreConfig, type OpenStore } from '../src/cli/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
-import { textLike } from './common.js';
+import { textLike, freePorts } from './common.js';
 
 const MiB = 1 << 20;
 const PIECE = MiB;
@@ -646,22 +645,6 @@ function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, log: 
 // ------------------------------------------------------------------------ helpers
 
 const live = new Set<ChildProcess>();
-
-async function freePorts(count: number): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });

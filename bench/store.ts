@@ -33,7 +33,6 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,7 +45,7 @@ import { BackendPool } from '../src/store/backend-pool.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import type { ZdbClient } from '../src/zdb-client/index.js';
-import { textLike } from './common.js';
+import { textLike, freePorts } from './common.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -600,22 +599,6 @@ async function references(ctx: Ctx, chunkCount: number): Promise<Reference[]> {
 }
 
 // ------------------------------------------------------------------------ setup
-
-async function freePorts(count: number): Promise<number> {
-  const free = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await free(base + i);
-    if (ok) return base;
-  }
-  throw new Error(`no ${count} consecutive free ports found`);
-}
 
 function alive(z: LocalBackend): boolean {
   return z.process.exitCode === null && z.process.signalCode === null;
