@@ -34,24 +34,14 @@ export interface EncodedChunk {
   nonce: Buffer;
 }
 
-export interface DecodeRequest {
+/** What decode() takes: the worker's task, with the shards as the caller has them. */
+export interface DecodeRequest extends Omit<DecodeTask, 'shards'> {
   /**
    * k+m slots, data first; null for a shard that could not be read. Each shard's ArrayBuffer is
    * transferred when the shard is the whole of it (a Buffer of 4 KiB or more that is not a
    * slice); others are copied once.
    */
   shards: (Uint8Array | null)[];
-  crcs: number[];
-  dataKey: Uint8Array;
-  nonce: Uint8Array;
-  aadObject: string;
-  aadIndex: number;
-  k: number;
-  m: number;
-  storedSize: number;
-  shardSize: number;
-  compressed: boolean;
-  plainSize: number;
 }
 
 export interface DecodedChunk {
