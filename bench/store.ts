@@ -147,6 +147,17 @@ class Activity {
   }
 
   /** Busy time up to now, counting an interval still open. */
+  /** What a phase reports of this activity, `wallMs` long, ending at `end`. */
+  figures(end: number, wallMs: number): { ops: number; busyPct: number; meanMs: number; meanInFlight: number; maxInFlight: number } {
+    return {
+      ops: this.count,
+      busyPct: (100 * this.busyUntil(end)) / wallMs,
+      meanMs: this.count ? this.latencyMs / this.count : 0,
+      meanInFlight: this.latencyMs / wallMs,
+      maxInFlight: this.maxOutstanding,
+    };
+  }
+
   busyUntil(now: number): number {
     return this.busyMs + (this.outstanding > 0 ? now - this.since : 0);
   }
@@ -388,21 +399,8 @@ async function phase(
       maxRssLifetimeMiB: ctx.peakSoFarKiB / 1024,
       endMiB: statusKiB('VmRSS') / 1024,
     },
-    pool: {
-      ops: poolAct.count,
-      busyPct: (100 * poolAct.busyUntil(t1)) / wallMs,
-      meanMs: poolAct.count ? poolAct.latencyMs / poolAct.count : 0,
-      meanInFlight: poolAct.latencyMs / wallMs,
-      maxInFlight: poolAct.maxOutstanding,
-    },
-    zdb: {
-      ops: zdbAct.count,
-      busyPct: (100 * zdbAct.busyUntil(t1)) / wallMs,
-      meanMs: zdbAct.count ? zdbAct.latencyMs / zdbAct.count : 0,
-      meanInFlight: zdbAct.latencyMs / wallMs,
-      maxInFlight: zdbAct.maxOutstanding,
-      failures: ctx.backends.failures,
-    },
+    pool: poolAct.figures(t1, wallMs),
+    zdb: { ...zdbAct.figures(t1, wallMs), failures: ctx.backends.failures },
     disk:
       diskBefore && diskAfter
         ? {

@@ -7,10 +7,10 @@ export interface BackendPoolOptions {
   /** A shard request slower than this fails (and the backend is suspected). */
   requestTimeoutMs: number;
   /** Consecutive failures that mark a backend down. */
-  failuresToDown: number;
+  downAfterFailures: number;
 }
 
-const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, failuresToDown: 3 };
+const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, downAfterFailures: 3 };
 
 interface Health {
   failures: number;
@@ -20,7 +20,7 @@ interface Health {
 
 /**
  * One pooled client per backend and what we know of its health. A backend that fails
- * `failuresToDown` requests in a row is marked down (placement skips it; repair rebuilds
+ * `downAfterFailures` requests in a row is marked down (placement skips it; repair rebuilds
  * its shards after a grace period); one success brings it back.
  */
 export class BackendPool {
@@ -95,7 +95,7 @@ export class BackendPool {
     if (code !== 'CONNECTION' && code !== 'TIMEOUT') return;
     h.failures++;
     h.lastError = e.message;
-    if (h.failures >= this.opts.failuresToDown && h.downSince === null) {
+    if (h.failures >= this.opts.downAfterFailures && h.downSince === null) {
       h.downSince = Date.now();
       this.byId.get(id)!.state = 'down';
     }

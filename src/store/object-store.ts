@@ -154,24 +154,29 @@ export class ObjectStore {
     let failure: unknown = null;
     let size = 0;
     let index = 0;
-    for await (const plain of chunkStream(body, this.chunkSize)) {
-      if (failure) break;
-      md5.update(plain); // before the buffer is transferred to a worker
-      size += plain.length;
-      const i = index++;
-      const p: Promise<void> = writeChunk(ctx, plain, i).then(
-        (ref) => {
-          chunks[i] = ref;
-        },
-        (e: unknown) => {
-          failure ??= e;
-        },
-      );
-      inflight.add(p);
-      void p.finally(() => inflight.delete(p));
-      if (inflight.size >= this.depth) await Promise.race(inflight);
+    // A body that fails (bad checksum, client gone) must not leave chunk writes running past
+    // the caller's abortWrite: shards logged after it would linger until the next start.
+    try {
+      for await (const plain of chunkStream(body, this.chunkSize)) {
+        if (failure) break;
+        md5.update(plain); // before the buffer is transferred to a worker
+        size += plain.length;
+        const i = index++;
+        const p: Promise<void> = writeChunk(ctx, plain, i).then(
+          (ref) => {
+            chunks[i] = ref;
+          },
+          (e: unknown) => {
+            failure ??= e;
+          },
+        );
+        inflight.add(p);
+        void p.finally(() => inflight.delete(p));
+        if (inflight.size >= this.depth) await Promise.race(inflight);
+      }
+    } finally {
+      await Promise.all(inflight);
     }
-    await Promise.all(inflight);
     if (failure) throw failure;
     return { size, md5: md5.digest(), chunks };
   }

@@ -39,7 +39,7 @@ export async function startStore(count = 6, options: Partial<ObjectStoreOptions>
     freeBytes: 0,
     state: 'up',
   }));
-  const backends = new BackendPool(list, { requestTimeoutMs: 3000, failuresToDown: 1 });
+  const backends = new BackendPool(list, { requestTimeoutMs: 3000, downAfterFailures: 1 });
   const meta = new SqliteMetaStore(path.join(dir, 'meta.db'));
   const pipeline = new PipelinePool({ threads: 2 });
   const masterKey = crypto.randomBytes(32);
