@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Error } from '../errors.js';
 import { parseQuery, type Operation, type Route } from '../router.js';
 import type { Credentials, Identity, KnownKey } from './credentials.js';
-import { sameSignature, signingKey, type SigningChain } from './signing.js';
+import { sameSignature, sha256Hex, signingKey, type SigningChain } from './signing.js';
 
 /** What a verified request tells the rest of the gateway. */
 export interface Authenticated {
@@ -176,15 +176,30 @@ function parseAmzDate(text: string): number | null {
   return Number.isNaN(time) ? null : time;
 }
 
+/**
+ * One signer per key, secret and region: a signer caches its derived signing keys, so a
+ * request costs one HMAC chain a day instead of one each.
+ */
+const signers = new Map<string, SignatureV4>();
+const MAX_SIGNERS = 1024;
+
 function signerFor(key: KnownKey, region: string): SignatureV4 {
-  return new SignatureV4({
-    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
-    region,
-    service: 's3',
-    sha256: Sha256,
-    uriEscapePath: false, // S3 signs the path as encoded once; canonicalPaths gives that form
-    applyChecksum: false,
-  });
+  // A changed secret must not find the old signer; the secret itself stays out of the map.
+  const id = `${key.accessKeyId}\0${sha256Hex(key.secret)}\0${region}`;
+  let signer = signers.get(id);
+  if (!signer) {
+    if (signers.size >= MAX_SIGNERS) signers.clear();
+    signer = new SignatureV4({
+      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
+      region,
+      service: 's3',
+      sha256: NodeSha256,
+      uriEscapePath: false, // S3 signs the path as encoded once; canonicalPaths gives that form
+      applyChecksum: false,
+    });
+    signers.set(id, signer);
+  }
+  return signer;
 }
 
 function httpRequest(req: IncomingMessage, path: string, query: Record<string, string | string[]>, signedHeaders: string[]): HttpRequest {

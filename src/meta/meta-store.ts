@@ -2,9 +2,12 @@
  * The metadata store: the one interface the gateway, the store and the repair workers use, so
  * that an engine other than sqlite (PostgreSQL, for several gateways) can implement it.
  *
- * Every method is synchronous and every mutating method is one transaction: when it returns,
- * the change is durable (it is the commit point of a PUT). Keys are strings compared, stored
- * and listed as their raw UTF-8 bytes, which is S3's order.
+ * Every method is synchronous and every mutating method is one transaction, visible to every
+ * later call once it returns. Most are also durable (on disk) when they return. The writes of
+ * the request path, marked "group-committed" below, are durable once a later `durable()`
+ * resolves: many requests then share one disk flush, and the caller acknowledges its client
+ * only after awaiting it. Keys are strings compared, stored and listed as their raw UTF-8
+ * bytes, which is S3's order.
  */
 import type { ChunkRef, ObjectManifest, ShardRef } from '../store/manifest.js';
 
@@ -202,7 +205,7 @@ export interface MetaStore {
 
   // Objects. A writeId given to a commit clears that pending write in the same transaction;
   // its shards the commit does not reference (a failed backend replaced by a spare) are deleted.
-  /** Stores the object, replacing any previous one, whose manifest it returns. Throws NoSuchBucket. */
+  /** Stores the object, replacing any previous one, whose manifest it returns. Throws NoSuchBucket. Group-committed. */
   putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string): ObjectManifest | null;
   /** Many puts in one transaction (imports, rebuilds): one commit instead of one per object. */
   putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void;
@@ -213,11 +216,12 @@ export interface MetaStore {
    * moving shards must not undo a concurrent PUT). False when the object changed or is gone.
    */
   updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): boolean;
-  /** Returns the removed manifest, or null when there was none. Throws NoSuchBucket. */
+  /** Returns the removed manifest, or null when there was none. Throws NoSuchBucket. Group-committed. */
   deleteObject(bucket: string, key: string): ObjectManifest | null;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
    * and `replace`'s headers when given (metadata directive REPLACE). Throws NoSuchBucket, NoSuchKey.
+   * Group-committed.
    */
   copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): ObjectChange;
   /** Throws NoSuchBucket. */
@@ -227,7 +231,7 @@ export interface MetaStore {
   /** Throws NoSuchBucket. */
   createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): void;
   getUpload(uploadId: string): UploadInfo | null;
-  /** Replaces a part of the same number (its chunks are released). Throws NoSuchUpload. */
+  /** Replaces a part of the same number (its chunks are released). Throws NoSuchUpload. Group-committed. */
   putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void;
   /** Parts numbered above `partNumberMarker`. Throws NoSuchUpload. */
   listParts(uploadId: string, partNumberMarker?: number, maxParts?: number): ListPartsResult;
@@ -236,7 +240,7 @@ export interface MetaStore {
   /**
    * Stores the object made of the listed parts' chunks, in order (no data moves); parts left out
    * are released. Throws NoSuchUpload, MalformedXML (no parts), InvalidPartOrder, InvalidPart,
-   * EntityTooSmall.
+   * EntityTooSmall. Group-committed.
    */
   completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload;
   /** Releases every part. Throws NoSuchUpload. */
@@ -278,14 +282,20 @@ export interface MetaStore {
   ackRepairs(chunkIds: string[]): void;
 
   // Pending writes: the intent log that leaves no orphan shard behind a failed or crashed PUT.
-  /** Records shards about to be written (call again to add more to the same write). */
+  /**
+   * Records shards about to be written (call again to add more to the same write).
+   * Group-committed: await `durable()` before writing the shards.
+   */
   beginWrite(writeId: string, shards: ShardLocation[]): void;
   /** The write's shards are now referenced by `chunks` (repair): clear it, deleting the rest. */
   commitWrite(writeId: string, chunks: ChunkRef[]): void;
-  /** The write failed: its shards go to the delete queue. */
+  /** The write failed: its shards go to the delete queue. Group-committed (a crash leaves it to `recoverPendingWrites`). */
   abortWrite(writeId: string): void;
   /** At startup, before serving: every leftover write's shards go to the delete queue. Returns their count. */
   recoverPendingWrites(): number;
+
+  /** Resolves once every change made before the call is on disk. */
+  durable(): Promise<void>;
 
   close(): void;
 }

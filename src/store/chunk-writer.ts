@@ -41,6 +41,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
     ctx.writeId,
     placed.map((b, i) => ({ backend: b.id, key: shardKey(id, i) })),
   );
+  await ctx.meta.durable(); // the intent is on disk before any shard is
   const shards: ShardRef[] = await Promise.all(
     placed.map(async (first, i) => {
       const key = shardKey(id, i);
@@ -54,6 +55,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
           const [spare] = place(ctx, 1, used);
           used.add(spare!.id);
           ctx.meta.beginWrite(ctx.writeId, [{ backend: spare!.id, key }]);
+          await ctx.meta.durable();
           backend = spare!.id;
         }
       }

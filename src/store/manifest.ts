@@ -38,6 +38,19 @@ export interface ChunkRef {
   shards: ShardRef[];
 }
 
+/** A small object's bytes, compressed and encrypted as one chunk would be, in its manifest. */
+export interface InlineData {
+  /** The object's data key, wrapped by the master key (base64). */
+  wrappedKey: string;
+  /** AEAD nonce (base64, 12 bytes). */
+  nonce: string;
+  /** AAD: the id of the object the bytes were written for (copies keep it), index 0. */
+  aadObject: string;
+  compressed: boolean;
+  /** ciphertext||tag (base64). */
+  data: string;
+}
+
 export interface ObjectManifest {
   /** Unique id of this version of the object (hex). */
   id: string;
@@ -51,8 +64,10 @@ export interface ObjectManifest {
   metadata: Record<string, string>;
   /** Extra checksums requested by the client (x-amz-checksum-*), base64 by algorithm. */
   checksums: Record<string, string>;
-  /** The chunks in order; a range read finds its chunks by summing plainSize. */
+  /** The chunks in order; a range read finds its chunks by summing plainSize. Empty when inline. */
   chunks: ChunkRef[];
+  /** A small object's bytes, held in the manifest instead of chunks (see store/inline.ts). */
+  inline?: InlineData;
   /** For multipart objects: plaintext size of each part, in order (partNumber GETs). */
   parts?: number[];
 }

@@ -8,7 +8,8 @@ import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
 import { writeChunk } from './chunk-writer.js';
 import { StoreError } from './errors.js';
-import type { ChunkRef, ObjectManifest } from './manifest.js';
+import { openInline, sealInline } from './inline.js';
+import type { ChunkRef, InlineData, ObjectManifest } from './manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {
@@ -24,7 +25,15 @@ export interface ObjectStoreOptions {
   hedgeMs?: number;
   /** Backends holding a copy of each metadata record (for `qstor meta rebuild`). */
   metaCopies?: number;
+  /**
+   * Objects of at most this many bytes are kept in their manifest (store/inline.ts), in
+   * buckets whose parity shards the metadata copies outnumber; default 16 KiB, 0 never.
+   */
+  inlineMax?: number;
 }
+
+/** MinIO inlines up to 128 KiB, Garage up to 3 KiB; 16 KiB keeps manifests small to list and copy. */
+export const DEFAULT_INLINE_MAX = 16 * 1024;
 
 export interface PutOptions extends Partial<ObjectHeaders> {
   /** Content-MD5 the client sent (base64): the PUT fails with BadDigest when it does not match. */
@@ -69,13 +78,18 @@ export class ObjectStore {
   readonly chunkSize: number;
   private readonly depth: number;
   private readonly hedgeMs: number;
+  private readonly metaCopies: number;
+  private readonly inlineMax: number;
   readonly replica: MetaReplica;
 
   constructor(private readonly o: ObjectStoreOptions) {
-    this.replica = new MetaReplica(o.backends, o.masterKey, o.metaCopies ?? 3);
+    this.metaCopies = o.metaCopies ?? 3;
+    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies);
     this.k = o.dataShards ?? 4;
     this.m = o.parityShards ?? 2;
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+    // Below the chunk size, so that a first chunk that small is the whole body.
+    this.inlineMax = Math.min(o.inlineMax ?? DEFAULT_INLINE_MAX, this.chunkSize - 1);
     this.depth = o.depth ?? 4;
     this.hedgeMs = o.hedgeMs ?? 1500;
   }
@@ -106,7 +120,18 @@ export class ObjectStore {
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = b.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
     try {
-      const stored = await this.storeChunks(objectId, body, geometry.dataShards, geometry.parityShards);
+      const chunks = chunkStream(body, this.chunkSize);
+      const first = await chunks.next();
+      let stored: StoredChunks;
+      let inline: InlineData | undefined;
+      if (!first.done && first.value.length <= this.inlineMax && this.metaCopies > geometry.parityShards) {
+        // A chunk shorter than the chunk size is the last one: this is the whole body.
+        const plain = first.value;
+        stored = { size: plain.length, md5: crypto.createHash('md5').update(plain).digest(), chunks: [] };
+        inline = sealInline(this.o.masterKey, objectId, plain);
+      } else {
+        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry.dataShards, geometry.parityShards);
+      }
       const etag = stored.md5.toString('hex');
       if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
@@ -120,9 +145,10 @@ export class ObjectStore {
         metadata: options.metadata ?? {},
         checksums: options.checksums ?? {},
         chunks: stored.chunks,
+        ...(inline ? { inline } : {}),
       };
       this.o.meta.putObject(bucket, key, manifest, objectId);
-      await this.replica.putObject(bucket, key, manifest);
+      await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
       return { etag, size: stored.size, manifest };
     } catch (e) {
       this.o.meta.abortWrite(objectId);
@@ -134,7 +160,11 @@ export class ObjectStore {
    * Stores a stream as chunks under pending write `writeId` without committing anything
    * (PUT and UploadPart commit the result themselves).
    */
-  async storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, k = this.k, m = this.m): Promise<StoredChunks> {
+  storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, k = this.k, m = this.m): Promise<StoredChunks> {
+    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), k, m);
+  }
+
+  private async writeChunks(writeId: string, plains: AsyncIterable<Buffer<ArrayBuffer>>, k: number, m: number): Promise<StoredChunks> {
     const dataKey = newDataKey();
     const ctx = {
       meta: this.o.meta,
@@ -157,7 +187,7 @@ export class ObjectStore {
     // A body that fails (bad checksum, client gone) must not leave chunk writes running past
     // the caller's abortWrite: shards logged after it would linger until the next start.
     try {
-      for await (const plain of chunkStream(body, this.chunkSize)) {
+      for await (const plain of plains) {
         if (failure) break;
         md5.update(plain); // before the buffer is transferred to a worker
         size += plain.length;
@@ -200,6 +230,10 @@ export class ObjectStore {
 
   /** Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer. */
   async *readRange(manifest: ObjectManifest, start: number, end: number): AsyncGenerator<Buffer> {
+    if (manifest.inline) {
+      if (end > start) yield openInline(this.o.masterKey, manifest.inline, manifest.size).subarray(start, end);
+      return;
+    }
     const wanted: Array<{ chunk: ChunkRef; from: number; to: number }> = [];
     let offset = 0;
     for (const chunk of manifest.chunks) {
@@ -255,6 +289,7 @@ export class ObjectStore {
       }
       const etag = stored.md5.toString('hex');
       this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
+      await this.o.meta.durable();
       return { etag, size: stored.size };
     } catch (e) {
       this.o.meta.abortWrite(writeId);
@@ -285,6 +320,7 @@ export class ObjectStore {
     // replaced while it was hashed cannot have released them. If it changed, copy what it is now.
     if (this.o.meta.getObject(srcBucket, srcKey)?.id !== source.id) return this.uploadPartCopy(uploadId, partNumber, srcBucket, srcKey, range);
     this.o.meta.putPart(uploadId, partNumber, { etag, size: end - start, chunks: shared });
+    await this.o.meta.durable();
     return { etag, size: end - start };
   }
 
@@ -299,7 +335,7 @@ export class ObjectStore {
     for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
     const etag = `${md5.digest('hex')}-${parts.length}`;
     const done = this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
-    await this.replica.putObject(done.bucket, done.key, done.manifest);
+    await Promise.all([this.o.meta.durable(), this.replica.putObject(done.bucket, done.key, done.manifest)]);
     return done.manifest;
   }
 
@@ -311,16 +347,23 @@ export class ObjectStore {
   async delete(bucket: string, key: string): Promise<ObjectManifest | null> {
     if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const removed = this.o.meta.deleteObject(bucket, key);
-    if (removed) await this.replica.putObject(bucket, key, null);
+    if (removed) await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, null)]);
     return removed;
   }
 
   /** Server-side copy: chunks shared by reference, nothing re-encoded. */
   async copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectManifest> {
     const { manifest } = this.o.meta.copyObject(srcBucket, srcKey, dstBucket, dstKey, replace);
-    await this.replica.putObject(dstBucket, dstKey, manifest);
+    await Promise.all([this.o.meta.durable(), this.replica.putObject(dstBucket, dstKey, manifest)]);
     return manifest;
   }
+}
+
+/** `first`, already taken from `rest`, then the rest. */
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 /** The chunks covering exactly the bytes [start, end), or null when a boundary falls inside a chunk. */

@@ -7,7 +7,7 @@ import {
   decodeNamespaceDescriptor,
   encodeNamespaceDescriptor,
 } from './format.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../src/util/group-commit.js';
 import { finishInterrupted } from './compaction.js';
 import { loadNamespace, recordedMode, type LoadReport } from './loader.js';
 import { Namespace } from './namespace.js';

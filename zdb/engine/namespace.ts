@@ -16,7 +16,7 @@ import {
   writeIndexItem,
   type IndexItem,
 } from './format.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../../src/util/group-commit.js';
 import { KeyHash } from './key-hash.js';
 
 export const SEQ_KEY_LENGTH = 8;

@@ -37,6 +37,7 @@ import { Objects } from './objects.js';
 import { PendingWrites } from './pending-writes.js';
 import { DeleteQueue, RepairQueue } from './queues.js';
 import { migrate } from './schema.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteMetaStoreOptions {
   /**
@@ -47,9 +48,12 @@ export interface SqliteMetaStoreOptions {
 }
 
 /**
- * The embedded metadata store: one sqlite file in WAL mode with synchronous=FULL, so a method
- * that returned has its change on disk. This class is where transactions begin and bucket
- * names become ids; the families it delegates to only run statements.
+ * The embedded metadata store: one sqlite file in WAL mode. sqlite itself never syncs a commit
+ * (synchronous=NORMAL); `WalSync` does: at once for most writes, so the method that returned
+ * has its change on disk, and as a group commit off the event loop for the writes of the
+ * request path (see `MetaStore`), whose callers await `durable()`. This class is where
+ * transactions begin and bucket names become ids; the families it delegates to only run
+ * statements.
  */
 export class SqliteMetaStore implements MetaStore {
   private readonly db: Database.Database;
@@ -62,6 +66,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly deletes: DeleteQueue;
   private readonly repairs: RepairQueue;
   private readonly writes: PendingWrites;
+  private readonly wal: WalSync;
 
   constructor(path: string, { cacheMiB = 64 }: SqliteMetaStoreOptions = {}) {
     // Created 0600 before sqlite opens it: it holds wrapped keys and encrypted secrets, and
@@ -70,7 +75,8 @@ export class SqliteMetaStore implements MetaStore {
     for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db.pragma('synchronous = NORMAL');
+    this.wal = new WalSync(`${path}-wal`);
     this.db.pragma(`cache_size = ${-Math.round(cacheMiB * 1024)}`);
     migrate(this.db);
     this.transaction = this.db.transaction((body: () => unknown) => body());
@@ -85,9 +91,25 @@ export class SqliteMetaStore implements MetaStore {
     this.backends = new Backends(this.db);
   }
 
-  /** One write transaction; IMMEDIATE takes the write lock up front, so it never fails half-way for a lock. */
+  /**
+   * One write transaction, on disk when this returns. IMMEDIATE takes the write lock up front,
+   * so it never fails half-way for a lock.
+   */
   private write<T>(body: () => T): T {
-    return this.transaction.immediate(body) as T;
+    const result = this.transaction.immediate(body) as T;
+    this.wal.now();
+    return result;
+  }
+
+  /** One write transaction of the request path: on disk once `durable()` resolves. */
+  private writeDeferred<T>(body: () => T): T {
+    const result = this.transaction.immediate(body) as T;
+    this.wal.deferred();
+    return result;
+  }
+
+  durable(): Promise<void> {
+    return this.wal.durable();
   }
 
   /** One read snapshot, for reads made of several statements. */
@@ -122,7 +144,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string): ObjectManifest | null {
-    return this.write(() => this.objects.put(this.buckets.id(bucket), Buffer.from(key), manifest, writeId));
+    return this.writeDeferred(() => this.objects.put(this.buckets.id(bucket), Buffer.from(key), manifest, writeId));
   }
 
   putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void {
@@ -147,11 +169,11 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   deleteObject(bucket: string, key: string): ObjectManifest | null {
-    return this.write(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
+    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
   }
 
   copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): ObjectChange {
-    return this.write(() =>
+    return this.writeDeferred(() =>
       this.objects.copy(this.buckets.id(srcBucket), Buffer.from(srcKey), this.buckets.id(dstBucket), Buffer.from(dstKey), replace),
     );
   }
@@ -179,7 +201,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void {
-    this.write(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
+    this.writeDeferred(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
   }
 
   listParts(uploadId: string, partNumberMarker = 0, maxParts = 1000): ListPartsResult {
@@ -191,7 +213,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
-    return this.write(() => this.multipart.complete(uploadId, parts, fields));
+    return this.writeDeferred(() => this.multipart.complete(uploadId, parts, fields));
   }
 
   abortUpload(uploadId: string): void {
@@ -267,7 +289,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   beginWrite(writeId: string, shards: ShardLocation[]): void {
-    this.write(() => this.writes.begin(writeId, shards));
+    this.writeDeferred(() => this.writes.begin(writeId, shards));
   }
 
   commitWrite(writeId: string, chunks: ChunkRef[]): void {
@@ -275,7 +297,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   abortWrite(writeId: string): void {
-    this.write(() => this.writes.abort(writeId));
+    this.writeDeferred(() => this.writes.abort(writeId));
   }
 
   recoverPendingWrites(): number {
@@ -284,5 +306,6 @@ export class SqliteMetaStore implements MetaStore {
 
   close(): void {
     this.db.close();
+    this.wal.close();
   }
 }
