@@ -17,6 +17,9 @@
  * - 4 KiB objects at concurrency 32: PUT, GET, HEAD, LIST (of those keys), DELETE, ops/s. Each
  *   runs for --small-count operations or --small-seconds, whichever comes first (Ceph at ~100
  *   PUT/s would take minutes for the count); GET and HEAD cycle over the keys PUT.
+ * - The client alone: the 4 KiB loads and the 1M-key listing against bench/null-s3.ts, a server
+ *   that answers at once and stores nothing: the ceiling of this client on these 2 cores, beside
+ *   which the qstor figures are read (`q / alone`).
  * - ListObjectsV2 over a bucket of 1,000,000 keys (qstor only): the bucket is filled while qstor
  *   is stopped, straight through SqliteMetaStore.putObjects (tiny manifests: empty objects, no
  *   chunks), then qstor is started again on the same directory and the bucket listed through
@@ -195,7 +198,7 @@ async function waitIdle(maxS = IDLE_WAIT_S): Promise<number> {
 // ------------------------------------------------------------------------ measuring
 
 interface Sys {
-  name: 'qstor' | 'store API' | 'Ceph';
+  name: 'qstor' | 'store API' | 'Ceph' | 'SDK alone';
   /** Server processes now (their CPU and RSS are summed). */
   serverPids(): number[];
   /** The gateway process (qstor), or radosgw (Ceph), for the RSS figure. */
@@ -346,9 +349,8 @@ function client(endpoint: string, accessKeyId: string, secretAccessKey: string):
 /** The large-object and 4 KiB loads against one S3 endpoint. */
 async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measure[]): Promise<void> {
   const B = 'bench';
-  const S = 'small';
   await s3.send(new CreateBucketCommand({ Bucket: B }));
-  await s3.send(new CreateBucketCommand({ Bucket: S }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'small' }));
   const label = sizeLabel(o.size);
   const verify = async (key: string): Promise<string> => {
     const h = createHash('sha256');
@@ -399,7 +401,12 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
     }),
   );
   out[out.length - 1]!.note += `; ${await verify('multi')}`;
+  await smallLoads(sys, s3, o, out, true);
+}
 
+/** 4 KiB PUT, GET, HEAD, (LIST of them,) DELETE at the set concurrency. */
+async function smallLoads(sys: Sys, s3: S3Client, o: Opts, out: Measure[], listThem: boolean): Promise<void> {
+  const S = 'small';
   // 4 KiB objects: one random body per lane slot (every PUT sends the same 4 KiB: neither server deduplicates).
   const bodies = Array.from({ length: o.concurrency }, () => randomBytes(4096));
   const key = (i: number): string => `obj/${i.toString(16).padStart(8, '0')}`;
@@ -428,7 +435,7 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
       if (res.ContentLength !== 4096) throw new Error(`HEAD ${key(i % stored)}: ContentLength ${res.ContentLength}`);
     }),
   );
-  out.push(await listBucket(sys, s3, S, `LIST of the ${fmt(put.count)} 4 KiB keys, pages of 1000`, put.count));
+  if (listThem) out.push(await listBucket(sys, s3, S, `LIST of the ${fmt(put.count)} 4 KiB keys, pages of 1000`, put.count));
   out.push(
     await small('DELETE', stored, async (i) => {
       await s3.send(new DeleteObjectCommand({ Bucket: S, Key: key(i) }));
@@ -604,6 +611,33 @@ function mixHex(x: number): string {
   return ((x ^ (x >>> 16)) >>> 0).toString(16).padStart(8, '0');
 }
 
+// ------------------------------------------------------------------------ the client alone
+
+const NULL_S3 = fileURLToPath(new URL('./null-s3.js', import.meta.url));
+
+async function nullLoads(o: Opts, listKeys: number, out: Measure[]): Promise<void> {
+  const port = await freePorts(1);
+  const proc = spawn(process.execPath, [NULL_S3, String(port), String(listKeys)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      proc.stdout!.once('data', () => resolve());
+      proc.once('exit', (code) => reject(new Error(`null-s3 exited (${code}) before it was ready`)));
+    });
+    const sys: Sys = { name: 'SDK alone', serverPids: () => [proc.pid!], gatewayPid: () => proc.pid! };
+    const s3 = client(`http://127.0.0.1:${port}`, 'NULLACCESSKEY', 'nullsecret');
+    try {
+      await smallLoads(sys, s3, o, out, false);
+      out.push(await listBucket(sys, s3, 'list', `LIST of ${fmt(listKeys)} keys, pages of 1000`, listKeys));
+    } finally {
+      s3.destroy();
+    }
+  } finally {
+    await stopChild(proc, 'SIGTERM', 5000);
+  }
+}
+
 // ------------------------------------------------------------------------ Ceph
 
 function cephEnv(base: string): NodeJS.ProcessEnv {
@@ -775,6 +809,11 @@ async function main(): Promise<void> {
     console.log(`  gateway peak RSS (VmHWM, both gateway processes): ${fmt(gatewayHwmKiB / 1024)} MiB`);
     fs.rmSync(qdir, { recursive: true, force: true });
 
+    // ---- 2b. the client alone, against a server that does nothing
+    console.log('\n[SDK alone] the same client against dist/bench/null-s3.js (answers at once, stores nothing): the ceiling this client reaches here');
+    await waitLoad();
+    await nullLoads(o, listKeys, results);
+
     // ---- 3. Ceph RGW
     if (withCeph) {
       console.log(`\n[Ceph] ${CEPH_DIR}/up.sh (RGW, EC 4+2 data pool over 6 BlueStore OSDs), log ${cephLog}`);
@@ -829,9 +868,10 @@ async function main(): Promise<void> {
   const row = (name: string, prefix: string, target: string, check: ((q: Measure, c: Measure | undefined) => boolean) | null, id: string): void => {
     const q = find('qstor', prefix);
     const c = find('Ceph', prefix);
+    const n = find('SDK alone', prefix);
     const ok = q && check ? check(q, c) && q.errors === 0 : null;
     pass[id] = ok;
-    rows.push([name, cell(q), cell(c), q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-', target, ok === null ? '-' : ok ? 'pass' : 'FAIL', loads(q, c)]);
+    rows.push([name, cell(q), cell(c), q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-', cell(n), q && n ? `${fmt(q.rate / n.rate, 2)}x` : '-', target, ok === null ? '-' : ok ? 'pass' : 'FAIL', loads(q, c)]);
   };
   const vsCeph = (x: number) => (q: Measure, c: Measure | undefined): boolean => (c ? q.rate >= x * c.rate : false);
   row(`${label} PUT single stream, MB/s`, `${label} PUT, single`, `>= ${TARGET.putVsCeph}x Ceph`, vsCeph(TARGET.putVsCeph), 'putSingleVsCeph');
@@ -855,7 +895,7 @@ async function main(): Promise<void> {
     const ratio = s && a ? s.rate / a.rate : NaN;
     const ok = Number.isFinite(ratio) ? ratio >= TARGET.storeRatio : null;
     pass[`storeRatio ${what}`] = ok;
-    rows.push([`S3 ${what}`, s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-', '-', Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-', `>= ${TARGET.storeRatio}x`, ok === null ? '-' : ok ? 'pass' : 'FAIL', `${a ? a.load1.toFixed(2) : '-'} (API)`]);
+    rows.push([`S3 ${what}`, s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-', '-', Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-', '-', '-', `>= ${TARGET.storeRatio}x`, ok === null ? '-' : ok ? 'pass' : 'FAIL', `${a ? a.load1.toFixed(2) : '-'} (API)`]);
   }
   const peakServer = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.serverPeakSampled));
   const peakGw = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.gatewayPeakSampled));
@@ -867,14 +907,17 @@ async function main(): Promise<void> {
     '-',
     '-',
     '-',
+    '-',
+    '-',
     '',
   ]);
-  rows.push(['all server processes peak RSS, MiB (sampled)', fmt(peakServer('qstor')), hasCeph ? fmt(peakServer('Ceph')) : '-', '-', '-', '-', '']);
+  rows.push(['all server processes peak RSS, MiB (sampled)', fmt(peakServer('qstor')), hasCeph ? fmt(peakServer('Ceph')) : '-', '-', '-', '-', '-', '-', '']);
   console.log('');
-  printTable(['workload', 'qstor', 'Ceph', 'ratio', 'target', 'result', 'load q / c'], rows);
+  printTable(['workload', 'qstor', 'Ceph', 'ratio', 'SDK alone', 'q / alone', 'target', 'result', 'load q / c'], rows);
   console.log(
-    `\n  MB = 10^6 bytes. qstor: durable (zdb --sync, sqlite synchronous=FULL), 4+2 over 6 zdb. Ceph: ${hasCeph ? 'RGW 16.2, EC 4+2 data pool, 6 BlueStore OSDs on sparse files' : cephError ? `not measured: ${cephError}` : 'not measured'}.` +
+    `\n  MB = 10^6 bytes. qstor: durable (zdb --sync, sqlite WAL synced before each answer), 4+2 over 6 zdb, objects <= 16 KiB inline in their manifest. Ceph: ${hasCeph ? 'RGW 16.2, EC 4+2 data pool, 6 BlueStore OSDs on sparse files' : cephError ? `not measured: ${cephError}` : 'not measured'}.` +
       `\n  Timed GETs count bytes; every object was then read again untimed and checked by SHA-256. PUT timings include generating the body (AES-CTR + text, ~0.3 CPU-s/GiB).` +
+      `\n  SDK alone: the same client and loads against bench/null-s3 (no auth, no storage, answers at once): what the client can drive on these cores; q / alone = qstor's share of it.` +
       `\n  Store API: ObjectStore opened by openStore (the gateway's code) in the bench process, same data, same run. LIST of ${fmt(listKeys)}: qstor only (filled through SqliteMetaStore.putObjects while stopped).` +
       `\n  load q / c: 1-minute load average before the qstor / Ceph workload (each also waited for < 0.5 core busy over 1 s).` +
       `\n  others (below): machine CPU minus client and server during the workload: kernel threads (loopback, fsync) and any other process.` +

@@ -192,6 +192,21 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     expect(await got.Body!.transformToString()).toBe('first');
   });
 
+  it('lets exactly one of many concurrent If-None-Match: * PUTs of one key win, and If-Match replace only what it names', async () => {
+    const bodies = Array.from({ length: 8 }, (_, i) => crypto.randomBytes(300 * 1024 + i));
+    const results = await Promise.allSettled(bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body, IfNoneMatch: '*' }))));
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(412);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }));
+    expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bodies[won[0]!]!)).toBe(true);
+    const etag = `"${md5(bodies[won[0]!]!)}"`;
+    await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'replaced', IfMatch: etag }));
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'again', IfMatch: etag })))).toEqual({ code: 'PreconditionFailed', status: 412 });
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: etag })))).toEqual({ code: 'NoSuchKey', status: 404 });
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString()).toBe('replaced');
+  });
+
   it('deletes objects one by one (204 even when missing) and in batches', async () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'objects', Key: 'never-existed' }));
     for (const k of ['d/1', 'd/2', 'd/3']) await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: k, Body: k }));

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/store/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -17,31 +18,26 @@ export async function putObject(ctx: Context): Promise<void> {
   const key = keyOf(ctx);
   const headers = objectHeaders(ctx);
   const md5 = contentMd5(ctx);
-  checkPutConditions(ctx);
+  const condition = putCondition(ctx);
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums });
+  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition });
   sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums) });
 }
 
 /**
  * Conditional PUT (If-None-Match: * creates only; If-Match replaces only that version). Checked
- * before the body is read; a concurrent PUT of the same key between the check and the commit
- * is not detected (the store has no compare-and-swap commit yet).
+ * before the body is read, so a doomed upload fails at once, and again inside the commit, so a
+ * concurrent PUT that committed first wins and this one fails with 412.
  */
-function checkPutConditions(ctx: Context): void {
+function putCondition(ctx: Context): PutCondition | undefined {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
-  if (ifNoneMatch === undefined && ifMatch === undefined) return;
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-  const existing = ctx.meta.getObject(bucketOf(ctx), keyOf(ctx));
-  const failed = new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-  if (ifNoneMatch !== undefined && existing) throw failed;
-  if (ifMatch !== undefined) {
-    if (!existing) throw new S3Error('NoSuchKey', 'The specified key does not exist.');
-    if (bareEtag(ifMatch) !== existing.etag) throw failed;
-  }
+  const condition: PutCondition | undefined = ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
+  if (condition) checkPutCondition(condition, ctx.meta.getObject(bucketOf(ctx), keyOf(ctx))?.etag);
+  return condition;
 }
 
 function checksumHeaders(checksums: Record<string, string>): Record<string, string> {

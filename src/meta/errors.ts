@@ -9,6 +9,8 @@ export type MetaErrorCode =
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
   | 'MalformedXML'
+  /** A conditional put whose condition no longer holds at commit. */
+  | 'PreconditionFailed'
   /** An access key that does not exist (grants, deletion). */
   | 'InvalidAccessKeyId'
   /** Admin only: creating an access key whose id is taken. */

@@ -10,6 +10,7 @@
  * bytes, which is S3's order.
  */
 import type { ChunkRef, ObjectManifest, ShardRef } from '../store/manifest.js';
+import { MetaError } from './errors.js';
 
 export interface CorsRule {
   id?: string;
@@ -44,6 +45,25 @@ export interface Bucket extends BucketInfo {
 export interface ObjectHeaders {
   contentType?: string;
   metadata: Record<string, string>;
+}
+
+/**
+ * A put that commits only if the key is still absent (`If-None-Match: *`) or still holds the
+ * object with this ETag (`If-Match`); checked inside the commit, so a concurrent PUT that
+ * committed first makes it fail with PreconditionFailed (NoSuchKey for If-Match on no object).
+ */
+export type PutCondition = { absent: true } | { etag: string };
+
+/** Throws unless `condition` holds for a key whose object now has ETag `current` (none: undefined). */
+export function checkPutCondition(condition: PutCondition, current: string | undefined): void {
+  const failed = (): MetaError => new MetaError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  if ('absent' in condition) {
+    if (current !== undefined) throw failed();
+  } else if (current === undefined) {
+    throw new MetaError('NoSuchKey', 'The specified key does not exist.');
+  } else if (current !== condition.etag) {
+    throw failed();
+  }
 }
 
 export interface ListObjectsOptions {
@@ -206,7 +226,7 @@ export interface MetaStore {
   // Objects. A writeId given to a commit clears that pending write in the same transaction;
   // its shards the commit does not reference (a failed backend replaced by a spare) are deleted.
   /** Stores the object, replacing any previous one, whose manifest it returns. Throws NoSuchBucket. Group-committed. */
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string): ObjectManifest | null;
+  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): ObjectManifest | null;
   /** Many puts in one transaction (imports, rebuilds): one commit instead of one per object. */
   putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void;
   /** Throws NoSuchBucket; null when the key does not exist. */

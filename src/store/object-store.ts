@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Bucket, BucketSettings, CompletedPart, MetaStore, ObjectHeaders } from '../meta/meta-store.js';
+import type { Bucket, BucketSettings, CompletedPart, MetaStore, ObjectHeaders, PutCondition } from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
 import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
@@ -39,6 +39,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   /** Content-MD5 the client sent (base64): the PUT fails with BadDigest when it does not match. */
   contentMd5?: string;
   checksums?: Record<string, string>;
+  /** Commit only if the key is still absent / still holds this ETag (conditional PUT). */
+  condition?: PutCondition;
 }
 
 export interface PutResult {
@@ -147,7 +149,7 @@ export class ObjectStore {
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
       };
-      this.o.meta.putObject(bucket, key, manifest, objectId);
+      this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
       return { etag, size: stored.size, manifest };
     } catch (e) {

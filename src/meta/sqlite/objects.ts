@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ObjectManifest } from '../../store/manifest.js';
 import { MetaError } from '../errors.js';
-import type { ListObjectsResult, ObjectChange, ObjectHeaders } from '../meta-store.js';
+import { checkPutCondition, type ListObjectsResult, type ObjectChange, type ObjectHeaders, type PutCondition } from '../meta-store.js';
 import { walk, type Scan, type WalkOptions } from '../listing.js';
 import type { ChunkRefs } from './chunk-refs.js';
 import type { PendingWrites } from './pending-writes.js';
@@ -25,6 +25,7 @@ export class Objects {
   private readonly upsert: Statement<[number, Buffer, number, string, number, number]>;
   private readonly lookup: Statement<[number, Buffer], { body: string }>;
   private readonly manifestIdOf: Statement<[number, Buffer], { manifestId: number }>;
+  private readonly etagOf: Statement<[number, Buffer], { etag: string }>;
   private readonly deleteRow: Statement<[number, Buffer], { manifestId: number }>;
   private readonly anyInBucket: Statement<[number]>;
   private readonly scan: (bucketId: number) => Scan<ListRow>;
@@ -47,9 +48,15 @@ export class Objects {
       `SELECT m.body FROM objects o JOIN manifests m ON m.id = o.manifest_id WHERE o.bucket_id = ? AND o.key = ?`,
     );
     this.manifestIdOf = prepare(db, 'SELECT manifest_id AS manifestId FROM objects WHERE bucket_id = ? AND key = ?');
+    this.etagOf = prepare(db, 'SELECT etag FROM objects WHERE bucket_id = ? AND key = ?');
     this.deleteRow = prepare(db, 'DELETE FROM objects WHERE bucket_id = ? AND key = ? RETURNING manifest_id AS manifestId');
     this.anyInBucket = prepare(db, 'SELECT 1 FROM objects WHERE bucket_id = ? LIMIT 1');
     this.scan = bucketScan(db, 'SELECT key, size, etag, last_modified AS lastModified FROM objects', 'key');
+  }
+
+  /** Throws unless `condition` holds for what the key holds now (inside the put's transaction). */
+  check(bucketId: number, key: Buffer, condition: PutCondition): void {
+    checkPutCondition(condition, this.etagOf.get(bucketId, key)?.etag);
   }
 
   /** Stores `manifest` under the key and returns the one it replaced. */

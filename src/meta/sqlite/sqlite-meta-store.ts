@@ -22,6 +22,7 @@ import type {
   ObjectChange,
   ObjectHeaders,
   PartUpload,
+  PutCondition,
   Permissions,
   QueuedShard,
   RepairTask,
@@ -143,8 +144,13 @@ export class SqliteMetaStore implements MetaStore {
     this.write(() => this.buckets.setSettings(this.buckets.id(name), settings));
   }
 
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string): ObjectManifest | null {
-    return this.writeDeferred(() => this.objects.put(this.buckets.id(bucket), Buffer.from(key), manifest, writeId));
+  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): ObjectManifest | null {
+    return this.writeDeferred(() => {
+      const id = this.buckets.id(bucket);
+      const k = Buffer.from(key);
+      if (condition) this.objects.check(id, k, condition);
+      return this.objects.put(id, k, manifest, writeId);
+    });
   }
 
   putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void {
