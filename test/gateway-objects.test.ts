@@ -120,6 +120,23 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     expect(got.ChecksumCRC32).toBe(put.ChecksumCRC32);
   });
 
+  it('verifies and keeps CRC64NVME checksums, as a header and as a trailer, and refuses a wrong one', async () => {
+    // CRC-64/NVME of "123456789" is ae8b14860a799888 (the catalogue's check value).
+    const check = Buffer.from('ae8b14860a799888', 'hex').toString('base64');
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64', Body: '123456789', ChecksumCRC64NVME: check }));
+    expect(put.ChecksumCRC64NVME).toBe(check);
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'crc64', ChecksumMode: 'ENABLED' }));
+    expect(await got.Body!.transformToString()).toBe('123456789');
+    expect(got.ChecksumCRC64NVME).toBe(check);
+    const data = content(2 * 1024 * 1024 + 3, 64);
+    const body = Readable.from((function* () { for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000); })());
+    const streamed = await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-stream', Body: body, ContentLength: data.length, ChecksumAlgorithm: 'CRC64NVME' }));
+    expect(streamed.ChecksumCRC64NVME).toMatch(/^[A-Za-z0-9+/]{11}=$/);
+    const wrong = Buffer.from('0000000000000001', 'hex').toString('base64');
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-bad', Body: '123456789', ChecksumCRC64NVME: wrong })))).toEqual({ code: 'BadDigest', status: 400 });
+    expect(g.h.meta.getObject('objects', 'crc64-bad')).toBeNull();
+  });
+
   it('keeps keys with any characters as names', async () => {
     const keys = ['a b+c%d', 'üñí/çødé ✓', '../escape', 'x?y=z&w', "quote'\"<>", 'tilde~!*()', 'k'.repeat(1024)];
     for (const key of keys) {

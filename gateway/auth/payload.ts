@@ -71,7 +71,7 @@ export function verifiedBody(req: IncomingMessage, auth: Authenticated): Verifie
       const claimed = expected.get(algorithm);
       if (claimed === '') throw new S3Error('MalformedTrailerError', `The trailer x-amz-checksum-${algorithm} was declared but not sent.`);
       checkChecksumValue(algorithm, claimed!);
-      if (c.digest() !== claimed) {
+      if ((await c.digest()) !== claimed) {
         throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
       }
       checksums[algorithm] = claimed!;
