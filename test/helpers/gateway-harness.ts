@@ -1,7 +1,7 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { Sha256 } from '@aws-crypto/sha256-js';
+import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -96,7 +96,7 @@ export async function signHeaders(port: number, r: RawRequest): Promise<Record<s
   for (const [k, v] of url.searchParams) query[k] = v;
   const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...r.headers };
   if (r.payload !== undefined) headers['x-amz-content-sha256'] = r.payload;
-  const signer = new SignatureV4({ credentials: r.creds ?? ROOT, region: 'us-east-1', service: 's3', sha256: Sha256, uriEscapePath: false });
+  const signer = new SignatureV4({ credentials: r.creds ?? ROOT, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
   const request = new HttpRequest({ method: r.method, protocol: 'http:', hostname: '127.0.0.1', port, path: url.pathname, query, headers, body: r.body });
   const signed = await signer.sign(request, { signingDate: r.signingDate });
   return signed.headers;
