@@ -1,6 +1,7 @@
-// The S3 clients test/gateway-clients.test.ts drives that npm cannot provide: installed from
-// Debian when missing and we are root (CI containers); otherwise named, so the tests that need
-// them fail with a message instead of being skipped.
+// The S3 clients test/gateway-clients.test.ts drives, and what the flist tests need (FUSE with
+// the libfuse2 that fuse-native links, a static busybox as a rootfs), that npm cannot provide:
+// installed from Debian when missing and we are root (CI containers); otherwise named, so the
+// tests that need them fail with a message instead of being skipped.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +10,24 @@ const TOOLS = [
   { command: 'rclone', pkg: 'rclone' },
   { command: 's3cmd', pkg: 's3cmd' },
   { command: 'redis-benchmark', pkg: 'redis-tools' },
+  { command: 'fusermount3', pkg: 'fuse3' },
+  { library: 'libfuse.so.2', pkg: 'libfuse2' },
+  { file: '/bin/busybox', pkg: 'busybox-static' },
 ];
+
+function hasLibrary(name) {
+  try {
+    return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(name);
+  } catch {
+    return false;
+  }
+}
+
+function present(t) {
+  if (t.command) return onPath(t.command);
+  if (t.library) return hasLibrary(t.library);
+  return fs.existsSync(t.file);
+}
 
 function onPath(command) {
   return (process.env.PATH ?? '').split(path.delimiter).some((dir) => {
@@ -22,7 +40,7 @@ function onPath(command) {
   });
 }
 
-const missing = TOOLS.filter((t) => !onPath(t.command));
+const missing = TOOLS.filter((t) => !present(t));
 if (missing.length > 0) {
   const pkgs = missing.map((t) => t.pkg);
   if (process.getuid?.() === 0) {
@@ -31,6 +49,6 @@ if (missing.length > 0) {
     execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
     execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
   } else {
-    process.stdout.write(`install-test-deps: missing ${missing.map((t) => t.command).join(', ')}; install them with\n  sudo apt-get install -y --no-install-recommends ${pkgs.join(' ')}\nThe tests that use them will fail until then.\n`);
+    process.stdout.write(`install-test-deps: missing ${missing.map((t) => t.command ?? t.library ?? t.file).join(', ')}; install them with\n  sudo apt-get install -y --no-install-recommends ${pkgs.join(' ')}\nThe tests that use them will fail until then.\n`);
   }
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { metaRebuild, repair, status } from './admin.js';
 import { bucket, key } from './admin-keys.js';
+import { FLIST_USAGE } from './flist-usage.js';
 import { ZDB_MAIN } from './backends.js';
 import { gateway } from './gateway.js';
 import { start } from './start.js';
@@ -19,7 +20,7 @@ Usage:
   qstor gateway --config FILE      the S3 gateway over backends named in a config file (see gateway/README.md)
   qstor zdb [zdb flags]
       run one zdb backend (the same as the zdb command; zdb --help lists its flags)
-`;
+${FLIST_USAGE}`;
 
 function zdb(argv: string[]): void {
   const child = spawn(process.execPath, [ZDB_MAIN, ...argv], { stdio: 'inherit' });
@@ -42,6 +43,9 @@ async function main(): Promise<void> {
       if (rest[0] === 'key') return key(rest.slice(1));
       if (rest[0] === 'bucket') return bucket(rest.slice(1));
       break;
+    case 'flist':
+      // Loaded on demand: FUSE, snappy and the codec pool are no business of the daemons.
+      return (await import('./flist.js')).flist(rest);
     case 'meta':
       if (rest[0] === 'rebuild') return metaRebuild(rest.slice(1));
       break;
