@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { metaRebuild, repair, status } from './admin.js';
 import { bucket, key } from './admin-keys.js';
+import { farm, nodes } from './admin-registry.js';
+import { agent } from './agent.js';
 import { FLIST_USAGE } from './flist-usage.js';
 import { ZDB_MAIN } from './backends.js';
 import { gateway } from './gateway.js';
+import { registry } from './registry.js';
 import { start } from './start.js';
 
 const USAGE = `qstor: a decentralised, erasure-coded object store over Zero-DB backends
@@ -16,6 +19,11 @@ Usage:
   qstor admin repair [--data DIR]   one repair pass now, with progress
   qstor admin key create [--name N] | list | delete KEY_ID   access keys other than root
   qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]
+  qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]
+  qstor admin nodes [--registry URL] [--admin-token T | --admin-token-file F]   nodes, disks, space, state
+  qstor registry [--data DIR] [--port 9800] [--host 127.0.0.1] [--admin-token-file F] [--down-after 30]
+      the registry of farms and nodes on its own (tables in DIR/meta.db)
+  qstor agent --config FILE        the node agent: a zdb per disk, registration, heartbeats, reservations
   qstor meta rebuild [--data DIR]   the metadata database from the backends and the master key
   qstor gateway --config FILE      the S3 gateway over backends named in a config file (see gateway/README.md)
   qstor zdb [zdb flags]
@@ -37,11 +45,17 @@ async function main(): Promise<void> {
       return zdb(rest);
     case 'gateway':
       return gateway(rest);
+    case 'registry':
+      return registry(rest);
+    case 'agent':
+      return agent(rest);
     case 'admin':
       if (rest[0] === 'status') return status(rest.slice(1));
       if (rest[0] === 'repair') return repair(rest.slice(1));
       if (rest[0] === 'key') return key(rest.slice(1));
       if (rest[0] === 'bucket') return bucket(rest.slice(1));
+      if (rest[0] === 'farm') return farm(rest.slice(1));
+      if (rest[0] === 'nodes') return nodes(rest.slice(1));
       break;
     case 'flist':
       // Loaded on demand: FUSE, snappy and the codec pool are no business of the daemons.

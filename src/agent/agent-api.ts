@@ -1,0 +1,116 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { ZdbError } from '../zdb-client/index.js';
+import { AgentError } from './errors.js';
+import { readJson, sendError, sendJson } from './http.js';
+import { parseCreateRequest, type Namespaces } from './namespaces.js';
+import { verifySigned } from './signed.js';
+import type { StateFile } from './state-file.js';
+import { parseWorkloadRequest, type Workloads } from './workloads.js';
+import { body } from './validate.js';
+
+/** Each route of the agent's API takes one message kind, named after its path. */
+export const AGENT_KINDS = {
+  create: 'ns.create',
+  list: 'ns.list',
+  resize: 'ns.resize',
+  lock: 'ns.lock',
+  delete: 'ns.delete',
+  workloadStart: 'workload.start',
+  workloadGet: 'workload.get',
+  workloadStop: 'workload.stop',
+} as const;
+export type AgentOperation = keyof typeof AGENT_KINDS;
+
+export const AGENT_PATHS: Record<AgentOperation, string> = {
+  create: '/v1/namespaces',
+  list: '/v1/namespaces/list',
+  resize: '/v1/namespaces/resize',
+  lock: '/v1/namespaces/lock',
+  delete: '/v1/namespaces/delete',
+  workloadStart: '/v1/workloads',
+  workloadGet: '/v1/workloads/get',
+  workloadStop: '/v1/workloads/stop',
+};
+
+export interface AgentApiOptions {
+  /** This node's id: the audience every request must be signed for. */
+  nodeId: string;
+  namespaces: Namespaces;
+  workloads: Workloads;
+  stateFile: StateFile;
+  log: Logger;
+}
+
+/**
+ * The agent's HTTP API for stores: every request is a SignedEnvelope from the store's own
+ * ed25519 identity, for this node, with a sequence above the store's last one (kept in the
+ * state file). The signer is the owner: only it may change, or learn anything of, the namespaces
+ * and workloads it created.
+ */
+export function createAgentApi(o: AgentApiOptions): { listen(port: number, host: string): Promise<number>; close(): Promise<void> } {
+  const operations: Record<string, AgentOperation> = Object.fromEntries(Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]));
+
+  const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
+    const path = new URL(req.url ?? '/', 'http://agent').pathname;
+    const op = operations[path];
+    if (req.method !== 'POST' || op === undefined) throw new AgentError('NOT_FOUND', `no route ${req.method} ${path}`);
+    const envelope = await readJson(req);
+    const signer = (envelope as { signer?: unknown } | null)?.signer;
+    const seqs = o.stateFile.state.storeSeq;
+    const v = verifySigned(envelope, { kind: AGENT_KINDS[op], audience: o.nodeId, lastSeq: typeof signer === 'string' ? seqs[signer] : undefined });
+    seqs[v.signer] = v.seq;
+    o.stateFile.save();
+    const store = v.signer;
+    if (op === 'create') return [201, await o.namespaces.create(store, parseCreateRequest(v.body))];
+    if (op === 'list') return [200, { namespaces: o.namespaces.list(store) }];
+    if (op === 'workloadStart') return [201, o.workloads.start(store, parseWorkloadRequest(v.body))];
+    const b = body.object(v.body, 'body');
+    if (op === 'workloadGet') return [200, o.workloads.get(store, body.string(b['id'], 'body.id'))];
+    if (op === 'workloadStop') return [200, await o.workloads.stop(store, body.string(b['id'], 'body.id'))];
+    const namespace = body.string(b['namespace'], 'body.namespace');
+    if (op === 'resize') await o.namespaces.resize(store, namespace, body.int(b['size'], 'body.size', 1));
+    else if (op === 'lock') await o.namespaces.lock(store, namespace, body.boolean(b['locked'], 'body.locked'));
+    else await o.namespaces.delete(store, namespace);
+    return [200, { namespace }];
+  };
+
+  const server = http.createServer((req, res) => {
+    handle(req).then(
+      ([status, value]) => {
+        o.log.info({ method: req.method, path: req.url, status }, 'request');
+        sendJson(res, status, value);
+      },
+      (err: unknown) => {
+        const e = asAgentError(err);
+        if (e) o.log.warn({ method: req.method, path: req.url, status: e.status, code: e.code, msg: e.message }, 'refused');
+        else o.log.error({ method: req.method, path: req.url, err }, 'request failed');
+        sendError(res, e ?? err);
+      },
+    );
+  });
+
+  return {
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A zdb refusal as the API's answer: the store learns it is retriable, or a conflict. */
+function asAgentError(err: unknown): AgentError | undefined {
+  if (err instanceof AgentError) return err;
+  if (!(err instanceof ZdbError)) return undefined;
+  if (err.retriable) return new AgentError('UNAVAILABLE', `zdb unavailable: ${err.message}`, { cause: err });
+  if (err.code === 'NS_EXISTS') return new AgentError('CONFLICT', 'the namespace exists on the zdb', { cause: err });
+  if (err.code === 'NS_NOT_FOUND') return new AgentError('NOT_FOUND', 'the namespace is gone from the zdb', { cause: err });
+  return undefined;
+}

@@ -1,0 +1,291 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import { AgentError } from '../errors.js';
+import { parseNodeReport, type Capacity, type DiskReport, type NodeReport } from '../report.js';
+import { REGISTRY_AUDIENCE, verifySigned, type Verified } from '../signed.js';
+import { newToken, tokenHash, tokenMatchesHash } from '../tokens.js';
+import { body } from '../validate.js';
+import { migrateRegistry } from './schema.js';
+
+export interface Farm {
+  farmId: number;
+  name: string;
+  created: number;
+}
+
+/** A node as last reported (registration or heartbeat). */
+export interface NodeRecord {
+  /** The node's ed25519 public key, hex. */
+  id: string;
+  farmId: number;
+  farmName: string;
+  addresses: string[];
+  agentUrl: string;
+  capacity: Capacity;
+  registeredAt: number;
+  /** ms since the epoch of the last accepted registration or heartbeat. */
+  lastHeartbeat: number;
+}
+
+export type NodeState = 'up' | 'down';
+
+/** One zdb of one node's disk: where a store can reserve namespaces and put shards. */
+export interface BackendRecord {
+  nodeId: string;
+  farmId: number;
+  /** The disk's name within its node (`disk0`, ...). */
+  disk: string;
+  /** The node's first address and the zdb's port; `addresses` has the others. */
+  host: string;
+  port: number;
+  addresses: string[];
+  /** Where to reserve namespaces on this zdb (`AgentClient`). */
+  agentUrl: string;
+  totalBytes: number;
+  freeBytes: number;
+  usedBytes: number;
+  /** 'up' only when the node is up and its agent saw this zdb answer. */
+  state: NodeState;
+}
+
+export interface RegistryOptions {
+  /** A node with no heartbeat for this long is down. Default 30 s. */
+  downAfterMs?: number;
+  /** How far a message's timestamp may be from the registry's clock (replay window). */
+  windowMs?: number;
+}
+
+/** The signed message kinds agents send the registry. */
+export const REGISTER_KIND = 'node.register';
+export const HEARTBEAT_KIND = 'node.heartbeat';
+
+interface NodeRow {
+  id: string;
+  farm_id: number;
+  farm_name: string;
+  agent_url: string;
+  addresses: string;
+  cores: number;
+  memory_bytes: number;
+  registered_at: number;
+  last_heartbeat: number;
+  last_seq: number;
+}
+
+interface DiskRow {
+  node_id: string;
+  name: string;
+  total_bytes: number;
+  free_bytes: number;
+  zdb_port: number;
+  zdb_state: 'up' | 'down';
+  namespaces: number;
+  used_bytes: number;
+}
+
+const NODE_SELECT = `SELECT n.*, f.name AS farm_name FROM registry_nodes n JOIN registry_farms f ON f.id = n.farm_id`;
+
+/**
+ * The registry's data layer: farms, nodes, their disks and zdbs, in `registry_*` tables of a
+ * sqlite database (the gateway's meta.db, or a file of its own). Accepting a registration or a
+ * heartbeat verifies the node's signature and advances its sequence in one transaction, so a
+ * replay is refused even by several processes sharing the file. The gateway uses it in-process:
+ * `listBackends()` is what placement needs.
+ */
+export class Registry {
+  readonly downAfterMs: number;
+  private readonly db: Database.Database;
+  private readonly windowMs: number | undefined;
+
+  constructor(dbPath: string, options: RegistryOptions = {}) {
+    this.downAfterMs = options.downAfterMs ?? 30_000;
+    this.windowMs = options.windowMs;
+    // 0600 before sqlite opens it, as the metadata store does with meta.db: sqlite gives the -wal
+    // and -shm files the database file's mode.
+    fs.closeSync(fs.openSync(dbPath, 'a', 0o600));
+    this.db = new Database(dbPath);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    migrateRegistry(this.db);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** A new farm. The farmer token (`<farmId>.<secret>`) is returned once; only its hash is kept. */
+  createFarm(name: string, now = Date.now()): { farmId: number; farmerToken: string } {
+    body.string(name, 'name');
+    const secret = newToken();
+    try {
+      const { lastInsertRowid } = this.db.prepare('INSERT INTO registry_farms (name, token_hash, created) VALUES (?, ?, ?)').run(name, tokenHash(secret), now);
+      const farmId = Number(lastInsertRowid);
+      return { farmId, farmerToken: `${farmId}.${secret}` };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AgentError('CONFLICT', `a farm named "${name}" exists already`);
+      throw err;
+    }
+  }
+
+  listFarms(): Farm[] {
+    const rows = this.db.prepare('SELECT id, name, created FROM registry_farms ORDER BY id').all() as Array<{ id: number; name: string; created: number }>;
+    return rows.map((r) => ({ farmId: r.id, name: r.name, created: r.created }));
+  }
+
+  /**
+   * A signed registration (`REGISTER_KIND`, body: NodeReport plus `farmToken`). A node may
+   * register again (new addresses, restarted agent) in the same farm; never in another one.
+   */
+  acceptRegistration(envelope: unknown, now = Date.now()): NodeRecord {
+    return this.db
+      .transaction(() => {
+        const signer = signerOf(envelope);
+        const existing = this.nodeRow(signer);
+        const v = this.verify(envelope, REGISTER_KIND, existing, now);
+        const b = body.object(v.body, 'body');
+        const farmId = this.farmOfToken(body.string(b['farmToken'], 'body.farmToken'));
+        const report = parseNodeReport(b);
+        if (existing && existing.farm_id !== farmId) throw new AgentError('FARM_MISMATCH', `node ${signer} is registered in farm ${existing.farm_id}, not ${farmId}`);
+        this.db
+          .prepare(
+            `INSERT INTO registry_nodes (id, farm_id, agent_url, addresses, cores, memory_bytes, registered_at, last_heartbeat, last_seq)
+             VALUES (@id, @farm, @url, @addresses, @cores, @memory, @now, @now, @seq)
+             ON CONFLICT (id) DO UPDATE SET agent_url = @url, addresses = @addresses, cores = @cores, memory_bytes = @memory,
+               last_heartbeat = @now, last_seq = @seq`,
+          )
+          .run({ id: signer, farm: farmId, ...this.reportParams(report), now, seq: v.seq });
+        this.replaceDisks(signer, report.capacity.disks);
+        return this.getNode(signer)!;
+      })
+      .immediate();
+  }
+
+  /** A signed heartbeat (`HEARTBEAT_KIND`, body: NodeReport) from registered node `nodeId`. */
+  acceptHeartbeat(nodeId: string, envelope: unknown, now = Date.now()): NodeRecord {
+    return this.db
+      .transaction(() => {
+        const signer = signerOf(envelope);
+        const existing = this.nodeRow(signer);
+        const v = this.verify(envelope, HEARTBEAT_KIND, existing, now);
+        if (v.signer !== nodeId) throw new AgentError('WRONG_AUDIENCE', `heartbeat for node ${nodeId} signed by node ${v.signer}`);
+        if (!existing) throw new AgentError('UNKNOWN_NODE', `node ${nodeId} is not registered`);
+        const report = parseNodeReport(v.body);
+        this.db
+          .prepare(
+            `UPDATE registry_nodes SET agent_url = @url, addresses = @addresses, cores = @cores, memory_bytes = @memory,
+               last_heartbeat = @now, last_seq = @seq WHERE id = @id`,
+          )
+          .run({ id: nodeId, ...this.reportParams(report), now, seq: v.seq });
+        this.replaceDisks(nodeId, report.capacity.disks);
+        return this.getNode(nodeId)!;
+      })
+      .immediate();
+  }
+
+  getNode(id: string): NodeRecord | undefined {
+    const row = this.nodeRow(id);
+    return row && this.toRecord(row, this.disksOf([id]).get(id) ?? []);
+  }
+
+  /** Every node, by farm then id. */
+  listNodes(): NodeRecord[] {
+    const rows = this.db.prepare(`${NODE_SELECT} ORDER BY n.farm_id, n.id`).all() as NodeRow[];
+    const disks = this.disksOf(rows.map((r) => r.id));
+    return rows.map((r) => this.toRecord(r, disks.get(r.id) ?? []));
+  }
+
+  /** 'down' once the node's last heartbeat is older than `downAfterMs`. */
+  nodeState(node: NodeRecord, now = Date.now(), downAfterMs = this.downAfterMs): NodeState {
+    return now - node.lastHeartbeat > downAfterMs ? 'down' : 'up';
+  }
+
+  /** Every zdb of every node (node → disks → endpoint), with its state and space. */
+  listBackends(now = Date.now(), downAfterMs = this.downAfterMs): BackendRecord[] {
+    return this.listNodes().flatMap((n) => {
+      const nodeUp = this.nodeState(n, now, downAfterMs) === 'up';
+      return n.capacity.disks.map((d) => ({
+        nodeId: n.id,
+        farmId: n.farmId,
+        disk: d.name,
+        host: n.addresses[0] ?? '',
+        port: d.zdb.port,
+        addresses: n.addresses,
+        agentUrl: n.agentUrl,
+        totalBytes: d.totalBytes,
+        freeBytes: d.freeBytes,
+        usedBytes: d.zdb.usedBytes,
+        state: nodeUp && d.zdb.state === 'up' ? ('up' as const) : ('down' as const),
+      }));
+    });
+  }
+
+  private verify(envelope: unknown, kind: string, existing: NodeRow | undefined, now: number): Verified {
+    return verifySigned(envelope, { kind, audience: REGISTRY_AUDIENCE, lastSeq: existing?.last_seq, now, windowMs: this.windowMs });
+  }
+
+  private farmOfToken(token: string): number {
+    const dot = token.indexOf('.');
+    const farmId = Number(token.slice(0, dot));
+    const row = dot > 0 && Number.isSafeInteger(farmId) ? (this.db.prepare('SELECT token_hash FROM registry_farms WHERE id = ?').get(farmId) as { token_hash: string } | undefined) : undefined;
+    // Same answer for an unknown farm and a wrong secret: the refusal tells nothing about which farms exist.
+    if (!row || !tokenMatchesHash(token.slice(dot + 1), row.token_hash)) throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
+    return farmId;
+  }
+
+  private nodeRow(id: string): NodeRow | undefined {
+    return this.db.prepare(`${NODE_SELECT} WHERE n.id = ?`).get(id) as NodeRow | undefined;
+  }
+
+  private reportParams(r: NodeReport) {
+    return { url: r.agentUrl, addresses: JSON.stringify(r.addresses), cores: r.capacity.cores, memory: r.capacity.memoryBytes };
+  }
+
+  private replaceDisks(nodeId: string, disks: DiskReport[]): void {
+    this.db.prepare('DELETE FROM registry_disks WHERE node_id = ?').run(nodeId);
+    const insert = this.db.prepare(
+      `INSERT INTO registry_disks (node_id, name, total_bytes, free_bytes, zdb_port, zdb_state, namespaces, used_bytes)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const d of disks) {
+      try {
+        insert.run(nodeId, d.name, d.totalBytes, d.freeBytes, d.zdb.port, d.zdb.state, d.zdb.namespaces, d.zdb.usedBytes);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AgentError('BAD_REQUEST', `disk name "${d.name}" reported twice`);
+        throw err;
+      }
+    }
+  }
+
+  private disksOf(ids: string[]): Map<string, DiskReport[]> {
+    const out = new Map<string, DiskReport[]>();
+    if (ids.length === 0) return out;
+    const rows = this.db.prepare(`SELECT * FROM registry_disks WHERE node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, name`).all(JSON.stringify(ids)) as DiskRow[];
+    for (const r of rows) {
+      const list = out.get(r.node_id) ?? [];
+      list.push({ name: r.name, totalBytes: r.total_bytes, freeBytes: r.free_bytes, zdb: { port: r.zdb_port, state: r.zdb_state, namespaces: r.namespaces, usedBytes: r.used_bytes } });
+      out.set(r.node_id, list);
+    }
+    return out;
+  }
+
+  private toRecord(r: NodeRow, disks: DiskReport[]): NodeRecord {
+    return {
+      id: r.id,
+      farmId: r.farm_id,
+      farmName: r.farm_name,
+      addresses: JSON.parse(r.addresses) as string[],
+      agentUrl: r.agent_url,
+      capacity: { cores: r.cores, memoryBytes: r.memory_bytes, disks },
+      registeredAt: r.registered_at,
+      lastHeartbeat: r.last_heartbeat,
+    };
+  }
+}
+
+/** The claimed signer, to look its node up before verifying; verifySigned checks the rest. */
+function signerOf(envelope: unknown): string {
+  const s = (envelope as { signer?: unknown } | null)?.signer;
+  if (typeof s !== 'string') throw new AgentError('BAD_REQUEST', 'signed envelope: "signer" must be a string');
+  return s;
+}
