@@ -12,7 +12,23 @@ export interface GatewayConfig {
   adminListen: string;
   adminPort: number | null;
   tls: { cert: string; key: string } | null;
+  /**
+   * The registry in this process: nodes register and heartbeat here, and the store reserves a
+   * namespace on every zdb they report (then `backends` may be left out).
+   */
+  registry: RegistryConfig | null;
   store: StoreConfig;
+}
+
+export interface RegistryConfig {
+  listen: string;
+  port: number;
+  /** A node silent this long is down. */
+  downAfterSeconds: number;
+  /** maxsize of each namespace the store reserves. */
+  namespaceBytes: number;
+  /** A backend down this long has lost its shards: repair rebuilds them elsewhere. */
+  graceSeconds: number;
 }
 
 export class GatewayConfigError extends Error {
@@ -42,7 +58,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}`);
     return v as number;
   };
-  const known = new Set(['data', 'listen', 'port', 'adminListen', 'adminPort', 'tls', 'dataShards', 'parityShards', 'backends']);
+  const known = new Set(['data', 'listen', 'port', 'adminListen', 'adminPort', 'tls', 'dataShards', 'parityShards', 'backends', 'registry']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(k, 'is not a known setting');
   let tls: GatewayConfig['tls'] = null;
   if (o['tls'] !== undefined) {
@@ -50,10 +66,12 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     if (typeof t !== 'object' || t === null || typeof t['cert'] !== 'string' || typeof t['key'] !== 'string') fail('tls', 'must be { "cert": FILE, "key": FILE }');
     tls = { cert: t['cert'] as string, key: t['key'] as string };
   }
-  const backends = parseBackendConfig(o, file);
+  const registry = o['registry'] === undefined ? null : registrySection(o['registry'], (field, what) => fail(`registry.${field}`, what));
+  // With a registry the backends come from the nodes; a list may still name fixed ones.
+  const backends = registry && o['backends'] === undefined ? [] : parseBackendConfig(o, file);
   const dataShards = int('dataShards', 1, 16, 4);
   const parityShards = int('parityShards', 0, 8, 2);
-  if (backends.length < dataShards + parityShards) fail('backends', `has ${backends.length} entries: ${dataShards}+${parityShards} needs at least ${dataShards + parityShards}`);
+  if (!registry && backends.length < dataShards + parityShards) fail('backends', `has ${backends.length} entries: ${dataShards}+${parityShards} needs at least ${dataShards + parityShards}`);
   return {
     data: str('data'),
     listen: str('listen', '127.0.0.1'),
@@ -61,10 +79,32 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     adminListen: str('adminListen', '127.0.0.1'),
     adminPort: o['adminPort'] === undefined ? null : int('adminPort', 0, 65535),
     tls,
+    registry,
     store: {
       dataShards,
       parityShards,
       backends: backends.map((b) => ({ id: b.id, farm: b.farm, node: b.node, address: `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`, namespace: b.namespace, ...(b.password ? { password: b.password } : {}) })),
     },
+  };
+}
+
+function registrySection(v: unknown, fail: (field: string, what: string) => never): RegistryConfig {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('', 'must be an object');
+  const r = v as Record<string, unknown>;
+  const known = new Set(['listen', 'port', 'downAfterSeconds', 'namespaceBytes', 'graceSeconds']);
+  for (const k of Object.keys(r)) if (!known.has(k)) fail(k, 'is not a known setting');
+  const num = (field: string, min: number, max: number, fallback: number, integer = true): number => {
+    const x = r[field] ?? fallback;
+    if (typeof x !== 'number' || (integer && !Number.isInteger(x)) || x < min || x > max) fail(field, `must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+    return x as number;
+  };
+  const listen = r['listen'] ?? '127.0.0.1';
+  if (typeof listen !== 'string' || listen.length === 0) fail('listen', 'must be a non-empty string');
+  return {
+    listen: listen as string,
+    port: num('port', 0, 65535, 9800),
+    downAfterSeconds: num('downAfterSeconds', 0.1, 86_400, 30, false),
+    namespaceBytes: num('namespaceBytes', 1 << 20, Number.MAX_SAFE_INTEGER, 100 * 2 ** 30),
+    graceSeconds: num('graceSeconds', 0, 30 * 86_400, 15 * 60, false),
   };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { openStore } from '../src/cli/local-store.js';
+import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { AdminServer } from './admin-server.js';
 import { loadGatewayConfig } from './config.js';
@@ -36,9 +37,12 @@ async function main(): Promise<void> {
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
   const orphans = opened.meta.recoverPendingWrites();
   if (orphans > 0) logger.info({ orphans }, 'shards of interrupted writes queued for deletion');
+  const cluster = config?.registry ? await startClusterLink(dir, config.registry, opened, logger) : null;
   await opened.backends.refresh();
-  const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, log: (m) => logger.info(m) });
+  const graceMs = config?.registry ? config.registry.graceSeconds * 1000 : DEFAULT_MAINTENANCE.graceMs;
+  const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, graceMs, log: (m) => logger.info(m) });
   maintenance.start();
+  if (cluster) say(`registry ${cluster.port}`);
   const admin = config?.adminPort != null ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards) : null;
   const creds = rootCredentials(dir);
   if (creds.source === 'created') say(`credentials ${creds.accessKey} ${creds.secretKey}`);
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     maintenance.stop();
-    void Promise.all([gateway.close(), admin?.close()])
+    void Promise.all([gateway.close(), admin?.close(), cluster?.close()])
       .then(() => opened.close())
       .then(() => process.exit(0));
   };

@@ -5,21 +5,23 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RegistryClient } from '../src/agent/index.js';
+import { startAgent, until, type AgentProcess } from './helpers/agent-harness.js';
 import { startZdb, type ZdbProcess } from './helpers/zdb-process.js';
 
 const QSTOR = path.resolve('bin/qstor.js');
 const ZDB = path.resolve('bin/zdb.js');
 const run = promisify(execFile);
 
-function startGateway(config: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; admin: number }> {
+function startGateway(config: string, env: NodeJS.ProcessEnv, wanted = /\/health on port (\d+)/): Promise<{ child: ChildProcess; port: number; admin: number }> {
   const child = spawn(process.execPath, [QSTOR, 'gateway', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const s3 = /S3 on port (\d+)/.exec(out);
-      const admin = /\/health on port (\d+)/.exec(out);
-      if (s3 && admin) resolve({ child, port: Number(s3[1]), admin: Number(admin[1]) });
+      const other = wanted.exec(out);
+      if (s3 && other) resolve({ child, port: Number(s3[1]), admin: Number(other[1]) });
     });
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
@@ -71,11 +73,45 @@ describe('qstor gateway --config', () => {
     }
   });
 
+  it('serves the registry and stores on the zdbs of the nodes that register with it (no backend in the file)', async () => {
+    const config = path.join(dir, 'cluster.json');
+    const data = path.join(dir, 'cluster-state');
+    fs.writeFileSync(config, JSON.stringify({ data, port: 0, dataShards: 4, parityShards: 2, registry: { port: 0, downAfterSeconds: 2, namespaceBytes: 1 << 30 } }));
+    const env = { ...process.env, QSTOR_ROOT_ACCESS_KEY: 'ROOTKEYFORTESTS00002', QSTOR_ROOT_SECRET_KEY: 'root-secret-for-tests-0123456789abcdefghik' };
+    const { child, port, admin: registryPort } = await startGateway(config, env, /registry on port (\d+)/);
+    const agents: AgentProcess[] = [];
+    try {
+      const url = `http://127.0.0.1:${registryPort}`;
+      const token = fs.readFileSync(path.join(data, 'registry-admin.token'), 'utf8').trim();
+      expect(fs.statSync(path.join(data, 'registry-admin.token')).mode & 0o777).toBe(0o600);
+      const registry = new RegistryClient(url);
+      const farms = await Promise.all(['f1', 'f2', 'f3'].map((name) => registry.createFarm(token, name)));
+      for (let i = 0; i < 6; i++) agents.push(await startAgent(path.join(dir, `agent${i}`), { registry: url, farmToken: farms[i % 3]!.farmerToken, disks: 1, heartbeatSeconds: 0.3 }));
+      const s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY }, maxAttempts: 1 });
+      await s3.send(new CreateBucketCommand({ Bucket: 'grid' }));
+      const body = Buffer.alloc(5 * 1024 * 1024 + 7, 3);
+      // The gateway reserves a namespace on each zdb as the nodes appear (every 2 s).
+      await until('the gateway to store on the nodes', () => s3.send(new PutObjectCommand({ Bucket: 'grid', Key: 'k', Body: body })).then(() => true, () => undefined), 30_000);
+      const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'grid', Key: 'k' }))).Body!.transformToByteArray());
+      expect(got.equals(body)).toBe(true);
+      s3.destroy();
+      expect(fs.statSync(path.join(data, 'store.key')).mode & 0o777).toBe(0o600);
+      const logs = fs.readFileSync(path.join(data, 'gateway.log'), 'utf8');
+      expect(logs.match(/reserved namespace/g)).toHaveLength(6);
+    } finally {
+      await Promise.all(agents.map((a) => a.stop()));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  }, 120_000);
+
   it('refuses a config file with a bad field, naming it', async () => {
     const bad = path.join(dir, 'bad.json');
     fs.writeFileSync(bad, JSON.stringify({ data: dir, backends: [{ id: 'a', farm: 'f', node: 'n', address: 'nowhere', namespace: 'x' }] }));
     await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('backends[0].address must be host:port') });
     fs.writeFileSync(bad, JSON.stringify({ data: dir, prot: 9000, backends: [] }));
     await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('"prot" is not a known setting') });
+    fs.writeFileSync(bad, JSON.stringify({ data: dir, registry: { port: 'many' } }));
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('"registry.port" must be an integer from 0 to 65535') });
   });
 });

@@ -62,7 +62,8 @@ export async function openStore(dir: string, config: StoreConfig = readStoreConf
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
   if (fs.existsSync(files.keyCheck)) checkMasterKey(masterKey, fs.readFileSync(files.keyCheck, 'utf8').trim());
   else fs.writeFileSync(files.keyCheck, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
-  const list: Backend[] = parseBackendConfig(config, files.config);
+  // A gateway with a registry may start with no fixed backend: they come from the nodes.
+  const list: Backend[] = config.backends.length === 0 ? [] : parseBackendConfig(config, files.config);
   const backends = new BackendPool(list);
   const meta = new SqliteMetaStore(files.meta);
   const pipeline = new PipelinePool();

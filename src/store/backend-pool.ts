@@ -27,6 +27,8 @@ export class BackendPool {
   private readonly clients = new Map<string, ZdbClient>();
   private readonly health = new Map<string, Health>();
   private readonly byId = new Map<string, Backend>();
+  /** Backends kept down whatever they answer: the registry says their node is gone. */
+  private readonly held = new Set<string>();
   private readonly opts: BackendPoolOptions;
 
   constructor(backends: readonly Backend[], opts: Partial<BackendPoolOptions> = {}) {
@@ -82,7 +84,7 @@ export class BackendPool {
   succeeded(id: string): void {
     const h = this.health.get(id)!;
     h.failures = 0;
-    if (h.downSince !== null) {
+    if (h.downSince !== null && !this.held.has(id)) {
       h.downSince = null;
       this.byId.get(id)!.state = 'up';
     }
@@ -96,6 +98,24 @@ export class BackendPool {
     h.failures++;
     h.lastError = e.message;
     if (h.failures >= this.opts.downAfterFailures && h.downSince === null) {
+      h.downSince = Date.now();
+      this.byId.get(id)!.state = 'down';
+    }
+  }
+
+  /**
+   * Holds a backend down (its node stopped heartbeating: placement skips it, and past the
+   * grace period repair moves its shards), or lets it go: it is up again at its next answer.
+   */
+  hold(id: string, down: boolean): void {
+    const h = this.health.get(id);
+    if (!h) return;
+    if (!down) {
+      this.held.delete(id);
+      return;
+    }
+    this.held.add(id);
+    if (h.downSince === null) {
       h.downSince = Date.now();
       this.byId.get(id)!.state = 'down';
     }

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Signer } from '../src/agent/index.js';
+import type { OpenStore } from '../src/cli/local-store.js';
+import { layout } from '../src/cli/local-store.js';
+import { Discovery } from '../src/cluster/discovery.js';
+import type { RegistryConfig } from './config.js';
+
+/** How often the registry's view is applied to the backend pool. */
+const SYNC_MS = 2000;
+
+/**
+ * The registry served by this gateway (over its metadata database) and the store's link to
+ * it: the namespaces reserved earlier join the pool at once, new nodes' zdbs get one reserved
+ * as they appear, silent nodes are held down. The operator's token is DIR/registry-admin.token
+ * and the store's identity DIR/store.key (both 0600, made on first start, never printed).
+ */
+export async function startClusterLink(dir: string, config: RegistryConfig, opened: OpenStore, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createRegistryServer({
+    dbPath: layout(dir).meta,
+    adminToken: loadOrCreateTokenFile(path.join(dir, 'registry-admin.token')),
+    downAfterMs: config.downAfterSeconds * 1000,
+    logger: logger.child({ component: 'registry' }),
+  });
+  const discovery = new Discovery({
+    registry: server.registry,
+    pool: opened.backends,
+    meta: opened.meta,
+    masterKey: opened.masterKey,
+    signer: new Signer(loadOrCreateIdentity(path.join(dir, 'store.key'))),
+    namespaceBytes: config.namespaceBytes,
+    log: (m) => logger.info(m),
+  });
+  for (const b of discovery.known()) if (!opened.backends.get(b.id)) opened.backends.add(b);
+  const port = await server.listen(config.port, config.listen);
+  let running = false;
+  const sync = (): void => {
+    if (running) return;
+    running = true;
+    discovery
+      .sync()
+      .catch((e: unknown) => logger.error({ err: e }, 'registry sync failed'))
+      .finally(() => (running = false));
+  };
+  sync();
+  const timer = setInterval(sync, SYNC_MS);
+  return {
+    port,
+    async close() {
+      clearInterval(timer);
+      await server.close();
+    },
+  };
+}

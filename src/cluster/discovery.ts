@@ -1,0 +1,112 @@
+import { AgentClient, type BackendRecord, type Registry, type Signer } from '../agent/index.js';
+import type { Backend as MetaBackend, MetaStore } from '../meta/meta-store.js';
+import { openSecret, sealSecret } from '../pipeline/keys.js';
+import type { Backend } from '../placement/backend.js';
+import type { BackendPool } from '../store/backend-pool.js';
+
+export interface DiscoveryOptions {
+  registry: Registry;
+  pool: BackendPool;
+  meta: MetaStore;
+  masterKey: Buffer;
+  /** The store's own identity: agents give a namespace's password only to the store that reserved it. */
+  signer: Signer;
+  /** maxsize of each namespace reserved. */
+  namespaceBytes: number;
+  log: (message: string) => void;
+}
+
+export interface DiscoveryReport {
+  reserved: number;
+  down: number;
+  failed: number;
+}
+
+/** The id a zdb of the registry gets in manifests: stable across restarts and address changes. */
+export function backendId(r: Pick<BackendRecord, 'nodeId' | 'disk'>): string {
+  return `${r.nodeId.slice(0, 16)}/${r.disk}`;
+}
+
+function address(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** A reserved namespace as the pool connects to it (the password opened). */
+export function poolBackend(b: MetaBackend, masterKey: Buffer): Backend {
+  const colon = b.address.lastIndexOf(':');
+  return {
+    id: b.id,
+    farm: b.farm,
+    node: b.node,
+    host: b.address.slice(0, colon).replace(/^\[(.*)\]$/, '$1'),
+    port: Number(b.address.slice(colon + 1)),
+    namespace: b.namespace,
+    password: b.password ? openSecret(masterKey, `backend:${b.id}`, b.password) : undefined,
+    freeBytes: b.freeBytes,
+    state: b.state,
+  };
+}
+
+/**
+ * The store's side of the registry: every zdb a node reports gets one namespace reserved for
+ * this store through the node's agent (kept in the metadata's backends table, its password
+ * sealed under the master key), and joins the backend pool with the node and farm as its
+ * failure domains. A node whose heartbeats stop is held down in the pool, so placement skips
+ * it and, past the grace period, repair moves its shards; when it heartbeats again it is used
+ * again, under the same backend ids, so nothing is duplicated.
+ */
+export class Discovery {
+  constructor(private readonly o: DiscoveryOptions) {}
+
+  /** The namespaces reserved by earlier runs, for the pool at start. */
+  known(): Backend[] {
+    return this.o.meta.listBackends().map((b) => poolBackend(b, this.o.masterKey));
+  }
+
+  async sync(now = Date.now()): Promise<DiscoveryReport> {
+    const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0 };
+    const known = new Map(this.o.meta.listBackends().map((b) => [b.id, b]));
+    for (const r of this.o.registry.listBackends(now)) {
+      const id = backendId(r);
+      let have = known.get(id);
+      if (!have) {
+        if (r.state !== 'up') continue;
+        try {
+          have = await this.reserve(id, r);
+          report.reserved++;
+        } catch (e) {
+          report.failed++;
+          this.o.log(`could not reserve a namespace on ${id}: ${(e as Error).message}`);
+          continue;
+        }
+      } else if (have.address !== address(r.host, r.port) || have.freeBytes !== r.freeBytes) {
+        have = { ...have, address: address(r.host, r.port), freeBytes: r.freeBytes };
+        this.o.meta.upsertBackend(have);
+        if (this.o.pool.get(id)?.host !== r.host || this.o.pool.get(id)?.port !== r.port) this.o.pool.add(poolBackend(have, this.o.masterKey));
+      }
+      if (!this.o.pool.get(id)) this.o.pool.add(poolBackend(have, this.o.masterKey));
+      this.o.pool.hold(id, r.state === 'down');
+      if (r.state === 'down') report.down++;
+    }
+    return report;
+  }
+
+  private async reserve(id: string, r: BackendRecord): Promise<MetaBackend> {
+    const agent = new AgentClient({ url: r.agentUrl, nodeId: r.nodeId, signer: this.o.signer });
+    const ns = await agent.createNamespace({ size: this.o.namespaceBytes, mode: 'user', disk: r.disk });
+    const backend: MetaBackend = {
+      id,
+      farm: String(r.farmId),
+      node: r.nodeId,
+      address: address(ns.host, ns.port),
+      namespace: ns.namespace,
+      password: sealSecret(this.o.masterKey, `backend:${id}`, ns.password),
+      state: 'up',
+      freeBytes: r.freeBytes,
+      lastSeen: Date.now(),
+    };
+    this.o.meta.upsertBackend(backend);
+    this.o.log(`reserved namespace ${ns.namespace} on ${id} (farm ${r.farmId}) at ${backend.address}`);
+    return backend;
+  }
+}
