@@ -128,7 +128,8 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
     const body = await withStore(dir, `const chunks = []; for await (const c of s.store.get('photos', 'p3').body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), s.store.head('photos', 'p3').metadata.n);`);
     expect(body.trim()).toBe('300003 true 3');
     expect(await stop(q)).toBe(0);
-  });
+    // Three starts and stops of the whole store and ~15 aws cli runs: minutes on 2 busy cores.
+  }, 180_000);
 
   it('refuses a wrong master key with a clear error', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-key-'));

@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ZdbError } from '../zdb-client/index.js';
 import { AgentError } from './errors.js';
-import { readJson, sendError, sendJson } from './http.js';
+import { jsonService, readJson, type JsonService } from './http.js';
 import { parseCreateRequest, type Namespaces } from './namespaces.js';
 import { verifySigned } from './signed.js';
 import type { StateFile } from './state-file.js';
@@ -49,7 +48,7 @@ export interface AgentApiOptions {
  * state file). The signer is the owner: only it may change, or learn anything of, the namespaces
  * and workloads it created.
  */
-export function createAgentApi(o: AgentApiOptions): { listen(port: number, host: string): Promise<number>; close(): Promise<void> } {
+export function createAgentApi(o: AgentApiOptions): JsonService {
   const operations: Record<string, AgentOperation> = Object.fromEntries(Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]));
 
   const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
@@ -76,33 +75,7 @@ export function createAgentApi(o: AgentApiOptions): { listen(port: number, host:
     return [200, { namespace }];
   };
 
-  const server = http.createServer((req, res) => {
-    handle(req).then(
-      ([status, value]) => {
-        o.log.info({ method: req.method, path: req.url, status }, 'request');
-        sendJson(res, status, value);
-      },
-      (err: unknown) => {
-        const e = asAgentError(err);
-        if (e) o.log.warn({ method: req.method, path: req.url, status: e.status, code: e.code, msg: e.message }, 'refused');
-        else o.log.error({ method: req.method, path: req.url, err }, 'request failed');
-        sendError(res, e ?? err);
-      },
-    );
-  });
-
-  return {
-    listen: (port, host) =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-      }),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return jsonService(handle, o.log, asAgentError);
 }
 
 /** A zdb refusal as the API's answer: the store learns it is retriable, or a conflict. */

@@ -1,4 +1,6 @@
-import type http from 'node:http';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
 import { AgentError, isAgentErrorCode } from './errors.js';
 
 /** Largest request body either service reads: reports and reservations are small. */
@@ -30,6 +32,46 @@ export function sendJson(res: http.ServerResponse, status: number, value: unknow
 export function sendError(res: http.ServerResponse, err: unknown): void {
   if (err instanceof AgentError) sendJson(res, err.status, { code: err.code, message: err.message });
   else sendJson(res, 500, { code: 'INTERNAL', message: 'internal error' });
+}
+
+export interface JsonService {
+  /** Resolves with the bound port (useful with port 0). */
+  listen(port: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP service of JSON routes (the registry, the agent's API): `route` answers
+ * [status, body]; what it throws is answered by `refusal` (an AgentError, or undefined for
+ * a 500 with no detail) and logged as a refusal or a failure, never with request bodies.
+ */
+export function jsonService(route: (req: http.IncomingMessage) => Promise<[number, unknown]>, log: Logger, refusal: (err: unknown) => AgentError | undefined = (e) => (e instanceof AgentError ? e : undefined)): JsonService {
+  const server = http.createServer((req, res) => {
+    route(req).then(
+      ([status, value]) => {
+        log.info({ method: req.method, path: req.url, status }, 'request');
+        sendJson(res, status, value);
+      },
+      (err: unknown) => {
+        const e = refusal(err);
+        if (e) log.warn({ method: req.method, path: req.url, status: e.status, code: e.code, msg: e.message }, 'refused');
+        else log.error({ method: req.method, path: req.url, err }, 'request failed');
+        sendError(res, e ?? err);
+      },
+    );
+  });
+  return {
+    listen: (port, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /** The bearer token of a request, or undefined. */

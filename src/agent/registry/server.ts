@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { pino, type Logger } from 'pino';
 import { AgentError } from '../errors.js';
-import { bearer, readJson, sendError, sendJson } from '../http.js';
+import { bearer, jsonService, readJson } from '../http.js';
 import { tokensEqual } from '../tokens.js';
 import { body } from '../validate.js';
 import { Registry, type RegistryOptions } from './registry.js';
@@ -70,34 +69,13 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     throw new AgentError('NOT_FOUND', `no route ${req.method} ${path}`);
   };
 
-  const server = http.createServer((req, res) => {
-    route(req).then(
-      ([status, value]) => {
-        log.info({ method: req.method, path: req.url, status }, 'request');
-        sendJson(res, status, value);
-      },
-      (err: unknown) => {
-        if (err instanceof AgentError) log.warn({ method: req.method, path: req.url, status: err.status, code: err.code, msg: err.message }, 'refused');
-        else log.error({ method: req.method, path: req.url, err }, 'request failed');
-        sendError(res, err);
-      },
-    );
-  });
-
+  const service = jsonService(route, log);
   return {
     registry,
-    listen: (port, host = '127.0.0.1') =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-      }),
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          registry.close();
-          resolve();
-        });
-      }),
+    listen: service.listen,
+    close: async () => {
+      await service.close();
+      registry.close();
+    },
   };
 }
