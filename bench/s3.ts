@@ -60,7 +60,7 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { openStore, writeStoreConfig, type OpenStore } from '../src/cli/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
-import { textLike, freePorts } from './common.js';
+import { fmt, freePorts, printTable, textLike } from './common.js';
 
 const MiB = 1 << 20;
 const PIECE = MiB;
@@ -680,18 +680,11 @@ function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, log: 
 
 const live = new Set<ChildProcess>();
 
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
 
 function sizeLabel(bytes: number): string {
   return bytes >= 1 << 30 && bytes % (1 << 30) === 0 ? `${bytes / (1 << 30)} GiB` : `${fmt(bytes / MiB)} MiB`;
 }
 
-function printTable(header: string[], lines: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  for (const line of [header, ...lines]) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-}
 
 // ------------------------------------------------------------------------ main
 

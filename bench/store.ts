@@ -45,7 +45,7 @@ import { BackendPool } from '../src/store/backend-pool.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import type { ZdbClient } from '../src/zdb-client/index.js';
-import { textLike, freePorts } from './common.js';
+import { fmt, freePorts, printTable, textLike } from './common.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -611,16 +611,7 @@ async function killBackend(z: LocalBackend): Promise<void> {
 
 // ------------------------------------------------------------------------ output
 
-function fmt(n: number, digits = 0): string {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
 
-function printTable(header: string[], lines: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  for (const line of [header, ...lines]) {
-    console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  }
-}
 
 function sizeLabel(bytes: number): string {
   return bytes >= GiB && bytes % GiB === 0 ? `${bytes / GiB} GiB` : `${fmt(bytes / MiB)} MiB`;

@@ -13,6 +13,8 @@ const TOOLS = [
   { command: 'fusermount3', pkg: 'fuse3' },
   { library: 'libfuse.so.2', pkg: 'libfuse2' },
   { file: '/bin/busybox', pkg: 'busybox-static' },
+  // Network namespaces for the cluster test that cuts a node's link.
+  { command: 'ip', pkg: 'iproute2' },
 ];
 
 function hasLibrary(name) {

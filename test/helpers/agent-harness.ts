@@ -18,9 +18,11 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-function spawnLogged(args: string[], logFile: string): ChildProcess {
+/** `netns`: run it in that network namespace (`ip netns exec` execs, so the pid is node's). */
+function spawnLogged(args: string[], logFile: string, netns?: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, [QSTOR, ...args], { stdio: ['ignore', out, out] });
+  const command = netns ? ['ip', ['netns', 'exec', netns, process.execPath, QSTOR, ...args]] as const : [process.execPath, [QSTOR, ...args]] as const;
+  const child = spawn(command[0], [...command[1]], { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -110,6 +112,8 @@ export interface AgentOptions {
   farmToken: string;
   disks?: number;
   heartbeatSeconds?: number;
+  /** Run the node in this network namespace, at this address (its zdbs and API listen there). */
+  netns?: { name: string; address: string };
 }
 
 export async function startAgent(dir: string, o: AgentOptions): Promise<AgentProcess> {
@@ -118,28 +122,29 @@ export async function startAgent(dir: string, o: AgentOptions): Promise<AgentPro
   for (const d of disks) fs.mkdirSync(d, { recursive: true });
   const listenPort = await freePort();
   const zdbBasePort = await freePorts(disks.length);
+  const host = o.netns?.address ?? '127.0.0.1';
   const config = {
     registry: o.registry,
     farmToken: o.farmToken,
     disks,
-    listenHost: '127.0.0.1',
+    listenHost: host,
     listenPort,
     zdbBasePort,
-    zdbListen: '127.0.0.1',
+    zdbListen: host,
     stateDir: path.join(dir, 'state'),
-    addresses: ['127.0.0.1'],
+    addresses: [host],
     heartbeatSeconds: o.heartbeatSeconds ?? 0.5,
   };
   const configFile = path.join(dir, 'agent.json');
   fs.writeFileSync(configFile, JSON.stringify(config, null, 2));
-  return launch(dir, configFile, disks, listenPort, zdbBasePort);
+  return launch(dir, configFile, disks, listenPort, zdbBasePort, o.netns);
 }
 
-async function launch(dir: string, configFile: string, disks: string[], listenPort: number, zdbBasePort: number): Promise<AgentProcess> {
+async function launch(dir: string, configFile: string, disks: string[], listenPort: number, zdbBasePort: number, netns?: AgentOptions['netns']): Promise<AgentProcess> {
   const logFile = path.join(dir, 'agent.log');
   const registrations = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"registered"')).length : 0);
   const before = registrations();
-  const child = spawnLogged(['agent', '--config', configFile], logFile);
+  const child = spawnLogged(['agent', '--config', configFile], logFile, netns?.name);
   await until('the agent to register', () => {
     if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     return registrations() > before;
@@ -149,7 +154,7 @@ async function launch(dir: string, configFile: string, disks: string[], listenPo
     nodeId,
     dir,
     configFile,
-    url: `http://127.0.0.1:${listenPort}`,
+    url: `http://${netns?.address ?? '127.0.0.1'}:${listenPort}`,
     disks,
     zdbBasePort,
     logFile,
@@ -159,7 +164,7 @@ async function launch(dir: string, configFile: string, disks: string[], listenPo
     stop: () => stopChild(child),
     restart: async () => {
       await stopChild(child);
-      return launch(dir, configFile, disks, listenPort, zdbBasePort);
+      return launch(dir, configFile, disks, listenPort, zdbBasePort, netns);
     },
   };
   return agent;
