@@ -29,7 +29,7 @@ export function startupToml(config: ImageConfig): string {
   ].join('\n');
 }
 
-/** A TOML basic string: JSON's escapes (\\, \", \n, \uXXXX, ...) are all valid TOML escapes. */
+/** A TOML basic string: every escape JSON writes (backslash, quote, newline, \u with 4 hex digits) is valid TOML. */
 function str(s: string): string {
   return JSON.stringify(s);
 }
