@@ -4,7 +4,7 @@ import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Sign
 import type { OpenStore } from '../src/cli/local-store.js';
 import { layout } from '../src/cli/local-store.js';
 import { Discovery } from '../src/cluster/discovery.js';
-import type { RegistryConfig } from './config.js';
+import type { RegistryConfig } from '../src/cli/gateway-config.js';
 
 /** How often the registry's view is applied to the backend pool. */
 const SYNC_MS = 2000;
@@ -31,7 +31,6 @@ export async function startClusterLink(dir: string, config: RegistryConfig, open
     namespaceBytes: config.namespaceBytes,
     log: (m) => logger.info(m),
   });
-  for (const b of discovery.known()) if (!opened.backends.get(b.id)) opened.backends.add(b);
   const port = await server.listen(config.port, config.listen);
   let running = false;
   const sync = (): void => {

@@ -98,6 +98,14 @@ describe('qstor gateway --config', () => {
       expect(fs.statSync(path.join(data, 'store.key')).mode & 0o777).toBe(0o600);
       const logs = fs.readFileSync(path.join(data, 'gateway.log'), 'utf8');
       expect(logs.match(/reserved namespace/g)).toHaveLength(6);
+      // The operator's view: every node's backend, then one node gone and its chunks below redundancy.
+      const healthy = (await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config])).stdout;
+      for (const a of agents) expect(healthy).toMatch(new RegExp(`${a.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${a.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+up`));
+      expect(healthy).toContain('objects: 1  chunks: 2  below full redundancy: 0');
+      await agents[2]!.stop();
+      const degraded = (await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config])).stdout;
+      expect(degraded).toMatch(new RegExp(`${agents[2]!.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${agents[2]!.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+down`));
+      expect(degraded).toContain('objects: 1  chunks: 2  below full redundancy: 2');
     } finally {
       await Promise.all(agents.map((a) => a.stop()));
       child.kill('SIGTERM');

@@ -4,7 +4,8 @@ import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
-import { layout, openStore, readStoreConfig } from './local-store.js';
+import { loadGatewayConfig } from './gateway-config.js';
+import { layout, openStore, readStoreConfig, type OpenStore } from './local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
@@ -30,13 +31,25 @@ function dataDir(argv: string[]): string {
   return values.data;
 }
 
+/**
+ * The store of `--data DIR` (qstor start's) or of a gateway's `--config FILE`. A backend that
+ * does not answer the one ping these commands make is down for them.
+ */
+function openAdminStore(argv: string[]): Promise<OpenStore> {
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './qstor-data' }, config: { type: 'string' } } });
+  const once = { downAfterFailures: 1 };
+  if (values.config === undefined) return openStore(values.data, undefined, once);
+  const config = loadGatewayConfig(values.config);
+  return openStore(config.data, config.store, once);
+}
+
 function progressLine(r: ScrubReport, where: string): string {
   return `\r${r.objects} objects, ${r.chunks} chunks: ${r.healthy} healthy, ${r.repaired} repaired, ${r.belowRedundancy} below redundancy  ${where.slice(0, 40).padEnd(40)}`;
 }
 
 /** `qstor admin status`: backends, their health and space, and chunks below full redundancy. */
 export async function status(argv: string[]): Promise<void> {
-  const s = await openStore(dataDir(argv));
+  const s = await openAdminStore(argv);
   try {
     await s.backends.refresh();
     const rows = s.backends.list().map((b) => [b.id, b.farm, b.node, `${b.host}:${b.port}`, b.state, b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-']);
@@ -56,7 +69,7 @@ export async function status(argv: string[]): Promise<void> {
 
 /** `qstor admin repair`: one repair pass now, with progress. */
 export async function repair(argv: string[]): Promise<void> {
-  const s = await openStore(dataDir(argv));
+  const s = await openAdminStore(argv);
   try {
     await s.backends.refresh();
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0 }).pass((r, where) => {

@@ -5,8 +5,9 @@ import { checkMasterKey, keyCheckValue, loadOrCreateMasterKey } from '../pipelin
 import { PipelinePool } from '../pipeline/pool.js';
 import type { Backend } from '../placement/backend.js';
 import { parseBackendConfig } from '../placement/config.js';
-import { BackendPool } from '../store/backend-pool.js';
+import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
+import { poolBackend } from '../cluster/discovery.js';
 
 /** What `qstor start` keeps in its data directory. */
 export interface StoreConfig {
@@ -56,7 +57,7 @@ export interface OpenStore {
  * against the one the data was written with), a client pool over its backends (those of
  * DIR/store.json, or of `config` for a gateway configured by file) and the worker pool.
  */
-export async function openStore(dir: string, config: StoreConfig = readStoreConfig(dir)): Promise<OpenStore> {
+export async function openStore(dir: string, config: StoreConfig = readStoreConfig(dir), pool: Partial<BackendPoolOptions> = {}): Promise<OpenStore> {
   const files = layout(dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
@@ -64,8 +65,10 @@ export async function openStore(dir: string, config: StoreConfig = readStoreConf
   else fs.writeFileSync(files.keyCheck, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
   // A gateway with a registry may start with no fixed backend: they come from the nodes.
   const list: Backend[] = config.backends.length === 0 ? [] : parseBackendConfig(config, files.config);
-  const backends = new BackendPool(list);
+  const backends = new BackendPool(list, pool);
   const meta = new SqliteMetaStore(files.meta);
+  // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
+  for (const b of meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
   const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
   return {

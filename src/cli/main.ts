@@ -15,8 +15,8 @@ Usage:
   qstor start [--data DIR] [--backends 6] [--data-shards 4] [--parity-shards 2] [--backend-port 9900]
               [--port 9000] [--host 127.0.0.1] [--tls-cert FILE --tls-key FILE]
       the local store: durable zdb backends on loopback, metadata, repair and deletes in the background
-  qstor admin status [--data DIR]   backends, their health and space, chunks below full redundancy
-  qstor admin repair [--data DIR]   one repair pass now, with progress
+  qstor admin status [--data DIR | --config FILE]   backends, their health and space, chunks below full redundancy
+  qstor admin repair [--data DIR | --config FILE]   one repair pass now, with progress
   qstor admin key create [--name N] | list | delete KEY_ID   access keys other than root
   qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]
   qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]

@@ -58,11 +58,6 @@ export function poolBackend(b: MetaBackend, masterKey: Buffer): Backend {
 export class Discovery {
   constructor(private readonly o: DiscoveryOptions) {}
 
-  /** The namespaces reserved by earlier runs, for the pool at start. */
-  known(): Backend[] {
-    return this.o.meta.listBackends().map((b) => poolBackend(b, this.o.masterKey));
-  }
-
   async sync(now = Date.now()): Promise<DiscoveryReport> {
     const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0 };
     const known = new Map(this.o.meta.listBackends().map((b) => [b.id, b]));

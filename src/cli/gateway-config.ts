@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { parseBackendConfig } from '../src/placement/config.js';
-import type { StoreConfig } from '../src/cli/local-store.js';
+import { parseBackendConfig } from '../placement/config.js';
+import type { StoreConfig } from './local-store.js';
 
 /** `qstor gateway --config FILE`: a gateway over backends named in a file. */
 export interface GatewayConfig {
