@@ -24,6 +24,9 @@ export interface ScrubReport {
 
 export type Progress = (report: ScrubReport, where: string) => void;
 
+/** Chunks of one object checked and repaired at once. */
+const CHUNKS_AT_ONCE = 4;
+
 /**
  * One pass over every manifest: checks every chunk's shards (zdb CHECK, no bytes moved),
  * rebuilds missing and corrupt ones, moves the shards of lost backends to others and updates
@@ -73,15 +76,21 @@ export class Scrubber {
     started: number,
   ): Promise<ObjectManifest | null> {
     let moved = false;
-    const chunks = await Promise.all(
-      manifest.chunks.map(async (chunk): Promise<ChunkRef> => {
+    const chunks = [...manifest.chunks];
+    // A few chunks at a time: a repair holds k shards in memory, and a 5 GiB object has 1,280
+    // chunks; reads of the store's clients keep their share of the disks and cores.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < chunks.length; i = next++) {
+        const chunk = chunks[i]!;
         if (!seen.has(chunk.id)) seen.set(chunk.id, await this.scrubChunk(chunk, report, started));
         const repair = seen.get(chunk.id);
-        if (!repair?.writeId) return chunk;
+        if (!repair?.writeId) continue;
         moved = true;
-        return { ...chunk, shards: repair.shards };
-      }),
-    );
+        chunks[i] = { ...chunk, shards: repair.shards };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(CHUNKS_AT_ONCE, chunks.length) }, lane));
     return moved ? { ...manifest, chunks } : null;
   }
 
