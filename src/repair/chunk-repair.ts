@@ -34,23 +34,27 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
   if (bad.length === 0) return null;
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
-  // Gather k good shards, data shards first.
+  // Gather k good shards, data shards first: as many read at once as are still needed.
   const slots: (Buffer | null)[] = new Array<Buffer | null>(total).fill(null);
+  const candidates = health.flatMap((h, i) => (h === 'ok' ? [i] : []));
   let good = 0;
-  for (let i = 0; i < total && good < k; i++) {
-    if (health[i] !== 'ok') continue;
-    const ref = chunk.shards[i]!;
-    try {
-      const value = await d.backends.run(ref.backend, (c) => c.get(ref.key));
-      if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
-        slots[i] = value;
-        good++;
-      } else {
-        bad.push(i);
-      }
-    } catch {
-      // Try the next one.
-    }
+  while (good < k && candidates.length > 0) {
+    await Promise.all(
+      candidates.splice(0, k - good).map(async (i) => {
+        const ref = chunk.shards[i]!;
+        try {
+          const value = await d.backends.run(ref.backend, (c) => c.get(ref.key));
+          if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
+            slots[i] = value;
+            good++;
+          } else {
+            bad.push(i);
+          }
+        } catch {
+          // The next candidate is tried instead.
+        }
+      }),
+    );
   }
   if (good < k) throw new Error(`chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable`);
   const missing = [...new Set(bad)].sort((a, b) => a - b);
