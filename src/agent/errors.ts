@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 /**
  * Typed errors of the agent and the registry. Every refusal a peer can cause has a code and
  * an HTTP status, so both services answer `{ code, message }` the same way and clients
@@ -49,16 +50,7 @@ const STATUS: Record<AgentErrorCode, number> = {
   PROTOCOL: 502,
 };
 
-export class AgentError extends Error {
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'AgentError';
-  }
-
+export class AgentError extends CodedError<AgentErrorCode> {
   /** The HTTP status a service answers this error with. */
   get status(): number {
     return STATUS[this.code];

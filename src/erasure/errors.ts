@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 export type ErasureErrorCode =
   /** k or m outside what the store allows. */
   | 'INVALID_GEOMETRY'
@@ -10,12 +11,4 @@ export type ErasureErrorCode =
   /** More than m shards missing: the data cannot be recovered. */
   | 'TOO_MANY_MISSING';
 
-export class ErasureError extends Error {
-  constructor(
-    readonly code: ErasureErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ErasureError';
-  }
-}
+export class ErasureError extends CodedError<ErasureErrorCode> {}

@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 /** Errors of flists: a code a caller can branch on (the mount maps them to errno). */
 export type FlistErrorCode =
   | 'NOT_FOUND' // a block, inode or path that does not exist
@@ -9,13 +10,4 @@ export type FlistErrorCode =
   | 'STORE' // a store answered with an error or not at all
   | 'MOUNT'; // FUSE, overlayfs or namespaces failed
 
-export class FlistError extends Error {
-  constructor(
-    readonly code: FlistErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'FlistError';
-  }
-}
+export class FlistError extends CodedError<FlistErrorCode> {}

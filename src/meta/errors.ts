@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 /** The S3 error code a client would see for each failure the metadata store detects. */
 export type MetaErrorCode =
   | 'NoSuchBucket'
@@ -16,12 +17,4 @@ export type MetaErrorCode =
   /** Admin only: creating an access key whose id is taken. */
   | 'AccessKeyAlreadyExists';
 
-export class MetaError extends Error {
-  constructor(
-    readonly code: MetaErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MetaError';
-  }
-}
+export class MetaError extends CodedError<MetaErrorCode> {}

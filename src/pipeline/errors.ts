@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 export type PipelineErrorCode =
   /** The configured master key is not the one the data (a wrapped key, the key check) was made with. */
   | 'WRONG_MASTER_KEY'
@@ -17,12 +18,4 @@ export type PipelineErrorCode =
   | 'INVALID_ARGUMENT';
 
 /** Errors of the pipeline; callers branch on `code`. */
-export class PipelineError extends Error {
-  constructor(
-    readonly code: PipelineErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'PipelineError';
-  }
-}
+export class PipelineError extends CodedError<PipelineErrorCode> {}

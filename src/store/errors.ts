@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 /** Errors of the store, with the S3 code a client sees. */
 export type StoreErrorCode =
   | 'NoSuchBucket'
@@ -9,12 +10,4 @@ export type StoreErrorCode =
   | 'ServiceUnavailable'
   | 'InternalError';
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
+export class StoreError extends CodedError<StoreErrorCode> {}

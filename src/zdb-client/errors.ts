@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 /**
  * Typed errors of the zdb client. Callers branch on `code`, never on message text: the table
  * below is the one place that knows 0-db's exact error strings.
@@ -39,16 +40,7 @@ export type ZdbErrorCode =
   /** Any other server-side failure (I/O errors, internal errors). */
   | 'SERVER';
 
-export class ZdbError extends Error {
-  constructor(
-    readonly code: ZdbErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'ZdbError';
-  }
-
+export class ZdbError extends CodedError<ZdbErrorCode> {
   /**
    * True when the request may not have reached the backend or its answer was lost, so trying
    * again (on this backend later, or on another) makes sense.
