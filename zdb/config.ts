@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { IndexMode } from './engine/format.js';
 
@@ -49,6 +50,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
       mode: { type: 'string' },
       datasize: { type: 'string', default: String(256 * 1024 * 1024) },
       admin: { type: 'string', default: '' },
+      'admin-file': { type: 'string' },
       protect: { type: 'boolean', default: false },
       maxsize: { type: 'string', default: '0' },
       sync: { type: 'boolean', default: false },
@@ -71,7 +73,8 @@ export function parseConfig(argv: string[]): ZdbConfig {
   }
   const datasize = parseSize(values.datasize);
   if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE) throw new ConfigError(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
-  if (values.protect && !values.admin) throw new ConfigError('--protect needs --admin');
+  const admin = values['admin-file'] !== undefined ? readAdminFile(values['admin-file'], values.admin) : values.admin;
+  if (values.protect && !admin) throw new ConfigError('--protect needs --admin or --admin-file');
   const compactRatio = Number(values['compact-ratio']);
   if (!(compactRatio >= 0 && compactRatio < 1)) throw new ConfigError('--compact-ratio must be in [0, 1)');
   return {
@@ -83,7 +86,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
     index: values.index,
     mode,
     datasize,
-    admin: values.admin,
+    admin,
     protect: values.protect,
     maxsize: parseSize(values.maxsize),
     sync: values.sync,
@@ -93,6 +96,23 @@ export function parseConfig(argv: string[]): ZdbConfig {
     verbose: values.verbose,
     background: values.background,
   };
+}
+
+/**
+ * The admin password from a file (its first line), so that it never shows on a command line
+ * where any local user reads it in /proc/PID/cmdline.
+ */
+function readAdminFile(path: string, inline: string): string {
+  if (inline) throw new ConfigError('give --admin or --admin-file, not both');
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read --admin-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const secret = text.split(/\r?\n/, 1)[0]!;
+  if (!secret) throw new ConfigError(`--admin-file ${path} is empty`);
+  return secret;
 }
 
 export function usage(): string {
@@ -112,6 +132,8 @@ export function usage(): string {
 
  Administrative:
   --admin    <pass>    admin password (without it every client is admin)
+  --admin-file <file>  read the admin password from the first line of this file (keeps it off
+                       the command line; use instead of --admin)
   --maxsize  <size>    maximum data size of the default namespace
   --protect            protect the default namespace with the admin password
 
