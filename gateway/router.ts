@@ -5,7 +5,7 @@ import { decodeComponent, parseQuery } from './router/query.js';
 import { resolveEndpoint } from './router/resolve.js';
 
 export type { BucketOperation, ByteRange, CopySource, EncodingType, Endpoint, ObjectOperation, Operation, ResponseOverrides } from './router/endpoints.js';
-export { parseQuery } from './router/query.js';
+export { MAX_PART_NUMBER, parseQuery } from './router/query.js';
 
 export interface Route<out K extends Operation = Operation> {
   /** The operation and its parameters, parsed and validated: all an operation reads of the URL. */

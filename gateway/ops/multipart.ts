@@ -1,12 +1,12 @@
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
 import { bucketOf, contentMd5, keyOf, OWNER, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
+import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
 import { objectHeaders } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
-const MAX_PARTS = 10000;
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
 /** The operations on one multipart upload, named by `uploadId`. */
@@ -41,7 +41,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
   const upload = requireUpload(ctx);
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
-  if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PARTS) throw malformed();
+  if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw malformed();
   const completed: CompletedPart[] = parts.map((p) => {
     if (typeof p !== 'object' || p === null) throw malformed();
     const etag = text(p as Record<string, unknown>, 'ETag');

@@ -6,7 +6,8 @@ export type Query = ReadonlyMap<string, string>;
 
 /** The largest integer S3 accepts for a count (a Java int). */
 const MAX_INT = 2 ** 31 - 1;
-const MAX_PART_NUMBER = 10000;
+/** S3's limit on the parts of one multipart upload (and so on a part number). */
+export const MAX_PART_NUMBER = 10000;
 
 /** Query parameters decoded as S3 does: `+` is a plus sign, never a space. */
 export function parseQuery(raw: string): Array<[string, string]> {
