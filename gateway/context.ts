@@ -5,14 +5,14 @@ import type { Credentials } from './auth/credentials.js';
 import type { VerifiedBody } from './auth/payload.js';
 import type { Authenticated } from './auth/sigv4.js';
 import { S3Error } from './errors.js';
-import type { Route } from './router.js';
+import type { BucketOperation, ObjectOperation, Operation, Route } from './router.js';
 import { readXml, xmlDocument } from './xml.js';
 
-/** Everything an operation needs about its request. */
-export interface Context {
+/** Everything an operation needs about its request; `route.endpoint` is the operation's, typed. */
+export interface Context<out K extends Operation = Operation> {
   req: IncomingMessage;
   res: ServerResponse;
-  route: Route;
+  route: Route<K>;
   auth: Authenticated;
   /** The access keys (a POST form is signed by one named in its fields). */
   credentials: Credentials;
@@ -26,15 +26,15 @@ export interface Context {
 /** The owner every listing names: the store has one account. */
 export const OWNER = { id: 'qstor', displayName: 'qstor' };
 
-export function bucketOf(ctx: Context): string {
-  return ctx.route.bucket!;
+export function bucketOf(ctx: Context<BucketOperation>): string {
+  return ctx.route.endpoint.bucket;
 }
 
-export function keyOf(ctx: Context): string {
-  return ctx.route.key!;
+export function keyOf(ctx: Context<ObjectOperation>): string {
+  return ctx.route.endpoint.key;
 }
 
-export function requireBucket(ctx: Context): Bucket {
+export function requireBucket(ctx: Context<BucketOperation>): Bucket {
   const bucket = ctx.meta.getBucket(bucketOf(ctx));
   if (!bucket) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   return bucket;
@@ -54,15 +54,6 @@ export function sendXml(ctx: Context, root: string, inner: string, status = 200,
 export function sendEmpty(ctx: Context, status = 200, headers: Record<string, string | number> = {}): void {
   ctx.res.writeHead(status, { ...headers, 'content-length': 0 });
   ctx.res.end();
-}
-
-/** A page size from the query: a non-negative integer, capped at `cap`; InvalidArgument otherwise. */
-export function pageSize(ctx: Context, name: string, cap: number): number {
-  const text = ctx.route.query.get(name);
-  if (text === undefined) return cap;
-  const n = Number(text);
-  if (text === '' || !Number.isInteger(n) || n < 0) throw new S3Error('InvalidArgument', `Argument ${name} must be a non-negative integer.`);
-  return Math.min(n, cap);
 }
 
 /** Content-MD5 as the store wants it (base64 of 16 bytes); InvalidDigest when it is not that. */

@@ -11,7 +11,7 @@ import { verifiedBody, type VerifiedBody } from './auth/payload.js';
 import { authenticate } from './auth/sigv4.js';
 import type { Context } from './context.js';
 import { errorXml, isInternal, S3Error, toS3Error } from './errors.js';
-import { HANDLERS } from './ops/index.js';
+import { runOperation } from './ops/index.js';
 import { route, type Operation, type Route } from './router.js';
 
 export interface GatewayOptions {
@@ -74,7 +74,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
       payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
-      authorize(o.meta, auth.identity, r.bucket, NEEDED[r.op]);
+      authorize(o.meta, auth.identity, r.bucket, NEEDED[r.endpoint.kind]);
       let body: VerifiedBody | null = null;
       const ctx: Context = {
         req,
@@ -87,18 +87,18 @@ export function createGateway(o: GatewayOptions): Gateway {
         region,
         body: () => (body ??= verifiedBody(req, auth)),
       };
-      await HANDLERS[r.op](ctx);
+      await runOperation(ctx);
     } catch (e) {
       if (clientClosed(e)) {
         code = 'ClientClosed';
       } else {
         const error = toS3Error(e);
         code = error.code;
-        if (isInternal(error)) log.error({ err: e, requestId, op: r?.op }, 'request failed');
+        if (isInternal(error)) log.error({ err: e, requestId, op: r?.endpoint.kind }, 'request failed');
         sendError(req, res, error, r, requestId);
       }
     } finally {
-      const record = { requestId, method: req.method ?? '', op: r?.op ?? null, bucket: r?.bucket ?? null, status: res.statusCode, code, payload, ms: performance.now() - started };
+      const record = { requestId, method: req.method ?? '', op: r?.endpoint.kind ?? null, bucket: r?.bucket ?? null, status: res.statusCode, code, payload, ms: performance.now() - started };
       log.debug(record, 'request');
       o.onRequest?.(record);
     }

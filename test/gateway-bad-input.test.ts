@@ -112,6 +112,11 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     expect([post.status, errorCode(post)]).toEqual([405, 'MethodNotAllowed']);
     const acl = await rawRequest(g.port, { method: 'GET', path: '/bad?acl' });
     expect([acl.status, errorCode(acl)]).toEqual([501, 'NotImplemented']);
+    // Objects have one version, `null`: naming another must not answer with the current one.
+    const version = await rawRequest(g.port, { method: 'GET', path: '/bad/keep?versionId=3HL4kqCxf3vjVBH40Nrjfkd' });
+    expect([version.status, errorCode(version)]).toEqual([501, 'NotImplemented']);
+    const current = await rawRequest(g.port, { method: 'GET', path: '/bad/keep?versionId=null' });
+    expect(current.status).toBe(200);
     const head = await rawRequest(g.port, { method: 'HEAD', path: '/bad/absent' });
     expect([head.status, head.body.length]).toEqual([404, 0]);
     expect(head.headers['x-amz-request-id']).toMatch(/^[0-9A-F]{16}$/);

@@ -53,7 +53,7 @@ interface Claim {
  * @smithy/signature-v4 (the signer the SDKs use); the signatures are compared in constant time.
  */
 export async function authenticate(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
-  if (UNSIGNED_OPERATIONS.has(route.op)) return ANONYMOUS;
+  if (UNSIGNED_OPERATIONS.has(route.endpoint.kind)) return ANONYMOUS;
   const header = req.headers.authorization;
   if (header !== undefined) return authenticateHeader(req, route, header, o);
   if (route.query.has('X-Amz-Algorithm')) return authenticatePresigned(req, route, o);

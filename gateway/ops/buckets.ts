@@ -17,7 +17,7 @@ export function validBucketName(name: string): boolean {
   );
 }
 
-export async function listBuckets(ctx: Context): Promise<void> {
+export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
   const { identity } = ctx.auth;
   const buckets = identity.root
     ? ctx.meta.listBuckets()
@@ -26,7 +26,7 @@ export async function listBuckets(ctx: Context): Promise<void> {
   sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner><Buckets>${items}</Buckets>`);
 }
 
-export async function createBucket(ctx: Context): Promise<void> {
+export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> {
   const bucket = bucketOf(ctx);
   if (!validBucketName(bucket)) throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.');
   if (ctx.body().length !== 0) {
@@ -48,23 +48,23 @@ export async function createBucket(ctx: Context): Promise<void> {
   sendEmpty(ctx, 200, { location: `/${bucket}` });
 }
 
-export async function headBucket(ctx: Context): Promise<void> {
+export async function headBucket(ctx: Context<'HeadBucket'>): Promise<void> {
   requireBucket(ctx);
   sendEmpty(ctx, 200, { 'x-amz-bucket-region': ctx.region });
 }
 
-export async function deleteBucket(ctx: Context): Promise<void> {
+export async function deleteBucket(ctx: Context<'DeleteBucket'>): Promise<void> {
   await ctx.store.deleteBucket(bucketOf(ctx));
   sendEmpty(ctx, 204);
 }
 
-export async function getBucketLocation(ctx: Context): Promise<void> {
+export async function getBucketLocation(ctx: Context<'GetBucketLocation'>): Promise<void> {
   requireBucket(ctx);
   // us-east-1 is the empty constraint, as in AWS.
   sendXml(ctx, 'LocationConstraint', ctx.region === 'us-east-1' ? '' : ctx.region);
 }
 
-export async function getBucketVersioning(ctx: Context): Promise<void> {
+export async function getBucketVersioning(ctx: Context<'GetBucketVersioning'>): Promise<void> {
   const status = requireBucket(ctx).settings.versioning;
   sendXml(ctx, 'VersioningConfiguration', status ? el('Status', status) : '');
 }
@@ -73,7 +73,7 @@ export async function getBucketVersioning(ctx: Context): Promise<void> {
  * Only Suspended is accepted: versions are not kept yet, and a bucket that said Enabled would
  * promise clients a history that is not there.
  */
-export async function putBucketVersioning(ctx: Context): Promise<void> {
+export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): Promise<void> {
   const bucket = requireBucket(ctx);
   const status = text(child(await xmlBody(ctx), 'VersioningConfiguration'), 'Status');
   if (status === 'Enabled') throw new S3Error('NotImplemented', 'Object versioning is not supported yet.');

@@ -1,36 +1,19 @@
 import type { ObjectManifest } from '../../src/store/manifest.js';
 import { authorize } from '../auth/access.js';
-import { bucketOf, header, keyOf, sendXml, type Context } from '../context.js';
+import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
+import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { objectHeaders } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
-/** `x-amz-copy-source`: `[/]bucket/key[?versionId=...]`, URL-encoded. */
-function copySource(value: string): { bucket: string; key: string } {
-  const path = value.split('?')[0]!.replace(/^\//, '');
-  const slash = path.indexOf('/');
-  let bucket = '';
-  let key = '';
-  try {
-    bucket = decodeURIComponent(path.slice(0, slash));
-    key = decodeURIComponent(path.slice(slash + 1));
-  } catch {
-    // reported below
-  }
-  if (slash <= 0 || bucket === '' || key === '') {
-    throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey');
-  }
-  return { bucket, key };
-}
-
 /**
  * The source of a CopyObject or UploadPartCopy: named by `x-amz-copy-source`, readable by the
  * caller, and satisfying the `x-amz-copy-source-if-*` preconditions.
  */
-export function copySourceObject(ctx: Context): { bucket: string; key: string; manifest: ObjectManifest } {
-  const source = copySource(header(ctx, 'x-amz-copy-source')!);
+export function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): CopySource & { manifest: ObjectManifest } {
+  const { source } = ctx.route.endpoint;
   authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
   const manifest = ctx.store.head(source.bucket, source.key);
   checkConditions(
@@ -52,12 +35,11 @@ export function copyTooLarge(): S3Error {
 }
 
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
-export async function copyObject(ctx: Context): Promise<void> {
+export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { manifest, ...source } = copySourceObject(ctx);
   const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
   if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
-  const bucket = bucketOf(ctx);
-  const key = keyOf(ctx);
+  const { bucket, key } = ctx.route.endpoint;
   if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
     throw new S3Error(
       'InvalidRequest',

@@ -8,7 +8,7 @@ const METHODS = ['GET', 'PUT', 'HEAD', 'POST', 'DELETE'];
 const MAX_RULES = 100;
 const LISTS = ['CORSRule', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader'];
 
-export async function putBucketCors(ctx: Context): Promise<void> {
+export async function putBucketCors(ctx: Context<'PutBucketCors'>): Promise<void> {
   const bucket = requireBucket(ctx);
   const rules = child(await xmlBody(ctx, LISTS), 'CORSConfiguration')['CORSRule'];
   if (!Array.isArray(rules) || rules.length === 0 || rules.length > MAX_RULES) throw malformed();
@@ -16,13 +16,13 @@ export async function putBucketCors(ctx: Context): Promise<void> {
   sendEmpty(ctx);
 }
 
-export async function getBucketCors(ctx: Context): Promise<void> {
+export async function getBucketCors(ctx: Context<'GetBucketCors'>): Promise<void> {
   const rules = requireBucket(ctx).settings.cors;
   if (!rules?.length) throw new S3Error('NoSuchCORSConfiguration', 'The CORS configuration does not exist');
   sendXml(ctx, 'CORSConfiguration', rules.map(ruleXml).join(''));
 }
 
-export async function deleteBucketCors(ctx: Context): Promise<void> {
+export async function deleteBucketCors(ctx: Context<'DeleteBucketCors'>): Promise<void> {
   const bucket = requireBucket(ctx);
   const settings = { ...bucket.settings };
   delete settings.cors;
@@ -31,7 +31,7 @@ export async function deleteBucketCors(ctx: Context): Promise<void> {
 }
 
 /** OPTIONS: whether a browser may send the cross-origin request it describes. Needs no credentials. */
-export async function preflightCors(ctx: Context): Promise<void> {
+export async function preflightCors(ctx: Context<'PreflightCors'>): Promise<void> {
   const origin = header(ctx, 'origin');
   const method = header(ctx, 'access-control-request-method');
   if (!origin) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');

@@ -10,17 +10,10 @@ import { deleteObject, deleteObjects, getObject, headObject, putObject } from '.
 import { uploadPartCopy } from './part-copy.js';
 import { postObject } from './post-object.js';
 
-export type Handler = (ctx: Context) => Promise<void>;
+/** Each operation's handler, given the context of its own endpoint. */
+type Handlers = { [K in Operation]: (ctx: Context<K>) => Promise<void> };
 
-/** A handler whose response (or error) carries the CORS headers a matching Origin gets. */
-function withCors(handler: Handler): Handler {
-  return async (ctx) => {
-    setCorsHeaders(ctx);
-    await handler(ctx);
-  };
-}
-
-const OPERATIONS: Record<Operation, Handler> = {
+const OPERATIONS: Handlers = {
   ListBuckets: listBuckets,
   CreateBucket: createBucket,
   HeadBucket: headBucket,
@@ -53,7 +46,16 @@ const OPERATIONS: Record<Operation, Handler> = {
   },
 };
 
-/** Every operation but the preflight (which answers CORS itself) adds CORS headers for a matching Origin. */
-export const HANDLERS = Object.fromEntries(
-  Object.entries(OPERATIONS).map(([op, handler]) => [op, op === 'PreflightCors' ? handler : withCors(handler)]),
-) as Record<Operation, Handler>;
+/**
+ * Runs the operation the route names. Every operation but the preflight (which answers CORS
+ * itself) first sets the CORS headers a matching Origin gets, so that its errors carry them too.
+ */
+export async function runOperation(ctx: Context): Promise<void> {
+  if (ctx.route.endpoint.kind !== 'PreflightCors') setCorsHeaders(ctx);
+  await run(ctx, ctx.route.endpoint.kind);
+}
+
+function run<K extends Operation>(ctx: Context<K>, kind: K): Promise<void> {
+  const handler: (ctx: Context<K>) => Promise<void> = OPERATIONS[kind];
+  return handler(ctx);
+}

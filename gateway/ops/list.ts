@@ -1,9 +1,9 @@
 import type { ListObjectsResult } from '../../src/meta/meta-store.js';
-import { bucketOf, OWNER, pageSize, sendXml, type Context } from '../context.js';
+import { OWNER, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
+import type { EncodingType, Endpoint } from '../router.js';
 import { el, isoTime } from '../xml.js';
 
-const MAX_KEYS = 1000;
 const OWNER_XML = `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner>`;
 
 /**
@@ -16,11 +16,9 @@ export function urlEncodeKey(key: string): string {
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-export function keyEncoder(ctx: Context): (text: string) => string {
-  const encoding = ctx.route.query.get('encoding-type');
-  if (encoding === undefined) return (text) => text;
-  if (encoding !== 'url') throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request');
-  return urlEncodeKey;
+/** How a listing spells keys and prefixes: as they are, or url-encoded on request. */
+export function keyEncoder(encodingType: EncodingType | undefined): (text: string) => string {
+  return encodingType === 'url' ? urlEncodeKey : (text) => text;
 }
 
 /** Contents and CommonPrefixes, built by hand: a 1000-key page is the hot path of listing. */
@@ -35,42 +33,40 @@ function entriesXml(page: ListObjectsResult, encode: (text: string) => string, o
   return xml;
 }
 
-function listing(ctx: Context, startAfter: string | undefined): { page: ListObjectsResult; maxKeys: number; prefix: string; delimiter: string | undefined } {
-  const maxKeys = pageSize(ctx, 'max-keys', MAX_KEYS);
-  const prefix = ctx.route.query.get('prefix') ?? '';
-  const delimiter = ctx.route.query.get('delimiter') || undefined;
-  const page = ctx.meta.listObjects({ bucket: bucketOf(ctx), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
-  return { page, maxKeys, prefix, delimiter };
+type Listing = Endpoint<'ListObjects'> | Endpoint<'ListObjectsV2'>;
+
+function listing(ctx: Context, e: Listing, startAfter: string | undefined): ListObjectsResult {
+  return ctx.meta.listObjects({ bucket: e.bucket, prefix: e.prefix, delimiter: e.delimiter, startAfter: startAfter || undefined, maxKeys: e.maxKeys });
 }
 
-export async function listObjects(ctx: Context): Promise<void> {
-  const encode = keyEncoder(ctx);
-  const marker = ctx.route.query.get('marker') ?? '';
-  const { page, maxKeys, prefix, delimiter } = listing(ctx, marker);
-  let xml = el('Name', bucketOf(ctx)) + el('Prefix', encode(prefix)) + el('Marker', encode(marker)) + el('MaxKeys', maxKeys);
-  if (delimiter !== undefined) xml += el('Delimiter', encode(delimiter));
+export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
+  const e = ctx.route.endpoint;
+  const encode = keyEncoder(e.encodingType);
+  const page = listing(ctx, e, e.marker);
+  let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
+  if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
   // AWS sends NextMarker only with a delimiter; without one the last key is the next marker.
-  if (page.isTruncated && delimiter !== undefined && page.nextMarker !== null) xml += el('NextMarker', encode(page.nextMarker));
+  if (page.isTruncated && e.delimiter !== undefined && page.nextMarker !== null) xml += el('NextMarker', encode(page.nextMarker));
   xml += entriesXml(page, encode, true);
-  if (ctx.route.query.has('encoding-type')) xml += el('EncodingType', 'url');
+  if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
 }
 
-export async function listObjectsV2(ctx: Context): Promise<void> {
-  const encode = keyEncoder(ctx);
-  const token = ctx.route.query.get('continuation-token');
-  const startAfter = ctx.route.query.get('start-after');
-  const { page, maxKeys, prefix, delimiter } = listing(ctx, token !== undefined ? decodeToken(token) : startAfter);
-  let xml = el('Name', bucketOf(ctx)) + el('Prefix', encode(prefix));
-  if (startAfter !== undefined) xml += el('StartAfter', encode(startAfter));
+export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void> {
+  const e = ctx.route.endpoint;
+  const encode = keyEncoder(e.encodingType);
+  const token = e.continuationToken;
+  const page = listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter);
+  let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix));
+  if (e.startAfter !== undefined) xml += el('StartAfter', encode(e.startAfter));
   if (token !== undefined) xml += el('ContinuationToken', token);
-  xml += el('KeyCount', page.entries.length + page.commonPrefixes.length) + el('MaxKeys', maxKeys);
-  if (delimiter !== undefined) xml += el('Delimiter', encode(delimiter));
+  xml += el('KeyCount', page.entries.length + page.commonPrefixes.length) + el('MaxKeys', e.maxKeys);
+  if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
   if (page.isTruncated && page.nextMarker !== null) xml += el('NextContinuationToken', Buffer.from(page.nextMarker).toString('base64url'));
-  xml += entriesXml(page, encode, ctx.route.query.get('fetch-owner') === 'true');
-  if (ctx.route.query.has('encoding-type')) xml += el('EncodingType', 'url');
+  xml += entriesXml(page, encode, e.fetchOwner);
+  if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
 }
 

@@ -6,16 +6,6 @@ import { S3Error } from '../errors.js';
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */
 const STORED = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 
-/** response-* query parameters of a GET and the header each overrides. */
-const OVERRIDES: Record<string, string> = {
-  'response-cache-control': 'cache-control',
-  'response-content-disposition': 'content-disposition',
-  'response-content-encoding': 'content-encoding',
-  'response-content-language': 'content-language',
-  'response-content-type': 'content-type',
-  'response-expires': 'expires',
-};
-
 /** S3's limit on user metadata: names and values of x-amz-meta-* together. */
 const MAX_USER_METADATA = 2048;
 
@@ -49,7 +39,7 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
  * The headers a GET or HEAD answers with, response-* overrides applied. Checksums describe the
  * whole object, so a ranged read (`whole` false) does not send them.
  */
-export function objectResponseHeaders(ctx: Context, manifest: ObjectManifest, whole: boolean): Record<string, string | number> {
+export function objectResponseHeaders(ctx: Context<'GetObject' | 'HeadObject'>, manifest: ObjectManifest, whole: boolean): Record<string, string | number> {
   const out: Record<string, string | number> = {
     etag: `"${manifest.etag}"`,
     'last-modified': new Date(manifest.lastModified).toUTCString(),
@@ -61,11 +51,7 @@ export function objectResponseHeaders(ctx: Context, manifest: ObjectManifest, wh
   if (whole && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     for (const [algorithm, value] of Object.entries(manifest.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
   }
-  for (const [param, name] of Object.entries(OVERRIDES)) {
-    const value = ctx.route.query.get(param);
-    if (value !== undefined) out[name] = value;
-  }
-  return out;
+  return { ...out, ...ctx.route.endpoint.overrides };
 }
 
 /** Strips quotes and a weak marker so ETags compare as S3 compares them. */

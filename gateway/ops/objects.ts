@@ -5,6 +5,7 @@ import type { ObjectManifest } from '../../src/store/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error, toS3Error } from '../errors.js';
+import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders } from './object-headers.js';
@@ -13,7 +14,7 @@ import { bareEtag, objectHeaders, objectResponseHeaders } from './object-headers
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
 const MAX_DELETE_KEYS = 1000;
 
-export async function putObject(ctx: Context): Promise<void> {
+export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
   const headers = objectHeaders(ctx);
@@ -31,7 +32,7 @@ export async function putObject(ctx: Context): Promise<void> {
  * before the body is read, so a doomed upload fails at once, and again inside the commit, so a
  * concurrent PUT that committed first wins and this one fails with 412.
  */
-function putCondition(ctx: Context): PutCondition | undefined {
+function putCondition(ctx: Context<'PutObject'>): PutCondition | undefined {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
@@ -53,7 +54,8 @@ interface ReadPlan {
   headers: Record<string, string | number>;
 }
 
-function planRead(ctx: Context): ReadPlan {
+function planRead(ctx: Context<'GetObject' | 'HeadObject'>): ReadPlan {
+  const e = ctx.route.endpoint;
   const manifest = ctx.store.head(bucketOf(ctx), keyOf(ctx));
   checkConditions(
     {
@@ -65,65 +67,52 @@ function planRead(ctx: Context): ReadPlan {
     manifest,
     'NotModified',
   );
-  const range = partRange(ctx, manifest) ?? byteRange(header(ctx, 'range'), manifest.size);
-  const headers = objectResponseHeaders(ctx, manifest, range === null);
+  const range = e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
+  const headers = objectResponseHeaders(ctx, manifest, !range);
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
   return { manifest, start: range.start, end: range.end, status: 206, headers };
 }
 
 /** `partNumber=N`: the bytes of that part of a multipart object (part 1 of any other object). */
-function partRange(ctx: Context, manifest: ObjectManifest): Range | null {
-  const text = ctx.route.query.get('partNumber');
-  if (text === undefined) return null;
-  const n = Number(text);
+function partRange(n: number, manifest: ObjectManifest): Range {
   const parts = manifest.parts ?? [manifest.size];
-  if (!Number.isInteger(n) || n < 1 || n > 10000) throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive');
   if (n > parts.length) throw new S3Error('InvalidPartNumber', 'The requested partnumber is not satisfiable', 416);
   const start = parts.slice(0, n - 1).reduce((sum, size) => sum + size, 0);
   return { start, end: start + parts[n - 1]! - 1 };
 }
 
-/**
- * A Range header: `bytes=a-b`, `bytes=a-`, `bytes=-n`. Syntax S3 does not serve (several ranges,
- * garbage) is ignored and the whole object sent; a range past the end is 416.
- */
-export function byteRange(value: string | undefined, size: number): Range | null {
-  const m = value === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(value.trim());
-  if (!m || (m[1] === '' && m[2] === '')) return null;
+/** A Range header's range within an object of `size` bytes; 416 when it starts past the end. */
+function byteRange(range: ByteRange, size: number): Range {
   const unsatisfiable = (): S3Error =>
     new S3Error('InvalidRange', 'The requested range is not satisfiable', 416, { 'content-range': `bytes */${size}` });
-  if (m[1] === '') {
-    const suffix = Number(m[2]);
-    if (suffix === 0 || size === 0) throw unsatisfiable();
-    return { start: Math.max(0, size - suffix), end: size - 1 };
+  if ('suffix' in range) {
+    if (range.suffix === 0 || size === 0) throw unsatisfiable();
+    return { start: Math.max(0, size - range.suffix), end: size - 1 };
   }
-  const start = Number(m[1]);
-  if (m[2] !== '' && Number(m[2]) < start) return null;
-  if (start >= size) throw unsatisfiable();
-  const end = m[2] === '' ? size - 1 : Number(m[2]);
-  return { start, end: Math.min(end, size - 1) };
+  if (range.first >= size) throw unsatisfiable();
+  return { start: range.first, end: Math.min(range.last ?? size - 1, size - 1) };
 }
 
-export async function headObject(ctx: Context): Promise<void> {
+export async function headObject(ctx: Context<'HeadObject'>): Promise<void> {
   const plan = planRead(ctx);
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   ctx.res.end();
 }
 
-export async function getObject(ctx: Context): Promise<void> {
+export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
   const plan = planRead(ctx);
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   // A client that goes away destroys the response, and pipeline then ends the read (no more prefetch).
   await pipeline(Readable.from(ctx.store.readRange(plan.manifest, plan.start, plan.end + 1)), ctx.res);
 }
 
-export async function deleteObject(ctx: Context): Promise<void> {
+export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {
   await ctx.store.delete(bucketOf(ctx), keyOf(ctx));
   sendEmpty(ctx, 204);
 }
 
-export async function deleteObjects(ctx: Context): Promise<void> {
+export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const doc = await xmlBody(ctx, ['Object']);
   const request = doc['Delete'];

@@ -16,7 +16,7 @@ const MAX_FORM_FIELDS = 20 * 1024;
  * signed policy, then the file streams into the store, its size held to the policy's
  * content-length-range as it goes (nothing is committed when it falls outside).
  */
-export async function postObject(ctx: Context): Promise<void> {
+export async function postObject(ctx: Context<'PostObject'>): Promise<void> {
   if (!/^multipart\/form-data\s*(;|$)/i.test(header(ctx, 'content-type') ?? '')) {
     throw new S3Error('PreconditionFailed', 'Bucket POST must be of the enclosure-type multipart/form-data');
   }
@@ -28,7 +28,7 @@ export async function postObject(ctx: Context): Promise<void> {
   }
 }
 
-async function store(ctx: Context, form: Form): Promise<void> {
+async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const bucket = bucketOf(ctx);
   const template = form.fields.get('key');
   if (template === undefined) {
@@ -58,7 +58,7 @@ async function* sized(body: AsyncIterable<Buffer>, range: PostGrant['length']): 
 }
 
 /** success_action_redirect (303), else success_action_status: 200, 201 (with a document) or 204. */
-function respond(ctx: Context, fields: Map<string, string>, key: string, etag: string): void {
+function respond(ctx: Context<'PostObject'>, fields: Map<string, string>, key: string, etag: string): void {
   const bucket = bucketOf(ctx);
   const scheme = (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http';
   // The object's URL in the addressing style of the request (path-style names the bucket).

@@ -1,0 +1,82 @@
+/**
+ * What a request asks for, as a tagged union: each member carries the parameters its operation
+ * reads, parsed and validated once by the router (as Garage's `Endpoint` enum). Operations never
+ * read the query string themselves.
+ */
+
+/** An inclusive byte range as a Range header spells it; resolved against the object's size by GET. */
+export type ByteRange = { first: number; last?: number } | { suffix: number };
+
+/** The headers a GET or HEAD's response-* query parameters override, by header name. */
+export type ResponseOverrides = Partial<Record<'cache-control' | 'content-disposition' | 'content-encoding' | 'content-language' | 'content-type' | 'expires', string>>;
+
+/** `x-amz-copy-source`: the object a copy reads. */
+export interface CopySource {
+  bucket: string;
+  key: string;
+}
+
+/** The list parameters S3 encodes with `encoding-type=url` (the only encoding S3 knows). */
+export type EncodingType = 'url';
+
+type InBucket = { bucket: string };
+type InObject = { bucket: string; key: string };
+type InUpload = InObject & { uploadId: string };
+type ObjectRead = InObject & { partNumber?: number; range?: ByteRange; overrides: ResponseOverrides };
+
+type Members =
+  | { kind: 'ListBuckets' }
+  | ({ kind: 'CreateBucket' } & InBucket)
+  | ({ kind: 'HeadBucket' } & InBucket)
+  | ({ kind: 'DeleteBucket' } & InBucket)
+  | ({ kind: 'GetBucketLocation' } & InBucket)
+  | ({ kind: 'GetBucketVersioning' } & InBucket)
+  | ({ kind: 'PutBucketVersioning' } & InBucket)
+  | ({ kind: 'GetBucketCors' } & InBucket)
+  | ({ kind: 'PutBucketCors' } & InBucket)
+  | ({ kind: 'DeleteBucketCors' } & InBucket)
+  /** OPTIONS, on a bucket or an object path alike. */
+  | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
+  | ({ kind: 'ListObjects'; prefix: string; delimiter?: string; marker: string; maxKeys: number; encodingType?: EncodingType } & InBucket)
+  | ({
+      kind: 'ListObjectsV2';
+      prefix: string;
+      delimiter?: string;
+      maxKeys: number;
+      /** As sent (echoed in the answer); the listing decodes it. */
+      continuationToken?: string;
+      startAfter?: string;
+      fetchOwner: boolean;
+      encodingType?: EncodingType;
+    } & InBucket)
+  | ({ kind: 'ListMultipartUploads'; prefix: string; delimiter?: string; keyMarker: string; uploadIdMarker: string; maxUploads: number; encodingType?: EncodingType } & InBucket)
+  | ({ kind: 'DeleteObjects' } & InBucket)
+  /** A browser form upload: the key and credentials are in the form. */
+  | ({ kind: 'PostObject' } & InBucket)
+  | ({ kind: 'PutObject' } & InObject)
+  | ({ kind: 'CopyObject'; source: CopySource } & InObject)
+  | ({ kind: 'GetObject' } & ObjectRead)
+  | ({ kind: 'HeadObject' } & ObjectRead)
+  | ({ kind: 'DeleteObject' } & InObject)
+  | ({ kind: 'CreateMultipartUpload' } & InObject)
+  | ({ kind: 'UploadPart'; partNumber: number } & InUpload)
+  | ({ kind: 'UploadPartCopy'; partNumber: number; source: CopySource; sourceRange?: { start: number; end: number } } & InUpload)
+  | ({ kind: 'CompleteMultipartUpload' } & InUpload)
+  | ({ kind: 'AbortMultipartUpload' } & InUpload)
+  | ({ kind: 'ListParts'; maxParts: number; partNumberMarker: number } & InUpload)
+  /** A part of the S3 API we know but do not implement: 501, never a wrong answer. */
+  | { kind: 'Unsupported'; bucket: string | null; key: string | null; subresource: string };
+
+/** Every operation the gateway answers. */
+export type Operation = Members['kind'];
+
+/** The endpoint of one operation (`Endpoint<'UploadPart'>`), or of any (`Endpoint`). */
+export type Endpoint<K extends Operation = Operation> = ByKind[K];
+
+type ByKind = { [M in Members as M['kind']]: M };
+
+/** The operations addressed to a bucket (every one but ListBuckets and Unsupported). */
+export type BucketOperation = Exclude<Operation, 'ListBuckets' | 'Unsupported'>;
+
+/** The operations addressed to an object. */
+export type ObjectOperation = Extract<Members, { key: string }>['kind'];

@@ -1,0 +1,161 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { S3Error } from '../errors.js';
+import type { Endpoint } from './endpoints.js';
+import { byteRange, copySource, copySourceRange, headerValue } from './headers.js';
+import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, responseOverrides, type Query } from './query.js';
+
+/**
+ * Subresources of the S3 API that this gateway knows but does not implement: 501, never a wrong
+ * answer. Implementing one is taking it out of this list and adding its member to
+ * `endpoints.ts`, its case below, its handler in `ops/` and its right in `auth/access.ts`.
+ */
+const NOT_IMPLEMENTED = [
+  'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
+  'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
+  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
+  'select', 'tagging', 'torrent', 'versions', 'website',
+];
+
+/** S3's cap on the entries of one listing page. */
+const MAX_PAGE = 1000;
+
+/** The operation a request names and its parameters: method, bucket, key, query and (for copies) headers. */
+export function resolveEndpoint(method: string, bucket: string | null, key: string | null, q: Query, headers: IncomingHttpHeaders): Endpoint {
+  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name));
+  if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
+  if (bucket === null) {
+    if (method === 'GET') return { kind: 'ListBuckets' };
+    throw notAllowed();
+  }
+  // A browser asks before a cross-origin request, on any bucket or object path.
+  if (method === 'OPTIONS') return { kind: 'PreflightCors', bucket, key };
+  return key === null ? bucketEndpoint(method, bucket, q) : objectEndpoint(method, bucket, key, q, headers);
+}
+
+function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
+  switch (method) {
+    case 'GET':
+      if (q.has('location')) return { kind: 'GetBucketLocation', bucket };
+      if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
+      if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
+      if (q.has('uploads')) return listMultipartUploads(bucket, q);
+      return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
+    case 'HEAD':
+      return { kind: 'HeadBucket', bucket };
+    case 'PUT':
+      if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
+      return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
+    case 'DELETE':
+      return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
+    case 'POST':
+      // Any other POST to a bucket is a browser form upload (checked to be one by the operation).
+      return q.has('delete') ? { kind: 'DeleteObjects', bucket } : { kind: 'PostObject', bucket };
+  }
+  throw notAllowed();
+}
+
+function objectEndpoint(method: string, bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
+  if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
+    if (namesOtherVersion(q.get('versionId'))) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
+  }
+  const uploadId = q.get('uploadId');
+  switch (method) {
+    case 'GET':
+      if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
+      return { kind: 'GetObject', ...objectRead(bucket, key, q, headers) };
+    case 'HEAD':
+      return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers) };
+    case 'PUT':
+      return putEndpoint(bucket, key, q, headers);
+    case 'POST':
+      if (q.has('uploads')) return { kind: 'CreateMultipartUpload', bucket, key };
+      if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
+      break;
+    case 'DELETE':
+      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key };
+  }
+  throw notAllowed();
+}
+
+/** PUT on a key: an object or a part, its bytes in the body or copied from `x-amz-copy-source`. */
+function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
+  const copy = headerValue(headers, 'x-amz-copy-source');
+  const copied = copy === undefined ? undefined : copySource(copy);
+  if (namesOtherVersion(copied?.versionId)) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
+  const source = copied?.source;
+  if (q.has('uploadId') || q.has('partNumber')) {
+    const part = { bucket, key, uploadId: q.get('uploadId') ?? '', partNumber: partNumber(q, true) };
+    if (source === undefined) return { kind: 'UploadPart', ...part };
+    const range = headerValue(headers, 'x-amz-copy-source-range');
+    return { kind: 'UploadPartCopy', ...part, source, sourceRange: range === undefined ? undefined : copySourceRange(range) };
+  }
+  return source === undefined ? { kind: 'PutObject', bucket, key } : { kind: 'CopyObject', bucket, key, source };
+}
+
+/**
+ * `versionId` (of the object, or of a copy source): objects have one version, `null`, as in a
+ * bucket that never had versioning. Naming another is for the versioning to come.
+ */
+function namesOtherVersion(versionId: string | undefined): boolean {
+  if (versionId === '') throw invalidArgument('Version id cannot be the empty string', 'versionId', '');
+  return versionId !== undefined && versionId !== 'null';
+}
+
+function objectRead(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Omit<Endpoint<'GetObject'>, 'kind'> {
+  return { bucket, key, partNumber: partNumber(q, false), range: byteRange(headerValue(headers, 'range')), overrides: responseOverrides(q) };
+}
+
+function listObjects(bucket: string, q: Query): Endpoint<'ListObjects'> {
+  return {
+    kind: 'ListObjects',
+    bucket,
+    prefix: q.get('prefix') ?? '',
+    delimiter: nonEmpty(q, 'delimiter'),
+    marker: q.get('marker') ?? '',
+    maxKeys: pageSize(q, 'max-keys', 'maxKeys', MAX_PAGE),
+    encodingType: encodingType(q),
+  };
+}
+
+function listObjectsV2(bucket: string, q: Query): Endpoint<'ListObjectsV2'> {
+  return {
+    kind: 'ListObjectsV2',
+    bucket,
+    prefix: q.get('prefix') ?? '',
+    delimiter: nonEmpty(q, 'delimiter'),
+    maxKeys: pageSize(q, 'max-keys', 'maxKeys', MAX_PAGE),
+    continuationToken: q.get('continuation-token'),
+    startAfter: q.get('start-after'),
+    fetchOwner: q.get('fetch-owner') === 'true',
+    encodingType: encodingType(q),
+  };
+}
+
+function listMultipartUploads(bucket: string, q: Query): Endpoint<'ListMultipartUploads'> {
+  return {
+    kind: 'ListMultipartUploads',
+    bucket,
+    prefix: q.get('prefix') ?? '',
+    delimiter: nonEmpty(q, 'delimiter'),
+    keyMarker: q.get('key-marker') ?? '',
+    uploadIdMarker: q.get('upload-id-marker') ?? '',
+    maxUploads: pageSize(q, 'max-uploads', 'max-uploads', MAX_PAGE),
+    encodingType: encodingType(q),
+  };
+}
+
+function listParts(bucket: string, key: string, uploadId: string, q: Query): Endpoint<'ListParts'> {
+  const marker = q.get('part-number-marker');
+  return {
+    kind: 'ListParts',
+    bucket,
+    key,
+    uploadId,
+    maxParts: pageSize(q, 'max-parts', 'max-parts', MAX_PAGE),
+    partNumberMarker: marker === undefined ? 0 : count(marker, 'part-number-marker'),
+  };
+}
+
+function notAllowed(): S3Error {
+  return new S3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.');
+}
