@@ -46,13 +46,13 @@ describe('store over memory backends: hedged reads', () => {
     const data = content(256 * KiB, 1);
     const chunk = (await put('slow', data)).chunks[0]!;
     const slow = memory.get(chunk.shards[0]!.backend); // holds data shard 0
-    slow.configure({ latency: { minMs: 3000, ops: ['get'] } });
+    slow.configure({ latency: { minMs: 5000, ops: ['get'] } });
 
     const { bytes, ms } = await timedGet('slow');
     expect(bytes.equals(data)).toBe(true);
     expect(slow.calls.get).toBe(1); // it was asked, and not waited for
     expect(ms).toBeGreaterThanOrEqual(95); // a parity shard is asked for only at the hedge delay
-    expect(ms).toBeLessThan(1000); // far below the slow backend's 3 s
+    expect(ms).toBeLessThan(2000); // far below the slow backend's 5 s (margin for a loaded machine)
     expect(store.head('b', 'slow')).toBeTruthy();
     expect(await repairs()).toEqual(new Map()); // slow is not broken
   });
@@ -105,12 +105,12 @@ describe('store over memory backends: a backend that times out on every third ca
       const t0 = performance.now();
       await put(`o${i}`, data);
       // A chunk's writes run in parallel: a timed-out SET costs one timeout, its retry lands on a spare.
-      expect(performance.now() - t0).toBeLessThan(2 * requestTimeoutMs + 1000);
+      expect(performance.now() - t0).toBeLessThan(2 * requestTimeoutMs + 1500);
     }
     for (const [i, data] of objects.entries()) {
       const { bytes, ms } = await timedGet(`o${i}`);
       expect(bytes.equals(data)).toBe(true);
-      expect(ms).toBeLessThan(requestTimeoutMs + 1000);
+      expect(ms).toBeLessThan(requestTimeoutMs + 1500);
     }
     expect(flaky.injected.timeout).toBeGreaterThanOrEqual(3);
   });
