@@ -21,9 +21,10 @@ interface Health {
 }
 
 /**
- * One client per backend (a ShardBackend: zdb unless `connect` says otherwise) and what we know of its health. A backend that fails
- * `downAfterFailures` requests in a row is marked down (placement skips it; repair rebuilds
- * its shards after a grace period); one success brings it back.
+ * One client per backend (a ShardBackend: zdb unless `connect` says otherwise) and what we
+ * know of its health. A backend that fails `downAfterFailures` requests in a row is marked
+ * down (placement skips it; repair rebuilds its shards after a grace period); one success
+ * brings it back.
  */
 export class BackendPool {
   private readonly clients = new Map<string, ShardBackend>();
