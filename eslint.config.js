@@ -12,4 +12,28 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The test tiers' boundaries (test/README.md, src/testing/README.md). The typescript-eslint
+  // rule, so that folder rules written with the core no-restricted-imports do not replace these.
+  {
+    files: ['src/**/*.ts', 'gateway/**/*.ts', 'zdb/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['src/testing/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/testing/*'], message: 'src/testing holds test tools: production code never uses them.' }] }],
+    },
+  },
+  {
+    files: ['test/unit/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['child_process', 'net', 'http', 'https', 'dgram', 'cluster'].flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'The unit tier starts no process and opens no socket.' })),
+          patterns: [
+            { group: ['**/helpers/*', '!**/helpers/content*', '!**/helpers/memory-store*', '!**/helpers/pipeline*'], message: 'This helper starts processes or servers: the test belongs to the integration tier.' },
+            { group: ['**/dist/**'], message: 'The unit tier runs from the source, without a build.' },
+          ],
+        },
+      ],
+    },
+  },
 );

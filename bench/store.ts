@@ -42,9 +42,9 @@ import { newDataKey } from '../src/pipeline/keys.js';
 import { PipelinePool, type DecodedChunk, type DecodeRequest, type EncodedChunk, type EncodeRequest } from '../src/pipeline/pool.js';
 import type { Backend } from '../src/placement/backend.js';
 import { BackendPool } from '../src/store/backend-pool.js';
+import type { ShardBackend } from '../src/store/shard-backend.js';
 import type { ObjectManifest } from '../src/store/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
-import type { ZdbClient } from '../src/zdb-client/index.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
 
 const MiB = 1 << 20;
@@ -182,7 +182,7 @@ class TimedBackendPool extends BackendPool {
   readonly requests = new Activity();
   failures = 0;
 
-  override run<T>(id: string, op: (c: ZdbClient) => Promise<T>): Promise<T> {
+  override run<T>(id: string, op: (c: ShardBackend) => Promise<T>): Promise<T> {
     return this.requests.time(() =>
       super.run(id, op).catch((e: unknown) => {
         this.failures++;

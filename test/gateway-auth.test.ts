@@ -2,10 +2,10 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSecret, sealSecret } from '../src/pipeline/keys.js';
 import { content } from './helpers/store-harness.js';
-import { chunkedPut, errorCode, rawRequest, ROOT, signHeaders, startGateway, type GatewayHarness, failure } from './helpers/gateway-harness.js';
+import { chunkedPut, errorCode, rawRequest, ROOT, signHeaders, gatewayForSuite, type GatewayHarness, failure } from './helpers/gateway-harness.js';
 
 const crc32 = (b: Buffer): string => {
   const out = Buffer.alloc(4);
@@ -17,20 +17,20 @@ const sha256 = (b: Buffer | string): string => crypto.createHash('sha256').updat
 describe('gateway: SigV4 authentication and access', () => {
   let g: GatewayHarness;
   let s3: S3Client;
-  beforeAll(async () => {
-    g = await startGateway();
-    s3 = g.client();
-    for (const b of ['auth', 'granted', 'other']) await s3.send(new CreateBucketCommand({ Bucket: b }));
-    const reader = { id: 'READERKEY', secret: 'reader-secret-abcdefghijklmnopqrstuvwxyz' };
-    g.h.meta.createAccessKey(reader.id, sealSecret(g.h.masterKey, reader.id, reader.secret), 'reader');
-    g.h.meta.allow(reader.id, 'granted', { read: true });
-    const writer = { id: 'WRITERKEY', secret: 'writer-secret-abcdefghijklmnopqrstuvwxyz' };
-    g.h.meta.createAccessKey(writer.id, sealSecret(g.h.masterKey, writer.id, writer.secret), 'writer');
-    g.h.meta.allow(writer.id, 'granted', { read: true, write: true });
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite(
+    {
+      buckets: ['auth', 'granted', 'other'],
+      async setup({ g }) {
+        const reader = { id: 'READERKEY', secret: 'reader-secret-abcdefghijklmnopqrstuvwxyz' };
+        g.h.meta.createAccessKey(reader.id, sealSecret(g.h.masterKey, reader.id, reader.secret), 'reader');
+        g.h.meta.allow(reader.id, 'granted', { read: true });
+        const writer = { id: 'WRITERKEY', secret: 'writer-secret-abcdefghijklmnopqrstuvwxyz' };
+        g.h.meta.createAccessKey(writer.id, sealSecret(g.h.masterKey, writer.id, writer.secret), 'writer');
+        g.h.meta.allow(writer.id, 'granted', { read: true, write: true });
+      },
+    },
+    (t) => ({ g, s3 } = t),
+  );
 
   it('accepts UNSIGNED-PAYLOAD and a signed payload hash', async () => {
     const body = Buffer.from('unsigned payload body');

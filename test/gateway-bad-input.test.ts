@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateMultipartUploadCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { chunkedPut, errorCode, rawRequest, signHeaders, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import { chunkedPut, errorCode, gatewayForSuite, rawRequest, signHeaders, type GatewayHarness } from './helpers/gateway-harness.js';
 
 const sha256 = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex');
 const KEEP = 'the original content';
@@ -12,15 +12,7 @@ const KEEP = 'the original content';
 describe('gateway: bad input is refused with the exact S3 error and damages nothing', () => {
   let g: GatewayHarness;
   let s3: S3Client;
-  beforeAll(async () => {
-    g = await startGateway();
-    s3 = g.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'bad' }));
-    await s3.send(new PutObjectCommand({ Bucket: 'bad', Key: 'keep', Body: KEEP }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite({ buckets: ['bad'], objects: [['bad', 'keep', KEEP]] }, (t) => ({ g, s3 } = t));
 
   /** The object every failed request must leave as it was. */
   async function keepIsIntact(): Promise<void> {
@@ -136,14 +128,7 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
 
 describe('gateway: a client that stops reading a GET', () => {
   let g: GatewayHarness;
-  beforeAll(async () => {
-    g = await startGateway({}, 256 * 1024);
-    await g.client().send(new CreateBucketCommand({ Bucket: 'abort' }));
-    await g.client().send(new PutObjectCommand({ Bucket: 'abort', Key: 'big', Body: content(8 * 1024 * 1024, 1) }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite({ chunkSize: 256 * 1024, buckets: ['abort'], objects: [['abort', 'big', content(8 * 1024 * 1024, 1)]] }, (t) => ({ g } = t));
 
   it('ends the read when the client goes away, and keeps serving', async () => {
     const headers = await signHeaders(g.port, { method: 'GET', path: '/abort/big', payload: sha256('') });

@@ -2,22 +2,20 @@ import crypto from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-  PutObjectCommand,
 
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { errorCode, rawRequest, startGateway, type GatewayHarness, failure } from './helpers/gateway-harness.js';
+import { errorCode, gatewayForSuite, rawRequest, type GatewayHarness, failure } from './helpers/gateway-harness.js';
 
 const MiB = 1024 * 1024;
 const md5 = (b: Buffer): Buffer => crypto.createHash('md5').update(b).digest();
@@ -26,15 +24,7 @@ describe('gateway: listings', () => {
   let g: GatewayHarness;
   let s3: S3Client;
   const keys = ['a', 'a/b', 'a/c/d', 'a/c/e', 'b c', 'b+c', 'photos/2024/x.jpg', 'photos/2025/y.jpg', 'z', 'ü'];
-  beforeAll(async () => {
-    g = await startGateway();
-    s3 = g.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'list' }));
-    for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: 'list', Key: k, Body: k }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite({ buckets: ['list'], objects: keys.map((k): [string, string, string] => ['list', k, k]) }, (t) => ({ g, s3 } = t));
 
   /** Every key and prefix of a v2 listing, following continuation tokens page by page. */
   async function allV2(input: { Prefix?: string; Delimiter?: string; MaxKeys?: number; StartAfter?: string }): Promise<string[]> {
@@ -95,14 +85,7 @@ describe('gateway: listings', () => {
 describe('gateway: multipart uploads', () => {
   let g: GatewayHarness;
   let s3: S3Client;
-  beforeAll(async () => {
-    g = await startGateway({}, 4 * MiB);
-    s3 = g.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'mpu' }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite({ chunkSize: 4 * MiB, buckets: ['mpu'] }, (t) => ({ g, s3 } = t));
 
   it('uploads 12 MiB in 5 MiB parts with lib-storage and reads it back', async () => {
     const data = content(12 * MiB, 12);

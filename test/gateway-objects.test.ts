@@ -17,9 +17,9 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import { gatewayForSuite, type GatewayHarness } from './helpers/gateway-harness.js';
 
 /** The S3 error code an SDK call fails with. */
 async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
@@ -37,14 +37,7 @@ const md5 = (b: Buffer): string => crypto.createHash('md5').update(b).digest('he
 describe('gateway: buckets and objects with the AWS SDK', () => {
   let g: GatewayHarness;
   let s3: S3Client;
-  beforeAll(async () => {
-    g = await startGateway();
-    s3 = g.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'objects' }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
+  gatewayForSuite({ buckets: ['objects'] }, (t) => ({ g, s3 } = t));
 
   it('creates, lists, heads and deletes buckets', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'tmp-bucket', CreateBucketConfiguration: { LocationConstraint: undefined } }));

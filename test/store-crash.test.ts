@@ -74,7 +74,7 @@ describe('store process killed mid-PUT', () => {
       expect(meta.recoverPendingWrites()).toBeGreaterThan(0);
       await new Deleter(meta, backends).drain();
       expect(await shardKeys()).toBe(committedShards);
-      for (const c of committed.chunks) for (const s of c.shards) expect(await backends.client(s.backend).exists(s.key)).toBe(true);
+      for (const c of committed.chunks) for (const s of c.shards) expect(await backends.client(s.backend).check(s.key)).toBe(true);
     } finally {
       meta.close();
       await backends.close();

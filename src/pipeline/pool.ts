@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import { Piscina, valueSymbol } from 'piscina';
 import { transferable } from './buffers.js';
 import { DEFAULT_LEVEL } from './compress.js';
 import { PipelineError } from './errors.js';
@@ -62,7 +62,10 @@ export interface RebuildRequest {
 }
 
 export interface PipelinePoolOptions {
-  /** Worker threads; default: one per core. */
+  /**
+   * Worker threads; default: one per core. 0 runs the same work in the calling thread, from the
+   * source under vitest: the unit tier uses it, needing no build.
+   */
   threads?: number;
 }
 
@@ -101,17 +104,28 @@ function asBuffer(view: Uint8Array): Buffer {
  * The CPU side of the store on worker threads: compress, encrypt and erasure-code a chunk, and
  * back. The calling thread only moves buffers, by transfer.
  */
+type TaskName = 'encodeChunk' | 'decodeChunk' | 'rebuildChunkShards';
+
 export class PipelinePool {
-  private readonly piscina: Piscina;
+  /** Null when the work runs in the calling thread (threads: 0). */
+  private readonly piscina: Piscina | null;
 
   constructor(options: PipelinePoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
     // Fixed size: workers keep their zstd contexts and codecs warm.
-    this.piscina = new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads });
+    this.piscina = threads === 0 ? null : new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads });
   }
 
   get threads(): number {
-    return this.piscina.maxThreads;
+    return this.piscina?.maxThreads ?? 0;
+  }
+
+  private async run<T>(name: TaskName, task: object, transferList: ArrayBuffer[]): Promise<Reply<T>> {
+    if (this.piscina) return this.piscina.run(task, { name, transferList });
+    const worker = await import('./worker.js');
+    const reply = worker[name](task as never) as Reply<T> & { [valueSymbol]?: Reply<T> };
+    // No postMessage takes the value out of the worker's move() wrapper here.
+    return reply[valueSymbol] ?? reply;
   }
 
   async encode(request: EncodeRequest): Promise<EncodedChunk> {
@@ -122,7 +136,7 @@ export class PipelinePool {
       dataKey: exact(request.dataKey),
       level: request.level ?? DEFAULT_LEVEL,
     };
-    const reply: Reply<EncodeResult> = await this.piscina.run(task, { name: 'encodeChunk', transferList: [plain] });
+    const reply: Reply<EncodeResult> = await this.run('encodeChunk', task, [plain]);
     const result = unwrap(reply);
     return { ...result, shards: result.shards.map(asBuffer), nonce: asBuffer(result.nonce) };
   }
@@ -132,7 +146,7 @@ export class PipelinePool {
     const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
     const task: RebuildTask = { ...request, shards };
     const transferList = [...new Set(shards.filter((shard) => shard !== null))];
-    const reply: Reply<RebuildResult> = await this.piscina.run(task, { name: 'rebuildChunkShards', transferList });
+    const reply: Reply<RebuildResult> = await this.run('rebuildChunkShards', task, transferList);
     return unwrap(reply).shards.map(asBuffer);
   }
 
@@ -145,13 +159,13 @@ export class PipelinePool {
       nonce: exact(request.nonce),
     };
     const transferList = [...new Set(shards.filter((shard) => shard !== null))];
-    const reply: Reply<DecodeResult> = await this.piscina.run(task, { name: 'decodeChunk', transferList });
+    const reply: Reply<DecodeResult> = await this.run('decodeChunk', task, transferList);
     const { plain, bad } = unwrap(reply);
     return { plain: Buffer.from(plain), bad };
   }
 
   /** Waits for the tasks under way, then stops the workers. */
   async close(): Promise<void> {
-    await this.piscina.close();
+    await this.piscina?.close();
   }
 }

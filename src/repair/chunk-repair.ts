@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { crc32c } from '@node-rs/crc32';
 import type { MetaStore, ShardLocation } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import { placeShards } from '../placement/placement.js';
 import type { BackendPool } from '../store/backend-pool.js';
+import { StoreError } from '../store/errors.js';
 import type { ChunkRef, ShardRef } from '../store/manifest.js';
+import { describeFailures, readShard, ShardReadError } from '../store/shard-read.js';
 import type { ShardHealth } from './chunk-health.js';
 
 export interface RepairDeps {
@@ -37,26 +38,27 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
   // Gather k good shards, data shards first: as many read at once as are still needed.
   const slots: (Buffer | null)[] = new Array<Buffer | null>(total).fill(null);
   const candidates = health.flatMap((h, i) => (h === 'ok' ? [i] : []));
+  const failures: ShardReadError[] = [];
   let good = 0;
   while (good < k && candidates.length > 0) {
     await Promise.all(
       candidates.splice(0, k - good).map(async (i) => {
-        const ref = chunk.shards[i]!;
         try {
-          const value = await d.backends.run(ref.backend, (c) => c.get(ref.key));
-          if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
-            slots[i] = value;
-            good++;
-          } else {
-            bad.push(i);
-          }
-        } catch {
-          // The next candidate is tried instead.
+          slots[i] = await readShard(d.backends, chunk, i);
+          good++;
+        } catch (e) {
+          if (!(e instanceof ShardReadError)) throw e;
+          failures.push(e);
+          // A bad shard is rebuilt too; one out of reach is left as it is. Either way the next candidate is tried.
+          if (e.shardIsBad) bad.push(i);
         }
       }),
     );
   }
-  if (good < k) throw new Error(`chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable`);
+  if (good < k) {
+    const why = `chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable (${describeFailures(failures)})`;
+    throw new StoreError('ServiceUnavailable', why, { cause: new AggregateError(failures, why) });
+  }
   const missing = [...new Set(bad)].sort((a, b) => a - b);
   const rebuilt = await d.pipeline.rebuild({
     shards: slots,

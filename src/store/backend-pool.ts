@@ -1,5 +1,5 @@
 import type { Backend } from '../placement/backend.js';
-import { ZdbClient } from '../zdb-client/index.js';
+import { backendFault, connectZdb, type ShardBackend, type ShardConnector } from './shard-backend.js';
 
 export interface BackendPoolOptions {
   /** Connections per backend. */
@@ -8,9 +8,11 @@ export interface BackendPoolOptions {
   requestTimeoutMs: number;
   /** Consecutive failures that mark a backend down. */
   downAfterFailures: number;
+  /** Makes each backend's client: zdb by default (tests give src/testing's memory backends). */
+  connect: ShardConnector;
 }
 
-const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, downAfterFailures: 3 };
+const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, downAfterFailures: 3, connect: connectZdb };
 
 interface Health {
   failures: number;
@@ -19,12 +21,13 @@ interface Health {
 }
 
 /**
- * One pooled client per backend and what we know of its health. A backend that fails
- * `downAfterFailures` requests in a row is marked down (placement skips it; repair rebuilds
- * its shards after a grace period); one success brings it back.
+ * One client per backend (a ShardBackend: zdb unless `connect` says otherwise) and what we
+ * know of its health. A backend that fails `downAfterFailures` requests in a row is marked
+ * down (placement skips it; repair rebuilds its shards after a grace period); one success
+ * brings it back.
  */
 export class BackendPool {
-  private readonly clients = new Map<string, ZdbClient>();
+  private readonly clients = new Map<string, ShardBackend>();
   private readonly health = new Map<string, Health>();
   private readonly byId = new Map<string, Backend>();
   /** Backends kept down whatever they answer: the registry says their node is gone. */
@@ -40,19 +43,7 @@ export class BackendPool {
     this.byId.set(b.id, b);
     this.health.set(b.id, { failures: 0, downSince: b.state === 'down' ? Date.now() : null, lastError: null });
     this.clients.get(b.id)?.destroy();
-    this.clients.set(
-      b.id,
-      new ZdbClient({
-        host: b.host,
-        port: b.port,
-        namespace: b.namespace,
-        namespacePassword: b.password,
-        connections: this.opts.connections,
-        requestTimeoutMs: this.opts.requestTimeoutMs,
-        connectTimeoutMs: Math.min(this.opts.requestTimeoutMs, 5000),
-        reconnectMaxDelayMs: 2000,
-      }),
-    );
+    this.clients.set(b.id, this.opts.connect(b, this.opts));
   }
 
   list(): Backend[] {
@@ -63,14 +54,14 @@ export class BackendPool {
     return this.byId.get(id);
   }
 
-  client(id: string): ZdbClient {
+  client(id: string): ShardBackend {
     const c = this.clients.get(id);
     if (!c) throw new Error(`unknown backend ${id}`);
     return c;
   }
 
   /** Runs a request on a backend, keeping its health up to date. */
-  async run<T>(id: string, op: (c: ZdbClient) => Promise<T>): Promise<T> {
+  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>): Promise<T> {
     try {
       const result = await op(this.client(id));
       this.succeeded(id);
@@ -93,8 +84,7 @@ export class BackendPool {
   failed(id: string, e: Error): void {
     const h = this.health.get(id)!;
     // Answers from a healthy server (a missing key, a bad CRC) say nothing about its health.
-    const code = (e as { code?: string }).code;
-    if (code !== 'CONNECTION' && code !== 'TIMEOUT') return;
+    if (backendFault(e) === null) return;
     h.failures++;
     h.lastError = e.message;
     if (h.failures >= this.opts.downAfterFailures && h.downSince === null) {

@@ -1,9 +1,9 @@
-import { crc32c } from '@node-rs/crc32';
 import type { MetaStore } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
 import type { ChunkRef } from './manifest.js';
+import { describeFailures, readShard, type ShardReadError } from './shard-read.js';
 
 export interface ChunkReadContext {
   meta: MetaStore;
@@ -20,13 +20,16 @@ type Slot = Buffer | null;
 /**
  * Reads a chunk: its k data shards first (no decoding when they all arrive intact), parity
  * shards as soon as one fails, is missing, fails its CRC or is slower than `hedgeMs`; then
- * the worker decrypts and decompresses. Bad shards are queued for repair.
+ * the worker decrypts and decompresses. Shards that could not be used are queued for repair,
+ * each with its fault (MISSING, CORRUPT, TIMEOUT...); when fewer than k can be read, the
+ * StoreError's cause is an AggregateError of their ShardReadErrors (each with the backend's
+ * error as its cause).
  */
 export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise<Buffer> {
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
   const slots: Slot[] = new Array<Slot>(total).fill(null);
-  const bad = new Set<number>();
+  const failures: ShardReadError[] = [];
   let good = 0;
   let next = k; // next parity shard to ask for
   let inflight = 0;
@@ -42,19 +45,13 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     };
     const fetch = (i: number): void => {
       inflight++;
-      const ref = chunk.shards[i]!;
-      ctx.backends
-        .run(ref.backend, (c) => c.get(ref.key))
+      readShard(ctx.backends, chunk, i)
         .then(
           (value) => {
-            if (value && value.length === chunk.shardSize && crc32c(value) === ref.crc) {
-              slots[i] = value;
-              good++;
-            } else {
-              bad.add(i);
-            }
+            slots[i] = value;
+            good++;
           },
-          () => bad.add(i),
+          (e: ShardReadError) => failures.push(e),
         )
         .finally(() => {
           inflight--;
@@ -62,7 +59,10 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
           if (good >= k) return finish();
           // Replace every failed shard by a parity shard not asked for yet.
           while (good + inflight < k && next < total) fetch(next++);
-          if (good + inflight < k) finish(new StoreError('ServiceUnavailable', `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read`));
+          if (good + inflight < k) {
+            const why = `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read (${describeFailures(failures)})`;
+            finish(new StoreError('ServiceUnavailable', why, { cause: new AggregateError([...failures], why) }));
+          }
         });
     };
     for (let i = 0; i < k; i++) fetch(i);
@@ -71,7 +71,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     }, ctx.hedgeMs);
   });
 
-  if (bad.size > 0) ctx.meta.enqueueRepair(chunk.id, `shards ${[...bad].join(',')} unreadable or corrupt`);
+  if (failures.length > 0) ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);
   // Keep exactly what is needed: the first k good shards, data shards preferred.
   const use: Slot[] = new Array<Slot>(total).fill(null);
   let taken = 0;

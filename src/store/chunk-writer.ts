@@ -51,7 +51,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
           await ctx.backends.run(backend, (c) => c.set(key, encoded.shards[i]!));
           return { backend, key, crc: encoded.crcs[i]! };
         } catch (e) {
-          if (attempt >= ctx.attempts) throw new StoreError('ServiceUnavailable', `shard ${i} of chunk ${index} could not be stored: ${(e as Error).message}`);
+          if (attempt >= ctx.attempts) throw new StoreError('ServiceUnavailable', `shard ${i} of chunk ${index} could not be stored: ${(e as Error).message}`, { cause: e });
           const [spare] = place(ctx, 1, used);
           used.add(spare!.id);
           ctx.meta.beginWrite(ctx.writeId, [{ backend: spare!.id, key }]);

@@ -1,4 +1,4 @@
-import { S3ServiceException } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { NodeSha256 } from '../../src/util/node-sha256.js';
@@ -6,7 +6,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { createGateway, type Gateway, type GatewayOptions, type RequestRecord } from '../../gateway/server.js';
+import { sealSecret } from '../../src/pipeline/keys.js';
 import { startStore, type Harness } from './store-harness.js';
 
 export const ROOT = { accessKeyId: 'QSTORROOTKEY', secretAccessKey: 'root-secret-0123456789abcdefghijklmnopqrst' };
@@ -28,7 +30,7 @@ export interface GatewayHarness {
   close(): Promise<void>;
 }
 
-/** A real gateway on a free port over a real store (6 zdb processes, sqlite, workers). */
+/** A real gateway on a free port over a real store (6 zdb processes, sqlite, workers); see also gatewayForSuite. */
 export async function startGateway(options: Partial<GatewayOptions> = {}, chunkSize = 1024 * 1024): Promise<GatewayHarness> {
   const h = await startStore(6, { chunkSize });
   const waiters: Array<{ match: (r: RequestRecord) => boolean; resolve: (r: RequestRecord) => void }> = [];
@@ -69,6 +71,57 @@ export async function startGateway(options: Partial<GatewayOptions> = {}, chunkS
     },
   };
 }
+
+/** A suite's gateway and its root SDK client. */
+export interface GatewaySuite {
+  g: GatewayHarness;
+  s3: S3Client;
+}
+
+export interface GatewaySuiteOptions {
+  /** createGateway options over the harness's. */
+  gateway?: Partial<GatewayOptions>;
+  /** The store's chunk size, 1 MiB by default. */
+  chunkSize?: number;
+  /** Buckets made before the tests. */
+  buckets?: string[];
+  /** Objects put before the tests, as [bucket, key, body]. */
+  objects?: Array<[string, string, string | Buffer]>;
+  /** Anything else to prepare, after the buckets and objects. */
+  setup?: (t: GatewaySuite) => Promise<void>;
+}
+
+/**
+ * The gateway of the enclosing `describe`: started with its buckets and objects before its
+ * tests, closed after them. `started` hands it to the suite's variables:
+ * `gatewayForSuite({ buckets: ['b'] }, (t) => ({ g, s3 } = t));`
+ */
+export function gatewayForSuite(o: GatewaySuiteOptions, started: (t: GatewaySuite) => void): void {
+  let g: GatewayHarness | undefined;
+  beforeAll(async () => {
+    g = await startGateway(o.gateway, o.chunkSize);
+    const t = { g, s3: g.client() };
+    for (const Bucket of o.buckets ?? []) await t.s3.send(new CreateBucketCommand({ Bucket }));
+    for (const [Bucket, Key, Body] of o.objects ?? []) await t.s3.send(new PutObjectCommand({ Bucket, Key, Body }));
+    await o.setup?.(t);
+    started(t);
+  });
+  afterAll(async () => {
+    await g?.close();
+  });
+}
+
+/** A second access key, granted `rights` on each listed bucket. */
+export async function grantKey(g: GatewayHarness, id: string, grants: Record<string, { read?: boolean; write?: boolean }>): Promise<Creds> {
+  const creds = { accessKeyId: id, secretAccessKey: `${id}-secret-0123456789abcdefghijkl` };
+  await g.h.meta.createAccessKey(id, sealSecret(g.h.masterKey, id, creds.secretAccessKey), id);
+  for (const [bucket, rights] of Object.entries(grants)) await g.h.meta.allow(id, bucket, rights);
+  return creds;
+}
+
+export const md5 = (b: Buffer): Buffer => crypto.createHash('md5').update(b).digest();
+/** An ETag as S3 sends it: the quoted hex MD5. */
+export const quotedMd5 = (b: Buffer): string => `"${md5(b).toString('hex')}"`;
 
 export interface RawResponse {
   status: number;
@@ -122,6 +175,13 @@ export async function rawRequest(port: number, r: RawRequest): Promise<RawRespon
 /** The <Code> of an S3 XML error body. */
 export function errorCode(res: RawResponse): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(res.body.toString())?.[1];
+}
+
+const ENTITIES: Record<string, string> = { '&quot;': '"', '&apos;': "'", '&lt;': '<', '&gt;': '>', '&amp;': '&' };
+
+/** The <Message> of an S3 XML error body, unescaped. */
+export function errorMessage(res: RawResponse): string | undefined {
+  return /<Message>([^<]*)<\/Message>/.exec(res.body.toString())?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (e) => ENTITIES[e]!);
 }
 
 export interface ChunkedOptions {

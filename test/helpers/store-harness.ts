@@ -9,6 +9,8 @@ import { BackendPool } from '../../src/store/backend-pool.js';
 import { ObjectStore, type ObjectStoreOptions } from '../../src/store/object-store.js';
 import { startZdb, type ZdbProcess } from './zdb-process.js';
 
+export { collect, content, pieces } from './content.js';
+
 export const ZDB = path.resolve('bin/zdb.js');
 
 export interface Harness {
@@ -60,30 +62,4 @@ export async function startStore(count = 6, options: Partial<ObjectStoreOptions>
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Deterministic test content: half random-looking, half text-like. */
-export function content(size: number, seed: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  const half = Math.floor(size / 2);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < half; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  const text = Buffer.from(`line ${seed}: the quick brown fox jumps over the lazy dog\n`);
-  for (let i = half; i < size; i++) out[i] = text[(i - half) % text.length]!;
-  return out;
-}
-
-export async function* pieces(buf: Buffer, size = 65_537): AsyncGenerator<Buffer> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-}
-
-export async function collect(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const p of stream) parts.push(Buffer.from(p));
-  return Buffer.concat(parts);
 }

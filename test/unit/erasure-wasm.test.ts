@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { kernelFiles, type KernelVariant } from '../src/erasure/kernel-files.js';
-import { assembleKernel } from '../wasm/assemble.js';
+import { kernelFiles, type KernelVariant } from '../../src/erasure/kernel-files.js';
+import { assembleKernel } from '../../wasm/assemble.js';
 
 describe('wasm/gf256-kernel*.wasm', () => {
   it.each<KernelVariant>(['simd128', 'relaxed'])(

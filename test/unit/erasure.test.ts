@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import subspace from '@subspace/reed-solomon-erasure.wasm';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../src/erasure/codec.js';
-import { ErasureError } from '../src/erasure/errors.js';
-import type { KernelVariant } from '../src/erasure/kernel-files.js';
-import { ReedSolomonCodec } from '../src/erasure/reed-solomon.js';
-import { bestKernelVariant, GfKernel } from '../src/erasure/wasm-kernel.js';
+import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../../src/erasure/codec.js';
+import { ErasureError } from '../../src/erasure/errors.js';
+import type { KernelVariant } from '../../src/erasure/kernel-files.js';
+import { ReedSolomonCodec } from '../../src/erasure/reed-solomon.js';
+import { bestKernelVariant, GfKernel } from '../../src/erasure/wasm-kernel.js';
 
 // Node 20 runs relaxed SIMD only behind this flag; turned on in this test process so that
 // both kernel variants are checked against the reference.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend } from '../src/placement/backend.js';
-import { BackendConfigError, parseBackendConfig } from '../src/placement/config.js';
-import { placeShards, PlacementError } from '../src/placement/placement.js';
+import type { Backend } from '../../src/placement/backend.js';
+import { BackendConfigError, parseBackendConfig } from '../../src/placement/config.js';
+import { placeShards, PlacementError } from '../../src/placement/placement.js';
 
 function cluster(farms: number, nodes: number, disks: number, free = 1e12): Backend[] {
   const out: Backend[] = [];

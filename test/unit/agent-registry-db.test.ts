@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { identityFromSeed, Registry, Signer } from '../src/agent/index.js';
-import { HEARTBEAT_KIND, REGISTER_KIND } from '../src/agent/registry/registry.js';
-import type { NodeReport } from '../src/agent/report.js';
-import { REGISTRY_AUDIENCE } from '../src/agent/signed.js';
-import { SqliteMetaStore } from '../src/meta/index.js';
+import { identityFromSeed, Registry, Signer } from '../../src/agent/index.js';
+import { HEARTBEAT_KIND, REGISTER_KIND } from '../../src/agent/registry/registry.js';
+import type { NodeReport } from '../../src/agent/report.js';
+import { REGISTRY_AUDIENCE } from '../../src/agent/signed.js';
+import { SqliteMetaStore } from '../../src/meta/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-registry-db-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
