@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { S3Error } from '../gateway/errors.js';
-import { route, type Endpoint } from '../gateway/router.js';
+import { S3Error } from '../../gateway/errors.js';
+import { route, type Endpoint } from '../../gateway/router.js';
 
 /** The domains under which `bucket.<domain>` is virtual-hosted-style, as the gateway is configured. */
 const DOMAINS = ['s3.amazonaws.com', 's3.us-west-2.amazonaws.com', 'localhost'];
