@@ -83,6 +83,8 @@ export function seqKey(id: number): Buffer {
  */
 export class Namespace {
   readonly name: string;
+  // files, table, keys and the counters below are for the engine's own modules (loader,
+  // compaction, walks); the protocol layer uses the methods (get, set, history, info, ...).
   readonly files: FileSet;
   readonly table = new EntryTable();
   readonly keys = new KeyHash(); // user mode only
