@@ -11,7 +11,7 @@ import {
   INDEX_ITEM_HEADER_SIZE,
   IndexMode,
   MAX_KEY_LENGTH,
-  readDataEntryHeader,
+  dataEntryMatches,
   readIndexItem,
   writeDataEntryHeader,
   writeIndexItem,
@@ -208,7 +208,7 @@ export class Namespace {
   readEntryValue(dataFile: number, dataOffset: number, key: Buffer, length: number, crc: number): Buffer | null {
     const start = DATA_ENTRY_HEADER_SIZE + key.length;
     const entry = this.files.readDataUpTo(dataFile, dataOffset, start + length);
-    if (!entryHolds(entry, key, length, crc)) {
+    if (!dataEntryMatches(entry, key, length, crc)) {
       this.stats.errors++;
       return null;
     }
@@ -570,14 +570,6 @@ function liveItem(loc: EntryLocation, parentFileId: number, parentOffset: number
     parentFileId,
     parentOffset,
   };
-}
-
-/** Is `entry` (a data entry read from disk) the live entry of `key` with this length and CRC? */
-function entryHolds(entry: Buffer, key: Buffer, length: number, crc: number): boolean {
-  if (entry.length !== DATA_ENTRY_HEADER_SIZE + key.length + length) return false;
-  const head = readDataEntryHeader(entry);
-  if (head.keyLength !== key.length || head.dataLength !== length || head.crc !== crc || head.flags & FLAG_DELETED) return false;
-  return entry.subarray(DATA_ENTRY_HEADER_SIZE, DATA_ENTRY_HEADER_SIZE + key.length).equals(key);
 }
 
 function wrapIo(e: unknown, fallback: (cause: unknown) => Error): Error {
