@@ -61,6 +61,44 @@ describe('zdb: a request that never ends', () => {
   });
 });
 
+describe('zdb --request-timeout', () => {
+  let server: ZdbProcess;
+  beforeAll(async () => {
+    server = await startZdb({ bin: ZDB, args: ['--request-timeout', '1'] });
+  });
+  afterAll(async () => server.stop());
+
+  it('a request begun and never finished is answered an error and closed after the timeout', async () => {
+    const c = await RawClient.connect(server.port);
+    c.setRaw(true);
+    const start = Date.now();
+    c.sendRaw(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${4 * MiB}\r\n`);
+    c.sendRaw(Buffer.alloc(MiB));
+    expect((await c.readUntilClose()).toString()).toBe('-Request timeout\r\n');
+    expect(Date.now() - start).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - start).toBeLessThan(5_000);
+  });
+
+  it('an idle connection between requests, and a slow one that keeps finishing requests, stay open', async () => {
+    const idle = await RawClient.connect(server.port);
+    expect(await idle.cmd('PING')).toBe('PONG');
+    const slow = await RawClient.connect(server.port);
+    const ping = Buffer.from('*1\r\n$4\r\nPING\r\n');
+    // PINGs, each split in two, sent over 2.5 s: never a whole second without a finished request.
+    for (let i = 0; i < 10; i++) {
+      slow.sendRaw(ping.subarray(0, 5));
+      await new Promise((r) => setTimeout(r, 125));
+      slow.sendRaw(ping.subarray(5));
+      await new Promise((r) => setTimeout(r, 125));
+      expect(await slow.reply()).toBe('PONG');
+    }
+    expect(await idle.cmd('PING')).toBe('PONG');
+    expect(idle.closed || slow.closed).toBe(false);
+    idle.close();
+    slow.close();
+  });
+});
+
 describe('zdb --max-connections', () => {
   let server: ZdbProcess;
   beforeAll(async () => {

@@ -24,6 +24,8 @@ export interface ZdbConfig {
   background: boolean;
   /** Connections served at once (each may buffer one request of up to about 8 MiB). */
   maxConnections: number;
+  /** Seconds a client has to finish a request it began. */
+  requestTimeout: number;
 }
 
 /** USAGE: --help was asked (the message is the usage text); INVALID: a flag or its value is wrong. */
@@ -32,6 +34,7 @@ export class ConfigError extends CodedError<'USAGE' | 'INVALID'> {}
 const invalid = (message: string): ConfigError => new ConfigError('INVALID', message);
 
 export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_REQUEST_TIMEOUT_S = 60;
 
 const MIN_DATASIZE = 512 * 1024;
 const MAX_DATASIZE = 0xffffffff;
@@ -68,6 +71,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
       verbose: { type: 'boolean', default: false },
       background: { type: 'boolean', default: false },
       'max-connections': { type: 'string', default: String(DEFAULT_MAX_CONNECTIONS) },
+      'request-timeout': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_S) },
       help: { type: 'boolean', default: false },
     },
   });
@@ -88,6 +92,8 @@ export function parseConfig(argv: string[]): ZdbConfig {
   if (!(compactRatio >= 0 && compactRatio < 1)) throw invalid('--compact-ratio must be in [0, 1)');
   const maxConnections = Number(values['max-connections']);
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw invalid(`invalid --max-connections: ${values['max-connections']}`);
+  const requestTimeout = Number(values['request-timeout']);
+  if (!(requestTimeout > 0)) throw invalid(`invalid --request-timeout: ${values['request-timeout']}`);
   return {
     listen: values.listen,
     port,
@@ -107,6 +113,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
     verbose: values.verbose,
     background: values.background,
     maxConnections,
+    requestTimeout,
   };
 }
 
@@ -150,6 +157,8 @@ export function usage(): string {
   --protect            protect the default namespace with the admin password
   --max-connections <n> clients served at once; one more gets an error and is closed
                        (default ${DEFAULT_MAX_CONNECTIONS})
+  --request-timeout <secs> time a client has to finish a request it began; then it gets
+                       an error and is closed (default ${DEFAULT_REQUEST_TIMEOUT_S})
 
  Durability and maintenance:
   --sync               answer writes only once they are on disk (group commit)

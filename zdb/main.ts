@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       compactRatio: config.compactRatio,
       verbose: config.verbose,
       maxConnections: config.maxConnections,
+      requestTimeoutMs: config.requestTimeout * 1000,
     },
     log,
   );

@@ -50,6 +50,11 @@ export class RequestParser {
     return this.q.length;
   }
 
+  /** True when a request has begun and is not complete yet. */
+  get pending(): boolean {
+    return this.expected >= 0 || this.q.length > 0;
+  }
+
   next(): Buffer[] | null {
     const q = this.q;
     if (this.expected < 0) {

@@ -33,6 +33,9 @@ export class Connection {
   private readonly parser = new RequestParser();
   private busy = false;
   private closing = false;
+  /** Requests parsed so far, so the partial-request deadline can tell progress from a stall. */
+  private parsed = 0;
+  private partialTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: net.Socket,
@@ -53,6 +56,31 @@ export class Connection {
       void this.drain();
     });
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clearPartialTimer());
+  }
+
+  /**
+   * A request begun must be finished within --request-timeout: it holds up to the request
+   * bound in memory, and a client that stops mid-request would hold it for good.
+   */
+  private watchPartialRequest(): void {
+    if (this.closing || !this.parser.pending) return this.clearPartialTimer();
+    if (this.partialTimer) return;
+    const parsedAtStart = this.parsed;
+    this.partialTimer = setTimeout(() => {
+      this.partialTimer = null;
+      // Progress (a request completed) or a command still running: not a stalled client.
+      if (this.parsed !== parsedAtStart || this.busy) return this.watchPartialRequest();
+      if (this.closing || !this.parser.pending) return;
+      this.refuse();
+      void this.write([error('Request timeout')]).then(() => this.hangUp());
+    }, this.host.settings.requestTimeoutMs);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = null;
   }
 
   private async drain(): Promise<void> {
@@ -79,6 +107,7 @@ export class Connection {
     } finally {
       this.busy = false;
       if (!this.closing && this.socket.isPaused() && this.parser.buffered <= READ_PAUSE_BYTES) this.socket.resume();
+      this.watchPartialRequest();
     }
   }
 
@@ -98,6 +127,7 @@ export class Connection {
         break;
       }
       if (args === null) break;
+      this.parsed++;
       const ctx: CommandContext = { server: this.host, client: this.state, args, durable: false };
       const pending = this.execute(ctx);
       let reply: Chunks;

@@ -28,6 +28,8 @@ export interface ServerSettings {
   verbose: boolean;
   /** Connections served at once; one more is answered an error and closed. */
   maxConnections: number;
+  /** A request begun must be complete within this long, or the client gets an error and is closed. */
+  requestTimeoutMs: number;
 }
 
 export interface ServerStats {
