@@ -12,7 +12,7 @@ import { DEFAULT_REQUEST_LIMITS, RequestParser, type RequestLimits } from '../sr
 
 /** Small limits, so that random input reaches them. */
 const LIMITS: RequestLimits = { maxArgs: 8, maxArgBytes: 64, maxRequestBytes: 200 };
-const RUNS = { numRuns: 300 };
+const RUNS = { numRuns: 200 };
 
 /** Splits `bytes` at the given cut points (taken modulo its length). */
 function split(bytes: Buffer, cuts: number[]): Buffer[] {
@@ -49,6 +49,11 @@ function parseRequests(chunks: Buffer[], limits = LIMITS): { requests: Buffer[][
 const encode = (chunks: Chunks): Buffer => Buffer.concat(chunks);
 const arg = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a));
 const request = fc.array(arg, { minLength: 1, maxLength: 10 });
+/** Always within LIMITS (at most 4 + 8 x (4 + 16 + 2) = 180 bytes framed): no filtering needed. */
+const smallRequest = fc.array(
+  fc.uint8Array({ maxLength: 16 }).map((a) => Buffer.from(a)),
+  { minLength: 1, maxLength: LIMITS.maxArgs },
+);
 const cuts = fc.array(fc.nat(), { maxLength: 12 });
 
 /** Encoded size of a request, as the parser counts it against maxRequestBytes. */
@@ -78,7 +83,7 @@ const mutated = (base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> =>
 describe('RESP request parser, fuzzed', () => {
   it('well-formed pipelines within the limits come back intact, however they are split', () => {
     fc.assert(
-      fc.property(fc.array(request.filter(withinLimits), { minLength: 1, maxLength: 6 }), cuts, (requests, at) => {
+      fc.property(fc.array(smallRequest, { minLength: 1, maxLength: 6 }), cuts, (requests, at) => {
         const { requests: got, error } = parseRequests(split(encode(requests.flatMap((r) => command(r))), at));
         expect(error).toBeUndefined();
         expect(got).toEqual(requests);
