@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { CodedError } from '../src/util/coded-error.js';
 import { IndexMode } from './engine/format.js';
 
 export interface ZdbConfig {
@@ -21,9 +22,19 @@ export interface ZdbConfig {
   logfile: string | null;
   verbose: boolean;
   background: boolean;
+  /** Connections served at once (each may buffer one request of up to about 8 MiB). */
+  maxConnections: number;
+  /** Seconds a client has to finish a request it began. */
+  requestTimeout: number;
 }
 
-export class ConfigError extends Error {}
+/** USAGE: --help was asked (the message is the usage text); INVALID: a flag or its value is wrong. */
+export class ConfigError extends CodedError<'USAGE' | 'INVALID'> {}
+
+const invalid = (message: string): ConfigError => new ConfigError('INVALID', message);
+
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+export const DEFAULT_REQUEST_TIMEOUT_S = 60;
 
 const MIN_DATASIZE = 512 * 1024;
 const MAX_DATASIZE = 0xffffffff;
@@ -31,7 +42,7 @@ const MAX_DATASIZE = 0xffffffff;
 /** "256M", "1G", "524288": sizes the way 0-db's --datasize reads them. */
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(text.trim());
-  if (!m) throw new ConfigError(`invalid size: ${text}`);
+  if (!m) throw invalid(`invalid size: ${text}`);
   const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   return Math.floor(Number(m[1]) * scale);
 }
@@ -59,24 +70,30 @@ export function parseConfig(argv: string[]): ZdbConfig {
       logfile: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       background: { type: 'boolean', default: false },
+      'max-connections': { type: 'string', default: String(DEFAULT_MAX_CONNECTIONS) },
+      'request-timeout': { type: 'string', default: String(DEFAULT_REQUEST_TIMEOUT_S) },
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) throw new ConfigError(usage());
+  if (values.help) throw new ConfigError('USAGE', usage());
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`invalid port: ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw invalid(`invalid port: ${values.port}`);
   let mode: IndexMode | null = null;
   if (values.mode !== undefined) {
     if (values.mode === 'user') mode = IndexMode.User;
     else if (values.mode === 'seq') mode = IndexMode.Seq;
-    else throw new ConfigError(`invalid mode: ${values.mode} (expected user or seq)`);
+    else throw invalid(`invalid mode: ${values.mode} (expected user or seq)`);
   }
   const datasize = parseSize(values.datasize);
-  if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE) throw new ConfigError(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
+  if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE) throw invalid(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
   const admin = values['admin-file'] !== undefined ? readAdminFile(values['admin-file'], values.admin) : values.admin;
-  if (values.protect && !admin) throw new ConfigError('--protect needs --admin or --admin-file');
+  if (values.protect && !admin) throw invalid('--protect needs --admin or --admin-file');
   const compactRatio = Number(values['compact-ratio']);
-  if (!(compactRatio >= 0 && compactRatio < 1)) throw new ConfigError('--compact-ratio must be in [0, 1)');
+  if (!(compactRatio >= 0 && compactRatio < 1)) throw invalid('--compact-ratio must be in [0, 1)');
+  const maxConnections = Number(values['max-connections']);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw invalid(`invalid --max-connections: ${values['max-connections']}`);
+  const requestTimeout = Number(values['request-timeout']);
+  if (!(requestTimeout > 0)) throw invalid(`invalid --request-timeout: ${values['request-timeout']}`);
   return {
     listen: values.listen,
     port,
@@ -95,6 +112,8 @@ export function parseConfig(argv: string[]): ZdbConfig {
     logfile: values.logfile ?? null,
     verbose: values.verbose,
     background: values.background,
+    maxConnections,
+    requestTimeout,
   };
 }
 
@@ -103,15 +122,15 @@ export function parseConfig(argv: string[]): ZdbConfig {
  * where any local user reads it in /proc/PID/cmdline.
  */
 function readAdminFile(path: string, inline: string): string {
-  if (inline) throw new ConfigError('give --admin or --admin-file, not both');
+  if (inline) throw invalid('give --admin or --admin-file, not both');
   let text: string;
   try {
     text = fs.readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read --admin-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw invalid(`cannot read --admin-file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const secret = text.split(/\r?\n/, 1)[0]!;
-  if (!secret) throw new ConfigError(`--admin-file ${path} is empty`);
+  if (!secret) throw invalid(`--admin-file ${path} is empty`);
   return secret;
 }
 
@@ -136,6 +155,10 @@ export function usage(): string {
                        the command line; use instead of --admin)
   --maxsize  <size>    maximum data size of the default namespace
   --protect            protect the default namespace with the admin password
+  --max-connections <n> clients served at once; one more gets an error and is closed
+                       (default ${DEFAULT_MAX_CONNECTIONS})
+  --request-timeout <secs> time a client has to finish a request it began; then it gets
+                       an error and is closed (default ${DEFAULT_REQUEST_TIMEOUT_S})
 
  Durability and maintenance:
   --sync               answer writes only once they are on disk (group commit)

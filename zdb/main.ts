@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     config = parseConfig(argv);
   } catch (e) {
     process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(e instanceof ConfigError && argv.includes('--help') ? 0 : 1);
+    process.exit(e instanceof ConfigError && e.code === 'USAGE' ? 0 : 1);
   }
   if (config.background) await daemonize(argv, config);
   const logStream = config.logfile ? fs.createWriteStream(config.logfile, { flags: 'a', mode: 0o600 }) : process.stderr;
@@ -61,11 +61,30 @@ async function main(): Promise<void> {
     defaultPassword: config.protect ? config.admin : '',
     durable: config.sync || config.synctime > 0,
   });
-  const reports = engine.open();
+  let reports;
+  try {
+    reports = engine.open();
+  } catch (e) {
+    // Another zdb on these directories (DIR_LOCKED, with its pid), or files it cannot load.
+    process.stderr.write(`zdb: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   for (const [name, r] of reports) {
     if (r.recovered > 0 || r.truncatedBytes > 0) log(`namespace ${name}: recovered ${r.recovered} entries, cut ${r.truncatedBytes} torn bytes`);
   }
-  const server = new ZdbServer(engine, { adminPassword: config.admin, protect: config.protect, sync: config.sync, compactRatio: config.compactRatio, verbose: config.verbose }, log);
+  const server = new ZdbServer(
+    engine,
+    {
+      adminPassword: config.admin,
+      protect: config.protect,
+      sync: config.sync,
+      compactRatio: config.compactRatio,
+      verbose: config.verbose,
+      maxConnections: config.maxConnections,
+      requestTimeoutMs: config.requestTimeout * 1000,
+    },
+    log,
+  );
   const tcp = config.socket === null || config.dualnet || explicitPort(argv);
   await server.listen({ host: config.listen, port: tcp ? config.port : undefined, socketPath: config.socket ?? undefined });
   log(`zdb ready: ${tcp ? `tcp ${config.listen}:${config.port}` : ''}${config.socket ? ` unix ${config.socket}` : ''}, ${engine.namespaces.size} namespaces, sync ${config.sync ? 'on' : 'off'}`);

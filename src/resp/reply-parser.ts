@@ -67,9 +67,10 @@ export class ReplyParser {
     if (q.length === 0) return undefined;
     const end = q.indexOfCrlf(MAX_LINE);
     if (end < 0) {
-      if (q.length > MAX_LINE) throw new RespProtocolError('reply line too long');
+      if (q.length > MAX_LINE) throw new RespProtocolError('TOO_LARGE', 'reply line too long');
       return undefined;
     }
+    if (end === 0) throw new RespProtocolError('MALFORMED', 'reply line without a type byte');
     const type = q.peek(0);
     q.skip(1);
     const body = q.take(end - 1).toString('latin1');
@@ -85,18 +86,18 @@ export class ReplyParser {
         // $
         const len = Number(body);
         if (len < 0) return { value: null };
-        if (!Number.isInteger(len) || len > this.maxBulk) throw new RespProtocolError(`bad bulk length ${body}`);
+        if (!Number.isInteger(len) || len > this.maxBulk) throw new RespProtocolError('MALFORMED', `bad bulk length ${body}`);
         this.bulkLen = len;
         return this.scalar();
       }
       case 42: {
         // *
         const n = Number(body);
-        if (!Number.isInteger(n)) throw new RespProtocolError(`bad array length ${body}`);
+        if (!Number.isInteger(n)) throw new RespProtocolError('MALFORMED', `bad array length ${body}`);
         return { value: null, arrayLen: n };
       }
       default:
-        throw new RespProtocolError(`unexpected reply type byte ${type}`);
+        throw new RespProtocolError('MALFORMED', `unexpected reply type byte ${type}`);
     }
   }
 }

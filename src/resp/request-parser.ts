@@ -6,24 +6,39 @@ export interface RequestLimits {
   maxArgs: number;
   /** Largest single argument, in bytes. */
   maxArgBytes: number;
+  /** Most bytes of one request on the wire, framing included. */
+  maxRequestBytes: number;
 }
 
-export const DEFAULT_REQUEST_LIMITS: RequestLimits = { maxArgs: 1024, maxArgBytes: 8 * 1024 * 1024 };
+/**
+ * The largest legal zdb request is SET with an 8 MiB value, a key of up to 255 bytes and a
+ * timestamp: 8 MiB for the value, 64 KiB for everything else. A request whose declared sizes
+ * pass these bounds is refused before its bytes are buffered.
+ */
+export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
+  maxArgs: 1024,
+  maxArgBytes: 8 * 1024 * 1024,
+  maxRequestBytes: 8 * 1024 * 1024 + 64 * 1024,
+};
 
 const STAR = 42;
 const DOLLAR = 36;
 const MAX_HEADER_LINE = 32;
 
+const malformed = (what: string): RespProtocolError => new RespProtocolError('MALFORMED', `Malformed request, ${what}`);
+
 /**
  * Incremental parser for client requests: RESP2 arrays of bulk strings, nothing else.
  * Feed it socket chunks with push(); next() returns complete requests in order, null when
- * it needs more bytes, and throws RespProtocolError when the stream cannot be resynchronised.
+ * it needs more bytes, and throws RespProtocolError when the stream cannot be resynchronised
+ * or a request passes the limits.
  */
 export class RequestParser {
   private readonly q = new ByteQueue();
   private args: Buffer[] = [];
   private expected = -1; // arguments still to read in the current request; -1 = between requests
   private bulkLen = -1; // length of the bulk being read; -1 = reading its header
+  private requestBytes = 0; // bytes of the current request declared so far
 
   constructor(private readonly limits: RequestLimits = DEFAULT_REQUEST_LIMITS) {}
 
@@ -35,31 +50,38 @@ export class RequestParser {
     return this.q.length;
   }
 
+  /** True when a request has begun and is not complete yet. */
+  get pending(): boolean {
+    return this.expected >= 0 || this.q.length > 0;
+  }
+
   next(): Buffer[] | null {
     const q = this.q;
     if (this.expected < 0) {
       if (q.length === 0) return null;
-      if (q.peek(0) !== STAR) throw new RespProtocolError('Malformed request, array expected');
+      if (q.peek(0) !== STAR) throw malformed('array expected');
       const n = this.readLineInt();
       if (n === null) return null;
-      if (!Number.isInteger(n) || n < 1) throw new RespProtocolError('Malformed request, invalid array size');
-      if (n > this.limits.maxArgs) throw new RespProtocolError('Too many arguments');
+      if (!Number.isInteger(n) || n < 1) throw malformed('invalid array size');
+      if (n > this.limits.maxArgs) throw new RespProtocolError('TOO_LARGE', 'Too many arguments');
       this.expected = n;
       this.args = [];
     }
     while (this.args.length < this.expected) {
       if (this.bulkLen < 0) {
         if (q.length === 0) return null;
-        if (q.peek(0) !== DOLLAR) throw new RespProtocolError('Malformed request, bulk string expected');
+        if (q.peek(0) !== DOLLAR) throw malformed('bulk string expected');
         const len = this.readLineInt();
         if (len === null) return null;
-        if (!Number.isInteger(len) || len < 0) throw new RespProtocolError('Malformed request, invalid bulk length');
-        if (len > this.limits.maxArgBytes) throw new RespProtocolError('Argument too large');
+        if (!Number.isInteger(len) || len < 0) throw malformed('invalid bulk length');
+        if (len > this.limits.maxArgBytes) throw new RespProtocolError('TOO_LARGE', 'Argument too large');
+        this.requestBytes += len + 2;
+        if (this.requestBytes > this.limits.maxRequestBytes) throw new RespProtocolError('TOO_LARGE', 'Request too large');
         this.bulkLen = len;
       }
       if (q.length < this.bulkLen + 2) return null;
       const arg = q.take(this.bulkLen);
-      if (q.peek(0) !== 13 || q.peek(1) !== 10) throw new RespProtocolError('Malformed request, missing CRLF');
+      if (q.peek(0) !== 13 || q.peek(1) !== 10) throw malformed('missing CRLF');
       q.skip(2);
       this.args.push(arg);
       this.bulkLen = -1;
@@ -67,20 +89,22 @@ export class RequestParser {
     const out = this.args;
     this.args = [];
     this.expected = -1;
+    this.requestBytes = 0;
     return out;
   }
 
-  /** Reads "<prefix><int>\r\n"; null when the line is not complete yet. */
+  /** Reads "<prefix><int>\r\n", counting it in the request's bytes; null when the line is not complete yet. */
   private readLineInt(): number | null {
     const end = this.q.indexOfCrlf(MAX_HEADER_LINE);
     if (end < 0) {
-      if (this.q.length > MAX_HEADER_LINE) throw new RespProtocolError('Malformed request, header line too long');
+      if (this.q.length > MAX_HEADER_LINE) throw malformed('header line too long');
       return null;
     }
     this.q.skip(1);
     const v = this.q.readInt(end - 1);
-    if (Number.isNaN(v)) throw new RespProtocolError('Malformed request, invalid number');
+    if (Number.isNaN(v)) throw malformed('invalid number');
     this.q.skip(2);
+    this.requestBytes += end + 2;
     return v;
   }
 }

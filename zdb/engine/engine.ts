@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Errors, ZdbError } from './errors.js';
+import { EngineError, Errors } from './errors.js';
 import {
   IndexMode,
   NS_DESCRIPTOR_FILE,
   decodeNamespaceDescriptor,
   encodeNamespaceDescriptor,
 } from './format.js';
+import { lockDir, type DirLock } from '../../src/util/dir-lock.js';
 import { GroupCommit } from '../../src/util/group-commit.js';
 import { finishInterrupted } from './compaction.js';
 import { loadNamespace, recordedMode, type LoadReport } from './loader.js';
@@ -32,6 +33,7 @@ export interface EngineOptions {
 export class Engine {
   readonly namespaces = new Map<string, Namespace>();
   readonly commit: GroupCommit;
+  private locks: DirLock[] = [];
 
   constructor(readonly opts: EngineOptions) {
     this.commit = new GroupCommit(opts.durable, () => {
@@ -39,10 +41,16 @@ export class Engine {
     });
   }
 
-  /** Loads (or creates) `default` and every namespace found in the index directory. */
+  /**
+   * Locks the data and index directories, then loads (or creates) `default` and every
+   * namespace found in the index directory. Throws DirLockError (DIR_LOCKED, with the holder's
+   * pid) when another process holds either: loading repairs files, so even a second start that
+   * would fail later must not read them.
+   */
   open(): Map<string, LoadReport> {
     fs.mkdirSync(this.opts.dataDir, { recursive: true });
     fs.mkdirSync(this.opts.indexDir, { recursive: true });
+    this.lockDirectories();
     const reports = new Map<string, LoadReport>();
     reports.set(DEFAULT_NAMESPACE, this.load(DEFAULT_NAMESPACE).report);
     const def = this.namespaces.get(DEFAULT_NAMESPACE)!;
@@ -60,8 +68,8 @@ export class Engine {
   }
 
   create(name: string): Namespace {
-    if (this.namespaces.has(name)) throw new ZdbError('This namespace is not available');
-    if (!validNamespaceName(name)) throw new ZdbError('Invalid namespace name');
+    if (this.namespaces.has(name)) throw Errors.nsExists();
+    if (!validNamespaceName(name)) throw Errors.invalidName();
     return this.load(name).ns;
   }
 
@@ -119,6 +127,22 @@ export class Engine {
 
   close(): void {
     for (const ns of this.namespaces.values()) ns.files.close();
+    for (const lock of this.locks) lock.release();
+    this.locks = [];
+  }
+
+  private lockDirectories(): void {
+    const data = fs.realpathSync(this.opts.dataDir);
+    const index = fs.realpathSync(this.opts.indexDir);
+    try {
+      this.locks.push(lockDir(data, 'zdb data directory'));
+      // One directory for both: a second flock on it from this process would fail.
+      if (index !== data) this.locks.push(lockDir(index, 'zdb index directory'));
+    } catch (e) {
+      for (const lock of this.locks) lock.release();
+      this.locks = [];
+      throw e;
+    }
   }
 
   private load(name: string): { ns: Namespace; report: LoadReport } {
@@ -130,7 +154,7 @@ export class Engine {
     const onDisk = recordedMode(probe);
     const mode = onDisk ?? this.opts.mode ?? IndexMode.User;
     if (this.opts.mode !== null && onDisk !== null && onDisk !== this.opts.mode) {
-      throw new Error(`namespace ${name} was created in ${IndexMode[onDisk]} mode, the server runs in ${IndexMode[this.opts.mode]} mode`);
+      throw new EngineError('MODE_MISMATCH', `namespace ${name} was created in ${IndexMode[onDisk]} mode, the server runs in ${IndexMode[this.opts.mode]} mode`);
     }
     const ns = mode === IndexMode.User ? probe : this.instantiate(name, mode);
     const descriptor = path.join(indexDir, NS_DESCRIPTOR_FILE);

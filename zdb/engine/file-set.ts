@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { invariant } from './errors.js';
 import {
+  DATA_HEADER_SIZE,
+  INDEX_HEADER_SIZE,
   IndexMode,
   dataFileName,
   encodeDataHeader,
@@ -9,6 +12,8 @@ import {
 } from './format.js';
 
 const READ_FD_CACHE = 32;
+/** Offsets are u32 in index items and data entries: a file never grows past this. */
+const MAX_FILE_OFFSET = 0xffffffff;
 
 /**
  * The numbered data (`d<N>`) and index (`i<N>`) files of one namespace: the pair being
@@ -59,6 +64,8 @@ export class FileSet {
 
   /** Opens (creating with headers when absent) the pair `id` for appending. */
   openHead(id: number, mode: IndexMode): void {
+    // File ids only go up, one at a time: an older pair reopened for appending would be overwritten.
+    invariant(id === this.headId + 1 || (this.dataFd < 0 && id === this.headId), () => `head file ${id} opened after ${this.headId}`);
     this.flushIndex();
     // The old head stays open for reads (and for a flush that may still be running on it).
     if (this.dataFd >= 0) {
@@ -82,13 +89,17 @@ export class FileSet {
 
   appendData(parts: Buffer[]): number {
     const at = this.dataSize;
-    const total = writeAllSync(this.dataFd, parts, at);
+    let total = 0;
+    for (const p of parts) total += p.length;
+    invariant(at >= DATA_HEADER_SIZE && at + total <= MAX_FILE_OFFSET, () => `data append of ${total} bytes at ${at} in d${this.headId}`);
+    writeAllSync(this.dataFd, parts, at);
     this.dataSize += total;
     return at;
   }
 
   appendIndex(item: Buffer): number {
     const at = this.indexSize;
+    invariant(at >= INDEX_HEADER_SIZE && at + item.length <= MAX_FILE_OFFSET, () => `index append of ${item.length} bytes at ${at} in i${this.headId}`);
     this.pendingIndex.push(item);
     this.pendingIndexBytes += item.length;
     this.indexSize += item.length;
@@ -116,6 +127,11 @@ export class FileSet {
 
   /** Undo a partial append (a failed write must leave no torn entry behind). */
   truncateHead(dataSize: number, indexSize: number): void {
+    // Only a tail we appended is cut: never a header, never growing the file with zeros.
+    invariant(
+      dataSize >= DATA_HEADER_SIZE && dataSize <= this.dataSize && indexSize >= INDEX_HEADER_SIZE && indexSize <= this.indexSize,
+      () => `truncate of pair ${this.headId} to ${dataSize}/${indexSize} (sizes ${this.dataSize}/${this.indexSize})`,
+    );
     try {
       this.flushIndex();
       fs.ftruncateSync(this.dataFd, dataSize);
@@ -130,6 +146,11 @@ export class FileSet {
     return readExact(this.fd('d', fileId), offset, length);
   }
 
+  /** Reads up to `length` bytes of a data file (less at its end). */
+  readDataUpTo(fileId: number, offset: number, length: number): Buffer {
+    return readUpTo(this.fd('d', fileId), offset, length);
+  }
+
   readIndex(fileId: number, offset: number, length: number): Buffer {
     if (fileId === this.headId) this.flushIndex();
     return readExact(this.fd('i', fileId), offset, length);
@@ -138,12 +159,13 @@ export class FileSet {
   /** Reads up to `length` bytes (less at the end of the file). */
   readIndexUpTo(fileId: number, offset: number, length: number): Buffer {
     if (fileId === this.headId) this.flushIndex();
-    const buf = Buffer.allocUnsafe(length);
-    const n = fs.readSync(this.fd('i', fileId), buf, 0, length, offset);
-    return buf.subarray(0, n);
+    return readUpTo(this.fd('i', fileId), offset, length);
   }
 
+  /** Rewrites bytes of an item already in index file `fileId` (flags, a seq update in place). */
   writeIndexAt(fileId: number, offset: number, bytes: Buffer): void {
+    const size = this.indexFileSize(fileId);
+    invariant(offset >= INDEX_HEADER_SIZE && offset + bytes.length <= size, () => `index rewrite of ${bytes.length} bytes at ${offset} in i${fileId} of ${size} bytes`);
     if (fileId === this.headId) this.flushIndex();
     writeAllSync(this.fd('i', fileId), [bytes], offset);
   }
@@ -236,14 +258,19 @@ function skipBytes(parts: Buffer[], n: number): Buffer[] {
   return out;
 }
 
-export function readExact(fd: number, offset: number, length: number): Buffer {
+function readUpTo(fd: number, offset: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, offset + got);
-    if (n === 0) throw new Error(`short read at ${offset + got}`);
+    if (n === 0) break;
     got += n;
   }
-  return buf;
+  return buf.subarray(0, got);
 }
 
+export function readExact(fd: number, offset: number, length: number): Buffer {
+  const buf = readUpTo(fd, offset, length);
+  if (buf.length < length) throw new Error(`short read at ${offset + buf.length}`);
+  return buf;
+}

@@ -111,6 +111,17 @@ export function readDataEntryHeader(b: Buffer, at = 0): DataEntryHeader {
   };
 }
 
+/**
+ * Is `entry` (bytes read at a data entry's offset) the live entry of `key` with this payload
+ * length and CRC, as an index item or the in-memory index says? Its payload is not hashed here.
+ */
+export function dataEntryMatches(entry: Buffer, key: Buffer, length: number, crc: number): boolean {
+  if (entry.length !== DATA_ENTRY_HEADER_SIZE + key.length + length) return false;
+  const head = readDataEntryHeader(entry);
+  if (head.keyLength !== key.length || head.dataLength !== length || head.crc !== crc || head.flags & FLAG_DELETED) return false;
+  return entry.subarray(DATA_ENTRY_HEADER_SIZE, DATA_ENTRY_HEADER_SIZE + key.length).equals(key);
+}
+
 /** One index item; the key follows it. */
 export interface IndexItem {
   keyLength: number;

@@ -1,4 +1,5 @@
 import { FLAG_DELETED, INDEX_HEADER_SIZE, INDEX_ITEM_HEADER_SIZE, type IndexItem } from './format.js';
+import { Errors } from './errors.js';
 import type { Namespace } from './namespace.js';
 
 /** An index item found on disk, with where it lives. */
@@ -85,4 +86,48 @@ export function decodeCursor(ns: Namespace, cursor: Buffer): IndexPosition | nul
   const pos = itemAt(ns, cursor.readUInt32LE(1), cursor.readUInt32LE(9));
   if (!pos || pos.item.length !== cursor.readUInt32LE(5) || pos.item.crc !== cursor.readUInt32LE(13)) return null;
   return pos;
+}
+
+export type ScanDirection = 'forward' | 'backward';
+
+export interface ScanEntry {
+  key: Buffer;
+  length: number;
+  timestamp: number;
+}
+
+/** A batch of SCAN/RSCAN: its entries and the cursor to resume after the last one. */
+export interface ScanBatch {
+  cursor: Buffer;
+  entries: ScanEntry[];
+}
+
+/**
+ * The live entries after `cursor` (from the first, or the last going backward, without one),
+ * walked for about `budgetMs`: a batch is cut by time, as in 0-db.
+ */
+export function scanBatch(ns: Namespace, direction: ScanDirection, cursor: Buffer | null, budgetMs: number): ScanBatch {
+  const step = direction === 'forward' ? nextLive : previousLive;
+  const batch: IndexPosition[] = [];
+  let pos: IndexPosition | null;
+  if (cursor === null) {
+    pos = direction === 'forward' ? firstLive(ns) : lastLive(ns);
+    if (!pos) throw Errors.noMoreData();
+    batch.push(pos);
+  } else {
+    pos = decodeCursor(ns, cursor);
+    if (!pos) throw Errors.badScanCursor();
+  }
+  const deadline = performance.now() + budgetMs;
+  while (performance.now() < deadline) {
+    pos = step(ns, pos);
+    if (!pos) break;
+    batch.push(pos);
+  }
+  const last = batch[batch.length - 1];
+  if (!last) throw Errors.noMoreData();
+  return {
+    cursor: encodeCursor({ fileId: last.fileId, offset: last.offset, keyLength: last.item.keyLength, length: last.item.length, crc: last.item.crc }),
+    entries: batch.map((p) => ({ key: p.key, length: p.item.length, timestamp: p.item.timestamp })),
+  };
 }

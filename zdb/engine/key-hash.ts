@@ -5,7 +5,7 @@
 const EMPTY = 0;
 const TOMBSTONE = -1;
 
-function hashKey(key: Uint8Array): number {
+export function hashKey(key: Uint8Array): number {
   // FNV-1a, 32-bit: cheap, and good enough spread for a power-of-two table.
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {

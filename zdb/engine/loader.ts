@@ -8,6 +8,7 @@ import {
   INDEX_HEADER_SIZE,
   INDEX_ITEM_HEADER_SIZE,
   IndexMode,
+  dataEntryMatches,
   decodeIndexHeader,
   readDataEntryHeader,
   readIndexItem,
@@ -163,12 +164,9 @@ function trimUnbackedTail(ns: Namespace): number {
 }
 
 function entryMatches(ns: Namespace, offset: number, key: Buffer, length: number, crc: number): boolean {
-  const total = DATA_ENTRY_HEADER_SIZE + key.length + length;
-  if (offset < DATA_HEADER_SIZE || offset + total > ns.files.dataSize) return false;
-  const head = ns.files.readData(ns.files.headId, offset, DATA_ENTRY_HEADER_SIZE + key.length);
-  const h = readDataEntryHeader(head);
-  if (h.keyLength !== key.length || h.dataLength !== length || !head.subarray(DATA_ENTRY_HEADER_SIZE).equals(key)) return false;
-  return zdbCrc32c(ns.files.readData(ns.files.headId, offset + DATA_ENTRY_HEADER_SIZE + key.length, length)) === crc;
+  if (offset < DATA_HEADER_SIZE) return false;
+  const entry = ns.files.readDataUpTo(ns.files.headId, offset, DATA_ENTRY_HEADER_SIZE + key.length + length);
+  return dataEntryMatches(entry, key, length, crc) && zdbCrc32c(entry.subarray(DATA_ENTRY_HEADER_SIZE + key.length)) === crc;
 }
 
 /**

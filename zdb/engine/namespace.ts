@@ -1,6 +1,6 @@
 import { zdbCrc32c } from './crc32c.js';
 import { EntryTable, type EntryLocation } from './entry-table.js';
-import { Errors } from './errors.js';
+import { EngineError, Errors } from './errors.js';
 import { FileSet } from './file-set.js';
 import {
   DATA_ENTRY_HEADER_SIZE,
@@ -11,12 +11,15 @@ import {
   INDEX_ITEM_HEADER_SIZE,
   IndexMode,
   MAX_KEY_LENGTH,
+  dataEntryMatches,
   readIndexItem,
   writeDataEntryHeader,
   writeIndexItem,
   type IndexItem,
 } from './format.js';
 import { GroupCommit } from '../../src/util/group-commit.js';
+import { keyVersion, type KeyVersion } from './history.js';
+import { encodeCursor, scanBatch, type ScanBatch, type ScanDirection } from './index-walk.js';
 import { KeyHash } from './key-hash.js';
 
 export const SEQ_KEY_LENGTH = 8;
@@ -41,6 +44,27 @@ export interface NamespaceSettings {
   frozen: boolean;
 }
 
+/** A namespace as NSINFO describes it. */
+export interface NamespaceInfo {
+  name: string;
+  mode: IndexMode;
+  settings: NamespaceSettings;
+  entries: number;
+  /** seq mode: the next id; user mode: the number of entries (as 0-db reports it). */
+  nextId: number;
+  dataBytes: number;
+  /** 0-db's index memory figure: 64 bytes per entry plus its key. */
+  indexBytes: number;
+  errors: number;
+  dataDir: string;
+  indexDir: string;
+  dataActive: string;
+  indexActive: string;
+  headId: number;
+  headDataSize: number;
+  garbageBytes: number;
+}
+
 export type SetResult = { stored: true; key: Buffer } | { stored: false };
 
 export function seqKey(id: number): Buffer {
@@ -59,6 +83,8 @@ export function seqKey(id: number): Buffer {
  */
 export class Namespace {
   readonly name: string;
+  // files, table, keys and the counters below are for the engine's own modules (loader,
+  // compaction, walks); the protocol layer uses the methods (get, set, history, info, ...).
   readonly files: FileSet;
   readonly table = new EntryTable();
   readonly keys = new KeyHash(); // user mode only
@@ -116,15 +142,77 @@ export class Namespace {
     this.assertReadable();
     const slot = this.find(key);
     if (slot < 0) return null;
-    const value = this.readPayload(slot, key.length);
+    const value = this.readValue(slot, key);
+    if (value === null) return null;
     this.stats.reads++;
     this.stats.readBytes += value.length;
     return value;
   }
 
-  readPayload(slot: number, keyLength: number): Buffer {
+  exists(key: Buffer): boolean {
+    this.assertReadable();
+    return this.find(key) >= 0;
+  }
+
+  /** LENGTH: the size of a key's current value, null when the key is missing. */
+  length(key: Buffer): number | null {
+    this.assertReadable();
+    const slot = this.find(key);
+    return slot < 0 ? null : this.table.length[slot]!;
+  }
+
+  /** KEYTIME: the timestamp of a key's current value, null when the key is missing. */
+  keytime(key: Buffer): number | null {
+    this.assertReadable();
+    const slot = this.find(key);
+    return slot < 0 ? null : this.table.timestamp[slot]!;
+  }
+
+  /** Where the index item of a key's current version lives, null when the key is missing. */
+  indexPositionOf(key: Buffer): { fileId: number; offset: number } | null {
+    const slot = this.find(key);
+    return slot < 0 ? null : { fileId: this.table.indexFile[slot]!, offset: this.table.indexOffset[slot]! };
+  }
+
+  /** KEYCUR: a SCAN cursor that resumes after `key`, null when the key is missing. */
+  keyCursor(key: Buffer): Buffer | null {
+    this.assertReadable();
+    const slot = this.find(key);
+    if (slot < 0) return null;
     const t = this.table;
-    return this.files.readData(t.dataFile[slot]!, t.dataOffset[slot]! + DATA_ENTRY_HEADER_SIZE + keyLength, t.length[slot]!);
+    return encodeCursor({ fileId: t.indexFile[slot]!, offset: t.indexOffset[slot]!, keyLength: key.length, length: t.length[slot]!, crc: t.crc[slot]! });
+  }
+
+  /** HISTORY: the current version of `key`, or the older one `cursor` names. */
+  history(key: Buffer, cursor?: Buffer): KeyVersion {
+    this.assertReadable();
+    return keyVersion(this, key, cursor);
+  }
+
+  /** SCAN (forward) and RSCAN (backward): the entries after `cursor` (from the start without one), for about `budgetMs`. */
+  scan(direction: ScanDirection, cursor: Buffer | null, budgetMs: number): ScanBatch {
+    this.assertReadable();
+    return scanBatch(this, direction, cursor, budgetMs);
+  }
+
+  private readValue(slot: number, key: Buffer): Buffer | null {
+    const t = this.table;
+    return this.readEntryValue(t.dataFile[slot]!, t.dataOffset[slot]!, key, t.length[slot]!, t.crc[slot]!);
+  }
+
+  /**
+   * The payload of the data entry at (dataFile, dataOffset), or null when the bytes there are
+   * not `key`'s entry with this length and CRC (a stale slot, a file another process wrote):
+   * a read never returns another key's value.
+   */
+  readEntryValue(dataFile: number, dataOffset: number, key: Buffer, length: number, crc: number): Buffer | null {
+    const start = DATA_ENTRY_HEADER_SIZE + key.length;
+    const entry = this.files.readDataUpTo(dataFile, dataOffset, start + length);
+    if (!dataEntryMatches(entry, key, length, crc)) {
+      this.stats.errors++;
+      return null;
+    }
+    return entry.subarray(start);
   }
 
   /** Does the stored payload still match its CRC? null when the key is missing. */
@@ -133,7 +221,8 @@ export class Namespace {
     const slot = this.find(key);
     if (slot < 0) return null;
     try {
-      return zdbCrc32c(this.readPayload(slot, key.length)) === this.table.crc[slot];
+      const value = this.readValue(slot, key);
+      return value !== null && zdbCrc32c(value) === this.table.crc[slot];
     } catch {
       return false;
     }
@@ -172,7 +261,7 @@ export class Namespace {
     const crc = zdbCrc32c(value);
     // Unchanged only when byte-identical: equal CRCs alone are not proof.
     if (existing >= 0 && this.table.crc[existing] === crc && this.table.length[existing] === value.length) {
-      if (this.readPayload(existing, storedKeyLength(this.mode, key)).equals(value)) return { stored: false };
+      if (this.readValue(existing, key)?.equals(value)) return { stored: false };
     }
     const ts = timestamp ?? Math.floor(Date.now() / 1000);
     this.rotateIfNeeded(value.length);
@@ -307,6 +396,34 @@ export class Namespace {
   /** What 0-db reports as index size: its per-key memory (a 64-byte entry plus the key). */
   get indexMemoryBytes(): number {
     return this.entries * 64 + this.liveKeyBytes;
+  }
+
+  /** Anything ever written (even if deleted since), or a jump to a new file: 0-db's "used" (NSSET mode). */
+  get used(): boolean {
+    const f = this.files;
+    return this.entries > 0 || this.nextId > 0 || f.headId > 0 || f.indexSize > INDEX_HEADER_SIZE || f.dataSize > DATA_HEADER_SIZE;
+  }
+
+  /** What NSINFO reports. */
+  info(): NamespaceInfo {
+    const f = this.files;
+    return {
+      name: this.name,
+      mode: this.mode,
+      settings: { ...this.settings },
+      entries: this.entries,
+      nextId: this.mode === IndexMode.Seq ? this.nextId : this.entries,
+      dataBytes: this.dataBytes,
+      indexBytes: this.indexMemoryBytes,
+      errors: this.stats.errors,
+      dataDir: f.dataDir,
+      indexDir: f.indexDir,
+      dataActive: f.dataPath(f.headId),
+      indexActive: f.indexPath(f.headId),
+      headId: f.headId,
+      headDataSize: f.dataSize,
+      garbageBytes: this.garbageBytes,
+    };
   }
 
   /** Start a new file pair now (NSJUMP). */
@@ -455,11 +572,7 @@ function liveItem(loc: EntryLocation, parentFileId: number, parentOffset: number
   };
 }
 
-function storedKeyLength(mode: IndexMode, key: Buffer): number {
-  return mode === IndexMode.Seq ? SEQ_KEY_LENGTH : key.length;
-}
-
-function wrapIo(e: unknown, fallback: () => Error): Error {
-  if (e instanceof Error && e.name === 'ZdbError') return e;
-  return fallback();
+function wrapIo(e: unknown, fallback: (cause: unknown) => Error): Error {
+  if (e instanceof EngineError) return e;
+  return fallback(e);
 }

@@ -2,7 +2,8 @@ import type net from 'node:net';
 import { error, type Chunks } from '../../src/resp/encode.js';
 import { RespProtocolError } from '../../src/resp/errors.js';
 import { RequestParser } from '../../src/resp/request-parser.js';
-import { ZdbError } from '../engine/errors.js';
+import { EngineError } from '../engine/errors.js';
+import { CommandError } from './command-error.js';
 import type { ClientState, CommandContext, Reply, ServerServices } from './context.js';
 import { lookupCommand } from './dispatch.js';
 
@@ -10,6 +11,8 @@ import { lookupCommand } from './dispatch.js';
 const BATCH_BYTES = 4 * 1024 * 1024;
 /** Requests buffered but not yet run: past this, stop reading from the client until they are. */
 const READ_PAUSE_BYTES = 32 * 1024 * 1024;
+/** After the last reply to a client we refuse, how long it has to close before we drop it. */
+const LINGER_MS = 2_000;
 
 export interface ConnectionHost extends ServerServices {
   /** Tell clients parked in WAIT that `command` ran on `client`'s namespace. */
@@ -26,27 +29,58 @@ let nextClientId = 1;
  * them wait too, which keeps the order.
  */
 export class Connection {
-  readonly state: ClientState = { id: nextClientId++, namespace: 'default', writable: true, admin: false, nonce: null };
+  readonly state: ClientState;
   private readonly parser = new RequestParser();
   private busy = false;
   private closing = false;
+  /** Requests parsed so far, so the partial-request deadline can tell progress from a stall. */
+  private parsed = 0;
+  private partialTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly host: ConnectionHost,
   ) {
+    this.state = { id: nextClientId++, source: socket.remoteAddress ?? 'local', namespace: 'default', writable: true, admin: false, nonce: null };
     this.state.admin = host.settings.adminPassword === '';
     // As 0-db: with --protect a client starts on `default` read-only until it SELECTs with the password.
     this.state.writable = !host.settings.protect;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       host.stats.networkRx += chunk.length;
+      // Refused: nothing it sends from now on is read into memory.
+      if (this.closing) return;
       this.parser.push(chunk);
       // A client pipelining faster than we store must not fill our memory.
       if (this.parser.buffered > READ_PAUSE_BYTES) socket.pause();
       void this.drain();
     });
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clearPartialTimer());
+  }
+
+  /**
+   * A request begun must be finished within --request-timeout: it holds up to the request
+   * bound in memory, and a client that stops mid-request would hold it for good.
+   */
+  private watchPartialRequest(): void {
+    if (this.closing || !this.parser.pending) return this.clearPartialTimer();
+    if (this.partialTimer) return;
+    const parsedAtStart = this.parsed;
+    this.partialTimer = setTimeout(() => {
+      this.partialTimer = null;
+      // Progress (a request completed) or a command still running: not a stalled client.
+      if (this.parsed !== parsedAtStart || this.busy) return this.watchPartialRequest();
+      if (this.closing || !this.parser.pending) return;
+      this.refuse();
+      void this.write([error('Request timeout')]).then(() => this.hangUp());
+    }, this.host.settings.requestTimeoutMs);
+    this.partialTimer.unref();
+  }
+
+  private clearPartialTimer(): void {
+    if (this.partialTimer) clearTimeout(this.partialTimer);
+    this.partialTimer = null;
   }
 
   private async drain(): Promise<void> {
@@ -67,12 +101,13 @@ export class Connection {
           }
         }
         await this.write(out);
-        if (this.closing) this.socket.end();
+        if (this.closing) this.hangUp();
         else if (this.socket.isPaused() && this.parser.buffered <= READ_PAUSE_BYTES) this.socket.resume();
       }
     } finally {
       this.busy = false;
       if (!this.closing && this.socket.isPaused() && this.parser.buffered <= READ_PAUSE_BYTES) this.socket.resume();
+      this.watchPartialRequest();
     }
   }
 
@@ -88,10 +123,11 @@ export class Connection {
       } catch (e) {
         if (!(e instanceof RespProtocolError)) throw e;
         out.push(error(e.message));
-        this.closing = true;
+        this.refuse();
         break;
       }
       if (args === null) break;
+      this.parsed++;
       const ctx: CommandContext = { server: this.host, client: this.state, args, durable: false };
       const pending = this.execute(ctx);
       let reply: Chunks;
@@ -115,11 +151,23 @@ export class Connection {
     return { out, durable };
   }
 
+  /** Stop reading: what was answered so far is sent, then the connection ends. */
+  private refuse(): void {
+    this.closing = true;
+    this.socket.pause();
+  }
+
+  /** Ends the connection, and drops it if the peer does not close its side soon. */
+  private hangUp(): void {
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+  }
+
   private execute(ctx: CommandContext): Reply {
     const spec = lookupCommand(ctx.args[0]!);
     const ns = this.state.namespace;
     if (ns === null || !this.host.engine.get(ns)) {
-      this.closing = true;
+      this.refuse();
       return [error('Your active namespace is not available anymore (probably removed).')];
     }
     if (!spec) {
@@ -137,7 +185,7 @@ export class Connection {
   }
 
   private failure(e: unknown): Chunks {
-    if (e instanceof ZdbError) return [error(e.message)];
+    if (e instanceof CommandError || (e instanceof EngineError && e.code !== 'INVARIANT')) return [error(e.message)];
     this.host.log(`internal error: ${(e as Error).stack ?? String(e)}`);
     return [error('Internal Error')];
   }

@@ -1,10 +1,13 @@
 import type { Chunks } from '../../src/resp/encode.js';
 import type { Engine } from '../engine/engine.js';
 import type { Namespace } from '../engine/namespace.js';
+import type { AuthGuard } from './auth-guard.js';
 
 /** What a connection knows about its peer. */
 export interface ClientState {
   id: number;
+  /** Peer address ("local" on the unix socket): failed password checks are paced per source. */
+  source: string;
   /** Name of the selected namespace; null once it was deleted under us. */
   namespace: string | null;
   /** False when a public namespace with a password was selected without it. */
@@ -23,6 +26,10 @@ export interface ServerSettings {
   compactRatio: number;
   /** Log every connection. */
   verbose: boolean;
+  /** Connections served at once; one more is answered an error and closed. */
+  maxConnections: number;
+  /** A request begun must be complete within this long, or the client gets an error and is closed. */
+  requestTimeoutMs: number;
 }
 
 export interface ServerStats {
@@ -40,6 +47,7 @@ export interface ServerServices {
   engine: Engine;
   settings: ServerSettings;
   stats: ServerStats;
+  authGuard: AuthGuard;
   /** Clients that selected a namespace (NSDEL detaches them). */
   clientsOn(namespace: string): ClientState[];
   /** Park the caller until another client runs `command` (or any, for '*') on its namespace. */

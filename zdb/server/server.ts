@@ -4,6 +4,7 @@ import { error, simple, type Chunks } from '../../src/resp/encode.js';
 import type { Engine } from '../engine/engine.js';
 import type { Namespace } from '../engine/namespace.js';
 import { compactNamespace } from '../engine/compaction.js';
+import { AuthGuard } from './auth-guard.js';
 import type { ClientState, ServerSettings, ServerStats } from './context.js';
 import { Connection, type ConnectionHost } from './connection.js';
 
@@ -32,6 +33,7 @@ export class ZdbServer implements ConnectionHost {
     networkTx: 0,
     bootTime: Math.floor(Date.now() / 1000),
   };
+  readonly authGuard = new AuthGuard();
   private readonly servers: net.Server[] = [];
   private readonly sockets = new Set<net.Socket>();
   private readonly connections = new Set<Connection>();
@@ -66,6 +68,13 @@ export class ZdbServer implements ConnectionHost {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.connections.size >= this.settings.maxConnections) {
+      // Each connection may hold a request of up to the parser's bound: the cap bounds memory.
+      socket.on('error', () => socket.destroy());
+      socket.end(error('Too many connections'));
+      setTimeout(() => socket.destroy(), 1_000).unref();
+      return;
+    }
     this.stats.clientsLifetime++;
     this.sockets.add(socket);
     const conn = new Connection(socket, this);

@@ -1,4 +1,5 @@
 import { integer, NIL, OK, type Chunks } from '../../../src/resp/encode.js';
+import type { Namespace } from '../../engine/namespace.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { assertClientWritable, current, expectArgs, parseTimestamp, readKey, requireAdmin } from '../validate.js';
 
@@ -13,38 +14,18 @@ function del(ctx: CommandContext): Chunks {
 }
 
 /** Shared shape of EXISTS/CHECK/LENGTH/KEYTIME: one key, read-only, nil or a number. */
-function keyQuery(answer: (ctx: CommandContext, key: Buffer) => Chunks): (ctx: CommandContext) => Chunks {
+function keyQuery(answer: (ns: Namespace, key: Buffer) => number | boolean | null): (ctx: CommandContext) => Chunks {
   return (ctx) => {
     expectArgs(ctx, 2);
-    const key = readKey(ctx);
-    current(ctx).assertReadable();
-    return answer(ctx, key);
+    const value = answer(current(ctx), readKey(ctx));
+    return value === null ? [NIL] : [integer(typeof value === 'boolean' ? Number(value) : value)];
   };
 }
 
-const exists = keyQuery((ctx, key) => [integer(current(ctx).find(key) >= 0 ? 1 : 0)]);
-
-const check = keyQuery((ctx, key) => {
-  const ok = current(ctx).check(key);
-  return ok === null ? [NIL] : [integer(ok ? 1 : 0)];
-});
-
-const length = keyQuery((ctx, key) => {
-  const ns = current(ctx);
-  const slot = ns.find(key);
-  return slot < 0 ? [NIL] : [integer(ns.table.length[slot]!)];
-});
-
-const keytime = keyQuery((ctx, key) => {
-  const ns = current(ctx);
-  const slot = ns.find(key);
-  return slot < 0 ? [NIL] : [integer(ns.table.timestamp[slot]!)];
-});
-
 export const datasetCommands: CommandSpec[] = [
   { name: 'DEL', handler: del },
-  { name: 'EXISTS', handler: exists },
-  { name: 'CHECK', handler: check },
-  { name: 'LENGTH', handler: length },
-  { name: 'KEYTIME', handler: keytime },
+  { name: 'EXISTS', handler: keyQuery((ns, key) => ns.exists(key)) },
+  { name: 'CHECK', handler: keyQuery((ns, key) => ns.check(key)) },
+  { name: 'LENGTH', handler: keyQuery((ns, key) => ns.length(key)) },
+  { name: 'KEYTIME', handler: keyQuery((ns, key) => ns.keytime(key)) },
 ];

@@ -1,6 +1,6 @@
 import { arrayHeader, bulk, type Chunks } from '../../../src/resp/encode.js';
-import { ZdbError } from '../../engine/errors.js';
 import { MAX_KEY_LENGTH } from '../../engine/format.js';
+import { CommandError, invalid } from '../command-error.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { current, expectArgs, readKey } from '../validate.js';
 
@@ -10,8 +10,8 @@ function get(ctx: CommandContext): Chunks {
 }
 
 function mget(ctx: CommandContext): Chunks {
-  if (ctx.args.length < 2) throw new ZdbError('Invalid arguments');
-  if (ctx.args.some((a, i) => i > 0 && a.length > MAX_KEY_LENGTH)) throw new ZdbError('Invalid key');
+  if (ctx.args.length < 2) throw invalid('Invalid arguments');
+  if (ctx.args.some((a, i) => i > 0 && a.length > MAX_KEY_LENGTH)) throw new CommandError('INVALID_KEY', 'Invalid key');
   const ns = current(ctx);
   ns.assertReadable();
   const out: Chunks = [arrayHeader(ctx.args.length - 1)];

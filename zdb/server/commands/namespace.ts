@@ -1,16 +1,17 @@
 import fs from 'node:fs';
 import { arrayHeader, bulk, integer, OK, type Chunks } from '../../../src/resp/encode.js';
 import { DEFAULT_NAMESPACE, validNamespaceName } from '../../engine/engine.js';
-import { ZdbError } from '../../engine/errors.js';
-import { DATA_HEADER_SIZE, INDEX_HEADER_SIZE, IndexMode } from '../../engine/format.js';
+import { Errors } from '../../engine/errors.js';
+import { IndexMode } from '../../engine/format.js';
 import type { Namespace } from '../../engine/namespace.js';
-import type { CommandContext, CommandSpec } from '../context.js';
-import { checkSecure, secretEquals } from './auth.js';
+import { CommandError, invalid } from '../command-error.js';
+import type { CommandContext, CommandSpec, Reply } from '../context.js';
+import { guardedCheck, secretEquals, secureCheck } from './auth.js';
 import { current, expectArgs, namespaceName, requireAdmin } from '../validate.js';
 
 function lookup(ctx: CommandContext, name: string): Namespace {
   const ns = ctx.server.engine.get(name);
-  if (!ns) throw new ZdbError('Namespace not found');
+  if (!ns) throw Errors.nsNotFound();
   return ns;
 }
 
@@ -18,12 +19,12 @@ function nsnew(ctx: CommandContext): Chunks {
   requireAdmin(ctx);
   expectArgs(ctx, 2);
   const name = namespaceName(ctx);
-  if (name === DEFAULT_NAMESPACE || !validNamespaceName(name)) throw new ZdbError('This name is not allowed');
-  if (ctx.server.engine.get(name)) throw new ZdbError('This namespace is not available');
+  if (name === DEFAULT_NAMESPACE || !validNamespaceName(name)) throw invalid('This name is not allowed');
+  if (ctx.server.engine.get(name)) throw Errors.nsExists();
   try {
     ctx.server.engine.create(name);
-  } catch {
-    throw new ZdbError('Could not create namespace');
+  } catch (e) {
+    throw new CommandError('SERVER', 'Could not create namespace', { cause: e });
   }
   return [OK];
 }
@@ -32,40 +33,40 @@ function nsdel(ctx: CommandContext): Chunks {
   requireAdmin(ctx);
   expectArgs(ctx, 2);
   const name = namespaceName(ctx);
-  if (name === DEFAULT_NAMESPACE) throw new ZdbError('Cannot remove default namespace');
-  if (!ctx.server.engine.get(name)) throw new ZdbError("This namespace doesn't exists");
-  if (ctx.client.namespace === name) throw new ZdbError("Cannot remove namespace you're currently using.");
+  if (name === DEFAULT_NAMESPACE) throw new CommandError('PERMISSION', 'Cannot remove default namespace');
+  if (!ctx.server.engine.get(name)) throw new CommandError('NS_NOT_FOUND', "This namespace doesn't exists");
+  if (ctx.client.namespace === name) throw invalid("Cannot remove namespace you're currently using.");
   for (const c of ctx.server.clientsOn(name)) c.namespace = null;
   try {
     ctx.server.engine.remove(name);
-  } catch {
-    throw new ZdbError('Could not delete this namespace');
+  } catch (e) {
+    throw new CommandError('SERVER', 'Could not delete this namespace', { cause: e });
   }
   return [OK];
 }
 
-function select(ctx: CommandContext): Chunks {
-  if (ctx.args.length < 2) throw new ZdbError('Invalid argument');
+function select(ctx: CommandContext): Reply {
+  if (ctx.args.length < 2) throw invalid('Invalid argument');
   const ns = lookup(ctx, namespaceName(ctx));
   const password = ns.settings.password;
-  let writable = true;
-  if (password) {
-    if (ctx.args.length < 3) {
-      if (!ns.settings.public) throw new ZdbError('Namespace protected and private');
-      writable = false;
-    } else if (ctx.args.length > 4) {
-      throw new ZdbError('Too many arguments');
-    } else if (ctx.args.length === 3) {
-      if (ctx.args[2]!.length > 255) throw new ZdbError('Password too long');
-      if (!secretEquals(ctx.args[2]!, password)) throw new ZdbError('Access denied');
-    } else {
-      if (ctx.args[2]!.toString().toUpperCase() !== 'SECURE') throw new ZdbError('Only SECURE extra method supported');
-      if (!checkSecure(ctx, ctx.args[3]!, password)) throw new ZdbError('Access denied');
-    }
+  const enter = (writable: boolean) => (): Chunks => {
+    ctx.client.namespace = ns.name;
+    ctx.client.writable = writable;
+    return [OK];
+  };
+  if (!password) return enter(true)();
+  if (ctx.args.length < 3) {
+    if (!ns.settings.public) throw new CommandError('PERMISSION', 'Namespace protected and private');
+    return enter(false)();
   }
-  ctx.client.namespace = ns.name;
-  ctx.client.writable = writable;
-  return [OK];
+  if (ctx.args.length > 4) throw invalid('Too many arguments');
+  if (ctx.args.length === 3) {
+    const given = ctx.args[2]!;
+    if (given.length > 255) throw invalid('Password too long');
+    return guardedCheck(ctx, () => secretEquals(given, password), enter(true));
+  }
+  if (ctx.args[2]!.toString().toUpperCase() !== 'SECURE') throw invalid('Only SECURE extra method supported');
+  return guardedCheck(ctx, secureCheck(ctx, ctx.args[3]!, password), enter(true));
 }
 
 function nslist(ctx: CommandContext): Chunks {
@@ -86,38 +87,37 @@ function diskFree(dir: string): number | null {
 
 function nsinfo(ctx: CommandContext): Chunks {
   expectArgs(ctx, 2);
-  const ns = lookup(ctx, namespaceName(ctx));
-  const s = ns.settings;
+  const info = lookup(ctx, namespaceName(ctx)).info();
+  const s = info.settings;
   const yes = (b: boolean): string => (b ? 'yes' : 'no');
   const nextId = Buffer.alloc(8);
-  nextId.writeBigUInt64BE(BigInt(ns.mode === IndexMode.Seq ? ns.nextId : ns.entries));
-  const indexBytes = ns.indexMemoryBytes;
+  nextId.writeBigUInt64BE(BigInt(info.nextId));
   const lines = [
     '# namespace',
-    `name: ${ns.name}`,
-    `entries: ${ns.entries}`,
+    `name: ${info.name}`,
+    `entries: ${info.entries}`,
     `public: ${yes(s.public)}`,
     `worm: ${yes(s.worm)}`,
     `locked: ${yes(s.locked || s.frozen)}`,
     `password: ${yes(s.password.length > 0)}`,
-    `data_size_bytes: ${ns.dataBytes}`,
-    `data_size_mb: ${(ns.dataBytes / 1048576).toFixed(2)}`,
+    `data_size_bytes: ${info.dataBytes}`,
+    `data_size_mb: ${(info.dataBytes / 1048576).toFixed(2)}`,
     `data_limits_bytes: ${s.maxsize}`,
-    `index_size_bytes: ${indexBytes}`,
-    `index_size_kb: ${(indexBytes / 1024).toFixed(2)}`,
+    `index_size_bytes: ${info.indexBytes}`,
+    `index_size_kb: ${(info.indexBytes / 1024).toFixed(2)}`,
     `next_internal_id: 0x${nextId.readBigUInt64LE().toString(16).padStart(8, '0')}`,
-    `mode: ${ns.mode === IndexMode.Seq ? 'sequential' : 'userkey'}`,
-    `stats_index_io_errors: ${ns.stats.errors}`,
+    `mode: ${info.mode === IndexMode.Seq ? 'sequential' : 'userkey'}`,
+    `stats_index_io_errors: ${info.errors}`,
     'stats_index_io_error_last: 0',
     'stats_index_faults: 0',
-    `stats_data_io_errors: ${ns.stats.errors}`,
+    `stats_data_io_errors: ${info.errors}`,
     'stats_data_io_error_last: 0',
     'stats_data_faults: 0',
   ];
-  if (s.maxsize > 0) lines.push(`space_available: ${Math.max(0, s.maxsize - ns.dataBytes)}`);
+  if (s.maxsize > 0) lines.push(`space_available: ${Math.max(0, s.maxsize - info.dataBytes)}`);
   for (const [label, dir] of [
-    ['index', ns.files.indexDir],
-    ['data', ns.files.dataDir],
+    ['index', info.indexDir],
+    ['data', info.dataDir],
   ] as const) {
     const free = diskFree(dir);
     if (free === null) continue;
@@ -125,13 +125,13 @@ function nsinfo(ctx: CommandContext): Chunks {
   }
   if (ctx.client.admin) {
     lines.push(
-      `data_path: ${ns.files.dataDir}`,
-      `data_active: ${ns.files.dataPath(ns.files.headId)}`,
-      `index_path: ${ns.files.indexDir}`,
-      `index_active: ${ns.files.indexPath(ns.files.headId)}`,
-      `data_current_id: ${ns.files.headId}`,
-      `data_current_offset: ${ns.files.dataSize}`,
-      `garbage_bytes: ${ns.garbageBytes}`,
+      `data_path: ${info.dataDir}`,
+      `data_active: ${info.dataActive}`,
+      `index_path: ${info.indexDir}`,
+      `index_active: ${info.indexActive}`,
+      `data_current_id: ${info.headId}`,
+      `data_current_offset: ${info.headDataSize}`,
+      `garbage_bytes: ${info.garbageBytes}`,
     );
   }
   return bulk(lines.join('\n') + '\n');
@@ -143,8 +143,8 @@ function nsset(ctx: CommandContext): Chunks {
   requireAdmin(ctx);
   expectArgs(ctx, 4);
   const name = namespaceName(ctx);
-  if (ctx.args[2]!.length > 256) throw new ZdbError('Argument too long');
-  if (ctx.args[3]!.length > 63) throw new ZdbError('Argument too long');
+  if (ctx.args[2]!.length > 256) throw invalid('Argument too long');
+  if (ctx.args[3]!.length > 63) throw invalid('Argument too long');
   const prop = ctx.args[2]!.toString();
   const value = ctx.args[3]!.toString();
   const engine = ctx.server.engine;
@@ -152,11 +152,9 @@ function nsset(ctx: CommandContext): Chunks {
   const s = ns.settings;
   switch (prop) {
     case 'mode': {
-      if (engine.opts.mode !== null) throw new ZdbError('This server instance is configured to use a single runtime mode');
-      // 0-db: "used" is anything ever written (even if deleted since) or a jump to a new file.
-      const used = ns.entries > 0 || ns.nextId > 0 || ns.files.headId > 0 || ns.files.indexSize > INDEX_HEADER_SIZE || ns.files.dataSize > DATA_HEADER_SIZE;
-      if (used) throw new ZdbError('Cannot change mode of used namespace');
-      if (value !== 'user' && value !== 'seq') throw new ZdbError('Invalid property value (expected: user, seq)');
+      if (engine.opts.mode !== null) throw new CommandError('UNSUPPORTED', 'This server instance is configured to use a single runtime mode');
+      if (ns.used) throw invalid('Cannot change mode of used namespace');
+      if (value !== 'user' && value !== 'seq') throw invalid('Invalid property value (expected: user, seq)');
       const mode = value === 'seq' ? IndexMode.Seq : IndexMode.User;
       if (mode !== ns.mode) engine.reset(ns, mode);
       return [OK];
@@ -170,7 +168,7 @@ function nsset(ctx: CommandContext): Chunks {
       s.locked = false;
       return [OK];
   }
-  if (name === DEFAULT_NAMESPACE) throw new ZdbError('Cannot update default namespace');
+  if (name === DEFAULT_NAMESPACE) throw new CommandError('PERMISSION', 'Cannot update default namespace');
   switch (prop) {
     case 'maxsize':
       s.maxsize = Math.max(0, Number.parseInt(value, 10) || 0);
@@ -185,7 +183,7 @@ function nsset(ctx: CommandContext): Chunks {
       s.worm = flag(value);
       break;
     default:
-      throw new ZdbError('Invalid property');
+      throw invalid('Invalid property');
   }
   engine.saveDescriptor(ns);
   return [OK];
@@ -197,7 +195,7 @@ function dbsize(ctx: CommandContext): Chunks {
 
 function flush(ctx: CommandContext): Chunks {
   const ns = current(ctx);
-  if (ns.settings.public || !ns.settings.password) throw new ZdbError('Flushing public namespace denied');
+  if (ns.settings.public || !ns.settings.password) throw new CommandError('PERMISSION', 'Flushing public namespace denied');
   ns.assertWritable();
   ctx.server.engine.flush(ns);
   ctx.durable = true;

@@ -1,5 +1,5 @@
 import { bulk, NIL, type Chunks } from '../../../src/resp/encode.js';
-import { ZdbError } from '../../engine/errors.js';
+import { Errors } from '../../engine/errors.js';
 import { MAX_KEY_LENGTH } from '../../engine/format.js';
 import type { CommandContext, CommandSpec } from '../context.js';
 import { assertClientWritable, current, expectArgs, parseTimestamp, requireAdmin } from '../validate.js';
@@ -9,7 +9,7 @@ function set(ctx: CommandContext): Chunks {
   if (ctx.args.length === 4) requireAdmin(ctx);
   else expectArgs(ctx, 3, true);
   const key = ctx.args[1]!;
-  if (key.length > MAX_KEY_LENGTH) throw new ZdbError('Key too large');
+  if (key.length > MAX_KEY_LENGTH) throw Errors.keyTooLarge();
   assertClientWritable(ctx);
   const timestamp = ctx.args.length === 4 ? parseTimestamp(ctx.args[3]!) : undefined;
   const result = current(ctx).set(key, ctx.args[2]!, timestamp);

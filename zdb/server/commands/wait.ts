@@ -1,4 +1,4 @@
-import { ZdbError } from '../../engine/errors.js';
+import { invalid } from '../command-error.js';
 import type { CommandContext, CommandSpec, Reply } from '../context.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -6,14 +6,14 @@ const MAX_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** WAIT command|* [timeout ms]: blocks until another client runs that command on this namespace. */
 function wait(ctx: CommandContext, known: (name: string) => boolean): Reply {
-  if (ctx.args.length !== 2 && ctx.args.length !== 3) throw new ZdbError('Invalid arguments');
+  if (ctx.args.length !== 2 && ctx.args.length !== 3) throw invalid('Invalid arguments');
   const command = ctx.args[1]!.toString().toUpperCase();
-  if (command !== '*' && !known(command)) throw new ZdbError('Unknown command to watch');
+  if (command !== '*' && !known(command)) throw invalid('Unknown command to watch');
   let timeout = DEFAULT_TIMEOUT_MS;
   if (ctx.args.length === 3) {
-    if (ctx.args[2]!.length > 16) throw new ZdbError('Invalid timeout');
+    if (ctx.args[2]!.length > 16) throw invalid('Invalid timeout');
     timeout = Number.parseInt(ctx.args[2]!.toString(), 10);
-    if (!(timeout >= 100 && timeout <= MAX_TIMEOUT_MS)) throw new ZdbError('Invalid timeout');
+    if (!(timeout >= 100 && timeout <= MAX_TIMEOUT_MS)) throw invalid('Invalid timeout');
   }
   return ctx.server.wait(ctx.client, command, timeout);
 }
