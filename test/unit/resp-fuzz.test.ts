@@ -5,10 +5,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { arrayHeader, bulk, command, error, integer, simple, type Chunks } from '../src/resp/encode.js';
-import { RespProtocolError } from '../src/resp/errors.js';
-import { ReplyParser, RespErrorReply, type RespValue } from '../src/resp/reply-parser.js';
-import { DEFAULT_REQUEST_LIMITS, RequestParser, type RequestLimits } from '../src/resp/request-parser.js';
+import { arrayHeader, bulk, command, error, integer, simple, type Chunks } from '../../src/resp/encode.js';
+import { RespProtocolError } from '../../src/resp/errors.js';
+import { ReplyParser, RespErrorReply, type RespValue } from '../../src/resp/reply-parser.js';
+import { DEFAULT_REQUEST_LIMITS, RequestParser, type RequestLimits } from '../../src/resp/request-parser.js';
 
 /** Small limits, so that random input reaches them. */
 const LIMITS: RequestLimits = { maxArgs: 8, maxArgBytes: 64, maxRequestBytes: 200 };
