@@ -112,6 +112,12 @@ const SERVER_ERRORS: ReadonlyMap<string, ZdbErrorCode> = new Map<string, ZdbErro
   ['Invalid Request', 'INVALID'],
   ['Malformed request, array expected', 'INVALID'],
   ['Malformed query string', 'INVALID'],
+  // Our zdb's refusals of hostile load (zdb/README.md): a full server or a slow request may
+  // succeed on a fresh connection later; a throttled password check is a refusal.
+  ['Too many connections', 'CONNECTION'],
+  ['Request timeout', 'CONNECTION'],
+  ['Request too large', 'INVALID'],
+  ['Too many failed authentications, retry later', 'PERMISSION'],
 ]);
 
 /** The typed error for an error reply ("-<message>") from a zdb server. */
