@@ -1,0 +1,167 @@
+import net from 'node:net';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type Gateway } from '../gateway/server.js';
+import { content } from './helpers/store-harness.js';
+import { errorCode, failure, rawRequest, ROOT, signHeaders, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import { form, signedFields } from './helpers/post-form.js';
+
+const IDLE_MS = 1500;
+
+/** What a raw connection saw: the bytes it received and when the server closed it. */
+interface Watched {
+  socket: net.Socket;
+  received(): string;
+  /** Resolves with the ms since `since` at which the connection closed, or null after `limitMs`. */
+  closedWithin(limitMs: number): Promise<number | null>;
+}
+
+async function connect(port: number): Promise<Watched> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let data = '';
+  let closedAt: number | null = null;
+  socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  socket.on('error', () => {}); // a reset is one way of being closed
+  socket.on('close', () => (closedAt = Date.now()));
+  const since = Date.now();
+  return {
+    socket,
+    received: () => data,
+    async closedWithin(limitMs) {
+      const deadline = Date.now() + limitMs;
+      while (closedAt === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      return closedAt === null ? null : closedAt - since;
+    },
+  };
+}
+
+function requestHead(method: string, path: string, headers: Record<string, string>): string {
+  return [`${method} ${path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('gateway: slow and hostile connections are closed, not held', () => {
+  let g: GatewayHarness;
+  let s3: S3Client;
+  beforeAll(async () => {
+    g = await startGateway({ idleTimeoutMs: IDLE_MS });
+    s3 = g.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'hostile' }));
+  });
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it('an upload that goes quiet gets 400 RequestTimeout and its connection closed; nothing is stored', async () => {
+    const headers = await signHeaders(g.port, { method: 'PUT', path: '/hostile/idle', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000000' } });
+    const c = await connect(g.port);
+    c.socket.write(requestHead('PUT', '/hostile/idle', headers));
+    c.socket.write('0123456789');
+    const closed = await c.closedWithin(IDLE_MS * 4);
+    expect(closed, 'the quiet upload is still open').not.toBeNull();
+    expect(closed!).toBeGreaterThanOrEqual(IDLE_MS - 100);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 400 [^]*<Code>RequestTimeout<\/Code>/);
+    const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/idle' });
+    expect([get.status, errorCode(get)]).toEqual([404, 'NoSuchKey']);
+  });
+
+  it('a slow upload that keeps sending is not cut off', async () => {
+    const data = content(10 * 20_000, 5);
+    const headers = await signHeaders(g.port, { method: 'PUT', path: '/hostile/slow', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(data.length) } });
+    const c = await connect(g.port);
+    c.socket.write(requestHead('PUT', '/hostile/slow', headers));
+    // Longer in all than the idle timeout, never quiet for as long.
+    for (let i = 0; i < data.length; i += 20_000) {
+      c.socket.write(data.subarray(i, i + 20_000));
+      await sleep(IDLE_MS / 3);
+    }
+    while (!c.received().includes('\r\n\r\n') && (await c.closedWithin(50)) === null);
+    expect(c.received()).toMatch(/^HTTP\/1\.1 200 /);
+    c.socket.destroy();
+    const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/slow' });
+    expect(get.body.equals(data)).toBe(true);
+  });
+
+  it('an unauthenticated upload trickling its body is closed right after its 403', async () => {
+    const c = await connect(g.port);
+    c.socket.write(requestHead('PUT', '/hostile/anon', { host: `127.0.0.1:${g.port}`, 'content-length': '1000000' }));
+    let sent = 0;
+    // 1 byte every 100 ms: never quiet long enough for the idle timeout.
+    const trickle = setInterval(() => {
+      if (!c.socket.destroyed) c.socket.write('x', () => sent++);
+    }, 100);
+    try {
+      while (!c.received().includes('</Error>') && (await c.closedWithin(50)) === null);
+      expect(c.received()).toMatch(/^HTTP\/1\.1 403 [^]*connection: close[^]*<Code>AccessDenied<\/Code>/i);
+      const answeredAt = Date.now();
+      const closed = await c.closedWithin(IDLE_MS / 2);
+      expect(closed, 'the refused upload is still open').not.toBeNull();
+      expect(Date.now() - answeredAt).toBeLessThan(IDLE_MS / 2);
+    } finally {
+      clearInterval(trickle);
+      c.socket.destroy();
+    }
+    expect(sent).toBeLessThan(10);
+  });
+
+  it('an SDK client sending a large body with a wrong secret still reads its 403', async () => {
+    const wrong = new S3Client({ endpoint: g.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...ROOT, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 });
+    try {
+      expect(await failure(wrong.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'wrong', Body: content(3 * 1024 * 1024, 2) })))).toBe('SignatureDoesNotMatch');
+    } finally {
+      wrong.destroy();
+    }
+    const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/wrong' });
+    expect(get.status).toBe(404);
+  });
+
+  describe('with a connection cap', () => {
+    const CAP = 3;
+    let capped: Gateway;
+    let port: number;
+    beforeAll(async () => {
+      // A second gateway over the same store, with its own cap.
+      capped = createGateway({
+        store: g.h.store,
+        meta: g.h.meta,
+        masterKey: g.h.masterKey,
+        rootAccessKey: ROOT.accessKeyId,
+        rootSecretKey: ROOT.secretAccessKey,
+        logger: pino({ level: 'silent' }),
+        maxConnections: CAP,
+      });
+      port = await capped.listen(0);
+    });
+    afterAll(async () => {
+      await capped?.close();
+    });
+
+    /** One keep-alive GET on an open connection; resolves with the status line. */
+    async function get(c: Watched, path: string): Promise<string> {
+      const before = c.received().length;
+      const headers = await signHeaders(port, { method: 'GET', path, payload: 'UNSIGNED-PAYLOAD' });
+      c.socket.write(requestHead('GET', path, headers));
+      while (!c.received().slice(before).includes('</Error>') && (await c.closedWithin(25)) === null);
+      return c.received().slice(before).split('\r\n')[0]!;
+    }
+
+    it('refuses connections beyond the cap while the open ones keep working', async () => {
+      const open = await Promise.all(Array.from({ length: CAP }, () => connect(port)));
+      for (const c of open) expect(await get(c, '/hostile/absent')).toBe('HTTP/1.1 404 Not Found');
+      const extra = await connect(port);
+      extra.socket.write(requestHead('GET', '/hostile/absent', { host: 'x' }));
+      expect(await extra.closedWithin(2000), 'a connection over the cap stays open').not.toBeNull();
+      expect(extra.received()).toBe('');
+      for (const c of open) expect(await get(c, '/hostile/absent')).toBe('HTTP/1.1 404 Not Found');
+      open[0]!.socket.destroy();
+      await open[0]!.closedWithin(1000);
+      await sleep(100);
+      const next = await connect(port);
+      expect(await get(next, '/hostile/absent')).toBe('HTTP/1.1 404 Not Found');
+      for (const c of [...open, next]) c.socket.destroy();
+    });
+  });
+});
