@@ -43,17 +43,18 @@ function requestHead(method: string, path: string, headers: Record<string, strin
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+let g: GatewayHarness;
+let s3: S3Client;
+beforeAll(async () => {
+  g = await startGateway({ idleTimeoutMs: IDLE_MS });
+  s3 = g.client();
+  await s3.send(new CreateBucketCommand({ Bucket: 'hostile' }));
+});
+afterAll(async () => {
+  await g?.close();
+});
+
 describe('gateway: slow and hostile connections are closed, not held', () => {
-  let g: GatewayHarness;
-  let s3: S3Client;
-  beforeAll(async () => {
-    g = await startGateway({ idleTimeoutMs: IDLE_MS });
-    s3 = g.client();
-    await s3.send(new CreateBucketCommand({ Bucket: 'hostile' }));
-  });
-  afterAll(async () => {
-    await g?.close();
-  });
 
   it('an upload that goes quiet gets 400 RequestTimeout and its connection closed; nothing is stored', async () => {
     const headers = await signHeaders(g.port, { method: 'PUT', path: '/hostile/idle', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000000' } });
@@ -163,5 +164,86 @@ describe('gateway: slow and hostile connections are closed, not held', () => {
       expect(await get(next, '/hostile/absent')).toBe('HTTP/1.1 404 Not Found');
       for (const c of [...open, next]) c.socket.destroy();
     });
+  });
+});
+
+describe('gateway: header values that could not be sent back are refused, not stored', () => {
+  const BASE = [{ bucket: 'hostile' }, ['starts-with', '$key', 'form/']];
+  const file = { name: 'f', data: Buffer.from('data') };
+
+  async function postForm(fields: Array<[string, string]>): Promise<{ status: number; code: string | undefined }> {
+    const f = form(fields, file);
+    const res = await rawRequest(g.port, { method: 'POST', path: '/hostile', headers: { 'content-type': f.type }, body: f.body, creds: null });
+    return { status: res.status, code: errorCode(res) };
+  }
+
+  it("a POST form field with CR/LF (AWS's own starts-with '' policy) -> 400 InvalidArgument, nothing stored", async () => {
+    const policy = [...BASE, ['starts-with', '$Content-Type', ''], ['starts-with', '$x-amz-meta-note', ''], ['starts-with', '$x-amz-meta-bad name', '']];
+    const attempts: Array<Array<[string, string]>> = [
+      [['Content-Type', 'text/plain\r\nX-Injected: yes']],
+      [['x-amz-meta-note', 'one\ntwo']],
+      [['x-amz-meta-note', 'bell\u0007']],
+      [['x-amz-meta-note', 'price: 5 \u20ac']], // past Latin-1: no header can carry it
+      [['x-amz-meta-bad name', 'x']], // not a token
+    ];
+    for (const extra of attempts) {
+      const res = await postForm([['key', 'form/injected'], ...extra, ...signedFields(policy)]);
+      expect(res, JSON.stringify(extra)).toEqual({ status: 400, code: 'InvalidArgument' });
+      const head = await rawRequest(g.port, { method: 'HEAD', path: '/hostile/form/injected' });
+      expect(head.status).toBe(404);
+    }
+    const fine = await postForm([['key', 'form/fine'], ['Content-Type', 'text/plain'], ['x-amz-meta-note', 'caf\u00e9'], ...signedFields(policy)]);
+    expect(fine.status).toBe(204);
+    const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/form/fine' });
+    expect([get.status, get.headers['content-type'], get.headers['x-amz-meta-note']]).toEqual([200, 'text/plain', 'caf\u00e9']);
+  });
+
+  it('response-* overrides with CR/LF or control characters -> 400 InvalidArgument', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'shown', Body: 'shown' }));
+    for (const query of ['response-content-type=text/plain%0D%0AX-Injected:%20yes', 'response-content-disposition=a%0Ab', 'response-cache-control=%00', 'response-expires=%E2%82%AC']) {
+      const res = await rawRequest(g.port, { method: 'GET', path: `/hostile/shown?${query}` });
+      expect([res.status, errorCode(res)], query).toEqual([400, 'InvalidArgument']);
+    }
+    const fine = await rawRequest(g.port, { method: 'GET', path: '/hostile/shown?response-content-type=text%2Fcsv' });
+    expect([fine.status, fine.headers['content-type'], fine.body.toString()]).toEqual([200, 'text/csv', 'shown']);
+  });
+});
+
+describe('gateway: XML bodies with a DTD or deep nesting -> 400 MalformedXML', () => {
+  it('DeleteObjects with an entity defined in a DOCTYPE deletes nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'kept', Body: 'kept' }));
+    const bodies = [
+      '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY k "kept">]><Delete><Object><Key>&k;</Key></Object></Delete>',
+      '<Delete><!DOCTYPE d [<!ENTITY k "kept">]><Object><Key>&k;</Key></Object></Delete>',
+      '<!DOCTYPE d [<!ENTITY k SYSTEM "file:///etc/passwd">]><Delete><Object><Key>&k;</Key></Object></Delete>',
+    ];
+    for (const body of bodies) {
+      const res = await rawRequest(g.port, { method: 'POST', path: '/hostile?delete', body });
+      expect([res.status, errorCode(res)], body).toEqual([400, 'MalformedXML']);
+    }
+    const cors = await rawRequest(g.port, { method: 'PUT', path: '/hostile?cors', body: '<!DOCTYPE c><CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>' });
+    expect([cors.status, errorCode(cors)]).toEqual([400, 'MalformedXML']);
+    const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/kept' });
+    expect([get.status, get.body.toString()]).toEqual([200, 'kept']);
+    // A DOCTYPE inside a key's CDATA is text, not a declaration.
+    const cdata = await rawRequest(g.port, { method: 'POST', path: '/hostile?delete', body: '<Delete><Object><Key><![CDATA[<!DOCTYPE x>]]></Key></Object></Delete>' });
+    expect(cdata.status).toBe(200);
+  });
+
+  it('100,000 nested tags', async () => {
+    const body = `<Delete>${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}</Delete>`;
+    const res = await rawRequest(g.port, { method: 'POST', path: '/hostile?delete', body });
+    expect([res.status, errorCode(res)]).toEqual([400, 'MalformedXML']);
+  });
+});
+
+// Last: it stops backends of the shared store.
+describe('gateway: a GET whose first chunk cannot be read', () => {
+  it('answers an S3 error (503 with an XML body), not a connection cut before any status line', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'lost', Body: content(200_000, 4) }));
+    // 4+2: with 3 of 6 backends gone no chunk can be rebuilt.
+    await Promise.all(g.h.zdbs.slice(0, 3).map((z) => z.stop()));
+    const res = await rawRequest(g.port, { method: 'GET', path: '/hostile/lost' });
+    expect([res.status, errorCode(res), res.headers['content-type']]).toEqual([503, 'ServiceUnavailable', 'application/xml']);
   });
 });

@@ -19,6 +19,23 @@ const OVERRIDES: Record<string, string> = {
 /** S3's limit on user metadata: names and values of x-amz-meta-* together. */
 const MAX_USER_METADATA = 2048;
 
+/** What HTTP allows in a field name (RFC 9110 token); Node refuses to send anything else. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+/** What Node sends as a header value: no control characters but tab, nothing past Latin-1. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * Refuses a header the object would keep (or a GET would answer with) that cannot be sent back
+ * as one: CR/LF (`text/plain\r\nX-Injected: yes`), other control characters, characters past
+ * Latin-1, or a name that is not a token. Stored, such a value failed every later GET and HEAD.
+ */
+export function checkHeader(name: string, value: string): void {
+  if (!TOKEN.test(name)) throw new S3Error('InvalidArgument', 'Header name is not a valid HTTP token.', undefined, {}, { ArgumentName: name });
+  if (!FIELD_VALUE.test(value)) {
+    throw new S3Error('InvalidArgument', 'Header value contains characters that cannot be sent in an HTTP header.', undefined, {}, { ArgumentName: name });
+  }
+}
+
 /** The headers of a PUT, copy (REPLACE) or new multipart upload that the object keeps. */
 export function objectHeaders(ctx: Context): ObjectHeaders {
   return headersToStore(Object.keys(ctx.req.headers).map((name) => [name, header(ctx, name)!]));
@@ -30,6 +47,7 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
   let contentType: string | undefined;
   let userBytes = 0;
   for (const [name, value] of fields) {
+    if (name.startsWith('x-amz-meta-') || STORED.includes(name) || name === 'content-type') checkHeader(name, value);
     if (name.startsWith('x-amz-meta-')) {
       metadata[name] = value;
       userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);
@@ -63,7 +81,9 @@ export function objectResponseHeaders(ctx: Context, manifest: ObjectManifest, wh
   }
   for (const [param, name] of Object.entries(OVERRIDES)) {
     const value = ctx.route.query.get(param);
-    if (value !== undefined) out[name] = value;
+    if (value === undefined) continue;
+    checkHeader(param, value);
+    out[name] = value;
   }
   return out;
 }
