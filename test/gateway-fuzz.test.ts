@@ -108,7 +108,7 @@ describe('fuzz: aws-chunked decoder', () => {
         fc.boolean(),
         async (text, cuts, signed) => {
           const bytes = Buffer.from(text, 'latin1');
-          let out = Buffer.alloc(0);
+          let out: Buffer = Buffer.alloc(0);
           const error = await outcome(async () => {
             out = await drain(decodeAwsChunked(pieces(bytes, cuts), signed ? { signing: chain } : {}));
           });
