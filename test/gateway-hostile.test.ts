@@ -108,6 +108,19 @@ describe('gateway: slow and hostile connections are closed, not held', () => {
     expect(sent).toBeLessThan(10);
   });
 
+  it('a GET whose client stops reading is closed once it has been stuck for the idle timeout', async () => {
+    const size = 16 * 1024 * 1024;
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'unread', Body: content(size, 6) }));
+    const headers = await signHeaders(g.port, { method: 'GET', path: '/hostile/unread', payload: 'UNSIGNED-PAYLOAD' });
+    const ended = g.nextRequest((r) => r.op === 'GetObject');
+    const c = await connect(g.port);
+    c.socket.pause(); // reads nothing: the server's writes back up (and the client sees no close)
+    c.socket.write(requestHead('GET', '/hostile/unread', headers));
+    const record = await Promise.race([ended, sleep(IDLE_MS * 6).then(() => null)]);
+    c.socket.destroy();
+    expect(record?.code, 'the stuck GET is still open').toBe('ClientClosed');
+  });
+
   it('an SDK client sending a large body with a wrong secret still reads its 403', async () => {
     const wrong = new S3Client({ endpoint: g.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...ROOT, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 });
     try {
