@@ -94,7 +94,10 @@ export function createGateway(o: GatewayOptions): Gateway {
         sendError(req, res, requestTimeout(), r, requestId);
       },
     });
-    res.once('close', () => serving.delete(socket));
+    res.once('close', () => {
+      // A pipelined request may already have taken the connection's entry.
+      if (serving.get(socket)?.res === res) serving.delete(socket);
+    });
     try {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
