@@ -250,6 +250,23 @@ describe('gateway: XML bodies with a DTD or deep nesting -> 400 MalformedXML', (
   });
 });
 
+describe('gateway: a GET whose later chunk cannot be read', () => {
+  it('is cut after its headers went out: the client sees a short body, never a complete-looking one', async () => {
+    const data = content(3 * 1024 * 1024 + 5, 8); // 4 chunks of the harness's 1 MiB
+    await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'holed', Body: data }));
+    const manifest = await g.h.store.head('hostile', 'holed');
+    // 3 of the 6 shards of chunk 2 deleted: that chunk cannot be rebuilt, the others can.
+    for (const shard of manifest.chunks[2]!.shards.slice(0, 3)) await g.h.backends.client(shard.backend).del(shard.key);
+    const headers = await signHeaders(g.port, { method: 'GET', path: '/hostile/holed', payload: 'UNSIGNED-PAYLOAD' });
+    const c = await connect(g.port);
+    c.socket.write(requestHead('GET', '/hostile/holed', headers));
+    expect(await c.closedWithin(20_000), 'the broken GET is still open').not.toBeNull();
+    const [head, ...rest] = c.received().split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 [^]*content-length: 3145733/i);
+    expect(Buffer.byteLength(rest.join('\r\n\r\n'), 'latin1')).toBeLessThan(data.length);
+  });
+});
+
 // Last: it stops backends of the shared store.
 describe('gateway: a GET whose first chunk cannot be read', () => {
   it('answers an S3 error (503 with an XML body), not a connection cut before any status line', async () => {
