@@ -41,8 +41,8 @@ export interface GatewayOptions {
   maxConnections?: number;
 }
 
-export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_CONNECTIONS = 512;
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONNECTIONS = 512;
 
 /** One line per request: what the log and metrics get. Never headers, never secrets. */
 export interface RequestRecord {
