@@ -27,7 +27,7 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: ['child_process', 'net', 'http', 'https', 'dgram', 'cluster'].flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'The unit tier starts no process and opens no socket.' })),
+          paths: ['child_process', 'net', 'http', 'https', 'dgram', 'cluster'].flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'The unit tier starts no process and opens no socket.', allowTypeImports: true })),
           patterns: [
             { group: ['**/helpers/*', '!**/helpers/content*', '!**/helpers/memory-store*', '!**/helpers/pipeline*'], message: 'This helper starts processes or servers: the test belongs to the integration tier.' },
             { group: ['**/dist/**'], message: 'The unit tier runs from the source, without a build.' },

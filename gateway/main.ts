@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     logger,
     onRequest: admin ? (r) => admin.record(r) : undefined,
     tls,
+    idleTimeoutMs: config?.idleTimeoutSeconds != null ? config.idleTimeoutSeconds * 1000 : undefined,
+    maxConnections: config?.maxConnections ?? undefined,
   });
   const port = await gateway.listen(config?.port ?? Number(values.port), config?.listen ?? values.host);
   if (admin) say(`admin ${await admin.listen(config!.adminPort!, config!.adminListen)}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { MetaStore } from '../src/meta/meta-store.js';
 import type { ObjectStore } from '../src/store/object-store.js';
@@ -31,7 +31,18 @@ export interface GatewayOptions {
   onRequest?: (record: RequestRecord) => void;
   /** PEM certificate chain and private key: serve HTTPS instead of HTTP. */
   tls?: { cert: Buffer; key: Buffer };
+  /**
+   * A connection on which the client has sent (or read) nothing for this long while we wait on
+   * it is closed: an upload gone quiet gets 400 RequestTimeout, nothing is committed. Slow but
+   * progressing uploads are not limited. Default 30 s.
+   */
+  idleTimeoutMs?: number;
+  /** Connections open at once; more are closed as they arrive. Default 512. */
+  maxConnections?: number;
 }
+
+const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_CONNECTIONS = 512;
 
 /** One line per request: what the log and metrics get. Never headers, never secrets. */
 export interface RequestRecord {
@@ -61,6 +72,9 @@ export function createGateway(o: GatewayOptions): Gateway {
   const credentials = new Credentials(o.meta, o.masterKey, o.rootAccessKey, o.rootSecretKey);
   const domains = o.domains ?? ['localhost'];
   const now = o.now ?? Date.now;
+  const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  /** The request each connection is serving, and how to answer it when the client goes quiet. */
+  const serving = new Map<Socket, { req: IncomingMessage; res: ServerResponse; timeOut: () => void }>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -70,6 +84,20 @@ export function createGateway(o: GatewayOptions): Gateway {
     let r: Route | null = null;
     let code: string | null = null;
     let payload: string | null = null;
+    let timedOut = false;
+    const socket = req.socket;
+    serving.set(socket, {
+      req,
+      res,
+      timeOut: () => {
+        timedOut = true;
+        sendError(req, res, requestTimeout(), r, requestId);
+      },
+    });
+    res.once('close', () => {
+      // A pipelined request may already have taken the connection's entry.
+      if (serving.get(socket)?.res === res) serving.delete(socket);
+    });
     try {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
@@ -89,7 +117,9 @@ export function createGateway(o: GatewayOptions): Gateway {
       };
       await runOperation(ctx);
     } catch (e) {
-      if (clientClosed(e)) {
+      if (timedOut) {
+        code = 'RequestTimeout'; // answered already; the body's failure that followed is ours to drop
+      } else if (clientClosed(e)) {
         code = 'ClientClosed';
       } else {
         const error = toS3Error(e);
@@ -112,8 +142,33 @@ export function createGateway(o: GatewayOptions): Gateway {
     });
   };
   const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, serve) : http.createServer(serve);
-  // Uploads stream for as long as they take; only the headers have a deadline.
+  // Uploads stream for as long as they take; what is limited is silence (and the headers' time).
   server.requestTimeout = 0;
+  server.setTimeout(idleTimeoutMs);
+  server.on('timeout', (socket: Socket) => {
+    const current = serving.get(socket);
+    if (!current) {
+      socket.destroy(); // between requests, or headers never finished
+      return;
+    }
+    const { req, res } = current;
+    // Our read of the body is waiting and nothing came: the client is the one that is quiet.
+    const waitingForBody = !req.complete && req.readableLength === 0;
+    if (waitingForBody && !res.headersSent) current.timeOut();
+    else if (waitingForBody || res.writableNeedDrain) socket.destroy(); // or it stopped reading our answer
+    else socket.setTimeout(idleTimeoutMs); // the wait is ours (the store is working): keep watching
+  });
+  server.maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  let dropped = 0;
+  let dropLogged = 0;
+  server.on('drop', () => {
+    dropped++;
+    // One line per 10 s at most: a flood must not flood the log too.
+    if (Date.now() - dropLogged < 10_000) return;
+    log.warn({ dropped, maxConnections: server.maxConnections }, 'connections refused: at maxConnections');
+    dropLogged = Date.now();
+    dropped = 0;
+  });
 
   return {
     listen(port, host = '127.0.0.1') {
@@ -139,18 +194,23 @@ function clientClosed(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
+function requestTimeout(): S3Error {
+  return new S3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.');
+}
+
 function sendError(req: IncomingMessage, res: ServerResponse, error: S3Error, r: Route | null, requestId: string): void {
   if (res.headersSent) {
     // The object was streaming: a cut connection is the only way left to say it failed.
     res.destroy();
     return;
   }
-  // An unread body is drained so the connection can serve the next request.
-  if (!req.complete) req.resume();
   const resource = r ? `/${[r.bucket, r.key].filter((p) => p !== null).join('/')}` : '/';
   const body = req.method === 'HEAD' || error.status === 304 ? '' : errorXml(error, resource, requestId);
   const headers: Record<string, string | number> = { ...error.headers, 'content-length': Buffer.byteLength(body) };
   if (body !== '') headers['content-type'] = 'application/xml';
+  // A body left unread is not drained: the connection closes after the answer, so a refused
+  // upload (an unauthenticated one trickling bytes, say) holds nothing once it has its error.
+  if (!req.complete) headers['connection'] = 'close';
   res.writeHead(error.status, headers);
   res.end(body);
 }

@@ -7,6 +7,8 @@ const NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 
 /** Request bodies (DeleteObjects, CompleteMultipartUpload, ...) are small documents: S3's limit. */
 export const MAX_XML_BODY = 1024 * 1024;
+/** S3's documents nest a few levels (CORSConfiguration/CORSRule/AllowedMethod); deeper is refused. */
+export const MAX_XML_DEPTH = 32;
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
 
@@ -48,9 +50,7 @@ export async function readXml(body: AsyncIterable<Uint8Array>, arrays: readonly 
     throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
   }
   const text = bytes.toString('utf8');
-  if (text.trim() === '' || XMLValidator.validate(text) !== true) {
-    throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
-  }
+  if (text.trim() === '' || hasDeclaration(text)) throw malformed();
   const parser = new XMLParser({
     ignoreAttributes: true,
     ignoreDeclaration: true,
@@ -58,9 +58,32 @@ export async function readXml(body: AsyncIterable<Uint8Array>, arrays: readonly 
     parseTagValue: false,
     trimValues: false,
     htmlEntities: true, // numeric character references (&#13;) appear in keys
+    maxNestedTags: MAX_XML_DEPTH,
     isArray: (name) => arrays.includes(name),
   });
-  return parser.parse(text) as Record<string, unknown>;
+  try {
+    if (XMLValidator.validate(text) === true) return parser.parse(text) as Record<string, unknown>;
+  } catch {
+    // The parser refuses what is well-formed but past its limits (nesting past MAX_XML_DEPTH).
+  }
+  throw malformed();
+}
+
+/**
+ * Whether the text has a markup declaration (`<!DOCTYPE`, `<!ENTITY`, ...) outside comments and
+ * CDATA. S3's documents have none, and a DTD is how entities would be defined and expanded.
+ * The validator accepts one anywhere, even inside an element, so the whole text is scanned (in
+ * one pass: each comment or CDATA section is skipped with one search).
+ */
+function hasDeclaration(text: string): boolean {
+  for (let i = text.indexOf('<!'); i >= 0; i = text.indexOf('<!', i)) {
+    const close = text.startsWith('<!--', i) ? '-->' : text.startsWith('<![CDATA[', i) ? ']]>' : null;
+    if (close === null) return true;
+    const end = text.indexOf(close, i + 4);
+    if (end < 0) return true; // unterminated: not well-formed either
+    i = end + close.length;
+  }
+  return false;
 }
 
 /** The element `name` of a parsed document when it is an object, else MalformedXML. */

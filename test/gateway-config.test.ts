@@ -47,6 +47,8 @@ describe('qstor gateway --config', () => {
         adminPort: 0,
         dataShards: 3,
         parityShards: 2,
+        idleTimeoutSeconds: 20,
+        maxConnections: 64,
         backends: zdbs.map((z, i) => ({ id: `z${i}`, farm: `farm${i % 3}`, node: `node${i}`, address: `127.0.0.1:${z.port}`, namespace: 'default' })),
       }),
     );
@@ -121,5 +123,8 @@ describe('qstor gateway --config', () => {
     await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('"prot" is not a known setting') });
     fs.writeFileSync(bad, JSON.stringify({ data: dir, registry: { port: 'many' } }));
     await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('"registry.port" must be an integer from 0 to 65535') });
+    const six = Array.from({ length: 6 }, (_, i) => ({ id: `b${i}`, farm: 'f', node: `n${i}`, address: `127.0.0.1:${9900 + i}`, namespace: 'x' }));
+    fs.writeFileSync(bad, JSON.stringify({ data: dir, maxConnections: 0, backends: six }));
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('"maxConnections" must be an integer from 1 to 1000000') });
   });
 });

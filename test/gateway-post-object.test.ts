@@ -3,7 +3,8 @@ import crypto from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { errorCode, errorMessage, gatewayForSuite, grantKey, md5, quotedMd5, rawRequest, ROOT, type Creds, type GatewayHarness, type RawResponse } from './helpers/gateway-harness.js';
+import { form, signedFields } from './helpers/post-form.js';
+import { errorCode, errorMessage, gatewayForSuite, grantKey, md5, quotedMd5, rawRequest, ROOT, type GatewayHarness, type RawResponse } from './helpers/gateway-harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -11,41 +12,6 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
   let g: GatewayHarness;
   let s3: S3Client;
   gatewayForSuite({ buckets: ['forms'] }, (t) => ({ g, s3 } = t));
-
-  /** SigV4 POST fields for a policy, signed here from the spec with node:crypto alone. */
-  function signedFields(conditions: unknown[], o: { creds?: Creds; expiration?: Date; tamper?: boolean } = {}): Array<[string, string]> {
-    const creds = o.creds ?? ROOT;
-    const longDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-    const credential = `${creds.accessKeyId}/${longDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
-    const expiration = (o.expiration ?? new Date(Date.now() + 3600_000)).toISOString();
-    const fields: Array<[string, string]> = [
-      ['x-amz-algorithm', 'AWS4-HMAC-SHA256'],
-      ['x-amz-credential', credential],
-      ['x-amz-date', longDate],
-    ];
-    const policy = Buffer.from(
-      JSON.stringify({
-        expiration,
-        conditions: [...conditions, ...fields.map(([name, value]) => ({ [name]: value }))],
-      }),
-    ).toString('base64');
-    let key: Buffer = Buffer.from(`AWS4${creds.secretAccessKey}`);
-    for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request']) key = crypto.createHmac('sha256', key).update(part).digest();
-    let signature = crypto.createHmac('sha256', key).update(policy).digest('hex');
-    if (o.tamper) signature = signature.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-    return [...fields, ['policy', policy], ['x-amz-signature', signature]];
-  }
-
-  /** A multipart/form-data body: the fields in order, then the file part (when given). */
-  function form(fields: Array<[string, string]>, file?: { name: string; data: Buffer }): { body: Buffer; type: string } {
-    const boundary = `----qstor${crypto.randomBytes(8).toString('hex')}`;
-    const parts: Buffer[] = fields.map(([name, value]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-    if (file) {
-      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`), file.data, Buffer.from('\r\n'));
-    }
-    parts.push(Buffer.from(`--${boundary}--\r\n`));
-    return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
-  }
 
   function post(body: Buffer, type: string, path = '/forms'): Promise<RawResponse> {
     return rawRequest(g.port, { method: 'POST', path, headers: { 'content-type': type }, body, creds: null });

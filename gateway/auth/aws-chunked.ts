@@ -20,6 +20,8 @@ export interface ChunkedOptions {
 }
 
 const MAX_LINE = 4096;
+/** Trailers are a checksum and a signature, some hundred bytes; an endless section is refused. */
+const MAX_TRAILER_BYTES = 16 * 1024;
 
 export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, options: ChunkedOptions = {}): AsyncGenerator<Buffer> {
   const reader = new ByteReader(source[Symbol.asyncIterator]());
@@ -55,11 +57,13 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, optio
 /** Trailer lines up to the empty line (or the end of the body, which some clients send instead). */
 async function readTrailers(reader: ByteReader): Promise<Map<string, string>> {
   const trailers = new Map<string, string>();
+  let bytes = 0;
   while (true) {
     const line = await reader.line(true);
     if (line === '' || line === null) return trailers;
+    bytes += line.length + 2;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed.');
+    if (colon <= 0 || bytes > MAX_TRAILER_BYTES) throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed.');
     trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
 }

@@ -2,6 +2,7 @@ import type { ObjectHeaders } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/store/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
+import { checkHeader } from '../header-value.js';
 
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */
 const STORED = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
@@ -20,6 +21,7 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
   let contentType: string | undefined;
   let userBytes = 0;
   for (const [name, value] of fields) {
+    if (name.startsWith('x-amz-meta-') || STORED.includes(name) || name === 'content-type') checkHeader(name, value);
     if (name.startsWith('x-amz-meta-')) {
       metadata[name] = value;
       userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);

@@ -102,9 +102,20 @@ export async function headObject(ctx: Context<'HeadObject'>): Promise<void> {
 
 export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
   const plan = planRead(ctx);
+  const chunks = ctx.store.readRange(plan.manifest, plan.start, plan.end + 1);
+  // The first chunk is read before the status line: while nothing is sent, a failure to read it
+  // is still an S3 error (503 when too few shards answer); after, only a cut connection says it.
+  const first = await chunks.next();
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   // A client that goes away destroys the response, and pipeline then ends the read (no more prefetch).
-  await pipeline(Readable.from(ctx.store.readRange(plan.manifest, plan.start, plan.end + 1)), ctx.res);
+  await pipeline(Readable.from(startingWith(first, chunks)), ctx.res);
+}
+
+/** The chunks of a read whose first step was already taken. */
+async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
 }
 
 export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {

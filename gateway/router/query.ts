@@ -1,4 +1,5 @@
 import { S3Error } from '../errors.js';
+import { checkHeader } from '../header-value.js';
 import type { EncodingType, ResponseOverrides } from './endpoints.js';
 
 /** The decoded query of a request: the first value of each name. */
@@ -85,7 +86,9 @@ export function responseOverrides(q: Query): ResponseOverrides {
   const overrides: ResponseOverrides = {};
   for (const [param, name] of Object.entries(OVERRIDES)) {
     const value = q.get(param);
-    if (value !== undefined) overrides[name] = value;
+    if (value === undefined) continue;
+    checkHeader(param, value);
+    overrides[name] = value;
   }
   return overrides;
 }

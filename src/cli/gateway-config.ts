@@ -12,6 +12,10 @@ export interface GatewayConfig {
   adminListen: string;
   adminPort: number | null;
   tls: { cert: string; key: string } | null;
+  /** A client quiet this long mid-request is cut off; null: the gateway's default (30 s). */
+  idleTimeoutSeconds: number | null;
+  /** S3 connections open at once, more are refused; null: the gateway's default (512). */
+  maxConnections: number | null;
   /**
    * The registry in this process: nodes register and heartbeat here, and the store reserves a
    * namespace on every zdb they report (then `backends` may be left out).
@@ -58,7 +62,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(field, `must be an integer from ${min} to ${max}`);
     return v as number;
   };
-  const known = new Set(['data', 'listen', 'port', 'adminListen', 'adminPort', 'tls', 'dataShards', 'parityShards', 'backends', 'registry']);
+  const known = new Set(['data', 'listen', 'port', 'adminListen', 'adminPort', 'tls', 'dataShards', 'parityShards', 'backends', 'registry', 'idleTimeoutSeconds', 'maxConnections']);
   for (const k of Object.keys(o)) if (!known.has(k)) fail(k, 'is not a known setting');
   let tls: GatewayConfig['tls'] = null;
   if (o['tls'] !== undefined) {
@@ -79,6 +83,8 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     adminListen: str('adminListen', '127.0.0.1'),
     adminPort: o['adminPort'] === undefined ? null : int('adminPort', 0, 65535),
     tls,
+    idleTimeoutSeconds: o['idleTimeoutSeconds'] === undefined ? null : int('idleTimeoutSeconds', 1, 3600),
+    maxConnections: o['maxConnections'] === undefined ? null : int('maxConnections', 1, 1_000_000),
     registry,
     store: {
       dataShards,
