@@ -295,6 +295,8 @@ export interface MetaStore {
   /** Up to `limit` entries nobody holds, leased for `leaseMs` (then offered again unless acked). */
   takeDeletes(limit: number, leaseMs: number): QueuedShard[];
   ackDeletes(ids: number[]): void;
+  /** Those of `chunkIds` a committed manifest or part still references (the deleter spares their shards). */
+  referencedChunks(chunkIds: string[]): string[];
 
   // Repair queue: chunks with missing or corrupt shards, each at most once.
   enqueueRepair(chunkId: string, reason: string): void;
