@@ -1,4 +1,4 @@
-import type { MetaStore, QueuedShard } from '../meta/meta-store.js';
+import type { MetaStore } from '../meta/meta-store.js';
 import type { BackendPool } from './backend-pool.js';
 
 export interface DeleterOptions {
@@ -11,12 +11,8 @@ export interface DeleterOptions {
  * Drains the persistent delete queue: removes the shards no manifest references any more
  * (deleted and overwritten objects, failed writes). A shard already gone counts as done;
  * a backend that is down keeps its entries queued for a later pass. zdb compaction then
- * reclaims the space.
- *
- * A shard whose chunk a committed manifest or part still references is never deleted, whatever
- * queued it: a write recovered as interrupted may have committed after all (another process on
- * the same metadata did that once). Its entry is dropped instead. The price: a copy that repair
- * moved off a lost backend (same key, other backend) stays there if that backend comes back.
+ * reclaims the space. The shard of an interrupted write that committed after all never gets
+ * here: `takeDeletes` drops it (see the MetaStore).
  */
 export class Deleter {
   constructor(
@@ -31,11 +27,9 @@ export class Deleter {
     for (;;) {
       const batch = this.meta.takeDeletes(this.opts.batch, this.opts.leaseMs);
       if (batch.length === 0) return removed;
-      const referenced = new Set(this.meta.referencedChunks([...new Set(batch.map(chunkOf))]));
       const done: number[] = [];
       await Promise.all(
         batch.map(async (entry) => {
-          if (referenced.has(chunkOf(entry))) return done.push(entry.id);
           if (!this.backends.get(entry.backend)) return done.push(entry.id); // backend retired
           try {
             await this.backends.run(entry.backend, (c) => c.del(entry.key));
@@ -50,10 +44,4 @@ export class Deleter {
       if (done.length < batch.length) return removed;
     }
   }
-}
-
-/** The chunk a shard belongs to: its key is `<chunk id>/<index>` (chunk-writer's shardKey). */
-function chunkOf(entry: QueuedShard): string {
-  const slash = entry.key.lastIndexOf('/');
-  return slash < 0 ? entry.key : entry.key.slice(0, slash);
 }

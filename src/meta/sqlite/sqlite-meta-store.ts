@@ -276,15 +276,11 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   takeDeletes(limit: number, leaseMs: number): QueuedShard[] {
-    return this.write(() => this.deletes.take(limit, leaseMs));
+    return this.write(() => this.deletes.take(limit, leaseMs, (chunkId) => this.refs.held(chunkId)));
   }
 
   ackDeletes(ids: number[]): void {
     this.write(() => this.deletes.ack(ids));
-  }
-
-  referencedChunks(chunkIds: string[]): string[] {
-    return this.refs.referenced(chunkIds);
   }
 
   enqueueRepair(chunkId: string, reason: string): void {
