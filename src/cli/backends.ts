@@ -88,12 +88,12 @@ async function waitOwnBackend(b: LocalBackend, secret: string): Promise<void> {
 }
 
 function portHint(b: LocalBackend): string {
-  return `; if the port is taken, give this store other ports with --backend-port (it needs ${b.port}'s range free)`;
+  return `; if port ${b.port} is taken, give this store other ports with --backend-port`;
 }
 
 /** 'ours' when the server takes the secret as admin, 'foreign' when it refuses it, 'down' when nothing answers. */
 async function probe(port: number, secret: string): Promise<'ours' | 'foreign' | 'down'> {
-  const client = new ZdbClient({ port, connections: 1, connectTimeoutMs: 500, reconnectDelayMs: 60_000 });
+  const client = new ZdbClient({ port, connections: 1, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
   try {
     const nonce = await client.command(['AUTH', 'SECURE', 'CHALLENGE']);
     await client.command(['AUTH', 'SECURE', secureHash(String(nonce), secret)]);
@@ -107,7 +107,7 @@ async function probe(port: number, secret: string): Promise<'ours' | 'foreign' |
 
 /** The `instance_id` a zdb's INFO reports (its pid), read as admin. */
 async function instanceId(port: number, secret: string): Promise<number | null> {
-  const client = new ZdbClient({ port, connections: 1, adminPassword: secret, connectTimeoutMs: 500, reconnectDelayMs: 60_000 });
+  const client = new ZdbClient({ port, connections: 1, adminPassword: secret, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
   try {
     const info = String(await client.command(['INFO']));
     const m = /^instance_id: (\d+)$/m.exec(info);
