@@ -107,7 +107,7 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
     expect(body.trim()).toBe('300003 true 3');
     expect(await stopQstor(q)).toBe(0);
     // Three starts and stops of the whole store and ~15 aws cli runs: minutes on 2 busy cores.
-  }, 180_000);
+  }, 300_000);
 
   it('refuses a wrong master key with a clear error', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-key-'));
