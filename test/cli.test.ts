@@ -1,11 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { QSTOR, startQstor, stopAll, stopQstor } from './helpers/qstor-process.js';
 
-const QSTOR = path.resolve('bin/qstor.js');
 const DIST = path.resolve('dist/src');
 const run = promisify(execFile);
 
@@ -23,44 +23,22 @@ try { ${body} } finally { await s.close(); }`,
 }
 
 let output = '';
-/** Every `qstor start` child, so that a failing test does not leave a store running. */
-const children = new Set<ChildProcess>();
-
-function startQstor(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [QSTOR, 'start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ctrl-C stops everything')) {
-        output = out;
-        resolve(child);
-      }
-    });
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', (code) => reject(new Error(`qstor start exited ${code}: ${out}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill('SIGINT');
-  });
+async function startStore(dir: string, port: number): Promise<ChildProcess> {
+  const up = await startQstor(['start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10)]);
+  output = up.output;
+  return up.child;
 }
 
 describe('qstor command', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-'));
   const port = 20000 + Math.floor(Math.random() * 9000);
   afterAll(async () => {
-    await Promise.all([...children].map(stop));
+    await stopAll();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('start, status, repair, restart, and meta rebuild after losing the database', async () => {
-    let q = await startQstor(dir, port);
+    let q = await startStore(dir, port);
     expect(fs.statSync(path.join(dir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
     const { accessKey, secretKey } = JSON.parse(fs.readFileSync(path.join(dir, 'credentials.json'), 'utf8')) as { accessKey: string; secretKey: string };
@@ -108,28 +86,28 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
     expect(status).toContain('objects: 5  chunks: 5  below full redundancy: 0');
     const repaired = (await run(process.execPath, [QSTOR, 'admin', 'repair', '--data', dir])).stdout;
     expect(repaired).toContain('repaired 0 chunks (0 shards) of 5');
-    expect(await stop(q)).toBe(0);
+    expect(await stopQstor(q)).toBe(0);
 
     // A second start finds all data again.
-    q = await startQstor(dir, port);
+    q = await startStore(dir, port);
     const listed = await withStore(dir, `console.log(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => e.key + ':' + e.size).join(','));`);
     expect(listed.trim()).toBe('p0:300000,p1:300001,p2:300002,p3:300003,p4:300004');
     const before = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
-    expect(await stop(q)).toBe(0);
+    expect(await stopQstor(q)).toBe(0);
 
     // The machine holding the database is lost: rebuild it from the backends and the master key.
     for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
     const rebuilt = (await run(process.execPath, [QSTOR, 'meta', 'rebuild', '--data', dir])).stdout;
     expect(rebuilt).toContain('rebuilt 1 buckets and 5 objects');
     await expect(run(process.execPath, [QSTOR, 'meta', 'rebuild', '--data', dir])).rejects.toMatchObject({ stderr: expect.stringContaining('exists: move it away first') });
-    q = await startQstor(dir, port);
+    q = await startStore(dir, port);
     const after = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
     expect(after).toBe(before);
     const body = await withStore(dir, `const chunks = []; for await (const c of s.store.get('photos', 'p3').body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), s.store.head('photos', 'p3').metadata.n);`);
     expect(body.trim()).toBe('300003 true 3');
-    expect(await stop(q)).toBe(0);
+    expect(await stopQstor(q)).toBe(0);
     // Three starts and stops of the whole store and ~15 aws cli runs: minutes on 2 busy cores.
-  }, 180_000);
+  }, 300_000);
 
   it('refuses a wrong master key with a clear error', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-key-'));

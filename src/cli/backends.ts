@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ZdbClient } from '../zdb-client/index.js';
+import { CodedError } from '../util/coded-error.js';
+import { secureHash, ZdbClient, ZdbError } from '../zdb-client/index.js';
+import { layout, loadOrCreateBackendSecret } from './local-store.js';
 
 /** The zdb daemon shipped with this package (dist/zdb/main.js next to dist/src/cli). */
 export const ZDB_MAIN = fileURLToPath(new URL('../../zdb/main.js', import.meta.url));
@@ -21,12 +23,17 @@ export interface LocalBackend {
   process: ChildProcess;
 }
 
+export class BackendStartError extends CodedError<'BACKEND_EXITED' | 'PORT_TAKEN' | 'NO_ANSWER'> {}
+
 /**
  * Starts `count` zdb backends on local directories (DIR/backends/<i>/{data,index}), durable
  * (--sync) and compacting online once half a data file is dead (deleted shards), on
- * loopback ports from `firstPort`; resolves once each answers PING.
+ * loopback ports from `firstPort`, protected by the data directory's backend secret (read
+ * from its file: never on a command line). Resolves once each answers as the child we
+ * started; otherwise stops them all and throws.
  */
 export async function startLocalBackends(dataDir: string, count: number, firstPort: number): Promise<LocalBackend[]> {
+  const secret = loadOrCreateBackendSecret(dataDir);
   const backends: LocalBackend[] = [];
   for (let i = 0; i < count; i++) {
     const dir = path.join(dataDir, 'backends', String(i));
@@ -34,29 +41,79 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     const port = firstPort + i;
     const child = spawn(
       process.execPath,
-      [ZDB_MAIN, '--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index'), '--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
+      [
+        ZDB_MAIN,
+        ...['--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index')],
+        ...['--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
+        ...['--admin-file', layout(dataDir).backendSecret, '--protect'],
+      ],
       { stdio: ['ignore', 'inherit', 'inherit'], env: lowMemoryEnv() },
     );
     backends.push({ port, dir, process: child });
   }
-  await Promise.all(backends.map((b) => waitReady(b)));
+  try {
+    await Promise.all(backends.map((b) => waitOwnBackend(b, secret)));
+  } catch (e) {
+    await stopLocalBackends(backends);
+    throw e;
+  }
   return backends;
 }
 
-async function waitReady(b: LocalBackend): Promise<void> {
+/**
+ * Waits until the zdb on `b.port` answers, and proves it is `b.process`: it accepts the secret
+ * as admin (another store's zdb, or one without a secret, refuses it) and its INFO instance id
+ * is our child's pid (a leftover zdb of this same store knows the secret too). A child that
+ * exits first fails at once: its port was taken or its directories are in use.
+ */
+async function waitOwnBackend(b: LocalBackend, secret: string): Promise<void> {
+  const exited = new Promise<never>((_, reject) => {
+    const fail = (): void => reject(new BackendStartError('BACKEND_EXITED', `zdb on port ${b.port} exited at start-up (code ${b.process.exitCode ?? b.process.signalCode}; see ${b.dir}/zdb.log)${portHint(b)}`));
+    if (b.process.exitCode !== null || b.process.signalCode !== null) fail();
+    else b.process.once('exit', fail);
+  });
+  exited.catch(() => {}); // observed through the race below
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (b.process.exitCode !== null) throw new Error(`zdb on port ${b.port} exited with code ${b.process.exitCode} (see ${b.dir}/zdb.log)`);
-    const client = new ZdbClient({ port: b.port, connections: 1, connectTimeoutMs: 500, reconnectDelayMs: 60_000 });
-    try {
-      await client.ping();
-      return;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`zdb on port ${b.port} did not answer: ${(e as Error).message}`);
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      client.destroy();
+    const answer = await Promise.race([probe(b.port, secret), exited]);
+    if (answer === 'ours') {
+      const pid = await Promise.race([instanceId(b.port, secret), exited]);
+      if (pid === b.process.pid) return;
+      throw new BackendStartError('PORT_TAKEN', `port ${b.port} is answered by another zdb (pid ${pid}), not the one this store started${portHint(b)}`);
     }
+    if (answer === 'foreign') throw new BackendStartError('PORT_TAKEN', `port ${b.port} is answered by a zdb that is not this store's: another store or program uses it${portHint(b)}`);
+    if (Date.now() > deadline) throw new BackendStartError('NO_ANSWER', `zdb on port ${b.port} did not answer within 15 s (see ${b.dir}/zdb.log)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function portHint(b: LocalBackend): string {
+  return `; if port ${b.port} is taken, give this store other ports with --backend-port`;
+}
+
+/** 'ours' when the server takes the secret as admin, 'foreign' when it refuses it, 'down' when nothing answers. */
+async function probe(port: number, secret: string): Promise<'ours' | 'foreign' | 'down'> {
+  const client = new ZdbClient({ port, connections: 1, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
+  try {
+    const nonce = await client.command(['AUTH', 'SECURE', 'CHALLENGE']);
+    await client.command(['AUTH', 'SECURE', secureHash(String(nonce), secret)]);
+    return 'ours';
+  } catch (e) {
+    return e instanceof ZdbError && e.code !== 'CONNECTION' && e.code !== 'TIMEOUT' ? 'foreign' : 'down';
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The `instance_id` a zdb's INFO reports (its pid), read as admin. */
+async function instanceId(port: number, secret: string): Promise<number | null> {
+  const client = new ZdbClient({ port, connections: 1, adminPassword: secret, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
+  try {
+    const info = String(await client.command(['INFO']));
+    const m = /^instance_id: (\d+)$/m.exec(info);
+    return m ? Number(m[1]) : null;
+  } finally {
+    client.destroy();
   }
 }
 

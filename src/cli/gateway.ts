@@ -1,13 +1,23 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { lowMemoryEnv } from './backends.js';
+import { loadGatewayConfig } from './gateway-config.js';
+import { lockDir } from '../util/dir-lock.js';
 
 /** The gateway daemon: a program of its own (src/ never imports gateway/). */
 export const GATEWAY_MAIN = fileURLToPath(new URL('../../gateway/main.js', import.meta.url));
 
 /** `qstor gateway --config FILE`: the S3 gateway over the backends a config file names. */
 export function gateway(argv: string[]): void {
-  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env: lowMemoryEnv() });
+  // Locked before the daemon reads anything in it, and held by the daemon too (it inherits the
+  // descriptor): a second gateway on one data directory would requeue the first one's writes in
+  // flight for deletion.
+  const dir = dataDir(argv);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = lockDir(dir, 'data directory');
+  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, ...argv], { stdio: ['ignore', 'pipe', 'inherit', lock.fd], env: lowMemoryEnv() });
   child.stdout!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n').filter(Boolean)) {
       const [word, a, b] = line.split(' ');
@@ -20,4 +30,10 @@ export function gateway(argv: string[]): void {
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   child.on('exit', (code) => process.exit(code ?? 1));
+}
+
+/** The data directory the daemon will use: the config file's `data`, else --data (its default). */
+function dataDir(argv: string[]): string {
+  const { values } = parseArgs({ args: argv, strict: false, options: { config: { type: 'string' }, data: { type: 'string', default: './qstor-data' } } });
+  return typeof values.config === 'string' ? loadGatewayConfig(values.config).data : String(values.data);
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteMetaStore } from '../meta/sqlite/sqlite-meta-store.js';
@@ -8,6 +9,7 @@ import { parseBackendConfig } from '../placement/config.js';
 import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
 import { poolBackend } from '../cluster/discovery.js';
+import { CodedError } from '../util/coded-error.js';
 
 /** What `qstor start` keeps in its data directory. */
 export interface StoreConfig {
@@ -16,17 +18,62 @@ export interface StoreConfig {
   backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
 }
 
-export class StoreSetupError extends Error {
-  readonly code = 'StoreSetup';
+export class StoreSetupError extends CodedError<'StoreSetup'> {
+  constructor(message: string) {
+    super('StoreSetup', message);
+  }
 }
 
-export function layout(dir: string): { config: string; meta: string; masterKey: string; keyCheck: string } {
+export function layout(dir: string): { config: string; meta: string; masterKey: string; keyCheck: string; backendSecret: string } {
   return {
     config: path.join(dir, 'store.json'),
     meta: path.join(dir, 'meta.db'),
     masterKey: path.join(dir, 'master.key'),
     keyCheck: path.join(dir, 'master.check'),
+    backendSecret: path.join(dir, 'backends.secret'),
   };
+}
+
+/**
+ * The admin secret of the local zdb backends (DIR/backends.secret, 0600), made on the first
+ * start that needs it (data directories of older versions get theirs then). The zdbs read it
+ * with --admin-file and protect their namespace with it; the store selects the namespace with
+ * it. Never on a command line, where any local user reads it in /proc/PID/cmdline.
+ */
+export function loadOrCreateBackendSecret(dir: string): string {
+  const file = layout(dir).backendSecret;
+  const existing = readBackendSecret(file);
+  if (existing !== undefined) return existing;
+  // Written whole under another name, then linked: a crash never leaves a half-written secret.
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, crypto.randomBytes(32).toString('hex') + '\n', { mode: 0o600, flush: true });
+  try {
+    fs.linkSync(tmp, file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  } finally {
+    fs.unlinkSync(tmp);
+  }
+  return readBackendSecret(file)!;
+}
+
+/** The secret in `file`, refused when others may read it; undefined when there is none. */
+function readBackendSecret(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    if ((fs.fstatSync(fd).mode & 0o077) !== 0) throw new StoreSetupError(`${file} is readable by others: chmod 600 it`);
+    const secret = fs.readFileSync(fd, 'utf8').split('\n', 1)[0]!;
+    if (!/^[0-9a-f]{64}$/.test(secret)) throw new StoreSetupError(`${file} does not hold a backend secret`);
+    return secret;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function readStoreConfig(dir: string): StoreConfig {
@@ -42,6 +89,12 @@ export function writeStoreConfig(dir: string, config: StoreConfig): void {
   fs.writeFileSync(layout(dir).config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 }
 
+/** The local backends' entries with the secret as their namespace password (none: as they are). */
+function withBackendSecret(config: StoreConfig, secret: string | undefined): StoreConfig {
+  if (secret === undefined) return config;
+  return { ...config, backends: config.backends.map((b) => ({ password: secret, ...b })) };
+}
+
 export interface OpenStore {
   store: ObjectStore;
   meta: SqliteMetaStore;
@@ -55,10 +108,12 @@ export interface OpenStore {
 /**
  * Opens the store of a data directory: its metadata database, its master key (checked
  * against the one the data was written with), a client pool over its backends (those of
- * DIR/store.json, or of `config` for a gateway configured by file) and the worker pool.
+ * DIR/store.json, selected with the local backends' secret, or of `config` for a gateway
+ * configured by file) and the worker pool.
  */
-export async function openStore(dir: string, config: StoreConfig = readStoreConfig(dir), pool: Partial<BackendPoolOptions> = {}): Promise<OpenStore> {
+export async function openStore(dir: string, given?: StoreConfig, pool: Partial<BackendPoolOptions> = {}): Promise<OpenStore> {
   const files = layout(dir);
+  const config = given ?? withBackendSecret(readStoreConfig(dir), readBackendSecret(files.backendSecret));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
   if (fs.existsSync(files.keyCheck)) checkMasterKey(masterKey, fs.readFileSync(files.keyCheck, 'utf8').trim());

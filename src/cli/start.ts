@@ -4,7 +4,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { lowMemoryEnv, startLocalBackends, stopLocalBackends } from './backends.js';
 import { GATEWAY_MAIN } from './gateway.js';
-import { readStoreConfig, writeStoreConfig, type StoreConfig } from './local-store.js';
+import { layout, readStoreConfig, writeStoreConfig } from './local-store.js';
+import { lockDir } from '../util/dir-lock.js';
+
+const DEFAULT_BACKEND_PORT = 9900;
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
 export async function start(argv: string[]): Promise<void> {
@@ -15,7 +18,7 @@ export async function start(argv: string[]): Promise<void> {
       port: { type: 'string', default: '9000' },
       host: { type: 'string', default: '127.0.0.1' },
       backends: { type: 'string', default: '6' },
-      'backend-port': { type: 'string', default: '9900' },
+      'backend-port': { type: 'string' },
       'data-shards': { type: 'string', default: '4' },
       'parity-shards': { type: 'string', default: '2' },
       'tls-cert': { type: 'string' },
@@ -24,34 +27,36 @@ export async function start(argv: string[]): Promise<void> {
   });
   const dir = values.data;
   const count = Number(values.backends);
-  const firstPort = Number(values['backend-port']);
   const k = Number(values['data-shards']);
   const m = Number(values['parity-shards']);
   if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error('--backends must be between 1 and 64');
-  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new Error('--backend-port is out of range');
   if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
   if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
   if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
   const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
-  // A second start on the same directory finds everything again: the geometry it was made with wins.
-  let config: StoreConfig;
-  if (fs.existsSync(path.join(dir, 'store.json'))) {
-    config = readStoreConfig(dir);
-  } else {
-    config = {
-      dataShards: k,
-      parityShards: m,
-      backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: `127.0.0.1:${firstPort + i}`, namespace: 'default' })),
-    };
-    writeStoreConfig(dir, config);
-  }
-  const ports = config.backends.map((b) => Number(b.address.split(':').pop()));
-  const backends = await startLocalBackends(dir, ports.length, ports[0]!);
+  // Before anything in the directory is read: a second store on it would serve over the first
+  // one's backends and delete its writes in flight. Held until this process and the gateway
+  // (which inherits the descriptor) are both gone.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = lockDir(dir, 'data directory');
+
+  // A second start on the same directory finds everything again: the geometry it was made with
+  // wins. Its ports do not: backends are known by id, so --backend-port may move them.
+  const existing = fs.existsSync(layout(dir).config) ? readStoreConfig(dir) : null;
+  const config = existing ?? { dataShards: k, parityShards: m, backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: '', namespace: 'default' })) };
+  const firstPort = values['backend-port'] !== undefined || !existing ? Number(values['backend-port'] ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
+  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new Error('--backend-port is out of range');
+  const ports = config.backends.map((_, i) => firstPort + i);
+  const moved = config.backends.some((b, i) => b.address !== `127.0.0.1:${ports[i]}`);
+  for (const [i, b] of config.backends.entries()) b.address = `127.0.0.1:${ports[i]}`;
+  const backends = await startLocalBackends(dir, ports.length, firstPort);
+  // Kept only once its backends answered: ports another store holds are never recorded.
+  if (moved) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
     gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, ...tlsArgs], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit', lock.fd],
       env: lowMemoryEnv(),
     });
   } catch (e) {
@@ -97,6 +102,10 @@ export async function start(argv: string[]): Promise<void> {
       }
     }
   });
+}
+
+function portOf(address: string): number {
+  return Number(address.split(':').pop());
 }
 
 /**

@@ -292,7 +292,11 @@ export interface MetaStore {
 
   // Delete queue: shards no manifest references any more.
   enqueueDeletes(shards: ShardLocation[]): void;
-  /** Up to `limit` entries nobody holds, leased for `leaseMs` (then offered again unless acked). */
+  /**
+   * Up to `limit` entries nobody holds, leased for `leaseMs` (then offered again unless acked).
+   * Shards of aborted or recovered writes whose chunk a committed manifest or part references
+   * after all are dropped instead: the deleter never gets a shard a manifest reads.
+   */
   takeDeletes(limit: number, leaseMs: number): QueuedShard[];
   ackDeletes(ids: number[]): void;
 

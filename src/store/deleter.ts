@@ -11,7 +11,8 @@ export interface DeleterOptions {
  * Drains the persistent delete queue: removes the shards no manifest references any more
  * (deleted and overwritten objects, failed writes). A shard already gone counts as done;
  * a backend that is down keeps its entries queued for a later pass. zdb compaction then
- * reclaims the space.
+ * reclaims the space. The shard of an interrupted write that committed after all never gets
+ * here: `takeDeletes` drops it (see the MetaStore).
  */
 export class Deleter {
   constructor(

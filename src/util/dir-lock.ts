@@ -17,6 +17,8 @@ export class DirLockError extends CodedError<'DIR_LOCKED' | 'DIR_LOCK_FAILED'> {
 
 export interface DirLock {
   readonly dir: string;
+  /** The locked descriptor: a child given it (spawn's stdio) holds the lock as long as it lives. */
+  readonly fd: number;
   release(): void;
 }
 
@@ -37,6 +39,7 @@ export function lockDir(dir: string, what: string): DirLock {
   let held = true;
   return {
     dir,
+    fd,
     release(): void {
       if (!held) return;
       held = false;

@@ -13,6 +13,7 @@ export class ChunkRefs {
   private readonly increment: Statement<[string]>;
   private readonly decrement: Statement<[string], { refs: number }>;
   private readonly remove: Statement<[string]>;
+  private readonly count: Statement<[string], { refs: number }>;
 
   constructor(
     db: Database.Database,
@@ -23,10 +24,16 @@ export class ChunkRefs {
     );
     this.decrement = prepare(db, 'UPDATE chunk_refs SET refs = refs - 1 WHERE chunk_id = ? RETURNING refs');
     this.remove = prepare(db, 'DELETE FROM chunk_refs WHERE chunk_id = ?');
+    this.count = prepare(db, 'SELECT refs FROM chunk_refs WHERE chunk_id = ?');
   }
 
   retain(chunks: ChunkRef[]): void {
     for (const chunk of chunks) this.increment.run(chunk.id);
+  }
+
+  /** Whether a manifest or part references the chunk. */
+  held(chunkId: string): boolean {
+    return (this.count.get(chunkId)?.refs ?? 0) > 0;
   }
 
   release(chunks: ChunkRef[]): void {

@@ -35,12 +35,12 @@ export class PendingWrites {
   }
 
   abort(writeId: string): void {
-    this.deletes.enqueue(this.clear.all(writeId));
+    this.deletes.enqueue(this.clear.all(writeId), true);
   }
 
   recover(): number {
     const shards = this.clearAll.all();
-    this.deletes.enqueue(shards);
+    this.deletes.enqueue(shards, true);
     return shards.length;
   }
 }

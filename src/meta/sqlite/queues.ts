@@ -13,27 +13,39 @@ interface LeaseParams {
   limit: number;
 }
 
+/**
+ * Shards no manifest references any more. Those of an aborted or interrupted write are marked:
+ * that write may have committed after all (a second process on the same database once recovered
+ * a live one's writes in flight), so when taken they are dropped, never handed out, if their
+ * chunk is referenced. The others were queued by the very transaction that let go of them.
+ */
 export class DeleteQueue {
-  private readonly insert: Statement<[string, string]>;
-  private readonly lease: Statement<[LeaseParams], QueuedShard>;
+  private readonly insert: Statement<[string, string, number]>;
+  private readonly lease: Statement<[LeaseParams], QueuedShard & { interrupted: number }>;
   private readonly remove: Statement<[number]>;
 
   constructor(db: Database.Database) {
-    this.insert = prepare(db, 'INSERT INTO delete_queue (backend, key) VALUES (?, ?)');
+    this.insert = prepare(db, 'INSERT INTO delete_queue (backend, key, interrupted) VALUES (?, ?, ?)');
     this.lease = prepare(db, `
       UPDATE delete_queue SET leased_until = @until
       WHERE id IN (SELECT id FROM delete_queue WHERE leased_until <= @now ORDER BY id LIMIT @limit)
-      RETURNING id, backend, key`);
+      RETURNING id, backend, key, interrupted`);
     this.remove = prepare(db, 'DELETE FROM delete_queue WHERE id = ?');
   }
 
-  enqueue(shards: Iterable<ShardLocation>): void {
-    for (const { backend, key } of shards) this.insert.run(backend, key);
+  enqueue(shards: Iterable<ShardLocation>, interrupted = false): void {
+    for (const { backend, key } of shards) this.insert.run(backend, key, interrupted ? 1 : 0);
   }
 
-  take(limit: number, leaseMs: number): QueuedShard[] {
+  /** Leases up to `limit` entries; `referenced(chunkId)` says which interrupted ones to drop. */
+  take(limit: number, leaseMs: number, referenced: (chunkId: string) => boolean): QueuedShard[] {
     const now = Date.now();
-    return this.lease.all({ until: now + leaseMs, now, limit }).sort((a, b) => a.id - b.id);
+    const taken: QueuedShard[] = [];
+    for (const { id, backend, key, interrupted } of this.lease.all({ until: now + leaseMs, now, limit }).sort((a, b) => a.id - b.id)) {
+      if (interrupted && referenced(chunkOfShard(key))) this.remove.run(id);
+      else taken.push({ id, backend, key });
+    }
+    return taken;
   }
 
   ack(ids: number[]): void {
@@ -70,4 +82,10 @@ export class RepairQueue {
   ack(chunkIds: string[]): void {
     for (const chunkId of chunkIds) this.remove.run(chunkId);
   }
+}
+
+/** The chunk of a shard key, `<chunk id>/<index>` (store/chunk-writer.ts, shardKey). */
+function chunkOfShard(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
 }

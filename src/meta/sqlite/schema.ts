@@ -91,6 +91,12 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (write_id, backend, key)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Shards queued because their write was aborted or found interrupted (recoverPendingWrites):
+  -- such a write may have committed after all, so they are deleted only if their chunk is not
+  -- referenced then (see DeleteQueue.take).
+  ALTER TABLE delete_queue ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

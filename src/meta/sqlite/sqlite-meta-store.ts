@@ -67,6 +67,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly deletes: DeleteQueue;
   private readonly repairs: RepairQueue;
   private readonly writes: PendingWrites;
+  private readonly refs: ChunkRefs;
   private readonly wal: WalSync;
 
   constructor(path: string, { cacheMiB = 64 }: SqliteMetaStoreOptions = {}) {
@@ -85,9 +86,9 @@ export class SqliteMetaStore implements MetaStore {
     this.deletes = new DeleteQueue(this.db);
     this.repairs = new RepairQueue(this.db);
     this.writes = new PendingWrites(this.db, this.deletes);
-    const refs = new ChunkRefs(this.db, this.deletes);
-    this.objects = new Objects(this.db, refs, this.writes);
-    this.multipart = new Multipart(this.db, refs, this.writes, this.objects);
+    this.refs = new ChunkRefs(this.db, this.deletes);
+    this.objects = new Objects(this.db, this.refs, this.writes);
+    this.multipart = new Multipart(this.db, this.refs, this.writes, this.objects);
     this.keys = new AccessKeys(this.db);
     this.backends = new Backends(this.db);
   }
@@ -275,7 +276,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   takeDeletes(limit: number, leaseMs: number): QueuedShard[] {
-    return this.write(() => this.deletes.take(limit, leaseMs));
+    return this.write(() => this.deletes.take(limit, leaseMs, (chunkId) => this.refs.held(chunkId)));
   }
 
   ackDeletes(ids: number[]): void {
