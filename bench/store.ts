@@ -42,7 +42,7 @@ import { newDataKey } from '../src/pipeline/keys.js';
 import { PipelinePool, type DecodedChunk, type DecodeRequest, type EncodedChunk, type EncodeRequest } from '../src/pipeline/pool.js';
 import type { Backend } from '../src/placement/backend.js';
 import { BackendPool } from '../src/store/backend-pool.js';
-import type { ObjectManifest } from '../src/store/manifest.js';
+import type { ObjectManifest } from '../src/meta/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import type { ZdbClient } from '../src/zdb-client/index.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
