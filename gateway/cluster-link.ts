@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Signer } from '../src/agent/index.js';
-import type { OpenStore } from '../src/cli/local-store.js';
-import { layout } from '../src/cli/local-store.js';
+import type { OpenStore } from '../src/data-dir/local-store.js';
+import { layout } from '../src/data-dir/local-store.js';
 import { Discovery } from '../src/cluster/discovery.js';
 import type { RegistryConfig } from '../src/cli/gateway-config.js';
 

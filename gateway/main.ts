@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { openStore } from '../src/cli/local-store.js';
+import { openStore } from '../src/data-dir/local-store.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { AdminServer } from './admin-server.js';

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sealSecret } from '../pipeline/keys.js';
-import { openStore } from './local-store.js';
+import { openStore } from '../data-dir/local-store.js';
 
 /** `qstor admin key create|list|delete`: access keys other than root (secrets sealed under the master key). */
 export async function key(argv: string[]): Promise<void> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { loadGatewayConfig } from './gateway-config.js';
-import { layout, openStore, readStoreConfig, type OpenStore } from './local-store.js';
+import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
