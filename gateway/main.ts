@@ -6,7 +6,7 @@ import { openStore } from '../src/data-dir/local-store.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { AdminServer } from './admin-server.js';
-import { loadGatewayConfig } from '../src/cli/gateway-config.js';
+import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
 

@@ -4,7 +4,7 @@ import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
-import { loadGatewayConfig } from './gateway-config.js';
+import { loadGatewayConfig } from '../config/gateway-config.js';
 import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
 
