@@ -4,7 +4,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { lowMemoryEnv, startLocalBackends, stopLocalBackends } from './backends.js';
 import { GATEWAY_MAIN } from './gateway.js';
-import { readStoreConfig, writeStoreConfig, type StoreConfig } from '../data-dir/local-store.js';
+import type { StoreConfig } from '../config/store-config.js';
+import { readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
 export async function start(argv: string[]): Promise<void> {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseBackendConfig } from '../placement/config.js';
-import type { StoreConfig } from '../data-dir/local-store.js';
+import type { StoreConfig } from './store-config.js';
 
 /** `qstor gateway --config FILE`: a gateway over backends named in a file. */
 export interface GatewayConfig {

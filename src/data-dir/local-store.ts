@@ -8,13 +8,7 @@ import { parseBackendConfig } from '../placement/config.js';
 import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
 import { poolBackend } from '../cluster/discovery.js';
-
-/** What `qstor start` keeps in its data directory. */
-export interface StoreConfig {
-  dataShards: number;
-  parityShards: number;
-  backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
-}
+import type { StoreConfig } from '../config/store-config.js';
 
 export class StoreSetupError extends Error {
   readonly code = 'StoreSetup';
