@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { lowMemoryEnv, ZDB_MAIN } from '../cli/backends.js';
+import { lowMemoryEnv, ZDB_MAIN } from '../util/programs.js';
 import { ZdbClient } from '../zdb-client/index.js';
 import { localAddressFor } from './network.js';
 

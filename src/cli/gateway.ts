@@ -1,9 +1,5 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { lowMemoryEnv } from './backends.js';
-
-/** The gateway daemon: a program of its own (src/ never imports gateway/). */
-export const GATEWAY_MAIN = fileURLToPath(new URL('../../gateway/main.js', import.meta.url));
+import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 
 /** `qstor gateway --config FILE`: the S3 gateway over the backends a config file names. */
 export function gateway(argv: string[]): void {

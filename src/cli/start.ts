@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { lowMemoryEnv, startLocalBackends, stopLocalBackends } from './backends.js';
-import { GATEWAY_MAIN } from './gateway.js';
+import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 
