@@ -1,7 +1,6 @@
 import { MetaError } from '../src/meta/errors.js';
 import { PipelineError } from '../src/pipeline/errors.js';
 import { StoreError } from '../src/store/errors.js';
-import { escapeXml, XML_HEADER } from './xml.js';
 
 /** HTTP status of every S3 error code the gateway answers with (AWS's values). */
 const STATUS = {
@@ -99,12 +98,4 @@ export function isInternal(error: S3Error): boolean {
 
 function internal(): S3Error {
   return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
-}
-
-export function errorXml(error: S3Error, resource: string, requestId: string): string {
-  return (
-    `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
-    Object.entries(error.details).map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
-    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
-  );
 }
