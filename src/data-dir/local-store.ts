@@ -9,9 +9,13 @@ import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
 import { poolBackend } from '../cluster/discovery.js';
 import type { StoreConfig } from '../config/store-config.js';
+import { CodedError } from '../util/coded-error.js';
 
-export class StoreSetupError extends Error {
-  readonly code = 'StoreSetup';
+/** A directory that is not a store's data directory. */
+export class StoreSetupError extends CodedError<'NOT_A_DATA_DIR'> {
+  constructor(message: string) {
+    super('NOT_A_DATA_DIR', message);
+  }
 }
 
 export function layout(dir: string): { config: string; meta: string; masterKey: string; keyCheck: string } {

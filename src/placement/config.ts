@@ -1,7 +1,10 @@
+import { CodedError } from '../util/coded-error.js';
 import type { Backend } from './backend.js';
 
-export class BackendConfigError extends Error {
-  readonly code = 'InvalidBackendConfig';
+export class BackendConfigError extends CodedError<'INVALID_BACKEND_CONFIG'> {
+  constructor(message: string) {
+    super('INVALID_BACKEND_CONFIG', message);
+  }
 }
 
 /**
