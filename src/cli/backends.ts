@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { lowMemoryEnv, ZDB_MAIN } from '../util/programs.js';
 import { ZdbClient } from '../zdb-client/index.js';
+import { CliError } from './errors.js';
 
 export interface LocalBackend {
   port: number;
@@ -35,13 +36,13 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
 async function waitReady(b: LocalBackend): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    if (b.process.exitCode !== null) throw new Error(`zdb on port ${b.port} exited with code ${b.process.exitCode} (see ${b.dir}/zdb.log)`);
+    if (b.process.exitCode !== null) throw new CliError('BACKEND_START', `zdb on port ${b.port} exited with code ${b.process.exitCode} (see ${b.dir}/zdb.log)`);
     const client = new ZdbClient({ port: b.port, connections: 1, connectTimeoutMs: 500, reconnectDelayMs: 60_000 });
     try {
       await client.ping();
       return;
     } catch (e) {
-      if (Date.now() > deadline) throw new Error(`zdb on port ${b.port} did not answer: ${(e as Error).message}`);
+      if (Date.now() > deadline) throw new CliError('BACKEND_START', `zdb on port ${b.port} did not answer: ${(e as Error).message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       client.destroy();

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { CliError } from './errors.js';
 import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
@@ -28,11 +29,11 @@ export async function start(argv: string[]): Promise<void> {
   const firstPort = Number(values['backend-port']);
   const k = Number(values['data-shards']);
   const m = Number(values['parity-shards']);
-  if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error('--backends must be between 1 and 64');
-  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new Error('--backend-port is out of range');
-  if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
-  if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
-  if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new CliError('INVALID_OPTION', '--backends must be between 1 and 64');
+  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new CliError('INVALID_OPTION', '--backend-port is out of range');
+  if (!Number.isInteger(k) || k < 1 || k > 16) throw new CliError('INVALID_OPTION', '--data-shards must be between 1 and 16');
+  if (!Number.isInteger(m) || m < 0 || m > 8) throw new CliError('INVALID_OPTION', '--parity-shards must be between 0 and 8');
+  if (k + m > count) throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
   const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
   // A second start on the same directory finds everything again: the geometry it was made with wins.
@@ -106,9 +107,9 @@ export async function start(argv: string[]): Promise<void> {
  */
 function tlsArguments(cert: string | undefined, key: string | undefined): string[] {
   if (cert === undefined && key === undefined) return [];
-  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  if (cert === undefined || key === undefined) throw new CliError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
   for (const [option, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
-    if (!fs.existsSync(file)) throw new Error(`${option} ${file}: no such file`);
+    if (!fs.existsSync(file)) throw new CliError('INVALID_OPTION', `${option} ${file}: no such file`);
   }
   return ['--tls-cert', path.resolve(cert), '--tls-key', path.resolve(key)];
 }
