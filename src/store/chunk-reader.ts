@@ -27,8 +27,6 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
   const total = k + chunk.parityShards;
   const slots: Slot[] = new Array<Slot>(total).fill(null);
   const bad = new Set<number>();
-  // Why shards failed, kept as the cause when the chunk cannot be read: a timeout is not a bad CRC.
-  const backendErrors: unknown[] = [];
   let good = 0;
   let next = k; // next parity shard to ask for
   let inflight = 0;
@@ -56,10 +54,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
               bad.add(i);
             }
           },
-          (err: unknown) => {
-            bad.add(i);
-            backendErrors.push(err);
-          },
+          () => bad.add(i),
         )
         .finally(() => {
           inflight--;
@@ -67,10 +62,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
           if (good >= k) return finish();
           // Replace every failed shard by a parity shard not asked for yet.
           while (good + inflight < k && next < total) fetch(next++);
-          if (good + inflight < k) {
-            const cause = new AggregateError(backendErrors, `${bad.size - backendErrors.length} shards missing or corrupt, ${backendErrors.length} backend errors`);
-            finish(new StoreError('ServiceUnavailable', `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read`, { cause }));
-          }
+          if (good + inflight < k) finish(new StoreError('ServiceUnavailable', `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read`));
         });
     };
     for (let i = 0; i < k; i++) fetch(i);
