@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import type { MetaStore, ShardLocation } from '../meta/meta-store.js';
-import { PipelineError } from '../pipeline/errors.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import { placeShards } from '../placement/placement.js';
 import type { BackendPool } from '../store/backend-pool.js';
@@ -57,7 +56,7 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
       }),
     );
   }
-  if (good < k) throw new PipelineError('TOO_FEW_SHARDS', `chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable`);
+  if (good < k) throw new Error(`chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable`);
   const missing = [...new Set(bad)].sort((a, b) => a - b);
   const rebuilt = await d.pipeline.rebuild({
     shards: slots,

@@ -1,6 +1,5 @@
 import type { Backend } from '../placement/backend.js';
 import { ZdbClient } from '../zdb-client/index.js';
-import { StoreError } from './errors.js';
 
 export interface BackendPoolOptions {
   /** Connections per backend. */
@@ -66,7 +65,7 @@ export class BackendPool {
 
   client(id: string): ZdbClient {
     const c = this.clients.get(id);
-    if (!c) throw new StoreError('InternalError', `unknown backend ${id}`);
+    if (!c) throw new Error(`unknown backend ${id}`);
     return c;
   }
 
