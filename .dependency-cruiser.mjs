@@ -42,9 +42,9 @@ export default {
     },
     {
       name: 'testing-only-in-tests',
-      comment: 'src/testing (test doubles) is for test/ and bench/, never production code',
+      comment: 'src/testing/README.md: the test tools are imported by test/ only, never by src/, gateway/, zdb/ or bench/',
       severity: 'error',
-      from: { path: '^(src|gateway|zdb)/', pathNot: '^src/testing/' },
+      from: { path: '^(src|gateway|zdb|bench)/', pathNot: '^src/testing/' },
       to: { path: '^src/testing/' },
     },
     {
@@ -76,6 +76,7 @@ export default {
     only('src/cluster', 'src/cluster/README.md', ['^src/(agent|meta|pipeline|placement|store|util)/']),
     only('src/config', 'src/config/README.md', ['^src/(placement|util)/']),
     only('src/data-dir', 'src/data-dir/README.md', ['^src/(config|meta|pipeline|placement|store|cluster|util)/']),
+    only('src/testing', 'src/testing/README.md', ['^src/(store|placement|zdb-client)/', npm('@node-rs/crc32')]),
     only('src/flist', 'src/flist/README.md', ['^src/(pipeline|zdb-client|util)/', 'node_modules/']),
     {
       name: 'cli-imports',
