@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteMetaStore } from '../src/meta/index.js';
-import type { ObjectManifest } from '../src/store/manifest.js';
+import type { ObjectManifest } from '../src/meta/manifest.js';
 
 const PAGE = 1000;
 const SINGLE_PUTS = 2000;

@@ -57,9 +57,9 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src/cli/backends.js';
-import { openStore, writeStoreConfig, type OpenStore } from '../src/cli/local-store.js';
+import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
-import type { ObjectManifest } from '../src/store/manifest.js';
+import type { ObjectManifest } from '../src/meta/manifest.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
 
 const MiB = 1 << 20;

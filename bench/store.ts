@@ -36,14 +36,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { lowMemoryEnv, startLocalBackends, stopLocalBackends, type LocalBackend } from '../src/cli/backends.js';
+import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src/cli/backends.js';
+import { lowMemoryEnv } from '../src/util/programs.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { newDataKey } from '../src/pipeline/keys.js';
 import { PipelinePool, type DecodedChunk, type DecodeRequest, type EncodedChunk, type EncodeRequest } from '../src/pipeline/pool.js';
 import type { Backend } from '../src/placement/backend.js';
 import { BackendPool } from '../src/store/backend-pool.js';
 import type { ShardBackend } from '../src/store/shard-backend.js';
-import type { ObjectManifest } from '../src/store/manifest.js';
+import type { ObjectManifest } from '../src/meta/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
 

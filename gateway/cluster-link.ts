@@ -1,10 +1,10 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Signer } from '../src/agent/index.js';
-import type { OpenStore } from '../src/cli/local-store.js';
-import { layout } from '../src/cli/local-store.js';
+import type { OpenStore } from '../src/data-dir/local-store.js';
+import { layout } from '../src/data-dir/local-store.js';
 import { Discovery } from '../src/cluster/discovery.js';
-import type { RegistryConfig } from '../src/cli/gateway-config.js';
+import type { RegistryConfig } from '../src/config/gateway-config.js';
 
 /** How often the registry's view is applied to the backend pool. */
 const SYNC_MS = 2000;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { StartupError } from './startup-error.js';
 
 export interface RootCredentials {
   accessKey: string;
@@ -16,10 +17,10 @@ export interface RootCredentials {
 export function rootCredentials(dir: string, env: NodeJS.ProcessEnv = process.env): RootCredentials {
   const fromEnv = [env['QSTOR_ROOT_ACCESS_KEY'], env['QSTOR_ROOT_SECRET_KEY']];
   if (fromEnv[0] && fromEnv[1]) return { accessKey: fromEnv[0], secretKey: fromEnv[1], source: 'env' };
-  if (fromEnv[0] || fromEnv[1]) throw new Error('set both QSTOR_ROOT_ACCESS_KEY and QSTOR_ROOT_SECRET_KEY, or neither');
+  if (fromEnv[0] || fromEnv[1]) throw new StartupError('ROOT_CREDENTIALS', 'set both QSTOR_ROOT_ACCESS_KEY and QSTOR_ROOT_SECRET_KEY, or neither');
   const file = path.join(dir, 'credentials.json');
   if (fs.existsSync(file)) {
-    if ((fs.statSync(file).mode & 0o077) !== 0) throw new Error(`${file} is readable by others: chmod 600 it`);
+    if ((fs.statSync(file).mode & 0o077) !== 0) throw new StartupError('ROOT_CREDENTIALS', `${file} is readable by others: chmod 600 it`);
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { accessKey: string; secretKey: string };
     return { ...saved, source: 'file' };
   }

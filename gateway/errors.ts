@@ -1,7 +1,7 @@
 import { MetaError } from '../src/meta/errors.js';
 import { PipelineError } from '../src/pipeline/errors.js';
 import { StoreError } from '../src/store/errors.js';
-import { escapeXml, XML_HEADER } from './xml.js';
+import { CodedError } from '../src/util/coded-error.js';
 
 /** HTTP status of every S3 error code the gateway answers with (AWS's values). */
 const STATUS = {
@@ -57,11 +57,11 @@ const STATUS = {
 export type S3ErrorCode = keyof typeof STATUS;
 
 /** An error the client sees as S3 XML. `status` defaults to the table's value for `code`. */
-export class S3Error extends Error {
+export class S3Error extends CodedError<S3ErrorCode> {
   readonly status: number;
 
   constructor(
-    readonly code: S3ErrorCode,
+    code: S3ErrorCode,
     message: string,
     status?: number,
     /** Extra response headers (e.g. Content-Range of a 416). */
@@ -69,8 +69,7 @@ export class S3Error extends Error {
     /** Extra elements of the XML body after Message (e.g. Region of a wrong-region signature). */
     readonly details: Record<string, string> = {},
   ) {
-    super(message);
-    this.name = 'S3Error';
+    super(code, message);
     this.status = status ?? STATUS[code];
   }
 }
@@ -100,12 +99,4 @@ export function isInternal(error: S3Error): boolean {
 
 function internal(): S3Error {
   return new S3Error('InternalError', 'We encountered an internal error. Please try again.');
-}
-
-export function errorXml(error: S3Error, resource: string, requestId: string): string {
-  return (
-    `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
-    Object.entries(error.details).map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
-    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
-  );
 }

@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { openStore } from '../src/cli/local-store.js';
+import { openStore } from '../src/data-dir/local-store.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { AdminServer } from './admin-server.js';
-import { loadGatewayConfig } from '../src/cli/gateway-config.js';
+import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
+import { StartupError } from './startup-error.js';
 
 /**
  * The gateway daemon: the S3 server over a store, and the store's background maintenance.
@@ -77,12 +78,12 @@ async function main(): Promise<void> {
 /** The PEM files of --tls-cert and --tls-key, which come together or not at all. */
 function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  if (certFile === undefined || keyFile === undefined) throw new StartupError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
   const read = (option: string, file: string): Buffer => {
     try {
       return fs.readFileSync(file);
     } catch (e) {
-      throw new Error(`cannot read ${option} ${file}: ${(e as Error).message}`);
+      throw new StartupError('INVALID_OPTION', `cannot read ${option} ${file}: ${(e as Error).message}`, { cause: e });
     }
   };
   return { cert: read('--tls-cert', certFile), key: read('--tls-key', keyFile) };

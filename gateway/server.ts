@@ -10,9 +10,10 @@ import { Credentials } from './auth/credentials.js';
 import { verifiedBody, type VerifiedBody } from './auth/payload.js';
 import { authenticate } from './auth/sigv4.js';
 import type { Context } from './context.js';
-import { errorXml, isInternal, S3Error, toS3Error } from './errors.js';
+import { isInternal, S3Error, toS3Error } from './errors.js';
 import { runOperation } from './ops/index.js';
 import { route, type Operation, type Route } from './router.js';
+import { errorXml } from './xml.js';
 
 export interface GatewayOptions {
   store: ObjectStore;

@@ -32,6 +32,15 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** An error response body: S3's `<Error>` document (not in the namespace, as AWS sends it). */
+export function errorXml(error: S3Error, resource: string, requestId: string): string {
+  return (
+    `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
+    Object.entries(error.details).map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
+    `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
+  );
+}
+
 /**
  * Reads and parses an XML request body of at most `limit` bytes. Element values stay strings,
  * untrimmed (keys may start or end with spaces); elements named in `arrays` are always arrays.

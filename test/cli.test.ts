@@ -14,7 +14,7 @@ async function withStore(dir: string, body: string): Promise<string> {
   const script = path.join(dir, `script-${Date.now()}-${Math.random()}.mjs`);
   fs.writeFileSync(
     script,
-    `import { openStore } from '${DIST}/cli/local-store.js';
+    `import { openStore } from '${DIST}/data-dir/local-store.js';
 const s = await openStore(${JSON.stringify(dir)});
 try { ${body} } finally { await s.close(); }`,
   );

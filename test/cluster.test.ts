@@ -12,7 +12,7 @@ import { PipelinePool } from '../src/pipeline/pool.js';
 import { Scrubber } from '../src/repair/scrubber.js';
 import { BackendPool } from '../src/store/backend-pool.js';
 import { Deleter } from '../src/store/deleter.js';
-import type { ObjectManifest } from '../src/store/manifest.js';
+import type { ObjectManifest } from '../src/meta/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import { startAgent, until, type AgentProcess } from './helpers/agent-harness.js';
 import { content } from './helpers/store-harness.js';

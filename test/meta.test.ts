@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetaError, SqliteMetaStore, type ListObjectsOptions, type ShardLocation } from '../src/meta/index.js';
-import type { ChunkRef, ObjectManifest } from '../src/store/manifest.js';
+import type { ChunkRef, ObjectManifest } from '../src/meta/manifest.js';
 
 const MiB = 1024 * 1024;
 let dir: string;

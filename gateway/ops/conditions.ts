@@ -1,4 +1,4 @@
-import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { S3Error } from '../errors.js';
 import { bareEtag } from './object-headers.js';
 

@@ -1,4 +1,4 @@
-import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { authorize } from '../auth/access.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';

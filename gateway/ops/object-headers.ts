@@ -1,5 +1,5 @@
 import type { ObjectHeaders } from '../../src/meta/meta-store.js';
-import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkHeader } from '../header-value.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
-import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error, toS3Error } from '../errors.js';

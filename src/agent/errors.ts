@@ -30,6 +30,8 @@ export type AgentErrorCode =
   | 'UNAVAILABLE'
   /** The agent's configuration file is invalid. */
   | 'CONFIG'
+  /** The agent's state file cannot be read. */
+  | 'STATE'
   /** A peer answered something this client cannot use. */
   | 'PROTOCOL';
 
@@ -47,6 +49,7 @@ const STATUS: Record<AgentErrorCode, number> = {
   CONFLICT: 409,
   UNAVAILABLE: 503,
   CONFIG: 400,
+  STATE: 500,
   PROTOCOL: 502,
 };
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { AgentError } from './errors.js';
 
 /** A namespace this agent created, and the store (identity id) it belongs to. */
 export interface NamespaceRecord {
@@ -31,7 +32,7 @@ export class StateFile {
       const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<AgentState>;
       this.state = { namespaces: raw.namespaces ?? {}, storeSeq: raw.storeSeq ?? {} };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`agent state ${file}: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new AgentError('STATE', `agent state ${file}: ${(err as Error).message}`, { cause: err });
       this.state = { namespaces: {}, storeSeq: {} };
     }
   }

@@ -2,13 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { QSTOR_MAIN } from '../util/programs.js';
 import { AgentError } from './errors.js';
 import { body } from './validate.js';
 
-/** The qstor command itself (dist/src/cli/main.js): workloads run under `qstor flist run`. */
-const QSTOR_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 /** Output kept per stream: the tail, so a chatty workload cannot grow the agent. */
 const OUTPUT_LIMIT = 64 * 1024;
 

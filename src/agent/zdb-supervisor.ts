@@ -3,8 +3,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { lowMemoryEnv, ZDB_MAIN } from '../cli/backends.js';
+import { lowMemoryEnv, ZDB_MAIN } from '../util/programs.js';
 import { ZdbClient } from '../zdb-client/index.js';
+import { AgentError } from './errors.js';
 import { localAddressFor } from './network.js';
 
 export interface SupervisedZdbOptions {
@@ -66,7 +67,7 @@ export class SupervisedZdb {
         await this.admin.ping();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`zdb ${this.name} on port ${this.port} did not answer (see ${this.dir}/zdb.log): ${(err as Error).message}`);
+        if (Date.now() > deadline) throw new AgentError('UNAVAILABLE', `zdb ${this.name} on port ${this.port} did not answer (see ${this.dir}/zdb.log): ${(err as Error).message}`, { cause: err });
         await new Promise((r) => setTimeout(r, 100));
       }
     }

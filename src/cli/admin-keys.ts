@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { sealSecret } from '../pipeline/keys.js';
-import { openStore } from './local-store.js';
+import { openStore } from '../data-dir/local-store.js';
+import { CliError } from './errors.js';
 
 /** `qstor admin key create|list|delete`: access keys other than root (secrets sealed under the master key). */
 export async function key(argv: string[]): Promise<void> {
@@ -28,13 +29,13 @@ export async function key(argv: string[]): Promise<void> {
         }
         return;
       case 'delete': {
-        if (positionals.length !== 1) throw new Error('usage: qstor admin key delete KEY_ID');
+        if (positionals.length !== 1) throw new CliError('USAGE', 'usage: qstor admin key delete KEY_ID');
         s.meta.deleteAccessKey(positionals[0]!);
         process.stdout.write(`deleted ${positionals[0]}\n`);
         return;
       }
       default:
-        throw new Error('usage: qstor admin key create [--name N] | list | delete KEY_ID');
+        throw new CliError('USAGE', 'usage: qstor admin key create [--name N] | list | delete KEY_ID');
     }
   } finally {
     await s.close();
@@ -60,7 +61,7 @@ export async function bucket(argv: string[]): Promise<void> {
     },
   });
   if ((action !== 'allow' && action !== 'deny') || positionals.length !== 1 || !values.key || !(values.read || values.write || values.owner)) {
-    throw new Error('usage: qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]');
+    throw new CliError('USAGE', 'usage: qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]');
   }
   const s = await openStore(values.data);
   try {

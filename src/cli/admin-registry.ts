@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RegistryClient, type NodeView } from '../agent/registry/client.js';
+import { CliError } from './errors.js';
 
 const OPTIONS = {
   registry: { type: 'string' },
@@ -11,7 +12,7 @@ const OPTIONS = {
 /** The registry and its admin token: flags, else QSTOR_REGISTRY / QSTOR_REGISTRY_ADMIN_TOKEN, else the local default. */
 function connect(values: { registry?: string; 'admin-token'?: string; 'admin-token-file'?: string }): { client: RegistryClient; token: string } {
   const token = values['admin-token'] ?? (values['admin-token-file'] ? fs.readFileSync(values['admin-token-file'], 'utf8').trim() : process.env['QSTOR_REGISTRY_ADMIN_TOKEN']);
-  if (!token) throw new Error('the registry admin token: --admin-token T, --admin-token-file F or QSTOR_REGISTRY_ADMIN_TOKEN');
+  if (!token) throw new CliError('USAGE', 'the registry admin token: --admin-token T, --admin-token-file F or QSTOR_REGISTRY_ADMIN_TOKEN');
   return { client: new RegistryClient(values.registry ?? process.env['QSTOR_REGISTRY'] ?? 'http://127.0.0.1:9800'), token };
 }
 
@@ -19,7 +20,7 @@ function connect(values: { registry?: string; 'admin-token'?: string; 'admin-tok
 export async function farm(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
   const { values } = parseArgs({ args: rest, options: { ...OPTIONS, name: { type: 'string' } } });
-  if (action !== 'create' || !values.name) throw new Error('usage: qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]');
+  if (action !== 'create' || !values.name) throw new CliError('USAGE', 'usage: qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]');
   const { client, token } = connect(values);
   const r = await client.createFarm(token, values.name);
   process.stdout.write(`farm ${r.farmId} (${values.name})\nfarmer token: ${r.farmerToken}\n(shown once: put it in each agent's config as "farmToken")\n`);

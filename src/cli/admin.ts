@@ -4,8 +4,9 @@ import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
-import { loadGatewayConfig } from './gateway-config.js';
-import { layout, openStore, readStoreConfig, type OpenStore } from './local-store.js';
+import { CliError } from './errors.js';
+import { loadGatewayConfig } from '../config/gateway-config.js';
+import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
@@ -86,7 +87,7 @@ export async function repair(argv: string[]): Promise<void> {
 export async function metaRebuild(argv: string[]): Promise<void> {
   const dir = dataDir(argv);
   const target = layout(dir).meta;
-  if (fs.existsSync(target)) throw new Error(`${target} exists: move it away first (the rebuild writes a fresh one)`);
+  if (fs.existsSync(target)) throw new CliError('TARGET_EXISTS', `${target} exists: move it away first (the rebuild writes a fresh one)`);
   // The all-in-one store's own backends, when it is not running: start them for the rebuild.
   let started: LocalBackend[] = [];
   const config = readStoreConfig(dir);

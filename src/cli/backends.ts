@@ -1,21 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CodedError } from '../util/coded-error.js';
+import { lowMemoryEnv, ZDB_MAIN } from '../util/programs.js';
 import { secureHash, ZdbClient, ZdbError } from '../zdb-client/index.js';
-import { layout, loadOrCreateBackendSecret } from './local-store.js';
-
-/** The zdb daemon shipped with this package (dist/zdb/main.js next to dist/src/cli). */
-export const ZDB_MAIN = fileURLToPath(new URL('../../zdb/main.js', import.meta.url));
-
-/**
- * glibc gives every thread its own malloc arena, each holding freed memory back: two arenas
- * cut ~30 MiB of RSS from a store process with worker threads, at no measured cost.
- */
-export function lowMemoryEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, MALLOC_ARENA_MAX: process.env['MALLOC_ARENA_MAX'] ?? '2' };
-}
+import { layout, loadOrCreateBackendSecret } from '../data-dir/local-store.js';
 
 export interface LocalBackend {
   port: number;

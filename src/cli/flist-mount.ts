@@ -2,12 +2,13 @@ import { parseArgs } from 'node:util';
 import { FlistError } from '../flist/errors.js';
 import { isMounted, mountFlist, openFlist, unmountPath } from '../flist/mount.js';
 import { runInFlist } from '../flist/run.js';
+import { CliError } from './errors.js';
 import { FLIST_USAGE, READ_OPTIONS } from './flist-usage.js';
 
 /** `qstor flist mount`: serves the mount until SIGINT/SIGTERM or until it is unmounted from outside. */
 export async function flistMount(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: READ_OPTIONS });
-  if (positionals.length !== 2) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (positionals.length !== 2) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
   const m = await mountFlist(f, positionals[1]!, {
     onReadError: (path, err) => process.stderr.write(`qstor flist: read ${path}: ${(err as Error).message}\n`),
@@ -30,16 +31,16 @@ export async function flistMount(argv: string[]): Promise<void> {
 }
 
 export async function flistUmount(argv: string[]): Promise<void> {
-  if (argv.length !== 1) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (argv.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   await unmountPath(argv[0]!);
 }
 
 /** `qstor flist run FILE.fl [options] -- CMD...`: exits with the command's exit code. */
 export async function flistRun(argv: string[]): Promise<void> {
   const dash = argv.indexOf('--');
-  if (dash < 0) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (dash < 0) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const { values, positionals } = parseArgs({ args: argv.slice(0, dash), allowPositionals: true, options: READ_OPTIONS });
-  if (positionals.length !== 1) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (positionals.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   if (process.getuid?.() !== 0) throw new FlistError('MOUNT', 'flist run needs root (FUSE, overlayfs, namespaces)');
   const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
   let code: number;

@@ -7,6 +7,7 @@ import { FlistReader } from '../flist/reader.js';
 import { isRegular, isSymlink, S_IFMT, type Inode } from '../flist/schema.js';
 import { unpackFlist } from '../flist/unpack.js';
 import { walkFlist } from '../flist/walk-flist.js';
+import { CliError } from './errors.js';
 import { flistMount, flistRun, flistUmount } from './flist-mount.js';
 import { FLIST_USAGE, READ_OPTIONS } from './flist-usage.js';
 
@@ -30,7 +31,7 @@ export async function flist(argv: string[]): Promise<void> {
     case 'run':
       return flistRun(rest);
     default:
-      throw new Error(`usage:\n${FLIST_USAGE}`);
+      throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   }
 }
 
@@ -43,7 +44,7 @@ async function create(argv: string[]): Promise<void> {
     args: argv,
     options: { from: { type: 'string' }, store: { type: 'string', multiple: true }, out: { type: 'string', short: 'o' }, tag: { type: 'string', multiple: true }, 'no-strip-password': { type: 'boolean' } },
   });
-  if (!values.from || !values.out || !values.store?.length) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (!values.from || !values.out || !values.store?.length) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const tags = Object.fromEntries((values.tag ?? []).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
   const tty = process.stderr.isTTY;
   let last = 0;
@@ -72,7 +73,7 @@ function longLine(reader: FlistReader, path: string, n: Inode): string {
 
 async function ls(argv: string[]): Promise<void> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true });
-  if (positionals.length < 1) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (positionals.length < 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const reader = new FlistReader(positionals[0]!);
   try {
     const start = reader.resolve(positionals[1] ?? '/');
@@ -85,7 +86,7 @@ async function ls(argv: string[]): Promise<void> {
 
 async function inspect(argv: string[]): Promise<void> {
   const { positionals } = parseArgs({ args: argv, allowPositionals: true });
-  if (positionals.length !== 1) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (positionals.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const reader = new FlistReader(positionals[0]!);
   try {
     process.stdout.write(`${JSON.stringify({ tags: reader.tags(), routes: reader.routes(), ...reader.stats() }, null, 2)}\n`);
@@ -97,7 +98,7 @@ async function inspect(argv: string[]): Promise<void> {
 /** Opens the flist named first with the --store/--cache options, runs `fn`, closes. */
 async function withFlist(argv: string[], count: number, fn: (f: OpenedFlist, args: string[]) => Promise<void>): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: READ_OPTIONS });
-  if (positionals.length !== count) throw new Error(`usage:\n${FLIST_USAGE}`);
+  if (positionals.length !== count) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
   const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
   try {
     await fn(f, positionals.slice(1));
@@ -109,7 +110,7 @@ async function withFlist(argv: string[], count: number, fn: (f: OpenedFlist, arg
 async function cat(argv: string[]): Promise<void> {
   await withFlist(argv, 2, async (f, [path]) => {
     const n = f.reader.resolve(path!);
-    if (!isRegular(n.mode)) throw new Error(`${path}: not a regular file`);
+    if (!isRegular(n.mode)) throw new CliError('NOT_A_FILE', `${path}: not a regular file`);
     for await (const block of fileBlocks(f.cache, f.reader.blocks(n.ino))) {
       if (!process.stdout.write(block)) await new Promise((r) => process.stdout.once('drain', r));
     }

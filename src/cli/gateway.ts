@@ -1,13 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { lowMemoryEnv } from './backends.js';
-import { loadGatewayConfig } from './gateway-config.js';
+import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
+import { loadGatewayConfig } from '../config/gateway-config.js';
 import { lockDir } from '../util/dir-lock.js';
-
-/** The gateway daemon: a program of its own (src/ never imports gateway/). */
-export const GATEWAY_MAIN = fileURLToPath(new URL('../../gateway/main.js', import.meta.url));
 
 /** `qstor gateway --config FILE`: the S3 gateway over the backends a config file names. */
 export function gateway(argv: string[]): void {

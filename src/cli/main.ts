@@ -4,7 +4,7 @@ import { bucket, key } from './admin-keys.js';
 import { farm, nodes } from './admin-registry.js';
 import { agent } from './agent.js';
 import { FLIST_USAGE } from './flist-usage.js';
-import { ZDB_MAIN } from './backends.js';
+import { ZDB_MAIN } from '../util/programs.js';
 import { gateway } from './gateway.js';
 import { registry } from './registry.js';
 import { start } from './start.js';

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { serviceLogger } from '../agent/log.js';
 import { createRegistryServer } from '../agent/registry/server.js';
 import { loadOrCreateTokenFile } from '../agent/tokens.js';
+import { CliError } from './errors.js';
 
 /**
  * `qstor registry --data DIR --port P [--host H] [--admin-token-file F] [--down-after S]`:
@@ -24,8 +25,8 @@ export async function registry(argv: string[]): Promise<void> {
   });
   const port = Number(values.port);
   const downAfter = Number(values['down-after']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: not a port: ${values.port}`);
-  if (!(downAfter > 0)) throw new Error(`--down-after: not a positive number of seconds: ${values['down-after']}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError('INVALID_OPTION', `--port: not a port: ${values.port}`);
+  if (!(downAfter > 0)) throw new CliError('INVALID_OPTION', `--down-after: not a positive number of seconds: ${values['down-after']}`);
   fs.mkdirSync(values.data, { recursive: true, mode: 0o700 });
   const tokenFile = values['admin-token-file'] ?? path.join(values.data, 'registry-admin.token');
   const adminToken = values['admin-token-file'] ? fs.readFileSync(tokenFile, 'utf8').trim() : loadOrCreateTokenFile(tokenFile);

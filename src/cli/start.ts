@@ -2,9 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { lowMemoryEnv, startLocalBackends, stopLocalBackends } from './backends.js';
-import { GATEWAY_MAIN } from './gateway.js';
-import { layout, readStoreConfig, writeStoreConfig } from './local-store.js';
+import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { CliError } from './errors.js';
+import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
+import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 import { lockDir } from '../util/dir-lock.js';
 
 const DEFAULT_BACKEND_PORT = 9900;
@@ -29,10 +30,10 @@ export async function start(argv: string[]): Promise<void> {
   const count = Number(values.backends);
   const k = Number(values['data-shards']);
   const m = Number(values['parity-shards']);
-  if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error('--backends must be between 1 and 64');
-  if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
-  if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
-  if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
+  if (!Number.isInteger(count) || count < 1 || count > 64) throw new CliError('INVALID_OPTION', '--backends must be between 1 and 64');
+  if (!Number.isInteger(k) || k < 1 || k > 16) throw new CliError('INVALID_OPTION', '--data-shards must be between 1 and 16');
+  if (!Number.isInteger(m) || m < 0 || m > 8) throw new CliError('INVALID_OPTION', '--parity-shards must be between 0 and 8');
+  if (k + m > count) throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
   const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
   // Before anything in the directory is read: a second store on it would serve over the first
@@ -46,7 +47,7 @@ export async function start(argv: string[]): Promise<void> {
   const existing = fs.existsSync(layout(dir).config) ? readStoreConfig(dir) : null;
   const config = existing ?? { dataShards: k, parityShards: m, backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: '', namespace: 'default' })) };
   const firstPort = values['backend-port'] !== undefined || !existing ? Number(values['backend-port'] ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
-  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new Error('--backend-port is out of range');
+  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new CliError('INVALID_OPTION', '--backend-port is out of range');
   const ports = config.backends.map((_, i) => firstPort + i);
   const moved = config.backends.some((b, i) => b.address !== `127.0.0.1:${ports[i]}`);
   for (const [i, b] of config.backends.entries()) b.address = `127.0.0.1:${ports[i]}`;
@@ -114,9 +115,9 @@ function portOf(address: string): number {
  */
 function tlsArguments(cert: string | undefined, key: string | undefined): string[] {
   if (cert === undefined && key === undefined) return [];
-  if (cert === undefined || key === undefined) throw new Error('--tls-cert and --tls-key go together: give both or neither');
+  if (cert === undefined || key === undefined) throw new CliError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
   for (const [option, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
-    if (!fs.existsSync(file)) throw new Error(`${option} ${file}: no such file`);
+    if (!fs.existsSync(file)) throw new CliError('INVALID_OPTION', `${option} ${file}: no such file`);
   }
   return ['--tls-cert', path.resolve(cert), '--tls-key', path.resolve(key)];
 }

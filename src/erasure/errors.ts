@@ -9,6 +9,8 @@ export type ErasureErrorCode =
   /** A missing-shard index out of range or repeated. */
   | 'INVALID_INDEX'
   /** More than m shards missing: the data cannot be recovered. */
-  | 'TOO_MANY_MISSING';
+  | 'TOO_MANY_MISSING'
+  /** The wasm kernel's files are not where the package keeps them. */
+  | 'KERNEL_NOT_FOUND';
 
 export class ErasureError extends CodedError<ErasureErrorCode> {}

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ErasureError } from './errors.js';
 
 /**
  * The kernel is built twice from one source: `simd128` with i8x16.swizzle, and `relaxed` with
@@ -24,7 +25,7 @@ function wasmDir(): string {
     const dir = fileURLToPath(new URL(up, import.meta.url));
     if (existsSync(dir + KERNEL_SOURCE)) return dir;
   }
-  throw new Error(`cannot find wasm/${KERNEL_SOURCE} above ${fileURLToPath(import.meta.url)}`);
+  throw new ErasureError('KERNEL_NOT_FOUND', `cannot find wasm/${KERNEL_SOURCE} above ${fileURLToPath(import.meta.url)}`);
 }
 
 export const kernelFiles = {

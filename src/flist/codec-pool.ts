@@ -12,7 +12,7 @@ function workerFile(): string {
   const own = import.meta.url;
   const url = own.endsWith('.ts') ? new URL('../../dist/src/flist/codec-worker.js', own) : new URL('./codec-worker.js', own);
   const path = fileURLToPath(url);
-  if (!existsSync(path)) throw new Error(`flist codec worker ${path} not found: run npm run build`);
+  if (!existsSync(path)) throw new FlistError('SETUP', `flist codec worker ${path} not found: run npm run build`);
   return path;
 }
 

@@ -8,6 +8,7 @@ export type FlistErrorCode =
   | 'BAD_URL' // a store URL that cannot be parsed
   | 'BAD_FORMAT' // an .fl file, image or tar that is not what it claims
   | 'STORE' // a store answered with an error or not at all
-  | 'MOUNT'; // FUSE, overlayfs or namespaces failed
+  | 'MOUNT' // FUSE, overlayfs or namespaces failed
+  | 'SETUP'; // qstor's own parts not ready: a worker not built, the hasher not loaded
 
 export class FlistError extends CodedError<FlistErrorCode> {}

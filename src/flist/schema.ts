@@ -16,7 +16,6 @@ CREATE TABLE IF NOT EXISTS route (start integer, end integer, url VARCHAR(2048))
 /** Every regular file is cut into pieces of this size, the last one shorter. */
 export const BLOCK_SIZE = 512 * 1024;
 export const ROOT_INO = 1;
-export const ID_BYTES = 32;
 
 /** File type bits of st_mode. */
 export const S_IFMT = 0o170000;

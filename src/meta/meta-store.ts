@@ -9,7 +9,7 @@
  * only after awaiting it. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { ChunkRef, ObjectManifest, ShardRef } from '../store/manifest.js';
+import type { ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
 import { MetaError } from './errors.js';
 
 export interface CorsRule {

@@ -15,7 +15,9 @@ export type PipelineErrorCode =
   /** Authenticated bytes that are not what the manifest says (compression flag, plain size). */
   | 'MANIFEST_MISMATCH'
   /** Arguments that cannot describe a chunk (sizes, counts, geometry). */
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  /** The compiled worker is missing (not built). */
+  | 'WORKER_NOT_FOUND';
 
 /** Errors of the pipeline; callers branch on `code`. */
 export class PipelineError extends CodedError<PipelineErrorCode> {}

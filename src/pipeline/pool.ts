@@ -79,7 +79,7 @@ function workerFile(): string {
   const own = import.meta.url;
   const url = own.endsWith('.ts') ? new URL('../../dist/src/pipeline/worker.js', own) : new URL('./worker.js', own);
   const path = fileURLToPath(url);
-  if (!existsSync(path)) throw new Error(`pipeline worker ${path} not found: run npm run build`);
+  if (!existsSync(path)) throw new PipelineError('WORKER_NOT_FOUND', `pipeline worker ${path} not found: run npm run build`);
   return path;
 }
 

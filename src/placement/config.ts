@@ -1,24 +1,16 @@
-import fs from 'node:fs';
+import { CodedError } from '../util/coded-error.js';
 import type { Backend } from './backend.js';
 
-export class BackendConfigError extends Error {
-  readonly code = 'InvalidBackendConfig';
+export class BackendConfigError extends CodedError<'INVALID_BACKEND_CONFIG'> {
+  constructor(message: string) {
+    super('INVALID_BACKEND_CONFIG', message);
+  }
 }
 
 /**
- * Reads the backends file: `{ "backends": [{ "id", "farm", "node", "address": "host:port",
- * "namespace", "password"? }] }`. Every error names the entry and the field.
+ * The backends of a config document: `{ "backends": [{ "id", "farm", "node", "address":
+ * "host:port", "namespace", "password"? }] }`. Every error names the entry and the field.
  */
-export function loadBackendConfig(file: string): Backend[] {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new BackendConfigError(`${file}: ${(e as Error).message}`);
-  }
-  return parseBackendConfig(doc, file);
-}
-
 export function parseBackendConfig(doc: unknown, source = 'config'): Backend[] {
   const list = (doc as { backends?: unknown })?.backends;
   if (!Array.isArray(list) || list.length === 0) throw new BackendConfigError(`${source}: "backends" must be a non-empty array`);

@@ -1,3 +1,4 @@
+import { CodedError } from '../util/coded-error.js';
 import type { Backend } from './backend.js';
 
 export interface PlacementResult {
@@ -6,8 +7,11 @@ export interface PlacementResult {
   sharedNode: boolean;
 }
 
-export class PlacementError extends Error {
-  readonly code = 'InsufficientBackends';
+/** Fewer backends up than the shards of a chunk need. */
+export class PlacementError extends CodedError<'INSUFFICIENT_BACKENDS'> {
+  constructor(message: string) {
+    super('INSUFFICIENT_BACKENDS', message);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { BackendPool } from '../store/backend-pool.js';
-import type { ChunkRef } from '../store/manifest.js';
+import type { ChunkRef } from '../meta/manifest.js';
 
 export type ShardHealth = 'ok' | 'missing' | 'corrupt' | 'lost' | 'unknown';
 

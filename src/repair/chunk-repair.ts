@@ -4,7 +4,7 @@ import type { PipelinePool } from '../pipeline/pool.js';
 import { placeShards } from '../placement/placement.js';
 import type { BackendPool } from '../store/backend-pool.js';
 import { StoreError } from '../store/errors.js';
-import type { ChunkRef, ShardRef } from '../store/manifest.js';
+import type { ChunkRef, ShardRef } from '../meta/manifest.js';
 import { describeFailures, readShard, ShardReadError } from '../store/shard-read.js';
 import type { ShardHealth } from './chunk-health.js';
 

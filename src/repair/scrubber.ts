@@ -1,4 +1,4 @@
-import type { ChunkRef, ObjectManifest } from '../store/manifest.js';
+import type { ChunkRef, ObjectManifest } from '../meta/manifest.js';
 import { shardHealth } from './chunk-health.js';
 import { repairChunk, type ChunkRepair, type RepairDeps } from './chunk-repair.js';
 

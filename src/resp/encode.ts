@@ -8,7 +8,6 @@ const CRLF = Buffer.from('\r\n');
 export const NIL = Buffer.from('$-1\r\n');
 export const OK = Buffer.from('+OK\r\n');
 export const PONG = Buffer.from('+PONG\r\n');
-export const EMPTY_ARRAY = Buffer.from('*0\r\n');
 const SMALL_BULK = 4096;
 
 export function simple(s: string): Buffer {

@@ -2,7 +2,7 @@ import type { MetaStore } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
-import type { ChunkRef } from './manifest.js';
+import type { ChunkRef } from '../meta/manifest.js';
 import { describeFailures, readShard, type ShardReadError } from './shard-read.js';
 
 export interface ChunkReadContext {

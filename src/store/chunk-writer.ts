@@ -4,7 +4,7 @@ import type { PipelinePool } from '../pipeline/pool.js';
 import { placeShards, PlacementError } from '../placement/placement.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
-import type { ChunkRef, ShardRef } from './manifest.js';
+import type { ChunkRef, ShardRef } from '../meta/manifest.js';
 
 export interface ChunkWriteContext {
   meta: MetaStore;

@@ -2,7 +2,7 @@ import { ChunkCompressor } from '../pipeline/compress.js';
 import { decryptChunk, encryptChunk, TAG_BYTES } from '../pipeline/encrypt.js';
 import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import { PipelineError } from '../pipeline/errors.js';
-import type { InlineData } from './manifest.js';
+import type { InlineData } from '../meta/manifest.js';
 
 /**
  * Small objects kept inside their manifest, as MinIO (xl.meta inline data) and Garage (inline

@@ -4,7 +4,7 @@ import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
 import { PipelineError } from '../pipeline/errors.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
-import type { ObjectManifest } from './manifest.js';
+import type { ObjectManifest } from '../meta/manifest.js';
 
 /** Keys of metadata records in a backend's namespace; shard keys never start like this. */
 const PREFIX = 'meta:';

@@ -9,7 +9,7 @@ import { readChunk } from './chunk-reader.js';
 import { writeChunk } from './chunk-writer.js';
 import { StoreError } from './errors.js';
 import { openInline, sealInline } from './inline.js';
-import type { ChunkRef, InlineData, ObjectManifest } from './manifest.js';
+import type { ChunkRef, InlineData, ObjectManifest } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {

@@ -1,7 +1,7 @@
 import { crc32c } from '@node-rs/crc32';
 import { CodedError } from '../util/coded-error.js';
 import type { BackendPool } from './backend-pool.js';
-import type { ChunkRef } from './manifest.js';
+import type { ChunkRef } from '../meta/manifest.js';
 import { backendFault } from './shard-backend.js';
 
 /**

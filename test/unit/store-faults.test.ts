@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Scrubber } from '../../src/repair/scrubber.js';
 import { StoreError } from '../../src/store/errors.js';
-import type { ObjectManifest } from '../../src/store/manifest.js';
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { ShardReadError } from '../../src/store/shard-read.js';
 import { ZdbError } from '../../src/zdb-client/index.js';
 import { collect, content, pieces } from '../helpers/content.js';

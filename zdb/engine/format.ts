@@ -18,7 +18,6 @@ export const NS_DESCRIPTOR_VERSION = 1;
 export const NS_DESCRIPTOR_HEADER_SIZE = 15;
 
 export const FLAG_DELETED = 1;
-export const FLAG_TRUNCATED = 2;
 
 export const NS_FLAG_PUBLIC = 1;
 export const NS_FLAG_WORM = 2;
@@ -50,13 +49,6 @@ function encodeFileHeader(magic: string, version: number, h: FileHeader, size: n
 
 export function encodeDataHeader(h: FileHeader): Buffer {
   return encodeFileHeader(DATA_MAGIC, DATA_VERSION, h, DATA_HEADER_SIZE);
-}
-
-export function decodeDataHeader(b: Buffer): FileHeader {
-  if (b.length < DATA_HEADER_SIZE || b.toString('latin1', 0, 4) !== DATA_MAGIC) throw new Error('not a 0-db data file');
-  const version = b.readUInt32LE(4);
-  if (version !== DATA_VERSION) throw new Error(`unsupported data file version ${version}`);
-  return { created: Number(b.readBigUInt64LE(8)), opened: Number(b.readBigUInt64LE(16)), fileId: b.readUInt32LE(24) };
 }
 
 export interface IndexFileHeader extends FileHeader {

@@ -1,6 +1,13 @@
 import { Errors } from './errors.js';
-import { itemAt, type IndexPosition } from './index-walk.js';
-import type { Namespace } from './namespace.js';
+import type { IndexItem } from './format.js';
+import { itemAt, type IndexPosition, type IndexSource } from './index-walk.js';
+
+/** What a history walk reads of a namespace (Namespace provides it). */
+export interface HistorySource extends IndexSource {
+  indexPositionOf(key: Buffer): { fileId: number; offset: number } | null;
+  readEntryValue(dataFile: number, dataOffset: number, key: Buffer, length: number, crc: number): Buffer | null;
+  dataFileOf(indexFileId: number, item: IndexItem): number;
+}
 
 /** One version of a key, as HISTORY answers it. */
 export interface KeyVersion {
@@ -22,7 +29,7 @@ function encodeParent(fileId: number, offset: number): Buffer | null {
 }
 
 /** The version of `key` a cursor names (the current one without a cursor), following 0-db's chain of parents. */
-export function keyVersion(ns: Namespace, key: Buffer, cursor?: Buffer): KeyVersion {
+export function keyVersion(ns: HistorySource, key: Buffer, cursor?: Buffer): KeyVersion {
   const pos = cursor === undefined ? currentVersion(ns, key) : versionAt(ns, key, cursor);
   const { item } = pos;
   const value = ns.readEntryValue(ns.dataFileOf(pos.fileId, item), item.dataOffset, pos.key, item.length, item.crc);
@@ -30,7 +37,7 @@ export function keyVersion(ns: Namespace, key: Buffer, cursor?: Buffer): KeyVers
   return { previous: encodeParent(item.parentFileId, item.parentOffset), timestamp: item.timestamp, value };
 }
 
-function currentVersion(ns: Namespace, key: Buffer): IndexPosition {
+function currentVersion(ns: HistorySource, key: Buffer): IndexPosition {
   const at = ns.indexPositionOf(key);
   if (!at) throw Errors.keyNotFound();
   const pos = itemAt(ns, at.fileId, at.offset);
@@ -38,7 +45,7 @@ function currentVersion(ns: Namespace, key: Buffer): IndexPosition {
   return pos;
 }
 
-function versionAt(ns: Namespace, key: Buffer, cursor: Buffer): IndexPosition {
+function versionAt(ns: HistorySource, key: Buffer, cursor: Buffer): IndexPosition {
   if (cursor.length !== CURSOR_SIZE) throw Errors.badHistoryCursor();
   const fileId = cursor.readUInt32LE(0);
   const offset = cursor.readUInt32LE(4);

@@ -1,6 +1,16 @@
 import { FLAG_DELETED, INDEX_HEADER_SIZE, INDEX_ITEM_HEADER_SIZE, type IndexItem } from './format.js';
 import { Errors } from './errors.js';
-import type { Namespace } from './namespace.js';
+import type { FileSet } from './file-set.js';
+
+/**
+ * What a walk reads of a namespace (Namespace provides it): named here so the walk does not
+ * import the namespace that calls it.
+ */
+export interface IndexSource {
+  readonly files: Pick<FileSet, 'headId' | 'indexSize'>;
+  readonly lastIndexItem: number;
+  readIndexItemAt(fileId: number, offset: number): { item: IndexItem; key: Buffer } | null;
+}
 
 /** An index item found on disk, with where it lives. */
 export interface IndexPosition {
@@ -14,14 +24,14 @@ export interface IndexPosition {
  * Walks a namespace's index files the way 0-db's SCAN and RSCAN do: in file order,
  * skipping items flagged deleted (in user mode only the newest version of a key is not).
  */
-export function itemAt(ns: Namespace, fileId: number, offset: number): IndexPosition | null {
+export function itemAt(ns: IndexSource, fileId: number, offset: number): IndexPosition | null {
   if (fileId > ns.files.headId || offset < INDEX_HEADER_SIZE) return null;
   const found = ns.readIndexItemAt(fileId, offset);
   return found ? { fileId, offset, ...found } : null;
 }
 
 /** First live item at or after (fileId, offset). */
-export function liveFrom(ns: Namespace, fileId: number, offset: number): IndexPosition | null {
+export function liveFrom(ns: IndexSource, fileId: number, offset: number): IndexPosition | null {
   for (;;) {
     const pos = itemAt(ns, fileId, offset);
     if (!pos) {
@@ -35,16 +45,16 @@ export function liveFrom(ns: Namespace, fileId: number, offset: number): IndexPo
   }
 }
 
-export function firstLive(ns: Namespace): IndexPosition | null {
+export function firstLive(ns: IndexSource): IndexPosition | null {
   return liveFrom(ns, 0, INDEX_HEADER_SIZE);
 }
 
-export function nextLive(ns: Namespace, from: IndexPosition): IndexPosition | null {
+export function nextLive(ns: IndexSource, from: IndexPosition): IndexPosition | null {
   return liveFrom(ns, from.fileId, from.offset + INDEX_ITEM_HEADER_SIZE + from.item.keyLength);
 }
 
 /** The live item before `from`, following the `previous` links (across files). */
-export function previousLive(ns: Namespace, from: IndexPosition): IndexPosition | null {
+export function previousLive(ns: IndexSource, from: IndexPosition): IndexPosition | null {
   let cur = from;
   for (;;) {
     let fileId = cur.fileId;
@@ -60,7 +70,7 @@ export function previousLive(ns: Namespace, from: IndexPosition): IndexPosition 
   }
 }
 
-export function lastLive(ns: Namespace): IndexPosition | null {
+export function lastLive(ns: IndexSource): IndexPosition | null {
   if (ns.files.indexSize <= INDEX_HEADER_SIZE && ns.files.headId === 0) return null;
   const last = itemAt(ns, ns.files.headId, ns.lastIndexItem) ?? itemAt(ns, ns.files.headId - 1, ns.lastIndexItem);
   if (!last) return null;
@@ -81,7 +91,7 @@ export function encodeCursor(pos: { fileId: number; offset: number; keyLength: n
 }
 
 /** The item a cursor names, or null when it no longer matches what is on disk. */
-export function decodeCursor(ns: Namespace, cursor: Buffer): IndexPosition | null {
+export function decodeCursor(ns: IndexSource, cursor: Buffer): IndexPosition | null {
   if (cursor.length !== CURSOR_SIZE) return null;
   const pos = itemAt(ns, cursor.readUInt32LE(1), cursor.readUInt32LE(9));
   if (!pos || pos.item.length !== cursor.readUInt32LE(5) || pos.item.crc !== cursor.readUInt32LE(13)) return null;
@@ -106,7 +116,7 @@ export interface ScanBatch {
  * The live entries after `cursor` (from the first, or the last going backward, without one),
  * walked for about `budgetMs`: a batch is cut by time, as in 0-db.
  */
-export function scanBatch(ns: Namespace, direction: ScanDirection, cursor: Buffer | null, budgetMs: number): ScanBatch {
+export function scanBatch(ns: IndexSource, direction: ScanDirection, cursor: Buffer | null, budgetMs: number): ScanBatch {
   const step = direction === 'forward' ? nextLive : previousLive;
   const batch: IndexPosition[] = [];
   let pos: IndexPosition | null;

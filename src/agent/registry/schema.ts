@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { SchemaVersionError } from '../../util/schema-version-error.js';
 
 /**
  * The registry's own tables in a database it shares (the gateway's meta.db): every name starts
@@ -44,7 +45,7 @@ export function migrateRegistry(db: Database): void {
     const row = db.prepare('SELECT version FROM registry_schema').get() as { version: number } | undefined;
     if (!row) db.prepare('INSERT INTO registry_schema (version) VALUES (0)').run();
     const current = row?.version ?? 0;
-    if (current > MIGRATIONS.length) throw new Error(`registry schema version ${current} is newer than this qstor (${MIGRATIONS.length})`);
+    if (current > MIGRATIONS.length) throw new SchemaVersionError('registry', current, MIGRATIONS.length);
     for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
     db.prepare('UPDATE registry_schema SET version = ?').run(MIGRATIONS.length);
   }).immediate();

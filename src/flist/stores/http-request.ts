@@ -21,7 +21,7 @@ export function request(url: URL, method: string, headers: Record<string, string
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       res.on('error', (err) => reject(new FlistError('STORE', `${method} ${url.host}: ${err.message}`, { cause: err })));
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on('timeout', () => req.destroy(new FlistError('STORE', `no answer in ${timeoutMs} ms`)));
     req.on('error', (err) => reject(new FlistError('STORE', `${method} ${url.host}: ${err.message}`, { cause: err })));
     req.end(body);
   });

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { prepare, type Statement } from './statements.js';
-import type { ChunkRef } from '../../store/manifest.js';
+import type { ChunkRef } from '../manifest.js';
 import type { DeleteQueue } from './queues.js';
 
 /**

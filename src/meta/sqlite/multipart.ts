@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ChunkRef, ObjectManifest } from '../../store/manifest.js';
+import type { ChunkRef, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import { walk, type Scan, type Walk } from '../listing.js';
 import type {

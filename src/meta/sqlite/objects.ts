@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { ObjectManifest } from '../../store/manifest.js';
+import type { ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import { checkPutCondition, type ListObjectsResult, type ObjectChange, type ObjectHeaders, type PutCondition } from '../meta-store.js';
 import { walk, type Scan, type WalkOptions } from '../listing.js';

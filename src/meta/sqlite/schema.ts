@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { SchemaVersionError } from '../../util/schema-version-error.js';
 
 /**
  * Migrations by version: MIGRATIONS[i] takes the database from user_version i to i + 1. Append,
@@ -105,7 +106,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`metadata schema version ${current} is newer than this qstor (${SCHEMA_VERSION})`);
+    throw new SchemaVersionError('metadata', current, SCHEMA_VERSION);
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     db.transaction(() => {

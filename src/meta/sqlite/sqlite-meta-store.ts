@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { ChunkRef, ObjectManifest } from '../../store/manifest.js';
+import type { ChunkRef, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,

@@ -9,18 +9,13 @@ import { parseBackendConfig } from '../placement/config.js';
 import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
 import { poolBackend } from '../cluster/discovery.js';
+import type { StoreConfig } from '../config/store-config.js';
 import { CodedError } from '../util/coded-error.js';
 
-/** What `qstor start` keeps in its data directory. */
-export interface StoreConfig {
-  dataShards: number;
-  parityShards: number;
-  backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
-}
-
-export class StoreSetupError extends CodedError<'StoreSetup'> {
+/** A directory that is not a store's data directory. */
+export class StoreSetupError extends CodedError<'NOT_A_DATA_DIR'> {
   constructor(message: string) {
-    super('StoreSetup', message);
+    super('NOT_A_DATA_DIR', message);
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseBackendConfig } from '../placement/config.js';
-import type { StoreConfig } from './local-store.js';
+import { CodedError } from '../util/coded-error.js';
+import type { StoreConfig } from './store-config.js';
 
 /** `qstor gateway --config FILE`: a gateway over backends named in a file. */
 export interface GatewayConfig {
@@ -35,8 +36,10 @@ export interface RegistryConfig {
   graceSeconds: number;
 }
 
-export class GatewayConfigError extends Error {
-  readonly code = 'InvalidGatewayConfig';
+export class GatewayConfigError extends CodedError<'INVALID_GATEWAY_CONFIG'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_GATEWAY_CONFIG', message, options);
+  }
 }
 
 /** Reads and validates the file; every error names the field. */
@@ -45,7 +48,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   try {
     doc = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new GatewayConfigError(`${file}: ${(e as Error).message}`);
+    throw new GatewayConfigError(`${file}: ${(e as Error).message}`, { cause: e });
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new GatewayConfigError(`${file}: must be a JSON object`);
   const o = doc as Record<string, unknown>;
