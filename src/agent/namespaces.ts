@@ -197,10 +197,11 @@ export class Namespaces {
   private async room(disk: Disk, except?: string): Promise<Room> {
     const { totalBytes, freeBytes } = await diskSpace(disk.path);
     const device = fs.statSync(disk.path).dev;
+    const sharing = this.disks.filter((d) => fs.statSync(d.path).dev === device);
     let unwritten = 0;
     for (const [namespace, record] of Object.entries(this.stateFile.state.namespaces)) {
-      const d = this.disks.find((x) => x.name === record.disk);
-      if (namespace === except || !d || fs.statSync(d.path).dev !== device) continue;
+      const d = sharing.find((x) => x.name === record.disk);
+      if (namespace === except || !d) continue;
       unwritten += record.size - (await this.written(d, namespace, record.size));
     }
     const keepFree = this.o.keepFreeBytes ?? Math.max(MIN_KEEP_FREE_BYTES, Math.ceil(totalBytes / 100));

@@ -156,7 +156,8 @@ async function launch(dir: string, configFile: string, disks: string[], listenPo
   await until('the agent to register', () => {
     if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     return registrations() > before;
-  });
+    // Generous: suites start many agents at once, each with its zdbs, on a shared machine.
+  }, 60_000);
   const nodeId = identityFromSeed(fs.readFileSync(path.join(dir, 'state', 'identity.key'))).id;
   const agent: AgentProcess = {
     nodeId,
