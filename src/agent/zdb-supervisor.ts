@@ -22,7 +22,8 @@ export interface SupervisedZdbOptions {
 
 /** A zdb that ran this long before dying was healthy: the next restart starts from the first delay again. */
 const HEALTHY_RUN_MS = 10_000;
-const READY_TIMEOUT_MS = 15_000;
+// Generous: a zdb replays its index before it listens, and a node boots its zdbs all at once.
+const READY_TIMEOUT_MS = 60_000;
 
 /**
  * One zdb per disk, kept running: durable (`--sync`), its default namespace protected by an
