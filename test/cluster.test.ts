@@ -78,13 +78,15 @@ function clusterSuite(failure: Failure): void {
     const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
     discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer, namespaceBytes: 1 << 30, log: () => {} });
     // Nodes serve only stores their farmer admitted: nothing is asked of them before.
-    // (Some nodes may look down for a moment on a busy machine: those are not counted.)
+    const allUp = () => until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 30_000);
+    await allUp();
+    // (A node that looks down for a moment on a busy machine is not counted.)
     const unadmitted = await discovery.sync();
     expect(unadmitted).toMatchObject({ reserved: 0, failed: 0 });
     expect(unadmitted.notAdmitted).toBeGreaterThan(0);
     expect(meta.listBackends()).toEqual([]);
     for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
-    await until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 30_000);
+    await allUp();
     expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0, notAdmitted: 0 });
     await pool.refresh();
     gateway = createGateway({ store, meta, masterKey, rootAccessKey: ROOT.accessKeyId, rootSecretKey: ROOT.secretAccessKey });
