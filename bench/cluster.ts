@@ -106,7 +106,10 @@ async function main(): Promise<void> {
     await until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 60_000);
     const masterKey = crypto.randomBytes(32);
     const store = new ObjectStore({ meta, backends: pool, pipeline, masterKey });
-    const discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer: new Signer(identityFromSeed(crypto.randomBytes(32))), namespaceBytes: 2 * total, log: () => {} });
+    const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
+    // Agents serve only stores their farmer admitted.
+    for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
+    const discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer, namespaceBytes: 2 * total, log: () => {} });
     await discovery.sync();
     await pool.refresh();
     await store.createBucket('b');

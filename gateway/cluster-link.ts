@@ -12,22 +12,27 @@ const SYNC_MS = 2000;
 /**
  * The registry served by this gateway (over its metadata database) and the store's link to
  * it: the namespaces reserved earlier join the pool at once, new nodes' zdbs get one reserved
- * as they appear, silent nodes are held down. The operator's token is DIR/registry-admin.token
- * and the store's identity DIR/store.key (both 0600, made on first start, never printed).
+ * as they appear, silent nodes are held down. The operator's token is DIR/registry-admin.token,
+ * the registry's signing key DIR/registry.key (it signs the grants agents check) and the store's
+ * identity DIR/store.key (all 0600, made on first start, never printed). The store's public key
+ * is logged: each farmer admits it (`qstor admin farm admit --store KEY`) before its nodes serve it.
  */
 export async function startClusterLink(dir: string, config: RegistryConfig, opened: OpenStore, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
   const server = createRegistryServer({
     dbPath: layout(dir).meta,
+    identityFile: path.join(dir, 'registry.key'),
     adminToken: loadOrCreateTokenFile(path.join(dir, 'registry-admin.token')),
     downAfterMs: config.downAfterSeconds * 1000,
     logger: logger.child({ component: 'registry' }),
   });
+  const signer = new Signer(loadOrCreateIdentity(path.join(dir, 'store.key')));
+  logger.info({ store: signer.id, registryKey: server.registry.key }, 'store identity: farmers admit this key for storage on their farms');
   const discovery = new Discovery({
     registry: server.registry,
     pool: opened.backends,
     meta: opened.meta,
     masterKey: opened.masterKey,
-    signer: new Signer(loadOrCreateIdentity(path.join(dir, 'store.key'))),
+    signer,
     namespaceBytes: config.namespaceBytes,
     log: (m) => logger.info(m),
   });

@@ -47,7 +47,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-ns-'));
   reg = await startRegistry(path.join(tmp, 'reg'));
   const { farmerToken } = await reg.client.createFarm(reg.adminToken, 'farm');
-  agent = await startAgent(path.join(tmp, 'node'), { registry: reg.url, farmToken: farmerToken, heartbeatSeconds: 0.3 });
+  agent = await startAgent(path.join(tmp, 'node'), { registry: reg.url, farmToken: farmerToken, heartbeatSeconds: 0.3, stores: { [storeA.id]: ['storage'], [storeB.id]: ['storage'] } });
   a = new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: storeA });
   b = new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: storeB });
 });
@@ -91,7 +91,26 @@ describe('namespace reservations', () => {
     }
     expect(['disk0', 'disk1']).toContain((await create(a, { size: 1024, mode: 'user' })).disk);
     expect(await refusal(a.createNamespace({ size: 1024, mode: 'user', disk: 'disk9' }))).toBe('NOT_FOUND');
-    expect(await refusal(a.createNamespace({ size: 2 ** 52, mode: 'user' }))).toBe('UNAVAILABLE');
+    expect(await refusal(a.createNamespace({ size: 2 ** 52, mode: 'user' }))).toBe('INSUFFICIENT_STORAGE');
+  });
+
+  it('counts reservations against free space: 90% of it is promised once, not three times', async () => {
+    const { bavail, bsize } = fs.statfsSync(agent.disks[0]!);
+    const size = Math.floor(0.9 * bavail * bsize);
+    const big = await create(a, { size, mode: 'user', name: 'big' });
+    // Both disks share this filesystem: the promise made on one counts on the other.
+    for (const disk of [undefined, 'disk0', 'disk1']) {
+      const err = await b.createNamespace({ size, mode: 'user', disk }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AgentError);
+      expect((err as AgentError).code).toBe('INSUFFICIENT_STORAGE');
+      expect((err as AgentError).message).toMatch(new RegExp(`507 INSUFFICIENT_STORAGE: disk\\d: ${size} bytes asked; \\d+ bytes free, \\d+ reserved and not yet written, \\d+ kept free: \\d+ bytes can be reserved`));
+    }
+    // Growing counts too; shrinking is always allowed.
+    expect(await refusal(a.resizeNamespace(big.namespace, 2 * size))).toBe('INSUFFICIENT_STORAGE');
+    await a.resizeNamespace(big.namespace, 1 << 20);
+    expect((await b.createNamespace({ size: Math.floor(size / 2), mode: 'user', name: 'half' })).size).toBe(Math.floor(size / 2));
+    await b.deleteNamespace(`${storeB.id.slice(0, 12)}-half`);
+    await a.deleteNamespace(big.namespace);
   });
 
   it('refuses another store: no resize, lock, delete, and nothing listed', async () => {

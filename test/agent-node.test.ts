@@ -53,7 +53,7 @@ beforeAll(async () => {
   // The operator's way: `qstor admin farm create`, the token read from its output.
   const { stdout } = await exec(process.execPath, [QSTOR, 'admin', 'farm', 'create', '--name', 'garage', '--registry', reg.url, '--admin-token-file', reg.adminTokenFile]);
   farmToken = /farmer token: (\S+)/.exec(stdout)![1]!;
-  agent = await startAgent(path.join(tmp, 'node1'), { registry: reg.url, farmToken });
+  agent = await startAgent(path.join(tmp, 'node1'), { registry: reg.url, farmToken, stores: { [store.id]: ['storage'] } });
   ns = await new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: store }).createNamespace({ size: 16 << 20, mode: 'user', disk: 'disk1' });
   await withNamespace((c) => c.set('kept', 'across restarts'));
 });
@@ -110,6 +110,20 @@ describe('qstor agent', () => {
     expect(fs.readFileSync(agent.logFile, 'utf8')).toContain('zdb exited; restarting');
   });
 
+  it('never puts its zdb admin secret on a command line: the zdb reads it from a 0600 file', () => {
+    for (const [i, disk] of agent.disks.entries()) {
+      const secretFile = path.join(disk, 'zdb', 'admin.secret');
+      const secret = fs.readFileSync(secretFile, 'utf8').trim();
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(fs.statSync(secretFile).mode & 0o777).toBe(0o600);
+      // What any local user can read of the running zdb.
+      const cmdline = fs.readFileSync(`/proc/${agent.zdbPid(i)}/cmdline`, 'utf8').split('\0');
+      expect(cmdline).toContain('--admin-file');
+      expect(cmdline).not.toContain('--admin');
+      expect(cmdline.join(' ')).not.toContain(secret);
+    }
+  });
+
   it('keeps its identity and data across an agent restart', async () => {
     const id = agent.nodeId;
     agent = await agent.restart();
@@ -160,5 +174,10 @@ describe('qstor agent', () => {
     expect((err as { stderr: string }).stderr).toContain('config.disks[1]: must be a non-empty string');
     fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's', heartbeat: 3 }));
     expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.heartbeat: unknown field');
+    // No silent wildcard: the farmer names the address the agent API listens on.
+    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's' }));
+    expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.listenHost: name the address the agent API listens on');
+    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenHost: '127.0.0.1', listenPort: 1, stateDir: 's', stores: [{ key: 'abc', rights: ['storage'] }] }));
+    expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.stores[0].key: must be an ed25519 public key');
   });
 });

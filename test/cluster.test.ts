@@ -75,16 +75,19 @@ function clusterSuite(failure: Failure): void {
     pool = new BackendPool([], { requestTimeoutMs: 2000, downAfterFailures: 1 });
     pipeline = new PipelinePool({ threads: 2 });
     store = new ObjectStore({ meta, backends: pool, pipeline, masterKey, chunkSize: 256 * 1024, hedgeMs: 300 });
-    discovery = new Discovery({
-      registry: registry.registry,
-      pool,
-      meta,
-      masterKey,
-      signer: new Signer(identityFromSeed(crypto.randomBytes(32))),
-      namespaceBytes: 1 << 30,
-      log: () => {},
-    });
-    expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0 });
+    const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
+    discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer, namespaceBytes: 1 << 30, log: () => {} });
+    // Nodes serve only stores their farmer admitted: nothing is asked of them before.
+    const allUp = () => until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 30_000);
+    await allUp();
+    // (A node that looks down for a moment on a busy machine is not counted.)
+    const unadmitted = await discovery.sync();
+    expect(unadmitted).toMatchObject({ reserved: 0, failed: 0 });
+    expect(unadmitted.notAdmitted).toBeGreaterThan(0);
+    expect(meta.listBackends()).toEqual([]);
+    for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
+    await allUp();
+    expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0, notAdmitted: 0 });
     await pool.refresh();
     gateway = createGateway({ store, meta, masterKey, rootAccessKey: ROOT.accessKeyId, rootSecretKey: ROOT.secretAccessKey });
     const port = await gateway.listen(await freePort());

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../src/agent/index.js';
+import { identityFromSeed, RegistryClient } from '../src/agent/index.js';
 import { startAgent, until, type AgentProcess } from './helpers/agent-harness.js';
 import { startZdb, type ZdbProcess } from './helpers/zdb-process.js';
 
@@ -88,6 +88,9 @@ describe('qstor gateway --config', () => {
       expect(fs.statSync(path.join(data, 'registry-admin.token')).mode & 0o777).toBe(0o600);
       const registry = new RegistryClient(url);
       const farms = await Promise.all(['f1', 'f2', 'f3'].map((name) => registry.createFarm(token, name)));
+      // Each farmer admits the gateway's store key (DIR/store.key) on its farm's nodes.
+      const store = identityFromSeed(fs.readFileSync(path.join(data, 'store.key'))).id;
+      for (const f of farms) await registry.admitStore(f.farmerToken, f.farmId, { store, rights: ['storage'] });
       for (let i = 0; i < 6; i++) agents.push(await startAgent(path.join(dir, `agent${i}`), { registry: url, farmToken: farms[i % 3]!.farmerToken, disks: 1, heartbeatSeconds: 0.3 }));
       const s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY }, maxAttempts: 1 });
       await s3.send(new CreateBucketCommand({ Bucket: 'grid' }));

@@ -1,7 +1,9 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { ZdbError } from '../zdb-client/index.js';
+import type { Admission } from './admission.js';
 import { AgentError } from './errors.js';
+import type { Right } from './grants.js';
 import { jsonService, readJson, type JsonService } from './http.js';
 import { parseCreateRequest, type Namespaces } from './namespaces.js';
 import { verifySigned } from './signed.js';
@@ -33,9 +35,23 @@ export const AGENT_PATHS: Record<AgentOperation, string> = {
   workloadStop: '/v1/workloads/stop',
 };
 
+/** The right each operation needs: namespaces are storage, workloads compute. */
+const RIGHT: Record<AgentOperation, Right> = {
+  create: 'storage',
+  list: 'storage',
+  resize: 'storage',
+  lock: 'storage',
+  delete: 'storage',
+  workloadStart: 'compute',
+  workloadGet: 'compute',
+  workloadStop: 'compute',
+};
+
 export interface AgentApiOptions {
   /** This node's id: the audience every request must be signed for. */
   nodeId: string;
+  /** Which stores this node acts for, and for what. */
+  admission: Admission;
   namespaces: Namespaces;
   workloads: Workloads;
   stateFile: StateFile;
@@ -45,8 +61,10 @@ export interface AgentApiOptions {
 /**
  * The agent's HTTP API for stores: every request is a SignedEnvelope from the store's own
  * ed25519 identity, for this node, with a sequence above the store's last one (kept in the
- * state file). The signer is the owner: only it may change, or learn anything of, the namespaces
- * and workloads it created.
+ * state file), from a store admitted for the operation's right (`Admission`; a registry grant
+ * rides in the envelope's `grant` member, outside the store's signature: the registry signed
+ * it). The signer is the owner: only it may change, or learn anything of, the namespaces and
+ * workloads it created.
  */
 export function createAgentApi(o: AgentApiOptions): JsonService {
   const operations: Record<string, AgentOperation> = Object.fromEntries(Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]));
@@ -59,6 +77,8 @@ export function createAgentApi(o: AgentApiOptions): JsonService {
     const signer = (envelope as { signer?: unknown } | null)?.signer;
     const seqs = o.stateFile.state.storeSeq;
     const v = verifySigned(envelope, { kind: AGENT_KINDS[op], audience: o.nodeId, lastSeq: typeof signer === 'string' ? seqs[signer] : undefined });
+    o.admission.check(v.signer, RIGHT[op], (envelope as { grant?: unknown }).grant);
+    // Only now, for an admitted store, is anything kept: an unknown signer leaves no trace.
     seqs[v.signer] = v.seq;
     o.stateFile.save();
     const store = v.signer;

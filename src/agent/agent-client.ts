@@ -1,5 +1,6 @@
 import { AGENT_KINDS, AGENT_PATHS, type AgentOperation } from './agent-api.js';
 import { AgentError } from './errors.js';
+import type { Grant } from './grants.js';
 import { requestJson } from './http.js';
 import type { CreateRequest, NamespaceSummary, Reservation } from './namespaces.js';
 import type { Signer } from './signed.js';
@@ -10,12 +11,13 @@ import type { WorkloadRequest, WorkloadStatus } from './workloads.js';
  * (`loadOrCreateIdentity`, wrapped in a Signer). `nodeId` is the agent's node id from the
  * registry (it is the audience of each message). Requests of one client go one at a time, in
  * order: the agent refuses a sequence below one it already accepted, and parallel requests
- * could arrive out of order.
+ * could arrive out of order. `grant`, the registry's grant for the node's farm, goes with every
+ * request (a store the farmer listed in the agent's config needs none).
  */
 export class AgentClient {
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly o: { url: string; nodeId: string; signer: Signer }) {}
+  constructor(private readonly o: { url: string; nodeId: string; signer: Signer; grant?: Grant }) {}
 
   async createNamespace(req: CreateRequest): Promise<Reservation> {
     const r = (await this.call('create', req)) as Reservation;
@@ -54,7 +56,7 @@ export class AgentClient {
   }
 
   private call(op: AgentOperation, payload: unknown): Promise<unknown> {
-    const send = () => requestJson('POST', `${this.o.url.replace(/\/+$/, '')}${AGENT_PATHS[op]}`, this.o.signer.sign(AGENT_KINDS[op], this.o.nodeId, payload));
+    const send = () => requestJson('POST', `${this.o.url.replace(/\/+$/, '')}${AGENT_PATHS[op]}`, { ...this.o.signer.sign(AGENT_KINDS[op], this.o.nodeId, payload), grant: this.o.grant });
     const run = this.tail.then(send, send);
     this.tail = run.catch(() => undefined);
     return run;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { Admission } from './admission.js';
 import { createAgentApi } from './agent-api.js';
 import { measureCapacity, type Disk } from './capacity.js';
 import type { AgentConfig } from './config.js';
@@ -41,7 +42,9 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
     return { name, path: p, zdb: new SupervisedZdb({ name, disk: p, port: config.zdbBasePort + i, listen: config.zdbListen, log }) };
   });
   const workloads = new Workloads(log);
-  const api = createAgentApi({ nodeId: identity.id, namespaces: new Namespaces(disks, stateFile, addresses, log), workloads, stateFile, log });
+  const admission = new Admission({ stores: config.stores, farmId: config.farmId, nodeId: identity.id, registryKey: () => config.registryKey ?? stateFile.state.registryKey });
+  const namespaces = new Namespaces({ disks, stateFile, addresses, keepFreeBytes: config.keepFreeBytes, log });
+  const api = createAgentApi({ nodeId: identity.id, admission, namespaces, workloads, stateFile, log });
   const stopZdbs = () => Promise.all(disks.map((d) => d.zdb.stop()));
   try {
     await Promise.all(disks.map((d) => d.zdb.start()));
@@ -50,7 +53,8 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
     await stopZdbs();
     throw err;
   }
-  const agentUrl = config.agentUrl || `http://${hostPort(addresses()[0] ?? '127.0.0.1', config.listenPort)}`;
+  const wildcard = config.listenHost === '0.0.0.0' || config.listenHost === '::';
+  const agentUrl = config.agentUrl || `http://${hostPort(wildcard ? (addresses()[0] ?? '127.0.0.1') : config.listenHost, config.listenPort)}`;
   log.info({ agentUrl, addresses: addresses(), disks: disks.map((d) => ({ disk: d.name, path: d.path, port: d.zdb.port })) }, 'agent listening');
 
   const registry = new RegistryClient(config.registry);
@@ -63,8 +67,9 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
   const beat = async (): Promise<AgentError | undefined> => {
     try {
       if (!registered) {
-        await registry.register(signer, config.farmToken, await report());
+        const { registryKey } = await registry.register(signer, config.farmToken, await report());
         registered = true;
+        pinRegistryKey(registryKey);
         log.info({ registry: registry.url }, 'registered');
       } else {
         await registry.heartbeat(signer, await report());
@@ -75,6 +80,17 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
       log.warn({ code: (err as AgentError).code, msg: (err as Error).message }, registered ? 'heartbeat failed' : 'registration failed');
     }
     return undefined;
+  };
+  /** Trust on first use: the first registry key heard is kept for good (unless the config names one). */
+  const pinRegistryKey = (heard: string): void => {
+    const trusted = config.registryKey ?? stateFile.state.registryKey;
+    if (trusted === undefined) {
+      stateFile.state.registryKey = heard;
+      stateFile.save();
+      log.info({ registryKey: heard }, 'registry key pinned');
+    } else if (trusted !== heard) {
+      log.warn({ trusted, heard }, 'the registry answered with another key; grants are still checked against the trusted one');
+    }
   };
   const loop = (): void => {
     timer = setTimeout(() => {

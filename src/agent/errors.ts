@@ -23,6 +23,8 @@ export type AgentErrorCode =
   | 'FARM_MISMATCH'
   /** The namespace (or workload) belongs to another store. */
   | 'NOT_OWNER'
+  /** The signer is not a store this node's farmer admitted, or not for this right (storage, compute). */
+  | 'NOT_ADMITTED'
   | 'NOT_FOUND'
   /** A name already taken (farm name, namespace name). */
   | 'CONFLICT'
@@ -33,7 +35,9 @@ export type AgentErrorCode =
   /** The agent's state file cannot be read. */
   | 'STATE'
   /** A peer answered something this client cannot use. */
-  | 'PROTOCOL';
+  | 'PROTOCOL'
+  /** The disk has not the space for the reservation, counting what is reserved already. */
+  | 'INSUFFICIENT_STORAGE';
 
 const STATUS: Record<AgentErrorCode, number> = {
   BAD_REQUEST: 400,
@@ -45,12 +49,14 @@ const STATUS: Record<AgentErrorCode, number> = {
   UNKNOWN_NODE: 404,
   FARM_MISMATCH: 409,
   NOT_OWNER: 403,
+  NOT_ADMITTED: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   UNAVAILABLE: 503,
   CONFIG: 400,
   STATE: 500,
   PROTOCOL: 502,
+  INSUFFICIENT_STORAGE: 507,
 };
 
 export class AgentError extends CodedError<AgentErrorCode> {

@@ -84,7 +84,7 @@ export function bearer(req: http.IncomingMessage): string | undefined {
  * One JSON request to a qstor service. A `{ code, message }` answer becomes the AgentError it
  * stands for, so a client sees the same typed refusal the server raised.
  */
-export async function requestJson(method: 'GET' | 'POST', url: string, payload?: unknown, token?: string): Promise<unknown> {
+export async function requestJson(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, token?: string): Promise<unknown> {
   const headers: Record<string, string> = {};
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;

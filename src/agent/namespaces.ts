@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { diskSpace, type Disk } from './capacity.js';
 import { AgentError } from './errors.js';
@@ -45,22 +46,48 @@ export function parseCreateRequest(v: unknown): CreateRequest {
   };
 }
 
+export interface NamespacesOptions {
+  disks: readonly Disk[];
+  stateFile: StateFile;
+  addresses: () => string[];
+  /** Bytes of each filesystem never promised; null: 1% of it, at least MIN_KEEP_FREE_BYTES. */
+  keepFreeBytes: number | null;
+  log: Logger;
+}
+
+const MIN_KEEP_FREE_BYTES = 64 * 1024 * 1024;
+
+/** What a disk can still promise: its free bytes, less what reservations may still write, less the margin. */
+interface Room {
+  disk: Disk;
+  free: number;
+  /** Reserved on this filesystem and not yet written: each namespace's size less what it holds. */
+  unwritten: number;
+  keepFree: number;
+  /** free - unwritten - keepFree (may be negative). */
+  available: number;
+}
+
 /**
  * Namespace reservations on this node's zdbs, as Zero-OS's zdb workloads: NSNEW, then NSSET
  * mode / maxsize / password / public 0, so the namespace is private and opens only with its
  * password. The owner (the store's identity id) of each one is kept in the state file, and every
- * operation other than create checks it. One operation at a time: names, state and the zdbs
- * change together.
+ * operation other than create checks it. A reservation is a promise of space: what the
+ * namespaces on a filesystem may still write, plus the new size, must fit in its free space
+ * less a margin (INSUFFICIENT_STORAGE, 507, otherwise); a resize that grows counts the same way.
+ * One operation at a time: names, state, the zdbs and the promised space change together.
  */
 export class Namespaces {
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly disks: readonly Disk[];
+  private readonly stateFile: StateFile;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly disks: readonly Disk[],
-    private readonly stateFile: StateFile,
-    private readonly addresses: () => string[],
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly o: NamespacesOptions) {
+    this.disks = o.disks;
+    this.stateFile = o.stateFile;
+    this.log = o.log;
+  }
 
   create(owner: string, req: CreateRequest): Promise<Reservation> {
     return this.exclusive(async () => {
@@ -82,7 +109,7 @@ export class Namespaces {
       this.stateFile.state.namespaces[namespace] = { owner, disk: disk.name, size: req.size, mode: req.mode, locked: false, created: Date.now() };
       this.stateFile.save();
       this.log.info({ namespace, owner, disk: disk.name, size: req.size, mode: req.mode }, 'namespace created');
-      const addresses = this.addresses();
+      const addresses = this.o.addresses();
       return { namespace, host: addresses[0]!, port: disk.zdb.port, addresses, password, disk: disk.name, size: req.size, mode: req.mode };
     });
   }
@@ -97,6 +124,11 @@ export class Namespaces {
   resize(owner: string, namespace: string, size: number): Promise<void> {
     return this.exclusive(async () => {
       const { record, disk } = this.owned(owner, namespace);
+      if (size > record.size) {
+        const room = await this.room(disk, namespace);
+        const more = size - (await this.written(disk, namespace, record.size));
+        if (more > room.available) throw insufficient(room, `growing ${namespace} to ${size} bytes needs ${more} more`);
+      }
       await disk.zdb.admin.nsset(namespace, 'maxsize', size);
       record.size = size;
       this.stateFile.save();
@@ -144,15 +176,51 @@ export class Namespaces {
     return d;
   }
 
+  /** The disk asked for, or the running one with most room; the reservation must fit in its room. */
   private async pickDisk(req: CreateRequest): Promise<Disk> {
-    const candidates = req.disk === undefined ? this.disks : [this.disk(req.disk)];
-    let best: { disk: Disk; free: number } | undefined;
+    const candidates = (req.disk === undefined ? this.disks : [this.disk(req.disk)]).filter((d) => d.zdb.pid !== undefined);
+    if (candidates.length === 0) throw new AgentError('UNAVAILABLE', `no disk${req.disk ? ` ${req.disk}` : ''} with a running zdb`);
+    let best: Room | undefined;
     for (const disk of candidates) {
-      if (disk.zdb.pid === undefined) continue;
-      const { freeBytes } = await diskSpace(disk.path);
-      if (freeBytes >= req.size && (!best || freeBytes > best.free)) best = { disk, free: freeBytes };
+      const room = await this.room(disk);
+      if (!best || room.available > best.available) best = room;
     }
-    if (!best) throw new AgentError('UNAVAILABLE', `no disk${req.disk ? ` ${req.disk}` : ''} with a running zdb and ${req.size} bytes free`);
-    return best.disk;
+    if (req.size > best!.available) throw insufficient(best!, `${req.size} bytes asked`);
+    return best!.disk;
   }
+
+  /**
+   * The room on `disk`'s filesystem, counting the reservations of every disk of this node on
+   * the same filesystem (two disk directories on one device share its space), `except` one
+   * namespace (the one being resized).
+   */
+  private async room(disk: Disk, except?: string): Promise<Room> {
+    const { totalBytes, freeBytes } = await diskSpace(disk.path);
+    const device = fs.statSync(disk.path).dev;
+    const sharing = this.disks.filter((d) => fs.statSync(d.path).dev === device);
+    let unwritten = 0;
+    for (const [namespace, record] of Object.entries(this.stateFile.state.namespaces)) {
+      const d = sharing.find((x) => x.name === record.disk);
+      if (namespace === except || !d) continue;
+      unwritten += record.size - (await this.written(d, namespace, record.size));
+    }
+    const keepFree = this.o.keepFreeBytes ?? Math.max(MIN_KEEP_FREE_BYTES, Math.ceil(totalBytes / 100));
+    return { disk, free: freeBytes, unwritten, keepFree, available: freeBytes - unwritten - keepFree };
+  }
+
+  /** Bytes a namespace holds (already out of the free space), at most its size; 0 when its zdb does not answer (the whole size stays promised). */
+  private async written(disk: Disk, namespace: string, size: number): Promise<number> {
+    try {
+      return Math.min(size, (await disk.zdb.admin.nsinfo(namespace)).dataSizeBytes);
+    } catch {
+      return 0;
+    }
+  }
+}
+
+function insufficient(r: Room, asked: string): AgentError {
+  return new AgentError(
+    'INSUFFICIENT_STORAGE',
+    `${r.disk.name}: ${asked}; ${r.free} bytes free, ${r.unwritten} reserved and not yet written, ${r.keepFree} kept free: ${Math.max(0, r.available)} bytes can be reserved`,
+  );
 }

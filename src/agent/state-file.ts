@@ -16,6 +16,8 @@ export interface AgentState {
   namespaces: Record<string, NamespaceRecord>;
   /** The last sequence accepted from each store key: replays stay refused across agent restarts. */
   storeSeq: Record<string, number>;
+  /** The registry's key, pinned at the first registration (when the config names none): grants are checked against it. */
+  registryKey?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export class StateFile {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     try {
       const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<AgentState>;
-      this.state = { namespaces: raw.namespaces ?? {}, storeSeq: raw.storeSeq ?? {} };
+      this.state = { namespaces: raw.namespaces ?? {}, storeSeq: raw.storeSeq ?? {}, registryKey: raw.registryKey };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new AgentError('STATE', `agent state ${file}: ${(err as Error).message}`, { cause: err });
       this.state = { namespaces: {}, storeSeq: {} };

@@ -9,6 +9,8 @@ import { body } from './validate.js';
 
 /** Output kept per stream: the tail, so a chatty workload cannot grow the agent. */
 const OUTPUT_LIMIT = 64 * 1024;
+/** Who a workload runs as: nobody, with no capabilities and no-new-privs (`qstor flist run --user`). */
+export const WORKLOAD_USER = '65534:65534';
 
 export interface WorkloadRequest {
   /** Path of an .fl file on this node. */
@@ -50,8 +52,10 @@ interface Workload {
 
 /**
  * Compute, thinly: a command from an flist run by `qstor flist run` (read-only FUSE lower,
- * tmpfs upper, its own mount and pid namespaces) as a child process of the agent, its state,
- * exit code and output kept in memory for the store that started it.
+ * tmpfs upper, its own mount and pid namespaces, never the host's) as a child process of the
+ * agent, its state, exit code and output kept in memory for the store that started it. The
+ * command runs as WORKLOAD_USER with no capabilities: only the mounting needs root, and a
+ * store's compute right is a right to run a program, not to administer the node.
  */
 export class Workloads {
   private readonly all = new Map<string, Workload>();
@@ -61,7 +65,7 @@ export class Workloads {
   start(owner: string, req: WorkloadRequest): WorkloadStatus {
     if (!fs.existsSync(req.flist)) throw new AgentError('NOT_FOUND', `no flist ${req.flist} on this node`);
     const id = crypto.randomBytes(8).toString('hex');
-    const args = [QSTOR_MAIN, 'flist', 'run', req.flist, ...(req.stores ?? []).flatMap((s) => ['--store', s]), '--', ...req.command];
+    const args = [QSTOR_MAIN, 'flist', 'run', req.flist, ...(req.stores ?? []).flatMap((s) => ['--store', s]), '--user', WORKLOAD_USER, '--', ...req.command];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const status: WorkloadStatus = { id, state: 'running', exitCode: null, stdout: '', stderr: '', startedAt: Date.now(), endedAt: null };
     const keep = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {

@@ -23,11 +23,14 @@ export interface SupervisedZdbOptions {
 
 /** A zdb that ran this long before dying was healthy: the next restart starts from the first delay again. */
 const HEALTHY_RUN_MS = 10_000;
-const READY_TIMEOUT_MS = 15_000;
+// Generous: a zdb replays its index before it listens, and a node boots its zdbs all at once.
+const READY_TIMEOUT_MS = 60_000;
 
 /**
  * One zdb per disk, kept running: durable (`--sync`), its default namespace protected by an
- * admin secret only this agent knows (fresh per agent run, never logged), restarted with
+ * admin secret only this agent knows (fresh per agent run, never logged, never on a command
+ * line: any local user reads /proc/PID/cmdline, so the zdb reads it from a 0600 file in its
+ * 0700 directory, removed when the zdb stops), restarted with
  * exponential backoff when it dies. Data and index stay in the same directories, so a
  * restarted zdb serves everything it held. The pid is kept in `<disk>/zdb/zdb.pid`, so a zdb
  * left behind by a killed agent is stopped before a new one takes its port.
@@ -38,7 +41,6 @@ export class SupervisedZdb {
   /** Admin connection (NSNEW/NSSET/NSDEL/NSINFO); reconnects by itself after a restart. */
   readonly admin: ZdbClient;
   private readonly dir: string;
-  // Hex: a base64url secret may start with '-', which a command line would read as a flag.
   private readonly secret = crypto.randomBytes(24).toString('hex');
   private child: ChildProcess | undefined;
   private stopping = false;
@@ -89,14 +91,26 @@ export class SupervisedZdb {
       });
     }
     fs.rmSync(this.pidFile, { force: true });
+    fs.rmSync(this.secretFile, { force: true });
   }
 
   private get pidFile(): string {
     return path.join(this.dir, 'zdb.pid');
   }
 
+  private get secretFile(): string {
+    return path.join(this.dir, 'admin.secret');
+  }
+
+  /** The secret in a fresh 0600 file: unlinked first, so a file left with a looser mode is never reused. */
+  private writeSecretFile(): void {
+    fs.rmSync(this.secretFile, { force: true });
+    fs.writeFileSync(this.secretFile, `${this.secret}\n`, { mode: 0o600, flag: 'wx' });
+  }
+
   private spawn(): void {
-    const args = ['--listen', this.o.listen, '--port', String(this.port), '--data', path.join(this.dir, 'data'), '--index', path.join(this.dir, 'index'), '--sync', '--protect', '--admin', this.secret, '--logfile', path.join(this.dir, 'zdb.log')];
+    this.writeSecretFile();
+    const args = ['--listen', this.o.listen, '--port', String(this.port), '--data', path.join(this.dir, 'data'), '--index', path.join(this.dir, 'index'), '--sync', '--protect', '--admin-file', this.secretFile, '--logfile', path.join(this.dir, 'zdb.log')];
     const child = spawn(process.execPath, [ZDB_MAIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: lowMemoryEnv() });
     const started = Date.now();
     this.child = child;

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseKey, parseRights } from '../agent/grants.js';
 import { RegistryClient, type NodeView } from '../agent/registry/client.js';
+import { Fields } from '../agent/validate.js';
 import { CliError } from './errors.js';
 
 const OPTIONS = {
@@ -16,11 +18,70 @@ function connect(values: { registry?: string; 'admin-token'?: string; 'admin-tok
   return { client: new RegistryClient(values.registry ?? process.env['QSTOR_REGISTRY'] ?? 'http://127.0.0.1:9800'), token };
 }
 
-/** `qstor admin farm create --name N`: prints the farm id and its farmer token (shown once). */
+const FARM_USAGE = `usage:
+  qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]
+  qstor admin farm admit --store KEY --rights storage[,compute] [--node ID] [--days D] [--farm F] [--farm-token T | --farm-token-file F]
+  qstor admin farm revoke --store KEY [--farm F] [--farm-token T | --farm-token-file F]
+  qstor admin farm stores [--farm F] [--farm-token T | --farm-token-file F]`;
+
+const FARMER_OPTIONS = {
+  registry: { type: 'string' },
+  farm: { type: 'string' },
+  'farm-token': { type: 'string' },
+  'farm-token-file': { type: 'string' },
+  store: { type: 'string' },
+  rights: { type: 'string' },
+  node: { type: 'string' },
+  days: { type: 'string' },
+} as const;
+
+const flags = new Fields('BAD_REQUEST');
+
+/** `qstor admin farm create|admit|revoke|stores`: the operator makes farms; each farmer admits the stores its nodes serve. */
 export async function farm(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
-  const { values } = parseArgs({ args: rest, options: { ...OPTIONS, name: { type: 'string' } } });
-  if (action !== 'create' || !values.name) throw new CliError('USAGE', 'usage: qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]');
+  if (action === 'create') return createFarm(rest);
+  if (action !== 'admit' && action !== 'revoke' && action !== 'stores') throw new CliError('USAGE', FARM_USAGE);
+  const { values } = parseArgs({ args: rest, options: FARMER_OPTIONS });
+  const { client, token, farmId } = connectFarmer(values);
+  if (action === 'stores') {
+    for (const a of await client.listAdmissions(token, farmId)) {
+      process.stdout.write(`${a.store}  ${a.rights.join(',')}  node ${a.node ?? 'any'}  until ${a.expires === null ? 'revoked' : new Date(a.expires).toISOString()}\n`);
+    }
+    return;
+  }
+  if (!values.store) throw new CliError('USAGE', FARM_USAGE);
+  const store = parseKey(values.store, '--store', flags);
+  if (action === 'revoke') {
+    await client.revokeStore(token, farmId, store);
+    process.stdout.write(`store ${store} no longer admitted in farm ${farmId} (grants already issued run out within the hour)\n`);
+    return;
+  }
+  if (!values.rights) throw new CliError('USAGE', FARM_USAGE);
+  const days = values.days === undefined ? undefined : flags.number(Number(values.days), '--days', 0.001);
+  const a = await client.admitStore(token, farmId, {
+    store,
+    rights: parseRights(values.rights.split(','), '--rights', flags),
+    node: values.node === undefined ? undefined : parseKey(values.node, '--node', flags),
+    expires: days === undefined ? undefined : Date.now() + Math.round(days * 86_400_000),
+  });
+  process.stdout.write(`store ${a.store} admitted in farm ${a.farmId} for ${a.rights.join(', ')} on ${a.node ? `node ${a.node}` : 'every node'}${a.expires === null ? '' : ` until ${new Date(a.expires).toISOString()}`}\n`);
+}
+
+/** The farmer's token (flag, file, or QSTOR_FARM_TOKEN) and the farm it opens; `--farm`, when given, must be that farm. */
+function connectFarmer(values: { registry?: string; farm?: string; 'farm-token'?: string; 'farm-token-file'?: string }): { client: RegistryClient; token: string; farmId: number } {
+  const token = values['farm-token'] ?? (values['farm-token-file'] ? fs.readFileSync(values['farm-token-file'], 'utf8').trim() : process.env['QSTOR_FARM_TOKEN']);
+  if (!token) throw new CliError('INVALID_OPTION', 'the farmer token: --farm-token T, --farm-token-file F or QSTOR_FARM_TOKEN');
+  const farmId = Number(/^(\d+)\./.exec(token)?.[1]);
+  if (!Number.isSafeInteger(farmId)) throw new CliError('INVALID_OPTION', 'a farmer token is <farmId>.<secret>, as qstor admin farm create printed it');
+  if (values.farm !== undefined && Number(values.farm) !== farmId) throw new CliError('INVALID_OPTION', `--farm ${values.farm}: the farmer token is farm ${farmId}'s`);
+  return { client: new RegistryClient(values.registry ?? process.env['QSTOR_REGISTRY'] ?? 'http://127.0.0.1:9800'), token, farmId };
+}
+
+/** `qstor admin farm create --name N`: prints the farm id and its farmer token (shown once). */
+async function createFarm(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...OPTIONS, name: { type: 'string' } } });
+  if (!values.name) throw new CliError('USAGE', FARM_USAGE);
   const { client, token } = connect(values);
   const r = await client.createFarm(token, values.name);
   process.stdout.write(`farm ${r.farmId} (${values.name})\nfarmer token: ${r.farmerToken}\n(shown once: put it in each agent's config as "farmToken")\n`);

@@ -39,13 +39,15 @@ export async function flistUmount(argv: string[]): Promise<void> {
 export async function flistRun(argv: string[]): Promise<void> {
   const dash = argv.indexOf('--');
   if (dash < 0) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
-  const { values, positionals } = parseArgs({ args: argv.slice(0, dash), allowPositionals: true, options: READ_OPTIONS });
+  const { values, positionals } = parseArgs({ args: argv.slice(0, dash), allowPositionals: true, options: { ...READ_OPTIONS, user: { type: 'string' } } });
   if (positionals.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
+  const user = values.user === undefined ? undefined : /^(\d+):(\d+)$/.exec(values.user);
+  if (user === null) throw new CliError('INVALID_OPTION', `--user: UID:GID (numbers), not ${values.user}`);
   if (process.getuid?.() !== 0) throw new FlistError('MOUNT', 'flist run needs root (FUSE, overlayfs, namespaces)');
   const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
   let code: number;
   try {
-    code = await runInFlist(f, argv.slice(dash + 1));
+    code = await runInFlist(f, argv.slice(dash + 1), { user: user && { uid: Number(user[1]), gid: Number(user[2]) } });
   } finally {
     await f.close();
   }

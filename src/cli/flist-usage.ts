@@ -7,7 +7,8 @@ export const FLIST_USAGE = `  qstor flist create --from DIR|IMAGE.tar --store UR
   qstor flist unpack FILE.fl DEST [--store URL] [--cache DIR]
   qstor flist mount FILE.fl MOUNTPOINT [--cache DIR] [--store URL]   FUSE, read-only, until Ctrl-C
   qstor flist umount MOUNTPOINT
-  qstor flist run FILE.fl [--cache DIR] [--store URL] -- CMD [ARGS...]   CMD in the flist (overlay, own namespaces)
+  qstor flist run FILE.fl [--cache DIR] [--store URL] [--user UID:GID] -- CMD [ARGS...]
+      CMD in the flist (overlay, own namespaces); --user: as UID:GID, no capabilities, no-new-privs
 `;
 
 /** `--store`/`--cache`, which every reading subcommand takes. */

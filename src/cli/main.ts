@@ -20,6 +20,7 @@ Usage:
   qstor admin key create [--name N] | list | delete KEY_ID   access keys other than root
   qstor admin bucket allow|deny BUCKET --key KEY_ID [--read] [--write] [--owner]
   qstor admin farm create --name N [--registry URL] [--admin-token T | --admin-token-file F]
+  qstor admin farm admit|revoke|stores --store KEY [--rights storage,compute] [--farm-token-file F]   a farmer's stores
   qstor admin nodes [--registry URL] [--admin-token T | --admin-token-file F]   nodes, disks, space, state
   qstor registry [--data DIR] [--port 9800] [--host 127.0.0.1] [--admin-token-file F] [--down-after 30]
       the registry of farms and nodes on its own (tables in DIR/meta.db)

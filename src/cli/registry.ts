@@ -10,7 +10,8 @@ import { CliError } from './errors.js';
  * `qstor registry --data DIR --port P [--host H] [--admin-token-file F] [--down-after S]`:
  * the registry on its own, in DIR/meta.db (the tables a gateway on DIR would use). Without
  * --admin-token-file the token is DIR/registry-admin.token, created 0600 on first start; it
- * is never printed.
+ * is never printed. Its signing key (grants for admitted stores) is DIR/registry.key, 0600;
+ * the public half is printed, for agents' `registryKey`.
  */
 export async function registry(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -34,7 +35,7 @@ export async function registry(argv: string[]): Promise<void> {
   const logger = serviceLogger('qstor-registry');
   const server = createRegistryServer({ dbPath: path.join(values.data, 'meta.db'), adminToken, downAfterMs: downAfter * 1000, logger });
   const bound = await server.listen(port, values.host);
-  process.stdout.write(`registry on http://${values.host}:${bound} (admin token in ${tokenFile})\n`);
+  process.stdout.write(`registry on http://${values.host}:${bound} (admin token in ${tokenFile}; registry key ${server.registry.key}, grants signed with ${path.join(values.data, 'registry.key')})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -1,4 +1,4 @@
-import { AgentClient, type BackendRecord, type Registry, type Signer } from '../agent/index.js';
+import { AgentClient, type BackendRecord, type Grant, type Registry, type Signer } from '../agent/index.js';
 import type { Backend as MetaBackend, MetaStore } from '../meta/meta-store.js';
 import { openSecret, sealSecret } from '../pipeline/keys.js';
 import type { Backend } from '../placement/backend.js';
@@ -20,6 +20,8 @@ export interface DiscoveryReport {
   reserved: number;
   down: number;
   failed: number;
+  /** New zdbs in farms whose farmer has not admitted this store (nothing asked of their agents). */
+  notAdmitted: number;
 }
 
 /** The id a zdb of the registry gets in manifests: stable across restarts and address changes. */
@@ -53,21 +55,32 @@ export function poolBackend(b: MetaBackend, masterKey: Buffer): Backend {
  * sealed under the master key), and joins the backend pool with the node and farm as its
  * failure domains. A node whose heartbeats stop is held down in the pool, so placement skips
  * it and, past the grace period, repair moves its shards; when it heartbeats again it is used
- * again, under the same backend ids, so nothing is duplicated.
+ * again, under the same backend ids, so nothing is duplicated. Agents act only for stores their
+ * farmer admitted: a farm's zdbs are used once its farmer runs `qstor admin farm admit` for
+ * this store's key, and each reservation carries the registry's grant for that farm.
  */
 export class Discovery {
+  /** Farms already told about in the log as not admitting this store: said once, not every sync. */
+  private readonly toldNotAdmitted = new Set<number>();
+
   constructor(private readonly o: DiscoveryOptions) {}
 
   async sync(now = Date.now()): Promise<DiscoveryReport> {
-    const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0 };
+    const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0, notAdmitted: 0 };
     const known = new Map(this.o.meta.listBackends().map((b) => [b.id, b]));
     for (const r of this.o.registry.listBackends(now)) {
       const id = backendId(r);
       let have = known.get(id);
       if (!have) {
         if (r.state !== 'up') continue;
+        const grant = this.o.registry.grantFor(this.o.signer.id, r.farmId, now);
+        if (!grant) {
+          report.notAdmitted++;
+          this.tellNotAdmitted(r.farmId);
+          continue;
+        }
         try {
-          have = await this.reserve(id, r);
+          have = await this.reserve(id, r, grant);
           report.reserved++;
         } catch (e) {
           report.failed++;
@@ -86,8 +99,14 @@ export class Discovery {
     return report;
   }
 
-  private async reserve(id: string, r: BackendRecord): Promise<MetaBackend> {
-    const agent = new AgentClient({ url: r.agentUrl, nodeId: r.nodeId, signer: this.o.signer });
+  private tellNotAdmitted(farmId: number): void {
+    if (this.toldNotAdmitted.has(farmId)) return;
+    this.toldNotAdmitted.add(farmId);
+    this.o.log(`farm ${farmId} has not admitted this store: its farmer runs qstor admin farm admit --farm ${farmId} --store ${this.o.signer.id} --rights storage`);
+  }
+
+  private async reserve(id: string, r: BackendRecord, grant: Grant): Promise<MetaBackend> {
+    const agent = new AgentClient({ url: r.agentUrl, nodeId: r.nodeId, signer: this.o.signer, grant });
     const ns = await agent.createNamespace({ size: this.o.namespaceBytes, mode: 'user', disk: r.disk });
     const backend: MetaBackend = {
       id,

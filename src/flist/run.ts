@@ -20,6 +20,18 @@ export interface RunOptions {
   /** Where the child's output goes (inherit by default). */
   stdio?: 'inherit' | 'pipe';
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /**
+   * Run the command as this uid:gid, with no capabilities (none effective, permitted,
+   * inheritable or ambient; the bounding set cut to what chroot needs to switch user) and
+   * no-new-privs, so no setuid file gives any back. As root, with every capability, when left out.
+   */
+  user?: { uid: number; gid: number };
+}
+
+/** chroot into `root`, as `user` with no privileges when given (util-linux setpriv, coreutils chroot). */
+function chrootCommand(root: string, user: RunOptions['user']): string[] {
+  if (!user) return ['chroot', root];
+  return ['setpriv', '--no-new-privs', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all,+sys_chroot,+setuid,+setgid', 'chroot', `--userspec=${user.uid}:${user.gid}`, '--groups=', root];
 }
 
 /**
@@ -47,7 +59,7 @@ export async function runInFlist(flist: OpenedFlist, command: string[], o: RunOp
     await sh('mount', ['-t', 'overlay', 'qstor-overlay', '-o', `lowerdir=${lower},upperdir=${rw}/upper,workdir=${rw}/work`, merged]);
     undo.push(() => sh('umount', ['-l', merged]));
     await fs.mkdir(path.join(merged, 'proc'), { recursive: true });
-    const child = spawn('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${merged}/proc`, 'chroot', merged, ...command], { stdio: o.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    const child = spawn('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${merged}/proc`, ...chrootCommand(merged, o.user), ...command], { stdio: o.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
     child.stdout?.on('data', (c: Buffer) => o.onOutput?.('stdout', c));
     child.stderr?.on('data', (c: Buffer) => o.onOutput?.('stderr', c));
     return await new Promise<number>((resolve, reject) => {

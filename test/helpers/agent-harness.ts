@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { Right } from '../../src/agent/grants.js';
 import { identityFromSeed } from '../../src/agent/identity.js';
 import { RegistryClient } from '../../src/agent/registry/client.js';
 import { freePort } from './zdb-process.js';
@@ -55,6 +56,8 @@ export interface RegistryProcess {
   url: string;
   adminToken: string;
   adminTokenFile: string;
+  /** The registry's signing key (the seed file it made on first start). */
+  identityFile: string;
   logFile: string;
   client: RegistryClient;
   stop(): Promise<void>;
@@ -68,7 +71,7 @@ export async function startRegistry(dir: string, downAfterSeconds = 30): Promise
   await until('the registry to listen', () => child.exitCode === null && fs.readFileSync(logFile, 'utf8').includes('registry on http'));
   const adminTokenFile = path.join(dir, 'registry-admin.token');
   const url = `http://127.0.0.1:${port}`;
-  return { url, adminToken: fs.readFileSync(adminTokenFile, 'utf8').trim(), adminTokenFile, logFile, client: new RegistryClient(url), stop: () => stopChild(child) };
+  return { url, adminToken: fs.readFileSync(adminTokenFile, 'utf8').trim(), adminTokenFile, identityFile: path.join(dir, 'registry.key'), logFile, client: new RegistryClient(url), stop: () => stopChild(child) };
 }
 
 /** `count` consecutive free ports (one zdb per disk at zdbBasePort + i). */
@@ -97,6 +100,8 @@ export interface AgentProcess {
   disks: string[];
   zdbBasePort: number;
   logFile: string;
+  /** The agent's state file (namespace owners, store sequences, the pinned registry key). */
+  stateFile: string;
   child: ChildProcess;
   /** pid of disk i's zdb, from the pid file the agent keeps. */
   zdbPid(disk: number): number;
@@ -110,6 +115,8 @@ export interface AgentProcess {
 export interface AgentOptions {
   registry: string;
   farmToken: string;
+  /** Stores the farmer admits in the agent's config (public key → rights). */
+  stores?: Record<string, Right[]>;
   disks?: number;
   heartbeatSeconds?: number;
   /** Run the node in this network namespace, at this address (its zdbs and API listen there). */
@@ -126,6 +133,7 @@ export async function startAgent(dir: string, o: AgentOptions): Promise<AgentPro
   const config = {
     registry: o.registry,
     farmToken: o.farmToken,
+    stores: Object.entries(o.stores ?? {}).map(([key, rights]) => ({ key, rights })),
     disks,
     listenHost: host,
     listenPort,
@@ -148,7 +156,8 @@ async function launch(dir: string, configFile: string, disks: string[], listenPo
   await until('the agent to register', () => {
     if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
     return registrations() > before;
-  });
+    // Generous: suites start many agents at once, each with its zdbs, on a shared machine.
+  }, 60_000);
   const nodeId = identityFromSeed(fs.readFileSync(path.join(dir, 'state', 'identity.key'))).id;
   const agent: AgentProcess = {
     nodeId,
@@ -158,6 +167,7 @@ async function launch(dir: string, configFile: string, disks: string[], listenPo
     disks,
     zdbBasePort,
     logFile,
+    stateFile: path.join(dir, 'state', 'agent-state.json'),
     child,
     zdbPid: (i) => Number(fs.readFileSync(path.join(disks[i]!, 'zdb', 'zdb.pid'), 'utf8')),
     registrations,

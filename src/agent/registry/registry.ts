@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { AgentError } from '../errors.js';
+import { signGrant, type Grant, type Right } from '../grants.js';
+import type { Identity } from '../identity.js';
 import { parseNodeReport, type Capacity, type DiskReport, type NodeReport } from '../report.js';
 import { REGISTRY_AUDIENCE, verifySigned, type Verified } from '../signed.js';
 import { newToken, tokenHash, tokenMatchesHash } from '../tokens.js';
@@ -48,16 +50,35 @@ export interface BackendRecord {
   state: NodeState;
 }
 
+/** A store a farm's farmer admitted: the registry grants it these rights on the farm's nodes. */
+export interface StoreAdmission {
+  farmId: number;
+  store: string;
+  /** Only this node of the farm; every node when null. */
+  node: string | null;
+  rights: Right[];
+  /** ms since the epoch; null: until revoked. */
+  expires: number | null;
+  created: number;
+}
+
 export interface RegistryOptions {
   /** A node with no heartbeat for this long is down. Default 30 s. */
   downAfterMs?: number;
   /** How far a message's timestamp may be from the registry's clock (replay window). */
   windowMs?: number;
+  /** The registry's own key: it signs the grants agents check (nodes pin its public half). */
+  identity?: Identity;
 }
+
+/** How long a grant is good for: a revoked admission stops working within this time. */
+export const GRANT_TTL_MS = 60 * 60_000;
 
 /** The signed message kinds agents send the registry. */
 export const REGISTER_KIND = 'node.register';
 export const HEARTBEAT_KIND = 'node.heartbeat';
+/** The signed message kind a store asks for its grant with. */
+export const GRANT_KIND = 'store.grant';
 
 interface NodeRow {
   id: string;
@@ -96,10 +117,12 @@ export class Registry {
   readonly downAfterMs: number;
   private readonly db: Database.Database;
   private readonly windowMs: number | undefined;
+  private readonly identity: Identity | undefined;
 
   constructor(dbPath: string, options: RegistryOptions = {}) {
     this.downAfterMs = options.downAfterMs ?? 30_000;
     this.windowMs = options.windowMs;
+    this.identity = options.identity;
     // 0600 before sqlite opens it, as the metadata store does with meta.db: sqlite gives the -wal
     // and -shm files the database file's mode.
     fs.closeSync(fs.openSync(dbPath, 'a', 0o600));
@@ -112,6 +135,11 @@ export class Registry {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The public key (hex) grants are signed with; undefined for a registry without identity (listing only). */
+  get key(): string | undefined {
+    return this.identity?.id;
   }
 
   /** A new farm. The farmer token (`<farmId>.<secret>`) is returned once; only its hash is kept. */
@@ -224,7 +252,58 @@ export class Registry {
     return verifySigned(envelope, { kind, audience: REGISTRY_AUDIENCE, lastSeq: existing?.last_seq, now, windowMs: this.windowMs });
   }
 
-  private farmOfToken(token: string): number {
+  /**
+   * The farmer admits `store` on the farm (every node, or `node` only) for `rights`, until
+   * `expires` or revoked; admitting again replaces the terms.
+   */
+  admitStore(farmId: number, terms: { store: string; rights: Right[]; node?: string | null; expires?: number | null }, now = Date.now()): StoreAdmission {
+    this.db
+      .prepare(
+        `INSERT INTO registry_admissions (farm_id, store, node, rights, expires, created) VALUES (@farm, @store, @node, @rights, @expires, @now)
+         ON CONFLICT (farm_id, store) DO UPDATE SET node = @node, rights = @rights, expires = @expires, created = @now`,
+      )
+      .run({ farm: farmId, store: terms.store, node: terms.node ?? null, rights: JSON.stringify(terms.rights), expires: terms.expires ?? null, now });
+    return this.admission(farmId, terms.store)!;
+  }
+
+  /** Ends an admission; grants already issued run out within GRANT_TTL_MS. */
+  revokeStore(farmId: number, store: string): boolean {
+    return this.db.prepare('DELETE FROM registry_admissions WHERE farm_id = ? AND store = ?').run(farmId, store).changes > 0;
+  }
+
+  listAdmissions(farmId: number): StoreAdmission[] {
+    const rows = this.db.prepare('SELECT * FROM registry_admissions WHERE farm_id = ? ORDER BY created, store').all(farmId) as AdmissionRow[];
+    return rows.map(toAdmission);
+  }
+
+  /**
+   * A signed grant for `store` on the nodes of `farmId`, if the farmer admitted it and the
+   * admission has not expired; good for GRANT_TTL_MS at most.
+   */
+  grantFor(store: string, farmId: number, now = Date.now()): Grant | undefined {
+    if (!this.identity) throw new AgentError('CONFIG', 'this registry has no key to sign grants with');
+    const a = this.admission(farmId, store);
+    if (!a || (a.expires !== null && a.expires <= now)) return undefined;
+    return signGrant(this.identity, { store, farm: farmId, node: a.node ?? undefined, rights: a.rights, expires: Math.min(a.expires ?? Infinity, now + GRANT_TTL_MS) });
+  }
+
+  /** A grant asked for over HTTP: a request signed by the store itself (`GRANT_KIND`, body `{ farmId }`). */
+  acceptGrantRequest(envelope: unknown, now = Date.now()): Grant {
+    // No sequence is kept: a replayed request only yields a grant that is useless without the store's key.
+    const v = verifySigned(envelope, { kind: GRANT_KIND, audience: REGISTRY_AUDIENCE, now, windowMs: this.windowMs });
+    const farmId = body.int(body.object(v.body, 'body')['farmId'], 'body.farmId', 1);
+    const grant = this.grantFor(v.signer, farmId, now);
+    if (!grant) throw new AgentError('NOT_ADMITTED', `store ${v.signer} is not admitted in farm ${farmId} (its farmer runs qstor admin farm admit)`);
+    return grant;
+  }
+
+  private admission(farmId: number, store: string): StoreAdmission | undefined {
+    const row = this.db.prepare('SELECT * FROM registry_admissions WHERE farm_id = ? AND store = ?').get(farmId, store) as AdmissionRow | undefined;
+    return row && toAdmission(row);
+  }
+
+  /** The farm a farmer token (`<farmId>.<secret>`) opens; BAD_FARM_TOKEN for anything else. */
+  farmOfToken(token: string): number {
     const dot = token.indexOf('.');
     const farmId = Number(token.slice(0, dot));
     const row = dot > 0 && Number.isSafeInteger(farmId) ? (this.db.prepare('SELECT token_hash FROM registry_farms WHERE id = ?').get(farmId) as { token_hash: string } | undefined) : undefined;
@@ -281,6 +360,19 @@ export class Registry {
       lastHeartbeat: r.last_heartbeat,
     };
   }
+}
+
+interface AdmissionRow {
+  farm_id: number;
+  store: string;
+  node: string | null;
+  rights: string;
+  expires: number | null;
+  created: number;
+}
+
+function toAdmission(r: AdmissionRow): StoreAdmission {
+  return { farmId: r.farm_id, store: r.store, node: r.node, rights: JSON.parse(r.rights) as Right[], expires: r.expires, created: r.created };
 }
 
 /** The claimed signer, to look its node up before verifying; verifySigned checks the rest. */

@@ -37,6 +37,18 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (node_id, name)
   ) WITHOUT ROWID;
   `,
+  // Stores a farm's farmer admitted: the registry grants them rights on the farm's nodes.
+  `
+  CREATE TABLE registry_admissions (
+    farm_id INTEGER NOT NULL REFERENCES registry_farms(id),
+    store TEXT NOT NULL,
+    node TEXT,
+    rights TEXT NOT NULL,
+    expires INTEGER,
+    created INTEGER NOT NULL,
+    PRIMARY KEY (farm_id, store)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export function migrateRegistry(db: Database): void {

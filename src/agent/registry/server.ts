@@ -1,7 +1,10 @@
 import type http from 'node:http';
+import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AgentError } from '../errors.js';
+import { parseKey, parseRights } from '../grants.js';
 import { bearer, jsonService, readJson } from '../http.js';
+import { loadOrCreateIdentity } from '../identity.js';
 import { tokensEqual } from '../tokens.js';
 import { body } from '../validate.js';
 import { Registry, type RegistryOptions } from './registry.js';
@@ -10,6 +13,8 @@ export interface RegistryServerOptions extends RegistryOptions {
   dbPath: string;
   /** Bearer token of the operator: farm creation and listings. */
   adminToken: string;
+  /** The registry's ed25519 seed (0600, made on first start); default `registry.key` beside dbPath. */
+  identityFile?: string;
   logger?: Logger;
 }
 
@@ -21,6 +26,7 @@ export interface RegistryServer {
 }
 
 const HEARTBEAT_PATH = /^\/v1\/nodes\/([0-9a-f]{64})\/heartbeat$/;
+const FARM_STORES_PATH = /^\/v1\/farms\/(\d+)\/stores(?:\/([0-9a-f]{64}))?$/;
 
 /**
  * The registry over HTTP (JSON). Routes, auth and bodies are listed in src/agent/README.md.
@@ -28,7 +34,8 @@ const HEARTBEAT_PATH = /^\/v1\/nodes\/([0-9a-f]{64})\/heartbeat$/;
  */
 export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
   if (o.adminToken.length < 16) throw new AgentError('CONFIG', 'the registry admin token must be at least 16 characters');
-  const registry = new Registry(o.dbPath, o);
+  const identity = loadOrCreateIdentity(o.identityFile ?? path.join(path.dirname(o.dbPath), 'registry.key'));
+  const registry = new Registry(o.dbPath, { ...o, identity });
   const log = o.logger ?? pino({ name: 'qstor-registry' });
 
   const admin = (req: http.IncomingMessage): void => {
@@ -50,8 +57,11 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     }
     if (req.method === 'POST' && path === '/v1/nodes') {
       const node = registry.acceptRegistration(await readJson(req), now);
-      return [201, { nodeId: node.id, farmId: node.farmId }];
+      return [201, { nodeId: node.id, farmId: node.farmId, registryKey: identity.id }];
     }
+    const farmStores = FARM_STORES_PATH.exec(path);
+    if (farmStores) return farmStoresRoute(req, Number(farmStores[1]), farmStores[2], now);
+    if (req.method === 'POST' && path === '/v1/grants') return [200, registry.acceptGrantRequest(await readJson(req), now)];
     const hb = HEARTBEAT_PATH.exec(path);
     if (req.method === 'POST' && hb) {
       const node = registry.acceptHeartbeat(hb[1]!, await readJson(req), now);
@@ -67,6 +77,27 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
       return [200, { now, backends: registry.listBackends(now) }];
     }
     throw new AgentError('NOT_FOUND', `no route ${req.method} ${path}`);
+  };
+
+  /** A farmer's admissions of stores, with the farm's token as bearer. */
+  const farmStoresRoute = async (req: http.IncomingMessage, farmId: number, store: string | undefined, now: number): Promise<[number, unknown]> => {
+    // Same answer for another farm's token as for a wrong one.
+    if (registry.farmOfToken(bearer(req) ?? '') !== farmId) throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
+    if (req.method === 'GET' && store === undefined) return [200, { stores: registry.listAdmissions(farmId) }];
+    if (req.method === 'DELETE' && store !== undefined) {
+      if (!registry.revokeStore(farmId, store)) throw new AgentError('NOT_FOUND', `store ${store} is not admitted in farm ${farmId}`);
+      return [200, { farmId, store }];
+    }
+    if (req.method !== 'POST' || store !== undefined) throw new AgentError('NOT_FOUND', `no route ${req.method} ${req.url}`);
+    const b = body.object(await readJson(req), 'body');
+    body.only(b, 'body', ['store', 'rights', 'node', 'expires']);
+    const terms = {
+      store: parseKey(b['store'], 'body.store'),
+      rights: parseRights(b['rights'], 'body.rights'),
+      node: b['node'] === undefined ? null : parseKey(b['node'], 'body.node'),
+      expires: b['expires'] === undefined ? null : body.int(b['expires'], 'body.expires', now + 1),
+    };
+    return [201, registry.admitStore(farmId, terms, now)];
   };
 
   const service = jsonService(route, log);
