@@ -32,10 +32,10 @@ function message(res: RawResponse): string | undefined {
 }
 
 /** A second access key, granted `rights` on each listed bucket. */
-function grantKey(g: GatewayHarness, id: string, grants: Record<string, { read?: boolean; write?: boolean }>): Creds {
+async function grantKey(g: GatewayHarness, id: string, grants: Record<string, { read?: boolean; write?: boolean }>): Promise<Creds> {
   const creds = { accessKeyId: id, secretAccessKey: `${id}-secret-0123456789abcdefghijkl` };
-  g.h.meta.createAccessKey(id, sealSecret(g.h.masterKey, id, creds.secretAccessKey), id);
-  for (const [bucket, rights] of Object.entries(grants)) g.h.meta.allow(id, bucket, rights);
+  await g.h.meta.createAccessKey(id, sealSecret(g.h.masterKey, id, creds.secretAccessKey), id);
+  for (const [bucket, rights] of Object.entries(grants)) await g.h.meta.allow(id, bucket, rights);
   return creds;
 }
 
@@ -70,7 +70,7 @@ describe('gateway: UploadPartCopy', () => {
 
     // The sources go, and their unshared shards with them, before the upload completes: only the
     // parts' references keep the shared chunks.
-    const sourceChunks = g.h.meta.getObject('src', 'big')!.chunks.map((c) => c.id);
+    const sourceChunks = (await g.h.meta.getObject('src', 'big'))!.chunks.map((c) => c.id);
     const deleter = new Deleter(g.h.meta, g.h.backends);
     await deleter.drain();
     await s3.send(new DeleteObjectCommand({ Bucket: 'src', Key: 'big' }));
@@ -84,7 +84,7 @@ describe('gateway: UploadPartCopy', () => {
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(expected)).toBe(true);
     expect(done.ETag).toBe(`"${md5(Buffer.concat([aligned, unaligned, small].map(md5))).toString('hex')}-3"`);
 
-    const chunks = g.h.meta.getObject('dst', 'joined')!.chunks.map((c) => c.id);
+    const chunks = (await g.h.meta.getObject('dst', 'joined'))!.chunks.map((c) => c.id);
     expect(chunks.slice(0, 6)).toEqual(sourceChunks.slice(0, 6));
     expect(chunks.slice(6).some((id) => sourceChunks.includes(id))).toBe(false);
   });
@@ -100,8 +100,8 @@ describe('gateway: UploadPartCopy', () => {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'dst', Key: 'again', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult!.ETag! }] } }));
     const got = await s3.send(new GetObjectCommand({ Bucket: 'dst', Key: 'again' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(second)).toBe(true);
-    const joinedChunks = g.h.meta.getObject('dst', 'joined')!.chunks.map((c) => c.id);
-    expect(g.h.meta.getObject('dst', 'again')!.chunks.map((c) => c.id)).toEqual(joinedChunks.slice(6, 12));
+    const joinedChunks = (await g.h.meta.getObject('dst', 'joined'))!.chunks.map((c) => c.id);
+    expect((await g.h.meta.getObject('dst', 'again'))!.chunks.map((c) => c.id)).toEqual(joinedChunks.slice(6, 12));
   });
 
   it('refuses bad sources, ranges, preconditions, uploads and rights with S3 codes', async () => {
@@ -118,9 +118,9 @@ describe('gateway: UploadPartCopy', () => {
     expect(await copy({ CopySourceRange: 'bytes=5-2' })).toBe('InvalidArgument');
     expect(await copy({ CopySourceRange: 'bytes=5-10' })).toBe('InvalidArgument'); // past the last byte (9)
     expect(await copy({ CopySourceIfMatch: '"00000000000000000000000000000000"' })).toBe('PreconditionFailed');
-    const writer = grantKey(g, 'PARTWRITER', { dst: { write: true } });
+    const writer = await grantKey(g, 'PARTWRITER', { dst: { write: true } });
     expect(await copy({}, g.client(writer))).toBe('AccessDenied'); // no read on src
-    const reader = grantKey(g, 'PARTREADER', { src: { read: true }, dst: { read: true } });
+    const reader = await grantKey(g, 'PARTREADER', { src: { read: true }, dst: { read: true } });
     expect(await copy({}, g.client(reader))).toBe('AccessDenied'); // no write on dst
 
     const ok = await s3.send(new UploadPartCopyCommand({ Bucket: 'dst', Key: 'bad', UploadId, PartNumber: 1, CopySource: 'src/ten', CopySourceRange: 'bytes=2-4', CopySourceIfMatch: quotedMd5(Buffer.from('0123456789')) }));
@@ -230,10 +230,10 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     await expect403([['key', 'user/a'], ...signedFields([{ bucket: 'elsewhere' }, ['starts-with', '$key', '']])], 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "elsewhere"]');
     await expect403([['key', 'user/a'], ['x-amz-meta-sneaky', '1'], ...signedFields(BASE)], 'AccessDenied', 'Invalid according to Policy: Extra input fields: x-amz-meta-sneaky');
     await expect403([['key', 'user/a']], 'AccessDenied', 'Access Denied'); // no policy: anonymous
-    const reader = grantKey(g, 'FORMREADER', { forms: { read: true } });
+    const reader = await grantKey(g, 'FORMREADER', { forms: { read: true } });
     await expect403([['key', 'user/a'], ...signedFields(BASE, { creds: reader })], 'AccessDenied', 'Access Denied');
-    expect(g.h.meta.getObject('forms', 'user/a')).toBeNull();
-    const writer = grantKey(g, 'FORMWRITER', { forms: { write: true } });
+    expect(await g.h.meta.getObject('forms', 'user/a')).toBeNull();
+    const writer = await grantKey(g, 'FORMWRITER', { forms: { write: true } });
     const ok = await postForm([['key', 'user/a'], ['x-ignore-note', 'not in the policy'], ...signedFields(BASE, { creds: writer })], file);
     expect(ok.status).toBe(204);
   });
@@ -244,7 +244,7 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     expect([large.status, errorCode(large)]).toEqual([400, 'EntityTooLarge']);
     const tiny = await postForm([['key', 'user/tiny'], ...range(10, 100)], { name: 'f', data: Buffer.from('short') });
     expect([tiny.status, errorCode(tiny)]).toEqual([400, 'EntityTooSmall']);
-    expect([g.h.meta.getObject('forms', 'user/large'), g.h.meta.getObject('forms', 'user/tiny')]).toEqual([null, null]);
+    expect([await g.h.meta.getObject('forms', 'user/large'), await g.h.meta.getObject('forms', 'user/tiny')]).toEqual([null, null]);
     const exact = await postForm([['key', 'user/exact'], ...range(5, 5)], { name: 'f', data: Buffer.from('exact') });
     expect(exact.status).toBe(204);
   });
@@ -267,7 +267,7 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     const whole = form([['key', 'user/cut'], ...signedFields(BASE)], { name: 'f', data: content(300 * 1024, 5) });
     const cut = await post(whole.body.subarray(0, whole.body.length - 100 * 1024), whole.type);
     expect([cut.status, errorCode(cut)]).toEqual([400, 'MalformedPOSTRequest']);
-    expect(g.h.meta.getObject('forms', 'user/cut')).toBeNull();
+    expect(await g.h.meta.getObject('forms', 'user/cut')).toBeNull();
     const noBoundary = await post(Buffer.from('x'), 'multipart/form-data');
     expect([noBoundary.status, errorCode(noBoundary)]).toEqual([400, 'MalformedPOSTRequest']);
   });
@@ -346,7 +346,7 @@ describe('gateway: bucket CORS', () => {
     for (const [res, code] of cases) expect(errorCode(await res)).toBe(code);
     const unsupported = await rule('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>');
     expect([unsupported.status, message(unsupported)]).toEqual([400, 'Found unsupported HTTP method in CORS config. Unsupported method is PATCH']);
-    expect(g.h.meta.getBucket('closed')!.settings.cors).toBeUndefined();
+    expect((await g.h.meta.getBucket('closed'))!.settings.cors).toBeUndefined();
   });
 
   it('answers preflights from the rules, without credentials', async () => {

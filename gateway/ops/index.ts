@@ -15,7 +15,7 @@ export type Handler = (ctx: Context) => Promise<void>;
 /** A handler whose response (or error) carries the CORS headers a matching Origin gets. */
 function withCors(handler: Handler): Handler {
   return async (ctx) => {
-    setCorsHeaders(ctx);
+    await setCorsHeaders(ctx);
     await handler(ctx);
   };
 }

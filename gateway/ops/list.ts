@@ -35,18 +35,18 @@ function entriesXml(page: ListObjectsResult, encode: (text: string) => string, o
   return xml;
 }
 
-function listing(ctx: Context, startAfter: string | undefined): { page: ListObjectsResult; maxKeys: number; prefix: string; delimiter: string | undefined } {
+async function listing(ctx: Context, startAfter: string | undefined): Promise<{ page: ListObjectsResult; maxKeys: number; prefix: string; delimiter: string | undefined }> {
   const maxKeys = pageSize(ctx, 'max-keys', MAX_KEYS);
   const prefix = ctx.route.query.get('prefix') ?? '';
   const delimiter = ctx.route.query.get('delimiter') || undefined;
-  const page = ctx.meta.listObjects({ bucket: bucketOf(ctx), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
+  const page = await ctx.meta.listObjects({ bucket: bucketOf(ctx), prefix, delimiter, startAfter: startAfter || undefined, maxKeys });
   return { page, maxKeys, prefix, delimiter };
 }
 
 export async function listObjects(ctx: Context): Promise<void> {
   const encode = keyEncoder(ctx);
   const marker = ctx.route.query.get('marker') ?? '';
-  const { page, maxKeys, prefix, delimiter } = listing(ctx, marker);
+  const { page, maxKeys, prefix, delimiter } = await listing(ctx, marker);
   let xml = el('Name', bucketOf(ctx)) + el('Prefix', encode(prefix)) + el('Marker', encode(marker)) + el('MaxKeys', maxKeys);
   if (delimiter !== undefined) xml += el('Delimiter', encode(delimiter));
   xml += el('IsTruncated', page.isTruncated);
@@ -61,7 +61,7 @@ export async function listObjectsV2(ctx: Context): Promise<void> {
   const encode = keyEncoder(ctx);
   const token = ctx.route.query.get('continuation-token');
   const startAfter = ctx.route.query.get('start-after');
-  const { page, maxKeys, prefix, delimiter } = listing(ctx, token !== undefined ? decodeToken(token) : startAfter);
+  const { page, maxKeys, prefix, delimiter } = await listing(ctx, token !== undefined ? decodeToken(token) : startAfter);
   let xml = el('Name', bucketOf(ctx)) + el('Prefix', encode(prefix));
   if (startAfter !== undefined) xml += el('StartAfter', encode(startAfter));
   if (token !== undefined) xml += el('ContinuationToken', token);

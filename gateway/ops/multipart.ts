@@ -10,8 +10,8 @@ const MAX_PARTS = 10000;
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
 /** The upload named by `uploadId`, which must be one into this bucket and key. */
-export function requireUpload(ctx: Context): UploadInfo {
-  const upload = ctx.meta.getUpload(ctx.route.query.get('uploadId') ?? '');
+export async function requireUpload(ctx: Context): Promise<UploadInfo> {
+  const upload = await ctx.meta.getUpload(ctx.route.query.get('uploadId') ?? '');
   if (!upload || upload.bucket !== bucketOf(ctx) || upload.key !== keyOf(ctx)) {
     throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
   }
@@ -27,13 +27,13 @@ export function partNumber(text: string | undefined): number {
 }
 
 export async function createMultipartUpload(ctx: Context): Promise<void> {
-  const uploadId = ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 
 export async function uploadPart(ctx: Context): Promise<void> {
   const n = partNumber(ctx.route.query.get('partNumber'));
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const md5 = contentMd5(ctx);
   const { body, length } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
@@ -43,7 +43,7 @@ export async function uploadPart(ctx: Context): Promise<void> {
 }
 
 export async function completeMultipartUpload(ctx: Context): Promise<void> {
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PARTS) throw malformed();
@@ -63,17 +63,17 @@ export async function completeMultipartUpload(ctx: Context): Promise<void> {
 }
 
 export async function abortMultipartUpload(ctx: Context): Promise<void> {
-  ctx.store.abortUpload(requireUpload(ctx).uploadId);
+  await ctx.store.abortUpload((await requireUpload(ctx)).uploadId);
   sendEmpty(ctx, 204);
 }
 
 export async function listParts(ctx: Context): Promise<void> {
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const maxParts = pageSize(ctx, 'max-parts', 1000);
   const markerText = ctx.route.query.get('part-number-marker');
   const marker = markerText === undefined ? 0 : Number(markerText);
   if (!Number.isInteger(marker) || marker < 0) throw new S3Error('InvalidArgument', 'part-number-marker must be a non-negative integer.');
-  const page = ctx.meta.listParts(upload.uploadId, marker, maxParts);
+  const page = await ctx.meta.listParts(upload.uploadId, marker, maxParts);
   let xml =
     el('Bucket', upload.bucket) + el('Key', upload.key) + el('UploadId', upload.uploadId) +
     `<Initiator>${OWNER_XML}</Initiator><Owner>${OWNER_XML}</Owner><StorageClass>STANDARD</StorageClass>` +
@@ -93,7 +93,7 @@ export async function listMultipartUploads(ctx: Context): Promise<void> {
   const delimiter = q.get('delimiter') || undefined;
   const keyMarker = q.get('key-marker') ?? '';
   const uploadIdMarker = q.get('upload-id-marker') ?? '';
-  const page = ctx.meta.listUploads(bucketOf(ctx), { prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined, maxUploads });
+  const page = await ctx.meta.listUploads(bucketOf(ctx), { prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined, maxUploads });
   let xml = el('Bucket', bucketOf(ctx)) + el('KeyMarker', encode(keyMarker)) + el('UploadIdMarker', uploadIdMarker);
   if (page.nextKeyMarker !== null) xml += el('NextKeyMarker', encode(page.nextKeyMarker));
   if (page.nextUploadIdMarker !== null) xml += el('NextUploadIdMarker', page.nextUploadIdMarker);

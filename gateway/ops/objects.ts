@@ -18,7 +18,7 @@ export async function putObject(ctx: Context): Promise<void> {
   const key = keyOf(ctx);
   const headers = objectHeaders(ctx);
   const md5 = contentMd5(ctx);
-  const condition = putCondition(ctx);
+  const condition = await putCondition(ctx);
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
@@ -31,12 +31,12 @@ export async function putObject(ctx: Context): Promise<void> {
  * before the body is read, so a doomed upload fails at once, and again inside the commit, so a
  * concurrent PUT that committed first wins and this one fails with 412.
  */
-function putCondition(ctx: Context): PutCondition | undefined {
+async function putCondition(ctx: Context): Promise<PutCondition | undefined> {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
   const condition: PutCondition | undefined = ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
-  if (condition) checkPutCondition(condition, ctx.meta.getObject(bucketOf(ctx), keyOf(ctx))?.etag);
+  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
   return condition;
 }
 
@@ -53,8 +53,8 @@ interface ReadPlan {
   headers: Record<string, string | number>;
 }
 
-function planRead(ctx: Context): ReadPlan {
-  const manifest = ctx.store.head(bucketOf(ctx), keyOf(ctx));
+async function planRead(ctx: Context): Promise<ReadPlan> {
+  const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx));
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -106,13 +106,13 @@ export function byteRange(value: string | undefined, size: number): Range | null
 }
 
 export async function headObject(ctx: Context): Promise<void> {
-  const plan = planRead(ctx);
+  const plan = await planRead(ctx);
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   ctx.res.end();
 }
 
 export async function getObject(ctx: Context): Promise<void> {
-  const plan = planRead(ctx);
+  const plan = await planRead(ctx);
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   // A client that goes away destroys the response, and pipeline then ends the read (no more prefetch).
   await pipeline(Readable.from(ctx.store.readRange(plan.manifest, plan.start, plan.end + 1)), ctx.res);
@@ -136,7 +136,7 @@ export async function deleteObjects(ctx: Context): Promise<void> {
     if (key === undefined || key === '') throw malformed();
     return key;
   });
-  if (!ctx.meta.getBucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   let results = '';
   for (const key of keys) {
     try {

@@ -2,7 +2,7 @@ import type { Range } from '../../src/store/object-store.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { el, isoTime } from '../xml.js';
-import { copySourceObject, copyTooLarge } from './copy.js';
+import { copyTooLarge, withCopySource } from './copy.js';
 import { partNumber, requireUpload } from './multipart.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -22,10 +22,11 @@ function copySourceRange(value: string | undefined): Range | undefined {
 /** UploadPartCopy: a part made of (a range of) another object, readable by the caller. */
 export async function uploadPartCopy(ctx: Context): Promise<void> {
   const n = partNumber(ctx.route.query.get('partNumber'));
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const range = copySourceRange(header(ctx, 'x-amz-copy-source-range'));
-  const source = copySourceObject(ctx);
-  if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
-  const { etag } = await ctx.store.uploadPartCopy(upload.uploadId, n, source.bucket, source.key, range);
+  const { etag } = await withCopySource(ctx, (source) => {
+    if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
+    return ctx.store.uploadPartCopy(upload.uploadId, n, source.bucket, source.key, range, source.manifest.id);
+  });
   sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())));
 }

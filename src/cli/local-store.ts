@@ -68,7 +68,7 @@ export async function openStore(dir: string, config: StoreConfig = readStoreConf
   const backends = new BackendPool(list, pool);
   const meta = new SqliteMetaStore(files.meta);
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
-  for (const b of meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
+  for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
   const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
   return {
@@ -81,7 +81,7 @@ export async function openStore(dir: string, config: StoreConfig = readStoreConf
     async close() {
       await backends.close();
       await pipeline.close();
-      meta.close();
+      await meta.close();
     },
   };
 }

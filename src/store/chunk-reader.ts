@@ -71,7 +71,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     }, ctx.hedgeMs);
   });
 
-  if (bad.size > 0) ctx.meta.enqueueRepair(chunk.id, `shards ${[...bad].join(',')} unreadable or corrupt`);
+  if (bad.size > 0) await ctx.meta.enqueueRepair(chunk.id, `shards ${[...bad].join(',')} unreadable or corrupt`);
   // Keep exactly what is needed: the first k good shards, data shards preferred.
   const use: Slot[] = new Array<Slot>(total).fill(null);
   let taken = 0;
