@@ -135,8 +135,9 @@ export class MetaReplica {
       report.buckets++;
     }
     const perBucket = new Map<string, Array<{ key: string; manifest: ObjectManifest }>>();
+    const buckets = new Set((await meta.listBuckets()).map((b) => b.name));
     for (const r of records) {
-      if (r.body.t !== 'object' || r.body.manifest === null || !(await meta.getBucket(r.body.bucket))) continue;
+      if (r.body.t !== 'object' || r.body.manifest === null || !buckets.has(r.body.bucket)) continue;
       const list = perBucket.get(r.body.bucket) ?? [];
       list.push({ key: r.body.key, manifest: r.body.manifest });
       perBucket.set(r.body.bucket, list);
