@@ -50,9 +50,9 @@ export interface SqliteMetaStoreOptions {
 
 /**
  * The embedded metadata store: one sqlite file in WAL mode. sqlite itself never syncs a commit
- * (synchronous=NORMAL); `WalSync` does: at once for most writes, so the method whose promise resolved
- * has its change on disk, and as a group commit off the event loop for the writes of the
- * request path (see `MetaStore`), whose callers await `durable()`. This class is where
+ * (synchronous=NORMAL); `WalSync` does: at once for most writes, so the method whose promise
+ * resolved has its change on disk, and as a group commit off the event loop for the writes of
+ * the request path (see `MetaStore`), whose callers await `durable()`. This class is where
  * transactions begin and bucket names become ids; the families it delegates to only run
  * statements.
  */
