@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     console.log(`  quiet PUT: ${fmt(putMBs)} MB/s (${fmt(putS, 1)} s)`);
     const reads = Math.max(2, count >> 2);
     t = performance.now();
-    for (let i = 0; i < reads; i++) await drain(store.get('b', `o${i}`).body);
+    for (let i = 0; i < reads; i++) await drain((await store.get('b', `o${i}`)).body);
     const getS = (performance.now() - t) / 1000;
     const getMBs = (reads * objectBytes) / 1e6 / getS;
     console.log(`  quiet GET: ${fmt(getMBs)} MB/s (${fmt(getS, 1)} s)`);
@@ -145,12 +145,12 @@ async function main(): Promise<void> {
 
     let lostShards = 0; // bytes of the shards the node held: what repair must rebuild
     for (let i = 0; i < count; i++) {
-      for (const c of meta.getObject('b', `o${i}`)!.chunks) for (const sh of c.shards) if (pool.get(sh.backend)!.node === victimId) lostShards += c.shardSize;
+      for (const c of (await meta.getObject('b', `o${i}`))!.chunks) for (const sh of c.shards) if (pool.get(sh.backend)!.node === victimId) lostShards += c.shardSize;
     }
     let foreground = 0;
     let repairing = true;
     const reader = (async () => {
-      for (let i = 0; repairing; i = (i + 1) % count) foreground += await drain(store.get('b', `o${i}`).body);
+      for (let i = 0; repairing; i = (i + 1) % count) foreground += await drain((await store.get('b', `o${i}`)).body);
     })();
     const r0 = performance.now();
     const pass = await new Scrubber({ meta, backends: pool, pipeline }, { graceMs: 0, chunksPerSecond: 0 }).pass();
@@ -186,7 +186,7 @@ async function main(): Promise<void> {
     await Promise.all(nodes.map((n) => (n.child.exitCode === null && n.child.signalCode === null ? new Promise((r) => n.child.once('exit', r)) : undefined)));
     await pool.close();
     await pipeline.close();
-    meta.close();
+    await meta.close();
     await registry.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -97,7 +97,7 @@ function median(values: number[]): number {
 }
 
 /** Lists the whole bucket in pages; returns entries returned and the median seconds per pass. */
-function listAll(meta: SqliteMetaStore, delimiter: string | undefined, passes: number): { entries: number; seconds: number } {
+async function listAll(meta: SqliteMetaStore, delimiter: string | undefined, passes: number): Promise<{ entries: number; seconds: number }> {
   const times: number[] = [];
   let entries = 0;
   for (let pass = 0; pass < passes; pass++) {
@@ -105,7 +105,7 @@ function listAll(meta: SqliteMetaStore, delimiter: string | undefined, passes: n
     const start = process.hrtime.bigint();
     let startAfter: string | undefined;
     do {
-      const page = meta.listObjects({ bucket: 'bench', delimiter, startAfter, maxKeys: PAGE });
+      const page = await meta.listObjects({ bucket: 'bench', delimiter, startAfter, maxKeys: PAGE });
       entries += page.entries.length + page.commonPrefixes.length;
       startAfter = page.nextMarker ?? undefined;
     } while (startAfter !== undefined);
@@ -130,7 +130,7 @@ function printTable(title: string, rows: Row[]): void {
   }
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       keys: { type: 'string', default: '1000000' },
@@ -152,30 +152,30 @@ function main(): void {
     rows.push({ operation, unit, count, seconds: secs, perSecond: count / secs });
   };
   try {
-    meta.createBucket('bench');
+    await meta.createBucket('bench');
     const names = keys(n);
     let start = process.hrtime.bigint();
     for (let i = 0; i < n; i += batch) {
-      meta.putObjects('bench', names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })));
+      await meta.putObjects('bench', names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })));
     }
     row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
 
-    meta.createBucket('single');
+    await meta.createBucket('single');
     start = process.hrtime.bigint();
-    for (let i = 0; i < SINGLE_PUTS; i++) meta.putObject('single', names[i], manifest(i));
+    for (let i = 0; i < SINGLE_PUTS; i++) await meta.putObject('single', names[i], manifest(i));
     row('putObject, one durable commit each', 'commits', SINGLE_PUTS, seconds(start));
 
-    const flat = listAll(meta, undefined, passes);
+    const flat = await listAll(meta, undefined, passes);
     row(`list, no delimiter, pages of ${PAGE}`, 'keys', flat.entries, flat.seconds);
-    const rolled = listAll(meta, '/', passes);
+    const rolled = await listAll(meta, '/', passes);
     row(`list, delimiter '/', pages of ${PAGE}`, 'entries', rolled.entries, rolled.seconds);
     row(`list, delimiter '/', pages of ${PAGE}`, 'keys covered', n, rolled.seconds);
   } finally {
-    meta.close();
+    await meta.close();
     if (!values.dir) rmSync(dir, { recursive: true, force: true });
   }
   printTable(`metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys, node ${process.version}`, rows);
   if (values.json) writeFileSync(values.json, JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2));
 }
 
-main();
+await main();

@@ -493,13 +493,13 @@ async function storeApiLoads(o: Opts, sha: string, dir: string, out: Measure[], 
     );
     out.push(
       await measure(sys, `${label} GET, single stream`, 'MB/s', 1e-6, async () => {
-        const n = await drain(store.get('bench', 'single').body);
+        const n = await drain((await store.get('bench', 'single')).body);
         if (n !== o.size) throw new Error(`store API: GET returned ${n} of ${o.size}`);
         return { count: n };
       }),
     );
     const h = createHash('sha256');
-    const n = await drain(store.get('bench', 'single').body, h);
+    const n = await drain((await store.get('bench', 'single')).body, h);
     if (n !== o.size || h.digest('hex') !== sha) throw new Error('store API: the object read back differs from what was stored');
     out[out.length - 1]!.note = 'verified by SHA-256 (untimed GET)';
   } finally {
@@ -583,7 +583,7 @@ function killQuiet(pid: number): void {
 }
 
 /** Empty objects straight into the metadata store (qstor stopped): keys in a scattered order. */
-function fillBucket(dir: string, bucket: string, count: number): { seconds: number; keys: string[] } {
+async function fillBucket(dir: string, bucket: string, count: number): Promise<{ seconds: number; keys: string[] }> {
   const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB: 256 });
   const t0 = performance.now();
   const keys: string[] = [];
@@ -596,11 +596,11 @@ function fillBucket(dir: string, bucket: string, count: number): { seconds: numb
         const key = `obj-${mixHex(i)}-${i.toString(36)}`;
         batch.push({ key, manifest: { id, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: 1_700_000_000_000 + i, contentType: 'application/octet-stream', metadata: {}, checksums: {}, chunks: [] } });
       }
-      meta.putObjects(bucket, batch);
+      await meta.putObjects(bucket, batch);
       if (keys.length < 3) keys.push(...batch.slice(0, 3).map((b) => b.key));
     }
   } finally {
-    meta.close();
+    await meta.close();
   }
   return { seconds: (performance.now() - t0) / 1000, keys };
 }
@@ -788,7 +788,7 @@ async function main(): Promise<void> {
       await q.stop();
     }
     console.log(`  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`);
-    const fill = fillBucket(qdir, 'list', listKeys);
+    const fill = await fillBucket(qdir, 'list', listKeys);
     console.log(`  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`);
     extra['listFillSeconds'] = fill.seconds;
     q = await startQstor(qdir, port, backendPort, keys, cpuProf);

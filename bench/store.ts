@@ -433,7 +433,7 @@ async function getPhase(ctx: Ctx, name: string, key: string, size: number, cal: 
     const hash = createHash('sha256');
     let got = 0;
     let clientMs = 0;
-    for await (const piece of ctx.store.get(BUCKET, key).body as AsyncIterable<Buffer>) {
+    for await (const piece of (await ctx.store.get(BUCKET, key)).body as AsyncIterable<Buffer>) {
       const t = performance.now();
       hash.update(piece);
       got += piece.length;
@@ -881,7 +881,7 @@ async function main(): Promise<void> {
     await backends?.close().catch(() => {});
     await refBackends?.close().catch(() => {});
     await pipeline?.close().catch(() => {});
-    meta?.close();
+    await meta?.close();
     // stopLocalBackends waits for 'exit' of children not yet exited by code: hand it only live ones.
     await stopLocalBackends([...zdbs, ...refZdbs].filter(alive));
     fs.rmSync(dir, { recursive: true, force: true });

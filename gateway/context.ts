@@ -34,8 +34,8 @@ export function keyOf(ctx: Context<ObjectOperation>): string {
   return ctx.route.endpoint.key;
 }
 
-export function requireBucket(ctx: Context<BucketOperation>): Bucket {
-  const bucket = ctx.meta.getBucket(bucketOf(ctx));
+export async function requireBucket(ctx: Context<BucketOperation>): Promise<Bucket> {
+  const bucket = await ctx.meta.getBucket(bucketOf(ctx));
   if (!bucket) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   return bucket;
 }

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const opened = config ? await openStore(dir, config.store) : await openStore(dir);
   const logger = pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }));
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
-  const orphans = opened.meta.recoverPendingWrites();
+  const orphans = await opened.meta.recoverPendingWrites();
   if (orphans > 0) logger.info({ orphans }, 'shards of interrupted writes queued for deletion');
   const cluster = config?.registry ? await startClusterLink(dir, config.registry, opened, logger) : null;
   await opened.backends.refresh();

@@ -103,7 +103,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
       payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
-      authorize(o.meta, auth.identity, r.bucket, NEEDED[r.endpoint.kind]);
+      await authorize(o.meta, auth.identity, r.bucket, NEEDED[r.endpoint.kind]);
       let body: VerifiedBody | null = null;
       const ctx: Context = {
         req,

@@ -90,9 +90,9 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
 
     // A second start finds all data again.
     q = await startStore(dir, port);
-    const listed = await withStore(dir, `console.log(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => e.key + ':' + e.size).join(','));`);
+    const listed = await withStore(dir, `console.log((await s.meta.listObjects({ bucket: 'photos' })).entries.map((e) => e.key + ':' + e.size).join(','));`);
     expect(listed.trim()).toBe('p0:300000,p1:300001,p2:300002,p3:300003,p4:300004');
-    const before = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
+    const before = await withStore(dir, `console.log(JSON.stringify((await s.meta.listObjects({ bucket: 'photos' })).entries.map((e) => [e.key, e.etag, e.size])))`);
     expect(await stopQstor(q)).toBe(0);
 
     // The machine holding the database is lost: rebuild it from the backends and the master key.
@@ -101,9 +101,9 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
     expect(rebuilt).toContain('rebuilt 1 buckets and 5 objects');
     await expect(run(process.execPath, [QSTOR, 'meta', 'rebuild', '--data', dir])).rejects.toMatchObject({ stderr: expect.stringContaining('exists: move it away first') });
     q = await startStore(dir, port);
-    const after = await withStore(dir, `console.log(JSON.stringify(s.meta.listObjects({ bucket: 'photos' }).entries.map((e) => [e.key, e.etag, e.size])))`);
+    const after = await withStore(dir, `console.log(JSON.stringify((await s.meta.listObjects({ bucket: 'photos' })).entries.map((e) => [e.key, e.etag, e.size])))`);
     expect(after).toBe(before);
-    const body = await withStore(dir, `const chunks = []; for await (const c of s.store.get('photos', 'p3').body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), s.store.head('photos', 'p3').metadata.n);`);
+    const body = await withStore(dir, `const chunks = []; for await (const c of (await s.store.get('photos', 'p3')).body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), (await s.store.head('photos', 'p3')).metadata.n);`);
     expect(body.trim()).toBe('300003 true 3');
     expect(await stopQstor(q)).toBe(0);
     // Three starts and stops of the whole store and ~15 aws cli runs: minutes on 2 busy cores.

@@ -46,7 +46,7 @@ function clusterSuite(failure: Failure): void {
   let s3: S3Client;
   const written = new Map<string, Buffer>();
 
-  const manifestOf = (key: string): ObjectManifest => meta.getObject('data', key)!;
+  const manifestOf = async (key: string): Promise<ObjectManifest> => (await meta.getObject('data', key))!;
   const nodeOf = (backend: string): string => pool.get(backend)!.node;
   const farmOf = (backend: string): string => pool.get(backend)!.farm;
   const readAll = async (): Promise<void> => {
@@ -101,7 +101,7 @@ function clusterSuite(failure: Failure): void {
     await Promise.all(agents.map((a) => a.stop()));
     await pool?.close();
     await pipeline?.close();
-    meta?.close();
+    await meta?.close();
     await registry?.close();
     for (const h of hosts) h.remove();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -111,14 +111,14 @@ function clusterSuite(failure: Failure): void {
     expect(pool.list()).toHaveLength(12);
     for (const b of pool.list()) expect(b.password).toMatch(/.{16,}/);
     // The namespace passwords are kept sealed under the master key, never in the clear.
-    for (const b of meta.listBackends()) expect(b.password!.includes(Buffer.from(pool.get(b.id)!.password!))).toBe(false);
+    for (const b of await meta.listBackends()) expect(b.password!.includes(Buffer.from(pool.get(b.id)!.password!))).toBe(false);
     for (let i = 0; i < 6; i++) {
       const data = content(700 * 1024 + i * 1000, 50 + i);
       await s3.send(new PutObjectCommand({ Bucket: 'data', Key: `obj-${i}`, Body: data }));
       written.set(`obj-${i}`, data);
     }
     for (const key of written.keys()) {
-      for (const chunk of manifestOf(key).chunks) {
+      for (const chunk of (await manifestOf(key)).chunks) {
         expect(new Set(chunk.shards.map((s) => nodeOf(s.backend))).size).toBe(6);
         const perFarm = new Map<string, number>();
         for (const s of chunk.shards) perFarm.set(farmOf(s.backend), (perFarm.get(farmOf(s.backend)) ?? 0) + 1);
@@ -146,7 +146,7 @@ function clusterSuite(failure: Failure): void {
     expect(pass.failed).toBe(0);
     expect(pass.repaired).toBeGreaterThan(0);
     for (const key of written.keys()) {
-      for (const chunk of manifestOf(key).chunks) {
+      for (const chunk of (await manifestOf(key)).chunks) {
         expect(chunk.shards.every((s) => pool.get(s.backend)!.node !== victim.nodeId)).toBe(true);
         expect(new Set(chunk.shards.map((s) => `${s.backend}/${s.key}`)).size).toBe(6);
       }
@@ -185,14 +185,15 @@ function clusterSuite(failure: Failure): void {
       return true;
     }, 30_000);
     for (const b of returned) {
-      const referenced = [...written.keys()].flatMap((k) => manifestOf(k).chunks.flatMap((c) => c.shards)).filter((s) => s.backend === b.id);
+      const manifests = await Promise.all([...written.keys()].map(manifestOf));
+      const referenced = manifests.flatMap((m) => m.chunks.flatMap((c) => c.shards)).filter((s) => s.backend === b.id);
       expect(referenced).toEqual([]);
     }
     const data = content(900 * 1024, 99);
     await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'after-return', Body: data }));
     written.set('after-return', data);
-    for (const chunk of manifestOf('after-return').chunks) expect(new Set(chunk.shards.map((s) => nodeOf(s.backend))).size).toBe(6);
-    expect(manifestOf('after-return').chunks.some((c) => c.shards.some((s) => nodeOf(s.backend) === victim.nodeId))).toBe(true);
+    for (const chunk of (await manifestOf('after-return')).chunks) expect(new Set(chunk.shards.map((s) => nodeOf(s.backend))).size).toBe(6);
+    expect((await manifestOf('after-return')).chunks.some((c) => c.shards.some((s) => nodeOf(s.backend) === victim.nodeId))).toBe(true);
     await readAll();
   }, 60_000);
 }

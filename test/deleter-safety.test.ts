@@ -48,15 +48,15 @@ describe('the deleter and the shards of writes recovered as interrupted', () => 
     expect(h.meta.recoverPendingWrites()).toBeGreaterThan(0);
     release();
     await put; // answered 200 to the client
-    const manifest = h.meta.getObject('b', 'in-flight')!;
+    const manifest = (await h.meta.getObject('b', 'in-flight'))!;
     expect(manifest.chunks).toHaveLength(5);
 
     await new Deleter(h.meta, h.backends, { batch: 256, leaseMs: 0 }).drain();
     for (const chunk of manifest.chunks) {
       for (const shard of chunk.shards) expect(await h.backends.client(shard.backend).check(shard.key)).toBe(true);
     }
-    expect((await collect(h.store.get('b', 'in-flight').body)).equals(data)).toBe(true);
-    expect(h.meta.takeDeletes(1000, 0)).toEqual([]); // their entries are gone, not left to retry
+    expect((await collect((await h.store.get('b', 'in-flight')).body)).equals(data)).toBe(true);
+    expect(await h.meta.takeDeletes(1000, 0)).toEqual([]); // their entries are gone, not left to retry
   });
 
   it('still deletes the shards of a write that did fail', async () => {

@@ -22,11 +22,11 @@ describe('gateway: SigV4 authentication and access', () => {
       buckets: ['auth', 'granted', 'other'],
       async setup({ g }) {
         const reader = { id: 'READERKEY', secret: 'reader-secret-abcdefghijklmnopqrstuvwxyz' };
-        g.h.meta.createAccessKey(reader.id, sealSecret(g.h.masterKey, reader.id, reader.secret), 'reader');
-        g.h.meta.allow(reader.id, 'granted', { read: true });
+        await g.h.meta.createAccessKey(reader.id, sealSecret(g.h.masterKey, reader.id, reader.secret), 'reader');
+        await g.h.meta.allow(reader.id, 'granted', { read: true });
         const writer = { id: 'WRITERKEY', secret: 'writer-secret-abcdefghijklmnopqrstuvwxyz' };
-        g.h.meta.createAccessKey(writer.id, sealSecret(g.h.masterKey, writer.id, writer.secret), 'writer');
-        g.h.meta.allow(writer.id, 'granted', { read: true, write: true });
+        await g.h.meta.createAccessKey(writer.id, sealSecret(g.h.masterKey, writer.id, writer.secret), 'writer');
+        await g.h.meta.allow(writer.id, 'granted', { read: true, write: true });
       },
     },
     (t) => ({ g, s3 } = t),
@@ -44,7 +44,7 @@ describe('gateway: SigV4 authentication and access', () => {
   it('fails a PUT whose body does not match x-amz-content-sha256, storing nothing', async () => {
     const res = await rawRequest(g.port, { method: 'PUT', path: '/auth/mismatch', body: 'actual body', payload: sha256('another body') });
     expect([res.status, errorCode(res)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
-    expect(g.h.meta.getObject('auth', 'mismatch')).toBeNull();
+    expect(await g.h.meta.getObject('auth', 'mismatch')).toBeNull();
   });
 
   it('decodes STREAMING-AWS4-HMAC-SHA256-PAYLOAD with every chunk signature checked', async () => {
@@ -63,7 +63,7 @@ describe('gateway: SigV4 authentication and access', () => {
     for (const at of [0, 2, 3]) {
       const res = await chunkedPut(g.port, `/auth/bad-chunk-${at}`, data, { signed: true, chunkSize: 65536, badSignatureAt: at });
       expect([res.status, errorCode(res)], `chunk ${at}`).toEqual([403, 'SignatureDoesNotMatch']);
-      expect(g.h.meta.getObject('auth', `bad-chunk-${at}`)).toBeNull();
+      expect(await g.h.meta.getObject('auth', `bad-chunk-${at}`)).toBeNull();
     }
   });
 
@@ -73,7 +73,7 @@ describe('gateway: SigV4 authentication and access', () => {
     expect(ok.status).toBe(200);
     const bad = await chunkedPut(g.port, '/auth/trailer-bad', data, { signed: false, chunkSize: 8192, trailer: ['x-amz-checksum-crc32', crc32(Buffer.from('other'))] });
     expect([bad.status, errorCode(bad)]).toEqual([400, 'BadDigest']);
-    expect(g.h.meta.getObject('auth', 'trailer-bad')).toBeNull();
+    expect(await g.h.meta.getObject('auth', 'trailer-bad')).toBeNull();
     const sha = crypto.createHash('sha256').update(data).digest('base64');
     const ok256 = await chunkedPut(g.port, '/auth/trailer-sha', data, { signed: false, chunkSize: 8192, trailer: ['x-amz-checksum-sha256', sha] });
     expect(ok256.status).toBe(200);
@@ -117,12 +117,12 @@ describe('gateway: SigV4 authentication and access', () => {
     expect(await failure(reader.send(new ListObjectsV2Command({ Bucket: 'other' })))).toBe('AccessDenied');
     expect(await failure(writer.send(new PutObjectCommand({ Bucket: 'other', Key: 'x', Body: 'x' })))).toBe('AccessDenied');
     expect(await failure(writer.send(new CreateBucketCommand({ Bucket: 'writers-own' })))).toBe('AccessDenied');
-    expect(g.h.meta.getObject('other', 'x')).toBeNull();
-    expect(g.h.meta.getObject('granted', 'r')).toBeNull();
+    expect(await g.h.meta.getObject('other', 'x')).toBeNull();
+    expect(await g.h.meta.getObject('granted', 'r')).toBeNull();
   });
 
-  it('stores secrets sealed: they open only with the master key and for their own key id', () => {
-    const sealed = g.h.meta.getAccessKey('READERKEY')!.encryptedSecret;
+  it('stores secrets sealed: they open only with the master key and for their own key id', async () => {
+    const sealed = (await g.h.meta.getAccessKey('READERKEY'))!.encryptedSecret;
     expect(sealed.includes(Buffer.from('reader-secret'))).toBe(false);
     expect(openSecret(g.h.masterKey, 'READERKEY', sealed)).toBe('reader-secret-abcdefghijklmnopqrstuvwxyz');
     expect(() => openSecret(crypto.randomBytes(32), 'READERKEY', sealed)).toThrow(/wrong master key/);

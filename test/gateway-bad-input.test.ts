@@ -28,7 +28,7 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bad', Key: 'mp' }));
     const res = await rawRequest(g.port, { method: 'POST', path: `/bad/mp?uploadId=${UploadId}`, body: '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>' });
     expect([res.status, errorCode(res)]).toEqual([400, 'MalformedXML']);
-    expect(g.h.meta.getUpload(UploadId!)).not.toBeNull();
+    expect(await g.h.meta.getUpload(UploadId!)).not.toBeNull();
     await keepIsIntact();
   });
 

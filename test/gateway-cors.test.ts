@@ -47,7 +47,7 @@ describe('gateway: bucket CORS', () => {
     for (const [res, code] of cases) expect(errorCode(await res)).toBe(code);
     const unsupported = await rule('<AllowedOrigin>*</AllowedOrigin><AllowedMethod>PATCH</AllowedMethod>');
     expect([unsupported.status, errorMessage(unsupported)]).toEqual([400, 'Found unsupported HTTP method in CORS config. Unsupported method is PATCH']);
-    expect(g.h.meta.getBucket('closed')!.settings.cors).toBeUndefined();
+    expect((await g.h.meta.getBucket('closed'))!.settings.cors).toBeUndefined();
   });
 
   it('answers preflights from the rules, without credentials', async () => {

@@ -121,7 +121,7 @@ describe('gateway: multipart uploads', () => {
     expect(await failure(complete([{ PartNumber: 2, ETag: p2.ETag }, { PartNumber: 1, ETag: p1.ETag }]))).toBe('InvalidPartOrder');
     expect(await failure(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]))).toBe('InvalidPart');
     expect(await failure(complete([{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }]))).toBe('EntityTooSmall');
-    expect(g.h.meta.getObject('mpu', 'manual')).toBeNull();
+    expect(await g.h.meta.getObject('mpu', 'manual')).toBeNull();
     await complete([{ PartNumber: 2, ETag: p2.ETag }]);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(big)).toBe(true);
@@ -130,6 +130,6 @@ describe('gateway: multipart uploads', () => {
     await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId, PartNumber: 1, Body: small }));
     await s3.send(new AbortMultipartUploadCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId }));
     expect(await failure(s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId })))).toBe('NoSuchUpload');
-    expect(g.h.meta.getObject('mpu', 'aborted')).toBeNull();
+    expect(await g.h.meta.getObject('mpu', 'aborted')).toBeNull();
   });
 });

@@ -46,7 +46,7 @@ describe('gateway: UploadPartCopy', () => {
 
     // The sources go, and their unshared shards with them, before the upload completes: only the
     // parts' references keep the shared chunks.
-    const sourceChunks = g.h.meta.getObject('src', 'big')!.chunks.map((c) => c.id);
+    const sourceChunks = (await g.h.meta.getObject('src', 'big'))!.chunks.map((c) => c.id);
     const deleter = new Deleter(g.h.meta, g.h.backends);
     await deleter.drain();
     await s3.send(new DeleteObjectCommand({ Bucket: 'src', Key: 'big' }));
@@ -60,7 +60,7 @@ describe('gateway: UploadPartCopy', () => {
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(expected)).toBe(true);
     expect(done.ETag).toBe(`"${md5(Buffer.concat([aligned, unaligned, small].map(md5))).toString('hex')}-3"`);
 
-    const chunks = g.h.meta.getObject('dst', 'joined')!.chunks.map((c) => c.id);
+    const chunks = (await g.h.meta.getObject('dst', 'joined'))!.chunks.map((c) => c.id);
     expect(chunks.slice(0, 6)).toEqual(sourceChunks.slice(0, 6));
     expect(chunks.slice(6).some((id) => sourceChunks.includes(id))).toBe(false);
   });
@@ -76,8 +76,8 @@ describe('gateway: UploadPartCopy', () => {
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'dst', Key: 'again', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: p1.CopyPartResult!.ETag! }] } }));
     const got = await s3.send(new GetObjectCommand({ Bucket: 'dst', Key: 'again' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(second)).toBe(true);
-    const joinedChunks = g.h.meta.getObject('dst', 'joined')!.chunks.map((c) => c.id);
-    expect(g.h.meta.getObject('dst', 'again')!.chunks.map((c) => c.id)).toEqual(joinedChunks.slice(6, 12));
+    const joinedChunks = (await g.h.meta.getObject('dst', 'joined'))!.chunks.map((c) => c.id);
+    expect((await g.h.meta.getObject('dst', 'again'))!.chunks.map((c) => c.id)).toEqual(joinedChunks.slice(6, 12));
   });
 
   it('refuses bad sources, ranges, preconditions, uploads and rights with S3 codes', async () => {

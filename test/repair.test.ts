@@ -35,7 +35,7 @@ describe('repair', () => {
     expect(first).toMatchObject({ objects: 1, chunks: 3, repaired: 1, shardsRebuilt: 1, failed: 0, belowRedundancy: 0 });
     expect(await h.backends.client(victim.backend).check(victim.key)).toBe(true);
     expect(await scrubber(h).pass()).toMatchObject({ chunks: 3, healthy: 3, repaired: 0 });
-    expect((await collect(h.store.get('b', 'x').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'x')).body)).equals(data)).toBe(true);
   });
 
   it('moves the shards of a lost backend elsewhere, updates every manifest sharing them, and cleans up when it returns', async () => {
@@ -50,8 +50,8 @@ describe('repair', () => {
     await h.store.copy('b', 'o0', 'b', 'o0-copy');
     objects.set('o0-copy', objects.get('o0')!);
     const lost = 'b5';
-    const onLost = (key: string): number => h!.meta.getObject('b', key)!.chunks.filter((c) => c.shards.some((s) => s.backend === lost)).length;
-    const before = [...objects.keys()].reduce((n, k) => n + onLost(k), 0);
+    const onLost = async (key: string): Promise<number> => (await h!.meta.getObject('b', key))!.chunks.filter((c) => c.shards.some((s) => s.backend === lost)).length;
+    const before = (await Promise.all([...objects.keys()].map(onLost))).reduce((sum, n) => sum + n, 0);
     expect(before).toBeGreaterThan(0);
 
     const z = h.zdbs[5]!;
@@ -61,13 +61,13 @@ describe('repair', () => {
     const report = await scrubber(h, 0).pass();
     expect(report.failed).toBe(0);
     expect(report.repaired).toBeGreaterThan(0);
-    for (const key of objects.keys()) expect(onLost(key)).toBe(0);
+    for (const key of objects.keys()) expect(await onLost(key)).toBe(0);
     // Chunks shared by the copy moved together.
-    expect(h.meta.getObject('b', 'o0-copy')!.chunks).toEqual(h.meta.getObject('b', 'o0')!.chunks);
+    expect((await h.meta.getObject('b', 'o0-copy'))!.chunks).toEqual((await h.meta.getObject('b', 'o0'))!.chunks);
     // Full redundancy again: two more backends can go.
     h.zdbs[0]!.kill('SIGKILL');
     h.zdbs[1]!.kill('SIGKILL');
-    for (const [key, data] of objects) expect((await collect(h.store.get('b', key).body)).equals(data)).toBe(true);
+    for (const [key, data] of objects) expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
 
     // The lost backend comes back: its stale shards are deleted, nothing is duplicated.
     const back = await z.restart();

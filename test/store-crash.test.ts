@@ -67,16 +67,16 @@ describe('store process killed mid-PUT', () => {
     };
     const meta = new SqliteMetaStore(path.join(dir, 'meta.db'));
     try {
-      expect(meta.getObject('b', 'partial')).toBeNull();
-      const committed = meta.getObject('b', 'committed')!;
+      expect(await meta.getObject('b', 'partial')).toBeNull();
+      const committed = (await meta.getObject('b', 'committed'))!;
       const committedShards = committed.chunks.reduce((n, c) => n + c.shards.length, 0);
       expect(await shardKeys()).toBeGreaterThan(committedShards); // orphans of the partial PUT
-      expect(meta.recoverPendingWrites()).toBeGreaterThan(0);
+      expect(await meta.recoverPendingWrites()).toBeGreaterThan(0);
       await new Deleter(meta, backends).drain();
       expect(await shardKeys()).toBe(committedShards);
       for (const c of committed.chunks) for (const s of c.shards) expect(await backends.client(s.backend).check(s.key)).toBe(true);
     } finally {
-      meta.close();
+      await meta.close();
       await backends.close();
     }
   });

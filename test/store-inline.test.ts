@@ -30,13 +30,13 @@ describe('small objects kept in their manifest', () => {
     expect(put.manifest.chunks).toEqual([]);
     // Only the 3 encrypted manifest copies were written: no shard.
     expect((await entriesOnBackends(h)) - before).toBe(3);
-    const stored = h.meta.getObject('b', 'small')!;
+    const stored = (await h.meta.getObject('b', 'small'))!;
     expect(stored.inline).toBeDefined();
     const sealed = Buffer.from(stored.inline!.data, 'base64');
     // The text half of the content would be visible in a plaintext or merely compressed copy.
     expect(sealed.includes(Buffer.from('quick brown fox'))).toBe(false);
-    expect((await collect(h.store.get('b', 'small').body)).equals(data)).toBe(true);
-    expect((await collect(h.store.get('b', 'small', { start: 100, end: 9000 }).body)).equals(data.subarray(100, 9001))).toBe(true);
+    expect((await collect((await h.store.get('b', 'small')).body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'small', { start: 100, end: 9000 })).body)).equals(data.subarray(100, 9001))).toBe(true);
   });
 
   it('cuts an object one byte over the inline size into chunks as before', async () => {
@@ -46,7 +46,7 @@ describe('small objects kept in their manifest', () => {
     expect(put.manifest.inline).toBeUndefined();
     expect(put.manifest.chunks).toHaveLength(1);
     expect(put.manifest.chunks[0]!.shards).toHaveLength(6);
-    expect((await collect(h.store.get('b', 'just-over').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'just-over')).body)).equals(data)).toBe(true);
   });
 
   it('refuses inline bytes that were altered in the metadata, never returning them', async () => {
@@ -54,8 +54,8 @@ describe('small objects kept in their manifest', () => {
     const { manifest } = await h.store.put('b', 'tampered', pieces(data));
     const sealed = Buffer.from(manifest.inline!.data, 'base64');
     sealed[10]! ^= 1;
-    h.meta.putObject('b', 'tampered', { ...manifest, inline: { ...manifest.inline!, data: sealed.toString('base64') } });
-    await expect(collect(h.store.get('b', 'tampered').body)).rejects.toMatchObject({ code: 'CHUNK_AUTH_FAILED' });
+    await h.meta.putObject('b', 'tampered', { ...manifest, inline: { ...manifest.inline!, data: sealed.toString('base64') } });
+    await expect(collect((await h.store.get('b', 'tampered')).body)).rejects.toMatchObject({ code: 'CHUNK_AUTH_FAILED' });
   });
 
   it('copies, overwrites and deletes inline objects, and a copy keeps reading after its source is gone', async () => {
@@ -63,24 +63,24 @@ describe('small objects kept in their manifest', () => {
     await h.store.put('b', 'copy-src', pieces(data));
     await h.store.copy('b', 'copy-src', 'b', 'copy-dst');
     await h.store.delete('b', 'copy-src');
-    expect((await collect(h.store.get('b', 'copy-dst').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'copy-dst')).body)).equals(data)).toBe(true);
     const big = content(300 * 1024, 9);
     await h.store.put('b', 'copy-dst', pieces(Buffer.from(big)));
-    expect((await collect(h.store.get('b', 'copy-dst').body)).equals(big)).toBe(true);
+    expect((await collect((await h.store.get('b', 'copy-dst')).body)).equals(big)).toBe(true);
     await h.store.put('b', 'copy-dst', pieces(data));
-    expect((await collect(h.store.get('b', 'copy-dst').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'copy-dst')).body)).equals(data)).toBe(true);
   });
 
   it('serves an inline object as a multipart part (UploadPartCopy reads it)', async () => {
     const small = content(4096, 10);
     await h.store.put('b', 'part-src', pieces(small));
-    const uploadId = h.store.createUpload('b', 'assembled', { metadata: {} });
+    const uploadId = await h.store.createUpload('b', 'assembled', { metadata: {} });
     const first = content(5 * 1024 * 1024, 11);
     const p1 = await h.store.uploadPart(uploadId, 1, pieces(Buffer.from(first)));
-    const p2 = await h.store.uploadPartCopy(uploadId, 2, 'b', 'part-src');
+    const p2 = (await h.store.uploadPartCopy(uploadId, 2, 'b', 'part-src'))!;
     expect(p2.etag).toBe(crypto.createHash('md5').update(small).digest('hex'));
     await h.store.completeUpload(uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
-    expect((await collect(h.store.get('b', 'assembled').body)).equals(Buffer.concat([first, small]))).toBe(true);
+    expect((await collect((await h.store.get('b', 'assembled')).body)).equals(Buffer.concat([first, small]))).toBe(true);
   });
 
   it('keeps reading inline objects with 2 of 6 backends down, and meta rebuild brings their bytes back', async () => {
@@ -90,13 +90,13 @@ describe('small objects kept in their manifest', () => {
     try {
       await h.store.replica.rebuild(fresh);
       const rebuilt = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: h.masterKey });
-      for (const [i, data] of objects.entries()) expect((await collect(rebuilt.get('b', `many-${i}`).body)).equals(data)).toBe(true);
+      for (const [i, data] of objects.entries()) expect((await collect((await rebuilt.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
     } finally {
-      fresh.close();
+      await fresh.close();
     }
-    await h.zdbs[0]!.kill();
-    await h.zdbs[3]!.kill();
-    for (const [i, data] of objects.entries()) expect((await collect(h.store.get('b', `many-${i}`).body)).equals(data)).toBe(true);
+    h.zdbs[0]!.kill();
+    h.zdbs[3]!.kill();
+    for (const [i, data] of objects.entries()) expect((await collect((await h.store.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
   });
 });
 
@@ -115,6 +115,6 @@ describe('inline objects are not used where the metadata copies do not outnumber
     const put = await h.store.put('b', 'tiny', pieces(data));
     expect(put.manifest.inline).toBeUndefined();
     expect(put.manifest.chunks).toHaveLength(1);
-    expect((await collect(h.store.get('b', 'tiny').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'tiny')).body)).equals(data)).toBe(true);
   });
 });

@@ -25,7 +25,7 @@ describe('object store', () => {
       const put = await h.store.put('b', `obj-${size}`, pieces(data));
       expect(put.size).toBe(size);
       expect(put.etag).toBe(crypto.createHash('md5').update(data).digest('hex'));
-      const got = await collect(h.store.get('b', `obj-${size}`).body);
+      const got = await collect((await h.store.get('b', `obj-${size}`)).body);
       expect(got.equals(data)).toBe(true);
     }
   });
@@ -41,26 +41,26 @@ describe('object store', () => {
     for (let i = 0; i < 25; i++) {
       const a = rnd(data.length);
       const b = Math.min(data.length - 1, a + rnd(2 * CHUNK));
-      const got = await collect(h.store.get('b', 'ranged', { start: a, end: b }).body);
+      const got = await collect((await h.store.get('b', 'ranged', { start: a, end: b })).body);
       expect(got.equals(data.subarray(a, b + 1))).toBe(true);
     }
-    expect(() => h.store.get('b', 'ranged', { start: data.length, end: data.length + 5 })).toThrow(/not satisfiable/);
+    await expect(h.store.get('b', 'ranged', { start: data.length, end: data.length + 5 })).rejects.toThrow(/not satisfiable/);
   });
 
   it('refuses a Content-MD5 that does not match and leaves nothing visible', async () => {
     const data = content(CHUNK * 2, 3);
     await expect(h.store.put('b', 'bad-md5', pieces(data), { contentMd5: Buffer.alloc(16).toString('base64') })).rejects.toMatchObject({ code: 'BadDigest' });
-    expect(h.meta.getObject('b', 'bad-md5')).toBeNull();
+    expect(await h.meta.getObject('b', 'bad-md5')).toBeNull();
   });
 
   it('shares chunks on copy, and deleting one copy keeps the other readable', async () => {
     const data = content(2 * CHUNK + 5, 9);
     await h.store.put('b', 'src', pieces(data));
     const copy = await h.store.copy('b', 'src', 'b', 'dst');
-    expect(copy.chunks.map((c) => c.id)).toEqual(h.meta.getObject('b', 'src')!.chunks.map((c) => c.id));
+    expect(copy!.chunks.map((c) => c.id)).toEqual((await h.meta.getObject('b', 'src'))!.chunks.map((c) => c.id));
     await h.store.delete('b', 'src');
     await new Deleter(h.meta, h.backends).drain();
-    expect((await collect(h.store.get('b', 'dst').body)).equals(data)).toBe(true);
+    expect((await collect((await h.store.get('b', 'dst')).body)).equals(data)).toBe(true);
   });
 
   it('removes the shards of deleted objects from the backends', async () => {
@@ -86,15 +86,15 @@ describe('object store', () => {
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0, 4, at + victim.key.length + 100);
     fs.closeSync(fd);
-    expect((await collect(h.store.get('b', 'flipped').body)).equals(data)).toBe(true);
-    expect(h.meta.takeRepairs(100, 1000).map((r) => r.chunkId)).toContain(manifest.chunks[0]!.id);
+    expect((await collect((await h.store.get('b', 'flipped')).body)).equals(data)).toBe(true);
+    expect((await h.meta.takeRepairs(100, 1000)).map((r) => r.chunkId)).toContain(manifest.chunks[0]!.id);
   });
 
   it('refuses to decrypt with a wrong master key, never returning garbage', async () => {
     const data = content(CHUNK, 5);
     await h.store.put('b', 'secret', pieces(data));
     const wrong = new ObjectStore({ meta: h.meta, backends: h.backends, pipeline: h.pipeline, masterKey: crypto.randomBytes(32), chunkSize: CHUNK });
-    await expect(collect(wrong.get('b', 'secret').body)).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
+    await expect(collect((await wrong.get('b', 'secret')).body)).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
   });
 
   it('rebuilds the whole metadata database from the backends and the master key', async () => {
@@ -104,28 +104,28 @@ describe('object store', () => {
     await h.store.put('rebuilt', 'gone', pieces(content(10, 1)));
     await h.store.delete('rebuilt', 'gone');
     const expected = new Map<string, { etag: string; size: number }>();
-    for (const bucket of h.meta.listBuckets()) {
-      for (const e of h.meta.listObjects({ bucket: bucket.name, maxKeys: 10_000 }).entries) expected.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
+    for (const bucket of await h.meta.listBuckets()) {
+      for (const e of (await h.meta.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries) expected.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
     }
     const fresh = new SqliteMetaStore(path.join(h.dir, 'rebuilt.db'));
     try {
       const report = await h.store.replica.rebuild(fresh);
       expect(report.unreadable).toBe(0);
       const got = new Map<string, { etag: string; size: number }>();
-      for (const bucket of fresh.listBuckets()) {
-        for (const e of fresh.listObjects({ bucket: bucket.name, maxKeys: 10_000 }).entries) got.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
+      for (const bucket of await fresh.listBuckets()) {
+        for (const e of (await fresh.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries) got.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
       }
       expect(got).toEqual(expected);
-      expect(fresh.getBucket('rebuilt')!.settings.erasure).toEqual({ dataShards: 3, parityShards: 2 });
-      const m = fresh.getObject('rebuilt', 'a/κλειδί')!;
+      expect((await fresh.getBucket('rebuilt'))!.settings.erasure).toEqual({ dataShards: 3, parityShards: 2 });
+      const m = (await fresh.getObject('rebuilt', 'a/κλειδί'))!;
       expect(m.contentType).toBe('text/x-test');
       expect(m.metadata).toEqual({ colour: 'blue' });
       const reader = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: h.masterKey, chunkSize: CHUNK });
-      expect((await collect(reader.get('rebuilt', 'a/κλειδί').body)).equals(data)).toBe(true);
+      expect((await collect((await reader.get('rebuilt', 'a/κλειδί')).body)).equals(data)).toBe(true);
       const wrongKey = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: crypto.randomBytes(32) });
       await expect(wrongKey.replica.rebuild(new SqliteMetaStore(path.join(h.dir, 'wrong.db')))).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
     } finally {
-      fresh.close();
+      await fresh.close();
     }
   });
 
@@ -134,7 +134,7 @@ describe('object store', () => {
     const data = content(100 * 1024 * 1024, 100);
     const put = await big.put('b', 'big', pieces(data, 1024 * 1024));
     expect(put.manifest.chunks).toHaveLength(25);
-    const got = await collect(big.get('b', 'big').body);
+    const got = await collect((await big.get('b', 'big')).body);
     expect(got.length).toBe(data.length);
     expect(crypto.createHash('sha256').update(got).digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
   });
@@ -153,7 +153,7 @@ describe('object store with backends failing', () => {
       }
       h.zdbs[1]!.kill('SIGKILL');
       h.zdbs[4]!.kill('SIGKILL');
-      for (const [key, data] of objects) expect((await collect(h.store.get('b', key).body)).equals(data)).toBe(true);
+      for (const [key, data] of objects) expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
     } finally {
       await h.close();
     }
@@ -175,7 +175,7 @@ describe('object store with backends failing', () => {
       for (const c of put.manifest.chunks) expect(new Set(c.shards.map((s) => s.backend)).size).toBe(6);
       const late = put.manifest.chunks.slice(12).flatMap((c) => c.shards.map((s) => s.backend));
       expect(late).not.toContain('b3');
-      expect((await collect(h.store.get('b', 'survivor').body)).equals(data)).toBe(true);
+      expect((await collect((await h.store.get('b', 'survivor')).body)).equals(data)).toBe(true);
     } finally {
       await h.close();
     }
@@ -194,7 +194,7 @@ describe('object store with backends failing', () => {
         }
       }
       await expect(h.store.put('b', 'doomed', body())).rejects.toMatchObject({ code: 'ServiceUnavailable' });
-      expect(h.meta.getObject('b', 'doomed')).toBeNull();
+      expect(await h.meta.getObject('b', 'doomed')).toBeNull();
       const live = [0, 1, 3, 4, 5];
       const shardCount = async (i: number): Promise<number> => {
         let n = 0;
@@ -216,7 +216,7 @@ describe('object store multipart', () => {
     const h = await startStore(6, { chunkSize: CHUNK });
     try {
       await h.store.createBucket('b');
-      const id = h.store.createUpload('b', 'multi', { contentType: 'application/x-test', metadata: { a: '1' } });
+      const id = await h.store.createUpload('b', 'multi', { contentType: 'application/x-test', metadata: { a: '1' } });
       const p1 = content(5 * 1024 * 1024, 1);
       const p2 = content(5 * 1024 * 1024 + 3, 2);
       const p3 = content(1234, 3);
@@ -235,13 +235,13 @@ describe('object store multipart', () => {
       expect(manifest.etag).toBe(`${md5.digest('hex')}-3`);
       expect(manifest.size).toBe(p1.length + p2.length + p3.length);
       expect(manifest.contentType).toBe('application/x-test');
-      const got = await collect(h.store.get('b', 'multi').body);
+      const got = await collect((await h.store.get('b', 'multi')).body);
       expect(got.equals(Buffer.concat([p1, p2, p3]))).toBe(true);
-      const ranged = await collect(h.store.get('b', 'multi', { start: p1.length - 10, end: p1.length + 10 }).body);
+      const ranged = await collect((await h.store.get('b', 'multi', { start: p1.length - 10, end: p1.length + 10 })).body);
       expect(ranged.equals(Buffer.concat([p1, p2]).subarray(p1.length - 10, p1.length + 11))).toBe(true);
       // The replaced part's shards were queued for deletion.
       expect(await new Deleter(h.meta, h.backends).drain()).toBeGreaterThan(0);
-      expect((await collect(h.store.get('b', 'multi').body)).equals(got)).toBe(true);
+      expect((await collect((await h.store.get('b', 'multi')).body)).equals(got)).toBe(true);
       await expect(h.store.uploadPart(id, 4, pieces(p3))).rejects.toMatchObject({ code: 'NoSuchUpload' });
     } finally {
       await h.close();

@@ -20,9 +20,9 @@ export class Credentials {
     private readonly rootSecretKey: string,
   ) {}
 
-  lookup(accessKeyId: string): KnownKey | null {
+  async lookup(accessKeyId: string): Promise<KnownKey | null> {
     if (accessKeyId === this.rootAccessKey) return { accessKeyId, root: true, secret: this.rootSecretKey };
-    const stored = this.meta.getAccessKey(accessKeyId);
+    const stored = await this.meta.getAccessKey(accessKeyId);
     if (!stored) return null;
     return { accessKeyId, root: false, secret: openSecret(this.masterKey, accessKeyId, stored.encryptedSecret) };
   }

@@ -25,7 +25,7 @@ const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'file']);
  * the HMAC of the base64 policy under the credential's signing key; then the expiration, every
  * condition, and that no field goes unnamed by a condition.
  */
-export function verifyPostPolicy(fields: Map<string, string>, bucket: string, o: PostPolicyOptions): PostGrant {
+export async function verifyPostPolicy(fields: Map<string, string>, bucket: string, o: PostPolicyOptions): Promise<PostGrant> {
   const encoded = fields.get('policy');
   // A form without a policy is anonymous, and no bucket here takes anonymous writes.
   if (encoded === undefined) throw new S3Error('AccessDenied', 'Access Denied');
@@ -35,7 +35,7 @@ export function verifyPostPolicy(fields: Map<string, string>, bucket: string, o:
     return value;
   }) as [string, string, string, string];
   if (algorithm !== 'AWS4-HMAC-SHA256') throw new S3Error('InvalidArgument', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
-  const { key } = resolveCredential(credential, longDate, o, 'InvalidArgument');
+  const { key } = await resolveCredential(credential, longDate, o, 'InvalidArgument');
   const expected = hmacHex(signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), encoded);
   if (!sameSignature(expected, signature)) {
     throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');

@@ -77,7 +77,7 @@ async function authenticateHeader(req: IncomingMessage, route: Route, header: st
   const longDate = req.headers['x-amz-date'];
   if (typeof longDate !== 'string') throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationHeaderMalformed');
+  const { key, scope, time } = await resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationHeaderMalformed');
   if (Math.abs(o.now - time) > MAX_SKEW_MS) {
     throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
   }
@@ -112,7 +112,7 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
   }
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationQueryParametersError');
+  const { key, scope, time } = await resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationQueryParametersError');
   if (o.now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
@@ -144,18 +144,18 @@ function unsupportedScheme(): S3Error {
  * and an X-Amz-Date, checked against each other and this region. `malformedCode` is how the
  * carrier (header, query, POST form) reports a malformed credential.
  */
-export function resolveCredential(
+export async function resolveCredential(
   credential: string,
   longDate: string,
   o: Pick<AuthOptions, 'credentials' | 'region'>,
   malformedCode: 'AuthorizationHeaderMalformed' | 'AuthorizationQueryParametersError' | 'InvalidArgument',
-): { key: KnownKey; scope: string; time: number } {
+): Promise<{ key: KnownKey; scope: string; time: number }> {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request' || parts[3] !== 's3') {
     throw new S3Error(malformedCode, `The credential "${credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`);
   }
   const [accessKeyId, shortDate, region] = parts as [string, string, string];
-  const key = o.credentials.lookup(accessKeyId);
+  const key = await o.credentials.lookup(accessKeyId);
   if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
   const time = parseAmzDate(longDate);
   if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');

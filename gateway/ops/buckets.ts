@@ -20,8 +20,8 @@ export function validBucketName(name: string): boolean {
 export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
   const { identity } = ctx.auth;
   const buckets = identity.root
-    ? ctx.meta.listBuckets()
-    : ctx.meta.listGrants(identity.accessKeyId).flatMap((g) => ctx.meta.getBucket(g.bucket) ?? []);
+    ? await ctx.meta.listBuckets()
+    : (await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))).flatMap((b) => b ?? []);
   const items = buckets.map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`).join('');
   sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner><Buckets>${items}</Buckets>`);
 }
@@ -49,7 +49,7 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
 }
 
 export async function headBucket(ctx: Context<'HeadBucket'>): Promise<void> {
-  requireBucket(ctx);
+  await requireBucket(ctx);
   sendEmpty(ctx, 200, { 'x-amz-bucket-region': ctx.region });
 }
 
@@ -59,13 +59,13 @@ export async function deleteBucket(ctx: Context<'DeleteBucket'>): Promise<void> 
 }
 
 export async function getBucketLocation(ctx: Context<'GetBucketLocation'>): Promise<void> {
-  requireBucket(ctx);
+  await requireBucket(ctx);
   // us-east-1 is the empty constraint, as in AWS.
   sendXml(ctx, 'LocationConstraint', ctx.region === 'us-east-1' ? '' : ctx.region);
 }
 
 export async function getBucketVersioning(ctx: Context<'GetBucketVersioning'>): Promise<void> {
-  const status = requireBucket(ctx).settings.versioning;
+  const status = (await requireBucket(ctx)).settings.versioning;
   sendXml(ctx, 'VersioningConfiguration', status ? el('Status', status) : '');
 }
 
@@ -74,10 +74,10 @@ export async function getBucketVersioning(ctx: Context<'GetBucketVersioning'>): 
  * promise clients a history that is not there.
  */
 export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): Promise<void> {
-  const bucket = requireBucket(ctx);
+  const bucket = await requireBucket(ctx);
   const status = text(child(await xmlBody(ctx), 'VersioningConfiguration'), 'Status');
   if (status === 'Enabled') throw new S3Error('NotImplemented', 'Object versioning is not supported yet.');
   if (status !== 'Suspended') throw malformed();
-  await ctx.store.setBucketSettings(bucket.name, { ...bucket.settings, versioning: 'Suspended' });
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, versioning: 'Suspended' }));
   sendEmpty(ctx);
 }

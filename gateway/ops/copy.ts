@@ -12,10 +12,12 @@ import { MAX_PUT_SIZE } from './objects.js';
  * The source of a CopyObject or UploadPartCopy: named by `x-amz-copy-source`, readable by the
  * caller, and satisfying the `x-amz-copy-source-if-*` preconditions.
  */
-export function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): CopySource & { manifest: ObjectManifest } {
+type CheckedSource = CopySource & { manifest: ObjectManifest };
+
+async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
-  authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
-  const manifest = ctx.store.head(source.bucket, source.key);
+  await authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
+  const manifest = await ctx.store.head(source.bucket, source.key);
   checkConditions(
     {
       ifMatch: header(ctx, 'x-amz-copy-source-if-match'),
@@ -29,6 +31,18 @@ export function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>):
   return { ...source, manifest };
 }
 
+/**
+ * Runs `copy` on the copy source checked by `copySourceObject`. `copy` copies only that version
+ * of it, else returns null: a source replaced in between is checked again, as if it had been
+ * replaced before this request.
+ */
+export async function withCopySource<T>(ctx: Context<'CopyObject' | 'UploadPartCopy'>, copy: (source: CheckedSource) => Promise<T | null>): Promise<T> {
+  for (;;) {
+    const result = await copy(await copySourceObject(ctx));
+    if (result !== null) return result;
+  }
+}
+
 /** S3's refusal of a copy source over the single-PUT limit. */
 export function copyTooLarge(): S3Error {
   return new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
@@ -36,17 +50,18 @@ export function copyTooLarge(): S3Error {
 
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
-  const { manifest, ...source } = copySourceObject(ctx);
-  const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
   const { bucket, key } = ctx.route.endpoint;
-  if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
-    throw new S3Error(
-      'InvalidRequest',
-      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-    );
-  }
-  if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-  const copied = await ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined);
+  const copied = await withCopySource(ctx, ({ manifest, ...source }) => {
+    const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
+    if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+      throw new S3Error(
+        'InvalidRequest',
+        "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+      );
+    }
+    if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
+    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id);
+  });
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
 }

@@ -9,24 +9,23 @@ const MAX_RULES = 100;
 const LISTS = ['CORSRule', 'AllowedOrigin', 'AllowedMethod', 'AllowedHeader', 'ExposeHeader'];
 
 export async function putBucketCors(ctx: Context<'PutBucketCors'>): Promise<void> {
-  const bucket = requireBucket(ctx);
+  const bucket = await requireBucket(ctx);
   const rules = child(await xmlBody(ctx, LISTS), 'CORSConfiguration')['CORSRule'];
   if (!Array.isArray(rules) || rules.length === 0 || rules.length > MAX_RULES) throw malformed();
-  await ctx.store.setBucketSettings(bucket.name, { ...bucket.settings, cors: rules.map(parseRule) });
+  const cors = rules.map(parseRule);
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, cors }));
   sendEmpty(ctx);
 }
 
 export async function getBucketCors(ctx: Context<'GetBucketCors'>): Promise<void> {
-  const rules = requireBucket(ctx).settings.cors;
+  const rules = (await requireBucket(ctx)).settings.cors;
   if (!rules?.length) throw new S3Error('NoSuchCORSConfiguration', 'The CORS configuration does not exist');
   sendXml(ctx, 'CORSConfiguration', rules.map(ruleXml).join(''));
 }
 
 export async function deleteBucketCors(ctx: Context<'DeleteBucketCors'>): Promise<void> {
-  const bucket = requireBucket(ctx);
-  const settings = { ...bucket.settings };
-  delete settings.cors;
-  await ctx.store.setBucketSettings(bucket.name, settings);
+  const bucket = await requireBucket(ctx);
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, cors: undefined }));
   sendEmpty(ctx, 204);
 }
 
@@ -36,7 +35,7 @@ export async function preflightCors(ctx: Context<'PreflightCors'>): Promise<void
   const method = header(ctx, 'access-control-request-method');
   if (!origin) throw new S3Error('BadRequest', 'Insufficient information. Origin request header needed.');
   if (!method) throw new S3Error('BadRequest', 'Invalid Access-Control-Request-Method: null');
-  const rules = ctx.meta.getBucket(bucketOf(ctx))?.settings.cors;
+  const rules = (await ctx.meta.getBucket(bucketOf(ctx)))?.settings.cors;
   if (!rules?.length) throw new S3Error('AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.');
   const requested = (header(ctx, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
   const match = matchRule(rules, origin, method, requested);
@@ -56,10 +55,10 @@ export async function preflightCors(ctx: Context<'PreflightCors'>): Promise<void
  * the operation runs so that its errors carry them too. Nothing when no rule allows the origin
  * and method.
  */
-export function setCorsHeaders(ctx: Context): void {
+export async function setCorsHeaders(ctx: Context): Promise<void> {
   const origin = header(ctx, 'origin');
   if (origin === undefined || ctx.route.bucket === null) return;
-  const rules = ctx.meta.getBucket(ctx.route.bucket)?.settings.cors;
+  const rules = (await ctx.meta.getBucket(ctx.route.bucket))?.settings.cors;
   const match = rules && matchRule(rules, origin, ctx.req.method ?? 'GET', []);
   if (!match) return;
   for (const [name, value] of Object.entries(allowHeaders(match, origin))) ctx.res.setHeader(name, value);

@@ -51,7 +51,7 @@ const OPERATIONS: Handlers = {
  * itself) first sets the CORS headers a matching Origin gets, so that its errors carry them too.
  */
 export async function runOperation(ctx: Context): Promise<void> {
-  if (ctx.route.endpoint.kind !== 'PreflightCors') setCorsHeaders(ctx);
+  if (ctx.route.endpoint.kind !== 'PreflightCors') await setCorsHeaders(ctx);
   await run(ctx, ctx.route.endpoint.kind);
 }
 

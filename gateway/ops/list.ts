@@ -35,14 +35,14 @@ function entriesXml(page: ListObjectsResult, encode: (text: string) => string, o
 
 type Listing = Endpoint<'ListObjects'> | Endpoint<'ListObjectsV2'>;
 
-function listing(ctx: Context, e: Listing, startAfter: string | undefined): ListObjectsResult {
+function listing(ctx: Context, e: Listing, startAfter: string | undefined): Promise<ListObjectsResult> {
   return ctx.meta.listObjects({ bucket: e.bucket, prefix: e.prefix, delimiter: e.delimiter, startAfter: startAfter || undefined, maxKeys: e.maxKeys });
 }
 
 export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
-  const page = listing(ctx, e, e.marker);
+  const page = await listing(ctx, e, e.marker);
   let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
@@ -57,7 +57,7 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
   const token = e.continuationToken;
-  const page = listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter);
+  const page = await listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter);
   let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix));
   if (e.startAfter !== undefined) xml += el('StartAfter', encode(e.startAfter));
   if (token !== undefined) xml += el('ContinuationToken', token);

@@ -13,9 +13,9 @@ const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`
 type UploadOperation = 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
 
 /** The upload named by `uploadId`, which must be one into this bucket and key. */
-export function requireUpload(ctx: Context<UploadOperation>): UploadInfo {
+export async function requireUpload(ctx: Context<UploadOperation>): Promise<UploadInfo> {
   const { uploadId, bucket, key } = ctx.route.endpoint;
-  const upload = ctx.meta.getUpload(uploadId);
+  const upload = await ctx.meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucket || upload.key !== key) {
     throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
   }
@@ -23,12 +23,12 @@ export function requireUpload(ctx: Context<UploadOperation>): UploadInfo {
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
-  const uploadId = ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 
 export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const md5 = contentMd5(ctx);
   const { body, length } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
@@ -38,7 +38,7 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
 }
 
 export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpload'>): Promise<void> {
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw malformed();
@@ -58,14 +58,14 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
 }
 
 export async function abortMultipartUpload(ctx: Context<'AbortMultipartUpload'>): Promise<void> {
-  ctx.store.abortUpload(requireUpload(ctx).uploadId);
+  await ctx.store.abortUpload((await requireUpload(ctx)).uploadId);
   sendEmpty(ctx, 204);
 }
 
 export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
-  const upload = requireUpload(ctx);
+  const upload = await requireUpload(ctx);
   const { maxParts, partNumberMarker: marker } = ctx.route.endpoint;
-  const page = ctx.meta.listParts(upload.uploadId, marker, maxParts);
+  const page = await ctx.meta.listParts(upload.uploadId, marker, maxParts);
   let xml =
     el('Bucket', upload.bucket) + el('Key', upload.key) + el('UploadId', upload.uploadId) +
     `<Initiator>${OWNER_XML}</Initiator><Owner>${OWNER_XML}</Owner><StorageClass>STANDARD</StorageClass>` +
@@ -80,7 +80,7 @@ export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
 export async function listMultipartUploads(ctx: Context<'ListMultipartUploads'>): Promise<void> {
   const { bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads, encodingType } = ctx.route.endpoint;
   const encode = keyEncoder(encodingType);
-  const page = ctx.meta.listUploads(bucket, { prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined, maxUploads });
+  const page = await ctx.meta.listUploads(bucket, { prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined, maxUploads });
   let xml = el('Bucket', bucket) + el('KeyMarker', encode(keyMarker)) + el('UploadIdMarker', uploadIdMarker);
   if (page.nextKeyMarker !== null) xml += el('NextKeyMarker', encode(page.nextKeyMarker));
   if (page.nextUploadIdMarker !== null) xml += el('NextUploadIdMarker', page.nextUploadIdMarker);

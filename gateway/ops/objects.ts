@@ -19,7 +19,7 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const key = keyOf(ctx);
   const headers = objectHeaders(ctx);
   const md5 = contentMd5(ctx);
-  const condition = putCondition(ctx);
+  const condition = await putCondition(ctx);
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
@@ -32,12 +32,12 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
  * before the body is read, so a doomed upload fails at once, and again inside the commit, so a
  * concurrent PUT that committed first wins and this one fails with 412.
  */
-function putCondition(ctx: Context<'PutObject'>): PutCondition | undefined {
+async function putCondition(ctx: Context<'PutObject'>): Promise<PutCondition | undefined> {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
   const condition: PutCondition | undefined = ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
-  if (condition) checkPutCondition(condition, ctx.meta.getObject(bucketOf(ctx), keyOf(ctx))?.etag);
+  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
   return condition;
 }
 
@@ -54,9 +54,9 @@ interface ReadPlan {
   headers: Record<string, string | number>;
 }
 
-function planRead(ctx: Context<'GetObject' | 'HeadObject'>): ReadPlan {
+async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadPlan> {
   const e = ctx.route.endpoint;
-  const manifest = ctx.store.head(bucketOf(ctx), keyOf(ctx));
+  const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx));
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -95,13 +95,13 @@ function byteRange(range: ByteRange, size: number): Range {
 }
 
 export async function headObject(ctx: Context<'HeadObject'>): Promise<void> {
-  const plan = planRead(ctx);
+  const plan = await planRead(ctx);
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
   ctx.res.end();
 }
 
 export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
-  const plan = planRead(ctx);
+  const plan = await planRead(ctx);
   const chunks = ctx.store.readRange(plan.manifest, plan.start, plan.end + 1);
   // The first chunk is read before the status line: while nothing is sent, a failure to read it
   // is still an S3 error (503 when too few shards answer); after, only a cut connection says it.
@@ -136,7 +136,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
     if (key === undefined || key === '') throw malformed();
     return key;
   });
-  if (!ctx.meta.getBucket(bucket)) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   let results = '';
   for (const key of keys) {
     try {

@@ -39,8 +39,8 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
   if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
   const fields = new Map(form.fields).set('key', key);
-  const grant = verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
-  authorize(ctx.meta, grant.identity, bucket, 'write');
+  const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
+  await authorize(ctx.meta, grant.identity, bucket, 'write');
   const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
   respond(ctx, fields, key, etag);
 }

@@ -18,19 +18,19 @@ export async function key(argv: string[]): Promise<void> {
       case 'create': {
         const id = 'QK' + crypto.randomBytes(12).toString('hex').toUpperCase().slice(0, 18);
         const secret = crypto.randomBytes(30).toString('base64');
-        s.meta.createAccessKey(id, sealSecret(s.masterKey, id, secret), values.name);
+        await s.meta.createAccessKey(id, sealSecret(s.masterKey, id, secret), values.name);
         process.stdout.write(`AWS_ACCESS_KEY_ID=${id}\nAWS_SECRET_ACCESS_KEY=${secret}\n(the secret is shown once; grant buckets with: qstor admin bucket allow BUCKET --key ${id} --read --write)\n`);
         return;
       }
       case 'list':
-        for (const k of s.meta.listAccessKeys()) {
-          const grants = s.meta.listGrants(k.accessKeyId).map((g) => `${g.bucket}:${flags(g.permissions)}`);
+        for (const k of await s.meta.listAccessKeys()) {
+          const grants = (await s.meta.listGrants(k.accessKeyId)).map((g) => `${g.bucket}:${flags(g.permissions)}`);
           process.stdout.write(`${k.accessKeyId}  ${k.name || '-'}  ${new Date(k.created).toISOString()}  ${grants.join(' ') || '(no buckets)'}\n`);
         }
         return;
       case 'delete': {
         if (positionals.length !== 1) throw new CliError('USAGE', 'usage: qstor admin key delete KEY_ID');
-        s.meta.deleteAccessKey(positionals[0]!);
+        await s.meta.deleteAccessKey(positionals[0]!);
         process.stdout.write(`deleted ${positionals[0]}\n`);
         return;
       }
@@ -66,7 +66,7 @@ export async function bucket(argv: string[]): Promise<void> {
   const s = await openStore(values.data);
   try {
     const wanted = { read: values.read, write: values.write, owner: values.owner };
-    const now = action === 'allow' ? s.meta.allow(values.key, positionals[0]!, wanted) : s.meta.deny(values.key, positionals[0]!, wanted);
+    const now = await (action === 'allow' ? s.meta.allow(values.key, positionals[0]!, wanted) : s.meta.deny(values.key, positionals[0]!, wanted));
     process.stdout.write(`${values.key} on ${positionals[0]}: ${flags(now)}\n`);
   } finally {
     await s.close();

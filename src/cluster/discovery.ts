@@ -67,7 +67,7 @@ export class Discovery {
 
   async sync(now = Date.now()): Promise<DiscoveryReport> {
     const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0, notAdmitted: 0 };
-    const known = new Map(this.o.meta.listBackends().map((b) => [b.id, b]));
+    const known = new Map((await this.o.meta.listBackends()).map((b) => [b.id, b]));
     for (const r of this.o.registry.listBackends(now)) {
       const id = backendId(r);
       let have = known.get(id);
@@ -89,7 +89,7 @@ export class Discovery {
         }
       } else if (have.address !== address(r.host, r.port) || have.freeBytes !== r.freeBytes) {
         have = { ...have, address: address(r.host, r.port), freeBytes: r.freeBytes };
-        this.o.meta.upsertBackend(have);
+        await this.o.meta.upsertBackend(have);
         if (this.o.pool.get(id)?.host !== r.host || this.o.pool.get(id)?.port !== r.port) this.o.pool.add(poolBackend(have, this.o.masterKey));
       }
       if (!this.o.pool.get(id)) this.o.pool.add(poolBackend(have, this.o.masterKey));
@@ -119,7 +119,7 @@ export class Discovery {
       freeBytes: r.freeBytes,
       lastSeen: Date.now(),
     };
-    this.o.meta.upsertBackend(backend);
+    await this.o.meta.upsertBackend(backend);
     this.o.log(`reserved namespace ${ns.namespace} on ${id} (farm ${r.farmId}) at ${backend.address}`);
     return backend;
   }

@@ -118,7 +118,7 @@ export async function openStore(dir: string, given?: StoreConfig, pool: Partial<
   const backends = new BackendPool(list, pool);
   const meta = new SqliteMetaStore(files.meta);
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
-  for (const b of meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
+  for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
   const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
   return {
@@ -131,7 +131,7 @@ export async function openStore(dir: string, given?: StoreConfig, pool: Partial<
     async close() {
       await backends.close();
       await pipeline.close();
-      meta.close();
+      await meta.close();
     },
   };
 }

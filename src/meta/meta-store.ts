@@ -2,11 +2,12 @@
  * The metadata store: the one interface the gateway, the store and the repair workers use, so
  * that an engine other than sqlite (PostgreSQL, for several gateways) can implement it.
  *
- * Every method is synchronous and every mutating method is one transaction, visible to every
- * later call once it returns. Most are also durable (on disk) when they return. The writes of
- * the request path, marked "group-committed" below, are durable once a later `durable()`
- * resolves: many requests then share one disk flush, and the caller acknowledges its client
- * only after awaiting it. Keys are strings compared, stored and listed as their raw UTF-8
+ * Every method is asynchronous, as every PostgreSQL client is, and every mutating method is one
+ * transaction, visible to every later call once its promise resolves. Most are also durable (on
+ * disk) then. The writes of the request path, marked "group-committed" below, are durable once a
+ * later `durable()` resolves: many requests then share one disk flush, and the caller
+ * acknowledges its client only after awaiting it. A read followed by a write that depends on it
+ * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
 import type { ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
@@ -214,112 +215,124 @@ export interface RepairTask {
 export interface MetaStore {
   // Buckets
   /** Throws BucketAlreadyExists. */
-  createBucket(name: string, settings?: BucketSettings): Bucket;
-  getBucket(name: string): Bucket | null;
+  createBucket(name: string, settings?: BucketSettings): Promise<Bucket>;
+  getBucket(name: string): Promise<Bucket | null>;
   /** Sorted by name. */
-  listBuckets(): BucketInfo[];
+  listBuckets(): Promise<BucketInfo[]>;
   /** Throws NoSuchBucket, BucketNotEmpty; in-progress uploads and grants go with the bucket. */
-  deleteBucket(name: string): void;
-  /** Throws NoSuchBucket. Replaces the whole document. */
-  setBucketSettings(name: string, settings: BucketSettings): void;
+  deleteBucket(name: string): Promise<void>;
+  /**
+   * Reads the settings, applies `change` (synchronous, no I/O) and stores its result in one
+   * transaction, so that concurrent changes to different settings all stay. Returns the bucket
+   * as it now is. Throws NoSuchBucket, and whatever `change` throws (nothing is changed then).
+   */
+  updateBucketSettings(name: string, change: (settings: BucketSettings) => BucketSettings): Promise<Bucket>;
 
   // Objects. A writeId given to a commit clears that pending write in the same transaction;
   // its shards the commit does not reference (a failed backend replaced by a spare) are deleted.
   /** Stores the object, replacing any previous one, whose manifest it returns. Throws NoSuchBucket. Group-committed. */
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): ObjectManifest | null;
+  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectManifest | null>;
   /** Many puts in one transaction (imports, rebuilds): one commit instead of one per object. */
-  putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void;
+  putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): Promise<void>;
   /** Throws NoSuchBucket; null when the key does not exist. */
-  getObject(bucket: string, key: string): ObjectManifest | null;
+  getObject(bucket: string, key: string): Promise<ObjectManifest | null>;
   /**
    * Replaces the object's manifest only if its current version is still `expectedId` (repair
    * moving shards must not undo a concurrent PUT). False when the object changed or is gone.
    */
-  updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): boolean;
+  updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean>;
   /** Returns the removed manifest, or null when there was none. Throws NoSuchBucket. Group-committed. */
-  deleteObject(bucket: string, key: string): ObjectManifest | null;
+  deleteObject(bucket: string, key: string): Promise<ObjectManifest | null>;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
-   * and `replace`'s headers when given (metadata directive REPLACE). Throws NoSuchBucket, NoSuchKey.
-   * Group-committed.
+   * and `replace`'s headers when given (metadata directive REPLACE). With `sourceId`, copies only
+   * that version of the source (the one whose conditions the caller checked): null when the
+   * source is another one now. Throws NoSuchBucket, NoSuchKey. Group-committed.
    */
-  copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): ObjectChange;
+  copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectChange | null>;
   /** Throws NoSuchBucket. */
-  listObjects(options: ListObjectsOptions): ListObjectsResult;
+  listObjects(options: ListObjectsOptions): Promise<ListObjectsResult>;
 
   // Multipart uploads. Upload ids are unique across buckets.
   /** Throws NoSuchBucket. */
-  createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): void;
-  getUpload(uploadId: string): UploadInfo | null;
+  createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): Promise<void>;
+  getUpload(uploadId: string): Promise<UploadInfo | null>;
   /** Replaces a part of the same number (its chunks are released). Throws NoSuchUpload. Group-committed. */
-  putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void;
+  putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): Promise<void>;
+  /**
+   * UploadPartCopy sharing chunks of object `source`: puts the part only if that object is still
+   * version `source.id`, checked in the transaction that retains the chunks (a source replaced
+   * or deleted since it was read may have released them). False when it changed or is gone.
+   * Throws NoSuchBucket, NoSuchUpload. Group-committed.
+   */
+  putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: { bucket: string; key: string; id: string }): Promise<boolean>;
   /** Parts numbered above `partNumberMarker`. Throws NoSuchUpload. */
-  listParts(uploadId: string, partNumberMarker?: number, maxParts?: number): ListPartsResult;
+  listParts(uploadId: string, partNumberMarker?: number, maxParts?: number): Promise<ListPartsResult>;
   /** Throws NoSuchBucket. */
-  listUploads(bucket: string, options?: ListUploadsOptions): ListUploadsResult;
+  listUploads(bucket: string, options?: ListUploadsOptions): Promise<ListUploadsResult>;
   /**
    * Stores the object made of the listed parts' chunks, in order (no data moves); parts left out
    * are released. Throws NoSuchUpload, MalformedXML (no parts), InvalidPartOrder, InvalidPart,
    * EntityTooSmall. Group-committed.
    */
-  completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload;
+  completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): Promise<CompletedUpload>;
   /** Releases every part. Throws NoSuchUpload. */
-  abortUpload(uploadId: string): void;
+  abortUpload(uploadId: string): Promise<void>;
 
   // Access keys and their grants
   /** Throws AccessKeyAlreadyExists. */
-  createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): AccessKey;
-  getAccessKey(accessKeyId: string): AccessKey | null;
+  createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey>;
+  getAccessKey(accessKeyId: string): Promise<AccessKey | null>;
   /** Sorted by id. */
-  listAccessKeys(): AccessKey[];
+  listAccessKeys(): Promise<AccessKey[]>;
   /** Removes the key and its grants. Throws InvalidAccessKeyId. */
-  deleteAccessKey(accessKeyId: string): void;
+  deleteAccessKey(accessKeyId: string): Promise<void>;
   /** Adds the flags set in `permissions`. Throws InvalidAccessKeyId, NoSuchBucket. */
-  allow(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions;
+  allow(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Promise<Permissions>;
   /** Removes the flags set in `permissions`. Throws InvalidAccessKeyId, NoSuchBucket. */
-  deny(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions;
+  deny(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Promise<Permissions>;
   /** All false for an unknown key or bucket. */
-  check(accessKeyId: string, bucket: string): Permissions;
+  check(accessKeyId: string, bucket: string): Promise<Permissions>;
   /** The buckets a key may see, sorted by name. */
-  listGrants(accessKeyId: string): BucketGrant[];
+  listGrants(accessKeyId: string): Promise<BucketGrant[]>;
 
   // Backends
-  upsertBackend(backend: Backend): void;
+  upsertBackend(backend: Backend): Promise<void>;
   /** Sorted by id. */
-  listBackends(): Backend[];
+  listBackends(): Promise<Backend[]>;
   /** False when there is no such backend. */
-  setBackendState(id: string, state: BackendState): boolean;
+  setBackendState(id: string, state: BackendState): Promise<boolean>;
 
   // Delete queue: shards no manifest references any more.
-  enqueueDeletes(shards: ShardLocation[]): void;
+  enqueueDeletes(shards: ShardLocation[]): Promise<void>;
   /**
    * Up to `limit` entries nobody holds, leased for `leaseMs` (then offered again unless acked).
    * Shards of aborted or recovered writes whose chunk a committed manifest or part references
    * after all are dropped instead: the deleter never gets a shard a manifest reads.
    */
-  takeDeletes(limit: number, leaseMs: number): QueuedShard[];
-  ackDeletes(ids: number[]): void;
+  takeDeletes(limit: number, leaseMs: number): Promise<QueuedShard[]>;
+  ackDeletes(ids: number[]): Promise<void>;
 
   // Repair queue: chunks with missing or corrupt shards, each at most once.
-  enqueueRepair(chunkId: string, reason: string): void;
-  takeRepairs(limit: number, leaseMs: number): RepairTask[];
-  ackRepairs(chunkIds: string[]): void;
+  enqueueRepair(chunkId: string, reason: string): Promise<void>;
+  takeRepairs(limit: number, leaseMs: number): Promise<RepairTask[]>;
+  ackRepairs(chunkIds: string[]): Promise<void>;
 
   // Pending writes: the intent log that leaves no orphan shard behind a failed or crashed PUT.
   /**
    * Records shards about to be written (call again to add more to the same write).
    * Group-committed: await `durable()` before writing the shards.
    */
-  beginWrite(writeId: string, shards: ShardLocation[]): void;
+  beginWrite(writeId: string, shards: ShardLocation[]): Promise<void>;
   /** The write's shards are now referenced by `chunks` (repair): clear it, deleting the rest. */
-  commitWrite(writeId: string, chunks: ChunkRef[]): void;
+  commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void>;
   /** The write failed: its shards go to the delete queue. Group-committed (a crash leaves it to `recoverPendingWrites`). */
-  abortWrite(writeId: string): void;
+  abortWrite(writeId: string): Promise<void>;
   /** At startup, before serving: every leftover write's shards go to the delete queue. Returns their count. */
-  recoverPendingWrites(): number;
+  recoverPendingWrites(): Promise<number>;
 
   /** Resolves once every change made before the call is on disk. */
   durable(): Promise<void>;
 
-  close(): void;
+  close(): Promise<void>;
 }

@@ -78,7 +78,7 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
       const [target] = placeShards(d.backends.list(), 1, keep).backends;
       keep.add(target!.id);
       writeId ??= `repair-${crypto.randomBytes(8).toString('hex')}`;
-      d.meta.beginWrite(writeId, [{ backend: target!.id, key: ref.key }]);
+      await d.meta.beginWrite(writeId, [{ backend: target!.id, key: ref.key }]);
       await d.meta.durable();
       dropped.push({ backend: ref.backend, key: ref.key });
       ref.backend = target!.id;

@@ -43,16 +43,16 @@ export class Scrubber {
     const report: ScrubReport = { objects: 0, chunks: 0, healthy: 0, repaired: 0, shardsRebuilt: 0, belowRedundancy: 0, failed: 0 };
     const seen = new Map<string, ChunkRepair | null>();
     const started = Date.now();
-    for (const bucket of this.d.meta.listBuckets()) {
+    for (const bucket of await this.d.meta.listBuckets()) {
       let startAfter: string | undefined;
       for (;;) {
-        const page = this.d.meta.listObjects({ bucket: bucket.name, startAfter, maxKeys: 500 });
+        const page = await this.d.meta.listObjects({ bucket: bucket.name, startAfter, maxKeys: 500 });
         for (const entry of page.entries) {
-          const manifest = this.d.meta.getObject(bucket.name, entry.key);
+          const manifest = await this.d.meta.getObject(bucket.name, entry.key);
           if (!manifest) continue;
           report.objects++;
           const changed = await this.scrubObject(manifest, seen, report, started);
-          if (changed) this.d.meta.updateObject(bucket.name, entry.key, manifest.id, changed);
+          if (changed) await this.d.meta.updateObject(bucket.name, entry.key, manifest.id, changed);
           progress(report, `${bucket.name}/${entry.key}`);
         }
         if (!page.isTruncated || page.nextMarker === null) break;
@@ -62,8 +62,8 @@ export class Scrubber {
     // Every manifest that uses a moved shard points at its new place now.
     for (const repair of seen.values()) {
       if (!repair?.writeId) continue;
-      this.d.meta.commitWrite(repair.writeId, [{ shards: repair.shards } as ChunkRef]);
-      this.d.meta.enqueueDeletes(repair.dropped);
+      await this.d.meta.commitWrite(repair.writeId, [{ shards: repair.shards } as ChunkRef]);
+      await this.d.meta.enqueueDeletes(repair.dropped);
     }
     return report;
   }

@@ -71,7 +71,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     }, ctx.hedgeMs);
   });
 
-  if (failures.length > 0) ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);
+  if (failures.length > 0) await ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);
   // Keep exactly what is needed: the first k good shards, data shards preferred.
   const use: Slot[] = new Array<Slot>(total).fill(null);
   let taken = 0;

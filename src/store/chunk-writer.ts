@@ -37,7 +37,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
   const total = ctx.k + ctx.m;
   const placed = place(ctx, total, new Set());
   const used = new Set(placed.map((b) => b.id));
-  ctx.meta.beginWrite(
+  await ctx.meta.beginWrite(
     ctx.writeId,
     placed.map((b, i) => ({ backend: b.id, key: shardKey(id, i) })),
   );
@@ -54,7 +54,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
           if (attempt >= ctx.attempts) throw new StoreError('ServiceUnavailable', `shard ${i} of chunk ${index} could not be stored: ${(e as Error).message}`, { cause: e });
           const [spare] = place(ctx, 1, used);
           used.add(spare!.id);
-          ctx.meta.beginWrite(ctx.writeId, [{ backend: spare!.id, key }]);
+          await ctx.meta.beginWrite(ctx.writeId, [{ backend: spare!.id, key }]);
           await ctx.meta.durable();
           backend = spare!.id;
         }

@@ -25,7 +25,7 @@ export class Deleter {
   async drain(): Promise<number> {
     let removed = 0;
     for (;;) {
-      const batch = this.meta.takeDeletes(this.opts.batch, this.opts.leaseMs);
+      const batch = await this.meta.takeDeletes(this.opts.batch, this.opts.leaseMs);
       if (batch.length === 0) return removed;
       const done: number[] = [];
       await Promise.all(
@@ -40,7 +40,7 @@ export class Deleter {
           }
         }),
       );
-      this.meta.ackDeletes(done);
+      await this.meta.ackDeletes(done);
       if (done.length < batch.length) return removed;
     }
   }

@@ -131,18 +131,19 @@ export class MetaReplica {
     const records = [...newest.values()];
     for (const r of records) {
       if (r.body.t !== 'bucket' || r.body.settings === null) continue;
-      meta.createBucket(r.body.bucket, r.body.settings);
+      await meta.createBucket(r.body.bucket, r.body.settings);
       report.buckets++;
     }
     const perBucket = new Map<string, Array<{ key: string; manifest: ObjectManifest }>>();
+    const buckets = new Set((await meta.listBuckets()).map((b) => b.name));
     for (const r of records) {
-      if (r.body.t !== 'object' || r.body.manifest === null || !meta.getBucket(r.body.bucket)) continue;
+      if (r.body.t !== 'object' || r.body.manifest === null || !buckets.has(r.body.bucket)) continue;
       const list = perBucket.get(r.body.bucket) ?? [];
       list.push({ key: r.body.key, manifest: r.body.manifest });
       perBucket.set(r.body.bucket, list);
     }
     for (const [bucket, objects] of perBucket) {
-      for (let i = 0; i < objects.length; i += 1000) meta.putObjects(bucket, objects.slice(i, i + 1000));
+      for (let i = 0; i < objects.length; i += 1000) await meta.putObjects(bucket, objects.slice(i, i + 1000));
       report.objects += objects.length;
       progress(`bucket ${bucket}: ${objects.length} objects`);
     }

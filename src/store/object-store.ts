@@ -101,23 +101,24 @@ export class ObjectStore {
   }
 
   async createBucket(name: string, settings: BucketSettings = {}): Promise<Bucket> {
-    const bucket = this.o.meta.createBucket(name, settings);
+    const bucket = await this.o.meta.createBucket(name, settings);
     await this.replica.putBucket(name, bucket.created, bucket.settings);
     return bucket;
   }
 
-  async setBucketSettings(name: string, settings: BucketSettings): Promise<void> {
-    this.o.meta.setBucketSettings(name, settings);
-    await this.replica.putBucket(name, this.o.meta.getBucket(name)!.created, settings);
+  /** Changes the settings in one metadata transaction (see `MetaStore.updateBucketSettings`). */
+  async updateBucketSettings(name: string, change: (settings: BucketSettings) => BucketSettings): Promise<void> {
+    const bucket = await this.o.meta.updateBucketSettings(name, change);
+    await this.replica.putBucket(name, bucket.created, bucket.settings);
   }
 
   async deleteBucket(name: string): Promise<void> {
-    this.o.meta.deleteBucket(name);
+    await this.o.meta.deleteBucket(name);
     await this.replica.putBucket(name, 0, null);
   }
 
   async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
-    const b = this.o.meta.getBucket(bucket);
+    const b = await this.o.meta.getBucket(bucket);
     if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = b.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
@@ -149,11 +150,11 @@ export class ObjectStore {
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
       };
-      this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
+      await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
       return { etag, size: stored.size, manifest };
     } catch (e) {
-      this.o.meta.abortWrite(objectId);
+      await this.o.meta.abortWrite(objectId);
       throw e;
     }
   }
@@ -213,16 +214,16 @@ export class ObjectStore {
     return { size, md5: md5.digest(), chunks };
   }
 
-  head(bucket: string, key: string): ObjectManifest {
-    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    const manifest = this.o.meta.getObject(bucket, key);
+  async head(bucket: string, key: string): Promise<ObjectManifest> {
+    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const manifest = await this.o.meta.getObject(bucket, key);
     if (!manifest) throw new StoreError('NoSuchKey', 'The specified key does not exist.');
     return manifest;
   }
 
   /** Streams an object, or the inclusive byte range of it. */
-  get(bucket: string, key: string, range?: Range): GetResult {
-    const manifest = this.head(bucket, key);
+  async get(bucket: string, key: string, range?: Range): Promise<GetResult> {
+    const manifest = await this.head(bucket, key);
     if (range && (range.start > range.end || range.start >= manifest.size)) {
       throw new StoreError('InvalidRange', 'The requested range is not satisfiable');
     }
@@ -271,18 +272,18 @@ export class ObjectStore {
   // ---------------------------------------------------------------- multipart
 
   /** Starts a multipart upload; returns its id. */
-  createUpload(bucket: string, key: string, headers: ObjectHeaders): string {
-    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+  async createUpload(bucket: string, key: string, headers: ObjectHeaders): Promise<string> {
+    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const uploadId = crypto.randomBytes(16).toString('hex');
-    this.o.meta.createUpload(bucket, key, uploadId, headers);
+    await this.o.meta.createUpload(bucket, key, uploadId, headers);
     return uploadId;
   }
 
   /** Stores one part as chunks of its own; a part of the same number is replaced. */
   async uploadPart(uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, contentMd5?: string): Promise<{ etag: string; size: number }> {
-    const upload = this.o.meta.getUpload(uploadId);
+    const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
-    const geometry = this.o.meta.getBucket(upload.bucket)?.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
+    const geometry = (await this.o.meta.getBucket(upload.bucket))?.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
     const writeId = `${uploadId}.${partNumber}.${crypto.randomBytes(6).toString('hex')}`;
     try {
       const stored = await this.storeChunks(writeId, body, geometry.dataShards, geometry.parityShards);
@@ -290,11 +291,11 @@ export class ObjectStore {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
       const etag = stored.md5.toString('hex');
-      this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
+      await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
       await this.o.meta.durable();
       return { etag, size: stored.size };
     } catch (e) {
-      this.o.meta.abortWrite(writeId);
+      await this.o.meta.abortWrite(writeId);
       throw e;
     }
   }
@@ -303,11 +304,21 @@ export class ObjectStore {
    * UploadPartCopy: a part made of the source object's bytes [range.start, range.end], or all of
    * them. A whole source, or a range on its chunk boundaries, shares the source's chunks (the
    * part retains them, so deleting the source keeps them); any other range is read and stored as
-   * new chunks. Either way the part's ETag is the MD5 of its bytes, as S3's is.
+   * new chunks. Either way the part's ETag is the MD5 of its bytes, as S3's is. Null when the
+   * source is not version `sourceId` (the one whose conditions the caller checked), or was
+   * replaced while it was hashed: the caller checks the source again and calls again.
    */
-  async uploadPartCopy(uploadId: string, partNumber: number, srcBucket: string, srcKey: string, range?: Range): Promise<{ etag: string; size: number }> {
-    if (!this.o.meta.getUpload(uploadId)) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
-    const source = this.head(srcBucket, srcKey);
+  async uploadPartCopy(
+    uploadId: string,
+    partNumber: number,
+    srcBucket: string,
+    srcKey: string,
+    range?: Range,
+    sourceId?: string,
+  ): Promise<{ etag: string; size: number } | null> {
+    if (!(await this.o.meta.getUpload(uploadId))) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const source = await this.head(srcBucket, srcKey);
+    if (sourceId !== undefined && source.id !== sourceId) return null;
     if (range && (range.start < 0 || range.start > range.end || range.end >= source.size)) {
       throw new StoreError('InvalidArgument', `Range specified is not valid for source object of size: ${source.size}`);
     }
@@ -318,10 +329,10 @@ export class ObjectStore {
     // A single PUT's ETag is already the MD5 of the whole; anything else is hashed by reading it
     // (reads only: nothing is encoded or written).
     const etag = !range && /^[0-9a-f]{32}$/.test(source.etag) ? source.etag : await md5Hex(this.readRange(source, start, end));
-    // The part retains the chunks in the same synchronous step as this check: a source deleted or
-    // replaced while it was hashed cannot have released them. If it changed, copy what it is now.
-    if (this.o.meta.getObject(srcBucket, srcKey)?.id !== source.id) return this.uploadPartCopy(uploadId, partNumber, srcBucket, srcKey, range);
-    this.o.meta.putPart(uploadId, partNumber, { etag, size: end - start, chunks: shared });
+    // The part retains the chunks in the transaction that checks the source is unchanged: a source
+    // deleted or replaced while it was hashed cannot have released them.
+    const part = { etag, size: end - start, chunks: shared };
+    if (!(await this.o.meta.putCopiedPart(uploadId, partNumber, part, { bucket: srcBucket, key: srcKey, id: source.id }))) return null;
     await this.o.meta.durable();
     return { etag, size: end - start };
   }
@@ -331,31 +342,36 @@ export class ObjectStore {
    * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>".
    */
   async completeUpload(uploadId: string, parts: CompletedPart[], checksums?: Record<string, string>): Promise<ObjectManifest> {
-    const upload = this.o.meta.getUpload(uploadId);
+    const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const md5 = crypto.createHash('md5');
     for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
     const etag = `${md5.digest('hex')}-${parts.length}`;
-    const done = this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
+    const done = await this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
     await Promise.all([this.o.meta.durable(), this.replica.putObject(done.bucket, done.key, done.manifest)]);
     return done.manifest;
   }
 
-  abortUpload(uploadId: string): void {
-    this.o.meta.abortUpload(uploadId);
+  async abortUpload(uploadId: string): Promise<void> {
+    await this.o.meta.abortUpload(uploadId);
   }
 
   /** Deletes an object; its shards go to the delete queue (unless a copy still uses them). */
   async delete(bucket: string, key: string): Promise<ObjectManifest | null> {
-    if (!this.o.meta.getBucket(bucket)) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    const removed = this.o.meta.deleteObject(bucket, key);
+    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const removed = await this.o.meta.deleteObject(bucket, key);
     if (removed) await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, null)]);
     return removed;
   }
 
-  /** Server-side copy: chunks shared by reference, nothing re-encoded. */
-  async copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectManifest> {
-    const { manifest } = this.o.meta.copyObject(srcBucket, srcKey, dstBucket, dstKey, replace);
+  /**
+   * Server-side copy: chunks shared by reference, nothing re-encoded. With `sourceId`, only that
+   * version of the source is copied: null when it is another one now (see `MetaStore.copyObject`).
+   */
+  async copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectManifest | null> {
+    const change = await this.o.meta.copyObject(srcBucket, srcKey, dstBucket, dstKey, replace, sourceId);
+    if (!change) return null;
+    const { manifest } = change;
     await Promise.all([this.o.meta.durable(), this.replica.putObject(dstBucket, dstKey, manifest)]);
     return manifest;
   }

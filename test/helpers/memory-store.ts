@@ -46,7 +46,7 @@ export async function memoryStore(o: MemoryStoreOptions = {}): Promise<MemorySto
     async close() {
       await backends.close();
       await pipeline.close();
-      meta.close();
+      await meta.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -57,7 +57,7 @@ export async function startStore(count = 6, options: Partial<ObjectStoreOptions>
     async close() {
       await backends.close();
       await pipeline.close();
-      meta.close();
+      await meta.close();
       await Promise.all(zdbs.map((z) => z.stop()));
       fs.rmSync(dir, { recursive: true, force: true });
     },

@@ -28,10 +28,10 @@ const report = (zdbState: 'up' | 'down'): NodeReport => ({
 });
 
 describe('Registry in meta.db', () => {
-  it('shares the file with the metadata store and computes states and backends', () => {
+  it('shares the file with the metadata store and computes states and backends', async () => {
     const db = path.join(tmp, 'meta.db');
     const meta = new SqliteMetaStore(db);
-    meta.createBucket('photos');
+    await meta.createBucket('photos');
     const reg = new Registry(db, { downAfterMs: 1000 });
     const { farmerToken, farmId } = reg.createFarm('farm-1', 1_000);
     const node = new Signer(identityFromSeed(crypto.randomBytes(32)));
@@ -50,16 +50,16 @@ describe('Registry in meta.db', () => {
     ]);
     expect(reg.listBackends(t0 + 2000).every((b) => b.state === 'down')).toBe(true);
     reg.close();
-    meta.close();
+    await meta.close();
 
     // Both migrations run again on the shared file without touching each other's tables.
     const meta2 = new SqliteMetaStore(db);
     const reg2 = new Registry(db);
-    expect(meta2.listBuckets().map((b) => b.name)).toEqual(['photos']);
+    expect((await meta2.listBuckets()).map((b) => b.name)).toEqual(['photos']);
     expect(reg2.getNode(node.id)?.capacity.disks).toHaveLength(2);
     expect(reg2.listFarms()).toEqual([{ farmId, name: 'farm-1', created: 1_000 }]);
     expect(fs.statSync(db).mode & 0o777).toBe(0o600);
     reg2.close();
-    meta2.close();
+    await meta2.close();
   });
 });

@@ -143,8 +143,8 @@ describe('fuzz: SigV4 request authentication', () => {
   const ROOT = { accessKeyId: 'FUZZROOT', secretAccessKey: 'fuzz-root-secret' };
   const credentials = new Credentials(meta, crypto.randomBytes(32), ROOT.accessKeyId, ROOT.secretAccessKey);
   const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
-  afterAll(() => {
-    meta.close();
+  afterAll(async () => {
+    await meta.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

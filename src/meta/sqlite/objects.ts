@@ -80,8 +80,10 @@ export class Objects {
   }
 
   /** A copy with a fresh id and mtime that shares the source's chunks. */
-  copy(srcBucketId: number, srcKey: Buffer, dstBucketId: number, dstKey: Buffer, replace?: ObjectHeaders): ObjectChange {
+  /** Null when `sourceId` is given and the source is not that version (any more). */
+  copy(srcBucketId: number, srcKey: Buffer, dstBucketId: number, dstKey: Buffer, replace?: ObjectHeaders, sourceId?: string): ObjectChange | null {
     const source = this.get(srcBucketId, srcKey);
+    if (sourceId !== undefined && source?.id !== sourceId) return null;
     if (!source) throw new MetaError('NoSuchKey', `key ${srcKey.toString()} does not exist`);
     const manifest: ObjectManifest = { ...source, id: randomBytes(16).toString('hex'), lastModified: Date.now() };
     if (replace) {

@@ -50,9 +50,9 @@ export interface SqliteMetaStoreOptions {
 
 /**
  * The embedded metadata store: one sqlite file in WAL mode. sqlite itself never syncs a commit
- * (synchronous=NORMAL); `WalSync` does: at once for most writes, so the method that returned
- * has its change on disk, and as a group commit off the event loop for the writes of the
- * request path (see `MetaStore`), whose callers await `durable()`. This class is where
+ * (synchronous=NORMAL); `WalSync` does: at once for most writes, so the method whose promise
+ * resolved has its change on disk, and as a group commit off the event loop for the writes of
+ * the request path (see `MetaStore`), whose callers await `durable()`. This class is where
  * transactions begin and bucket names become ids; the families it delegates to only run
  * statements.
  */
@@ -119,19 +119,19 @@ export class SqliteMetaStore implements MetaStore {
     return this.transaction.deferred(body) as T;
   }
 
-  createBucket(name: string, settings: BucketSettings = {}): Bucket {
+  async createBucket(name: string, settings: BucketSettings = {}): Promise<Bucket> {
     return this.write(() => this.buckets.create(name, settings));
   }
 
-  getBucket(name: string): Bucket | null {
+  async getBucket(name: string): Promise<Bucket | null> {
     return this.buckets.get(name);
   }
 
-  listBuckets(): BucketInfo[] {
+  async listBuckets(): Promise<BucketInfo[]> {
     return this.buckets.list();
   }
 
-  deleteBucket(name: string): void {
+  async deleteBucket(name: string): Promise<void> {
     this.write(() => {
       const id = this.buckets.id(name);
       if (!this.objects.isEmpty(id)) throw new MetaError('BucketNotEmpty', `bucket ${name} is not empty`);
@@ -141,11 +141,15 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  setBucketSettings(name: string, settings: BucketSettings): void {
-    this.write(() => this.buckets.setSettings(this.buckets.id(name), settings));
+  async updateBucketSettings(name: string, change: (settings: BucketSettings) => BucketSettings): Promise<Bucket> {
+    return this.write(() => {
+      const id = this.buckets.id(name);
+      this.buckets.setSettings(id, change(this.buckets.get(name)!.settings));
+      return this.buckets.get(name)!;
+    });
   }
 
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): ObjectManifest | null {
+  async putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectManifest | null> {
     return this.writeDeferred(() => {
       const id = this.buckets.id(bucket);
       const k = Buffer.from(key);
@@ -154,18 +158,18 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): void {
+  async putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): Promise<void> {
     this.write(() => {
       const id = this.buckets.id(bucket);
       for (const { key, manifest } of objects) this.objects.put(id, Buffer.from(key), manifest);
     });
   }
 
-  getObject(bucket: string, key: string): ObjectManifest | null {
+  async getObject(bucket: string, key: string): Promise<ObjectManifest | null> {
     return this.read(() => this.objects.get(this.buckets.id(bucket), Buffer.from(key)));
   }
 
-  updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): boolean {
+  async updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean> {
     return this.write(() => {
       const id = this.buckets.id(bucket);
       const current = this.objects.get(id, Buffer.from(key));
@@ -175,17 +179,17 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  deleteObject(bucket: string, key: string): ObjectManifest | null {
+  async deleteObject(bucket: string, key: string): Promise<ObjectManifest | null> {
     return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
   }
 
-  copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders): ObjectChange {
+  async copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectChange | null> {
     return this.writeDeferred(() =>
-      this.objects.copy(this.buckets.id(srcBucket), Buffer.from(srcKey), this.buckets.id(dstBucket), Buffer.from(dstKey), replace),
+      this.objects.copy(this.buckets.id(srcBucket), Buffer.from(srcKey), this.buckets.id(dstBucket), Buffer.from(dstKey), replace, sourceId),
     );
   }
 
-  listObjects({ bucket, prefix = '', delimiter, startAfter, maxKeys = 1000 }: ListObjectsOptions): ListObjectsResult {
+  async listObjects({ bucket, prefix = '', delimiter, startAfter, maxKeys = 1000 }: ListObjectsOptions): Promise<ListObjectsResult> {
     return this.read(() =>
       this.objects.list(
         this.buckets.id(bucket),
@@ -199,119 +203,127 @@ export class SqliteMetaStore implements MetaStore {
     );
   }
 
-  createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): void {
+  async createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): Promise<void> {
     this.write(() => this.multipart.create(this.buckets.id(bucket), Buffer.from(key), uploadId, headers));
   }
 
-  getUpload(uploadId: string): UploadInfo | null {
+  async getUpload(uploadId: string): Promise<UploadInfo | null> {
     return this.multipart.get(uploadId);
   }
 
-  putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void {
+  async putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): Promise<void> {
     this.writeDeferred(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
   }
 
-  listParts(uploadId: string, partNumberMarker = 0, maxParts = 1000): ListPartsResult {
+  async putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: { bucket: string; key: string; id: string }): Promise<boolean> {
+    return this.writeDeferred(() => {
+      if (this.objects.get(this.buckets.id(source.bucket), Buffer.from(source.key))?.id !== source.id) return false;
+      this.multipart.putPart(uploadId, partNumber, part);
+      return true;
+    });
+  }
+
+  async listParts(uploadId: string, partNumberMarker = 0, maxParts = 1000): Promise<ListPartsResult> {
     return this.read(() => this.multipart.listParts(uploadId, partNumberMarker, maxParts));
   }
 
-  listUploads(bucket: string, options: ListUploadsOptions = {}): ListUploadsResult {
+  async listUploads(bucket: string, options: ListUploadsOptions = {}): Promise<ListUploadsResult> {
     return this.read(() => this.multipart.list(this.buckets.id(bucket), options));
   }
 
-  completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
+  async completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): Promise<CompletedUpload> {
     return this.writeDeferred(() => this.multipart.complete(uploadId, parts, fields));
   }
 
-  abortUpload(uploadId: string): void {
+  async abortUpload(uploadId: string): Promise<void> {
     this.write(() => this.multipart.abort(uploadId));
   }
 
-  createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): AccessKey {
+  async createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {
     return this.write(() => this.keys.create(accessKeyId, encryptedSecret, name));
   }
 
-  getAccessKey(accessKeyId: string): AccessKey | null {
+  async getAccessKey(accessKeyId: string): Promise<AccessKey | null> {
     return this.keys.get(accessKeyId);
   }
 
-  listAccessKeys(): AccessKey[] {
+  async listAccessKeys(): Promise<AccessKey[]> {
     return this.keys.list();
   }
 
-  deleteAccessKey(accessKeyId: string): void {
+  async deleteAccessKey(accessKeyId: string): Promise<void> {
     this.write(() => this.keys.delete(accessKeyId));
   }
 
-  allow(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions {
+  async allow(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Promise<Permissions> {
     return this.write(() => this.keys.change(accessKeyId, this.buckets.id(bucket), permissions, true));
   }
 
-  deny(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Permissions {
+  async deny(accessKeyId: string, bucket: string, permissions: Partial<Permissions>): Promise<Permissions> {
     return this.write(() => this.keys.change(accessKeyId, this.buckets.id(bucket), permissions, false));
   }
 
-  check(accessKeyId: string, bucket: string): Permissions {
+  async check(accessKeyId: string, bucket: string): Promise<Permissions> {
     return this.keys.check(accessKeyId, bucket);
   }
 
-  listGrants(accessKeyId: string): BucketGrant[] {
+  async listGrants(accessKeyId: string): Promise<BucketGrant[]> {
     return this.keys.grants(accessKeyId);
   }
 
-  upsertBackend(backend: Backend): void {
+  async upsertBackend(backend: Backend): Promise<void> {
     this.write(() => this.backends.upsert(backend));
   }
 
-  listBackends(): Backend[] {
+  async listBackends(): Promise<Backend[]> {
     return this.backends.list();
   }
 
-  setBackendState(id: string, state: BackendState): boolean {
+  async setBackendState(id: string, state: BackendState): Promise<boolean> {
     return this.write(() => this.backends.setState(id, state));
   }
 
-  enqueueDeletes(shards: ShardLocation[]): void {
+  async enqueueDeletes(shards: ShardLocation[]): Promise<void> {
     this.write(() => this.deletes.enqueue(shards));
   }
 
-  takeDeletes(limit: number, leaseMs: number): QueuedShard[] {
+  async takeDeletes(limit: number, leaseMs: number): Promise<QueuedShard[]> {
     return this.write(() => this.deletes.take(limit, leaseMs, (chunkId) => this.refs.held(chunkId)));
   }
 
-  ackDeletes(ids: number[]): void {
+  async ackDeletes(ids: number[]): Promise<void> {
     this.write(() => this.deletes.ack(ids));
   }
 
-  enqueueRepair(chunkId: string, reason: string): void {
+  async enqueueRepair(chunkId: string, reason: string): Promise<void> {
     this.write(() => this.repairs.enqueue(chunkId, reason));
   }
 
-  takeRepairs(limit: number, leaseMs: number): RepairTask[] {
+  async takeRepairs(limit: number, leaseMs: number): Promise<RepairTask[]> {
     return this.write(() => this.repairs.take(limit, leaseMs));
   }
 
-  ackRepairs(chunkIds: string[]): void {
+  async ackRepairs(chunkIds: string[]): Promise<void> {
     this.write(() => this.repairs.ack(chunkIds));
   }
 
-  beginWrite(writeId: string, shards: ShardLocation[]): void {
+  async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
     this.writeDeferred(() => this.writes.begin(writeId, shards));
   }
 
-  commitWrite(writeId: string, chunks: ChunkRef[]): void {
+  async commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void> {
     this.write(() => this.writes.commit(writeId, chunks));
   }
 
-  abortWrite(writeId: string): void {
+  async abortWrite(writeId: string): Promise<void> {
     this.writeDeferred(() => this.writes.abort(writeId));
   }
 
-  recoverPendingWrites(): number {
+  async recoverPendingWrites(): Promise<number> {
     return this.write(() => this.writes.recover());
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
     this.wal.close();
   }

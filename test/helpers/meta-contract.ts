@@ -1,0 +1,589 @@
+/**
+ * The MetaStore contract: what every engine must do, run against each (`test/meta-sqlite.test.ts`;
+ * a PostgreSQL engine adds one line). Only the MetaStore interface is used here: anything
+ * engine-specific (files, modes, pragmas) is tested beside its engine.
+ */
+import { beforeEach, afterEach, describe, expect, it } from 'vitest';
+import { MetaError } from '../../src/meta/errors.js';
+import type { ListObjectsOptions, ListUploadsResult, MetaStore, ShardLocation } from '../../src/meta/meta-store.js';
+import type { ChunkRef, ObjectManifest } from '../../src/meta/manifest.js';
+
+/** An engine's store for one test. */
+export interface MetaStoreFixture {
+  /** Opens the store: empty the first time, then with what the last one committed (a restart). */
+  open(): Promise<MetaStore>;
+  /** Removes the store's data; every store it opened is closed by then. */
+  destroy(): Promise<void>;
+}
+
+const MiB = 1024 * 1024;
+
+function chunk(id: string, plainSize = 100): ChunkRef {
+  return {
+    id,
+    plainSize,
+    storedSize: plainSize + 16,
+    compressed: false,
+    shardSize: 32,
+    dataShards: 4,
+    parityShards: 2,
+    wrappedKey: 'a2V5',
+    nonce: 'bm9uY2U=',
+    aadObject: 'obj',
+    aadIndex: 0,
+    shards: Array.from({ length: 6 }, (_, i) => ({ backend: `b${i}`, key: `${id}.${i}`, crc: i })),
+  };
+}
+
+function manifest(id: string, chunks: ChunkRef[] = [chunk(`${id}-c0`)]): ObjectManifest {
+  return {
+    id,
+    size: chunks.reduce((sum, c) => sum + c.plainSize, 0),
+    etag: `etag-${id}`,
+    lastModified: 1_700_000_000_000,
+    contentType: 'text/plain',
+    metadata: { 'x-amz-meta-name': id },
+    checksums: {},
+    chunks,
+  };
+}
+
+function shardsOf(...chunks: ChunkRef[]): ShardLocation[] {
+  return chunks.flatMap((c) => c.shards.map(({ backend, key }) => ({ backend, key })));
+}
+
+function names(shards: ShardLocation[]): string[] {
+  return shards.map((s) => `${s.backend}/${s.key}`).sort();
+}
+
+/** The MetaError code `promise` rejects with (undefined if it resolves). */
+async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MetaError) return error.code;
+    throw error;
+  }
+  return undefined;
+}
+
+
+const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** S3 listing by definition: roll every matching key up, keep entries after startAfter, sort, cut. */
+function referenceList(keys: string[], { prefix = '', delimiter, startAfter, maxKeys = 1000 }: ListObjectsOptions) {
+  const entries = new Map<string, boolean>(); // name -> is a common prefix
+  for (const key of keys) {
+    if (!Buffer.from(key).subarray(0, Buffer.byteLength(prefix)).equals(Buffer.from(prefix))) continue;
+    const cut = delimiter ? key.indexOf(delimiter, prefix.length) : -1;
+    if (cut >= 0) entries.set(key.slice(0, cut + delimiter!.length), true);
+    else entries.set(key, false);
+  }
+  const sorted = [...entries.keys()].filter((name) => !startAfter || byBytes(name, startAfter) > 0).sort(byBytes);
+  const page = maxKeys > 0 ? sorted.slice(0, maxKeys) : [];
+  const isTruncated = maxKeys > 0 && sorted.length > maxKeys;
+  return {
+    keys: page.filter((name) => !entries.get(name)),
+    prefixes: page.filter((name) => entries.get(name)),
+    isTruncated,
+    nextMarker: isTruncated ? page[page.length - 1] : null,
+  };
+}
+
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs the contract against the stores `factory` makes, one per test. */
+export function metaStoreContract(name: string, factory: () => Promise<MetaStoreFixture>): void {
+  describe(`MetaStore contract: ${name}`, () => {
+    let fixture: MetaStoreFixture;
+    let meta: MetaStore;
+
+    beforeEach(async () => {
+      fixture = await factory();
+      meta = await fixture.open();
+    });
+
+    afterEach(async () => {
+      try {
+        await meta.close();
+      } finally {
+        await fixture.destroy();
+      }
+    });
+
+    /** Closes the store and opens it again. */
+    async function reopen(): Promise<void> {
+      await meta.close();
+      meta = await fixture.open();
+    }
+
+    /** Everything in the delete queue, acknowledged, as sorted "backend/key" strings. */
+    async function drainDeletes(): Promise<string[]> {
+      const taken = await meta.takeDeletes(1_000_000, 60_000);
+      await meta.ackDeletes(taken.map((s) => s.id));
+      return taken.map((s) => `${s.backend}/${s.key}`).sort();
+    }
+
+
+    describe('buckets', () => {
+      it('creates, lists sorted, refuses duplicates and keeps settings', async () => {
+        await meta.createBucket('zeta');
+        await meta.createBucket('alpha', { versioning: 'Enabled', owner: 'AK1' });
+        expect(await errorCode(meta.createBucket('zeta'))).toBe('BucketAlreadyExists');
+        expect((await meta.listBuckets()).map((b) => b.name)).toEqual(['alpha', 'zeta']);
+        expect((await meta.getBucket('alpha'))?.settings).toEqual({ versioning: 'Enabled', owner: 'AK1' });
+        const replaced = await meta.updateBucketSettings('alpha', () => ({ erasure: { dataShards: 10, parityShards: 4 } }));
+        expect(replaced).toEqual({ name: 'alpha', created: expect.any(Number), settings: { erasure: { dataShards: 10, parityShards: 4 } } });
+        expect((await meta.getBucket('alpha'))?.settings).toEqual({ erasure: { dataShards: 10, parityShards: 4 } });
+        expect(await meta.getBucket('nope')).toBeNull();
+        expect(await errorCode(meta.updateBucketSettings('nope', (settings) => settings))).toBe('NoSuchBucket');
+      });
+
+      it('changes settings in one transaction: concurrent changes all stay, a change that throws changes nothing', async () => {
+        await meta.createBucket('b', { owner: 'AK1' });
+        const cors = [{ allowedOrigins: ['*'], allowedMethods: ['GET'] }];
+        await Promise.all([
+          meta.updateBucketSettings('b', (settings) => ({ ...settings, versioning: 'Suspended' })),
+          meta.updateBucketSettings('b', (settings) => ({ ...settings, cors })),
+        ]);
+        expect((await meta.getBucket('b'))?.settings).toEqual({ owner: 'AK1', versioning: 'Suspended', cors });
+        const refused = meta.updateBucketSettings('b', () => {
+          throw new Error('refused');
+        });
+        await expect(refused).rejects.toThrow('refused');
+        expect((await meta.getBucket('b'))?.settings).toEqual({ owner: 'AK1', versioning: 'Suspended', cors });
+        // A setting made undefined is gone.
+        expect((await meta.updateBucketSettings('b', (settings) => ({ ...settings, cors: undefined }))).settings).toEqual({ owner: 'AK1', versioning: 'Suspended' });
+      });
+
+      it('deletes only an empty bucket', async () => {
+        expect(await errorCode(meta.deleteBucket('b'))).toBe('NoSuchBucket');
+        await meta.createBucket('b');
+        await meta.putObject('b', 'k', manifest('m1'));
+        expect(await errorCode(meta.deleteBucket('b'))).toBe('BucketNotEmpty');
+        await meta.deleteObject('b', 'k');
+        await meta.deleteBucket('b');
+        expect(await meta.getBucket('b')).toBeNull();
+        expect(await errorCode(meta.putObject('b', 'k', manifest('m2')))).toBe('NoSuchBucket');
+      });
+
+      it('releases the parts of uploads in progress when the bucket goes', async () => {
+        await meta.createBucket('b');
+        await meta.createUpload('b', 'k', 'u1', { metadata: {} });
+        const part = chunk('p1');
+        await meta.putPart('u1', 1, { etag: 'e1', size: 100, chunks: [part] });
+        await meta.deleteBucket('b');
+        expect(await meta.getUpload('u1')).toBeNull();
+        expect(await drainDeletes()).toEqual(names(shardsOf(part)));
+      });
+    });
+
+    describe('objects', () => {
+      beforeEach(() => meta.createBucket('b'));
+
+      it('replaces atomically, returning the previous manifest, and deletes the old shards', async () => {
+        const first = manifest('m1');
+        const second = manifest('m2');
+        expect(await meta.putObject('b', 'k', first)).toBeNull();
+        expect(await meta.putObject('b', 'k', second)).toEqual(first);
+        expect(await meta.getObject('b', 'k')).toEqual(second);
+        expect(await drainDeletes()).toEqual(names(shardsOf(...first.chunks)));
+        expect(await meta.deleteObject('b', 'k')).toEqual(second);
+        expect(await meta.deleteObject('b', 'k')).toBeNull();
+        expect(await meta.getObject('b', 'k')).toBeNull();
+        expect(await drainDeletes()).toEqual(names(shardsOf(...second.chunks)));
+        expect(await errorCode(meta.getObject('nope', 'k'))).toBe('NoSuchBucket');
+      });
+
+      it('shares chunks between copies: the shards go with the last copy only', async () => {
+        await meta.createBucket('other');
+        const original = manifest('m1', [chunk('c1'), chunk('c2')]);
+        await meta.putObject('b', 'a', original);
+        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'other', 'copy'))!;
+        expect(previous).toBeNull();
+        expect(copy.id).not.toBe(original.id);
+        expect(copy.chunks).toEqual(original.chunks);
+        expect(await meta.getObject('other', 'copy')).toEqual(copy);
+
+        await meta.deleteObject('b', 'a');
+        expect(await drainDeletes()).toEqual([]);
+        await meta.deleteObject('other', 'copy');
+        expect(await drainDeletes()).toEqual(names(shardsOf(...original.chunks)));
+      });
+
+      it('copies onto itself to replace the headers without releasing any chunk', async () => {
+        await meta.putObject('b', 'a', manifest('m1'));
+        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
+        expect(previous?.id).toBe('m1');
+        expect(copy.contentType).toBe('image/png');
+        expect(copy.metadata).toEqual({ 'x-amz-meta-new': '1' });
+        expect(await drainDeletes()).toEqual([]);
+        expect(await errorCode(meta.copyObject('b', 'missing', 'b', 'x'))).toBe('NoSuchKey');
+      });
+
+      it('copies only the version of the source named, when one is', async () => {
+        await meta.putObject('b', 'a', manifest('m1'));
+        expect(await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm0')).toBeNull();
+        expect(await meta.getObject('b', 'c')).toBeNull();
+        expect((await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm1'))?.manifest.chunks).toEqual(manifest('m1').chunks);
+        await meta.deleteObject('b', 'a');
+        expect(await meta.copyObject('b', 'a', 'b', 'd', undefined, 'm1')).toBeNull();
+        expect(await errorCode(meta.copyObject('nope', 'a', 'b', 'd', undefined, 'm1'))).toBe('NoSuchBucket');
+      });
+
+      it('bulk puts in one transaction', async () => {
+        await meta.putObjects('b', [
+          { key: 'x', manifest: manifest('m1') },
+          { key: 'y', manifest: manifest('m2') },
+        ]);
+        expect((await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.key)).toEqual(['x', 'y']);
+        // One bad manifest (a null etag breaks a NOT NULL constraint) rolls the whole batch back.
+        const bad = { ...manifest('m4'), etag: null as unknown as string };
+        await expect(meta.putObjects('b', [{ key: 'z', manifest: manifest('m3') }, { key: 'w', manifest: bad }])).rejects.toThrow();
+        expect(await meta.getObject('b', 'z')).toBeNull();
+        expect(await drainDeletes()).toEqual([]);
+      });
+    });
+
+    describe('listing', () => {
+      beforeEach(() => meta.createBucket('b'));
+
+      it('orders keys by their UTF-8 bytes, not UTF-16 code units', async () => {
+        const keys = ['z', 'a', 'Z', '~', '\u0080', 'é', 'ÿ', '\uFFFD', '\u{1F600}', 'a/b', 'ab', '\u{10FFFF}', 'e\u0301'];
+        for (const key of keys) await meta.putObject('b', key, manifest(`m-${key}`));
+        const listed = (await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.key);
+        expect(listed).toEqual([...keys].sort(byBytes));
+        // U+FFFD is EF BF BD and U+1F600 is F0 9F 98 80: byte order puts U+FFFD first, where a
+        // JavaScript string sort (UTF-16: FFFD vs D83D) would not.
+        expect(listed.indexOf('\uFFFD')).toBeLessThan(listed.indexOf('\u{1F600}'));
+        expect(['\uFFFD', '\u{1F600}'].sort()).toEqual(['\u{1F600}', '\uFFFD']);
+      });
+
+      it('keeps size, etag and modification time in the listing', async () => {
+        await meta.putObject('b', 'k', manifest('m1', [chunk('c1', 1234)]));
+        expect((await meta.listObjects({ bucket: 'b' })).entries).toEqual([{ key: 'k', size: 1234, etag: 'etag-m1', lastModified: 1_700_000_000_000 }]);
+      });
+
+      it('rolls up common prefixes, counts them toward maxKeys and resumes after them', async () => {
+        for (const key of ['a/1', 'a/2', 'b', 'c/x/1', 'c/y', 'd']) await meta.putObject('b', key, manifest(key));
+        const first = await meta.listObjects({ bucket: 'b', delimiter: '/', maxKeys: 2 });
+        expect(first).toEqual({ entries: [expect.objectContaining({ key: 'b' })], commonPrefixes: ['a/'], isTruncated: true, nextMarker: 'b' });
+        const second = await meta.listObjects({ bucket: 'b', delimiter: '/', maxKeys: 2, startAfter: 'b' });
+        expect(second.commonPrefixes).toEqual(['c/']);
+        expect(second.entries.map((e) => e.key)).toEqual(['d']);
+        expect(second.isTruncated).toBe(false);
+        // A marker inside a common prefix skips the rest of it.
+        expect((await meta.listObjects({ bucket: 'b', delimiter: '/', startAfter: 'a/1' })).commonPrefixes).toEqual(['c/']);
+        expect(await meta.listObjects({ bucket: 'b', prefix: 'c/', delimiter: '/' })).toMatchObject({ commonPrefixes: ['c/x/'], entries: [{ key: 'c/y' }] });
+        expect(await meta.listObjects({ bucket: 'b', maxKeys: 0 })).toEqual({ entries: [], commonPrefixes: [], isTruncated: false, nextMarker: null });
+      });
+
+      it('matches a brute-force reference on random key sets (seeded)', async () => {
+        const random = mulberry32(20240611);
+        const alphabet = ['a', 'b', '/', '.', 'é', 'ÿ', '\u0080', '\uFFFD', '\u{1F600}', 'z'];
+        const word = (max: number): string => Array.from({ length: 1 + Math.floor(random() * max) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+        const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
+        for (let round = 0; round < 4; round++) {
+          const bucket = `r${round}`;
+          await meta.createBucket(bucket);
+          const keys = [...new Set(Array.from({ length: 250 }, () => word(6)))];
+          await meta.putObjects(bucket, keys.map((key) => ({ key, manifest: manifest(`${bucket}-${key}`, []) })));
+          for (let query = 0; query < 250; query++) {
+            const key = pick(keys);
+            const options: ListObjectsOptions = {
+              bucket,
+              prefix: pick([undefined, '', key.slice(0, 1), [...key].slice(0, 2).join(''), word(2)]),
+              delimiter: pick([undefined, '/', 'é', 'ab', '\u{1F600}']),
+              startAfter: pick([undefined, key, word(3), `${key.slice(0, 1)}/`]),
+              maxKeys: pick([0, 1, 2, 3, 7, 1000]),
+            };
+            const label = JSON.stringify(options);
+            const expected = referenceList(keys, options);
+            const actual = await meta.listObjects(options);
+            expect({ keys: actual.entries.map((e) => e.key), prefixes: actual.commonPrefixes, isTruncated: actual.isTruncated, nextMarker: actual.nextMarker }, label).toEqual(expected);
+            // Paging by nextMarker visits exactly what one long listing returns.
+            if (options.maxKeys! > 0 && options.maxKeys! < 10) {
+              const all = referenceList(keys, { ...options, maxKeys: 1_000_000 });
+              const paged: string[] = [];
+              for (let page = actual; ; page = await meta.listObjects({ ...options, startAfter: page.nextMarker! })) {
+                paged.push(...page.entries.map((e) => e.key), ...page.commonPrefixes);
+                if (!page.isTruncated) break;
+              }
+              expect(paged.sort(byBytes), label).toEqual([...all.keys, ...all.prefixes].sort(byBytes));
+            }
+          }
+        }
+      });
+    });
+
+    describe('multipart', () => {
+      const p1 = chunk('p1', 5 * MiB);
+      const p2 = chunk('p2', 5 * MiB);
+      const p2b = chunk('p2b', 5 * MiB);
+      const p3 = chunk('p3', 10);
+
+      beforeEach(async () => {
+        await meta.createBucket('b');
+        await meta.createUpload('b', 'big', 'u1', { contentType: 'video/mp4', metadata: { 'x-amz-meta-a': '1' } });
+        await meta.putPart('u1', 1, { etag: 'e1', size: 5 * MiB, chunks: [p1] });
+        await meta.putPart('u1', 2, { etag: 'e2', size: 5 * MiB, chunks: [p2] });
+        await meta.putPart('u1', 3, { etag: 'e3', size: 10, chunks: [p3] });
+      });
+
+      it('replaces a part, releasing the old one, and lists parts in pages', async () => {
+        await meta.putPart('u1', 2, { etag: 'e2b', size: 5 * MiB, chunks: [p2b] });
+        expect(await drainDeletes()).toEqual(names(shardsOf(p2)));
+        const first = await meta.listParts('u1', 0, 2);
+        expect(first.parts.map((p) => [p.partNumber, p.etag])).toEqual([[1, 'e1'], [2, 'e2b']]);
+        expect(first).toMatchObject({ isTruncated: true, nextPartNumberMarker: 2 });
+        expect(await meta.listParts('u1', 2, 2)).toMatchObject({ parts: [{ partNumber: 3, size: 10 }], isTruncated: false, nextPartNumberMarker: null });
+        expect(await errorCode(meta.listParts('nope'))).toBe('NoSuchUpload');
+      });
+
+      it('completes by concatenating the chosen parts and releases the parts left out', async () => {
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: '"e1"' }, { partNumber: 3, etag: 'e3' }], { id: 'obj1', etag: 'x-2', lastModified: 5 });
+        expect(done.bucket).toBe('b');
+        expect(done.key).toBe('big');
+        expect(done.previous).toBeNull();
+        expect(done.manifest).toEqual({
+          id: 'obj1',
+          size: 5 * MiB + 10,
+          etag: 'x-2',
+          lastModified: 5,
+          contentType: 'video/mp4',
+          metadata: { 'x-amz-meta-a': '1' },
+          checksums: {},
+          chunks: [p1, p3],
+          parts: [5 * MiB, 10],
+        });
+        expect(await meta.getObject('b', 'big')).toEqual(done.manifest);
+        expect(await drainDeletes()).toEqual(names(shardsOf(p2)));
+        expect(await meta.getUpload('u1')).toBeNull();
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'x', etag: 'x', lastModified: 0 }))).toBe('NoSuchUpload');
+        await meta.deleteObject('b', 'big');
+        expect(await drainDeletes()).toEqual(names(shardsOf(p1, p3)));
+      });
+
+      it('rejects bad completions and leaves the upload as it was', async () => {
+        const fields = { id: 'o', etag: 'x', lastModified: 0 };
+        expect(await errorCode(meta.completeUpload('u1', [], fields))).toBe('MalformedXML');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 2, etag: 'e2' }, { partNumber: 1, etag: 'e1' }], fields))).toBe('InvalidPartOrder');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }, { partNumber: 1, etag: 'e1' }], fields))).toBe('InvalidPartOrder');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'wrong' }], fields))).toBe('InvalidPart');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 4, etag: 'e4' }], fields))).toBe('InvalidPart');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 3, etag: 'e3' }, { partNumber: 4, etag: 'e4' }], fields))).toBe('InvalidPart');
+        expect(
+          await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }, { partNumber: 2, etag: 'e2' }], { ...fields, minPartSize: 5 * MiB + 1 })),
+        ).toBe('EntityTooSmall');
+        expect(await errorCode(meta.completeUpload('nope', [{ partNumber: 1, etag: 'e1' }], fields))).toBe('NoSuchUpload');
+        expect((await meta.listParts('u1')).parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
+        expect(await meta.getObject('b', 'big')).toBeNull();
+        expect(await drainDeletes()).toEqual([]);
+      });
+
+      it("puts a part sharing an object's chunks only while the object is the version named", async () => {
+        const shared = chunk('s1', 5 * MiB);
+        await meta.putObject('b', 'src', manifest('m1', [shared]));
+        const part = { etag: 'es', size: 5 * MiB, chunks: [shared] };
+        expect(await meta.putCopiedPart('u1', 4, part, { bucket: 'b', key: 'src', id: 'm0' })).toBe(false);
+        expect(await meta.putCopiedPart('u1', 4, part, { bucket: 'b', key: 'src', id: 'm1' })).toBe(true);
+        // The part holds the chunk: its shards outlive the source.
+        await meta.deleteObject('b', 'src');
+        expect(await drainDeletes()).toEqual([]);
+        expect(await meta.putCopiedPart('u1', 5, part, { bucket: 'b', key: 'src', id: 'm1' })).toBe(false);
+        expect((await meta.listParts('u1')).parts.map((p) => p.partNumber)).toEqual([1, 2, 3, 4]);
+        await meta.abortUpload('u1');
+        expect(await drainDeletes()).toEqual(names(shardsOf(p1, p2, p3, shared)));
+        await meta.putObject('b', 'src', manifest('m2', []));
+        expect(await errorCode(meta.putCopiedPart('u1', 1, part, { bucket: 'b', key: 'src', id: 'm2' }))).toBe('NoSuchUpload');
+      });
+
+      it('aborts, releasing every part', async () => {
+        await meta.abortUpload('u1');
+        expect(await drainDeletes()).toEqual(names(shardsOf(p1, p2, p3)));
+        expect(await errorCode(meta.abortUpload('u1'))).toBe('NoSuchUpload');
+        expect(await errorCode(meta.putPart('u1', 1, { etag: 'e', size: 1, chunks: [] }))).toBe('NoSuchUpload');
+      });
+
+      it('lists uploads by key then upload id, with prefixes and markers', async () => {
+        await meta.createUpload('b', 'big', 'u0', { metadata: {} });
+        await meta.createUpload('b', 'dir/x', 'u2', { metadata: {} });
+        await meta.createUpload('b', 'dir/y', 'u3', { metadata: {} });
+        await meta.createUpload('b', 'z', 'u4', { metadata: {} });
+        const keysAndIds = (r: ListUploadsResult) => r.uploads.map((u) => `${u.key}:${u.uploadId}`);
+        expect(keysAndIds(await meta.listUploads('b'))).toEqual(['big:u0', 'big:u1', 'dir/x:u2', 'dir/y:u3', 'z:u4']);
+        const first = await meta.listUploads('b', { delimiter: '/', maxUploads: 1 });
+        expect(first).toMatchObject({ commonPrefixes: [], isTruncated: true, nextKeyMarker: 'big', nextUploadIdMarker: 'u0' });
+        const second = await meta.listUploads('b', { delimiter: '/', maxUploads: 2, keyMarker: 'big', uploadIdMarker: 'u0' });
+        expect(keysAndIds(second)).toEqual(['big:u1']);
+        expect(second).toMatchObject({ commonPrefixes: ['dir/'], isTruncated: true, nextKeyMarker: 'dir/', nextUploadIdMarker: null });
+        const third = await meta.listUploads('b', { delimiter: '/', keyMarker: 'dir/' });
+        expect(keysAndIds(third)).toEqual(['z:u4']);
+        expect(third.isTruncated).toBe(false);
+        expect(keysAndIds(await meta.listUploads('b', { keyMarker: 'big' }))).toEqual(['dir/x:u2', 'dir/y:u3', 'z:u4']);
+        expect(keysAndIds(await meta.listUploads('b', { prefix: 'dir/', keyMarker: 'dir/x', uploadIdMarker: 'u1' }))).toEqual(['dir/x:u2', 'dir/y:u3']);
+        expect(await meta.getUpload('u2')).toMatchObject({ bucket: 'b', key: 'dir/x', headers: { metadata: {} } });
+      });
+    });
+
+    describe('pending writes', () => {
+      beforeEach(() => meta.createBucket('b'));
+
+      it('clears the intent on commit, deleting the shards the manifest does not use', async () => {
+        const c = chunk('c1');
+        const spare: ShardLocation = { backend: 'failed', key: 'c1.3' };
+        await meta.beginWrite('w1', shardsOf(c).slice(0, 3));
+        await meta.beginWrite('w1', [...shardsOf(c).slice(3), spare]);
+        await meta.putObject('b', 'k', manifest('m1', [c]), 'w1');
+        expect(await drainDeletes()).toEqual(names([spare]));
+        expect(await meta.recoverPendingWrites()).toBe(0);
+      });
+
+      it('clears the intent when a part commits', async () => {
+        await meta.createUpload('b', 'k', 'u1', { metadata: {} });
+        const c = chunk('c1');
+        await meta.beginWrite('w1', shardsOf(c));
+        await meta.putPart('u1', 1, { etag: 'e', size: 100, chunks: [c] }, 'w1');
+        expect(await meta.recoverPendingWrites()).toBe(0);
+        expect(await drainDeletes()).toEqual([]);
+      });
+
+      it('deletes an aborted write', async () => {
+        await meta.beginWrite('w1', shardsOf(chunk('c1')));
+        await meta.abortWrite('w1');
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('c1'))));
+      });
+
+      it('recovers the writes a crash left behind after reopening', async () => {
+        const a = chunk('a');
+        const b = chunk('b');
+        await meta.beginWrite('w1', shardsOf(a));
+        await meta.beginWrite('w2', shardsOf(b));
+        await meta.beginWrite('w3', shardsOf(chunk('c')));
+        await meta.putObject('b', 'k', manifest('m', [chunk('c')]), 'w3');
+        await reopen();
+        expect(await meta.recoverPendingWrites()).toBe(12);
+        expect(await drainDeletes()).toEqual(names(shardsOf(a, b)));
+        expect(await meta.recoverPendingWrites()).toBe(0);
+        expect((await meta.getObject('b', 'k'))?.id).toBe('m');
+      });
+    });
+
+    describe('queues', () => {
+      it('leases delete entries until acknowledged or expired', async () => {
+        await meta.enqueueDeletes([
+          { backend: 'b1', key: 'k1' },
+          { backend: 'b1', key: 'k2' },
+          { backend: 'b2', key: 'k3' },
+        ]);
+        const first = await meta.takeDeletes(2, 60_000);
+        expect(first.map((s) => s.key)).toEqual(['k1', 'k2']);
+        expect((await meta.takeDeletes(10, 60_000)).map((s) => s.key)).toEqual(['k3']);
+        expect(await meta.takeDeletes(10, 60_000)).toEqual([]);
+        await meta.ackDeletes(first.map((s) => s.id));
+        await reopen();
+        expect(await meta.takeDeletes(10, 60_000)).toEqual([]);
+        await meta.enqueueDeletes([{ backend: 'b3', key: 'k4' }]);
+        // A lease of 0 ms ends at once: the entry is offered again.
+        expect((await meta.takeDeletes(10, 0)).map((s) => s.key)).toEqual(['k4']);
+        expect((await meta.takeDeletes(10, 0)).map((s) => s.key)).toEqual(['k4']);
+      });
+
+      it('queues each chunk for repair once', async () => {
+        await meta.enqueueRepair('c1', 'shard 2 missing');
+        await meta.enqueueRepair('c2', 'crc mismatch');
+        await meta.enqueueRepair('c1', 'backend down');
+        expect(await meta.takeRepairs(10, 60_000)).toEqual([
+          { chunkId: 'c1', reason: 'shard 2 missing' },
+          { chunkId: 'c2', reason: 'crc mismatch' },
+        ]);
+        expect(await meta.takeRepairs(10, 60_000)).toEqual([]);
+        await meta.ackRepairs(['c1']);
+        await meta.enqueueRepair('c1', 'again');
+        expect(await meta.takeRepairs(10, 60_000)).toEqual([{ chunkId: 'c1', reason: 'again' }]);
+      });
+    });
+
+    describe('access keys', () => {
+      beforeEach(async () => {
+        await meta.createBucket('photos');
+        await meta.createBucket('logs');
+      });
+
+      it('stores keys with their encrypted secret', async () => {
+        const secret = Buffer.from([0, 1, 2, 255]);
+        await meta.createAccessKey('AK2', secret, 'second');
+        await meta.createAccessKey('AK1', Buffer.from('x'), 'first');
+        expect(await errorCode(meta.createAccessKey('AK1', secret, 'again'))).toBe('AccessKeyAlreadyExists');
+        expect(await meta.getAccessKey('AK2')).toMatchObject({ accessKeyId: 'AK2', encryptedSecret: secret, name: 'second' });
+        expect((await meta.listAccessKeys()).map((k) => k.accessKeyId)).toEqual(['AK1', 'AK2']);
+        await meta.deleteAccessKey('AK2');
+        expect(await meta.getAccessKey('AK2')).toBeNull();
+        expect(await errorCode(meta.deleteAccessKey('AK2'))).toBe('InvalidAccessKeyId');
+      });
+
+      it('grants, adds and removes permissions per bucket', async () => {
+        await meta.createAccessKey('AK', Buffer.from('s'), 'k');
+        const none = { read: false, write: false, owner: false };
+        expect(await meta.check('AK', 'photos')).toEqual(none);
+        expect(await meta.allow('AK', 'photos', { read: true })).toEqual({ read: true, write: false, owner: false });
+        expect(await meta.allow('AK', 'photos', { write: true })).toEqual({ read: true, write: true, owner: false });
+        await meta.allow('AK', 'logs', { owner: true });
+        expect(await meta.check('AK', 'photos')).toEqual({ read: true, write: true, owner: false });
+        expect(await meta.check('AK', 'logs')).toEqual({ read: false, write: false, owner: true });
+        expect(await meta.check('other', 'photos')).toEqual(none);
+        expect((await meta.listGrants('AK')).map((g) => g.bucket)).toEqual(['logs', 'photos']);
+        expect(await meta.deny('AK', 'photos', { read: true })).toEqual({ read: false, write: true, owner: false });
+        expect(await meta.deny('AK', 'photos', { write: true })).toEqual(none);
+        expect((await meta.listGrants('AK')).map((g) => g.bucket)).toEqual(['logs']);
+        expect(await errorCode(meta.allow('nobody', 'photos', { read: true }))).toBe('InvalidAccessKeyId');
+        expect(await errorCode(meta.allow('AK', 'nope', { read: true }))).toBe('NoSuchBucket');
+      });
+
+      it('drops grants with their bucket or key', async () => {
+        await meta.createAccessKey('AK', Buffer.from('s'), 'k');
+        await meta.allow('AK', 'photos', { read: true });
+        await meta.allow('AK', 'logs', { read: true });
+        await meta.deleteBucket('photos');
+        await meta.createBucket('photos');
+        expect((await meta.check('AK', 'photos')).read).toBe(false);
+        await meta.deleteAccessKey('AK');
+        await meta.createAccessKey('AK', Buffer.from('s'), 'k');
+        expect(await meta.listGrants('AK')).toEqual([]);
+      });
+    });
+
+    describe('backends', () => {
+      it('upserts, lists and changes state', async () => {
+        const backend = {
+          id: 'zdb-1',
+          farm: 'f1',
+          node: 'n1',
+          address: '10.0.0.1:9900',
+          namespace: 'qstor',
+          password: Buffer.from('sealed'),
+          state: 'up' as const,
+          freeBytes: 1e12,
+          lastSeen: 1000,
+        };
+        await meta.upsertBackend(backend);
+        await meta.upsertBackend({ ...backend, id: 'zdb-0', password: null });
+        await meta.upsertBackend({ ...backend, freeBytes: 5e11, lastSeen: 2000 });
+        expect(await meta.listBackends()).toEqual([
+          { ...backend, id: 'zdb-0', password: null },
+          { ...backend, freeBytes: 5e11, lastSeen: 2000 },
+        ]);
+        expect(await meta.setBackendState('zdb-1', 'down')).toBe(true);
+        expect(await meta.setBackendState('zdb-9', 'down')).toBe(false);
+        expect((await meta.listBackends())[1].state).toBe('down');
+      });
+    });
+  });
+}
