@@ -111,6 +111,18 @@ describe('ChunkCompressor', () => {
     expect(result.data).toBe(plain);
   });
 
+  it('trusts samples of a large chunk: random where they fall, text elsewhere, it stays raw', () => {
+    const plain = textBytes(4 * MiB);
+    const stride = Math.floor((plain.length - 16384) / 3);
+    for (let i = 0; i < 4; i++) randomBytes(16384).copy(plain, i * stride);
+    expect(zstd.compress(plain).compressed).toBe(false);
+    // Text at one sample is enough for zstd to be run over the whole chunk.
+    textBytes(16384).copy(plain, stride);
+    const result = zstd.compress(plain);
+    expect(result.compressed).toBe(true);
+    expect(Buffer.compare(zstd.decompress(result.data, plain.length), plain)).toBe(0);
+  });
+
   it('shrinks text and restores it', () => {
     const plain = textBytes(MiB + 17);
     const result = zstd.compress(plain);
