@@ -10,6 +10,13 @@
  * Candidates: node:crypto aes-256-gcm and chacha20-poly1305 (Node's bundled OpenSSL),
  * WebCrypto AES-GCM (same OpenSSL, other call path), sodium-native (libsodium)
  * XChaCha20-Poly1305 and, when the CPU has AES-NI + PCLMUL, its AES-256-GCM.
+ *
+ * node:crypto and WebCrypto return every output in fresh memory; libsodium writes into the
+ * caller's. With glibc's defaults a freed 4 MiB buffer goes back to the kernel, so each fresh
+ * one is page-faulted in again, which on the shared VMs this was written on costs more than
+ * the cipher (~2.5 ms per MiB): node's aes-256-gcm measures ~200-270 MB/CPU-s there, and
+ * 2,000-3,200 when glibc keeps freed memory (MALLOC_MMAP_THRESHOLD_=33554432
+ * MALLOC_TRIM_THRESHOLD_=268435456 in the environment). Those two variables are printed.
  */
 import { createCipheriv, createDecipheriv, randomBytes, webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -136,7 +143,9 @@ async function main(): Promise<void> {
     rows.map((r) => [r.name, fmt(r.sealMBps), fmt(r.openMBps), fmt(r.sealMBperCpuS), fmt(r.openMBperCpuS)]),
   );
   console.log(`sodium-native AES-256-GCM: ${aesGcm}`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ unit: 'MB (10^6 bytes) of plaintext per wall second / per CPU-second, one thread', bufferBytes: SIZE, samples, rows, sodiumAesGcm: aesGcm }, null, 2));
+  const malloc = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? null };
+  console.log(`glibc malloc: ${JSON.stringify(malloc)}`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ unit: 'MB (10^6 bytes) of plaintext per wall second / per CPU-second, one thread', bufferBytes: SIZE, samples, malloc, rows, sodiumAesGcm: aesGcm }, null, 2));
 }
 
 await main();
