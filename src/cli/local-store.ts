@@ -13,6 +13,8 @@ import { poolBackend } from '../cluster/discovery.js';
 export interface StoreConfig {
   dataShards: number;
   parityShards: number;
+  /** Shards of a chunk a write needs stored (degraded writes down to it); default k+1. */
+  writeQuorum?: number;
   backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
 }
 
@@ -70,7 +72,7 @@ export async function openStore(dir: string, config: StoreConfig = readStoreConf
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
   for (const b of meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
-  const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
+  const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards, writeQuorum: config.writeQuorum });
   return {
     store,
     meta,

@@ -18,6 +18,7 @@ export async function start(argv: string[]): Promise<void> {
       'backend-port': { type: 'string', default: '9900' },
       'data-shards': { type: 'string', default: '4' },
       'parity-shards': { type: 'string', default: '2' },
+      'write-quorum': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
     },
@@ -31,21 +32,26 @@ export async function start(argv: string[]): Promise<void> {
   if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + count > 65535) throw new Error('--backend-port is out of range');
   if (!Number.isInteger(k) || k < 1 || k > 16) throw new Error('--data-shards must be between 1 and 16');
   if (!Number.isInteger(m) || m < 0 || m > 8) throw new Error('--parity-shards must be between 0 and 8');
+  const quorum = values['write-quorum'] === undefined ? undefined : Number(values['write-quorum']);
   if (k + m > count) throw new Error(`${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
   const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
   // A second start on the same directory finds everything again: the geometry it was made with wins.
-  let config: StoreConfig;
-  if (fs.existsSync(path.join(dir, 'store.json'))) {
-    config = readStoreConfig(dir);
-  } else {
-    config = {
-      dataShards: k,
-      parityShards: m,
-      backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: `127.0.0.1:${firstPort + i}`, namespace: 'default' })),
-    };
-    writeStoreConfig(dir, config);
+  const exists = fs.existsSync(path.join(dir, 'store.json'));
+  let config: StoreConfig = exists
+    ? readStoreConfig(dir)
+    : {
+        dataShards: k,
+        parityShards: m,
+        backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: `127.0.0.1:${firstPort + i}`, namespace: 'default' })),
+      };
+  // The write quorum is a policy, not a layout: any start may set it.
+  if (quorum !== undefined) {
+    const { dataShards: dk, parityShards: dm } = config;
+    if (!(Number.isInteger(quorum) && quorum >= dk && quorum <= dk + dm)) throw new Error(`--write-quorum must be between ${dk} and ${dk + dm} (k and k+m)`);
+    config = { ...config, writeQuorum: quorum };
   }
+  if (!exists || quorum !== undefined) writeStoreConfig(dir, config);
   const ports = config.backends.map((b) => Number(b.address.split(':').pop()));
   const backends = await startLocalBackends(dir, ports.length, ports[0]!);
   let gateway: ChildProcess;

@@ -111,11 +111,11 @@ export class Scrubber {
     }
     try {
       const repair = await repairChunk(this.d, chunk, health);
-      if (repair) {
+      if (repair && repair.rebuilt > 0) {
         report.repaired++;
         report.shardsRebuilt += repair.rebuilt;
       }
-      if (health.some((h) => h === 'unknown')) report.belowRedundancy++;
+      if (repair ? repair.remaining > 0 : health.some((h) => h === 'unknown')) report.belowRedundancy++;
       return repair;
     } catch {
       report.failed++;

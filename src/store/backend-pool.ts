@@ -1,4 +1,5 @@
 import type { Backend } from '../placement/backend.js';
+import { ZdbError } from '../zdb-client/index.js';
 import { backendFault, connectZdb, type ShardBackend, type ShardConnector } from './shard-backend.js';
 
 export interface BackendPoolOptions {
@@ -60,15 +61,34 @@ export class BackendPool {
     return c;
   }
 
-  /** Runs a request on a backend, keeping its health up to date. */
-  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>): Promise<T> {
+  /**
+   * Runs a request on a backend, keeping its health up to date. With `deadlineMs`, the caller
+   * stops waiting after that long (a TIMEOUT, counted against the backend like the client's
+   * own): a frozen backend holds a write for the deadline, not for the client's timeout. The
+   * request itself runs on; what it does later is ignored.
+   */
+  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>, deadlineMs?: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await op(this.client(id));
+      const request = op(this.client(id));
+      const result = await (deadlineMs === undefined
+        ? request
+        : Promise.race([
+            request,
+            new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                request.catch(() => {}); // settles after we stopped listening
+                reject(new ZdbError('TIMEOUT', `backend ${id}: no answer within ${deadlineMs} ms`));
+              }, deadlineMs);
+            }),
+          ]));
       this.succeeded(id);
       return result;
     } catch (e) {
       this.failed(id, e as Error);
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

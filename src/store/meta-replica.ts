@@ -42,6 +42,8 @@ export class MetaReplica {
     private readonly backends: BackendPool,
     masterKey: Buffer,
     private readonly copies = 3,
+    /** A copy unanswered this long is given up (a frozen backend must not hold the PUT). */
+    private readonly deadlineMs?: number,
   ) {
     this.key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'qstor metadata replica', 32));
   }
@@ -60,7 +62,7 @@ export class MetaReplica {
     this.lastVersion = version;
     const sealed = this.encrypt({ version, body });
     const targets = this.targets(recordKey);
-    const results = await Promise.allSettled(targets.map((b) => this.backends.run(b, (c) => c.set(recordKey, sealed))));
+    const results = await Promise.allSettled(targets.map((b) => this.backends.run(b, (c) => c.set(recordKey, sealed), this.deadlineMs)));
     if (!results.some((r) => r.status === 'fulfilled')) {
       throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${targets.join(', ')}`);
     }
