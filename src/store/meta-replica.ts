@@ -30,8 +30,9 @@ export interface RebuildReport {
 
 /**
  * Copies of every bucket and manifest record, encrypted with a key derived from the master
- * key, on `copies` backends chosen by rendezvous hashing (so an update lands where the
- * record already is). `qstor meta rebuild` reads them back into an empty database: the
+ * key, on `copies` up backends chosen by rendezvous hashing (so an update lands where the
+ * record already is); a copy a backend fails or does not take within `deadlineMs` goes to the
+ * next one in the ranking, so a backend down or frozen costs no copy while spares are up. `qstor meta rebuild` reads them back into an empty database: the
  * farmers' disks plus the master key are enough to recover the whole store.
  */
 export class MetaReplica {
@@ -61,19 +62,32 @@ export class MetaReplica {
     const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
     this.lastVersion = version;
     const sealed = this.encrypt({ version, body });
-    const targets = this.targets(recordKey);
-    const results = await Promise.allSettled(targets.map((b) => this.backends.run(b, (c) => c.set(recordKey, sealed), this.deadlineMs)));
-    if (!results.some((r) => r.status === 'fulfilled')) {
-      throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${targets.join(', ')}`);
-    }
+    const ranked = this.ranked(recordKey);
+    // A copy that fails (or does not answer in time) goes to the next backend in the ranking.
+    const spares = ranked.slice(this.copies);
+    let stored = 0;
+    await Promise.all(
+      ranked.slice(0, this.copies).map(async (first) => {
+        for (let b: string | undefined = first; b !== undefined; b = spares.shift()) {
+          try {
+            await this.backends.run(b, (c) => c.set(recordKey, sealed), this.deadlineMs);
+            stored++;
+            return;
+          } catch {
+            // next spare
+          }
+        }
+      }),
+    );
+    if (stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${ranked.length} backends up`);
   }
 
-  /** The `copies` up backends with the highest rendezvous score for this record. */
-  private targets(recordKey: string): string[] {
+  /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */
+  private ranked(recordKey: string): string[] {
     const up = this.backends.list().filter((b) => b.state === 'up');
     const scored = up.map((b) => ({ id: b.id, score: crypto.createHash('sha256').update(`${b.id}\0${recordKey}`).digest().readUInt32BE(0) }));
     scored.sort((a, b) => b.score - a.score);
-    return scored.slice(0, this.copies).map((s) => s.id);
+    return scored.map((s) => s.id);
   }
 
   private encrypt(record: Record_): Buffer {
