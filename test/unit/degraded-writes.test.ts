@@ -131,6 +131,21 @@ describe('degraded writes: a frozen backend', () => {
     expect((await get('frozen')).equals(data)).toBe(true);
   });
 
+  it('a GET does not ask a backend marked down first: no hedge delay per chunk', async () => {
+    const { memory, backends } = await start({ pool: { requestTimeoutMs: 400 }, store: { hedgeMs: 5000 } });
+    const data = content(256 * KiB, 9); // 4 chunks
+    const manifest = await put('old', data);
+    const holder = manifest.chunks[0]!.shards[0]!.backend; // data shard 0 of the first chunk
+    memory.get(holder).configure({ faults: [{ kind: 'timeout' }] });
+    await backends.refresh();
+    expect(backends.get(holder)!.state).toBe('down');
+    const gets = memory.get(holder).calls.get;
+    const t0 = performance.now();
+    expect((await get('old')).equals(data)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(350); // below even one request timeout
+    expect(memory.get(holder).calls.get).toBe(gets);
+  });
+
   it('the metadata copies do not wait for a frozen backend either', async () => {
     const { memory } = await start({ pool: { requestTimeoutMs: 30_000 }, store: { shardTimeoutMs: 200 } });
     for (const id of ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']) memory.get(id).configure({ faults: [{ kind: 'timeout', ops: ['set'], every: 2 }] });
