@@ -62,24 +62,28 @@ export class BackendPool {
   }
 
   /**
-   * Runs a request on a backend, keeping its health up to date. With `deadlineMs`, the caller
-   * stops waiting after that long (a TIMEOUT, counted against the backend like the client's
-   * own): a frozen backend holds a write for the deadline, not for the client's timeout. The
-   * request itself runs on; what it does later is ignored.
+   * Runs a request on a backend, keeping its health up to date. With `giveUp` (a deadline,
+   * `AbortSignal.timeout(ms)`, or the caller's own reason), the caller stops waiting when it
+   * aborts: a TIMEOUT, counted against the backend like the client's own, so a frozen backend
+   * holds a write for the caller's deadline, not for the client's timeout. The request itself
+   * runs on; what it does later is ignored.
    */
-  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>, deadlineMs?: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
+  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>, giveUp?: AbortSignal): Promise<T> {
+    let stop: (() => void) | undefined;
     try {
       const request = op(this.client(id));
-      const result = await (deadlineMs === undefined
+      const result = await (giveUp === undefined
         ? request
         : Promise.race([
             request,
             new Promise<never>((_, reject) => {
-              timer = setTimeout(() => {
+              stop = () => {
                 request.catch(() => {}); // settles after we stopped listening
-                reject(new ZdbError('TIMEOUT', `backend ${id}: no answer within ${deadlineMs} ms`));
-              }, deadlineMs);
+                const why = giveUp.reason instanceof Error ? giveUp.reason.message : String(giveUp.reason);
+                reject(new ZdbError('TIMEOUT', `backend ${id}: given up waiting: ${why}`));
+              };
+              if (giveUp.aborted) stop();
+              else giveUp.addEventListener('abort', stop, { once: true });
             }),
           ]));
       this.succeeded(id);
@@ -88,7 +92,7 @@ export class BackendPool {
       this.failed(id, e as Error);
       throw e;
     } finally {
-      clearTimeout(timer);
+      if (stop) giveUp?.removeEventListener('abort', stop);
     }
   }
 

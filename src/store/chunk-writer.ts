@@ -6,6 +6,7 @@ import { placeAtLeast, PlacementError, spareBackend } from '../placement/placeme
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
 import { missingShard, type ChunkRef, type ShardRef } from './manifest.js';
+import { Stragglers } from './stragglers.js';
 
 export interface ChunkWriteContext {
   meta: MetaStore;
@@ -24,6 +25,8 @@ export interface ChunkWriteContext {
   attempts: number;
   /** A shard write unanswered this long is given up on that backend (a spare is tried). */
   shardTimeoutMs: number;
+  /** Once the quorum is stored, the other shards are waited for this long at least (see Stragglers), then recorded missing. */
+  stragglerMs: number;
 }
 
 export function shardKey(chunkId: string, index: number): string {
@@ -43,7 +46,8 @@ export function belowQuorum(detail: string): StoreError {
 /**
  * Encodes one chunk on a worker, places its k+m shards on distinct up backends and writes them
  * in parallel. A backend that fails or does not answer within `shardTimeoutMs` gets its shard
- * re-placed on a spare (one holding no shard of this chunk). A shard no backend could take is
+ * re-placed on a spare (one holding no shard of this chunk); once the quorum is stored, a
+ * straggler has `stragglerMs` (or 4x the quorum's time) left. A shard no backend could take is
  * recorded missing, parity shards first: with fewer healthy backends than shards the chunk is
  * written degraded, as long as at least `quorum` shards are stored; below it the chunk fails
  * with SlowDown. Shards are in the pending-write log before they are sent.
@@ -62,16 +66,18 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
   );
   await ctx.meta.durable(); // the intent is on disk before any shard is
 
+  const waits = new Stragglers(ctx.quorum, total, ctx.stragglerMs);
   const writeShard = async (i: number, first: string | undefined): Promise<ShardRef> => {
     const key = shardKey(id, i);
     const crc = encoded.crcs[i]!;
     let backend = first;
     for (let attempt = 1; backend !== undefined; attempt++) {
       try {
-        await ctx.backends.run(backend, (c) => c.set(key, encoded.shards[i]!), ctx.shardTimeoutMs);
+        await ctx.backends.run(backend, (c) => c.set(key, encoded.shards[i]!), waits.signal(ctx.shardTimeoutMs));
+        waits.storedOne();
         return { backend, key, crc };
       } catch {
-        if (attempt >= ctx.attempts) break;
+        if (attempt >= ctx.attempts || waits.givenUp) break;
         backend = spareBackend(ctx.backends.list(), used)?.id;
         if (backend === undefined) break;
         used.add(backend);
@@ -81,9 +87,8 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
     }
     return missingShard(key, crc);
   };
-  const shards = await Promise.all(Array.from({ length: total }, (_, i) => writeShard(i, placed[i]?.id)));
-  const stored = shards.filter((s) => !s.missing).length;
-  if (stored < ctx.quorum) throw belowQuorum(`chunk ${index}: ${stored} of ${total} shards stored, write quorum ${ctx.quorum}`);
+  const shards = await Promise.all(Array.from({ length: total }, (_, i) => writeShard(i, placed[i]?.id))).finally(() => waits.close());
+  if (waits.stored < ctx.quorum) throw belowQuorum(`chunk ${index}: ${waits.stored} of ${total} shards stored, write quorum ${ctx.quorum}`);
   return {
     id,
     plainSize,

@@ -4,6 +4,7 @@ import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
 import { PipelineError } from '../pipeline/errors.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
+import { Stragglers } from './stragglers.js';
 import type { ObjectManifest } from './manifest.js';
 
 /** Keys of metadata records in a backend's namespace; shard keys never start like this. */
@@ -31,8 +32,9 @@ export interface RebuildReport {
 /**
  * Copies of every bucket and manifest record, encrypted with a key derived from the master
  * key, on `copies` up backends chosen by rendezvous hashing (so an update lands where the
- * record already is); a copy a backend fails or does not take within `deadlineMs` goes to the
- * next one in the ranking, so a backend down or frozen costs no copy while spares are up. `qstor meta rebuild` reads them back into an empty database: the
+ * record already is); a copy a backend fails or does not take in time goes to the next one in
+ * the ranking, so a backend down costs no copy while spares are up. Once all copies but one are
+ * stored, the last is waited for `stragglerMs` (see Stragglers), then given up. `qstor meta rebuild` reads them back into an empty database: the
  * farmers' disks plus the master key are enough to recover the whole store.
  */
 export class MetaReplica {
@@ -43,8 +45,8 @@ export class MetaReplica {
     private readonly backends: BackendPool,
     masterKey: Buffer,
     private readonly copies = 3,
-    /** A copy unanswered this long is given up (a frozen backend must not hold the PUT). */
-    private readonly deadlineMs?: number,
+    /** How long a copy is waited for (a frozen backend must not hold the PUT): see Stragglers. */
+    private readonly waits: { timeoutMs: number; stragglerMs: number } = { timeoutMs: 10_000, stragglerMs: 1000 },
   ) {
     this.key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'qstor metadata replica', 32));
   }
@@ -65,21 +67,23 @@ export class MetaReplica {
     const ranked = this.ranked(recordKey);
     // A copy that fails (or does not answer in time) goes to the next backend in the ranking.
     const spares = ranked.slice(this.copies);
-    let stored = 0;
+    const targets = ranked.slice(0, this.copies);
+    // All copies but one stored: the last is a straggler.
+    const waits = new Stragglers(Math.max(1, targets.length - 1), targets.length, this.waits.stragglerMs);
     await Promise.all(
-      ranked.slice(0, this.copies).map(async (first) => {
-        for (let b: string | undefined = first; b !== undefined; b = spares.shift()) {
+      targets.map(async (first) => {
+        for (let b: string | undefined = first; b !== undefined && !waits.givenUp; b = spares.shift()) {
           try {
-            await this.backends.run(b, (c) => c.set(recordKey, sealed), this.deadlineMs);
-            stored++;
+            await this.backends.run(b, (c) => c.set(recordKey, sealed), waits.signal(this.waits.timeoutMs));
+            waits.storedOne();
             return;
           } catch {
             // next spare
           }
         }
       }),
-    );
-    if (stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${ranked.length} backends up`);
+    ).finally(() => waits.close());
+    if (waits.stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${ranked.length} backends up`);
   }
 
   /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */

@@ -26,8 +26,10 @@ export interface ObjectStoreOptions {
    * bucket's `erasure.writeQuorum` overrides it.
    */
   writeQuorum?: number;
-  /** A shard write unanswered this long is given up on its backend (a spare is tried). */
+  /** A shard write unanswered this long is given up on its backend (a spare is tried); default 3 s. */
   shardTimeoutMs?: number;
+  /** Once a chunk's write quorum is stored, its other shards are waited for this long at least (or 4x the quorum's time); default 1 s. */
+  stragglerMs?: number;
   chunkSize?: number;
   /** Chunks being encoded or written at once per PUT (and read ahead per GET). */
   depth?: number;
@@ -97,6 +99,7 @@ export class ObjectStore {
   readonly chunkSize: number;
   readonly writeQuorum: number;
   private readonly shardTimeoutMs: number;
+  private readonly stragglerMs: number;
   private readonly depth: number;
   private readonly hedgeMs: number;
   private readonly metaCopies: number;
@@ -113,8 +116,9 @@ export class ObjectStore {
     }
     this.writeQuorum = writeQuorum(this.k, this.m, o.writeQuorum);
     this.shardTimeoutMs = o.shardTimeoutMs ?? 3000;
+    this.stragglerMs = o.stragglerMs ?? 1000;
     this.metaCopies = o.metaCopies ?? 3;
-    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, this.shardTimeoutMs);
+    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, { timeoutMs: this.shardTimeoutMs, stragglerMs: this.stragglerMs });
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
     // Below the chunk size, so that a first chunk that small is the whole body.
     this.inlineMax = Math.min(o.inlineMax ?? DEFAULT_INLINE_MAX, this.chunkSize - 1);
@@ -223,6 +227,7 @@ export class ObjectStore {
       quorum,
       attempts: 3,
       shardTimeoutMs: this.shardTimeoutMs,
+      stragglerMs: this.stragglerMs,
     };
     const md5 = crypto.createHash('md5');
     const chunks: ChunkRef[] = [];

@@ -131,6 +131,19 @@ describe('degraded writes: a frozen backend', () => {
     expect((await get('frozen')).equals(data)).toBe(true);
   });
 
+  it('once the quorum is stored, a straggler is waited for stragglerMs only, then recorded missing', async () => {
+    const { memory } = await start({ pool: { requestTimeoutMs: 30_000, downAfterFailures: 100 }, store: { shardTimeoutMs: 30_000, stragglerMs: 100 } });
+    memory.get('b2').configure({ latency: { minMs: 20_000, ops: ['set'] } }); // alive, far too slow
+    const data = content(64 * KiB - 1, 10); // one chunk
+    const t0 = performance.now();
+    const manifest = await put('straggler', data);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    const chunk = manifest.chunks[0]!;
+    expect(chunk.shards.filter((x) => x.missing)).toHaveLength(1);
+    expect(chunk.shards.some((x) => x.backend === 'b2')).toBe(false);
+    expect((await get('straggler')).equals(data)).toBe(true);
+  });
+
   it('a GET does not ask a backend marked down first: no hedge delay per chunk', async () => {
     const { memory, backends } = await start({ pool: { requestTimeoutMs: 400 }, store: { hedgeMs: 5000 } });
     const data = content(256 * KiB, 9); // 4 chunks
