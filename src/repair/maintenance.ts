@@ -53,6 +53,8 @@ export class Maintenance {
     this.every('refresh', this.opts.refreshMs, async () => {
       await this.d.backends.refresh();
       this.logRefusals();
+      const caught = (await this.d.store?.replica.catchUp()) ?? 0;
+      if (caught > 0) this.opts.log(`metadata copies missed while backends were down: ${caught} records complete again`);
     });
     this.every('complete', this.opts.completeMs, async () => {
       const r = await completer.pass();

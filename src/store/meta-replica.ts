@@ -10,6 +10,8 @@ import type { ObjectManifest } from './manifest.js';
 /** Keys of metadata records in a backend's namespace; shard keys never start like this. */
 const PREFIX = 'meta:';
 const AAD = Buffer.from('qstor metadata record v1');
+/** Records remembered short of copies at most (the oldest forgotten first). */
+const SHORT_MAX = 10_000;
 
 type RecordBody =
   | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null }
@@ -40,6 +42,14 @@ export interface RebuildReport {
 export class MetaReplica {
   private readonly key: Buffer;
   private lastVersion = 0;
+  /**
+   * Records stored with fewer than `copies` copies (backends down or frozen then), newest
+   * sealed version by record key: `catchUp` writes them again. In memory only, bounded: a
+   * restart forgets them (the record is still in the database and on at least one backend).
+   */
+  private readonly short = new Map<string, Buffer>();
+  /** The last write under way per record: writes of one record go out one after the other, so an older version never lands after a newer one. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly backends: BackendPool,
@@ -64,6 +74,25 @@ export class MetaReplica {
     const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
     this.lastVersion = version;
     const sealed = this.encrypt({ version, body });
+    const stored = await this.serial(recordKey, () => this.replicate(recordKey, sealed));
+    if (stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any backend up`);
+  }
+
+  /** Writes the copies missed while backends were down or frozen; resolves to the records now complete. */
+  async catchUp(): Promise<number> {
+    let done = 0;
+    for (const [recordKey, sealed] of [...this.short]) {
+      if (this.ranked(recordKey).length < this.copies) break; // not enough backends up yet
+      await this.serial(recordKey, async () => {
+        if (this.short.get(recordKey) !== sealed) return; // written again meanwhile
+        if ((await this.replicate(recordKey, sealed)) === this.copies) done++;
+      });
+    }
+    return done;
+  }
+
+  /** Stores `copies` copies where it can; remembers the record when short. Resolves to the copies stored. */
+  private async replicate(recordKey: string, sealed: Buffer): Promise<number> {
     const ranked = this.ranked(recordKey);
     // A copy that fails (or does not answer in time) goes to the next backend in the ranking.
     const spares = ranked.slice(this.copies);
@@ -83,7 +112,27 @@ export class MetaReplica {
         }
       }),
     ).finally(() => waits.close());
-    if (waits.stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${ranked.length} backends up`);
+    this.short.delete(recordKey);
+    if (waits.stored < this.copies) {
+      this.short.set(recordKey, sealed);
+      if (this.short.size > SHORT_MAX) this.short.delete(this.short.keys().next().value!);
+    }
+    return waits.stored;
+  }
+
+  private serial<T>(recordKey: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(recordKey) ?? Promise.resolve()).then(task, task);
+    const settled = run.catch(() => {});
+    this.writing.set(recordKey, settled);
+    void settled.then(() => {
+      if (this.writing.get(recordKey) === settled) this.writing.delete(recordKey);
+    });
+    return run;
+  }
+
+  /** Records short of copies waiting for `catchUp`. */
+  get recordsShort(): number {
+    return this.short.size;
   }
 
   /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */

@@ -1,5 +1,6 @@
 // Degraded writes over memory backends: the write quorum, shards recorded missing, a frozen
 // backend given up after the shard timeout, and the repair queue completing the chunks later.
+import crypto from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Completer } from '../../src/repair/completion.js';
 import { Scrubber } from '../../src/repair/scrubber.js';
@@ -200,6 +201,21 @@ describe('degraded writes: completion in the background', () => {
     await kill('b1');
     await kill('b2');
     expect((await get('later')).equals(data)).toBe(true);
+  });
+
+  it('a metadata copy missed while backends were down is written when they return', async () => {
+    const { memory, store } = await start();
+    for (const id of ['b0', 'b1', 'b2', 'b3']) await kill(id);
+    await put('tiny', content(1000, 11)); // inline: its bytes live in the metadata copies
+    const recordKey = 'meta:' + crypto.createHash('sha256').update('o\0b\0tiny').digest('hex');
+    const holders = (): string[] => ['b0', 'b1', 'b2', 'b3', 'b4', 'b5'].filter((id) => memory.get(id).keys().includes(recordKey));
+    expect(holders()).toHaveLength(2);
+    expect(store.replica.recordsShort).toBeGreaterThanOrEqual(1);
+    expect(await store.replica.catchUp()).toBe(0); // still too few up
+    for (const id of ['b0', 'b1', 'b2', 'b3']) await revive(id);
+    expect(await store.replica.catchUp()).toBeGreaterThanOrEqual(1);
+    expect(holders().length).toBeGreaterThanOrEqual(3);
+    expect(store.replica.recordsShort).toBe(0);
   });
 
   it('admin status counts chunks written degraded as below full redundancy', async () => {
