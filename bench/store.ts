@@ -4,6 +4,8 @@
  * healthy and with 2 of the 6 backends killed (SIGKILL).
  *
  *   node dist/bench/store.js [--size MiB] [--degraded-size MiB] [--repeat N] [--json FILE] [--quick]
+ *   node dist/bench/store.js --writes [--size MiB] [--count N] [--json FILE] [--quick]
+ *     writes with one backend killed or frozen beside healthy (bench/degraded-writes.ts)
  *
  * The store is assembled as `qstor start` does it (defaults of BackendPool, PipelinePool with
  * one thread per core, ObjectStore); only the pool and the backend pool are subclassed here to
@@ -47,6 +49,7 @@ import type { ShardBackend } from '../src/store/shard-backend.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
+import { degradedWritesBench } from './degraded-writes.js';
 
 const MiB = 1 << 20;
 const GiB = 1 << 30;
@@ -650,8 +653,11 @@ async function main(): Promise<void> {
       json: { type: 'string' },
       quick: { type: 'boolean', default: false },
       repeat: { type: 'string', default: '3' },
+      writes: { type: 'boolean', default: false },
+      count: { type: 'string' },
     },
   });
+  if (values.writes) return degradedWritesBench(values);
   const repeat = Math.max(1, Math.floor(Number(values.repeat)));
   const size = Number(values.size ?? (values.quick ? 64 : 1024)) * MiB;
   const degradedSize = Number(values['degraded-size'] ?? (values.quick ? 16 : 100)) * MiB;

@@ -51,6 +51,7 @@ const STATUS = {
   RequestTimeout: 400,
   ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
+  SlowDown: 503,
   XAmzContentSHA256Mismatch: 400,
 } as const satisfies Record<string, number>;
 
@@ -93,8 +94,12 @@ export function toS3Error(error: unknown): S3Error {
   return internal();
 }
 
+/**
+ * Whether the failure is ours and worth a logged stack trace. SlowDown is not: too few backends
+ * up for the write quorum is a state of the grid, which the store's maintenance logs in a line.
+ */
 export function isInternal(error: S3Error): boolean {
-  return error.status >= 500;
+  return error.status >= 500 && error.code !== 'SlowDown';
 }
 
 function internal(): S3Error {

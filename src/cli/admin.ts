@@ -62,7 +62,7 @@ export async function status(argv: string[]): Promise<void> {
     const nodes = distinctNodes(s.backends.list());
     if (nodes < shards) process.stdout.write(`note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`);
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
-    process.stdout.write(`objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy}\n`);
+    process.stdout.write(`objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`);
   } finally {
     await s.close();
   }

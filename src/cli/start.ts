@@ -6,6 +6,7 @@ import { startLocalBackends, stopLocalBackends } from './backends.js';
 import { CliError } from './errors.js';
 import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
+import type { StoreConfig } from '../config/store-config.js';
 import { lockDir } from '../util/dir-lock.js';
 
 const DEFAULT_BACKEND_PORT = 9900;
@@ -22,6 +23,7 @@ export async function start(argv: string[]): Promise<void> {
       'backend-port': { type: 'string' },
       'data-shards': { type: 'string', default: '4' },
       'parity-shards': { type: 'string', default: '2' },
+      'write-quorum': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
     },
@@ -34,6 +36,7 @@ export async function start(argv: string[]): Promise<void> {
   if (!Number.isInteger(k) || k < 1 || k > 16) throw new CliError('INVALID_OPTION', '--data-shards must be between 1 and 16');
   if (!Number.isInteger(m) || m < 0 || m > 8) throw new CliError('INVALID_OPTION', '--parity-shards must be between 0 and 8');
   if (k + m > count) throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
+  const quorum = values['write-quorum'] === undefined ? undefined : Number(values['write-quorum']);
   const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
 
   // Before anything in the directory is read: a second store on it would serve over the first
@@ -45,7 +48,13 @@ export async function start(argv: string[]): Promise<void> {
   // A second start on the same directory finds everything again: the geometry it was made with
   // wins. Its ports do not: backends are known by id, so --backend-port may move them.
   const existing = fs.existsSync(layout(dir).config) ? readStoreConfig(dir) : null;
-  const config = existing ?? { dataShards: k, parityShards: m, backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: '', namespace: 'default' })) };
+  let config: StoreConfig = existing ?? { dataShards: k, parityShards: m, backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: '', namespace: 'default' })) };
+  // The write quorum is a policy, not a layout: any start may set it.
+  if (quorum !== undefined) {
+    const { dataShards: dk, parityShards: dm } = config;
+    if (!(Number.isInteger(quorum) && quorum >= dk && quorum <= dk + dm)) throw new CliError('INVALID_OPTION', `--write-quorum must be between ${dk} and ${dk + dm} (k and k+m)`);
+    config = { ...config, writeQuorum: quorum };
+  }
   const firstPort = values['backend-port'] !== undefined || !existing ? Number(values['backend-port'] ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
   if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new CliError('INVALID_OPTION', '--backend-port is out of range');
   const ports = config.backends.map((_, i) => firstPort + i);
@@ -53,7 +62,7 @@ export async function start(argv: string[]): Promise<void> {
   for (const [i, b] of config.backends.entries()) b.address = `127.0.0.1:${ports[i]}`;
   const backends = await startLocalBackends(dir, ports.length, firstPort);
   // Kept only once its backends answered: ports another store holds are never recorded.
-  if (moved) writeStoreConfig(dir, config);
+  if (moved || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
     gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, ...tlsArgs], {

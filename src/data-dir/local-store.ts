@@ -120,7 +120,7 @@ export async function openStore(dir: string, given?: StoreConfig, pool: Partial<
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
   for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
-  const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards });
+  const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards, writeQuorum: config.writeQuorum });
   return {
     store,
     meta,

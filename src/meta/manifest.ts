@@ -3,14 +3,30 @@
  * reassemble every byte, and nothing a farmer could use (keys are wrapped by the master key).
  */
 
-/** One shard of a chunk on one backend. */
+/**
+ * One shard of a chunk on one backend, or a shard not written: a degraded write (fewer healthy
+ * backends than shards, at least the write quorum) records the shards it could not place as
+ * `missing`, with no backend (''); readers read around them, repair writes them later.
+ */
 export interface ShardRef {
-  /** Backend id (see placement's Backend). */
+  /** Backend id (see placement's Backend); '' when missing. */
   backend: string;
   /** The zdb key the shard is stored under in that backend's namespace. */
   key: string;
   /** CRC32C (standard, as @node-rs/crc32 computes it) of the shard bytes, checked on read. */
   crc: number;
+  /** Not written (degraded write): no backend holds it yet. */
+  missing?: true;
+}
+
+/** The shard slot of a degraded write that no backend holds. */
+export function missingShard(key: string, crc: number): ShardRef {
+  return { backend: '', key, crc, missing: true };
+}
+
+/** How many shards of the chunk are recorded as missing. */
+export function missingShards(chunk: ChunkRef): number {
+  return chunk.shards.filter((s) => s.missing).length;
 }
 
 /** One chunk: a slice of the object's plaintext, compressed, encrypted and erasure-coded. */
@@ -34,7 +50,7 @@ export interface ChunkRef {
   /** AAD binds the chunk to the object (or upload) it was written for and its position. */
   aadObject: string;
   aadIndex: number;
-  /** k + m shards, data shards first. */
+  /** k + m shards, data shards first (some `missing` after a degraded write). */
   shards: ShardRef[];
 }
 

@@ -27,7 +27,7 @@ export interface BucketSettings {
   versioning?: 'Enabled' | 'Suspended';
   cors?: CorsRule[];
   /** Overrides the cluster's k + m for new objects in this bucket. */
-  erasure?: { dataShards: number; parityShards: number };
+  erasure?: { dataShards: number; parityShards: number; writeQuorum?: number };
   /** Access key id that created the bucket. */
   owner?: string;
 }

@@ -50,6 +50,23 @@ export function placeShards(all: readonly Backend[], count: number, exclude: Rea
   return { backends: chosen, sharedNode };
 }
 
+/**
+ * As placeShards, but settles for fewer shards when fewer than `count` backends are up: as many
+ * as there are, provided that is at least `minimum` (a degraded write's quorum). Never two
+ * shards of a chunk on one backend.
+ */
+export function placeAtLeast(all: readonly Backend[], count: number, minimum: number, exclude: ReadonlySet<string> = new Set(), random = Math.random): PlacementResult {
+  const up = all.filter((b) => b.state === 'up' && !exclude.has(b.id)).length;
+  if (up < minimum) throw new PlacementError(`need ${minimum} backends up, ${up} available`);
+  return placeShards(all, Math.min(count, up), exclude, random);
+}
+
+/** One more up backend outside `exclude`, chosen as placeShards would; undefined when there is none. */
+export function spareBackend(all: readonly Backend[], exclude: ReadonlySet<string>, random = Math.random): Backend | undefined {
+  if (!all.some((b) => b.state === 'up' && !exclude.has(b.id))) return undefined;
+  return placeShards(all, 1, exclude, random).backends[0];
+}
+
 function nodeKey(b: Backend): string {
   return `${b.farm}\u0000${b.node}`;
 }

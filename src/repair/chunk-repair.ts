@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import type { MetaStore, ShardLocation } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
-import { placeShards } from '../placement/placement.js';
+import { spareBackend } from '../placement/placement.js';
 import type { BackendPool } from '../store/backend-pool.js';
 import { StoreError } from '../store/errors.js';
 import type { ChunkRef, ShardRef } from '../meta/manifest.js';
@@ -18,6 +18,8 @@ export interface ChunkRepair {
   /** The chunk's shard list after repair (the same backends unless some were lost). */
   shards: ShardRef[];
   rebuilt: number;
+  /** Shards still not in place: unreadable now, or lost with no distinct backend up to take them. */
+  remaining: number;
   /** Pending-write id of shards written to new backends (commit once manifests point at them). */
   writeId: string | null;
   /** Copies on lost backends, to delete once no manifest points at them (if they come back). */
@@ -27,12 +29,26 @@ export interface ChunkRepair {
 /**
  * Rebuilds the bad shards of a chunk from k good ones (no key needed: shards are
  * ciphertext). A shard missing or corrupt on a live backend is written again in place, same
- * key; a shard of a lost backend goes to a backend holding no shard of this chunk, so the
- * manifest changes; the lost backend's copy is returned to be deleted, should it come back.
+ * key; a shard of a lost backend, or one a degraded write recorded missing, goes to an up
+ * backend holding no shard of this chunk, so the manifest changes (the lost backend's copy is
+ * returned to be deleted, should it come back). With no such backend up, it stays as it is:
+ * never two shards of a chunk on one backend.
  */
 export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardHealth[]): Promise<ChunkRepair | null> {
   const bad = health.flatMap((h, i) => (h === 'missing' || h === 'corrupt' || h === 'lost' ? [i] : []));
   if (bad.length === 0) return null;
+  // Where each lost shard goes, before any work: one with nowhere to go is not rebuilt now.
+  const keep = new Set(chunk.shards.filter((_, i) => health[i] !== 'lost').map((s) => s.backend));
+  const targets = new Map<number, string>();
+  for (const i of bad) {
+    if (health[i] !== 'lost') continue;
+    const target = spareBackend(d.backends.list(), keep)?.id;
+    if (target === undefined) continue;
+    keep.add(target);
+    targets.set(i, target);
+  }
+  const unknown = health.filter((h) => h === 'unknown').length;
+  if (bad.every((i) => health[i] === 'lost' && !targets.has(i))) return { shards: chunk.shards, rebuilt: 0, remaining: bad.length + unknown, writeId: null, dropped: [] };
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
   // Gather k good shards, data shards first: as many read at once as are still needed.
@@ -59,7 +75,8 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
     const why = `chunk ${chunk.id}: only ${good} of the ${k} shards needed are readable (${describeFailures(failures)})`;
     throw new StoreError('ServiceUnavailable', why, { cause: new AggregateError(failures, why) });
   }
-  const missing = [...new Set(bad)].sort((a, b) => a - b);
+  const missing = [...new Set(bad)].filter((i) => health[i] !== 'lost' || targets.has(i)).sort((a, b) => a - b);
+  const remaining = new Set(bad).size - missing.length + unknown;
   const rebuilt = await d.pipeline.rebuild({
     shards: slots,
     crcs: chunk.shards.map((s) => s.crc),
@@ -69,21 +86,20 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
     missing,
   });
   const shards = chunk.shards.map((s) => ({ ...s }));
-  const keep = new Set(chunk.shards.filter((_, i) => health[i] !== 'lost').map((s) => s.backend));
   let writeId: string | null = null;
   const dropped: ShardLocation[] = [];
   for (const [j, i] of missing.entries()) {
-    const ref = shards[i]!;
-    if (health[i] === 'lost') {
-      const [target] = placeShards(d.backends.list(), 1, keep).backends;
-      keep.add(target!.id);
+    const target = targets.get(i);
+    if (target !== undefined) {
+      const ref = chunk.shards[i]!;
       writeId ??= `repair-${crypto.randomBytes(8).toString('hex')}`;
-      await d.meta.beginWrite(writeId, [{ backend: target!.id, key: ref.key }]);
+      await d.meta.beginWrite(writeId, [{ backend: target, key: ref.key }]);
       await d.meta.durable();
-      dropped.push({ backend: ref.backend, key: ref.key });
-      ref.backend = target!.id;
+      if (!ref.missing) dropped.push({ backend: ref.backend, key: ref.key });
+      shards[i] = { backend: target, key: ref.key, crc: ref.crc };
     }
+    const ref = shards[i]!;
     await d.backends.run(ref.backend, (c) => c.set(ref.key, rebuilt[j]!));
   }
-  return { shards, rebuilt: missing.length, writeId, dropped };
+  return { shards, rebuilt: missing.length, remaining, writeId, dropped };
 }

@@ -2,6 +2,8 @@ import type { MetaStore } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from '../store/backend-pool.js';
 import { Deleter } from '../store/deleter.js';
+import type { ObjectStore } from '../store/object-store.js';
+import { Completer } from './completion.js';
 import { Scrubber, type ScrubReport } from './scrubber.js';
 
 export interface MaintenanceOptions {
@@ -11,6 +13,8 @@ export interface MaintenanceOptions {
   deleteMs: number;
   /** How often a scrub pass starts (after the previous one ended). */
   scrubMs: number;
+  /** How often the repair queue (chunks written degraded, shards a read missed) is worked on. */
+  completeMs: number;
   /** A backend down this long has lost its shards: they are rebuilt elsewhere. */
   graceMs: number;
   chunksPerSecond: number;
@@ -21,25 +25,43 @@ export const DEFAULT_MAINTENANCE: Omit<MaintenanceOptions, 'log'> = {
   refreshMs: 10_000,
   deleteMs: 5_000,
   scrubMs: 10 * 60_000,
+  completeMs: 5_000,
   graceMs: 15 * 60_000,
   chunksPerSecond: 100,
 };
 
-/** The background work of a running store: health checks, the delete queue, scrubbing. */
+/**
+ * The background work of a running store: health checks, the delete queue, completing chunks
+ * short of shards (the repair queue), scrubbing; and a line in the log when writes were refused
+ * below the write quorum (no stack trace per request: it is the grid's state, not a bug).
+ */
 export class Maintenance {
   private timers: NodeJS.Timeout[] = [];
   private busy = new Set<string>();
+  private refusalsLogged = 0;
   lastScrub: ScrubReport | null = null;
 
   constructor(
-    private readonly d: { meta: MetaStore; backends: BackendPool; pipeline: PipelinePool },
+    private readonly d: { meta: MetaStore; backends: BackendPool; pipeline: PipelinePool; store?: ObjectStore },
     private readonly opts: MaintenanceOptions,
   ) {}
 
   start(): void {
     const deleter = new Deleter(this.d.meta, this.d.backends);
     const scrubber = new Scrubber(this.d, { graceMs: this.opts.graceMs, chunksPerSecond: this.opts.chunksPerSecond });
-    this.every('refresh', this.opts.refreshMs, () => this.d.backends.refresh());
+    const completer = new Completer(this.d, { batch: 256, leaseMs: 60_000, graceMs: this.opts.graceMs, chunksPerSecond: this.opts.chunksPerSecond });
+    this.every('refresh', this.opts.refreshMs, async () => {
+      await this.d.backends.refresh();
+      this.logRefusals();
+      const caught = (await this.d.store?.replica.catchUp()) ?? 0;
+      if (caught > 0) this.opts.log(`metadata copies missed while backends were down: ${caught} records complete again`);
+    });
+    this.every('complete', this.opts.completeMs, async () => {
+      const r = await completer.pass();
+      if (r.taken > 0) {
+        this.opts.log(`repair queue: ${r.taken} chunks, ${r.completed} at full redundancy (${r.shardsRebuilt} shards written), ${r.waiting} waiting for a backend, ${r.notFound} gone, ${r.failed} failed`);
+      }
+    });
     this.every('delete', this.opts.deleteMs, async () => {
       const n = await deleter.drain();
       if (n > 0) this.opts.log(`deleted ${n} unreferenced shards`);
@@ -51,6 +73,13 @@ export class Maintenance {
         this.opts.log(`scrub: ${r.chunks} chunks, ${r.repaired} repaired (${r.shardsRebuilt} shards), ${r.belowRedundancy} below full redundancy, ${r.failed} failed`);
       }
     });
+  }
+
+  private logRefusals(): void {
+    const writes = this.d.store?.writes;
+    if (!writes || writes.refused === this.refusalsLogged) return;
+    this.opts.log(`${writes.refused - this.refusalsLogged} writes refused (SlowDown) below the write quorum; last: ${writes.lastRefusal}`);
+    this.refusalsLogged = writes.refused;
   }
 
   /** Runs `task` every `ms`, never twice at once; a failure is logged and retried next time. */

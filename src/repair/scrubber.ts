@@ -1,4 +1,4 @@
-import type { ChunkRef, ObjectManifest } from '../meta/manifest.js';
+import { missingShards, type ChunkRef, type ObjectManifest } from '../meta/manifest.js';
 import { shardHealth } from './chunk-health.js';
 import { repairChunk, type ChunkRepair, type RepairDeps } from './chunk-repair.js';
 
@@ -17,8 +17,10 @@ export interface ScrubReport {
   healthy: number;
   repaired: number;
   shardsRebuilt: number;
-  /** Chunks with a shard whose state could not be told (backend down within its grace). */
+  /** Chunks short of k+m shards in place after the pass (a backend down, a shard with nowhere to go). */
   belowRedundancy: number;
+  /** Of the chunks seen, those a degraded write left with shards recorded missing (before this pass's repair). */
+  writtenDegraded: number;
   failed: number;
 }
 
@@ -40,7 +42,7 @@ export class Scrubber {
   ) {}
 
   async pass(progress: Progress = () => {}): Promise<ScrubReport> {
-    const report: ScrubReport = { objects: 0, chunks: 0, healthy: 0, repaired: 0, shardsRebuilt: 0, belowRedundancy: 0, failed: 0 };
+    const report: ScrubReport = { objects: 0, chunks: 0, healthy: 0, repaired: 0, shardsRebuilt: 0, belowRedundancy: 0, writtenDegraded: 0, failed: 0 };
     const seen = new Map<string, ChunkRepair | null>();
     const started = Date.now();
     for (const bucket of await this.d.meta.listBuckets()) {
@@ -96,6 +98,7 @@ export class Scrubber {
 
   private async scrubChunk(chunk: ChunkRef, report: ScrubReport, started: number): Promise<ChunkRepair | null> {
     report.chunks++;
+    if (missingShards(chunk) > 0) report.writtenDegraded++;
     if (this.opts.chunksPerSecond > 0) {
       const due = started + (report.chunks / this.opts.chunksPerSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
@@ -111,11 +114,11 @@ export class Scrubber {
     }
     try {
       const repair = await repairChunk(this.d, chunk, health);
-      if (repair) {
+      if (repair && repair.rebuilt > 0) {
         report.repaired++;
         report.shardsRebuilt += repair.rebuilt;
       }
-      if (health.some((h) => h === 'unknown')) report.belowRedundancy++;
+      if (repair ? repair.remaining > 0 : health.some((h) => h === 'unknown')) report.belowRedundancy++;
       return repair;
     } catch {
       report.failed++;

@@ -1,4 +1,5 @@
 import type { Backend } from '../placement/backend.js';
+import { ZdbError } from '../zdb-client/index.js';
 import { backendFault, connectZdb, type ShardBackend, type ShardConnector } from './shard-backend.js';
 
 export interface BackendPoolOptions {
@@ -60,15 +61,38 @@ export class BackendPool {
     return c;
   }
 
-  /** Runs a request on a backend, keeping its health up to date. */
-  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>): Promise<T> {
+  /**
+   * Runs a request on a backend, keeping its health up to date. With `giveUp` (a deadline,
+   * `AbortSignal.timeout(ms)`, or the caller's own reason), the caller stops waiting when it
+   * aborts: a TIMEOUT, counted against the backend like the client's own, so a frozen backend
+   * holds a write for the caller's deadline, not for the client's timeout. The request itself
+   * runs on; what it does later is ignored.
+   */
+  async run<T>(id: string, op: (c: ShardBackend) => Promise<T>, giveUp?: AbortSignal): Promise<T> {
+    let stop: (() => void) | undefined;
     try {
-      const result = await op(this.client(id));
+      const request = op(this.client(id));
+      const result = await (giveUp === undefined
+        ? request
+        : Promise.race([
+            request,
+            new Promise<never>((_, reject) => {
+              stop = () => {
+                request.catch(() => {}); // settles after we stopped listening
+                const why = giveUp.reason instanceof Error ? giveUp.reason.message : String(giveUp.reason);
+                reject(new ZdbError('TIMEOUT', `backend ${id}: given up waiting: ${why}`));
+              };
+              if (giveUp.aborted) stop();
+              else giveUp.addEventListener('abort', stop, { once: true });
+            }),
+          ]));
       this.succeeded(id);
       return result;
     } catch (e) {
       this.failed(id, e as Error);
       throw e;
+    } finally {
+      if (stop) giveUp?.removeEventListener('abort', stop);
     }
   }
 

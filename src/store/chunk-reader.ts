@@ -19,7 +19,8 @@ type Slot = Buffer | null;
 
 /**
  * Reads a chunk: its k data shards first (no decoding when they all arrive intact), parity
- * shards as soon as one fails, is missing, fails its CRC or is slower than `hedgeMs`; then
+ * shards as soon as one fails, is missing, fails its CRC or is slower than `hedgeMs` (and at
+ * once in place of a shard recorded missing or on a backend marked down); then
  * the worker decrypts and decompresses. Shards that could not be used are queued for repair,
  * each with its fault (MISSING, CORRUPT, TIMEOUT...); when fewer than k can be read, the
  * StoreError's cause is an AggregateError of their ShardReadErrors (each with the backend's
@@ -30,8 +31,13 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
   const total = k + chunk.parityShards;
   const slots: Slot[] = new Array<Slot>(total).fill(null);
   const failures: ShardReadError[] = [];
+  // Shards a read can expect to get first: not recorded missing, on a backend not known down (a
+  // frozen one would cost the hedge delay on every chunk). Data shards first within each group.
+  const reachable = (i: number): boolean => !chunk.shards[i]!.missing && ctx.backends.get(chunk.shards[i]!.backend)?.state === 'up';
+  const indices = Array.from({ length: total }, (_, i) => i);
+  const order = [...indices.filter(reachable), ...indices.filter((i) => !reachable(i))];
   let good = 0;
-  let next = k; // next parity shard to ask for
+  let next = k; // position in `order` of the next shard to ask for
   let inflight = 0;
 
   await new Promise<void>((resolve, reject) => {
@@ -58,16 +64,16 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
           if (settled) return;
           if (good >= k) return finish();
           // Replace every failed shard by a parity shard not asked for yet.
-          while (good + inflight < k && next < total) fetch(next++);
+          while (good + inflight < k && next < total) fetch(order[next++]!);
           if (good + inflight < k) {
             const why = `chunk ${chunk.id}: only ${good} of the ${k} shards needed could be read (${describeFailures(failures)})`;
             finish(new StoreError('ServiceUnavailable', why, { cause: new AggregateError([...failures], why) }));
           }
         });
     };
-    for (let i = 0; i < k; i++) fetch(i);
+    for (let i = 0; i < k; i++) fetch(order[i]!);
     const hedge = setTimeout(() => {
-      if (!settled && next < total) fetch(next++);
+      if (!settled && next < total) fetch(order[next++]!);
     }, ctx.hedgeMs);
   });
 

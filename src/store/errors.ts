@@ -8,6 +8,8 @@ export type StoreErrorCode =
   | 'BadDigest'
   | 'InvalidArgument'
   | 'ServiceUnavailable'
+  /** Fewer healthy backends than the write quorum: AWS's "retry later". */
+  | 'SlowDown'
   | 'InternalError';
 
 export class StoreError extends CodedError<StoreErrorCode> {}

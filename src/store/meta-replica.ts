@@ -4,11 +4,14 @@ import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
 import { PipelineError } from '../pipeline/errors.js';
 import type { BackendPool } from './backend-pool.js';
 import { StoreError } from './errors.js';
+import { Stragglers } from './stragglers.js';
 import type { ObjectManifest } from '../meta/manifest.js';
 
 /** Keys of metadata records in a backend's namespace; shard keys never start like this. */
 const PREFIX = 'meta:';
 const AAD = Buffer.from('qstor metadata record v1');
+/** Records remembered short of copies at most (the oldest forgotten first). */
+const SHORT_MAX = 10_000;
 
 type RecordBody =
   | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null }
@@ -30,18 +33,30 @@ export interface RebuildReport {
 
 /**
  * Copies of every bucket and manifest record, encrypted with a key derived from the master
- * key, on `copies` backends chosen by rendezvous hashing (so an update lands where the
- * record already is). `qstor meta rebuild` reads them back into an empty database: the
+ * key, on `copies` up backends chosen by rendezvous hashing (so an update lands where the
+ * record already is); a copy a backend fails or does not take in time goes to the next one in
+ * the ranking, so a backend down costs no copy while spares are up. Once all copies but one are
+ * stored, the last is waited for `stragglerMs` (see Stragglers), then given up. `qstor meta rebuild` reads them back into an empty database: the
  * farmers' disks plus the master key are enough to recover the whole store.
  */
 export class MetaReplica {
   private readonly key: Buffer;
   private lastVersion = 0;
+  /**
+   * Records stored with fewer than `copies` copies (backends down or frozen then), newest
+   * sealed version by record key: `catchUp` writes them again. In memory only, bounded: a
+   * restart forgets them (the record is still in the database and on at least one backend).
+   */
+  private readonly short = new Map<string, Buffer>();
+  /** The last write under way per record: writes of one record go out one after the other, so an older version never lands after a newer one. */
+  private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly backends: BackendPool,
     masterKey: Buffer,
     private readonly copies = 3,
+    /** How long a copy is waited for (a frozen backend must not hold the PUT): see Stragglers. */
+    private readonly waits: { timeoutMs: number; stragglerMs: number } = { timeoutMs: 10_000, stragglerMs: 1000 },
   ) {
     this.key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'qstor metadata replica', 32));
   }
@@ -59,19 +74,73 @@ export class MetaReplica {
     const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
     this.lastVersion = version;
     const sealed = this.encrypt({ version, body });
-    const targets = this.targets(recordKey);
-    const results = await Promise.allSettled(targets.map((b) => this.backends.run(b, (c) => c.set(recordKey, sealed))));
-    if (!results.some((r) => r.status === 'fulfilled')) {
-      throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any of ${targets.join(', ')}`);
-    }
+    const stored = await this.serial(recordKey, () => this.replicate(recordKey, sealed));
+    if (stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any backend up`);
   }
 
-  /** The `copies` up backends with the highest rendezvous score for this record. */
-  private targets(recordKey: string): string[] {
+  /** Writes the copies missed while backends were down or frozen; resolves to the records now complete. */
+  async catchUp(): Promise<number> {
+    let done = 0;
+    for (const [recordKey, sealed] of [...this.short]) {
+      if (this.ranked(recordKey).length < this.copies) break; // not enough backends up yet
+      await this.serial(recordKey, async () => {
+        if (this.short.get(recordKey) !== sealed) return; // written again meanwhile
+        if ((await this.replicate(recordKey, sealed)) === this.copies) done++;
+      });
+    }
+    return done;
+  }
+
+  /** Stores `copies` copies where it can; remembers the record when short. Resolves to the copies stored. */
+  private async replicate(recordKey: string, sealed: Buffer): Promise<number> {
+    const ranked = this.ranked(recordKey);
+    // A copy that fails (or does not answer in time) goes to the next backend in the ranking.
+    const spares = ranked.slice(this.copies);
+    const targets = ranked.slice(0, this.copies);
+    // All copies but one stored: the last is a straggler.
+    const waits = new Stragglers(Math.max(1, targets.length - 1), targets.length, this.waits.stragglerMs);
+    await Promise.all(
+      targets.map(async (first) => {
+        for (let b: string | undefined = first; b !== undefined && !waits.givenUp; b = spares.shift()) {
+          try {
+            await this.backends.run(b, (c) => c.set(recordKey, sealed), waits.signal(this.waits.timeoutMs));
+            waits.storedOne();
+            return;
+          } catch {
+            // next spare
+          }
+        }
+      }),
+    ).finally(() => waits.close());
+    this.short.delete(recordKey);
+    if (waits.stored < this.copies) {
+      this.short.set(recordKey, sealed);
+      if (this.short.size > SHORT_MAX) this.short.delete(this.short.keys().next().value!);
+    }
+    return waits.stored;
+  }
+
+  private serial<T>(recordKey: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.writing.get(recordKey) ?? Promise.resolve()).then(task, task);
+    const settled = run.catch(() => {});
+    this.writing.set(recordKey, settled);
+    void settled.then(() => {
+      if (this.writing.get(recordKey) === settled) this.writing.delete(recordKey);
+    });
+    return run;
+  }
+
+  /** Records short of copies waiting for `catchUp`. */
+  get recordsShort(): number {
+    return this.short.size;
+  }
+
+  /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */
+  private ranked(recordKey: string): string[] {
     const up = this.backends.list().filter((b) => b.state === 'up');
     const scored = up.map((b) => ({ id: b.id, score: crypto.createHash('sha256').update(`${b.id}\0${recordKey}`).digest().readUInt32BE(0) }));
     scored.sort((a, b) => b.score - a.score);
-    return scored.slice(0, this.copies).map((s) => s.id);
+    return scored.map((s) => s.id);
   }
 
   private encrypt(record: Record_): Buffer {

@@ -6,10 +6,10 @@ import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
-import { writeChunk } from './chunk-writer.js';
+import { writeChunk, writeQuorum } from './chunk-writer.js';
 import { StoreError } from './errors.js';
 import { openInline, sealInline } from './inline.js';
-import type { ChunkRef, InlineData, ObjectManifest } from '../meta/manifest.js';
+import { missingShards, type ChunkRef, type InlineData, type ObjectManifest } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {
@@ -19,6 +19,17 @@ export interface ObjectStoreOptions {
   masterKey: Buffer;
   dataShards?: number;
   parityShards?: number;
+  /**
+   * Shards of a chunk that must be stored for a PUT to succeed: with fewer healthy backends
+   * than k+m, chunks are written degraded down to this many (the rest recorded missing and
+   * completed by repair); below it, SlowDown. Default k+1, never below k nor above k+m; a
+   * bucket's `erasure.writeQuorum` overrides it.
+   */
+  writeQuorum?: number;
+  /** A shard write unanswered this long is given up on its backend (a spare is tried); default 3 s. */
+  shardTimeoutMs?: number;
+  /** Once a chunk's write quorum is stored, its other shards are waited for this long at least (or 4x the quorum's time); default 1 s. */
+  stragglerMs?: number;
   chunkSize?: number;
   /** Chunks being encoded or written at once per PUT (and read ahead per GET). */
   depth?: number;
@@ -62,6 +73,13 @@ export interface GetResult {
   body: Readable;
 }
 
+/** A chunk's shards (k data + m parity) and how many must be stored for a write to succeed. */
+export interface Geometry {
+  k: number;
+  m: number;
+  quorum: number;
+}
+
 export interface StoredChunks {
   size: number;
   md5: Buffer;
@@ -71,24 +89,36 @@ export interface StoredChunks {
 /**
  * The object store: objects in, objects out, over erasure-coded, encrypted shards on zdb
  * backends. Memory per request is bounded by chunk size x depth, never by object size. A PUT
- * is acknowledged only once every shard is stored and the manifest is committed, and the
- * manifest is committed last: no crash leaves an object pointing at missing shards.
+ * is acknowledged only once every shard its manifest names is stored (all k+m, or at least the
+ * write quorum with the others recorded missing when backends are down) and the manifest is
+ * committed, last: no crash leaves an object pointing at shards that were never written.
  */
 export class ObjectStore {
   readonly k: number;
   readonly m: number;
   readonly chunkSize: number;
+  readonly writeQuorum: number;
+  private readonly shardTimeoutMs: number;
+  private readonly stragglerMs: number;
   private readonly depth: number;
   private readonly hedgeMs: number;
   private readonly metaCopies: number;
   private readonly inlineMax: number;
   readonly replica: MetaReplica;
+  /** Since start: chunks written degraded, and writes refused below the write quorum (for logs and metrics). */
+  readonly writes = { degradedChunks: 0, refused: 0, lastRefusal: '' };
 
   constructor(private readonly o: ObjectStoreOptions) {
-    this.metaCopies = o.metaCopies ?? 3;
-    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies);
     this.k = o.dataShards ?? 4;
     this.m = o.parityShards ?? 2;
+    if (o.writeQuorum !== undefined && !(Number.isInteger(o.writeQuorum) && o.writeQuorum >= this.k && o.writeQuorum <= this.k + this.m)) {
+      throw new StoreError('InvalidArgument', `write quorum ${o.writeQuorum} must be between k = ${this.k} and k + m = ${this.k + this.m}`);
+    }
+    this.writeQuorum = writeQuorum(this.k, this.m, o.writeQuorum);
+    this.shardTimeoutMs = o.shardTimeoutMs ?? 3000;
+    this.stragglerMs = o.stragglerMs ?? 1000;
+    this.metaCopies = o.metaCopies ?? 3;
+    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, { timeoutMs: this.shardTimeoutMs, stragglerMs: this.stragglerMs });
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
     // Below the chunk size, so that a first chunk that small is the whole body.
     this.inlineMax = Math.min(o.inlineMax ?? DEFAULT_INLINE_MAX, this.chunkSize - 1);
@@ -121,19 +151,19 @@ export class ObjectStore {
     const b = await this.o.meta.getBucket(bucket);
     if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const objectId = crypto.randomBytes(16).toString('hex');
-    const geometry = b.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
+    const geometry = this.geometry(b.settings);
     try {
       const chunks = chunkStream(body, this.chunkSize);
       const first = await chunks.next();
       let stored: StoredChunks;
       let inline: InlineData | undefined;
-      if (!first.done && first.value.length <= this.inlineMax && this.metaCopies > geometry.parityShards) {
+      if (!first.done && first.value.length <= this.inlineMax && this.metaCopies > geometry.m) {
         // A chunk shorter than the chunk size is the last one: this is the whole body.
         const plain = first.value;
         stored = { size: plain.length, md5: crypto.createHash('md5').update(plain).digest(), chunks: [] };
         inline = sealInline(this.o.masterKey, objectId, plain);
       } else {
-        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry.dataShards, geometry.parityShards);
+        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry);
       }
       const etag = stored.md5.toString('hex');
       if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
@@ -151,6 +181,7 @@ export class ObjectStore {
         ...(inline ? { inline } : {}),
       };
       await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
+      await this.queueDegraded(manifest.chunks);
       await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
       return { etag, size: stored.size, manifest };
     } catch (e) {
@@ -163,11 +194,26 @@ export class ObjectStore {
    * Stores a stream as chunks under pending write `writeId` without committing anything
    * (PUT and UploadPart commit the result themselves).
    */
-  storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, k = this.k, m = this.m): Promise<StoredChunks> {
-    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), k, m);
+  storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, geometry: Geometry = this.geometry({})): Promise<StoredChunks> {
+    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry);
   }
 
-  private async writeChunks(writeId: string, plains: AsyncIterable<Buffer<ArrayBuffer>>, k: number, m: number): Promise<StoredChunks> {
+  /** k, m and the write quorum of a bucket: its own `erasure` settings, else the store's. */
+  geometry(settings: BucketSettings): Geometry {
+    const e = settings.erasure;
+    if (!e) return { k: this.k, m: this.m, quorum: this.writeQuorum };
+    return { k: e.dataShards, m: e.parityShards, quorum: writeQuorum(e.dataShards, e.parityShards, e.writeQuorum) };
+  }
+
+  /** Puts the chunks written degraded (shards recorded missing) in the repair queue: called once they are committed. */
+  private async queueDegraded(chunks: readonly ChunkRef[]): Promise<void> {
+    for (const chunk of chunks) {
+      const missing = missingShards(chunk);
+      if (missing > 0) await this.o.meta.enqueueRepair(chunk.id, `degraded write: ${missing} shards missing`);
+    }
+  }
+
+  private async writeChunks(writeId: string, plains: AsyncIterable<Buffer<ArrayBuffer>>, { k, m, quorum }: Geometry): Promise<StoredChunks> {
     const dataKey = newDataKey();
     const ctx = {
       meta: this.o.meta,
@@ -179,7 +225,10 @@ export class ObjectStore {
       aadObject: writeId,
       k,
       m,
+      quorum,
       attempts: 3,
+      shardTimeoutMs: this.shardTimeoutMs,
+      stragglerMs: this.stragglerMs,
     };
     const md5 = crypto.createHash('md5');
     const chunks: ChunkRef[] = [];
@@ -198,6 +247,7 @@ export class ObjectStore {
         const p: Promise<void> = writeChunk(ctx, plain, i).then(
           (ref) => {
             chunks[i] = ref;
+            if (missingShards(ref) > 0) this.writes.degradedChunks++;
           },
           (e: unknown) => {
             failure ??= e;
@@ -210,7 +260,13 @@ export class ObjectStore {
     } finally {
       await Promise.all(inflight);
     }
-    if (failure) throw failure;
+    if (failure) {
+      if (failure instanceof StoreError && failure.code === 'SlowDown') {
+        this.writes.refused++;
+        this.writes.lastRefusal = failure.message;
+      }
+      throw failure;
+    }
     return { size, md5: md5.digest(), chunks };
   }
 
@@ -283,15 +339,16 @@ export class ObjectStore {
   async uploadPart(uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, contentMd5?: string): Promise<{ etag: string; size: number }> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
-    const geometry = (await this.o.meta.getBucket(upload.bucket))?.settings.erasure ?? { dataShards: this.k, parityShards: this.m };
+    const geometry = this.geometry((await this.o.meta.getBucket(upload.bucket))?.settings ?? {});
     const writeId = `${uploadId}.${partNumber}.${crypto.randomBytes(6).toString('hex')}`;
     try {
-      const stored = await this.storeChunks(writeId, body, geometry.dataShards, geometry.parityShards);
+      const stored = await this.storeChunks(writeId, body, geometry);
       if (contentMd5 !== undefined && contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
       const etag = stored.md5.toString('hex');
       await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
+      await this.queueDegraded(stored.chunks);
       await this.o.meta.durable();
       return { etag, size: stored.size };
     } catch (e) {
@@ -348,6 +405,8 @@ export class ObjectStore {
     for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
     const etag = `${md5.digest('hex')}-${parts.length}`;
     const done = await this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
+    // Again: repair can only find a part's chunks once an object holds them.
+    await this.queueDegraded(done.manifest.chunks);
     await Promise.all([this.o.meta.durable(), this.replica.putObject(done.bucket, done.key, done.manifest)]);
     return done.manifest;
   }

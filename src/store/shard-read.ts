@@ -32,6 +32,7 @@ export class ShardReadError extends CodedError<ShardFault> {
 /** Reads shard `index` of a chunk and checks its length and CRC; fails with a ShardReadError. */
 export async function readShard(backends: BackendPool, chunk: ChunkRef, index: number): Promise<Buffer> {
   const ref = chunk.shards[index]!;
+  if (ref.missing) throw new ShardReadError('MISSING', index, '', `shard ${index} of chunk ${chunk.id} was not written (degraded write)`);
   const where = `shard ${index} of chunk ${chunk.id} on ${ref.backend}`;
   let value: Buffer | null;
   try {
