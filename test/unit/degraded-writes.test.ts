@@ -81,7 +81,7 @@ describe('degraded writes: the write quorum', () => {
     );
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('SlowDown');
-    expect(() => store.head('b', 'refused')).toThrow(/does not exist/);
+    await expect(store.head('b', 'refused')).rejects.toThrow(/does not exist/);
     expect(store.writes.refused).toBe(1);
     // Nothing was sent: the quorum is checked before a shard goes out.
     expect(sets()).toEqual(before);
