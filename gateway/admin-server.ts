@@ -87,6 +87,11 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return new Promise((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      // A browser keeps the console's connections open; they must not hold the shutdown.
+      this.server.closeAllConnections();
+    });
   }
 }
