@@ -99,6 +99,18 @@ describe('console API', () => {
     expect((await c.g.h.meta.listParts(uploadId)).parts).toEqual([]);
   });
 
+  it('makes share links that plain HTTP fetches, signed with the logged-in key', async () => {
+    const s = await login(reader);
+    const res = await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 600 } });
+    expect(res.status).toBe(200);
+    const { url } = (await res.json()) as { url: string };
+    expect(url).toContain(`X-Amz-Credential=${reader.accessKeyId}`);
+    const got = await fetch(url);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('hello');
+    expect((await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 604_801 } })).status).toBe(400);
+  });
+
   it('ends sessions at logout and when their key is deleted', async () => {
     const s = await login(ROOT);
     expect((await call('DELETE', '/api/session', { session: s })).status).toBe(200);

@@ -164,8 +164,9 @@ export async function share(ctx: ApiContext, bucket: string): Promise<void> {
   });
   const endpoint = new URL(ctx.s3Endpoint);
   const path = `/${bucket}/${key.split('/').map(uriEncode).join('/')}`;
-  const request = new HttpRequest({ method: 'GET', protocol: endpoint.protocol, hostname: endpoint.hostname, port: Number(endpoint.port) || undefined, path, headers: { host: endpoint.host } });
-  const signed = await signer.presign(request, { expiresIn: expires as number });
+  const request = new HttpRequest({ method: 'GET', protocol: endpoint.protocol, hostname: endpoint.hostname, port: Number(endpoint.port) || undefined, path, headers: { host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  // As S3 presigners do: the body is not signed (x-amz-content-sha256 only names that mode).
+  const signed = await signer.presign(request, { expiresIn: expires as number, unsignableHeaders: new Set(['x-amz-content-sha256']) });
   const query = new URLSearchParams(signed.query as Record<string, string>).toString().replace(/\+/g, '%20');
   sendJson(ctx.res, 200, { url: `${endpoint.origin}${path}?${query}`, expiresSeconds: expires });
 }
