@@ -111,6 +111,24 @@ describe('console API', () => {
     expect((await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 604_801 } })).status).toBe(400);
   });
 
+  it('lists one page at a time, folders by /, from a prefix', async () => {
+    const s3 = c.g.client();
+    for (const Key of ['docs/1.txt', 'docs/2.txt', 'docs/3.txt', 'docs/sub/4.txt', 'top.txt']) await s3.send(new PutObjectCommand({ Bucket: 'secret', Key, Body: Key }));
+    const s = await login(ROOT);
+    type Page = { objects: Array<{ key: string }>; folders: string[]; nextStartAfter: string | null };
+    const list = async (query: string): Promise<Page> => (await (await call('GET', `/api/buckets/secret/objects?${query}`, { session: s })).json()) as Page;
+    const top = await list('');
+    expect(top.folders).toEqual(['docs/']);
+    expect(top.objects.map((o) => o.key)).toEqual(['top.txt']);
+    const first = await list('prefix=docs/&maxKeys=2');
+    expect(first.objects.map((o) => o.key)).toEqual(['docs/1.txt', 'docs/2.txt']);
+    const second = await list(`prefix=docs/&maxKeys=2&startAfter=${encodeURIComponent(first.nextStartAfter!)}`);
+    expect(second.objects.map((o) => o.key)).toEqual(['docs/3.txt']);
+    expect(second.folders).toEqual(['docs/sub/']);
+    expect(second.nextStartAfter).toBeNull();
+    expect((await list('prefix=docs/2')).objects.map((o) => o.key)).toEqual(['docs/2.txt']);
+  });
+
   it('ends sessions at logout and when their key is deleted', async () => {
     const s = await login(ROOT);
     expect((await call('DELETE', '/api/session', { session: s })).status).toBe(200);

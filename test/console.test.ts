@@ -86,6 +86,23 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await shot('objects');
   });
 
+  it('cancels an upload in parts: nothing stored, no upload left open', async () => {
+    const file = path.join(c.g.h.dir, 'cancelled.bin');
+    fs.writeFileSync(file, crypto.randomBytes(40 * 1024 * 1024));
+    await page.getByTestId('file-input').setInputFiles(file);
+    const bar = page.getByLabel('Upload of cancelled.bin');
+    await page.waitForFunction(() => {
+      const el = document.querySelector<HTMLProgressElement>('progress[aria-label="Upload of cancelled.bin"]');
+      return el !== null && el.value > 0;
+    });
+    await page.getByRole('button', { name: 'Cancel the upload of cancelled.bin' }).click();
+    await page.locator('li[data-state="cancelled"]', { hasText: 'cancelled.bin' }).waitFor();
+    expect(await bar.evaluate((el: HTMLProgressElement) => el.value < el.max)).toBe(true);
+    await expect.poll(async () => (await c.g.h.meta.listUploads('photos')).uploads.length).toBe(0);
+    expect(await c.g.h.meta.getObject('photos', 'cancelled.bin')).toBeNull();
+    await page.getByRole('button', { name: 'Clear finished' }).click();
+  });
+
   it('downloads the file with the same SHA-256', async () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download big.bin' }).click()]);
     expect(download.suggestedFilename()).toBe('big.bin');

@@ -133,7 +133,7 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
           </label>
           <ul>
             {uploads.map((u) => (
-              <li key={u.id}>
+              <li key={u.id} data-state={u.state}>
                 <label>
                   {u.key} <progress max={u.size || 1} value={u.loaded} aria-label={`Upload of ${u.key}`} /> {u.state === 'uploading' ? `${bytes(u.loaded)} of ${bytes(u.size)}` : u.state}
                 </label>
