@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendPool } from '../src/store/backend-pool.js';
+import type { Traffic } from './console/context.js';
 import type { Console } from './console/index.js';
 import type { RequestRecord } from './server.js';
 
@@ -57,6 +58,19 @@ export class AdminServer {
     const op = r.op ?? 'unknown';
     this.requests.inc({ op, status: String(r.status) });
     this.latency.observe({ op }, r.ms / 1000);
+  }
+
+  /** The S3 request counters as they stand (the console charts their rates). */
+  async traffic(): Promise<Traffic> {
+    const t: Traffic = { requests: 0, clientErrors: 0, serverErrors: 0, latencySeconds: 0 };
+    for (const v of (await this.requests.get()).values) {
+      const status = Number(v.labels.status);
+      t.requests += v.value;
+      if (status >= 500) t.serverErrors += v.value;
+      else if (status >= 400) t.clientErrors += v.value;
+    }
+    for (const v of (await this.latency.get()).values) if (v.metricName?.endsWith('_sum')) t.latencySeconds += v.value;
+    return t;
   }
 
   listen(port: number, host: string): Promise<number> {

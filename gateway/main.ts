@@ -82,6 +82,7 @@ async function main(): Promise<void> {
     // Beside dist/gateway/main.js: dist/console-ui, written by npm run build:console.
     uiDir: fileURLToPath(new URL('../console-ui/', import.meta.url)),
     logger,
+    traffic: async () => (admin ? admin.traffic() : null),
   });
   admin = adminPort !== 0 ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole) : null;
   if (admin) say(`admin ${await admin.listen(adminPort, adminHost)}`);

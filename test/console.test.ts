@@ -167,6 +167,9 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await c.g.h.zdbs[0]!.stop();
     await page.locator('tr[data-backend="b0"] .state.down').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('cluster-summary').innerText()).resolves.toContain('5 of 6 backends up');
+    // The S3 counters of /metrics, charted: the share link's GET at least.
+    await page.getByRole('img', { name: /^Requests\/s, last two minutes; now \d/ }).waitFor();
+    expect(Number(/Since start: (\d+) requests/.exec(await page.getByText(/Since start:/).innerText())![1])).toBeGreaterThanOrEqual(1);
     await shot('cluster');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Buckets' }).click();

@@ -90,7 +90,17 @@ export interface BackendRow {
   address?: string;
 }
 
+export interface Traffic {
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+  latencySeconds: number;
+}
+
 export interface ClusterState {
+  traffic: Traffic | null;
+  /** Server time of the sample, Unix ms. */
+  at: number;
   backends: BackendRow[];
   up: number;
   geometry: { dataShards: number; parityShards: number };

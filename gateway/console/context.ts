@@ -6,6 +6,14 @@ import type { Credentials, Identity } from '../auth/credentials.js';
 import type { Operation } from '../router.js';
 import type { Exchange } from './http.js';
 
+/** Totals since start of `qstor_s3_requests_total` (by status class) and of its latency histogram's sum. */
+export interface Traffic {
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+  latencySeconds: number;
+}
+
 /** What every API handler gets: the exchange, the session's identity and the store. */
 export interface ApiContext extends Exchange {
   identity: Identity;
@@ -17,6 +25,8 @@ export interface ApiContext extends Exchange {
   region: string;
   /** Where presigned share links point: the S3 endpoint as this browser reaches it. */
   s3Endpoint: string;
+  /** The S3 request counters of /metrics, when the admin port keeps them. */
+  traffic: () => Promise<Traffic | null>;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { ObjectStore } from '../../src/store/object-store.js';
 import { Credentials } from '../auth/credentials.js';
 import { createBucket, deleteBucket, listBuckets } from './buckets.js';
 import { cluster } from './cluster.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, Traffic } from './context.js';
 import { ConsoleError, sendError, sendJson, type Exchange } from './http.js';
 import { createKey, deleteKey, listKeys, setGrant } from './keys.js';
 import { abortUpload, completeUpload, createUpload, deleteObjects, download, listObjects, objectDetails, share, upload, uploadPart } from './objects.js';
@@ -27,6 +27,8 @@ export interface ConsoleOptions {
   /** The built UI (npm run build:console). */
   uiDir: string;
   logger: Logger;
+  /** The S3 request counters of /metrics (the admin server's `traffic`), for the cluster page. */
+  traffic?: () => Promise<Traffic | null>;
 }
 
 type Handler = (ctx: ApiContext, ...args: string[]) => Promise<void>;
@@ -152,6 +154,7 @@ export class Console {
       credentials: this.credentials,
       masterKey: o.masterKey,
       region: o.region ?? 'us-east-1',
+      traffic: o.traffic ?? (async () => null),
       s3Endpoint: `${o.s3Tls ? 'https' : 'http'}://${hostname}:${o.s3Port}`,
     };
   }

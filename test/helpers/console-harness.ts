@@ -27,7 +27,8 @@ export async function startConsole(): Promise<ConsoleHarness> {
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const g = await startGateway({ logger });
+  let admin: AdminServer | null = null;
+  const g = await startGateway({ logger, onRequest: (r) => admin?.record(r) });
   const webConsole = new Console({
     store: g.h.store,
     meta: g.h.meta,
@@ -38,8 +39,9 @@ export async function startConsole(): Promise<ConsoleHarness> {
     s3Port: g.port,
     uiDir: path.resolve('dist/console-ui'),
     logger,
+    traffic: async () => admin?.traffic() ?? null,
   });
-  const admin = new AdminServer(g.h.backends, g.h.store.k + g.h.store.m, webConsole);
+  admin = new AdminServer(g.h.backends, g.h.store.k + g.h.store.m, webConsole);
   const port = await admin.listen(0, '127.0.0.1');
   return {
     g,
