@@ -153,4 +153,16 @@ describe('console API', () => {
       expect(all).not.toContain(secret);
     }
   });
+
+  // Last: it leaves this address throttled for a minute.
+  it('refuses logins from an address after 10 failures in a minute, even with the right secret (429)', async () => {
+    // Earlier tests failed two logins already: the 429 comes at the tenth failure at the latest.
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: `guess-${i}` } })).status);
+    expect(statuses.slice(0, 8)).toEqual(Array(8).fill(401));
+    expect(statuses.slice(8)).toEqual([429, 429]);
+    const right = await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: ROOT.secretAccessKey } });
+    expect(right.status).toBe(429);
+    expect(await right.json()).toMatchObject({ code: 'TooManyAttempts' });
+  });
 });

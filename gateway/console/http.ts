@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CodedError } from '../../src/util/coded-error.js';
 import { isInternal, toS3Error } from '../errors.js';
 
-type ConsoleCode = 'Unauthenticated' | 'InvalidCsrfToken' | 'BadOrigin' | 'InvalidCredentials' | 'BadRequest' | 'NotFound' | 'PayloadTooLarge';
+type ConsoleCode = 'Unauthenticated' | 'InvalidCsrfToken' | 'BadOrigin' | 'InvalidCredentials' | 'BadRequest' | 'NotFound' | 'PayloadTooLarge' | 'TooManyAttempts';
 
 const STATUS: Record<ConsoleCode, number> = {
   Unauthenticated: 401,
@@ -12,6 +12,7 @@ const STATUS: Record<ConsoleCode, number> = {
   BadRequest: 400,
   NotFound: 404,
   PayloadTooLarge: 413,
+  TooManyAttempts: 429,
 };
 
 /** A refusal of the console API itself (sessions, CSRF, bad JSON); S3's own errors keep their codes. */

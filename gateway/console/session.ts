@@ -17,9 +17,37 @@ const IDLE_MS = 30 * 60_000;
 const MAX_AGE_MS = 12 * 3600_000;
 const MAX_SESSIONS = 10_000;
 
+/** Failed logins allowed per client address per window; then 429 until the window ends. */
+const MAX_FAILURES = 10;
+const FAILURE_WINDOW_MS = 60_000;
+
+/**
+ * Counts failed logins by client address: a generated secret cannot be guessed, but a root
+ * secret chosen by hand (QSTOR_ROOT_SECRET_KEY) might, and each guess is one cheap request.
+ */
+class LoginThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  check(address: string, now: number): void {
+    const f = this.failures.get(address);
+    if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
+      throw new ConsoleError('TooManyAttempts', `too many failed logins from this address; try again in ${Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000)} s`);
+    }
+  }
+
+  failed(address: string, now: number): void {
+    const f = this.failures.get(address);
+    if (f && now - f.since < FAILURE_WINDOW_MS) f.count++;
+    else this.failures.set(address, { count: 1, since: now });
+    // Bounded: old windows go as new ones come.
+    if (this.failures.size > MAX_SESSIONS) for (const [a, x] of this.failures) if (now - x.since >= FAILURE_WINDOW_MS) this.failures.delete(a);
+  }
+}
+
 /** Server-side sessions: a random id in an HttpOnly SameSite=Strict cookie maps to a key id. */
 export class Sessions {
   private readonly byId = new Map<string, Session & { loggedIn: number }>();
+  private readonly throttle = new LoginThrottle();
 
   constructor(
     private readonly credentials: Credentials,
@@ -27,12 +55,16 @@ export class Sessions {
   ) {}
 
   /** Checks the secret (constant time); a new session on success. */
-  async login(accessKeyId: string, secret: string): Promise<{ id: string; session: Session }> {
+  async login(accessKeyId: string, secret: string, address: string): Promise<{ id: string; session: Session }> {
+    this.throttle.check(address, this.now());
     const key = await this.credentials.lookup(accessKeyId);
     // Hashes of equal length, so that the comparison takes the same time whatever the lengths.
     const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
     const matches = key !== null && timingSafeEqual(digest(key.secret), digest(secret));
-    if (!matches) throw new ConsoleError('InvalidCredentials', 'the access key id or the secret is wrong');
+    if (!matches) {
+      this.throttle.failed(address, this.now());
+      throw new ConsoleError('InvalidCredentials', 'the access key id or the secret is wrong');
+    }
     this.sweep();
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
@@ -115,7 +147,7 @@ export function view(session: Session): { accessKeyId: string; root: boolean; cs
 export async function login(x: Exchange, sessions: Sessions): Promise<void> {
   checkOrigin(x.req);
   const body = await readJson(x.req);
-  const { id, session } = await sessions.login(stringField(body, 'accessKeyId'), stringField(body, 'secretAccessKey'));
+  const { id, session } = await sessions.login(stringField(body, 'accessKeyId'), stringField(body, 'secretAccessKey'), x.req.socket.remoteAddress ?? '');
   sendJson(x.res, 200, view(session), { 'set-cookie': sessionCookie(id, MAX_AGE_MS / 1000) });
 }
 
