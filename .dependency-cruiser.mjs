@@ -95,6 +95,15 @@ export default {
       from: { path: '^gateway/' },
       to: { path: '^(src/cli|zdb|bench|test|wasm)/' },
     },
+    only('console', 'console/README.md', [npm('preact', '@preact/preset-vite', 'vite')]),
+    {
+      name: 'nothing-imports-console',
+      comment: 'console/README.md: the browser UI is built apart (vite); the gateway serves its files and imports none of it',
+      severity: 'error',
+      from: { pathNot: '^console/' },
+      to: { path: '^console/' },
+    },
+    only('gateway/console', 'gateway/console/README.md', ['^gateway/(auth|ops|errors|header-value|router)', '^src/(meta|store|pipeline|util)/', npm('@smithy/protocol-http', '@smithy/signature-v4', 'pino')]),
     only('bench', 'bench/README.md', ['^(src|zdb)/', 'node_modules/']),
     only('wasm', 'wasm/README.md', ['^src/erasure/kernel-files\\.ts$', npm('wabt')]),
     {
@@ -111,6 +120,6 @@ export default {
     tsConfig: { fileName: 'tsconfig.json' },
     // Type-only imports count: a type is a dependency between layers too.
     tsPreCompilationDeps: true,
-    enhancedResolveOptions: { extensions: ['.ts', '.js', '.mjs', '.d.ts'] },
+    enhancedResolveOptions: { extensions: ['.ts', '.tsx', '.js', '.mjs', '.d.ts'] },
   },
 };

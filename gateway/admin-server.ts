@@ -1,13 +1,16 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendPool } from '../src/store/backend-pool.js';
+import type { Traffic } from './console/context.js';
+import type { Console } from './console/index.js';
 import type { RequestRecord } from './server.js';
 
 /**
  * The admin port: Prometheus `/metrics` (requests by operation and status, latency, backend
  * health and free space, process metrics) and `/health` (200 while the store can place a
- * whole chunk, 503 otherwise, with the backends' states as JSON). No S3 auth: bind it to a
- * private address.
+ * whole chunk, 503 otherwise, with the backends' states as JSON). No S3 auth on those two: bind
+ * it to a private address. Given a console, every other path is the web console
+ * (gateway/console/), which has its own login.
  */
 export class AdminServer {
   private readonly registry = new Registry();
@@ -18,6 +21,7 @@ export class AdminServer {
   constructor(
     private readonly backends: BackendPool,
     private readonly shardsPerChunk: number,
+    private readonly console: Console | null = null,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'qstor_' });
     this.requests = new Counter({ name: 'qstor_s3_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [this.registry] });
@@ -56,6 +60,19 @@ export class AdminServer {
     this.latency.observe({ op }, r.ms / 1000);
   }
 
+  /** The S3 request counters as they stand (the console charts their rates). */
+  async traffic(): Promise<Traffic> {
+    const t: Traffic = { requests: 0, clientErrors: 0, serverErrors: 0, latencySeconds: 0 };
+    for (const v of (await this.requests.get()).values) {
+      const status = Number(v.labels.status);
+      t.requests += v.value;
+      if (status >= 500) t.serverErrors += v.value;
+      else if (status >= 400) t.clientErrors += v.value;
+    }
+    for (const v of (await this.latency.get()).values) if (v.metricName?.endsWith('_sum')) t.latencySeconds += v.value;
+    return t;
+  }
+
   listen(port: number, host: string): Promise<number> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     return new Promise((resolve, reject) => {
@@ -75,6 +92,8 @@ export class AdminServer {
       const healthy = up >= this.shardsPerChunk;
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', backendsUp: up, backends: list.map((b) => ({ id: b.id, state: b.state })) }));
+    } else if (this.console) {
+      await this.console.handle(req, res);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found: /metrics, /health\n');
@@ -82,6 +101,11 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
-    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return new Promise((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      // A browser keeps the console's connections open; they must not hold the shutdown.
+      this.server.closeAllConnections();
+    });
   }
 }

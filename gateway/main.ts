@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { openStore } from '../src/data-dir/local-store.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
+import { fileURLToPath } from 'node:url';
 import { AdminServer } from './admin-server.js';
+import { Console } from './console/index.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
@@ -15,7 +17,9 @@ import { StartupError } from './startup-error.js';
  * The gateway daemon: the S3 server over a store, and the store's background maintenance.
  * Either over the data directory of `qstor start` (`--data DIR`, backends in DIR/store.json)
  * or over backends named in a config file (`--config FILE`); HTTPS with `--tls-cert FILE
- * --tls-key FILE` (PEM). Lines on stdout are for a parent: `credentials <id> <secret>` when new
+ * --tls-key FILE` (PEM). The admin port (`/metrics`, `/health` and the web console) comes from
+ * `--admin-port N` (0: none; on `--admin-host`, 127.0.0.1 by default) or the config file's
+ * `adminPort`. Lines on stdout are for a parent: `credentials <id> <secret>` when new
  * ones were made, then `ready <port>`.
  */
 async function main(): Promise<void> {
@@ -27,6 +31,8 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'admin-port': { type: 'string' },
+      'admin-host': { type: 'string', default: '127.0.0.1' },
     },
   });
   // Read before anything opens: a bad certificate path fails the start, not the first request.
@@ -44,8 +50,12 @@ async function main(): Promise<void> {
   const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, graceMs, log: (m) => logger.info(m) });
   maintenance.start();
   if (cluster) say(`registry ${cluster.port}`);
-  const admin = config?.adminPort != null ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards) : null;
+  const s3Port = config?.port ?? Number(values.port);
+  const adminPort = values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : (config?.adminPort ?? 0);
+  const adminHost = values['admin-port'] !== undefined ? values['admin-host'] : (config?.adminListen ?? values['admin-host']);
   const creds = rootCredentials(dir);
+  // Made once the S3 port is known (the console's share links name it); counts from then on.
+  let admin: AdminServer | null = null;
   if (creds.source === 'created') say(`credentials ${creds.accessKey} ${creds.secretKey}`);
   const gateway = createGateway({
     store: opened.store,
@@ -54,13 +64,28 @@ async function main(): Promise<void> {
     rootAccessKey: creds.accessKey,
     rootSecretKey: creds.secretKey,
     logger,
-    onRequest: admin ? (r) => admin.record(r) : undefined,
+    onRequest: adminPort !== 0 ? (r) => admin?.record(r) : undefined,
     tls,
     idleTimeoutMs: config?.idleTimeoutSeconds != null ? config.idleTimeoutSeconds * 1000 : undefined,
     maxConnections: config?.maxConnections ?? undefined,
   });
-  const port = await gateway.listen(config?.port ?? Number(values.port), config?.listen ?? values.host);
-  if (admin) say(`admin ${await admin.listen(config!.adminPort!, config!.adminListen)}`);
+  const port = await gateway.listen(s3Port, config?.listen ?? values.host);
+  const webConsole = new Console({
+    store: opened.store,
+    meta: opened.meta,
+    backends: opened.backends,
+    masterKey: opened.masterKey,
+    rootAccessKey: creds.accessKey,
+    rootSecretKey: creds.secretKey,
+    s3Port: port,
+    s3Tls: tls !== undefined,
+    // Beside dist/gateway/main.js: dist/console-ui, written by npm run build:console.
+    uiDir: fileURLToPath(new URL('../console-ui/', import.meta.url)),
+    logger,
+    traffic: async () => (admin ? admin.traffic() : null),
+  });
+  admin = adminPort !== 0 ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole) : null;
+  if (admin) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
   let stopping = false;
   const stop = (): void => {
@@ -73,6 +98,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function portOption(option: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartupError('INVALID_OPTION', `${option} must be a port number (0 turns it off)`);
+  return port;
 }
 
 /** The PEM files of --tls-cert and --tls-key, which come together or not at all. */

@@ -1,5 +1,5 @@
-// The S3 clients test/gateway-clients.test.ts drives, and what the flist tests need (FUSE with
-// the libfuse2 that fuse-native links, a static busybox as a rootfs), that npm cannot provide:
+// The S3 clients test/gateway-clients.test.ts drives, Chromium for the console's browser test, and
+// what the flist tests need (FUSE with the libfuse2 that fuse-native links, a static busybox as a rootfs), that npm cannot provide:
 // installed from Debian when missing and we are root (CI containers); otherwise named, so the
 // tests that need them fail with a message instead of being skipped.
 import { execFileSync } from 'node:child_process';
@@ -15,6 +15,8 @@ const TOOLS = [
   { file: '/bin/busybox', pkg: 'busybox-static' },
   // Network namespaces for the cluster test that cuts a node's link.
   { command: 'ip', pkg: 'iproute2' },
+  // The browser test/console.test.ts drives with playwright-core (never a downloaded browser).
+  { file: '/usr/bin/chromium', pkg: 'chromium' },
 ];
 
 function hasLibrary(name) {

@@ -19,7 +19,7 @@ export function gateway(argv: string[]): void {
       const [word, a, b] = line.split(' ');
       if (word === 'credentials') process.stdout.write(`Root credentials (shown once): AWS_ACCESS_KEY_ID=${a} AWS_SECRET_ACCESS_KEY=${b}\n`);
       else if (word === 'ready') process.stdout.write(`qstor gateway: S3 on port ${a}\n`);
-      else if (word === 'admin') process.stdout.write(`qstor gateway: /metrics and /health on port ${a}\n`);
+      else if (word === 'admin') process.stdout.write(`qstor gateway: console, /metrics and /health at http://127.0.0.1:${a}/\n`);
       else if (word === 'registry') process.stdout.write(`qstor gateway: registry on port ${a} (agents register here; admin token in the data directory, registry-admin.token)\n`);
       else process.stdout.write(`${line}\n`);
     }

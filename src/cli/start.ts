@@ -26,6 +26,7 @@ export async function start(argv: string[]): Promise<void> {
       'write-quorum': { type: 'string' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'admin-port': { type: 'string', default: '9001' },
     },
   });
   const dir = values.data;
@@ -65,7 +66,7 @@ export async function start(argv: string[]): Promise<void> {
   if (moved || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
-    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, ...tlsArgs], {
+    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, '--admin-port', values['admin-port'], ...tlsArgs], {
       stdio: ['ignore', 'pipe', 'inherit', lock.fd],
       env: lowMemoryEnv(),
     });
@@ -91,6 +92,7 @@ export async function start(argv: string[]): Promise<void> {
     }
   });
   let buffered = '';
+  let consoleUrl: string | null = null;
   gateway.stdout!.on('data', (d: Buffer) => {
     buffered += d.toString();
     let nl: number;
@@ -102,10 +104,13 @@ export async function start(argv: string[]): Promise<void> {
         say(`Root credentials (shown once, saved in ${path.join(dir, 'credentials.json')}):`);
         say(`  AWS_ACCESS_KEY_ID=${a}`);
         say(`  AWS_SECRET_ACCESS_KEY=${b}`);
+      } else if (word === 'admin') {
+        consoleUrl = `http://127.0.0.1:${a}/`;
       } else if (word === 'ready') {
         const endpoint = `${tlsArgs.length > 0 ? 'https' : 'http'}://${values.host.includes(':') ? `[${values.host}]` : values.host}:${a}`;
         say(`qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`);
         say(`  aws --endpoint-url ${endpoint} s3 ls`);
+        say(consoleUrl ? `Console at ${consoleUrl} (log in with an access key id and secret; /metrics and /health there too)` : 'Console off (--admin-port 0)');
         say('Ctrl-C stops everything.');
       } else {
         say(line);

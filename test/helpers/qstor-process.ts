@@ -24,7 +24,9 @@ export interface QstorRun {
 }
 
 function spawnQstor(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [QSTOR, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // `qstor start` serves the console on 9001 by default: tests running side by side would fight over it.
+  const noConsole = args[0] === 'start' && !args.includes('--admin-port') ? ['--admin-port', '0'] : [];
+  const child = spawn(process.execPath, [QSTOR, ...args, ...noConsole], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;

@@ -1,0 +1,107 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, bucketPath, type BucketRow, type Me } from '../api';
+import { bytes, date } from '../format';
+import { Alert } from './Alert';
+
+export function Buckets({ me }: { me: Me }) {
+  const [buckets, setBuckets] = useState<BucketRow[] | null>(null);
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const load = (): void => void api<{ buckets: BucketRow[] }>('GET', '/api/buckets').then((r) => setBuckets(r.buckets), (e: Error) => setError(e.message));
+  useEffect(load, []);
+
+  const create = async (e: Event): Promise<void> => {
+    e.preventDefault();
+    const formEl = e.currentTarget as HTMLFormElement;
+    const form = new FormData(formEl);
+    setError('');
+    try {
+      await api('POST', '/api/buckets', { name: form.get('name'), dataShards: Number(form.get('k')), parityShards: Number(form.get('m')) });
+      setNotice(`Bucket ${String(form.get('name'))} created`);
+      formEl.reset();
+      load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const remove = async (name: string): Promise<void> => {
+    if (!confirm(`Delete bucket ${name}?`)) return;
+    setError('');
+    try {
+      await api('DELETE', bucketPath(name));
+      setNotice(`Bucket ${name} deleted`);
+      load();
+    } catch (err) {
+      setError(`Cannot delete ${name}: ${(err as Error).message}`);
+    }
+  };
+
+  return (
+    <section>
+      <h1>Buckets</h1>
+      <Alert error={error} notice={notice} />
+      {me.root && (
+        <form class="inline" onSubmit={create} aria-label="Create a bucket">
+          <label>
+            Name <input name="name" required pattern="[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]" title="3 to 63 lowercase letters, digits, dots and hyphens" />
+          </label>
+          <label>
+            Data shards (k) <input name="k" type="number" min="1" max="16" value="4" required />
+          </label>
+          <label>
+            Parity shards (m) <input name="m" type="number" min="0" max="8" value="2" required />
+          </label>
+          <button type="submit">Create bucket</button>
+        </form>
+      )}
+      {buckets === null ? (
+        <p>Loading…</p>
+      ) : buckets.length === 0 ? (
+        <p>No bucket{me.root ? ' yet' : ' granted to this key'}.</p>
+      ) : (
+        <div class="scroll">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Objects</th>
+                <th scope="col">Size</th>
+                <th scope="col">Erasure</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {buckets.map((b) => (
+                <tr key={b.name}>
+                  <td>
+                    <a href={`#/buckets/${encodeURIComponent(b.name)}`}>{b.name}</a>
+                  </td>
+                  <td>
+                    {b.objects}
+                    {b.countIsLowerBound ? '+' : ''}
+                  </td>
+                  <td>
+                    {bytes(b.bytes)}
+                    {b.countIsLowerBound ? '+' : ''}
+                  </td>
+                  <td>
+                    {b.erasure.dataShards}+{b.erasure.parityShards}
+                  </td>
+                  <td>{date(b.created)}</td>
+                  <td>
+                    <button type="button" class="danger" onClick={() => remove(b.name)} aria-label={`Delete bucket ${b.name}`}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,38 @@
+import type { MetaStore } from '../../src/meta/meta-store.js';
+import type { BackendPool } from '../../src/store/backend-pool.js';
+import type { ObjectStore } from '../../src/store/object-store.js';
+import { authorize, NEEDED } from '../auth/access.js';
+import type { Credentials, Identity } from '../auth/credentials.js';
+import type { Operation } from '../router.js';
+import type { Exchange } from './http.js';
+
+/** Totals since start of `qstor_s3_requests_total` (by status class) and of its latency histogram's sum. */
+export interface Traffic {
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+  latencySeconds: number;
+}
+
+/** What every API handler gets: the exchange, the session's identity and the store. */
+export interface ApiContext extends Exchange {
+  identity: Identity;
+  store: ObjectStore;
+  meta: MetaStore;
+  backends: BackendPool;
+  credentials: Credentials;
+  masterKey: Buffer;
+  region: string;
+  /** Where presigned share links point: the S3 endpoint as this browser reaches it. */
+  s3Endpoint: string;
+  /** The S3 request counters of /metrics, when the admin port keeps them. */
+  traffic: () => Promise<Traffic | null>;
+}
+
+/**
+ * The same check an S3 request of operation `op` on `bucket` passes (gateway/auth/access.ts):
+ * the console grants nothing S3 would refuse.
+ */
+export function allow(ctx: ApiContext, op: Operation, bucket: string | null): Promise<void> {
+  return authorize(ctx.meta, ctx.identity, bucket, NEEDED[op]);
+}
