@@ -10,6 +10,8 @@ export type MetaErrorCode =
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
   | 'MalformedXML'
+  /** A copy whose source names a delete marker by version id. */
+  | 'InvalidRequest'
   /** A conditional put whose condition no longer holds at commit. */
   | 'PreconditionFailed'
   /** An access key that does not exist (grants, deletion). */

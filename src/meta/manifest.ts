@@ -54,6 +54,11 @@ export interface InlineData {
 export interface ObjectManifest {
   /** Unique id of this version of the object (hex). */
   id: string;
+  /**
+   * The S3 version id the metadata store gave this version when it committed it (opaque);
+   * absent for the `null` version (a bucket without versioning, or with it suspended).
+   */
+  versionId?: string;
   size: number;
   /** Hex MD5 of the content, or "<md5 of part md5s>-<parts>" for multipart objects. */
   etag: string;

@@ -191,12 +191,12 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       it('replaces atomically, returning the previous manifest, and deletes the old shards', async () => {
         const first = manifest('m1');
         const second = manifest('m2');
-        expect(await meta.putObject('b', 'k', first)).toBeNull();
-        expect(await meta.putObject('b', 'k', second)).toEqual(first);
+        expect((await meta.putObject('b', 'k', first)).previous).toBeNull();
+        expect((await meta.putObject('b', 'k', second)).previous).toEqual(first);
         expect(await meta.getObject('b', 'k')).toEqual(second);
         expect(await drainDeletes()).toEqual(names(shardsOf(...first.chunks)));
-        expect(await meta.deleteObject('b', 'k')).toEqual(second);
-        expect(await meta.deleteObject('b', 'k')).toBeNull();
+        expect(await meta.deleteObject('b', 'k')).toEqual({ removed: second, versionId: null, deleteMarker: false });
+        expect((await meta.deleteObject('b', 'k')).removed).toBeNull();
         expect(await meta.getObject('b', 'k')).toBeNull();
         expect(await drainDeletes()).toEqual(names(shardsOf(...second.chunks)));
         expect(await errorCode(meta.getObject('nope', 'k'))).toBe('NoSuchBucket');
@@ -206,7 +206,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.createBucket('other');
         const original = manifest('m1', [chunk('c1'), chunk('c2')]);
         await meta.putObject('b', 'a', original);
-        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'other', 'copy'))!;
+        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'other', 'copy'))!;
         expect(previous).toBeNull();
         expect(copy.id).not.toBe(original.id);
         expect(copy.chunks).toEqual(original.chunks);
@@ -220,22 +220,22 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
 
       it('copies onto itself to replace the headers without releasing any chunk', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
-        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
+        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
         expect(previous?.id).toBe('m1');
         expect(copy.contentType).toBe('image/png');
         expect(copy.metadata).toEqual({ 'x-amz-meta-new': '1' });
         expect(await drainDeletes()).toEqual([]);
-        expect(await errorCode(meta.copyObject('b', 'missing', 'b', 'x'))).toBe('NoSuchKey');
+        expect(await errorCode(meta.copyObject({ bucket: 'b', key: 'missing' }, 'b', 'x'))).toBe('NoSuchKey');
       });
 
       it('copies only the version of the source named, when one is', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
-        expect(await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm0')).toBeNull();
+        expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm0' }, 'b', 'c')).toBeNull();
         expect(await meta.getObject('b', 'c')).toBeNull();
-        expect((await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm1'))?.manifest.chunks).toEqual(manifest('m1').chunks);
+        expect((await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'c'))?.manifest.chunks).toEqual(manifest('m1').chunks);
         await meta.deleteObject('b', 'a');
-        expect(await meta.copyObject('b', 'a', 'b', 'd', undefined, 'm1')).toBeNull();
-        expect(await errorCode(meta.copyObject('nope', 'a', 'b', 'd', undefined, 'm1'))).toBe('NoSuchBucket');
+        expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'd')).toBeNull();
+        expect(await errorCode(meta.copyObject({ bucket: 'nope', key: 'a', id: 'm1' }, 'b', 'd'))).toBe('NoSuchBucket');
       });
 
       it('bulk puts in one transaction', async () => {

@@ -183,9 +183,9 @@ export class Multipart {
     };
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.
-    const previous = this.objects.put(upload.bucketId, upload.key, manifest);
+    const change = this.objects.put(upload.bucketId, upload.key, manifest);
     this.drop(uploadId, chunksOf.values());
-    return { bucket: upload.bucket, key: upload.key.toString(), manifest, previous };
+    return { bucket: upload.bucket, key: upload.key.toString(), ...change };
   }
 
   abort(uploadId: string): void {
