@@ -20,6 +20,7 @@ export const NEEDED: Record<Operation, Right> = {
   PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',
+  ListObjectVersions: 'read',
   ListMultipartUploads: 'read',
   ListParts: 'read',
   GetObject: 'read',

@@ -5,6 +5,7 @@ import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, hea
 import { copyObject } from './copy.js';
 import { deleteBucketCors, getBucketCors, preflightCors, putBucketCors, setCorsHeaders } from './cors.js';
 import { listObjects, listObjectsV2 } from './list.js';
+import { listObjectVersions } from './list-versions.js';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart } from './multipart.js';
 import { deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
 import { uploadPartCopy } from './part-copy.js';
@@ -27,6 +28,7 @@ const OPERATIONS: Handlers = {
   PreflightCors: preflightCors,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,
+  ListObjectVersions: listObjectVersions,
   ListMultipartUploads: listMultipartUploads,
   DeleteObjects: deleteObjects,
   PutObject: putObject,

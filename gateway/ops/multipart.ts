@@ -4,7 +4,7 @@ import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
-import { objectHeaders } from './object-headers.js';
+import { objectHeaders, versionHeader } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
@@ -54,6 +54,8 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     ctx,
     'CompleteMultipartUploadResult',
     el('Location', `/${upload.bucket}/${upload.key}`) + el('Bucket', upload.bucket) + el('Key', upload.key) + el('ETag', `"${manifest.etag}"`),
+    200,
+    versionHeader(manifest),
   );
 }
 

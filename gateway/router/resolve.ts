@@ -13,7 +13,7 @@ const NOT_IMPLEMENTED = [
   'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
-  'select', 'tagging', 'torrent', 'versions', 'website',
+  'select', 'tagging', 'torrent', 'website',
 ];
 
 /** S3's cap on the entries of one listing page. */
@@ -39,6 +39,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
+      if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
       return { kind: 'HeadBucket', bucket };
@@ -55,16 +56,14 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
 }
 
 function objectEndpoint(method: string, bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
-    if (namesOtherVersion(q.get('versionId'))) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
-  }
+  const versionId = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? versionIdOf(q.get('versionId')) : undefined;
   const uploadId = q.get('uploadId');
   switch (method) {
     case 'GET':
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
-      return { kind: 'GetObject', ...objectRead(bucket, key, q, headers) };
+      return { kind: 'GetObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'HEAD':
-      return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers) };
+      return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'PUT':
       return putEndpoint(bucket, key, q, headers);
     case 'POST':
@@ -72,7 +71,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
       break;
     case 'DELETE':
-      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key };
+      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key, versionId };
   }
   throw notAllowed();
 }
@@ -81,8 +80,8 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
-  if (namesOtherVersion(copied?.versionId)) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
-  const source = copied?.source;
+  const sourceVersionId = versionIdOf(copied?.versionId);
+  const source = copied && (sourceVersionId === undefined ? copied.source : { ...copied.source, versionId: sourceVersionId });
   if (q.has('uploadId') || q.has('partNumber')) {
     const part = { bucket, key, uploadId: q.get('uploadId') ?? '', partNumber: partNumber(q, true) };
     if (source === undefined) return { kind: 'UploadPart', ...part };
@@ -92,13 +91,10 @@ function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHtt
   return source === undefined ? { kind: 'PutObject', bucket, key } : { kind: 'CopyObject', bucket, key, source };
 }
 
-/**
- * `versionId` (of the object, or of a copy source): objects have one version, `null`, as in a
- * bucket that never had versioning. Naming another is for the versioning to come.
- */
-function namesOtherVersion(versionId: string | undefined): boolean {
+/** `versionId` (of the object, or of a copy source), which S3 refuses empty. */
+function versionIdOf(versionId: string | undefined): string | undefined {
   if (versionId === '') throw invalidArgument('Version id cannot be the empty string', 'versionId', '');
-  return versionId !== undefined && versionId !== 'null';
+  return versionId;
 }
 
 function objectRead(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Omit<Endpoint<'GetObject'>, 'kind'> {
@@ -127,6 +123,24 @@ function listObjectsV2(bucket: string, q: Query): Endpoint<'ListObjectsV2'> {
     continuationToken: q.get('continuation-token'),
     startAfter: q.get('start-after'),
     fetchOwner: q.get('fetch-owner') === 'true',
+    encodingType: encodingType(q),
+  };
+}
+
+function listObjectVersions(bucket: string, q: Query): Endpoint<'ListObjectVersions'> {
+  const keyMarker = q.get('key-marker') ?? '';
+  const versionIdMarker = nonEmpty(q, 'version-id-marker');
+  if (versionIdMarker !== undefined && keyMarker === '') {
+    throw invalidArgument('A version-id marker cannot be specified without a key marker.', 'version-id-marker', versionIdMarker);
+  }
+  return {
+    kind: 'ListObjectVersions',
+    bucket,
+    prefix: q.get('prefix') ?? '',
+    delimiter: nonEmpty(q, 'delimiter'),
+    keyMarker,
+    versionIdMarker,
+    maxKeys: pageSize(q, 'max-keys', 'max-keys', MAX_PAGE),
     encodingType: encodingType(q),
   };
 }
