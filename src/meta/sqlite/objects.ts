@@ -110,8 +110,8 @@ export class Objects {
    */
   put(bucketId: number, key: Buffer, manifest: ObjectManifest, writeId?: string): ObjectChange {
     const versioned = this.buckets.versioning(bucketId) === 'Enabled';
-    const { versionId: _ignored, ...rest } = manifest;
-    const stored: ObjectManifest = versioned ? { ...rest, versionId: newVersionId() } : rest;
+    const stored: ObjectManifest = { ...manifest, versionId: newVersionId() };
+    if (!versioned) delete stored.versionId; // the null version carries none
     // Retained before the replaced version releases its chunks: a chunk both share never hits zero.
     this.refs.retain(stored.chunks);
     const previous = versioned ? null : this.remove(bucketId, key, NULL_VERSION)?.manifest ?? null;
