@@ -207,6 +207,12 @@ describe('gateway: object versioning', () => {
     );
     expect((await bytes('copies', 'mp')).equals(old)).toBe(true);
 
+    // An old version copied onto its own key becomes the newest again (S3's restore).
+    const restored = await s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'part-src', CopySource: `copies/part-src?versionId=${v2}` }));
+    expect(restored.VersionId).not.toBe(v2);
+    expect((await bytes('copies', 'part-src')).equals(old)).toBe(true);
+    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'part-src', CopySource: 'copies/part-src' })))).toBe('InvalidRequest');
+
     const marker = (await s3.send(new DeleteObjectCommand({ Bucket: 'copies', Key: 'part-src' }))).VersionId!;
     expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'x', CopySource: 'copies/part-src' })))).toBe('NoSuchKey');
     expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'x', CopySource: `copies/part-src?versionId=${marker}` })))).toBe('InvalidRequest');

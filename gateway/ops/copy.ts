@@ -69,7 +69,8 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     read = copySourceVersionHeader(checked);
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
-    if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+    // Copying a named version onto its own key is how S3 restores an old version.
+    if (directive === 'COPY' && source.bucket === bucket && source.key === key && source.versionId === undefined) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
