@@ -10,7 +10,7 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
+import type { ChunkRef, ObjectLock, ObjectManifest, ShardRef } from './manifest.js';
 import { MetaError } from './errors.js';
 
 export interface CorsRule {
@@ -30,6 +30,43 @@ export interface BucketSettings {
   erasure?: { dataShards: number; parityShards: number };
   /** Access key id that created the bucket. */
   owner?: string;
+  /**
+   * Object lock, set at creation only (versioning Enabled for good then). A default retention
+   * locks every new version that names none.
+   */
+  objectLock?: { defaultRetention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The lock a new version gets: the one it names, else the bucket's default retention. */
+export function lockOfNewVersion(lock: ObjectLock | undefined, settings: BucketSettings, now: number): ObjectLock | undefined {
+  const rule = settings.objectLock?.defaultRetention;
+  if (!settings.objectLock || lock?.mode || !rule) return lock;
+  const days = rule.days ?? (rule.years ?? 0) * 365;
+  return { ...lock, mode: rule.mode, retainUntil: now + days * DAY_MS };
+}
+
+/** Whether a version's lock keeps it from being deleted (or overwritten) now. */
+export function isLocked(lock: ObjectLock | undefined, bypassGovernance: boolean, now: number): boolean {
+  if (!lock) return false;
+  if (lock.legalHold) return true;
+  if (lock.retainUntil === undefined || lock.retainUntil <= now) return false;
+  return lock.mode === 'COMPLIANCE' || !bypassGovernance;
+}
+
+/**
+ * Throws AccessDenied unless the retention may go from `current` to `next`: a COMPLIANCE
+ * retention in force only lengthens (same mode); a GOVERNANCE one is shortened, removed or
+ * changed only with `bypassGovernance`.
+ */
+export function checkRetentionChange(current: ObjectLock | undefined, next: ObjectLock, bypassGovernance: boolean, now: number): void {
+  const until = current?.retainUntil;
+  if (!current?.mode || until === undefined || until <= now) return;
+  const weaker = next.mode !== current.mode || next.retainUntil === undefined || next.retainUntil < until;
+  if (!weaker) return;
+  if (current.mode === 'GOVERNANCE' && bypassGovernance) return;
+  throw new MetaError('AccessDenied', 'Access Denied because object protected by object lock.');
 }
 
 export interface BucketInfo {
@@ -329,9 +366,22 @@ export interface MetaStore {
    * With `versionId`, removes that version (object or marker) for good: the key's newest is then
    * the one before. Without: removes the object (never versioned), adds a delete marker
    * (Enabled), or replaces the null version with a null delete marker (Suspended). Throws
-   * NoSuchBucket. Group-committed.
+   * NoSuchBucket; AccessDenied when the version named is locked (see `isLocked`; a new delete
+   * marker never is). Group-committed.
    */
-  deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult>;
+  deleteObject(bucket: string, key: string, versionId?: string, options?: { bypassGovernance?: boolean }): Promise<DeleteResult>;
+  /**
+   * Changes the lock of a version (newest: undefined): `retention` replaces the mode and date
+   * (null: removes them), `legalHold` sets the hold. Checked in the transaction
+   * (`checkRetentionChange`). Returns the lock now. Throws NoSuchBucket, NoSuchKey, AccessDenied.
+   */
+  updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
+    bypassGovernance?: boolean,
+  ): Promise<ObjectLock>;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
    * and `replace`'s headers when given (metadata directive REPLACE). The source is the version

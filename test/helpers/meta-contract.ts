@@ -457,6 +457,54 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       });
     });
 
+    describe('object lock', () => {
+      const DAY = 24 * 3600 * 1000;
+      beforeEach(() => meta.createBucket('w', { versioning: 'Enabled', objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } } }));
+
+      it('locks new versions with the default retention; a locked version is not deleted by id, a marker still goes on top', async () => {
+        const before = Date.now();
+        const v1 = (await meta.putObject('w', 'k', manifest('m1'))).manifest;
+        expect(v1.lock?.mode).toBe('GOVERNANCE');
+        expect(v1.lock!.retainUntil! - before).toBeGreaterThanOrEqual(DAY - 1000);
+        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId))).toBe('AccessDenied');
+        const marker = await meta.deleteObject('w', 'k');
+        expect(marker.deleteMarker).toBe(true);
+        expect(await meta.getVersion('w', 'k', v1.versionId)).toEqual({ manifest: v1 });
+        // GOVERNANCE yields to a bypass.
+        expect((await meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true })).removed?.id).toBe('m1');
+        expect(await drainDeletes()).toEqual(names(shardsOf(...v1.chunks)));
+      });
+
+      it('COMPLIANCE only lengthens; GOVERNANCE shortens with a bypass; a legal hold holds whatever the retention', async () => {
+        const v1 = (await meta.putObject('w', 'k', { ...manifest('m1'), lock: { mode: 'COMPLIANCE', retainUntil: Date.now() + DAY } })).manifest;
+        const later = Date.now() + 2 * DAY;
+        expect(await meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: later } })).toEqual({ mode: 'COMPLIANCE', retainUntil: later });
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: Date.now() } }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'GOVERNANCE', retainUntil: later } }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: null }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+
+        const v2 = (await meta.putObject('w', 'g', manifest('m2'))).manifest;
+        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { retention: null }))).toBe('AccessDenied');
+        await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true });
+        expect(await meta.updateObjectLock('w', 'g', undefined, { retention: null }, true)).toEqual({ legalHold: true });
+        expect(await errorCode(meta.deleteObject('w', 'g', v2.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+        await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: false });
+        await meta.deleteObject('w', 'g', v2.versionId);
+        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true }))).toBe('NoSuchKey');
+      });
+
+      it('a repair moving shards keeps the lock set since it read the manifest; a copy takes the bucket default, not the source lock', async () => {
+        const v1 = (await meta.putObject('w', 'k', { ...manifest('m1'), lock: { legalHold: true } })).manifest;
+        await meta.updateObjectLock('w', 'k', v1.versionId, { legalHold: false });
+        expect(await meta.updateObject('w', 'k', 'm1', { ...v1, chunks: [chunk('moved')] })).toBe(true);
+        expect((await meta.getVersion('w', 'k', v1.versionId))?.manifest?.lock?.legalHold).toBe(false);
+        await meta.createBucket('free');
+        const copy = (await meta.copyObject({ bucket: 'w', key: 'k' }, 'free', 'c'))!.manifest;
+        expect(copy.lock).toBeUndefined();
+      });
+    });
+
     describe('listing', () => {
       beforeEach(() => meta.createBucket('b'));
 

@@ -28,10 +28,15 @@ export class Buckets {
     this.settingsById = prepare(db, 'SELECT settings FROM buckets WHERE id = ?');
   }
 
-  /** The bucket's versioning state (undefined: never enabled), read in the caller's transaction. */
-  versioning(bucketId: number): BucketSettings['versioning'] {
+  /** The bucket's settings, read in the caller's transaction. */
+  settingsOf(bucketId: number): BucketSettings {
     const row = this.settingsById.get(bucketId);
-    return row ? (JSON.parse(row.settings) as BucketSettings).versioning : undefined;
+    return row ? (JSON.parse(row.settings) as BucketSettings) : {};
+  }
+
+  /** The bucket's versioning state (undefined: never enabled). */
+  versioning(bucketId: number): BucketSettings['versioning'] {
+    return this.settingsOf(bucketId).versioning;
   }
 
   create(name: string, settings: BucketSettings): Bucket {

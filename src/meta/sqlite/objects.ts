@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import type { ObjectManifest } from '../manifest.js';
+import type { ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import {
   checkPutCondition,
+  checkRetentionChange,
+  isLocked,
+  lockOfNewVersion,
   NULL_VERSION,
   versionIdOf,
   type DeleteMarker,
@@ -109,12 +112,14 @@ export class Objects {
    * is Enabled, else the null version, replacing the one there was (returned as `previous`).
    */
   put(bucketId: number, key: Buffer, manifest: ObjectManifest, writeId?: string): ObjectChange {
-    const versioned = this.buckets.versioning(bucketId) === 'Enabled';
-    const stored: ObjectManifest = { ...manifest, versionId: newVersionId() };
+    const settings = this.buckets.settingsOf(bucketId);
+    const versioned = settings.versioning === 'Enabled';
+    const stored: ObjectManifest = { ...manifest, versionId: newVersionId(), lock: lockOfNewVersion(manifest.lock, settings, Date.now()) };
     if (!versioned) delete stored.versionId; // the null version carries none
+    if (!stored.lock) delete stored.lock;
     // Retained before the replaced version releases its chunks: a chunk both share never hits zero.
     this.refs.retain(stored.chunks);
-    const previous = versioned ? null : this.remove(bucketId, key, NULL_VERSION)?.manifest ?? null;
+    const previous = versioned ? null : this.remove(bucketId, key, NULL_VERSION, false)?.manifest ?? null;
     this.append(bucketId, key, { manifest: stored });
     if (writeId !== undefined) this.writes.commit(writeId, stored.chunks);
     return { manifest: stored, previous };
@@ -124,7 +129,7 @@ export class Objects {
   restore(bucketId: number, key: Buffer, version: StoredVersion): void {
     const versionId = version.manifest ? versionIdOf(version.manifest) : version.marker.versionId;
     if (version.manifest) this.refs.retain(version.manifest.chunks);
-    this.remove(bucketId, key, versionId);
+    this.remove(bucketId, key, versionId, null);
     this.append(bucketId, key, version);
   }
 
@@ -149,26 +154,29 @@ export class Objects {
     const current = JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest;
     if (current.id !== expectedId) return false;
     this.refs.retain(manifest.chunks);
-    this.updateManifestBody.run(JSON.stringify(manifest), row.manifestId);
+    // The lock is the one stored now: a repair never undoes a lock change made since its read.
+    const next: ObjectManifest = { ...manifest, lock: current.lock };
+    if (!next.lock) delete next.lock;
+    this.updateManifestBody.run(JSON.stringify(next), row.manifestId);
     this.refs.release(current.chunks);
     return true;
   }
 
   /** See `MetaStore.deleteObject`. */
-  delete(bucketId: number, key: Buffer, versionId?: string): DeleteResult {
+  delete(bucketId: number, key: Buffer, versionId?: string, bypassGovernance = false): DeleteResult {
     if (versionId !== undefined) {
-      const gone = this.remove(bucketId, key, versionId);
+      const gone = this.remove(bucketId, key, versionId, bypassGovernance);
       if (gone) this.syncListing(bucketId, key);
       return { removed: gone?.manifest ?? null, versionId: gone ? versionId : null, deleteMarker: gone?.marker ?? false };
     }
     const versioning = this.buckets.versioning(bucketId);
     if (versioning === undefined) {
-      const gone = this.remove(bucketId, key, NULL_VERSION);
+      const gone = this.remove(bucketId, key, NULL_VERSION, bypassGovernance);
       if (gone) this.syncListing(bucketId, key);
       return { removed: gone?.manifest ?? null, versionId: null, deleteMarker: false };
     }
     // Suspended: the null version, wherever it is, gives way to a null marker as the newest.
-    const removed = versioning === 'Suspended' ? this.remove(bucketId, key, NULL_VERSION)?.manifest ?? null : null;
+    const removed = versioning === 'Suspended' ? this.remove(bucketId, key, NULL_VERSION, bypassGovernance)?.manifest ?? null : null;
     const marker: DeleteMarker = { versionId: versioning === 'Enabled' ? newVersionId() : NULL_VERSION, lastModified: Date.now() };
     this.append(bucketId, key, { marker });
     return { removed, versionId: marker.versionId, deleteMarker: true, added: marker };
@@ -187,12 +195,38 @@ export class Objects {
       throw new MetaError('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
     }
     if (!found?.manifest) throw new MetaError('NoSuchKey', `key ${source.key.toString()} does not exist`);
+    // A copy is a new version: it takes the lock its request or the bucket gives, not the source's.
     const manifest: ObjectManifest = { ...found.manifest, id: randomBytes(16).toString('hex'), lastModified: Date.now() };
+    delete manifest.lock;
     if (replace) {
       manifest.contentType = replace.contentType;
       manifest.metadata = replace.metadata;
     }
     return this.put(dstBucketId, dstKey, manifest);
+  }
+
+  /** See `MetaStore.updateObjectLock`. */
+  updateLock(
+    bucketId: number,
+    key: Buffer,
+    versionId: string | undefined,
+    change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
+    bypassGovernance: boolean,
+  ): ObjectLock {
+    const row = versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
+    if (!row || row.manifestId === null) throw new MetaError('NoSuchKey', 'The specified key does not exist.');
+    const manifest = JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest;
+    const lock: ObjectLock = { ...manifest.lock };
+    if (change.retention !== undefined) {
+      const next = change.retention ?? {};
+      checkRetentionChange(manifest.lock, next, bypassGovernance, Date.now());
+      delete lock.mode;
+      delete lock.retainUntil;
+      Object.assign(lock, next);
+    }
+    if (change.legalHold !== undefined) lock.legalHold = change.legalHold;
+    this.updateManifestBody.run(JSON.stringify({ ...manifest, lock }), row.manifestId);
+    return lock;
   }
 
   /** Whether no version or delete marker is left. */
@@ -230,12 +264,22 @@ export class Objects {
     }
   }
 
-  /** Removes a version for good, releasing its chunks; the caller syncs the listing. */
-  private remove(bucketId: number, key: Buffer, versionId: string): { manifest: ObjectManifest | null; marker: boolean } | null {
+  /**
+   * Removes a version for good, releasing its chunks; the caller syncs the listing. Throws
+   * AccessDenied when it is locked (`bypassGovernance` null: no check, a rebuild's own records).
+   */
+  private remove(bucketId: number, key: Buffer, versionId: string, bypassGovernance: boolean | null): { manifest: ObjectManifest | null; marker: boolean } | null {
     const row = this.versionRow.get(bucketId, key, versionId);
     if (!row) return null;
+    if (row.manifestId === null) {
+      this.deleteVersion.run(bucketId, key, row.seq);
+      return { manifest: null, marker: true };
+    }
+    const stored = JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest;
+    if (bypassGovernance !== null && isLocked(stored.lock, bypassGovernance, Date.now())) {
+      throw new MetaError('AccessDenied', 'Access Denied because object protected by object lock.');
+    }
     this.deleteVersion.run(bucketId, key, row.seq);
-    if (row.manifestId === null) return { manifest: null, marker: true };
     const manifest = JSON.parse(this.deleteManifest.get(row.manifestId)!.body) as ObjectManifest;
     this.refs.release(manifest.chunks);
     return { manifest, marker: false };

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { ChunkRef, ObjectManifest } from '../manifest.js';
+import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,
@@ -186,8 +186,18 @@ export class SqliteMetaStore implements MetaStore {
     return this.write(() => this.objects.update(this.buckets.id(bucket), Buffer.from(key), expectedId, manifest));
   }
 
-  async deleteObject(bucket: string, key: string, versionId?: string): Promise<DeleteResult> {
-    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId));
+  async deleteObject(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
+    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options.bypassGovernance));
+  }
+
+  async updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
+    bypassGovernance = false,
+  ): Promise<ObjectLock> {
+    return this.write(() => this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance));
   }
 
   async copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectChange | null> {
