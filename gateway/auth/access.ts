@@ -14,6 +14,12 @@ export const NEEDED: Record<Operation, Right> = {
   GetBucketLocation: 'read',
   GetBucketVersioning: 'read',
   PutBucketVersioning: 'owner',
+  GetObjectLockConfiguration: 'read',
+  PutObjectLockConfiguration: 'owner',
+  GetObjectRetention: 'read',
+  PutObjectRetention: 'write', // bypassing a GOVERNANCE retention needs owner, checked by the operation
+  GetObjectLegalHold: 'read',
+  PutObjectLegalHold: 'write',
   GetBucketCors: 'read',
   PutBucketCors: 'owner',
   DeleteBucketCors: 'owner',

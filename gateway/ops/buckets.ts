@@ -36,8 +36,10 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
       throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid.');
     }
   }
+  // Object lock is chosen at creation, and keeps versioning Enabled for good.
+  const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   try {
-    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId });
+    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}) });
   } catch (e) {
     // Only root creates buckets, and root owns every bucket.
     if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {
@@ -81,6 +83,11 @@ export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): 
   if (mfaDelete === 'Enabled' || header(ctx, 'x-amz-mfa') !== undefined) throw new S3Error('NotImplemented', 'MFA delete is not supported.');
   if (mfaDelete !== undefined && mfaDelete !== 'Disabled') throw malformed();
   if (status !== 'Enabled' && status !== 'Suspended') throw malformed();
-  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, versioning: status }));
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => {
+    if (status === 'Suspended' && settings.objectLock) {
+      throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+    }
+    return { ...settings, versioning: status };
+  });
   sendEmpty(ctx);
 }

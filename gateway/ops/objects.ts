@@ -9,6 +9,7 @@ import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
+import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -20,10 +21,11 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const headers = objectHeaders(ctx);
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition });
+  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
   sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums), ...versionHeader(result.manifest) });
 }
 
@@ -68,7 +70,7 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
     'NotModified',
   );
   const range = e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
-  const headers = { ...objectResponseHeaders(ctx, manifest, !range), ...versionHeader(manifest, e.versionId) };
+  const headers = { ...objectResponseHeaders(ctx, manifest, !range), ...versionHeader(manifest, e.versionId), ...lockHeaders(manifest) };
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
   return { manifest, start: range.start, end: range.end, status: 206, headers };
@@ -121,7 +123,7 @@ async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator
 /** DELETE: the object, or (versioned) a new delete marker, or the version named, for good. */
 export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {
   const { versionId } = ctx.route.endpoint;
-  const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId);
+  const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId, { bypassGovernance: await bypassGovernance(ctx) });
   const headers: Record<string, string> = {};
   const id = result.versionId ?? versionId;
   if (id !== undefined) headers['x-amz-version-id'] = id;
@@ -145,12 +147,13 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
     return { key, versionId };
   });
   if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  const bypass = await bypassGovernance(ctx);
   let results = '';
   for (const { key, versionId } of targets) {
     const named = versionId === undefined ? '' : el('VersionId', versionId);
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
-      const result = await ctx.store.delete(bucket, key, versionId);
+      const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
       const marker = result.deleteMarker ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null') : '';
       if (!quiet) results += `<Deleted>${el('Key', key)}${named}${marker}</Deleted>`;
     } catch (e) {

@@ -11,8 +11,8 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  */
 const NOT_IMPLEMENTED = [
   'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
-  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
+  'lifecycle', 'logging', 'metrics', 'notification', 'ownershipControls',
+  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore',
   'select', 'tagging', 'torrent', 'website',
 ];
 
@@ -38,6 +38,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('location')) return { kind: 'GetBucketLocation', bucket };
       if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
+      if (q.has('object-lock')) return { kind: 'GetObjectLockConfiguration', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
@@ -45,6 +46,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       return { kind: 'HeadBucket', bucket };
     case 'PUT':
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
+      if (q.has('object-lock')) return { kind: 'PutObjectLockConfiguration', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
@@ -56,15 +58,19 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
 }
 
 function objectEndpoint(method: string, bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  const versionId = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? versionIdOf(q.get('versionId')) : undefined;
+  const versionId = versionIdOf(q.get('versionId'));
   const uploadId = q.get('uploadId');
   switch (method) {
     case 'GET':
+      if (q.has('retention')) return { kind: 'GetObjectRetention', bucket, key, versionId };
+      if (q.has('legal-hold')) return { kind: 'GetObjectLegalHold', bucket, key, versionId };
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
       return { kind: 'GetObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'HEAD':
       return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'PUT':
+      if (q.has('retention')) return { kind: 'PutObjectRetention', bucket, key, versionId };
+      if (q.has('legal-hold')) return { kind: 'PutObjectLegalHold', bucket, key, versionId };
       return putEndpoint(bucket, key, q, headers);
     case 'POST':
       if (q.has('uploads')) return { kind: 'CreateMultipartUpload', bucket, key };

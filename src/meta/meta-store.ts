@@ -373,7 +373,8 @@ export interface MetaStore {
   /**
    * Changes the lock of a version (newest: undefined): `retention` replaces the mode and date
    * (null: removes them), `legalHold` sets the hold. Checked in the transaction
-   * (`checkRetentionChange`). Returns the lock now. Throws NoSuchBucket, NoSuchKey, AccessDenied.
+   * (`checkRetentionChange`). Returns the version's manifest as it now is. Throws NoSuchBucket,
+   * NoSuchKey, AccessDenied.
    */
   updateObjectLock(
     bucket: string,
@@ -381,7 +382,7 @@ export interface MetaStore {
     versionId: string | undefined,
     change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
     bypassGovernance?: boolean,
-  ): Promise<ObjectLock>;
+  ): Promise<ObjectManifest>;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
    * and `replace`'s headers when given (metadata directive REPLACE). The source is the version

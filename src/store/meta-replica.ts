@@ -51,9 +51,9 @@ export class MetaReplica {
   }
 
   /**
-   * Records version `versionId` of a key (null: a tombstone, the version is gone). A version's
-   * record is written when it is created (the null version's when it is replaced too), so the
-   * order of the record versions is the order of the key's versions for a rebuild.
+   * Records version `versionId` of a key (null: a tombstone, the version is gone), when it is
+   * created and when its lock changes. A rebuild orders a key's versions by their modification
+   * time, then by record version.
    */
   putVersion(bucket: string, key: string, versionId: string, version: StoredVersion | null): Promise<void> {
     const id = versionId === NULL_VERSION ? `o\0${bucket}\0${key}` : `v\0${bucket}\0${key}\0${versionId}`;
@@ -146,8 +146,9 @@ export class MetaReplica {
     }
     const perBucket = new Map<string, VersionRecord[]>();
     const buckets = new Set((await meta.listBuckets()).map((b) => b.name));
-    // Oldest record first: each restored version becomes its key's newest.
-    records.sort((a, b) => a.version - b.version);
+    // Oldest version first: each restored version becomes its key's newest.
+    const timeOf = (r: Record_): number => (r.body.t === 'object' ? (r.body.manifest?.lastModified ?? r.body.marker?.lastModified ?? 0) : 0);
+    records.sort((a, b) => timeOf(a) - timeOf(b) || a.version - b.version);
     for (const r of records) {
       if (r.body.t !== 'object' || !buckets.has(r.body.bucket)) continue;
       const { key, manifest, marker } = r.body;

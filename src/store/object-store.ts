@@ -9,7 +9,7 @@ import { readChunk } from './chunk-reader.js';
 import { writeChunk } from './chunk-writer.js';
 import { DeleteMarkerError, StoreError } from './errors.js';
 import { openInline, sealInline } from './inline.js';
-import type { ChunkRef, InlineData, ObjectManifest } from '../meta/manifest.js';
+import type { ChunkRef, InlineData, ObjectLock, ObjectManifest } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {
@@ -41,6 +41,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   checksums?: Record<string, string>;
   /** Commit only if the key is still absent / still holds this ETag (conditional PUT). */
   condition?: PutCondition;
+  /** The object lock the PUT names (buckets with object lock; else their default retention). */
+  lock?: ObjectLock;
 }
 
 export interface PutResult {
@@ -149,6 +151,7 @@ export class ObjectStore {
         checksums: options.checksums ?? {},
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
+        ...(options.lock ? { lock: options.lock } : {}),
       };
       const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await Promise.all([this.o.meta.durable(), this.replica.putVersion(bucket, key, versionIdOf(committed), { manifest: committed })]);
@@ -366,13 +369,26 @@ export class ObjectStore {
     await this.o.meta.abortUpload(uploadId);
   }
 
+  /** Changes a version's object lock (see `MetaStore.updateObjectLock`), recorded for `meta rebuild`. */
+  async updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: Parameters<MetaStore['updateObjectLock']>[3],
+    bypassGovernance = false,
+  ): Promise<ObjectManifest> {
+    const manifest = await this.o.meta.updateObjectLock(bucket, key, versionId, change, bypassGovernance);
+    await this.replica.putVersion(bucket, key, versionIdOf(manifest), { manifest });
+    return manifest;
+  }
+
   /**
    * Deletes an object, or adds a delete marker, or removes version `versionId` for good (see
    * `MetaStore.deleteObject`); shards no version uses any more go to the delete queue.
    */
-  async delete(bucket: string, key: string, versionId?: string): Promise<DeleteResult> {
+  async delete(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    const result = await this.o.meta.deleteObject(bucket, key, versionId);
+    const result = await this.o.meta.deleteObject(bucket, key, versionId, options);
     // The record of the version removed goes, or the marker added takes its place (the null
     // marker of a Suspended bucket replaces the null version's record).
     const record = result.added

@@ -139,6 +139,13 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
     'GET /example-object?uploadId=XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA&max-parts=2&part-number-marker=1 HTTP/1.1\nHost: example-bucket.s3.us-west-2.amazonaws.com',
     { kind: 'ListParts', bucket: 'example-bucket', key: 'example-object', uploadId: 'XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA', maxParts: 2, partNumberMarker: 1 },
   ],
+  // Object lock
+  ['GET /my-image.jpg?retention HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectRetention', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['PUT /my-image.jpg?legal-hold HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectLegalHold', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['PUT /k?retention&versionId=v1 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectRetention', bucket: 'bucket', key: 'k', versionId: 'v1' }],
+  ['GET /k?legal-hold&versionId=v1 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectLegalHold', bucket: 'bucket', key: 'k', versionId: 'v1' }],
+  ['GET /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectLockConfiguration', bucket: 'bucket' }],
+  ['PUT /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectLockConfiguration', bucket: 'bucket' }],
   // Versioning
   ['GET /?versions HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'ListObjectVersions', bucket: 'bucket', prefix: '', keyMarker: '', maxKeys: 1000 }],
   ['GET /?versions&key-marker=key2 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'ListObjectVersions', bucket: 'bucket', prefix: '', keyMarker: 'key2', maxKeys: 1000 }],
@@ -173,9 +180,6 @@ const NOT_YET: Array<[string, string, string | null]> = [
   ['PUT /?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', null],
   ['DELETE /?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', null],
   ['PUT /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'lifecycle', null],
-  ['GET /my-image.jpg?retention HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'retention', 'my-image.jpg'],
-  ['PUT /my-image.jpg?legal-hold HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'legal-hold', 'my-image.jpg'],
-  ['GET /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'object-lock', null],
   ['GET /?ownershipControls HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'ownershipControls', null],
   ['GET /?publicAccessBlock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'publicAccessBlock', null],
   ['GET /example-object?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-object-attributes: ETag', 'attributes', 'example-object'],

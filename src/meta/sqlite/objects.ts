@@ -212,7 +212,7 @@ export class Objects {
     versionId: string | undefined,
     change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
     bypassGovernance: boolean,
-  ): ObjectLock {
+  ): ObjectManifest {
     const row = versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
     if (!row || row.manifestId === null) throw new MetaError('NoSuchKey', 'The specified key does not exist.');
     const manifest = JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest;
@@ -225,8 +225,9 @@ export class Objects {
       Object.assign(lock, next);
     }
     if (change.legalHold !== undefined) lock.legalHold = change.legalHold;
-    this.updateManifestBody.run(JSON.stringify({ ...manifest, lock }), row.manifestId);
-    return lock;
+    const updated = { ...manifest, lock };
+    this.updateManifestBody.run(JSON.stringify(updated), row.manifestId);
+    return updated;
   }
 
   /** Whether no version or delete marker is left. */

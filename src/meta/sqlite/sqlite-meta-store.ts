@@ -196,7 +196,7 @@ export class SqliteMetaStore implements MetaStore {
     versionId: string | undefined,
     change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
     bypassGovernance = false,
-  ): Promise<ObjectLock> {
+  ): Promise<ObjectManifest> {
     return this.write(() => this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance));
   }
 
