@@ -1,5 +1,9 @@
+import path from 'node:path';
 import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectLegalHoldCommand,
@@ -11,9 +15,11 @@ import {
   PutObjectLegalHoldCommand,
   PutObjectLockConfigurationCommand,
   PutObjectRetentionCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { failure, gatewayForSuite, grantKey, type GatewayHarness } from './helpers/gateway-harness.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -99,5 +105,38 @@ describe('gateway: object lock (WORM)', () => {
     expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'worm', Key: 'k', Body: 'x', ObjectLockMode: 'GOVERNANCE' })))).toBe('InvalidArgument');
     await s3.send(new PutObjectCommand({ Bucket: 'plain', Key: 'k', Body: 'x' }));
     expect(await failure(s3.send(new GetObjectRetentionCommand({ Bucket: 'plain', Key: 'k' })))).toBe('InvalidRequest');
+  });
+
+  it('locks copies and completed uploads as their requests say, and keeps every lock through a rebuild', async () => {
+    const until = new Date(Date.now() + 3 * DAY);
+    const source = (await s3.send(new PutObjectCommand({ Bucket: 'worm', Key: 'src', Body: 'src', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }))).VersionId!;
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: 'worm', Key: 'copy', CopySource: `worm/src?versionId=${source}`, ObjectLockLegalHoldStatus: 'ON' }),
+    );
+    const copied = await s3.send(new HeadObjectCommand({ Bucket: 'worm', Key: 'copy', VersionId: copy.VersionId }));
+    // Not the source's COMPLIANCE retention: the bucket's default, and the hold asked for.
+    expect([copied.ObjectLockMode, copied.ObjectLockLegalHoldStatus]).toEqual(['GOVERNANCE', 'ON']);
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'worm', Key: 'mp', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: until }),
+    );
+    const part = await s3.send(new UploadPartCommand({ Bucket: 'worm', Key: 'mp', UploadId, PartNumber: 1, Body: 'part' }));
+    const done = await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'worm', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+    const completed = await s3.send(new HeadObjectCommand({ Bucket: 'worm', Key: 'mp', VersionId: done.VersionId }));
+    expect([completed.ObjectLockMode, completed.ObjectLockRetainUntilDate?.getTime()]).toEqual(['COMPLIANCE', until.getTime()]);
+    await s3.send(new PutObjectLegalHoldCommand({ Bucket: 'worm', Key: 'src', VersionId: source, LegalHold: { Status: 'ON' } }));
+
+    const expected = await g.h.meta.listVersions({ bucket: 'worm' });
+    const fresh = new SqliteMetaStore(path.join(g.h.dir, 'rebuilt-locks.db'));
+    try {
+      await g.h.store.replica.rebuild(fresh);
+      expect(await fresh.listVersions({ bucket: 'worm' })).toEqual(expected);
+      for (const v of expected.versions) {
+        expect((await fresh.getVersion('worm', v.key, v.versionId))?.manifest?.lock, `${v.key} ${v.versionId}`).toEqual((await g.h.meta.getVersion('worm', v.key, v.versionId))?.manifest?.lock);
+      }
+      expect((await fresh.getVersion('worm', 'src', source))?.manifest?.lock).toMatchObject({ mode: 'COMPLIANCE', legalHold: true });
+      expect(await fresh.getBucket('worm')).toMatchObject({ settings: { versioning: 'Enabled', objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } } } });
+    } finally {
+      await fresh.close();
+    }
   });
 });

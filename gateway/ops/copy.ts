@@ -7,6 +7,7 @@ import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
+import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 /**
@@ -63,6 +64,7 @@ export function copyTooLarge(): S3Error {
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
   let read: Record<string, string> = {};
   const copied = await withCopySource(ctx, (checked) => {
     const { manifest, ...source } = checked;
@@ -77,7 +79,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       );
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id, source.versionId);
+    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id, source.versionId, lock);
   });
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`), 200, { ...read, ...versionHeader(copied) });
 }

@@ -5,6 +5,7 @@ import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
+import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
@@ -23,7 +24,8 @@ export async function requireUpload(ctx: Context<UploadOperation>): Promise<Uplo
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), ...(lock ? { lock } : {}) });
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 

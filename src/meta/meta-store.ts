@@ -83,6 +83,8 @@ export interface Bucket extends BucketInfo {
 export interface ObjectHeaders {
   contentType?: string;
   metadata: Record<string, string>;
+  /** The object lock the upload named (`x-amz-object-lock-*`), given to the completed object. */
+  lock?: ObjectLock;
 }
 
 /**
@@ -385,13 +387,14 @@ export interface MetaStore {
   ): Promise<ObjectManifest>;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
-   * and `replace`'s headers when given (metadata directive REPLACE). The source is the version
+   * and `replace`'s headers when given (metadata directive REPLACE); its lock is `lock` (else
+   * the bucket's default retention), never the source's. The source is the version
    * `source.versionId` (newest: undefined); with `source.id`, only while that version's manifest
    * is that one (whose conditions the caller checked): null when it is another one now. Throws
    * NoSuchBucket, NoSuchKey (no such version, or the newest is a delete marker), InvalidRequest
    * (the version named is a delete marker). Group-committed.
    */
-  copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectChange | null>;
+  copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null>;
   /** The newest versions that are objects, as S3's ListObjects sees them. Throws NoSuchBucket. */
   listObjects(options: ListObjectsOptions): Promise<ListObjectsResult>;
   /** Every version and delete marker. Throws NoSuchBucket. */

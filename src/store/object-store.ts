@@ -413,8 +413,9 @@ export class ObjectStore {
     replace?: ObjectHeaders,
     sourceId?: string,
     sourceVersionId?: string,
+    lock?: ObjectLock,
   ): Promise<ObjectManifest | null> {
-    const change = await this.o.meta.copyObject({ bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId }, dstBucket, dstKey, replace);
+    const change = await this.o.meta.copyObject({ bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId }, dstBucket, dstKey, replace, lock);
     if (!change) return null;
     const { manifest } = change;
     await Promise.all([this.o.meta.durable(), this.replica.putVersion(dstBucket, dstKey, versionIdOf(manifest), { manifest })]);

@@ -177,6 +177,7 @@ export class Multipart {
       lastModified: fields.lastModified,
       contentType: headers.contentType,
       metadata: headers.metadata,
+      ...(headers.lock ? { lock: headers.lock } : {}),
       checksums: fields.checksums ?? {},
       chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
       parts: chosen.map((row) => row.size),

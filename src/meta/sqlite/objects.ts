@@ -188,6 +188,7 @@ export class Objects {
     dstBucketId: number,
     dstKey: Buffer,
     replace?: ObjectHeaders,
+    lock?: ObjectLock,
   ): ObjectChange | null {
     const found = this.getVersion(source.bucketId, source.key, source.versionId);
     if (source.id !== undefined && found?.manifest?.id !== source.id) return null;
@@ -198,6 +199,7 @@ export class Objects {
     // A copy is a new version: it takes the lock its request or the bucket gives, not the source's.
     const manifest: ObjectManifest = { ...found.manifest, id: randomBytes(16).toString('hex'), lastModified: Date.now() };
     delete manifest.lock;
+    if (lock) manifest.lock = lock;
     if (replace) {
       manifest.contentType = replace.contentType;
       manifest.metadata = replace.metadata;

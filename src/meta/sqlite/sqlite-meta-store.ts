@@ -200,9 +200,9 @@ export class SqliteMetaStore implements MetaStore {
     return this.write(() => this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance));
   }
 
-  async copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders): Promise<ObjectChange | null> {
+  async copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null> {
     return this.writeDeferred(() =>
-      this.objects.copy({ ...source, bucketId: this.buckets.id(source.bucket), key: Buffer.from(source.key) }, this.buckets.id(dstBucket), Buffer.from(dstKey), replace),
+      this.objects.copy({ ...source, bucketId: this.buckets.id(source.bucket), key: Buffer.from(source.key) }, this.buckets.id(dstBucket), Buffer.from(dstKey), replace, lock),
     );
   }
 
