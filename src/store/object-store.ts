@@ -223,6 +223,9 @@ export class ObjectStore {
    */
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectManifest> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    // The newest version through the listing index, as before versioning; a miss says why.
+    const newest = versionId === undefined ? await this.o.meta.getObject(bucket, key) : null;
+    if (newest) return newest;
     const found = await this.o.meta.getVersion(bucket, key, versionId);
     if (!found) {
       throw versionId === undefined
