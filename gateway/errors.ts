@@ -1,6 +1,6 @@
 import { MetaError } from '../src/meta/errors.js';
 import { PipelineError } from '../src/pipeline/errors.js';
-import { StoreError } from '../src/store/errors.js';
+import { DeleteMarkerError, StoreError } from '../src/store/errors.js';
 import { CodedError } from '../src/util/coded-error.js';
 
 /** HTTP status of every S3 error code the gateway answers with (AWS's values). */
@@ -22,6 +22,7 @@ const STATUS = {
   InvalidAccessKeyId: 403,
   InvalidArgument: 400,
   InvalidBucketName: 400,
+  InvalidBucketState: 409,
   InvalidDigest: 400,
   InvalidLocationConstraint: 400,
   InvalidPart: 400,
@@ -43,9 +44,12 @@ const STATUS = {
   NoSuchBucket: 404,
   NoSuchCORSConfiguration: 404,
   NoSuchKey: 404,
+  NoSuchObjectLockConfiguration: 404,
   NoSuchUpload: 404,
+  NoSuchVersion: 404,
   NotImplemented: 501,
   NotModified: 304,
+  ObjectLockConfigurationNotFoundError: 404,
   PreconditionFailed: 412,
   RequestTimeTooSkewed: 403,
   RequestTimeout: 400,
@@ -84,6 +88,10 @@ const PIPELINE_UNAVAILABLE = new Set(['TOO_FEW_SHARDS']);
  */
 export function toS3Error(error: unknown): S3Error {
   if (error instanceof S3Error) return error;
+  if (error instanceof DeleteMarkerError) {
+    const headers = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': error.marker.versionId };
+    return new S3Error(error.code, error.message, undefined, error.code === 'MethodNotAllowed' ? { ...headers, 'last-modified': new Date(error.marker.lastModified).toUTCString() } : headers);
+  }
   if (error instanceof StoreError || error instanceof MetaError) {
     if (error.code === 'InternalError') return internal();
     return new S3Error(error.code, error.message);

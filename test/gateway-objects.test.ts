@@ -7,12 +7,10 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetBucketLocationCommand,
-  GetBucketVersioningCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
-  PutBucketVersioningCommand,
   PutObjectCommand,
   S3ServiceException,
   type S3Client,
@@ -59,14 +57,6 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       expect(await failure(s3.send(new CreateBucketCommand({ Bucket: name }))), name).toMatchObject({ code: 'InvalidBucketName' });
     }
     expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['objects']);
-  });
-
-  it('reports versioning as unset, accepts Suspended, refuses Enabled', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'versioned' }));
-    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'versioned' }))).Status).toBeUndefined();
-    await s3.send(new PutBucketVersioningCommand({ Bucket: 'versioned', VersioningConfiguration: { Status: 'Suspended' } }));
-    expect((await s3.send(new GetBucketVersioningCommand({ Bucket: 'versioned' }))).Status).toBe('Suspended');
-    expect(await failure(s3.send(new PutBucketVersioningCommand({ Bucket: 'versioned', VersioningConfiguration: { Status: 'Enabled' } })))).toMatchObject({ code: 'NotImplemented' });
   });
 
   it('round-trips objects of several sizes with MD5 ETags, metadata and headers', async () => {

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
-import { bucketOf, OWNER, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { bucketOf, header, OWNER, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 
@@ -36,8 +36,10 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
       throw new S3Error('InvalidLocationConstraint', 'The specified location-constraint is not valid.');
     }
   }
+  // Object lock is chosen at creation, and keeps versioning Enabled for good.
+  const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   try {
-    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId });
+    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}) });
   } catch (e) {
     // Only root creates buckets, and root owns every bucket.
     if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {
@@ -70,14 +72,22 @@ export async function getBucketVersioning(ctx: Context<'GetBucketVersioning'>): 
 }
 
 /**
- * Only Suspended is accepted: versions are not kept yet, and a bucket that said Enabled would
- * promise clients a history that is not there.
+ * Enabled or Suspended; a bucket never goes back to unversioned (S3 has no such status). MFA
+ * delete needs an MFA device this gateway does not know: refused rather than ignored.
  */
 export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): Promise<void> {
   const bucket = await requireBucket(ctx);
-  const status = text(child(await xmlBody(ctx), 'VersioningConfiguration'), 'Status');
-  if (status === 'Enabled') throw new S3Error('NotImplemented', 'Object versioning is not supported yet.');
-  if (status !== 'Suspended') throw malformed();
-  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, versioning: 'Suspended' }));
+  const config = child(await xmlBody(ctx), 'VersioningConfiguration');
+  const status = text(config, 'Status');
+  const mfaDelete = text(config, 'MfaDelete');
+  if (mfaDelete === 'Enabled' || header(ctx, 'x-amz-mfa') !== undefined) throw new S3Error('NotImplemented', 'MFA delete is not supported.');
+  if (mfaDelete !== undefined && mfaDelete !== 'Disabled') throw malformed();
+  if (status !== 'Enabled' && status !== 'Suspended') throw malformed();
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => {
+    if (status === 'Suspended' && settings.objectLock) {
+      throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+    }
+    return { ...settings, versioning: status };
+  });
   sendEmpty(ctx);
 }

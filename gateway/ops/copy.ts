@@ -1,11 +1,13 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { authorize } from '../auth/access.js';
+import { DeleteMarkerError } from '../../src/store/errors.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
-import { objectHeaders } from './object-headers.js';
+import { objectHeaders, versionHeader } from './object-headers.js';
+import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 /**
@@ -17,7 +19,12 @@ type CheckedSource = CopySource & { manifest: ObjectManifest };
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
   await authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
-  const manifest = await ctx.store.head(source.bucket, source.key);
+  const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {
+    if (e instanceof DeleteMarkerError && e.code === 'MethodNotAllowed') {
+      throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
+    }
+    throw e;
+  });
   checkConditions(
     {
       ifMatch: header(ctx, 'x-amz-copy-source-if-match'),
@@ -43,6 +50,12 @@ export async function withCopySource<T>(ctx: Context<'CopyObject' | 'UploadPartC
   }
 }
 
+/** `x-amz-copy-source-version-id`: the version a copy read, when it has an id or was named. */
+export function copySourceVersionHeader(source: CheckedSource): Record<string, string> {
+  const id = versionHeader(source.manifest, source.versionId)['x-amz-version-id'];
+  return id === undefined ? {} : { 'x-amz-copy-source-version-id': id };
+}
+
 /** S3's refusal of a copy source over the single-PUT limit. */
 export function copyTooLarge(): S3Error {
   return new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
@@ -51,17 +64,22 @@ export function copyTooLarge(): S3Error {
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
-  const copied = await withCopySource(ctx, ({ manifest, ...source }) => {
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
+  let read: Record<string, string> = {};
+  const copied = await withCopySource(ctx, (checked) => {
+    const { manifest, ...source } = checked;
+    read = copySourceVersionHeader(checked);
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
-    if (directive === 'COPY' && source.bucket === bucket && source.key === key) {
+    // Copying a named version onto its own key is how S3 restores an old version.
+    if (directive === 'COPY' && source.bucket === bucket && source.key === key && source.versionId === undefined) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
       );
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id);
+    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id, source.versionId, lock);
   });
-  sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
+  sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`), 200, { ...read, ...versionHeader(copied) });
 }

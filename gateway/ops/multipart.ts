@@ -4,7 +4,8 @@ import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
-import { objectHeaders } from './object-headers.js';
+import { objectHeaders, versionHeader } from './object-headers.js';
+import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
@@ -23,7 +24,8 @@ export async function requireUpload(ctx: Context<UploadOperation>): Promise<Uplo
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), objectHeaders(ctx));
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), ...(lock ? { lock } : {}) });
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 
@@ -54,6 +56,8 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     ctx,
     'CompleteMultipartUploadResult',
     el('Location', `/${upload.bucket}/${upload.key}`) + el('Bucket', upload.bucket) + el('Key', upload.key) + el('ETag', `"${manifest.etag}"`),
+    200,
+    versionHeader(manifest),
   );
 }
 

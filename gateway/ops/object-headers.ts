@@ -4,6 +4,11 @@ import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkHeader } from '../header-value.js';
 
+/** `x-amz-version-id` of a version that has an id: one a versioned bucket gave it, or the null version named. */
+export function versionHeader(manifest: ObjectManifest, named?: string): Record<string, string> {
+  return manifest.versionId !== undefined || named !== undefined ? { 'x-amz-version-id': manifest.versionId ?? 'null' } : {};
+}
+
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */
 const STORED = ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires'];
 

@@ -8,7 +8,8 @@ import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { checkConditions } from './conditions.js';
-import { bareEtag, objectHeaders, objectResponseHeaders } from './object-headers.js';
+import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
+import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -20,11 +21,12 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const headers = objectHeaders(ctx);
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
+  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition });
-  sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums) });
+  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
+  sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums), ...versionHeader(result.manifest) });
 }
 
 /**
@@ -56,7 +58,7 @@ interface ReadPlan {
 
 async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadPlan> {
   const e = ctx.route.endpoint;
-  const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx));
+  const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx), e.versionId);
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -68,7 +70,7 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
     'NotModified',
   );
   const range = e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
-  const headers = objectResponseHeaders(ctx, manifest, !range);
+  const headers = { ...objectResponseHeaders(ctx, manifest, !range), ...versionHeader(manifest, e.versionId), ...lockHeaders(manifest) };
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
   return { manifest, start: range.start, end: range.end, status: 206, headers };
@@ -118,9 +120,15 @@ async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator
   yield* rest;
 }
 
+/** DELETE: the object, or (versioned) a new delete marker, or the version named, for good. */
 export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {
-  await ctx.store.delete(bucketOf(ctx), keyOf(ctx));
-  sendEmpty(ctx, 204);
+  const { versionId } = ctx.route.endpoint;
+  const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId, { bypassGovernance: await bypassGovernance(ctx) });
+  const headers: Record<string, string> = {};
+  const id = result.versionId ?? versionId;
+  if (id !== undefined) headers['x-amz-version-id'] = id;
+  if (result.deleteMarker) headers['x-amz-delete-marker'] = 'true';
+  sendEmpty(ctx, 204, headers);
 }
 
 export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void> {
@@ -131,21 +139,26 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
   const objects = (request as Record<string, unknown>)['Object'];
   if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformed();
   const quiet = text(request as Record<string, unknown>, 'Quiet')?.trim().toLowerCase() === 'true';
-  const keys = objects.map((o) => {
-    const key = typeof o === 'object' && o !== null ? text(o as Record<string, unknown>, 'Key') : undefined;
-    if (key === undefined || key === '') throw malformed();
-    return key;
+  const targets = objects.map((o) => {
+    const fields = typeof o === 'object' && o !== null ? (o as Record<string, unknown>) : {};
+    const key = text(fields, 'Key');
+    const versionId = text(fields, 'VersionId');
+    if (key === undefined || key === '' || versionId === '') throw malformed();
+    return { key, versionId };
   });
   if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  const bypass = await bypassGovernance(ctx);
   let results = '';
-  for (const key of keys) {
+  for (const { key, versionId } of targets) {
+    const named = versionId === undefined ? '' : el('VersionId', versionId);
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
-      await ctx.store.delete(bucket, key);
-      if (!quiet) results += `<Deleted>${el('Key', key)}</Deleted>`;
+      const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
+      const marker = result.deleteMarker ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null') : '';
+      if (!quiet) results += `<Deleted>${el('Key', key)}${named}${marker}</Deleted>`;
     } catch (e) {
       const error = toS3Error(e);
-      results += `<Error>${el('Key', key)}${el('Code', error.code)}${el('Message', error.message)}</Error>`;
+      results += `<Error>${el('Key', key)}${named}${el('Code', error.code)}${el('Message', error.message)}</Error>`;
     }
   }
   sendXml(ctx, 'DeleteResult', results);

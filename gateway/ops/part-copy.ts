@@ -1,6 +1,6 @@
 import { sendXml, type Context } from '../context.js';
 import { el, isoTime } from '../xml.js';
-import { copyTooLarge, withCopySource } from './copy.js';
+import { copySourceVersionHeader, copyTooLarge, withCopySource } from './copy.js';
 import { requireUpload } from './multipart.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -8,9 +8,11 @@ import { MAX_PUT_SIZE } from './objects.js';
 export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<void> {
   const upload = await requireUpload(ctx);
   const { partNumber, sourceRange: range } = ctx.route.endpoint;
+  let read: Record<string, string> = {};
   const { etag } = await withCopySource(ctx, (source) => {
     if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
-    return ctx.store.uploadPartCopy(upload.uploadId, partNumber, source.bucket, source.key, range, source.manifest.id);
+    read = copySourceVersionHeader(source);
+    return ctx.store.uploadPartCopy(upload.uploadId, partNumber, source.bucket, source.key, range, source.manifest.id, source.versionId);
   });
-  sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())));
+  sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, read);
 }

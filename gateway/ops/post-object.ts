@@ -5,7 +5,7 @@ import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.j
 import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
 import { el } from '../xml.js';
-import { headersToStore } from './object-headers.js';
+import { headersToStore, versionHeader } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
 /** S3's limit on the form fields that precede the file. */
@@ -41,8 +41,8 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const fields = new Map(form.fields).set('key', key);
   const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
   await authorize(ctx.meta, grant.identity, bucket, 'write');
-  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
-  respond(ctx, fields, key, etag);
+  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
+  respond(ctx, fields, key, etag, versionHeader(manifest));
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */
@@ -58,12 +58,12 @@ async function* sized(body: AsyncIterable<Buffer>, range: PostGrant['length']): 
 }
 
 /** success_action_redirect (303), else success_action_status: 200, 201 (with a document) or 204. */
-function respond(ctx: Context<'PostObject'>, fields: Map<string, string>, key: string, etag: string): void {
+function respond(ctx: Context<'PostObject'>, fields: Map<string, string>, key: string, etag: string, version: Record<string, string>): void {
   const bucket = bucketOf(ctx);
   const scheme = (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http';
   // The object's URL in the addressing style of the request (path-style names the bucket).
   const location = `${scheme}://${header(ctx, 'host') ?? ''}${ctx.route.rawPath.replace(/\/$/, '')}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const headers = { etag: `"${etag}"`, location };
+  const headers = { etag: `"${etag}"`, location, ...version };
   const target = fields.get('success_action_redirect') ?? fields.get('redirect') ?? '';
   if (URL.canParse(target)) {
     const redirect = new URL(target);

@@ -10,10 +10,11 @@ export type ByteRange = { first: number; last?: number } | { suffix: number };
 /** The headers a GET or HEAD's response-* query parameters override, by header name. */
 export type ResponseOverrides = Partial<Record<'cache-control' | 'content-disposition' | 'content-encoding' | 'content-language' | 'content-type' | 'expires', string>>;
 
-/** `x-amz-copy-source`: the object a copy reads. */
+/** `x-amz-copy-source`: the object a copy reads (its newest version, or the one named). */
 export interface CopySource {
   bucket: string;
   key: string;
+  versionId?: string;
 }
 
 /** The list parameters S3 encodes with `encoding-type=url` (the only encoding S3 knows). */
@@ -22,7 +23,9 @@ export type EncodingType = 'url';
 type InBucket = { bucket: string };
 type InObject = { bucket: string; key: string };
 type InUpload = InObject & { uploadId: string };
-type ObjectRead = InObject & { partNumber?: number; range?: ByteRange; overrides: ResponseOverrides };
+/** `versionId`: a version of the object other than its newest ("null" names the null version). */
+type Versioned = { versionId?: string };
+type ObjectRead = InObject & Versioned & { partNumber?: number; range?: ByteRange; overrides: ResponseOverrides };
 
 type Members =
   | { kind: 'ListBuckets' }
@@ -32,6 +35,12 @@ type Members =
   | ({ kind: 'GetBucketLocation' } & InBucket)
   | ({ kind: 'GetBucketVersioning' } & InBucket)
   | ({ kind: 'PutBucketVersioning' } & InBucket)
+  | ({ kind: 'GetObjectLockConfiguration' } & InBucket)
+  | ({ kind: 'PutObjectLockConfiguration' } & InBucket)
+  | ({ kind: 'GetObjectRetention' } & InObject & Versioned)
+  | ({ kind: 'PutObjectRetention' } & InObject & Versioned)
+  | ({ kind: 'GetObjectLegalHold' } & InObject & Versioned)
+  | ({ kind: 'PutObjectLegalHold' } & InObject & Versioned)
   | ({ kind: 'GetBucketCors' } & InBucket)
   | ({ kind: 'PutBucketCors' } & InBucket)
   | ({ kind: 'DeleteBucketCors' } & InBucket)
@@ -49,6 +58,15 @@ type Members =
       fetchOwner: boolean;
       encodingType?: EncodingType;
     } & InBucket)
+  | ({
+      kind: 'ListObjectVersions';
+      prefix: string;
+      delimiter?: string;
+      keyMarker: string;
+      versionIdMarker?: string;
+      maxKeys: number;
+      encodingType?: EncodingType;
+    } & InBucket)
   | ({ kind: 'ListMultipartUploads'; prefix: string; delimiter?: string; keyMarker: string; uploadIdMarker: string; maxUploads: number; encodingType?: EncodingType } & InBucket)
   | ({ kind: 'DeleteObjects' } & InBucket)
   /** A browser form upload: the key and credentials are in the form. */
@@ -57,7 +75,7 @@ type Members =
   | ({ kind: 'CopyObject'; source: CopySource } & InObject)
   | ({ kind: 'GetObject' } & ObjectRead)
   | ({ kind: 'HeadObject' } & ObjectRead)
-  | ({ kind: 'DeleteObject' } & InObject)
+  | ({ kind: 'DeleteObject' } & InObject & Versioned)
   | ({ kind: 'CreateMultipartUpload' } & InObject)
   | ({ kind: 'UploadPart'; partNumber: number } & InUpload)
   | ({ kind: 'UploadPartCopy'; partNumber: number; source: CopySource; sourceRange?: { start: number; end: number } } & InUpload)

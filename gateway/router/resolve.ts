@@ -11,9 +11,9 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  */
 const NOT_IMPLEMENTED = [
   'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
-  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
-  'select', 'tagging', 'torrent', 'versions', 'website',
+  'lifecycle', 'logging', 'metrics', 'notification', 'ownershipControls',
+  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore',
+  'select', 'tagging', 'torrent', 'website',
 ];
 
 /** S3's cap on the entries of one listing page. */
@@ -38,12 +38,15 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('location')) return { kind: 'GetBucketLocation', bucket };
       if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
+      if (q.has('object-lock')) return { kind: 'GetObjectLockConfiguration', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
+      if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
       return { kind: 'HeadBucket', bucket };
     case 'PUT':
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
+      if (q.has('object-lock')) return { kind: 'PutObjectLockConfiguration', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
@@ -55,24 +58,26 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
 }
 
 function objectEndpoint(method: string, bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  if (method === 'GET' || method === 'HEAD' || method === 'DELETE') {
-    if (namesOtherVersion(q.get('versionId'))) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
-  }
+  const versionId = versionIdOf(q.get('versionId'));
   const uploadId = q.get('uploadId');
   switch (method) {
     case 'GET':
+      if (q.has('retention')) return { kind: 'GetObjectRetention', bucket, key, versionId };
+      if (q.has('legal-hold')) return { kind: 'GetObjectLegalHold', bucket, key, versionId };
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
-      return { kind: 'GetObject', ...objectRead(bucket, key, q, headers) };
+      return { kind: 'GetObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'HEAD':
-      return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers) };
+      return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'PUT':
+      if (q.has('retention')) return { kind: 'PutObjectRetention', bucket, key, versionId };
+      if (q.has('legal-hold')) return { kind: 'PutObjectLegalHold', bucket, key, versionId };
       return putEndpoint(bucket, key, q, headers);
     case 'POST':
       if (q.has('uploads')) return { kind: 'CreateMultipartUpload', bucket, key };
       if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
       break;
     case 'DELETE':
-      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key };
+      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key, versionId };
   }
   throw notAllowed();
 }
@@ -81,8 +86,8 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
-  if (namesOtherVersion(copied?.versionId)) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };
-  const source = copied?.source;
+  const sourceVersionId = versionIdOf(copied?.versionId);
+  const source = copied && (sourceVersionId === undefined ? copied.source : { ...copied.source, versionId: sourceVersionId });
   if (q.has('uploadId') || q.has('partNumber')) {
     const part = { bucket, key, uploadId: q.get('uploadId') ?? '', partNumber: partNumber(q, true) };
     if (source === undefined) return { kind: 'UploadPart', ...part };
@@ -92,13 +97,10 @@ function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHtt
   return source === undefined ? { kind: 'PutObject', bucket, key } : { kind: 'CopyObject', bucket, key, source };
 }
 
-/**
- * `versionId` (of the object, or of a copy source): objects have one version, `null`, as in a
- * bucket that never had versioning. Naming another is for the versioning to come.
- */
-function namesOtherVersion(versionId: string | undefined): boolean {
+/** `versionId` (of the object, or of a copy source), which S3 refuses empty. */
+function versionIdOf(versionId: string | undefined): string | undefined {
   if (versionId === '') throw invalidArgument('Version id cannot be the empty string', 'versionId', '');
-  return versionId !== undefined && versionId !== 'null';
+  return versionId;
 }
 
 function objectRead(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Omit<Endpoint<'GetObject'>, 'kind'> {
@@ -127,6 +129,24 @@ function listObjectsV2(bucket: string, q: Query): Endpoint<'ListObjectsV2'> {
     continuationToken: q.get('continuation-token'),
     startAfter: q.get('start-after'),
     fetchOwner: q.get('fetch-owner') === 'true',
+    encodingType: encodingType(q),
+  };
+}
+
+function listObjectVersions(bucket: string, q: Query): Endpoint<'ListObjectVersions'> {
+  const keyMarker = q.get('key-marker') ?? '';
+  const versionIdMarker = nonEmpty(q, 'version-id-marker');
+  if (versionIdMarker !== undefined && keyMarker === '') {
+    throw invalidArgument('A version-id marker cannot be specified without a key marker.', 'version-id-marker', versionIdMarker);
+  }
+  return {
+    kind: 'ListObjectVersions',
+    bucket,
+    prefix: q.get('prefix') ?? '',
+    delimiter: nonEmpty(q, 'delimiter'),
+    keyMarker,
+    versionIdMarker,
+    maxKeys: pageSize(q, 'max-keys', 'max-keys', MAX_PAGE),
     encodingType: encodingType(q),
   };
 }

@@ -10,6 +10,10 @@ export type MetaErrorCode =
   | 'InvalidPartOrder'
   | 'EntityTooSmall'
   | 'MalformedXML'
+  /** A locked version deleted, or its retention shortened, without the right to. */
+  | 'AccessDenied'
+  /** A copy whose source names a delete marker by version id. */
+  | 'InvalidRequest'
   /** A conditional put whose condition no longer holds at commit. */
   | 'PreconditionFailed'
   /** An access key that does not exist (grants, deletion). */

@@ -67,9 +67,23 @@ export interface InlineData {
   data: string;
 }
 
+/** Object lock (WORM) of one version: a retention until a date, a legal hold, or both. */
+export interface ObjectLock {
+  /** GOVERNANCE yields to an owner who asks to bypass it; COMPLIANCE to no one. */
+  mode?: 'GOVERNANCE' | 'COMPLIANCE';
+  /** Unix milliseconds; set with mode. */
+  retainUntil?: number;
+  legalHold?: boolean;
+}
+
 export interface ObjectManifest {
   /** Unique id of this version of the object (hex). */
   id: string;
+  /**
+   * The S3 version id the metadata store gave this version when it committed it (opaque);
+   * absent for the `null` version (a bucket without versioning, or with it suspended).
+   */
+  versionId?: string;
   size: number;
   /** Hex MD5 of the content, or "<md5 of part md5s>-<parts>" for multipart objects. */
   etag: string;
@@ -86,4 +100,6 @@ export interface ObjectManifest {
   inline?: InlineData;
   /** For multipart objects: plaintext size of each part, in order (partNumber GETs). */
   parts?: number[];
+  /** Object lock of this version (buckets with object lock only). */
+  lock?: ObjectLock;
 }

@@ -10,7 +10,7 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
+import type { ChunkRef, ObjectLock, ObjectManifest, ShardRef } from './manifest.js';
 import { MetaError } from './errors.js';
 
 export interface CorsRule {
@@ -30,6 +30,43 @@ export interface BucketSettings {
   erasure?: { dataShards: number; parityShards: number; writeQuorum?: number };
   /** Access key id that created the bucket. */
   owner?: string;
+  /**
+   * Object lock, set at creation only (versioning Enabled for good then). A default retention
+   * locks every new version that names none.
+   */
+  objectLock?: { defaultRetention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } };
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** The lock a new version gets: the one it names, else the bucket's default retention. */
+export function lockOfNewVersion(lock: ObjectLock | undefined, settings: BucketSettings, now: number): ObjectLock | undefined {
+  const rule = settings.objectLock?.defaultRetention;
+  if (!settings.objectLock || lock?.mode || !rule) return lock;
+  const days = rule.days ?? (rule.years ?? 0) * 365;
+  return { ...lock, mode: rule.mode, retainUntil: now + days * DAY_MS };
+}
+
+/** Whether a version's lock keeps it from being deleted (or overwritten) now. */
+export function isLocked(lock: ObjectLock | undefined, bypassGovernance: boolean, now: number): boolean {
+  if (!lock) return false;
+  if (lock.legalHold) return true;
+  if (lock.retainUntil === undefined || lock.retainUntil <= now) return false;
+  return lock.mode === 'COMPLIANCE' || !bypassGovernance;
+}
+
+/**
+ * Throws AccessDenied unless the retention may go from `current` to `next`: a COMPLIANCE
+ * retention in force only lengthens (same mode); a GOVERNANCE one is shortened, removed or
+ * changed only with `bypassGovernance`.
+ */
+export function checkRetentionChange(current: ObjectLock | undefined, next: ObjectLock, bypassGovernance: boolean, now: number): void {
+  const until = current?.retainUntil;
+  if (!current?.mode || until === undefined || until <= now) return;
+  const weaker = next.mode !== current.mode || next.retainUntil === undefined || next.retainUntil < until;
+  if (!weaker) return;
+  if (current.mode === 'GOVERNANCE' && bypassGovernance) return;
+  throw new MetaError('AccessDenied', 'Access Denied because object protected by object lock.');
 }
 
 export interface BucketInfo {
@@ -46,6 +83,8 @@ export interface Bucket extends BucketInfo {
 export interface ObjectHeaders {
   contentType?: string;
   metadata: Record<string, string>;
+  /** The object lock the upload named (`x-amz-object-lock-*`), given to the completed object. */
+  lock?: ObjectLock;
 }
 
 /**
@@ -94,8 +133,81 @@ export interface ListObjectsResult {
 
 /** A replaced or removed object's manifest beside the one now stored. */
 export interface ObjectChange {
+  /** As stored: `versionId` set when the bucket's versioning gave it one. */
   manifest: ObjectManifest;
+  /** The version this write replaced for good (the `null` version), whose chunks it released. */
   previous: ObjectManifest | null;
+}
+
+/** The S3 name of the version a bucket without versioning (or with it suspended) writes. */
+export const NULL_VERSION = 'null';
+
+/** The S3 version id of a stored manifest. */
+export function versionIdOf(manifest: ObjectManifest): string {
+  return manifest.versionId ?? NULL_VERSION;
+}
+
+/** A delete marker: the version a DELETE without version id adds in a versioned bucket. */
+export interface DeleteMarker {
+  versionId: string;
+  lastModified: number;
+}
+
+/** One version of a key as a lookup finds it: an object, or a delete marker. */
+export type StoredVersion = { manifest: ObjectManifest; marker?: undefined } | { manifest?: undefined; marker: DeleteMarker };
+
+export interface DeleteResult {
+  /** The object version removed for good (its chunks released unless shared), or null. */
+  removed: ObjectManifest | null;
+  /** The version id of the marker added, or of the version removed; null when nothing changed. */
+  versionId: string | null;
+  /** A delete marker was added, or the version removed was one. */
+  deleteMarker: boolean;
+  /** The delete marker this delete added, if it added one. */
+  added?: DeleteMarker;
+}
+
+/** What `putObjects` restores (a rebuild): an object version, or a delete marker. */
+export type VersionRecord = { key: string; manifest: ObjectManifest } | { key: string; marker: DeleteMarker };
+
+export interface ListVersionsOptions {
+  bucket: string;
+  prefix?: string;
+  delimiter?: string;
+  /** Exclusive: only versions of keys after this one, or with versionIdMarker, after that version of it. */
+  keyMarker?: string;
+  versionIdMarker?: string;
+  /** Default 1000. Versions, markers and common prefixes count toward it. */
+  maxKeys?: number;
+}
+
+export interface VersionEntry {
+  key: string;
+  versionId: string;
+  isLatest: boolean;
+  lastModified: number;
+  /** Null for a delete marker. */
+  object: { size: number; etag: string } | null;
+}
+
+export interface ListVersionsResult {
+  /** By key bytes, then newest first: objects and delete markers interleaved. */
+  versions: VersionEntry[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  nextKeyMarker: string | null;
+  /** Set when the page ended on a version (not a common prefix). */
+  nextVersionIdMarker: string | null;
+}
+
+/** The version a copy reads. */
+export interface VersionSource {
+  bucket: string;
+  key: string;
+  /** Undefined: the key's newest version. */
+  versionId?: string;
+  /** Only while the version's manifest is this one. */
+  id?: string;
 }
 
 export interface PartUpload {
@@ -219,7 +331,7 @@ export interface MetaStore {
   getBucket(name: string): Promise<Bucket | null>;
   /** Sorted by name. */
   listBuckets(): Promise<BucketInfo[]>;
-  /** Throws NoSuchBucket, BucketNotEmpty; in-progress uploads and grants go with the bucket. */
+  /** Throws NoSuchBucket, BucketNotEmpty (any version or marker left); in-progress uploads and grants go with the bucket. */
   deleteBucket(name: string): Promise<void>;
   /**
    * Reads the settings, applies `change` (synchronous, no I/O) and stores its result in one
@@ -228,30 +340,65 @@ export interface MetaStore {
    */
   updateBucketSettings(name: string, change: (settings: BucketSettings) => BucketSettings): Promise<Bucket>;
 
-  // Objects. A writeId given to a commit clears that pending write in the same transaction;
-  // its shards the commit does not reference (a failed backend replaced by a spare) are deleted.
-  /** Stores the object, replacing any previous one, whose manifest it returns. Throws NoSuchBucket. Group-committed. */
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectManifest | null>;
-  /** Many puts in one transaction (imports, rebuilds): one commit instead of one per object. */
-  putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): Promise<void>;
-  /** Throws NoSuchBucket; null when the key does not exist. */
-  getObject(bucket: string, key: string): Promise<ObjectManifest | null>;
+  // Objects. Every write follows the bucket's versioning as it is in the write's transaction:
+  // Enabled, it adds a version with a new opaque version id as the key's newest; otherwise
+  // (never enabled, or Suspended) it replaces the `null` version only, wherever it is in the
+  // key's history, and the new one becomes the newest. A version's chunks are released when it
+  // is removed for good. A writeId given to a commit clears that pending write in the same
+  // transaction; its shards the commit does not reference (a failed backend replaced by a
+  // spare) are deleted.
+  /** Stores the object as the key's newest version. Throws NoSuchBucket. Group-committed. */
+  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectChange>;
   /**
-   * Replaces the object's manifest only if its current version is still `expectedId` (repair
-   * moving shards must not undo a concurrent PUT). False when the object changed or is gone.
+   * Restores versions in one transaction (imports, rebuilds), each as its key's newest, with
+   * the version id it carries (`manifest.versionId`, absent: null), whatever the versioning.
+   */
+  putObjects(bucket: string, versions: VersionRecord[]): Promise<void>;
+  /** The key's newest version when it is an object. Throws NoSuchBucket; null when none or a delete marker. */
+  getObject(bucket: string, key: string): Promise<ObjectManifest | null>;
+  /** The named version of the key (its newest: undefined), object or delete marker. Throws NoSuchBucket; null when none. */
+  getVersion(bucket: string, key: string, versionId?: string): Promise<StoredVersion | null>;
+  /**
+   * Replaces the manifest of version `manifest.versionId` of the key only if that version's
+   * manifest is still `expectedId` (repair moving shards must not undo a concurrent PUT). False
+   * when it changed or is gone.
    */
   updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean>;
-  /** Returns the removed manifest, or null when there was none. Throws NoSuchBucket. Group-committed. */
-  deleteObject(bucket: string, key: string): Promise<ObjectManifest | null>;
+  /**
+   * With `versionId`, removes that version (object or marker) for good: the key's newest is then
+   * the one before. Without: removes the object (never versioned), adds a delete marker
+   * (Enabled), or replaces the null version with a null delete marker (Suspended). Throws
+   * NoSuchBucket; AccessDenied when the version named is locked (see `isLocked`; a new delete
+   * marker never is). Group-committed.
+   */
+  deleteObject(bucket: string, key: string, versionId?: string, options?: { bypassGovernance?: boolean }): Promise<DeleteResult>;
+  /**
+   * Changes the lock of a version (newest: undefined): `retention` replaces the mode and date
+   * (null: removes them), `legalHold` sets the hold. Checked in the transaction
+   * (`checkRetentionChange`). Returns the version's manifest as it now is. Throws NoSuchBucket,
+   * NoSuchKey, AccessDenied.
+   */
+  updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
+    bypassGovernance?: boolean,
+  ): Promise<ObjectManifest>;
   /**
    * Server-side copy sharing the source's chunks. The copy gets a new id and modification time,
-   * and `replace`'s headers when given (metadata directive REPLACE). With `sourceId`, copies only
-   * that version of the source (the one whose conditions the caller checked): null when the
-   * source is another one now. Throws NoSuchBucket, NoSuchKey. Group-committed.
+   * and `replace`'s headers when given (metadata directive REPLACE); its lock is `lock` (else
+   * the bucket's default retention), never the source's. The source is the version
+   * `source.versionId` (newest: undefined); with `source.id`, only while that version's manifest
+   * is that one (whose conditions the caller checked): null when it is another one now. Throws
+   * NoSuchBucket, NoSuchKey (no such version, or the newest is a delete marker), InvalidRequest
+   * (the version named is a delete marker). Group-committed.
    */
-  copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectChange | null>;
-  /** Throws NoSuchBucket. */
+  copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null>;
+  /** The newest versions that are objects, as S3's ListObjects sees them. Throws NoSuchBucket. */
   listObjects(options: ListObjectsOptions): Promise<ListObjectsResult>;
+  /** Every version and delete marker. Throws NoSuchBucket. */
+  listVersions(options: ListVersionsOptions): Promise<ListVersionsResult>;
 
   // Multipart uploads. Upload ids are unique across buckets.
   /** Throws NoSuchBucket. */
@@ -260,12 +407,13 @@ export interface MetaStore {
   /** Replaces a part of the same number (its chunks are released). Throws NoSuchUpload. Group-committed. */
   putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): Promise<void>;
   /**
-   * UploadPartCopy sharing chunks of object `source`: puts the part only if that object is still
-   * version `source.id`, checked in the transaction that retains the chunks (a source replaced
-   * or deleted since it was read may have released them). False when it changed or is gone.
-   * Throws NoSuchBucket, NoSuchUpload. Group-committed.
+   * UploadPartCopy sharing chunks of object `source`: puts the part only if that version
+   * (`source.versionId`, newest: undefined) still has manifest `source.id`, checked in the
+   * transaction that retains the chunks (a source replaced or deleted since it was read may have
+   * released them). False when it changed or is gone. Throws NoSuchBucket, NoSuchUpload.
+   * Group-committed.
    */
-  putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: { bucket: string; key: string; id: string }): Promise<boolean>;
+  putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: VersionSource & { id: string }): Promise<boolean>;
   /** Parts numbered above `partNumberMarker`. Throws NoSuchUpload. */
   listParts(uploadId: string, partNumberMarker?: number, maxParts?: number): Promise<ListPartsResult>;
   /** Throws NoSuchBucket. */

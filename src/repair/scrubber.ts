@@ -46,19 +46,23 @@ export class Scrubber {
     const seen = new Map<string, ChunkRepair | null>();
     const started = Date.now();
     for (const bucket of await this.d.meta.listBuckets()) {
-      let startAfter: string | undefined;
+      // Every version of every key: an old version's chunks are as much data as the newest's.
+      let keyMarker: string | undefined;
+      let versionIdMarker: string | undefined;
       for (;;) {
-        const page = await this.d.meta.listObjects({ bucket: bucket.name, startAfter, maxKeys: 500 });
-        for (const entry of page.entries) {
-          const manifest = await this.d.meta.getObject(bucket.name, entry.key);
+        const page = await this.d.meta.listVersions({ bucket: bucket.name, keyMarker, versionIdMarker, maxKeys: 500 });
+        for (const entry of page.versions) {
+          if (!entry.object) continue;
+          const manifest = (await this.d.meta.getVersion(bucket.name, entry.key, entry.versionId))?.manifest;
           if (!manifest) continue;
           report.objects++;
           const changed = await this.scrubObject(manifest, seen, report, started);
           if (changed) await this.d.meta.updateObject(bucket.name, entry.key, manifest.id, changed);
           progress(report, `${bucket.name}/${entry.key}`);
         }
-        if (!page.isTruncated || page.nextMarker === null) break;
-        startAfter = page.nextMarker;
+        if (!page.isTruncated || page.nextKeyMarker === null) break;
+        keyMarker = page.nextKeyMarker;
+        versionIdMarker = page.nextVersionIdMarker ?? undefined;
       }
     }
     // Every manifest that uses a moved shard points at its new place now.

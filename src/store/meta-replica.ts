@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import type { BucketSettings, MetaStore } from '../meta/meta-store.js';
+import { NULL_VERSION, type BucketSettings, type DeleteMarker, type MetaStore, type StoredVersion, type VersionRecord } from '../meta/meta-store.js';
 import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
 import { PipelineError } from '../pipeline/errors.js';
 import type { BackendPool } from './backend-pool.js';
@@ -13,8 +13,12 @@ const AAD = Buffer.from('qstor metadata record v1');
 /** Records remembered short of copies at most (the oldest forgotten first). */
 const SHORT_MAX = 10_000;
 
+/**
+ * One version of a key: its manifest, or a delete marker (`marker`). The null version's record
+ * is the one every object had before versioning (its manifest carries no versionId).
+ */
 type RecordBody =
-  | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null }
+  | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null; marker?: DeleteMarker }
   | { t: 'bucket'; bucket: string; created: number; settings: BucketSettings | null };
 
 interface Record_ {
@@ -61,8 +65,14 @@ export class MetaReplica {
     this.key = Buffer.from(crypto.hkdfSync('sha256', masterKey, Buffer.alloc(0), 'qstor metadata replica', 32));
   }
 
-  putObject(bucket: string, key: string, manifest: ObjectManifest | null): Promise<void> {
-    return this.write(`o\0${bucket}\0${key}`, { t: 'object', bucket, key, manifest });
+  /**
+   * Records version `versionId` of a key (null: a tombstone, the version is gone), when it is
+   * created and when its lock changes. A rebuild orders a key's versions by their modification
+   * time, then by record version.
+   */
+  putVersion(bucket: string, key: string, versionId: string, version: StoredVersion | null): Promise<void> {
+    const id = versionId === NULL_VERSION ? `o\0${bucket}\0${key}` : `v\0${bucket}\0${key}\0${versionId}`;
+    return this.write(id, { t: 'object', bucket, key, manifest: version?.manifest ?? null, ...(version?.marker ? { marker: version.marker } : {}) });
   }
 
   putBucket(bucket: string, created: number, settings: BucketSettings | null): Promise<void> {
@@ -203,12 +213,18 @@ export class MetaReplica {
       await meta.createBucket(r.body.bucket, r.body.settings);
       report.buckets++;
     }
-    const perBucket = new Map<string, Array<{ key: string; manifest: ObjectManifest }>>();
+    const perBucket = new Map<string, VersionRecord[]>();
     const buckets = new Set((await meta.listBuckets()).map((b) => b.name));
+    // Oldest version first: each restored version becomes its key's newest.
+    const timeOf = (r: Record_): number => (r.body.t === 'object' ? (r.body.manifest?.lastModified ?? r.body.marker?.lastModified ?? 0) : 0);
+    records.sort((a, b) => timeOf(a) - timeOf(b) || a.version - b.version);
     for (const r of records) {
-      if (r.body.t !== 'object' || r.body.manifest === null || !buckets.has(r.body.bucket)) continue;
+      if (r.body.t !== 'object' || !buckets.has(r.body.bucket)) continue;
+      const { key, manifest, marker } = r.body;
+      const version: VersionRecord | null = manifest ? { key, manifest } : marker ? { key, marker } : null;
+      if (!version) continue;
       const list = perBucket.get(r.body.bucket) ?? [];
-      list.push({ key: r.body.key, manifest: r.body.manifest });
+      list.push(version);
       perBucket.set(r.body.bucket, list);
     }
     for (const [bucket, objects] of perBucket) {

@@ -1,15 +1,15 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Bucket, BucketSettings, CompletedPart, MetaStore, ObjectHeaders, PutCondition } from '../meta/meta-store.js';
+import { NULL_VERSION, versionIdOf, type Bucket, type BucketSettings, type CompletedPart, type DeleteResult, type MetaStore, type ObjectHeaders, type PutCondition } from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
 import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
 import { writeChunk, writeQuorum } from './chunk-writer.js';
-import { StoreError } from './errors.js';
+import { DeleteMarkerError, StoreError } from './errors.js';
 import { openInline, sealInline } from './inline.js';
-import { missingShards, type ChunkRef, type InlineData, type ObjectManifest } from '../meta/manifest.js';
+import { missingShards, type ChunkRef, type InlineData, type ObjectLock, type ObjectManifest } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {
@@ -52,6 +52,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   checksums?: Record<string, string>;
   /** Commit only if the key is still absent / still holds this ETag (conditional PUT). */
   condition?: PutCondition;
+  /** The object lock the PUT names (buckets with object lock; else their default retention). */
+  lock?: ObjectLock;
 }
 
 export interface PutResult {
@@ -179,11 +181,12 @@ export class ObjectStore {
         checksums: options.checksums ?? {},
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
+        ...(options.lock ? { lock: options.lock } : {}),
       };
-      await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
-      await this.queueDegraded(manifest.chunks);
-      await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
-      return { etag, size: stored.size, manifest };
+      const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
+      await this.queueDegraded(committed.chunks);
+      await Promise.all([this.o.meta.durable(), this.replica.putVersion(bucket, key, versionIdOf(committed), { manifest: committed })]);
+      return { etag, size: stored.size, manifest: committed };
     } catch (e) {
       await this.o.meta.abortWrite(objectId);
       throw e;
@@ -270,11 +273,23 @@ export class ObjectStore {
     return { size, md5: md5.digest(), chunks };
   }
 
-  async head(bucket: string, key: string): Promise<ObjectManifest> {
+  /**
+   * The manifest of the key's newest version, or of version `versionId`. Throws NoSuchKey,
+   * NoSuchVersion, and DeleteMarkerError when the version is a delete marker.
+   */
+  async head(bucket: string, key: string, versionId?: string): Promise<ObjectManifest> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    const manifest = await this.o.meta.getObject(bucket, key);
-    if (!manifest) throw new StoreError('NoSuchKey', 'The specified key does not exist.');
-    return manifest;
+    // The newest version through the listing index, as before versioning; a miss says why.
+    const newest = versionId === undefined ? await this.o.meta.getObject(bucket, key) : null;
+    if (newest) return newest;
+    const found = await this.o.meta.getVersion(bucket, key, versionId);
+    if (!found) {
+      throw versionId === undefined
+        ? new StoreError('NoSuchKey', 'The specified key does not exist.')
+        : new StoreError('NoSuchVersion', 'The specified version does not exist.');
+    }
+    if (found.marker) throw new DeleteMarkerError(found.marker, versionId !== undefined);
+    return found.manifest;
   }
 
   /** Streams an object, or the inclusive byte range of it. */
@@ -372,9 +387,10 @@ export class ObjectStore {
     srcKey: string,
     range?: Range,
     sourceId?: string,
+    sourceVersionId?: string,
   ): Promise<{ etag: string; size: number } | null> {
     if (!(await this.o.meta.getUpload(uploadId))) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
-    const source = await this.head(srcBucket, srcKey);
+    const source = await this.head(srcBucket, srcKey, sourceVersionId);
     if (sourceId !== undefined && source.id !== sourceId) return null;
     if (range && (range.start < 0 || range.start > range.end || range.end >= source.size)) {
       throw new StoreError('InvalidArgument', `Range specified is not valid for source object of size: ${source.size}`);
@@ -389,7 +405,7 @@ export class ObjectStore {
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
     const part = { etag, size: end - start, chunks: shared };
-    if (!(await this.o.meta.putCopiedPart(uploadId, partNumber, part, { bucket: srcBucket, key: srcKey, id: source.id }))) return null;
+    if (!(await this.o.meta.putCopiedPart(uploadId, partNumber, part, { bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: source.id }))) return null;
     await this.o.meta.durable();
     return { etag, size: end - start };
   }
@@ -407,7 +423,7 @@ export class ObjectStore {
     const done = await this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
     // Again: repair can only find a part's chunks once an object holds them.
     await this.queueDegraded(done.manifest.chunks);
-    await Promise.all([this.o.meta.durable(), this.replica.putObject(done.bucket, done.key, done.manifest)]);
+    await Promise.all([this.o.meta.durable(), this.replica.putVersion(done.bucket, done.key, versionIdOf(done.manifest), { manifest: done.manifest })]);
     return done.manifest;
   }
 
@@ -415,23 +431,56 @@ export class ObjectStore {
     await this.o.meta.abortUpload(uploadId);
   }
 
-  /** Deletes an object; its shards go to the delete queue (unless a copy still uses them). */
-  async delete(bucket: string, key: string): Promise<ObjectManifest | null> {
-    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    const removed = await this.o.meta.deleteObject(bucket, key);
-    if (removed) await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, null)]);
-    return removed;
+  /** Changes a version's object lock (see `MetaStore.updateObjectLock`), recorded for `meta rebuild`. */
+  async updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: Parameters<MetaStore['updateObjectLock']>[3],
+    bypassGovernance = false,
+  ): Promise<ObjectManifest> {
+    const manifest = await this.o.meta.updateObjectLock(bucket, key, versionId, change, bypassGovernance);
+    await this.replica.putVersion(bucket, key, versionIdOf(manifest), { manifest });
+    return manifest;
   }
 
   /**
-   * Server-side copy: chunks shared by reference, nothing re-encoded. With `sourceId`, only that
-   * version of the source is copied: null when it is another one now (see `MetaStore.copyObject`).
+   * Deletes an object, or adds a delete marker, or removes version `versionId` for good (see
+   * `MetaStore.deleteObject`); shards no version uses any more go to the delete queue.
    */
-  async copy(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectManifest | null> {
-    const change = await this.o.meta.copyObject(srcBucket, srcKey, dstBucket, dstKey, replace, sourceId);
+  async delete(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
+    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    const result = await this.o.meta.deleteObject(bucket, key, versionId, options);
+    // The record of the version removed goes, or the marker added takes its place (the null
+    // marker of a Suspended bucket replaces the null version's record).
+    const record = result.added
+      ? this.replica.putVersion(bucket, key, result.added.versionId, { marker: result.added })
+      : result.versionId !== null || result.removed
+        ? this.replica.putVersion(bucket, key, result.versionId ?? NULL_VERSION, null)
+        : null;
+    if (record) await Promise.all([this.o.meta.durable(), record]);
+    return result;
+  }
+
+  /**
+   * Server-side copy of the source's newest version, or of version `sourceVersionId`: chunks
+   * shared by reference, nothing re-encoded. With `sourceId`, only while that version's manifest
+   * is that one: null when it is another one now (see `MetaStore.copyObject`).
+   */
+  async copy(
+    srcBucket: string,
+    srcKey: string,
+    dstBucket: string,
+    dstKey: string,
+    replace?: ObjectHeaders,
+    sourceId?: string,
+    sourceVersionId?: string,
+    lock?: ObjectLock,
+  ): Promise<ObjectManifest | null> {
+    const change = await this.o.meta.copyObject({ bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId }, dstBucket, dstKey, replace, lock);
     if (!change) return null;
     const { manifest } = change;
-    await Promise.all([this.o.meta.durable(), this.replica.putObject(dstBucket, dstKey, manifest)]);
+    await Promise.all([this.o.meta.durable(), this.replica.putVersion(dstBucket, dstKey, versionIdOf(manifest), { manifest })]);
     return manifest;
   }
 }

@@ -191,12 +191,12 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       it('replaces atomically, returning the previous manifest, and deletes the old shards', async () => {
         const first = manifest('m1');
         const second = manifest('m2');
-        expect(await meta.putObject('b', 'k', first)).toBeNull();
-        expect(await meta.putObject('b', 'k', second)).toEqual(first);
+        expect((await meta.putObject('b', 'k', first)).previous).toBeNull();
+        expect((await meta.putObject('b', 'k', second)).previous).toEqual(first);
         expect(await meta.getObject('b', 'k')).toEqual(second);
         expect(await drainDeletes()).toEqual(names(shardsOf(...first.chunks)));
-        expect(await meta.deleteObject('b', 'k')).toEqual(second);
-        expect(await meta.deleteObject('b', 'k')).toBeNull();
+        expect(await meta.deleteObject('b', 'k')).toEqual({ removed: second, versionId: null, deleteMarker: false });
+        expect((await meta.deleteObject('b', 'k')).removed).toBeNull();
         expect(await meta.getObject('b', 'k')).toBeNull();
         expect(await drainDeletes()).toEqual(names(shardsOf(...second.chunks)));
         expect(await errorCode(meta.getObject('nope', 'k'))).toBe('NoSuchBucket');
@@ -206,7 +206,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.createBucket('other');
         const original = manifest('m1', [chunk('c1'), chunk('c2')]);
         await meta.putObject('b', 'a', original);
-        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'other', 'copy'))!;
+        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'other', 'copy'))!;
         expect(previous).toBeNull();
         expect(copy.id).not.toBe(original.id);
         expect(copy.chunks).toEqual(original.chunks);
@@ -220,22 +220,22 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
 
       it('copies onto itself to replace the headers without releasing any chunk', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
-        const { manifest: copy, previous } = (await meta.copyObject('b', 'a', 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
+        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
         expect(previous?.id).toBe('m1');
         expect(copy.contentType).toBe('image/png');
         expect(copy.metadata).toEqual({ 'x-amz-meta-new': '1' });
         expect(await drainDeletes()).toEqual([]);
-        expect(await errorCode(meta.copyObject('b', 'missing', 'b', 'x'))).toBe('NoSuchKey');
+        expect(await errorCode(meta.copyObject({ bucket: 'b', key: 'missing' }, 'b', 'x'))).toBe('NoSuchKey');
       });
 
       it('copies only the version of the source named, when one is', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
-        expect(await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm0')).toBeNull();
+        expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm0' }, 'b', 'c')).toBeNull();
         expect(await meta.getObject('b', 'c')).toBeNull();
-        expect((await meta.copyObject('b', 'a', 'b', 'c', undefined, 'm1'))?.manifest.chunks).toEqual(manifest('m1').chunks);
+        expect((await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'c'))?.manifest.chunks).toEqual(manifest('m1').chunks);
         await meta.deleteObject('b', 'a');
-        expect(await meta.copyObject('b', 'a', 'b', 'd', undefined, 'm1')).toBeNull();
-        expect(await errorCode(meta.copyObject('nope', 'a', 'b', 'd', undefined, 'm1'))).toBe('NoSuchBucket');
+        expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'd')).toBeNull();
+        expect(await errorCode(meta.copyObject({ bucket: 'nope', key: 'a', id: 'm1' }, 'b', 'd'))).toBe('NoSuchBucket');
       });
 
       it('bulk puts in one transaction', async () => {
@@ -249,6 +249,259 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await expect(meta.putObjects('b', [{ key: 'z', manifest: manifest('m3') }, { key: 'w', manifest: bad }])).rejects.toThrow();
         expect(await meta.getObject('b', 'z')).toBeNull();
         expect(await drainDeletes()).toEqual([]);
+      });
+    });
+
+    describe('versions', () => {
+      beforeEach(async () => {
+        await meta.createBucket('b');
+        await meta.createBucket('v', { versioning: 'Enabled' });
+      });
+
+      /** Every entry of the bucket's version listing, one field string each. */
+      async function allVersions(bucket: string, prefix?: string): Promise<string[]> {
+        const page = await meta.listVersions({ bucket, prefix });
+        return page.versions.map((v) => `${v.key} ${v.object ? v.object.etag : 'marker'}${v.isLatest ? ' latest' : ''}`);
+      }
+
+      it('keeps every version in an Enabled bucket, each with its own id, the newest read by default', async () => {
+        const v1 = (await meta.putObject('v', 'k', manifest('m1'))).manifest;
+        const v2 = (await meta.putObject('v', 'k', manifest('m2'))).manifest;
+        expect(v1.versionId).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+        expect(v2.versionId).not.toBe(v1.versionId);
+        expect(await meta.getObject('v', 'k')).toEqual(v2);
+        expect(await meta.getVersion('v', 'k', v1.versionId)).toEqual({ manifest: v1 });
+        expect(await meta.getVersion('v', 'k')).toEqual({ manifest: v2 });
+        expect(await meta.getVersion('v', 'k', 'null')).toBeNull();
+        expect(await drainDeletes()).toEqual([]);
+        expect(await allVersions('v')).toEqual(['k etag-m2 latest', 'k etag-m1']);
+      });
+
+      it('adds a delete marker, hides the key from listings, and restores the previous version when the marker goes', async () => {
+        const v1 = (await meta.putObject('v', 'k', manifest('m1'))).manifest;
+        const deleted = await meta.deleteObject('v', 'k');
+        expect(deleted).toMatchObject({ removed: null, deleteMarker: true });
+        expect(deleted.added?.versionId).toBe(deleted.versionId);
+        expect(await meta.getObject('v', 'k')).toBeNull();
+        expect(await meta.getVersion('v', 'k')).toEqual({ marker: deleted.added });
+        expect((await meta.listObjects({ bucket: 'v' })).entries).toEqual([]);
+        expect(await allVersions('v')).toEqual(['k marker latest', 'k etag-m1']);
+        expect(await errorCode(meta.deleteBucket('v'))).toBe('BucketNotEmpty');
+
+        expect(await meta.deleteObject('v', 'k', deleted.versionId!)).toEqual({ removed: null, versionId: deleted.versionId, deleteMarker: true });
+        expect(await meta.getObject('v', 'k')).toEqual(v1);
+        expect((await meta.listObjects({ bucket: 'v' })).entries.map((e) => e.etag)).toEqual(['etag-m1']);
+        expect(await drainDeletes()).toEqual([]);
+
+        // Removing a version by id is for good: its chunks go; an unknown id changes nothing.
+        expect(await meta.deleteObject('v', 'k', 'no-such-version')).toEqual({ removed: null, versionId: null, deleteMarker: false });
+        expect((await meta.deleteObject('v', 'k', v1.versionId!)).removed).toEqual(v1);
+        expect(await drainDeletes()).toEqual(names(shardsOf(...v1.chunks)));
+        expect(await meta.getVersion('v', 'k')).toBeNull();
+        await meta.deleteBucket('v');
+      });
+
+      it('removing an older version keeps the newest listed', async () => {
+        const v1 = (await meta.putObject('v', 'k', manifest('m1'))).manifest;
+        await meta.putObject('v', 'k', manifest('m2'));
+        await meta.deleteObject('v', 'k', v1.versionId!);
+        expect((await meta.listObjects({ bucket: 'v' })).entries.map((e) => e.etag)).toEqual(['etag-m2']);
+        expect(await allVersions('v')).toEqual(['k etag-m2 latest']);
+      });
+
+      it('Suspended: writes and deletes replace the null version only, wherever it is', async () => {
+        await meta.updateBucketSettings('b', (settings) => ({ ...settings, versioning: 'Suspended' }));
+        const n1 = (await meta.putObject('b', 'k', manifest('n1'))).manifest;
+        expect(n1.versionId).toBeUndefined();
+        await meta.updateBucketSettings('b', (settings) => ({ ...settings, versioning: 'Enabled' }));
+        const v2 = (await meta.putObject('b', 'k', manifest('m2'))).manifest;
+        await meta.updateBucketSettings('b', (settings) => ({ ...settings, versioning: 'Suspended' }));
+        // The null version was the oldest: it goes, the new null version is the newest.
+        const change = await meta.putObject('b', 'k', manifest('n3'));
+        expect(change.previous).toEqual(n1);
+        expect(await drainDeletes()).toEqual(names(shardsOf(...n1.chunks)));
+        expect(await allVersions('b')).toEqual(['k etag-n3 latest', 'k etag-m2']);
+        // A delete puts a null marker in the null version's place; the versioned one stays.
+        const deleted = await meta.deleteObject('b', 'k');
+        expect(deleted).toMatchObject({ versionId: 'null', deleteMarker: true });
+        expect(deleted.removed?.id).toBe('n3');
+        expect(await allVersions('b')).toEqual(['k marker latest', 'k etag-m2']);
+        expect(await meta.getVersion('b', 'k', v2.versionId)).toEqual({ manifest: v2 });
+        expect(await meta.getObject('b', 'k')).toBeNull();
+        // A put replaces the null marker.
+        await meta.putObject('b', 'k', manifest('n4'));
+        expect(await allVersions('b')).toEqual(['k etag-n4 latest', 'k etag-m2']);
+      });
+
+      it('lists a bucket that never had versioning as null versions', async () => {
+        await meta.putObject('b', 'a', manifest('m1'));
+        await meta.putObject('b', 'a', manifest('m2'));
+        await meta.putObject('b', 'c', manifest('m3'));
+        const page = await meta.listVersions({ bucket: 'b' });
+        expect(page.versions.map((v) => [v.key, v.versionId, v.isLatest, v.object?.etag])).toEqual([
+          ['a', 'null', true, 'etag-m2'],
+          ['c', 'null', true, 'etag-m3'],
+        ]);
+        expect(await meta.getVersion('b', 'a', 'null')).toEqual({ manifest: manifest('m2') });
+        expect(await meta.deleteObject('b', 'a', 'null')).toEqual({ removed: manifest('m2'), versionId: 'null', deleteMarker: false });
+      });
+
+      it('pages through versions, the history of a key split across pages, with prefixes rolled up', async () => {
+        for (const [key, n] of [['a', 3], ['b/1', 2], ['b/2', 1], ['c', 4]] as const) {
+          for (let i = 0; i < n; i++) await meta.putObject('v', key, manifest(`${key}-${i}`));
+        }
+        await meta.deleteObject('v', 'c');
+        const everything = await meta.listVersions({ bucket: 'v' });
+        expect(everything.isTruncated).toBe(false);
+        const flat = everything.versions.map((v) => `${v.key}:${v.object?.etag ?? 'marker'}${v.isLatest ? '*' : ''}`);
+        expect(flat).toEqual(['a:etag-a-2*', 'a:etag-a-1', 'a:etag-a-0', 'b/1:etag-b/1-1*', 'b/1:etag-b/1-0', 'b/2:etag-b/2-0*', 'c:marker*', 'c:etag-c-3', 'c:etag-c-2', 'c:etag-c-1', 'c:etag-c-0']);
+        for (const maxKeys of [1, 2, 3, 4, 5]) {
+          const seen: typeof everything.versions = [];
+          let keyMarker: string | undefined;
+          let versionIdMarker: string | undefined;
+          for (let pages = 0; ; pages++) {
+            expect(pages).toBeLessThan(20);
+            const page = await meta.listVersions({ bucket: 'v', keyMarker, versionIdMarker, maxKeys });
+            expect(page.versions.length).toBeLessThanOrEqual(maxKeys);
+            seen.push(...page.versions);
+            if (!page.isTruncated) break;
+            keyMarker = page.nextKeyMarker!;
+            versionIdMarker = page.nextVersionIdMarker ?? undefined;
+          }
+          expect(seen, `maxKeys ${maxKeys}`).toEqual(everything.versions);
+        }
+        const rolled = await meta.listVersions({ bucket: 'v', delimiter: '/', maxKeys: 4 });
+        expect(rolled.versions.map((v) => v.key)).toEqual(['a', 'a', 'a']);
+        expect(rolled.commonPrefixes).toEqual(['b/']);
+        expect([rolled.isTruncated, rolled.nextKeyMarker, rolled.nextVersionIdMarker]).toEqual([true, 'b/', null]);
+        const rest = await meta.listVersions({ bucket: 'v', delimiter: '/', keyMarker: 'b/' });
+        expect(rest.versions.map((v) => v.key)).toEqual(['c', 'c', 'c', 'c', 'c']);
+        expect(rest.commonPrefixes).toEqual([]);
+        expect((await meta.listVersions({ bucket: 'v', prefix: 'b/' })).versions.map((v) => v.key)).toEqual(['b/1', 'b/1', 'b/2']);
+        expect((await meta.listVersions({ bucket: 'v', maxKeys: 0 })).versions).toEqual([]);
+      });
+
+      it('copies a named version, refuses a marker named as source, and frees shared chunks with the last reference', async () => {
+        const shared = chunk('shared');
+        const v1 = (await meta.putObject('v', 'src', manifest('m1', [shared]))).manifest;
+        await meta.putObject('v', 'src', manifest('m2'));
+        const copy = (await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId }, 'b', 'dst'))!.manifest;
+        expect(copy.chunks).toEqual([shared]);
+        expect(copy.versionId).toBeUndefined();
+        expect(await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId, id: 'other' }, 'b', 'dst2')).toBeNull();
+        const marker = await meta.deleteObject('v', 'src');
+        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src' }, 'b', 'x'))).toBe('NoSuchKey');
+        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: marker.versionId! }, 'b', 'x'))).toBe('InvalidRequest');
+        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: 'gone' }, 'b', 'x'))).toBe('NoSuchKey');
+        await meta.deleteObject('v', 'src', v1.versionId!);
+        expect(await drainDeletes()).toEqual([]);
+        await meta.deleteObject('b', 'dst');
+        expect(await drainDeletes()).toEqual(names(shardsOf(shared)));
+      });
+
+      it('puts a copied part from a named version only while it is that manifest', async () => {
+        const v1 = (await meta.putObject('v', 'src', manifest('m1'))).manifest;
+        await meta.putObject('v', 'src', manifest('m2'));
+        await meta.createUpload('b', 'mp', 'u1', { metadata: {} });
+        const part = { etag: 'e1', size: 100, chunks: v1.chunks };
+        expect(await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm2' })).toBe(false);
+        expect(await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm1' })).toBe(true);
+      });
+
+      it('completes a multipart upload into a new version', async () => {
+        await meta.putObject('v', 'mp', manifest('m1'));
+        await meta.createUpload('v', 'mp', 'u1', { metadata: {} });
+        await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)] });
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'obj', etag: 'x-1', lastModified: 5 });
+        expect(done.manifest.versionId).toBeDefined();
+        expect(done.previous).toBeNull();
+        expect(await allVersions('v')).toEqual(['mp x-1 latest', 'mp etag-m1']);
+      });
+
+      it('updates the manifest of the version named, only while it is the one expected', async () => {
+        const v1 = (await meta.putObject('v', 'k', manifest('m1'))).manifest;
+        await meta.putObject('v', 'k', manifest('m2'));
+        const moved = { ...v1, chunks: [chunk('moved')] };
+        expect(await meta.updateObject('v', 'k', 'm2', moved)).toBe(false);
+        expect(await meta.updateObject('v', 'k', 'm1', moved)).toBe(true);
+        expect(await meta.getVersion('v', 'k', v1.versionId)).toEqual({ manifest: moved });
+        expect((await meta.getObject('v', 'k'))?.id).toBe('m2');
+        expect(await drainDeletes()).toEqual(names(shardsOf(...v1.chunks)));
+      });
+
+      it('restores versions and markers with their ids, in the order given (a rebuild)', async () => {
+        const marker = { versionId: 'mk', lastModified: 7 };
+        await meta.putObjects('b', [
+          { key: 'k', manifest: manifest('n0') },
+          { key: 'k', manifest: { ...manifest('m1'), versionId: 'v1' } },
+          { key: 'k', marker },
+          { key: 'j', manifest: { ...manifest('m2'), versionId: 'v2' } },
+        ]);
+        const page = await meta.listVersions({ bucket: 'b' });
+        expect(page.versions.map((v) => [v.key, v.versionId, v.isLatest])).toEqual([
+          ['j', 'v2', true],
+          ['k', 'mk', true],
+          ['k', 'v1', false],
+          ['k', 'null', false],
+        ]);
+        expect(await meta.getVersion('b', 'k')).toEqual({ marker });
+        expect((await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.key)).toEqual(['j']);
+      });
+
+      it('keeps versions across a restart', async () => {
+        const v1 = (await meta.putObject('v', 'k', manifest('m1'))).manifest;
+        await meta.deleteObject('v', 'k');
+        await reopen();
+        expect(await meta.getVersion('v', 'k', v1.versionId)).toEqual({ manifest: v1 });
+        expect(await allVersions('v')).toEqual(['k marker latest', 'k etag-m1']);
+      });
+    });
+
+    describe('object lock', () => {
+      const DAY = 24 * 3600 * 1000;
+      beforeEach(() => meta.createBucket('w', { versioning: 'Enabled', objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } } }));
+
+      it('locks new versions with the default retention; a locked version is not deleted by id, a marker still goes on top', async () => {
+        const before = Date.now();
+        const v1 = (await meta.putObject('w', 'k', manifest('m1'))).manifest;
+        expect(v1.lock?.mode).toBe('GOVERNANCE');
+        expect(v1.lock!.retainUntil! - before).toBeGreaterThanOrEqual(DAY - 1000);
+        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId))).toBe('AccessDenied');
+        const marker = await meta.deleteObject('w', 'k');
+        expect(marker.deleteMarker).toBe(true);
+        expect(await meta.getVersion('w', 'k', v1.versionId)).toEqual({ manifest: v1 });
+        // GOVERNANCE yields to a bypass.
+        expect((await meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true })).removed?.id).toBe('m1');
+        expect(await drainDeletes()).toEqual(names(shardsOf(...v1.chunks)));
+      });
+
+      it('COMPLIANCE only lengthens; GOVERNANCE shortens with a bypass; a legal hold holds whatever the retention', async () => {
+        const v1 = (await meta.putObject('w', 'k', { ...manifest('m1'), lock: { mode: 'COMPLIANCE', retainUntil: Date.now() + DAY } })).manifest;
+        const later = Date.now() + 2 * DAY;
+        expect((await meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: later } })).lock).toEqual({ mode: 'COMPLIANCE', retainUntil: later });
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: Date.now() } }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'GOVERNANCE', retainUntil: later } }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: null }, true))).toBe('AccessDenied');
+        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+
+        const v2 = (await meta.putObject('w', 'g', manifest('m2'))).manifest;
+        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { retention: null }))).toBe('AccessDenied');
+        await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true });
+        expect((await meta.updateObjectLock('w', 'g', undefined, { retention: null }, true)).lock).toEqual({ legalHold: true });
+        expect(await errorCode(meta.deleteObject('w', 'g', v2.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+        await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: false });
+        await meta.deleteObject('w', 'g', v2.versionId);
+        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true }))).toBe('NoSuchKey');
+      });
+
+      it('a repair moving shards keeps the lock set since it read the manifest; a copy takes the bucket default, not the source lock', async () => {
+        const v1 = (await meta.putObject('w', 'k', { ...manifest('m1'), lock: { legalHold: true } })).manifest;
+        await meta.updateObjectLock('w', 'k', v1.versionId, { legalHold: false });
+        expect(await meta.updateObject('w', 'k', 'm1', { ...v1, chunks: [chunk('moved')] })).toBe(true);
+        expect((await meta.getVersion('w', 'k', v1.versionId))?.manifest?.lock?.legalHold).toBe(false);
+        await meta.createBucket('free');
+        const copy = (await meta.copyObject({ bucket: 'w', key: 'k' }, 'free', 'c'))!.manifest;
+        expect(copy.lock).toBeUndefined();
       });
     });
 

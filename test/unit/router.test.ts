@@ -139,34 +139,51 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
     'GET /example-object?uploadId=XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA&max-parts=2&part-number-marker=1 HTTP/1.1\nHost: example-bucket.s3.us-west-2.amazonaws.com',
     { kind: 'ListParts', bucket: 'example-bucket', key: 'example-object', uploadId: 'XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA', maxParts: 2, partNumberMarker: 1 },
   ],
+  // Object lock
+  ['GET /my-image.jpg?retention HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectRetention', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['PUT /my-image.jpg?legal-hold HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectLegalHold', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['PUT /k?retention&versionId=v1 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectRetention', bucket: 'bucket', key: 'k', versionId: 'v1' }],
+  ['GET /k?legal-hold&versionId=v1 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectLegalHold', bucket: 'bucket', key: 'k', versionId: 'v1' }],
+  ['GET /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectLockConfiguration', bucket: 'bucket' }],
+  ['PUT /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectLockConfiguration', bucket: 'bucket' }],
+  // Versioning
+  ['GET /?versions HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'ListObjectVersions', bucket: 'bucket', prefix: '', keyMarker: '', maxKeys: 1000 }],
+  ['GET /?versions&key-marker=key2 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'ListObjectVersions', bucket: 'bucket', prefix: '', keyMarker: 'key2', maxKeys: 1000 }],
+  [
+    'GET /?versions&key-marker=key3&version-id-marker=t46ZenlYTZBnj HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com',
+    { kind: 'ListObjectVersions', bucket: 'bucket', prefix: '', keyMarker: 'key3', versionIdMarker: 't46ZenlYTZBnj', maxKeys: 1000 },
+  ],
+  [
+    'GET /myObject?versionId=3/L4kqtJlcpXroDTDmpUMLUo HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com',
+    { kind: 'GetObject', bucket: 'bucket', key: 'myObject', versionId: '3/L4kqtJlcpXroDTDmpUMLUo', overrides: {} },
+  ],
+  [
+    'HEAD /my-image.jpg?versionId=3HL4kqCxf3vjVBH40Nrjfkd HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com',
+    { kind: 'HeadObject', bucket: 'bucket', key: 'my-image.jpg', versionId: '3HL4kqCxf3vjVBH40Nrjfkd', overrides: {} },
+  ],
+  [
+    'DELETE /my-third-image.jpg?versionId=UIORUnfndfiufdisojhr398493jfdkjFJjkndnqUifhnw89493jJFJ HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com',
+    { kind: 'DeleteObject', bucket: 'bucket', key: 'my-third-image.jpg', versionId: 'UIORUnfndfiufdisojhr398493jfdkjFJjkndnqUifhnw89493jJFJ' },
+  ],
+  [
+    'PUT /my-second-image.jpg HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-copy-source: /bucket/my-image.jpg?versionId=3/L4kqtJlcpXroDTDmpUMLUo',
+    { kind: 'CopyObject', bucket: 'bucket', key: 'my-second-image.jpg', source: { bucket: 'bucket', key: 'my-image.jpg', versionId: '3/L4kqtJlcpXroDTDmpUMLUo' } },
+  ],
 ];
 
 /** The examples of the parts of the API not implemented yet: each is 501 NotImplemented, never a wrong answer. */
 const NOT_YET: Array<[string, string, string | null]> = [
   ['GET /?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'acl', null],
   ['PUT /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', 'acl', 'my-image.jpg'],
-  ['GET /?versions HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
-  ['GET /?versions&key-marker=key2 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
   ['GET /?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'tagging', null],
   ['PUT /example-object?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'tagging', 'example-object'],
   ['PUT /?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', null],
   ['DELETE /?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', null],
   ['PUT /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'lifecycle', null],
-  ['GET /my-image.jpg?retention HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'retention', 'my-image.jpg'],
-  ['PUT /my-image.jpg?legal-hold HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'legal-hold', 'my-image.jpg'],
-  ['GET /?object-lock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'object-lock', null],
   ['GET /?ownershipControls HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'ownershipControls', null],
   ['GET /?publicAccessBlock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'publicAccessBlock', null],
   ['GET /example-object?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-object-attributes: ETag', 'attributes', 'example-object'],
   ['GET /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'website', null],
-  ['GET /myObject?versionId=3/L4kqtJlcpXroDTDmpUMLUo HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versionId', 'myObject'],
-  ['HEAD /my-image.jpg?versionId=3HL4kqCxf3vjVBH40Nrjfkd HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versionId', 'my-image.jpg'],
-  ['DELETE /my-third-image.jpg?versionId=UIORUnfndfiufdisojhr398493jfdkjFJjkndnqUifhnw89493jJFJ HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versionId', 'my-third-image.jpg'],
-  [
-    'PUT /my-second-image.jpg HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-copy-source: /bucket/my-image.jpg?versionId=3/L4kqtJlcpXroDTDmpUMLUo',
-    'versionId',
-    'my-second-image.jpg',
-  ],
 ];
 
 describe('router: the request examples of the AWS S3 API reference', () => {
@@ -207,11 +224,24 @@ describe('router: addressing', () => {
     for (const ignored of ['bytes=0-1,5-6', 'bytes=9-2', 'bytes=-', 'items=0-9', 'garbage']) expect(range(ignored), ignored).toBeUndefined();
   });
 
-  it('caps page sizes at 1000 and reads the null version as the object', () => {
+  it('caps page sizes at 1000 and names the null version as any other', () => {
     expect(endpointOf('GET /b?list-type=2&max-keys=5000 HTTP/1.1\nHost: 127.0.0.1')).toEqual({ ...LIST_V2, bucket: 'b' });
+    expect(endpointOf('GET /b?versions&max-keys=5000&prefix=p&delimiter=/&encoding-type=url HTTP/1.1\nHost: 127.0.0.1')).toEqual({
+      kind: 'ListObjectVersions',
+      bucket: 'b',
+      prefix: 'p',
+      delimiter: '/',
+      keyMarker: '',
+      maxKeys: 1000,
+      encodingType: 'url',
+    });
     expect(endpointOf('GET /b/k?uploadId=u&max-parts=0 HTTP/1.1\nHost: 127.0.0.1')).toMatchObject({ kind: 'ListParts', maxParts: 0, partNumberMarker: 0 });
-    expect(endpointOf('GET /b/k?versionId=null&partNumber=3 HTTP/1.1\nHost: 127.0.0.1')).toEqual({ kind: 'GetObject', bucket: 'b', key: 'k', partNumber: 3, overrides: {} });
-    expect(endpointOf('DELETE /b/k?versionId=null HTTP/1.1\nHost: 127.0.0.1')).toEqual({ kind: 'DeleteObject', bucket: 'b', key: 'k' });
+    expect(endpointOf('GET /b/k?versionId=null&partNumber=3 HTTP/1.1\nHost: 127.0.0.1')).toEqual({ kind: 'GetObject', bucket: 'b', key: 'k', partNumber: 3, versionId: 'null', overrides: {} });
+    expect(endpointOf('DELETE /b/k?versionId=null HTTP/1.1\nHost: 127.0.0.1')).toEqual({ kind: 'DeleteObject', bucket: 'b', key: 'k', versionId: 'null' });
+    expect(endpointOf('PUT /b/k?partNumber=2&uploadId=u HTTP/1.1\nHost: 127.0.0.1\nx-amz-copy-source: src/k?versionId=v1')).toMatchObject({
+      kind: 'UploadPartCopy',
+      source: { bucket: 'src', key: 'k', versionId: 'v1' },
+    });
   });
 });
 
@@ -248,6 +278,7 @@ describe('router: invalid requests fail before any operation runs, with the erro
     ['GET /b?list-type=2&encoding-type=base64', 'Invalid Encoding Method specified in Request', 'encoding-type', 'base64'],
     ['GET /b?uploads&encoding-type=URL', 'Invalid Encoding Method specified in Request', 'encoding-type', 'URL'],
     ['GET /b/k?versionId=', 'Version id cannot be the empty string', 'versionId', ''],
+    ['GET /b?versions&version-id-marker=v1', 'A version-id marker cannot be specified without a key marker.', 'version-id-marker', 'v1'],
   ])('%s -> InvalidArgument', (request, message, name, value) => {
     expect(refusal(`${request} HTTP/1.1\nHost: 127.0.0.1`)).toEqual({ status: 400, code: 'InvalidArgument', message, details: { ArgumentName: name, ArgumentValue: value } });
   });

@@ -17,6 +17,7 @@ export class Buckets {
   private readonly all: Statement<[], BucketInfo>;
   private readonly deleteById: Statement<[number]>;
   private readonly updateSettings: Statement<[string, number]>;
+  private readonly settingsById: Statement<[number], { settings: string }>;
 
   constructor(db: Database.Database) {
     this.insert = prepare(db, 'INSERT INTO buckets (name, created, settings) VALUES (?, ?, ?)');
@@ -24,6 +25,18 @@ export class Buckets {
     this.all = prepare(db, 'SELECT name, created FROM buckets ORDER BY name');
     this.deleteById = prepare(db, 'DELETE FROM buckets WHERE id = ?');
     this.updateSettings = prepare(db, 'UPDATE buckets SET settings = ? WHERE id = ?');
+    this.settingsById = prepare(db, 'SELECT settings FROM buckets WHERE id = ?');
+  }
+
+  /** The bucket's settings, read in the caller's transaction. */
+  settingsOf(bucketId: number): BucketSettings {
+    const row = this.settingsById.get(bucketId);
+    return row ? (JSON.parse(row.settings) as BucketSettings) : {};
+  }
+
+  /** The bucket's versioning state (undefined: never enabled). */
+  versioning(bucketId: number): BucketSettings['versioning'] {
+    return this.settingsOf(bucketId).versioning;
   }
 
   create(name: string, settings: BucketSettings): Bucket {

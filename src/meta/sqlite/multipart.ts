@@ -177,15 +177,16 @@ export class Multipart {
       lastModified: fields.lastModified,
       contentType: headers.contentType,
       metadata: headers.metadata,
+      ...(headers.lock ? { lock: headers.lock } : {}),
       checksums: fields.checksums ?? {},
       chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
       parts: chosen.map((row) => row.size),
     };
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.
-    const previous = this.objects.put(upload.bucketId, upload.key, manifest);
+    const change = this.objects.put(upload.bucketId, upload.key, manifest);
     this.drop(uploadId, chunksOf.values());
-    return { bucket: upload.bucket, key: upload.key.toString(), manifest, previous };
+    return { bucket: upload.bucket, key: upload.key.toString(), ...change };
   }
 
   abort(uploadId: string): void {

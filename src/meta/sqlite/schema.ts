@@ -98,6 +98,26 @@ const MIGRATIONS: string[] = [
   -- referenced then (see DeleteQueue.take).
   ALTER TABLE delete_queue ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Every version and delete marker of every key, newest (highest seq) first. The objects table
+  -- stays the listing index of the keys whose newest version is an object, pointing at that
+  -- version's manifest, so that ListObjects never walks old versions. Every object stored
+  -- before versioning is its key's null version.
+  CREATE TABLE versions (
+    bucket_id INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    version_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    manifest_id INTEGER, -- null: a delete marker
+    PRIMARY KEY (bucket_id, key, seq DESC)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX versions_by_id ON versions (bucket_id, key, version_id);
+  INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id)
+    SELECT bucket_id, key, 1, 'null', size, etag, last_modified, manifest_id FROM objects;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { ChunkRef, ObjectManifest } from '../manifest.js';
+import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,
@@ -12,12 +12,15 @@ import type {
   BucketSettings,
   CompletedPart,
   CompletedUpload,
+  DeleteResult,
   FinalManifestFields,
   ListObjectsOptions,
   ListObjectsResult,
   ListPartsResult,
   ListUploadsOptions,
   ListUploadsResult,
+  ListVersionsOptions,
+  ListVersionsResult,
   MetaStore,
   ObjectChange,
   ObjectHeaders,
@@ -27,7 +30,10 @@ import type {
   QueuedShard,
   RepairTask,
   ShardLocation,
+  StoredVersion,
   UploadInfo,
+  VersionRecord,
+  VersionSource,
 } from '../meta-store.js';
 import { Backends } from './backends.js';
 import { Buckets } from './buckets.js';
@@ -37,6 +43,7 @@ import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
 import { PendingWrites } from './pending-writes.js';
 import { DeleteQueue, RepairQueue } from './queues.js';
+import { VersionListing } from './version-listing.js';
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
 
@@ -61,6 +68,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly transaction: Database.Transaction<(body: () => unknown) => unknown>;
   private readonly buckets: Buckets;
   private readonly objects: Objects;
+  private readonly versions: VersionListing;
   private readonly multipart: Multipart;
   private readonly keys: AccessKeys;
   private readonly backends: Backends;
@@ -87,7 +95,8 @@ export class SqliteMetaStore implements MetaStore {
     this.repairs = new RepairQueue(this.db);
     this.writes = new PendingWrites(this.db, this.deletes);
     this.refs = new ChunkRefs(this.db, this.deletes);
-    this.objects = new Objects(this.db, this.refs, this.writes);
+    this.objects = new Objects(this.db, this.buckets, this.refs, this.writes);
+    this.versions = new VersionListing(this.db, this.objects);
     this.multipart = new Multipart(this.db, this.refs, this.writes, this.objects);
     this.keys = new AccessKeys(this.db);
     this.backends = new Backends(this.db);
@@ -149,7 +158,7 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  async putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectManifest | null> {
+  async putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectChange> {
     return this.writeDeferred(() => {
       const id = this.buckets.id(bucket);
       const k = Buffer.from(key);
@@ -158,10 +167,10 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  async putObjects(bucket: string, objects: Array<{ key: string; manifest: ObjectManifest }>): Promise<void> {
+  async putObjects(bucket: string, versions: VersionRecord[]): Promise<void> {
     this.write(() => {
       const id = this.buckets.id(bucket);
-      for (const { key, manifest } of objects) this.objects.put(id, Buffer.from(key), manifest);
+      for (const version of versions) this.objects.restore(id, Buffer.from(version.key), version);
     });
   }
 
@@ -169,23 +178,31 @@ export class SqliteMetaStore implements MetaStore {
     return this.read(() => this.objects.get(this.buckets.id(bucket), Buffer.from(key)));
   }
 
+  async getVersion(bucket: string, key: string, versionId?: string): Promise<StoredVersion | null> {
+    return this.read(() => this.objects.getVersion(this.buckets.id(bucket), Buffer.from(key), versionId));
+  }
+
   async updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean> {
-    return this.write(() => {
-      const id = this.buckets.id(bucket);
-      const current = this.objects.get(id, Buffer.from(key));
-      if (!current || current.id !== expectedId) return false;
-      this.objects.put(id, Buffer.from(key), manifest);
-      return true;
-    });
+    return this.write(() => this.objects.update(this.buckets.id(bucket), Buffer.from(key), expectedId, manifest));
   }
 
-  async deleteObject(bucket: string, key: string): Promise<ObjectManifest | null> {
-    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key)));
+  async deleteObject(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
+    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options.bypassGovernance));
   }
 
-  async copyObject(srcBucket: string, srcKey: string, dstBucket: string, dstKey: string, replace?: ObjectHeaders, sourceId?: string): Promise<ObjectChange | null> {
+  async updateObjectLock(
+    bucket: string,
+    key: string,
+    versionId: string | undefined,
+    change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
+    bypassGovernance = false,
+  ): Promise<ObjectManifest> {
+    return this.write(() => this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance));
+  }
+
+  async copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null> {
     return this.writeDeferred(() =>
-      this.objects.copy(this.buckets.id(srcBucket), Buffer.from(srcKey), this.buckets.id(dstBucket), Buffer.from(dstKey), replace, sourceId),
+      this.objects.copy({ ...source, bucketId: this.buckets.id(source.bucket), key: Buffer.from(source.key) }, this.buckets.id(dstBucket), Buffer.from(dstKey), replace, lock),
     );
   }
 
@@ -203,6 +220,18 @@ export class SqliteMetaStore implements MetaStore {
     );
   }
 
+  async listVersions({ bucket, prefix = '', delimiter, keyMarker, versionIdMarker, maxKeys = 1000 }: ListVersionsOptions): Promise<ListVersionsResult> {
+    return this.read(() =>
+      this.versions.list(this.buckets.id(bucket), {
+        prefix: Buffer.from(prefix),
+        delimiter: delimiter ? Buffer.from(delimiter) : null,
+        keyMarker: keyMarker ? Buffer.from(keyMarker) : null,
+        versionIdMarker: keyMarker && versionIdMarker !== undefined ? versionIdMarker : null,
+        max: maxKeys,
+      }),
+    );
+  }
+
   async createUpload(bucket: string, key: string, uploadId: string, headers: ObjectHeaders): Promise<void> {
     this.write(() => this.multipart.create(this.buckets.id(bucket), Buffer.from(key), uploadId, headers));
   }
@@ -215,9 +244,9 @@ export class SqliteMetaStore implements MetaStore {
     this.writeDeferred(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
   }
 
-  async putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: { bucket: string; key: string; id: string }): Promise<boolean> {
+  async putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: VersionSource & { id: string }): Promise<boolean> {
     return this.writeDeferred(() => {
-      if (this.objects.get(this.buckets.id(source.bucket), Buffer.from(source.key))?.id !== source.id) return false;
+      if (this.objects.getVersion(this.buckets.id(source.bucket), Buffer.from(source.key), source.versionId)?.manifest?.id !== source.id) return false;
       this.multipart.putPart(uploadId, partNumber, part);
       return true;
     });
