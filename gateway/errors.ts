@@ -6,6 +6,7 @@ import { CodedError } from '../src/util/coded-error.js';
 /** HTTP status of every S3 error code the gateway answers with (AWS's values). */
 const STATUS = {
   AccessDenied: 403,
+  AccessControlListNotSupported: 400,
   AccessForbidden: 403,
   AccessKeyAlreadyExists: 409,
   AuthorizationHeaderMalformed: 400,
@@ -30,9 +31,12 @@ const STATUS = {
   InvalidPolicyDocument: 400,
   InvalidRange: 416,
   InvalidRequest: 400,
+  InvalidTag: 400,
   InvalidURI: 400,
   KeyTooLongError: 400,
+  MalformedACLError: 400,
   MalformedPOSTRequest: 400,
+  MalformedPolicy: 400,
   MalformedTrailerError: 400,
   MalformedXML: 400,
   MaxMessageLengthExceeded: 400,
@@ -41,8 +45,10 @@ const STATUS = {
   MethodNotAllowed: 405,
   MissingContentLength: 411,
   NoSuchBucket: 404,
+  NoSuchBucketPolicy: 404,
   NoSuchCORSConfiguration: 404,
   NoSuchKey: 404,
+  NoSuchTagSet: 404,
   NoSuchUpload: 404,
   NotImplemented: 501,
   NotModified: 304,
@@ -51,6 +57,7 @@ const STATUS = {
   RequestTimeout: 400,
   ServiceUnavailable: 503,
   SignatureDoesNotMatch: 403,
+  UnresolvableGrantByEmailAddress: 400,
   XAmzContentSHA256Mismatch: 400,
 } as const satisfies Record<string, number>;
 

@@ -17,6 +17,10 @@ export const NEEDED: Record<Operation, Right> = {
   GetBucketCors: 'read',
   PutBucketCors: 'owner',
   DeleteBucketCors: 'owner',
+  GetBucketPolicy: 'owner',
+  PutBucketPolicy: 'owner',
+  DeleteBucketPolicy: 'owner',
+  GetBucketPolicyStatus: 'owner',
   PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',

@@ -1,5 +1,5 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
-import { authorize } from '../auth/access.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { CopySource } from '../router.js';
@@ -16,7 +16,8 @@ type CheckedSource = CopySource & { manifest: ObjectManifest };
 
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
-  await authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
+  const read = { action: 's3:GetObject', right: 'read', bucket: source.bucket, key: source.key } as const;
+  await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, read, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key);
   checkConditions(
     {

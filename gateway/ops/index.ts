@@ -8,6 +8,7 @@ import { listObjects, listObjectsV2 } from './list.js';
 import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart } from './multipart.js';
 import { deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
 import { uploadPartCopy } from './part-copy.js';
+import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './policy.js';
 import { postObject } from './post-object.js';
 
 /** Each operation's handler, given the context of its own endpoint. */
@@ -24,6 +25,10 @@ const OPERATIONS: Handlers = {
   GetBucketCors: getBucketCors,
   PutBucketCors: putBucketCors,
   DeleteBucketCors: deleteBucketCors,
+  GetBucketPolicy: getBucketPolicy,
+  PutBucketPolicy: putBucketPolicy,
+  DeleteBucketPolicy: deleteBucketPolicy,
+  GetBucketPolicyStatus: getBucketPolicyStatus,
   PreflightCors: preflightCors,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,

@@ -35,6 +35,10 @@ type Members =
   | ({ kind: 'GetBucketCors' } & InBucket)
   | ({ kind: 'PutBucketCors' } & InBucket)
   | ({ kind: 'DeleteBucketCors' } & InBucket)
+  | ({ kind: 'GetBucketPolicy' } & InBucket)
+  | ({ kind: 'PutBucketPolicy' } & InBucket)
+  | ({ kind: 'DeleteBucketPolicy' } & InBucket)
+  | ({ kind: 'GetBucketPolicyStatus' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */
   | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
   | ({ kind: 'ListObjects'; prefix: string; delimiter?: string; marker: string; maxKeys: number; encodingType?: EncodingType } & InBucket)

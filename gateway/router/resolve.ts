@@ -12,16 +12,20 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
 const NOT_IMPLEMENTED = [
   'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
-  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
+  'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
   'select', 'tagging', 'torrent', 'versions', 'website',
 ];
+
+/** Subresources S3 has on buckets only. */
+const BUCKET_ONLY = ['policy', 'policyStatus'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
 
 /** The operation a request names and its parameters: method, bucket, key, query and (for copies) headers. */
 export function resolveEndpoint(method: string, bucket: string | null, key: string | null, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name));
+  // A subresource of buckets only (policy) on an object path is one S3 does not have either.
+  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name)) ?? (key !== null ? BUCKET_ONLY.find((name) => q.has(name)) : undefined);
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
   if (bucket === null) {
     if (method === 'GET') return { kind: 'ListBuckets' };
@@ -38,14 +42,18 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('location')) return { kind: 'GetBucketLocation', bucket };
       if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
+      if (q.has('policy')) return { kind: 'GetBucketPolicy', bucket };
+      if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
       return { kind: 'HeadBucket', bucket };
     case 'PUT':
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
+      if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
+      if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).

@@ -10,7 +10,8 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
+import type { Acl, ChunkRef, ObjectManifest, ShardRef } from './manifest.js';
+export type { Acl, AclGrant, AclGrantee, AclPermission } from './manifest.js';
 import { MetaError } from './errors.js';
 
 export interface CorsRule {
@@ -30,6 +31,12 @@ export interface BucketSettings {
   erasure?: { dataShards: number; parityShards: number };
   /** Access key id that created the bucket. */
   owner?: string;
+  /** The bucket policy as put (JSON text, returned verbatim); parsed by the gateway. */
+  policy?: string;
+  /** The bucket's ACL; none: private to its owner. */
+  acl?: Acl;
+  /** Bucket tags, by key. */
+  tags?: Record<string, string>;
 }
 
 export interface BucketInfo {
@@ -46,6 +53,9 @@ export interface Bucket extends BucketInfo {
 export interface ObjectHeaders {
   contentType?: string;
   metadata: Record<string, string>;
+  /** The new object's ACL (canned or x-amz-grant-*) and tags (x-amz-tagging). */
+  acl?: Acl;
+  tags?: Record<string, string>;
 }
 
 /**

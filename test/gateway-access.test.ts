@@ -1,0 +1,127 @@
+import {
+  DeleteBucketPolicyCommand,
+  DeleteObjectCommand,
+  GetBucketPolicyCommand,
+  GetBucketPolicyStatusCommand,
+  GetObjectCommand,
+  PutBucketPolicyCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { describe, expect, it } from 'vitest';
+import { errorCode, errorMessage, failure, gatewayForSuite, grantKey, rawRequest, type Creds, type GatewayHarness } from './helpers/gateway-harness.js';
+
+/** A policy document for bucket `bucket`. */
+function policy(statements: unknown[]): string {
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
+}
+
+describe('gateway: access control (bucket policies, ACLs, anonymous requests)', () => {
+  let g: GatewayHarness;
+  let s3: S3Client;
+  let reader: Creds;
+  gatewayForSuite(
+    {
+      buckets: ['site', 'private', 'guarded'],
+      objects: [
+        ['site', 'index.html', '<h1>hello</h1>'],
+        ['private', 'secret', 'not for you'],
+        ['guarded', 'keep', 'kept'],
+      ],
+      async setup({ g }) {
+        reader = await grantKey(g, 'READONLYKEY', { guarded: { read: true, write: true } });
+      },
+    },
+    (t) => ({ g, s3 } = t),
+  );
+
+  const anonymousGet = (path: string): ReturnType<typeof rawRequest> => rawRequest(g.port, { method: 'GET', path, creds: null });
+
+  it('refuses anonymous requests a bucket does not open, with 403 AccessDenied', async () => {
+    const res = await anonymousGet('/private/secret');
+    expect([res.status, errorCode(res)]).toEqual([403, 'AccessDenied']);
+    const list = await anonymousGet('/private');
+    expect([list.status, errorCode(list)]).toEqual([403, 'AccessDenied']);
+    const buckets = await anonymousGet('/');
+    expect([buckets.status, errorCode(buckets)]).toEqual([403, 'AccessDenied']);
+    const put = await rawRequest(g.port, { method: 'PUT', path: '/private/dropped', body: 'x', creds: null });
+    expect([put.status, errorCode(put)]).toEqual([403, 'AccessDenied']);
+    expect(await g.h.meta.getObject('private', 'dropped')).toBeNull();
+    const missing = await anonymousGet('/no-such-bucket/x');
+    expect([missing.status, errorCode(missing)]).toEqual([404, 'NoSuchBucket']);
+  });
+
+  it('serves an anonymous GET that a bucket policy allows (a static site), and only that', async () => {
+    const text = policy([{ Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::site/*' }]);
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: text }));
+    expect((await s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy).toBe(text);
+    expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'site' }))).PolicyStatus?.IsPublic).toBe(true);
+    const res = await anonymousGet('/site/index.html');
+    expect([res.status, res.body.toString()]).toEqual([200, '<h1>hello</h1>']);
+    const head = await rawRequest(g.port, { method: 'HEAD', path: '/site/index.html', creds: null });
+    expect(head.status).toBe(200);
+    // Without ListBucket, a missing key is 403 (the caller may not learn what exists), not 404.
+    const missing = await anonymousGet('/site/nothing-here');
+    expect([missing.status, errorCode(missing)]).toEqual([403, 'AccessDenied']);
+    const list = await anonymousGet('/site');
+    expect(list.status).toBe(403);
+    const put = await rawRequest(g.port, { method: 'PUT', path: '/site/index.html', body: 'defaced', creds: null });
+    expect(put.status).toBe(403);
+
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
+    expect(await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'site' })))).toBe('NoSuchBucketPolicy');
+    expect((await anonymousGet('/site/index.html')).status).toBe(403);
+  });
+
+  it('lets an explicit Deny win over a key grant: a read-write key denied DeleteObject', async () => {
+    const client = g.client(reader);
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'guarded',
+        Policy: policy([{ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::000000000000:user/READONLYKEY'] }, Action: ['s3:DeleteObject'], Resource: ['arn:aws:s3:::guarded/*'] }]),
+      }),
+    );
+    expect(await (await client.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).Body!.transformToString()).toBe('kept');
+    await client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'new', Body: 'n' }));
+    expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
+    expect(await g.h.meta.getObject('guarded', 'keep')).not.toBeNull();
+    // The key may not touch the policy either: that is the bucket owner's.
+    expect(await failure(client.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' })))).toBe('AccessDenied');
+    await s3.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'new' }));
+  });
+
+  it('lets a Deny on root be undone by root (the policy stays root’s to manage)', async () => {
+    await s3.send(
+      new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: policy([{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::guarded', 'arn:aws:s3:::guarded/*'] }]) }),
+    );
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }));
+    expect((await s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).ContentLength).toBe(4);
+  });
+
+  it('evaluates conditions on the request: aws:SourceIp', async () => {
+    const deny = (cidr: string): PutBucketPolicyCommand =>
+      new PutBucketPolicyCommand({
+        Bucket: 'private',
+        Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::private/*', Condition: { IpAddress: { 'aws:SourceIp': cidr } } }]),
+      });
+    await s3.send(deny('10.0.0.0/8'));
+    expect((await anonymousGet('/private/secret')).status).toBe(403);
+    await s3.send(deny('127.0.0.0/8'));
+    expect((await anonymousGet('/private/secret')).status).toBe(200);
+    expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'private' }))).PolicyStatus?.IsPublic).toBe(false);
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'private' }));
+  });
+
+  it('refuses a malformed policy with 400 MalformedPolicy and keeps the one in place', async () => {
+    for (const [text, message] of [
+      ['{"Statement": [', "Policies must be valid JSON and the first byte must be '{'"],
+      [policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObjekt', Resource: 'arn:aws:s3:::site/*' }]), 'Policy has invalid action'],
+      [policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::private/*' }]), 'Policy has invalid resource'],
+    ] as const) {
+      const res = await rawRequest(g.port, { method: 'PUT', path: '/site?policy', body: text });
+      expect([res.status, errorCode(res), errorMessage(res)]).toEqual([400, 'MalformedPolicy', message]);
+    }
+    expect(await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'site' })))).toBe('NoSuchBucketPolicy');
+  });
+});
