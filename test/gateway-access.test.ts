@@ -1,5 +1,14 @@
 import {
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   DeleteBucketPolicyCommand,
+  GetBucketAclCommand,
+  GetObjectAclCommand,
+  PutBucketAclCommand,
+  PutObjectAclCommand,
+  UploadPartCommand,
   DeleteObjectCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
@@ -9,7 +18,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { errorCode, errorMessage, failure, gatewayForSuite, grantKey, rawRequest, type Creds, type GatewayHarness } from './helpers/gateway-harness.js';
+import { ALL_USERS, canonicalId } from '../gateway/auth/acl.js';
+import { errorCode, errorMessage, failure, gatewayForSuite, grantKey, rawRequest, ROOT, type Creds, type GatewayHarness } from './helpers/gateway-harness.js';
 
 /** A policy document for bucket `bucket`. */
 function policy(statements: unknown[]): string {
@@ -123,5 +133,73 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
       expect([res.status, errorCode(res), errorMessage(res)]).toEqual([400, 'MalformedPolicy', message]);
     }
     expect(await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'site' })))).toBe('NoSuchBucketPolicy');
+  });
+
+  it('serves an object put with --acl public-read to anonymous GETs, and not its private neighbours', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'public.txt', Body: 'for all', ACL: 'public-read' }));
+    const res = await anonymousGet('/private/public.txt');
+    expect([res.status, res.body.toString()]).toEqual([200, 'for all']);
+    expect((await anonymousGet('/private/secret')).status).toBe(403);
+    // READ does not let anyone change the ACL or overwrite the object.
+    const acl = await rawRequest(g.port, { method: 'PUT', path: '/private/public.txt?acl', headers: { 'x-amz-acl': 'public-read-write' }, creds: null });
+    expect(acl.status).toBe(403);
+    const acls = await s3.send(new GetObjectAclCommand({ Bucket: 'private', Key: 'public.txt' }));
+    const rootId = canonicalId(ROOT.accessKeyId);
+    expect(acls.Owner).toEqual({ ID: rootId, DisplayName: ROOT.accessKeyId });
+    expect(acls.Grants).toEqual([
+      { Grantee: { Type: 'CanonicalUser', ID: rootId, DisplayName: ROOT.accessKeyId }, Permission: 'FULL_CONTROL' },
+      { Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' },
+    ]);
+    // Made private again: anonymous reads stop.
+    await s3.send(new PutObjectAclCommand({ Bucket: 'private', Key: 'public.txt', ACL: 'private' }));
+    expect((await anonymousGet('/private/public.txt')).status).toBe(403);
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'public.txt' }))).Body!.transformToString()).toBe('for all');
+  });
+
+  it('takes AccessControlPolicy documents and grant headers, and carries ACLs through copies and multipart uploads', async () => {
+    const { Owner } = await s3.send(new GetObjectAclCommand({ Bucket: 'private', Key: 'secret' }));
+    await s3.send(
+      new PutObjectAclCommand({
+        Bucket: 'private',
+        Key: 'secret',
+        AccessControlPolicy: { Owner, Grants: [{ Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' }] },
+      }),
+    );
+    expect((await anonymousGet('/private/secret')).status).toBe(200);
+    await s3.send(new PutObjectAclCommand({ Bucket: 'private', Key: 'secret', ACL: 'private' }));
+    expect((await anonymousGet('/private/secret')).status).toBe(403);
+
+    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'granted', Body: 'g', GrantRead: `uri="${ALL_USERS}"` }));
+    expect((await anonymousGet('/private/granted')).status).toBe(200);
+    const both = await rawRequest(g.port, { method: 'PUT', path: '/private/both', body: 'x', headers: { 'x-amz-acl': 'public-read', 'x-amz-grant-read': `uri="${ALL_USERS}"` } });
+    expect([both.status, errorCode(both)]).toEqual([400, 'InvalidRequest']);
+
+    // A copy gets the ACL the copy request names, not the source's.
+    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'copied-private', CopySource: 'private/granted' }));
+    expect((await anonymousGet('/private/copied-private')).status).toBe(403);
+    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'copied-public', CopySource: 'private/secret', ACL: 'public-read' }));
+    expect((await anonymousGet('/private/copied-public')).body.toString()).toBe('not for you');
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'private', Key: 'mp', ACL: 'public-read' }));
+    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: 'private', Key: 'mp', UploadId, PartNumber: 1, Body: 'multi' }));
+    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'private', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    expect((await anonymousGet('/private/mp')).body.toString()).toBe('multi');
+  });
+
+  it('opens a bucket to anonymous listing and writes by its ACL (public-read, public-read-write)', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'listed', ACL: 'public-read' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'listed', Key: 'a', Body: 'a' }));
+    const list = await anonymousGet('/listed?list-type=2');
+    expect([list.status, /<Key>a<\/Key>/.test(list.body.toString())]).toEqual([200, true]);
+    // May list, so learns that a key is missing; may not read the private object.
+    expect(errorCode(await anonymousGet('/listed/none'))).toBe('NoSuchKey');
+    expect((await anonymousGet('/listed/a')).status).toBe(403);
+    expect((await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'b', creds: null })).status).toBe(403);
+
+    await s3.send(new PutBucketAclCommand({ Bucket: 'listed', ACL: 'public-read-write' }));
+    expect((await s3.send(new GetBucketAclCommand({ Bucket: 'listed' }))).Grants?.map((g) => g.Permission)).toEqual(['FULL_CONTROL', 'READ', 'WRITE']);
+    const put = await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'anonymous', creds: null });
+    expect(put.status).toBe(200);
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'listed', Key: 'b' }))).Body!.transformToString()).toBe('anonymous');
   });
 });

@@ -21,6 +21,10 @@ export const NEEDED: Record<Operation, Right> = {
   PutBucketPolicy: 'owner',
   DeleteBucketPolicy: 'owner',
   GetBucketPolicyStatus: 'owner',
+  GetBucketAcl: 'owner',
+  PutBucketAcl: 'owner',
+  GetObjectAcl: 'read',
+  PutObjectAcl: 'owner',
   PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',

@@ -59,11 +59,14 @@ export async function authorizeAccess(meta: MetaStore, identity: Identity, req: 
     for (const [tag, value] of Object.entries(manifest?.tags ?? {})) context[`s3:existingobjecttag/${tag.toLowerCase()}`] = value;
   }
   const request = { principal, context, policy: policyOf(bucket.name, settings), bucketAcl: settings.acl ?? defaultAcl(settings), bucket: check.bucket };
-  if (!decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl }).allowed) throw accessDenied();
-  // A read of a missing object says NoSuchKey only to who may list the bucket (AWS): 403 otherwise.
-  if (missing && readsObjectAcl(check.action) && !decide({ ...request, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) {
+  const decision = decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl });
+  if (missing && readsObjectAcl(check.action) && decision.by !== 'explicit-deny') {
+    // A missing object has no ACL: who may list the bucket learns it is missing (404), as from
+    // AWS; anyone else gets 403, whatever they may do to it once it exists.
+    if (decide({ ...request, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;
     throw accessDenied();
   }
+  if (!decision.allowed) throw accessDenied();
 }
 
 async function principalOf(meta: MetaStore, identity: Identity, bucket: string): Promise<Principal> {

@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
+import { ownerOf } from '../auth/acl.js';
 import { bucketOf, OWNER, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
+import { requestAcl } from './acl.js';
 
 /** S3's naming rules for new buckets (general purpose buckets). */
 export function validBucketName(name: string): boolean {
@@ -37,7 +39,8 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
     }
   }
   try {
-    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId });
+    const owner = ownerOf(ctx.auth.identity.accessKeyId);
+    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, acl: requestAcl(ctx, owner, owner) });
   } catch (e) {
     // Only root creates buckets, and root owns every bucket.
     if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {

@@ -5,6 +5,7 @@ import { S3Error } from '../errors.js';
 import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
+import { newObjectAcl } from './acl.js';
 import { objectHeaders } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -52,6 +53,7 @@ export function copyTooLarge(): S3Error {
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
+  const acl = await newObjectAcl(ctx, bucket);
   const copied = await withCopySource(ctx, ({ manifest, ...source }) => {
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
@@ -62,7 +64,9 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       );
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id);
+    // The copy's headers are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
+    const headers = directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
+    return ctx.store.copy(source.bucket, source.key, bucket, key, { ...headers, acl, tags: manifest.tags }, manifest.id);
   });
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
 }

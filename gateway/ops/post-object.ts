@@ -5,6 +5,7 @@ import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.j
 import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
 import { el } from '../xml.js';
+import { newObjectAcl } from './acl.js';
 import { headersToStore } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -41,7 +42,7 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const fields = new Map(form.fields).set('key', key);
   const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
   await authorizeAccess(ctx.meta, grant.identity, ctx.req, ctx.route.query, { action: 's3:PutObject', right: 'write', bucket, key }, Date.now());
-  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
+  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), { ...headersToStore(fields), acl: await newObjectAcl(ctx, bucket, fields.get('acl')) });
   respond(ctx, fields, key, etag);
 }
 

@@ -39,6 +39,8 @@ type Members =
   | ({ kind: 'PutBucketPolicy' } & InBucket)
   | ({ kind: 'DeleteBucketPolicy' } & InBucket)
   | ({ kind: 'GetBucketPolicyStatus' } & InBucket)
+  | ({ kind: 'GetBucketAcl' } & InBucket)
+  | ({ kind: 'PutBucketAcl' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */
   | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
   | ({ kind: 'ListObjects'; prefix: string; delimiter?: string; marker: string; maxKeys: number; encodingType?: EncodingType } & InBucket)
@@ -62,6 +64,8 @@ type Members =
   | ({ kind: 'GetObject' } & ObjectRead)
   | ({ kind: 'HeadObject' } & ObjectRead)
   | ({ kind: 'DeleteObject' } & InObject)
+  | ({ kind: 'GetObjectAcl' } & InObject)
+  | ({ kind: 'PutObjectAcl' } & InObject)
   | ({ kind: 'CreateMultipartUpload' } & InObject)
   | ({ kind: 'UploadPart'; partNumber: number } & InUpload)
   | ({ kind: 'UploadPartCopy'; partNumber: number; source: CopySource; sourceRange?: { start: number; end: number } } & InUpload)

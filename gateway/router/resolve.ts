@@ -10,7 +10,7 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  * `endpoints.ts`, its case below, its handler in `ops/` and its right in `auth/access.ts`.
  */
 const NOT_IMPLEMENTED = [
-  'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
+  'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
   'select', 'tagging', 'torrent', 'versions', 'website',
@@ -44,6 +44,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
       if (q.has('policy')) return { kind: 'GetBucketPolicy', bucket };
       if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
+      if (q.has('acl')) return { kind: 'GetBucketAcl', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
@@ -51,6 +52,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
     case 'PUT':
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
       if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
+      if (q.has('acl')) return { kind: 'PutBucketAcl', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
@@ -70,6 +72,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
   switch (method) {
     case 'GET':
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
+      if (q.has('acl')) return { kind: 'GetObjectAcl', bucket, key };
       return { kind: 'GetObject', ...objectRead(bucket, key, q, headers) };
     case 'HEAD':
       return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers) };
@@ -87,6 +90,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 
 /** PUT on a key: an object or a part, its bytes in the body or copied from `x-amz-copy-source`. */
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
+  if (q.has('acl')) return { kind: 'PutObjectAcl', bucket, key };
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
   if (namesOtherVersion(copied?.versionId)) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };

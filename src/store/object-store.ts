@@ -149,6 +149,8 @@ export class ObjectStore {
         checksums: options.checksums ?? {},
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
+        ...(options.acl ? { acl: options.acl } : {}),
+        ...(options.tags ? { tags: options.tags } : {}),
       };
       await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, manifest)]);
@@ -362,6 +364,16 @@ export class ObjectStore {
     const removed = await this.o.meta.deleteObject(bucket, key);
     if (removed) await Promise.all([this.o.meta.durable(), this.replica.putObject(bucket, key, null)]);
     return removed;
+  }
+
+  /**
+   * Replaces the object's manifest (its ACL or tags changed) if it is still version `expectedId`,
+   * in the metadata and its replicas. False when the object changed or is gone.
+   */
+  async updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean> {
+    if (!(await this.o.meta.updateObject(bucket, key, expectedId, manifest))) return false;
+    await this.replica.putObject(bucket, key, manifest);
+    return true;
   }
 
   /**

@@ -47,6 +47,10 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
   ['GET /?policy HTTP/1.1\nHost: amzn-s3-demo-bucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketPolicy', bucket: 'amzn-s3-demo-bucket' }],
   ['PUT /?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nContent-Length: 225', { kind: 'PutBucketPolicy', bucket: 'bucket' }],
   ['DELETE /?policy HTTP/1.1\nHost: BucketName.s3.us-west-2.amazonaws.com', { kind: 'DeleteBucketPolicy', bucket: 'bucketname' }],
+  ['GET /?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketAcl', bucket: 'bucket' }],
+  ['PUT /?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', { kind: 'PutBucketAcl', bucket: 'bucket' }],
+  ['GET /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectAcl', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['PUT /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', { kind: 'PutObjectAcl', bucket: 'bucket', key: 'my-image.jpg' }],
   ['GET /?policyStatus HTTP/1.1\nHost: amzn-s3-demo-bucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketPolicyStatus', bucket: 'amzn-s3-demo-bucket' }],
   [
     'OPTIONS /exampleobject HTTP/1.1\nHost: examplebucket.s3.amazonaws.com\nOrigin: http://www.example.com\nAccess-Control-Request-Method: PUT',
@@ -147,8 +151,6 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
 
 /** The examples of the parts of the API not implemented yet: each is 501 NotImplemented, never a wrong answer. */
 const NOT_YET: Array<[string, string, string | null]> = [
-  ['GET /?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'acl', null],
-  ['PUT /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', 'acl', 'my-image.jpg'],
   ['GET /?versions HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
   ['GET /?versions&key-marker=key2 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
   ['GET /?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'tagging', null],

@@ -177,6 +177,8 @@ export class Multipart {
       lastModified: fields.lastModified,
       contentType: headers.contentType,
       metadata: headers.metadata,
+      ...(headers.acl ? { acl: headers.acl } : {}),
+      ...(headers.tags ? { tags: headers.tags } : {}),
       checksums: fields.checksums ?? {},
       chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
       parts: chosen.map((row) => row.size),

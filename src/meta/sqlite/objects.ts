@@ -89,6 +89,9 @@ export class Objects {
     if (replace) {
       manifest.contentType = replace.contentType;
       manifest.metadata = replace.metadata;
+      // A copy's ACL and tags are the request's (AWS), given with its headers.
+      manifest.acl = replace.acl;
+      manifest.tags = replace.tags;
     }
     return { manifest, previous: this.put(dstBucketId, dstKey, manifest) };
   }
