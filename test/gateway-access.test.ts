@@ -4,6 +4,13 @@ import {
   CreateMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   DeleteBucketPolicyCommand,
+  DeleteBucketTaggingCommand,
+  DeleteObjectTaggingCommand,
+  GetBucketTaggingCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutBucketTaggingCommand,
+  PutObjectTaggingCommand,
   GetBucketAclCommand,
   GetObjectAclCommand,
   PutBucketAclCommand,
@@ -201,5 +208,68 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     const put = await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'anonymous', creds: null });
     expect(put.status).toBe(200);
     expect(await (await s3.send(new GetObjectCommand({ Bucket: 'listed', Key: 'b' }))).Body!.transformToString()).toBe('anonymous');
+  });
+
+  it('tags objects: x-amz-tagging on PUT, Put/Get/DeleteObjectTagging, x-amz-tagging-count, copies by directive', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'tagged', Body: 't', Tagging: 'project=blue&owner=ops%20team' }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([
+      { Key: 'project', Value: 'blue' },
+      { Key: 'owner', Value: 'ops team' },
+    ]);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'private', Key: 'tagged' }))).TagCount).toBe(2);
+    expect((await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'tagged' }))).TagCount).toBe(2);
+
+    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'tag-copy', CopySource: 'private/tagged' }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tag-copy' }))).TagSet).toHaveLength(2);
+    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'tag-copy', CopySource: 'private/tagged', TaggingDirective: 'REPLACE', Tagging: 'only=one' }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tag-copy' }))).TagSet).toEqual([{ Key: 'only', Value: 'one' }]);
+
+    await s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'tagged', Tagging: { TagSet: [{ Key: 'stage', Value: 'done' }] } }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([{ Key: 'stage', Value: 'done' }]);
+    // Tagging changes the object in place: same bytes, same ETag.
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'tagged' }));
+    expect([await got.Body!.transformToString(), got.ETag]).toEqual(['t', '"e358efa489f58062f10dd7316b65649e"']);
+    await s3.send(new DeleteObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }));
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([]);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'private', Key: 'tagged' }))).TagCount).toBeUndefined();
+    expect(await failure(s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'no-such' })))).toBe('NoSuchKey');
+  });
+
+  it("refuses tags beyond AWS's limits with InvalidTag", async () => {
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
+    const put = (TagSet: Array<{ Key: string; Value: string }>): Promise<string> => failure(s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'secret', Tagging: { TagSet } })));
+    expect(await put(eleven)).toBe('InvalidTag');
+    expect(await put([{ Key: 'k'.repeat(129), Value: 'v' }])).toBe('InvalidTag');
+    expect(await put([{ Key: 'k', Value: 'v'.repeat(257) }])).toBe('InvalidTag');
+    expect(await put([{ Key: 'aws:system', Value: 'v' }])).toBe('InvalidTag');
+    expect(await put([{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }])).toBe('InvalidTag');
+    const longest = Array.from({ length: 10 }, (_, i) => ({ Key: `${i}`.padEnd(128, 'k'), Value: 'v'.repeat(256) }));
+    await s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'secret', Tagging: { TagSet: longest } }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'private', Key: 'secret' }))).TagCount).toBe(10);
+    const res = await rawRequest(g.port, { method: 'PUT', path: '/private/too-many', body: 'x', headers: { 'x-amz-tagging': eleven.map((t) => `${t.Key}=v`).join('&') } });
+    expect([res.status, errorCode(res)]).toEqual([400, 'InvalidTag']);
+    expect(await g.h.meta.getObject('private', 'too-many')).toBeNull();
+  });
+
+  it('tags buckets: Put/Get/DeleteBucketTagging, NoSuchTagSet when none', async () => {
+    expect(await failure(s3.send(new GetBucketTaggingCommand({ Bucket: 'private' })))).toBe('NoSuchTagSet');
+    await s3.send(new PutBucketTaggingCommand({ Bucket: 'private', Tagging: { TagSet: [{ Key: 'cost-center', Value: '42' }] } }));
+    expect((await s3.send(new GetBucketTaggingCommand({ Bucket: 'private' }))).TagSet).toEqual([{ Key: 'cost-center', Value: '42' }]);
+    await s3.send(new DeleteBucketTaggingCommand({ Bucket: 'private' }));
+    expect(await failure(s3.send(new GetBucketTaggingCommand({ Bucket: 'private' })))).toBe('NoSuchTagSet');
+  });
+
+  it('evaluates s3:ExistingObjectTag conditions against the object\'s tags', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'released', Body: 'r', Tagging: 'visibility=public' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'draft', Body: 'd', Tagging: 'visibility=internal' }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'site',
+        Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::site/*', Condition: { StringEquals: { 's3:ExistingObjectTag/visibility': 'public' } } }]),
+      }),
+    );
+    expect((await anonymousGet('/site/released')).status).toBe(200);
+    expect((await anonymousGet('/site/draft')).status).toBe(403);
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
   });
 });

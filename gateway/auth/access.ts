@@ -25,6 +25,12 @@ export const NEEDED: Record<Operation, Right> = {
   PutBucketAcl: 'owner',
   GetObjectAcl: 'read',
   PutObjectAcl: 'owner',
+  GetBucketTagging: 'read',
+  PutBucketTagging: 'owner',
+  DeleteBucketTagging: 'owner',
+  GetObjectTagging: 'read',
+  PutObjectTagging: 'write',
+  DeleteObjectTagging: 'write',
   PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',

@@ -6,6 +6,7 @@ import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
+import { copyTags } from './tagging.js';
 import { objectHeaders } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -64,9 +65,9 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       );
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-    // The copy's headers are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
+    // The copy's headers and tags are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
     const headers = directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
-    return ctx.store.copy(source.bucket, source.key, bucket, key, { ...headers, acl, tags: manifest.tags }, manifest.id);
+    return ctx.store.copy(source.bucket, source.key, bucket, key, { ...headers, acl, tags: copyTags(ctx, manifest.tags) }, manifest.id);
   });
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`));
 }

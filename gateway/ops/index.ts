@@ -11,6 +11,7 @@ import { deleteObject, deleteObjects, getObject, headObject, putObject } from '.
 import { uploadPartCopy } from './part-copy.js';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './policy.js';
 import { postObject } from './post-object.js';
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './tagging.js';
 
 /** Each operation's handler, given the context of its own endpoint. */
 type Handlers = { [K in Operation]: (ctx: Context<K>) => Promise<void> };
@@ -34,6 +35,12 @@ const OPERATIONS: Handlers = {
   PutBucketAcl: putBucketAcl,
   GetObjectAcl: getObjectAcl,
   PutObjectAcl: putObjectAcl,
+  GetBucketTagging: getBucketTagging,
+  PutBucketTagging: putBucketTagging,
+  DeleteBucketTagging: deleteBucketTagging,
+  GetObjectTagging: getObjectTagging,
+  PutObjectTagging: putObjectTagging,
+  DeleteObjectTagging: deleteObjectTagging,
   PreflightCors: preflightCors,
   ListObjects: listObjects,
   ListObjectsV2: listObjectsV2,

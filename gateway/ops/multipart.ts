@@ -5,6 +5,7 @@ import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
 import { newObjectAcl } from './acl.js';
+import { requestTags } from './tagging.js';
 import { objectHeaders } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -24,7 +25,7 @@ export async function requireUpload(ctx: Context<UploadOperation>): Promise<Uplo
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucketOf(ctx)) });
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucketOf(ctx)), tags: requestTags(ctx) });
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 

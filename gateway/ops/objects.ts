@@ -8,6 +8,7 @@ import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { newObjectAcl } from './acl.js';
+import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders } from './object-headers.js';
 
@@ -18,7 +19,7 @@ const MAX_DELETE_KEYS = 1000;
 export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
-  const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket) };
+  const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
   const { body, length, checksums } = ctx.body();

@@ -13,7 +13,7 @@ const NOT_IMPLEMENTED = [
   'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
   'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
   'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
-  'select', 'tagging', 'torrent', 'versions', 'website',
+  'select', 'torrent', 'versions', 'website',
 ];
 
 /** Subresources S3 has on buckets only. */
@@ -45,6 +45,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('policy')) return { kind: 'GetBucketPolicy', bucket };
       if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
       if (q.has('acl')) return { kind: 'GetBucketAcl', bucket };
+      if (q.has('tagging')) return { kind: 'GetBucketTagging', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
@@ -53,9 +54,11 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
       if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
       if (q.has('acl')) return { kind: 'PutBucketAcl', bucket };
+      if (q.has('tagging')) return { kind: 'PutBucketTagging', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
+      if (q.has('tagging')) return { kind: 'DeleteBucketTagging', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).
@@ -73,6 +76,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
     case 'GET':
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
       if (q.has('acl')) return { kind: 'GetObjectAcl', bucket, key };
+      if (q.has('tagging')) return { kind: 'GetObjectTagging', bucket, key };
       return { kind: 'GetObject', ...objectRead(bucket, key, q, headers) };
     case 'HEAD':
       return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers) };
@@ -83,6 +87,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
       break;
     case 'DELETE':
+      if (q.has('tagging')) return { kind: 'DeleteObjectTagging', bucket, key };
       return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key };
   }
   throw notAllowed();
@@ -91,6 +96,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 /** PUT on a key: an object or a part, its bytes in the body or copied from `x-amz-copy-source`. */
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
   if (q.has('acl')) return { kind: 'PutObjectAcl', bucket, key };
+  if (q.has('tagging')) return { kind: 'PutObjectTagging', bucket, key };
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
   if (namesOtherVersion(copied?.versionId)) return { kind: 'Unsupported', bucket, key, subresource: 'versionId' };

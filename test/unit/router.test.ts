@@ -51,6 +51,11 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
   ['PUT /?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', { kind: 'PutBucketAcl', bucket: 'bucket' }],
   ['GET /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectAcl', bucket: 'bucket', key: 'my-image.jpg' }],
   ['PUT /my-image.jpg?acl HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-acl: public-read', { kind: 'PutObjectAcl', bucket: 'bucket', key: 'my-image.jpg' }],
+  ['GET /?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketTagging', bucket: 'examplebucket' }],
+  ['DELETE /?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', { kind: 'DeleteBucketTagging', bucket: 'examplebucket' }],
+  ['PUT /example-object?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', { kind: 'PutObjectTagging', bucket: 'examplebucket', key: 'example-object' }],
+  ['GET /example-object?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', { kind: 'GetObjectTagging', bucket: 'examplebucket', key: 'example-object' }],
+  ['DELETE /exampleobject?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', { kind: 'DeleteObjectTagging', bucket: 'examplebucket', key: 'exampleobject' }],
   ['GET /?policyStatus HTTP/1.1\nHost: amzn-s3-demo-bucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketPolicyStatus', bucket: 'amzn-s3-demo-bucket' }],
   [
     'OPTIONS /exampleobject HTTP/1.1\nHost: examplebucket.s3.amazonaws.com\nOrigin: http://www.example.com\nAccess-Control-Request-Method: PUT',
@@ -153,8 +158,6 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
 const NOT_YET: Array<[string, string, string | null]> = [
   ['GET /?versions HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
   ['GET /?versions&key-marker=key2 HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'versions', null],
-  ['GET /?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'tagging', null],
-  ['PUT /example-object?tagging HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'tagging', 'example-object'],
   ['GET /key?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', 'key'],
   ['PUT /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'lifecycle', null],
   ['GET /my-image.jpg?retention HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'retention', 'my-image.jpg'],
