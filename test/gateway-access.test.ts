@@ -17,6 +17,7 @@ import {
   PutObjectAclCommand,
   UploadPartCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetBucketPolicyCommand,
   GetBucketPolicyStatusCommand,
   GetObjectCommand,
@@ -101,6 +102,9 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     expect(await (await client.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).Body!.transformToString()).toBe('kept');
     await client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'new', Body: 'n' }));
     expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
+    // Deleting in bulk is deleting each key: the Deny holds there too.
+    const bulk = await client.send(new DeleteObjectsCommand({ Bucket: 'guarded', Delete: { Objects: [{ Key: 'keep' }] } }));
+    expect([bulk.Deleted, bulk.Errors?.map((e) => [e.Key, e.Code])]).toEqual([undefined, [['keep', 'AccessDenied']]]);
     expect(await g.h.meta.getObject('guarded', 'keep')).not.toBeNull();
     // The key may not touch the policy either: that is the bucket owner's.
     expect(await failure(client.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' })))).toBe('AccessDenied');

@@ -42,7 +42,7 @@ export const NEEDED: Record<Operation, Right> = {
   PostObject: 'none', // the form's signed policy names the key, whose write right the operation checks
   CopyObject: 'write', // and read on the source, checked by the copy
   DeleteObject: 'write',
-  DeleteObjects: 'write',
+  DeleteObjects: 'none', // s3:DeleteObject on each key, checked by the operation
   CreateMultipartUpload: 'write',
   UploadPart: 'write',
   UploadPartCopy: 'write', // and read on the source, checked by the copy

@@ -41,7 +41,7 @@ export const ACTION: Record<Operation, string | null> = {
   PostObject: null,
   CopyObject: 's3:PutObject', // and s3:GetObject on the source, checked by the copy
   DeleteObject: 's3:DeleteObject',
-  DeleteObjects: 's3:DeleteObject',
+  DeleteObjects: null, // s3:DeleteObject on each key, checked by the operation (a policy may name some keys only)
   CreateMultipartUpload: 's3:PutObject',
   UploadPart: 's3:PutObject',
   UploadPartCopy: 's3:PutObject', // and s3:GetObject on the source, checked by the copy

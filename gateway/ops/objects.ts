@@ -7,6 +7,7 @@ import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type 
 import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
@@ -143,6 +144,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
   for (const key of keys) {
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
+      await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, { action: 's3:DeleteObject', right: 'write', bucket, key }, Date.now());
       await ctx.store.delete(bucket, key);
       if (!quiet) results += `<Deleted>${el('Key', key)}</Deleted>`;
     } catch (e) {
