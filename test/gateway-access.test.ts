@@ -3,7 +3,13 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  DeleteBucketOwnershipControlsCommand,
   DeleteBucketPolicyCommand,
+  DeletePublicAccessBlockCommand,
+  GetBucketOwnershipControlsCommand,
+  GetPublicAccessBlockCommand,
+  PutBucketOwnershipControlsCommand,
+  PutPublicAccessBlockCommand,
   DeleteBucketTaggingCommand,
   DeleteObjectTaggingCommand,
   GetBucketTaggingCommand,
@@ -275,5 +281,41 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     expect((await anonymousGet('/site/released')).status).toBe(200);
     expect((await anonymousGet('/site/draft')).status).toBe(403);
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
+  });
+
+  it('blocks public ACLs and policies, and ignores those in place, by the PublicAccessBlock', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'blocked' }));
+    expect(await failure(s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' })))).toBe('NoSuchPublicAccessBlockConfiguration');
+    await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'was-public', Body: 'p', ACL: 'public-read' }));
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'blocked', Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/open/*' }]) }));
+    await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'open/x', Body: 'x' }));
+    expect((await anonymousGet('/blocked/was-public')).status).toBe(200);
+    expect((await anonymousGet('/blocked/open/x')).status).toBe(200);
+
+    const config = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
+    await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'blocked', PublicAccessBlockConfiguration: config }));
+    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' }))).PublicAccessBlockConfiguration).toEqual(config);
+    expect((await anonymousGet('/blocked/was-public')).status).toBe(403);
+    expect((await anonymousGet('/blocked/open/x')).status).toBe(403);
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'new-public', Body: 'n', ACL: 'public-read' })))).toBe('AccessDenied');
+    expect(await failure(s3.send(new PutBucketPolicyCommand({ Bucket: 'blocked', Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/*' }]) })))).toBe('AccessDenied');
+    await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'private-ok', Body: 'n', ACL: 'private' }));
+
+    await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'blocked' }));
+    expect((await anonymousGet('/blocked/was-public')).status).toBe(200);
+  });
+
+  it('disables ACLs under BucketOwnerEnforced ownership controls', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'enforced' }));
+    expect(await failure(s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' })))).toBe('OwnershipControlsNotFoundError');
+    await s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'old-public', Body: 'o', ACL: 'public-read' }));
+    await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: 'enforced', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }));
+    expect((await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' }))).OwnershipControls?.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    expect((await anonymousGet('/enforced/old-public')).status).toBe(403);
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'p', Body: 'p', ACL: 'public-read' })))).toBe('AccessControlListNotSupported');
+    expect(await failure(s3.send(new PutBucketAclCommand({ Bucket: 'enforced', ACL: 'public-read' })))).toBe('AccessControlListNotSupported');
+    await s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'p', Body: 'p', ACL: 'bucket-owner-full-control' }));
+    await s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'enforced' }));
+    expect((await anonymousGet('/enforced/old-public')).status).toBe(200);
   });
 });

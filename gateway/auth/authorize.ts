@@ -36,6 +36,10 @@ export interface AccessRequest {
   objectAcl: Acl | null;
   /** PublicAccessBlock's IgnorePublicAcls: grants to AllUsers/AuthenticatedUsers count for nothing. */
   ignorePublicAcls?: boolean;
+  /** PublicAccessBlock's RestrictPublicBuckets on a public policy: its Allow is not for anonymous requests. */
+  restrictPublicPolicy?: boolean;
+  /** Object Ownership BucketOwnerEnforced: ACLs allow nothing. */
+  aclsDisabled?: boolean;
 }
 
 export type Decision = { allowed: true; by: 'root' | 'grant' | 'policy' | 'acl' } | { allowed: false; by: 'explicit-deny' | 'default' };
@@ -88,7 +92,8 @@ export function decide(r: AccessRequest): Decision {
   if (verdict === 'Deny' && !(p.kind === 'root' && POLICY_ADMIN.has(r.action))) return { allowed: false, by: 'explicit-deny' };
   if (p.kind === 'root') return { allowed: true, by: 'root' };
   if (p.kind === 'key' && grantAllows(p.grants, r.right)) return { allowed: true, by: 'grant' };
-  if (verdict === 'Allow') return { allowed: true, by: 'policy' };
+  if (verdict === 'Allow' && !(r.restrictPublicPolicy && p.kind === 'anonymous')) return { allowed: true, by: 'policy' };
+  if (r.aclsDisabled) return { allowed: false, by: 'default' };
   const requester = p.kind === 'key' ? canonicalId(p.accessKeyId) : null;
   const bucketPermission = BUCKET_ACL[r.action];
   if (bucketPermission && aclAllows(r.bucketAcl, requester, bucketPermission, r.ignorePublicAcls)) return { allowed: true, by: 'acl' };

@@ -5,7 +5,7 @@ import { S3Error } from '../errors.js';
 import { ACTION } from './actions.js';
 import { NEEDED, type Right } from './access.js';
 import { decide, grantAllows, readsObjectAcl, type Principal } from './authorize.js';
-import { parsePolicy, type Policy } from './policy.js';
+import { isPublicPolicy, parsePolicy, type Policy } from './policy.js';
 import type { RequestContext } from './policy-conditions.js';
 import type { Identity } from './credentials.js';
 import type { Route } from '../router.js';
@@ -58,7 +58,18 @@ export async function authorizeAccess(meta: MetaStore, identity: Identity, req: 
     objectAcl = manifest ? (manifest.acl ?? defaultAcl(settings)) : null;
     for (const [tag, value] of Object.entries(manifest?.tags ?? {})) context[`s3:existingobjecttag/${tag.toLowerCase()}`] = value;
   }
-  const request = { principal, context, policy: policyOf(bucket.name, settings), bucketAcl: settings.acl ?? defaultAcl(settings), bucket: check.bucket };
+  const policy = policyOf(bucket.name, settings);
+  const block = settings.publicAccessBlock;
+  const request = {
+    principal,
+    context,
+    policy,
+    bucketAcl: settings.acl ?? defaultAcl(settings),
+    bucket: check.bucket,
+    ignorePublicAcls: block?.ignorePublicAcls === true,
+    restrictPublicPolicy: block?.restrictPublicBuckets === true && policy !== null && isPublicPolicy(policy),
+    aclsDisabled: settings.ownership === 'BucketOwnerEnforced',
+  };
   const decision = decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl });
   if (missing && readsObjectAcl(check.action) && decision.by !== 'explicit-deny') {
     // A missing object has no ACL: who may list the bucket learns it is missing (404), as from

@@ -1,6 +1,6 @@
-import type { Acl, AclGrant, AclPermission, Bucket } from '../../src/meta/meta-store.js';
+import type { Acl, AclGrant, AclPermission, Bucket, BucketSettings } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
-import { cannedAcl, checkedGroup, GRANT_HEADERS, headerGrants, ownerOf, PERMISSIONS, type Owner } from '../auth/acl.js';
+import { cannedAcl, checkedGroup, GRANT_HEADERS, headerGrants, isPublicAcl, ownerOf, PERMISSIONS, type Owner } from '../auth/acl.js';
 import { header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, text } from '../xml.js';
@@ -42,7 +42,7 @@ export async function getBucketAcl(ctx: Context<'GetBucketAcl'>): Promise<void> 
 export async function putBucketAcl(ctx: Context<'PutBucketAcl'>): Promise<void> {
   const bucket = await requireBucket(ctx);
   const owner = bucketOwnerOf(bucket);
-  const acl = await aclToPut(ctx, owner, owner);
+  const acl = settable(bucket.settings, await aclToPut(ctx, owner, owner), owner);
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, acl }));
   sendEmpty(ctx);
 }
@@ -57,7 +57,7 @@ export async function putObjectAcl(ctx: Context<'PutObjectAcl'>): Promise<void> 
   const bucket = await requireBucket(ctx);
   const bucketOwner = bucketOwnerOf(bucket);
   const current = await ctx.store.head(bucket.name, keyOf(ctx));
-  const acl = await aclToPut(ctx, current.acl?.owner ?? bucketOwner, bucketOwner);
+  const acl = settable(bucket.settings, await aclToPut(ctx, current.acl?.owner ?? bucketOwner, bucketOwner), bucketOwner);
   await updateManifest(ctx, bucket.name, current, (m) => ({ ...m, acl }));
   sendEmpty(ctx);
 }
@@ -127,5 +127,18 @@ export async function newObjectAcl(ctx: Context, bucket: string, cannedField?: s
   const b = await ctx.meta.getBucket(bucket);
   if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   const bucketOwner = bucketOwnerOf(b);
-  return requestAcl(ctx, requesterOwner(ctx, bucketOwner), bucketOwner, cannedField);
+  // With ACLs disabled the bucket's owner owns every object.
+  const owner = b.settings.ownership === 'BucketOwnerEnforced' ? bucketOwner : requesterOwner(ctx, bucketOwner);
+  return settable(b.settings, requestAcl(ctx, owner, bucketOwner, cannedField), bucketOwner);
+}
+
+/**
+ * Refuses an ACL the bucket's settings forbid setting: any but the owners' own under
+ * BucketOwnerEnforced (400 AccessControlListNotSupported), a public one under BlockPublicAcls (403).
+ */
+function settable(settings: BucketSettings, acl: Acl, bucketOwner: Owner): Acl {
+  const ownersOnly = acl.grants.every((g) => g.grantee.type === 'CanonicalUser' && (g.grantee.id === acl.owner.id || g.grantee.id === bucketOwner.id));
+  if (settings.ownership === 'BucketOwnerEnforced' && !ownersOnly) throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs');
+  if (settings.publicAccessBlock?.blockPublicAcls && isPublicAcl(acl)) throw new S3Error('AccessDenied', 'Access Denied');
+  return acl;
 }

@@ -11,6 +11,7 @@ import { deleteObject, deleteObjects, getObject, headObject, putObject } from '.
 import { uploadPartCopy } from './part-copy.js';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './policy.js';
 import { postObject } from './post-object.js';
+import { deleteBucketOwnershipControls, deletePublicAccessBlock, getBucketOwnershipControls, getPublicAccessBlock, putBucketOwnershipControls, putPublicAccessBlock } from './public-access.js';
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './tagging.js';
 
 /** Each operation's handler, given the context of its own endpoint. */
@@ -36,6 +37,12 @@ const OPERATIONS: Handlers = {
   GetObjectAcl: getObjectAcl,
   PutObjectAcl: putObjectAcl,
   GetBucketTagging: getBucketTagging,
+  GetPublicAccessBlock: getPublicAccessBlock,
+  PutPublicAccessBlock: putPublicAccessBlock,
+  DeletePublicAccessBlock: deletePublicAccessBlock,
+  GetBucketOwnershipControls: getBucketOwnershipControls,
+  PutBucketOwnershipControls: putBucketOwnershipControls,
+  DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
   PutBucketTagging: putBucketTagging,
   DeleteBucketTagging: deleteBucketTagging,
   GetObjectTagging: getObjectTagging,

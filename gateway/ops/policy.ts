@@ -8,7 +8,8 @@ import { el, readSmallBody } from '../xml.js';
 export async function putBucketPolicy(ctx: Context<'PutBucketPolicy'>): Promise<void> {
   const bucket = await requireBucket(ctx);
   const text = await readSmallBody(ctx.body().body, contentMd5(ctx));
-  parsePolicy(text, bucket.name);
+  const policy = parsePolicy(text, bucket.name);
+  if (bucket.settings.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(policy)) throw new S3Error('AccessDenied', 'Access Denied');
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, policy: text }));
   sendEmpty(ctx, 204);
 }

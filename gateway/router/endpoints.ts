@@ -42,6 +42,12 @@ type Members =
   | ({ kind: 'GetBucketAcl' } & InBucket)
   | ({ kind: 'PutBucketAcl' } & InBucket)
   | ({ kind: 'GetBucketTagging' } & InBucket)
+  | ({ kind: 'GetPublicAccessBlock' } & InBucket)
+  | ({ kind: 'PutPublicAccessBlock' } & InBucket)
+  | ({ kind: 'DeletePublicAccessBlock' } & InBucket)
+  | ({ kind: 'GetBucketOwnershipControls' } & InBucket)
+  | ({ kind: 'PutBucketOwnershipControls' } & InBucket)
+  | ({ kind: 'DeleteBucketOwnershipControls' } & InBucket)
   | ({ kind: 'PutBucketTagging' } & InBucket)
   | ({ kind: 'DeleteBucketTagging' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */

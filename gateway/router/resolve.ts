@@ -11,13 +11,12 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  */
 const NOT_IMPLEMENTED = [
   'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
-  'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls',
-  'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention',
+  'legal-hold', 'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'replication', 'requestPayment', 'restore', 'retention',
   'select', 'torrent', 'versions', 'website',
 ];
 
 /** Subresources S3 has on buckets only. */
-const BUCKET_ONLY = ['policy', 'policyStatus'];
+const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
@@ -46,6 +45,8 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
       if (q.has('acl')) return { kind: 'GetBucketAcl', bucket };
       if (q.has('tagging')) return { kind: 'GetBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'GetPublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'GetBucketOwnershipControls', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
     case 'HEAD':
@@ -55,10 +56,14 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
       if (q.has('acl')) return { kind: 'PutBucketAcl', bucket };
       if (q.has('tagging')) return { kind: 'PutBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'PutPublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'PutBucketOwnershipControls', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
       if (q.has('tagging')) return { kind: 'DeleteBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'DeletePublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'DeleteBucketOwnershipControls', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).

@@ -37,6 +37,17 @@ export interface BucketSettings {
   acl?: Acl;
   /** Bucket tags, by key. */
   tags?: Record<string, string>;
+  /** S3 Object Ownership; BucketOwnerEnforced disables ACLs. None: ObjectWriter (ACLs apply). */
+  ownership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+  /** S3 Block Public Access, as put. */
+  publicAccessBlock?: PublicAccessBlock;
+}
+
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
 }
 
 export interface BucketInfo {

@@ -90,6 +90,16 @@ describe('the authorisation decision', () => {
     expect(allowed(request(STRANGER, 's3:GetObjectAcl', 'k', { objectAcl: granted }))).toBe(false);
   });
 
+  it('applies Block Public Access and BucketOwnerEnforced to what ACLs and public policies allow', () => {
+    const publicRead = cannedAcl('public-read', ownerOf('ROOTKEY'));
+    expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead, aclsDisabled: true }))).toBe(false);
+    const owned = cannedAcl('private', ownerOf('STRANGER'));
+    expect(allowed(request(STRANGER, 's3:GetObject', 'k', { objectAcl: owned, aclsDisabled: true }))).toBe(false);
+    const p = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
+    expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { policy: p, restrictPublicPolicy: true }))).toBe(false);
+    expect(allowed(request(STRANGER, 's3:GetObject', 'k', { policy: p, restrictPublicPolicy: true }))).toBe(true);
+  });
+
   it('names principals by ARN, key id or canonical id', () => {
     for (const name of [`arn:aws:iam::${ACCOUNT_ID}:user/STRANGER`, 'STRANGER']) {
       const p = policy([{ Effect: 'Allow', Principal: { AWS: [name] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
