@@ -19,6 +19,7 @@ import {
   PutObjectTaggingCommand,
   GetBucketAclCommand,
   GetObjectAclCommand,
+  ListBucketsCommand,
   PutBucketAclCommand,
   PutObjectAclCommand,
   UploadPartCommand,
@@ -163,6 +164,7 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     const acls = await s3.send(new GetObjectAclCommand({ Bucket: 'private', Key: 'public.txt' }));
     const rootId = canonicalId(ROOT.accessKeyId);
     expect(acls.Owner).toEqual({ ID: rootId, DisplayName: ROOT.accessKeyId });
+    expect((await s3.send(new ListBucketsCommand({}))).Owner).toEqual(acls.Owner);
     expect(acls.Grants).toEqual([
       { Grantee: { Type: 'CanonicalUser', ID: rootId, DisplayName: ROOT.accessKeyId }, Permission: 'FULL_CONTROL' },
       { Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' },

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
 import { ownerOf } from '../auth/acl.js';
-import { bucketOf, OWNER, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { bucketOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { requestAcl } from './acl.js';
@@ -25,7 +25,8 @@ export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
     ? await ctx.meta.listBuckets()
     : (await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))).flatMap((b) => b ?? []);
   const items = buckets.map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`).join('');
-  sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner><Buckets>${items}</Buckets>`);
+  const owner = ownerOf(identity.accessKeyId);
+  sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner><Buckets>${items}</Buckets>`);
 }
 
 export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> {
