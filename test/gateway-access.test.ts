@@ -108,6 +108,9 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     );
     expect(await (await client.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).Body!.transformToString()).toBe('kept');
     await client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'new', Body: 'n' }));
+    // Writing is not publishing: naming an ACL needs s3:PutObjectAcl (the owner's grant) too.
+    expect(await failure(client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'published', Body: 'p', ACL: 'public-read' })))).toBe('AccessDenied');
+    expect(await g.h.meta.getObject('guarded', 'published')).toBeNull();
     expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
     // Deleting in bulk is deleting each key: the Deny holds there too.
     const bulk = await client.send(new DeleteObjectsCommand({ Bucket: 'guarded', Delete: { Objects: [{ Key: 'keep' }] } }));

@@ -71,7 +71,7 @@ export async function authorizeAccess(meta: MetaStore, identity: Identity, req: 
     aclsDisabled: settings.ownership === 'BucketOwnerEnforced',
   };
   const decision = decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl });
-  if (missing && readsObjectAcl(check.action) && decision.by !== 'explicit-deny') {
+  if (missing && check.action.startsWith('s3:GetObject') && decision.by !== 'explicit-deny') {
     // A missing object has no ACL: who may list the bucket learns it is missing (404), as from
     // AWS; anyone else gets 403, whatever they may do to it once it exists.
     if (decide({ ...request, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;

@@ -1,5 +1,7 @@
 import type { Acl, AclGrant, AclPermission, Bucket, BucketSettings } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
+import type { Identity } from '../auth/credentials.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import { cannedAcl, checkedGroup, GRANT_HEADERS, headerGrants, isPublicAcl, ownerOf, PERMISSIONS, type Owner } from '../auth/acl.js';
 import { header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -10,9 +12,9 @@ import { child, el, text } from '../xml.js';
  * for (`x-amz-acl`, `x-amz-grant-*`). Deciding what an ACL allows is auth/authorize.ts's.
  */
 
-/** Who owns what the request creates: its key, or the bucket's owner for anonymous writes. */
-export function requesterOwner(ctx: Context, bucketOwner: Owner): Owner {
-  return ctx.auth.identity.anonymous ? bucketOwner : ownerOf(ctx.auth.identity.accessKeyId);
+/** Who owns what a request creates: its key, or the bucket's owner for anonymous writes. */
+function requesterOwner(identity: Identity, bucketOwner: Owner): Owner {
+  return identity.anonymous ? bucketOwner : ownerOf(identity.accessKeyId);
 }
 
 export function bucketOwnerOf(bucket: Bucket): Owner {
@@ -122,13 +124,19 @@ function sendAcl(ctx: Context, acl: Acl): void {
   sendXml(ctx, 'AccessControlPolicy', `<Owner>${el('ID', acl.owner.id)}${el('DisplayName', acl.owner.displayName)}</Owner><AccessControlList>${grants}</AccessControlList>`);
 }
 
-/** The ACL of an object the request creates in `bucket` (PUT, copy, multipart, POST form). */
-export async function newObjectAcl(ctx: Context, bucket: string, cannedField?: string): Promise<Acl> {
+/**
+ * The ACL of an object `identity` creates at `key` in `bucket` (PUT, copy, multipart; a POST
+ * form's signer and `acl` field). Naming an ACL needs s3:PutObjectAcl as well, as on AWS: a key
+ * that may only write cannot make what it writes public.
+ */
+export async function newObjectAcl(ctx: Context, bucket: string, key: string, identity: Identity = ctx.auth.identity, cannedField?: string): Promise<Acl> {
   const b = await ctx.meta.getBucket(bucket);
   if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   const bucketOwner = bucketOwnerOf(b);
   // With ACLs disabled the bucket's owner owns every object.
-  const owner = b.settings.ownership === 'BucketOwnerEnforced' ? bucketOwner : requesterOwner(ctx, bucketOwner);
+  const owner = b.settings.ownership === 'BucketOwnerEnforced' ? bucketOwner : requesterOwner(identity, bucketOwner);
+  const named = cannedField !== undefined || header(ctx, 'x-amz-acl') !== undefined || GRANT_HEADERS.some(([name]) => header(ctx, name) !== undefined);
+  if (named) await authorizeAccess(ctx.meta, identity, ctx.req, ctx.route.query, { action: 's3:PutObjectAcl', right: 'owner', bucket, key }, Date.now());
   return settable(b.settings, requestAcl(ctx, owner, bucketOwner, cannedField), bucketOwner);
 }
 

@@ -54,7 +54,7 @@ export function copyTooLarge(): S3Error {
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
-  const acl = await newObjectAcl(ctx, bucket);
+  const acl = await newObjectAcl(ctx, bucket, key);
   const copied = await withCopySource(ctx, ({ manifest, ...source }) => {
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');

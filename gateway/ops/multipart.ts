@@ -25,7 +25,7 @@ export async function requireUpload(ctx: Context<UploadOperation>): Promise<Uplo
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucketOf(ctx)), tags: requestTags(ctx) });
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)), tags: requestTags(ctx) });
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 

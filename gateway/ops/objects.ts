@@ -20,7 +20,7 @@ const MAX_DELETE_KEYS = 1000;
 export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
-  const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket), tags: requestTags(ctx) };
+  const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket, key), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
   const { body, length, checksums } = ctx.body();

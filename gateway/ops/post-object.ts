@@ -42,7 +42,7 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const fields = new Map(form.fields).set('key', key);
   const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
   await authorizeAccess(ctx.meta, grant.identity, ctx.req, ctx.route.query, { action: 's3:PutObject', right: 'write', bucket, key }, Date.now());
-  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), { ...headersToStore(fields), acl: await newObjectAcl(ctx, bucket, fields.get('acl')) });
+  const { etag } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), { ...headersToStore(fields), acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')) });
   respond(ctx, fields, key, etag);
 }
 
