@@ -285,6 +285,18 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     );
     expect((await anonymousGet('/site/released')).status).toBe(200);
     expect((await anonymousGet('/site/draft')).status).toBe(403);
+    // A Deny on a tag holds for keys whose grants allow the read, and for root.
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'guarded',
+        Policy: policy([{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*', Condition: { StringEquals: { 's3:ExistingObjectTag/classification': 'secret' } } }]),
+      }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'classified', Body: 'c', Tagging: 'classification=secret' }));
+    expect(await failure(g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'classified' })))).toBe('AccessDenied');
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'classified' })))).toBe('AccessDenied');
+    expect((await g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).ContentLength).toBe(4);
+    await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }));
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
   });
 

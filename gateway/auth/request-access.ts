@@ -51,8 +51,10 @@ export async function authorizeAccess(meta: MetaStore, identity: Identity, req: 
   const context = requestContext(req, query, identity, now);
   let objectAcl: Acl | null = null;
   let missing = false;
-  const needsObject = check.key !== null && principal.kind !== 'root' && !(principal.kind === 'key' && grantAllows(principal.grants, check.right));
-  if (needsObject && (readsObjectAcl(check.action) || settings.policy !== undefined)) {
+  // The object matters to a policy (its tags are condition keys, for a Deny too, whoever asks)
+  // and, when nothing else allows the action, through its ACL.
+  const allowedElsewhere = principal.kind === 'root' || (principal.kind === 'key' && grantAllows(principal.grants, check.right));
+  if (check.key !== null && (settings.policy !== undefined || (!allowedElsewhere && readsObjectAcl(check.action)))) {
     const manifest = await meta.getObject(check.bucket, check.key!);
     missing = manifest === null;
     objectAcl = manifest ? (manifest.acl ?? defaultAcl(settings)) : null;
