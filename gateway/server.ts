@@ -5,9 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { MetaStore } from '../src/meta/meta-store.js';
 import type { ObjectStore } from '../src/store/object-store.js';
-import { authorize, NEEDED } from './auth/access.js';
 import { Credentials } from './auth/credentials.js';
 import { verifiedBody, type VerifiedBody } from './auth/payload.js';
+import { authorizeRoute } from './auth/request-access.js';
 import { authenticate } from './auth/sigv4.js';
 import type { Context } from './context.js';
 import { isInternal, S3Error, toS3Error } from './errors.js';
@@ -103,7 +103,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
       payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
-      await authorize(o.meta, auth.identity, r.bucket, NEEDED[r.endpoint.kind]);
+      await authorizeRoute(o.meta, auth.identity, req, r, now());
       let body: VerifiedBody | null = null;
       const ctx: Context = {
         req,

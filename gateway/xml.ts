@@ -47,18 +47,7 @@ export function errorXml(error: S3Error, resource: string, requestId: string): s
  * `md5` is the Content-MD5 (base64) the body must have.
  */
 export async function readXml(body: AsyncIterable<Uint8Array>, arrays: readonly string[] = [], md5?: string, limit = MAX_XML_BODY): Promise<Record<string, unknown>> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const part of body) {
-    size += part.length;
-    if (size > limit) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.');
-    parts.push(Buffer.from(part));
-  }
-  const bytes = Buffer.concat(parts);
-  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5) {
-    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
-  }
-  const text = bytes.toString('utf8');
+  const text = await readSmallBody(body, md5, limit);
   if (text.trim() === '' || hasDeclaration(text)) throw malformed();
   const parser = new XMLParser({
     ignoreAttributes: true,
@@ -116,4 +105,20 @@ export function text(parent: Record<string, unknown>, name: string): string | un
 
 export function malformed(): S3Error {
   return new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+}
+
+/** A small request body (an XML or JSON document) as text, its Content-MD5 (when sent) checked. */
+export async function readSmallBody(body: AsyncIterable<Uint8Array>, md5?: string, limit = MAX_XML_BODY): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of body) {
+    size += part.length;
+    if (size > limit) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.');
+    parts.push(Buffer.from(part));
+  }
+  const bytes = Buffer.concat(parts);
+  if (md5 !== undefined && createHash('md5').update(bytes).digest('base64') !== md5) {
+    throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+  }
+  return bytes.toString('utf8');
 }

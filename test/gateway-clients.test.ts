@@ -266,6 +266,11 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     await api('get-object', '--bucket', bucket, '--key', 'assembled.bin', path.join(d, 'assembled.back'));
     expectSameFile(path.join(d, 'assembled.back'), Buffer.concat([part1, part2]));
 
+    // --acl public-read: an anonymous GET (a browser's) reads the object; the others stay private.
+    await aws('s3', 'cp', '--no-progress', '--acl', 'public-read', path.join(d, 'small.txt'), `s3://${bucket}/public.txt`);
+    expect(await download(`${e().url}/${bucket}/public.txt`)).toEqual({ status: 200, body: small });
+    expect((await download(`${e().url}/${bucket}/small.txt`)).status).toBe(403);
+
     const deleted = await api('delete-objects', '--bucket', bucket, '--delete', JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'assembled.bin' }, { Key: 'never-was' }] }));
     expect((deleted.Deleted as Array<{ Key: string }>).map((o) => o.Key).sort()).toEqual(['assembled.bin', 'meta.txt', 'never-was']);
     await aws('s3', 'rm', `s3://${bucket}/small.txt`);
@@ -372,6 +377,11 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     // Configured for another region: s3cmd reads ours from the <Region> of the 400 and signs again.
     fs.writeFileSync(path.join(d, 's3cfg-eu'), config('eu-west-1'));
     expect(await tool('s3cmd', ['--config', path.join(d, 's3cfg-eu'), 'ls', `s3://${bucket}/`])).toMatch(new RegExp(`s3://${bucket}/big\\.bin\n`));
+    // setacl --acl-public: an anonymous GET (a browser's) reads the object, until --acl-private.
+    await s3cmd('setacl', '--acl-public', `s3://${bucket}/dir/small.txt`);
+    expect(await download(`${e().url}/${bucket}/dir/small.txt`)).toEqual({ status: 200, body: small });
+    await s3cmd('setacl', '--acl-private', `s3://${bucket}/dir/small.txt`);
+    expect((await download(`${e().url}/${bucket}/dir/small.txt`)).status).toBe(403);
     await s3cmd('del', `s3://${bucket}/dir/small.txt`, `s3://${bucket}/big.bin`);
     expect((await s3cmd('ls', '--recursive', `s3://${bucket}`)).trim()).toBe('');
     await s3cmd('rb', `s3://${bucket}`);

@@ -70,7 +70,7 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     await expect403([['key', 'user/a']], 'AccessDenied', 'Access Denied'); // no policy: anonymous
     const reader = await grantKey(g, 'FORMREADER', { forms: { read: true } });
     await expect403([['key', 'user/a'], ...signedFields(BASE, { creds: reader })], 'AccessDenied', 'Access Denied');
-    expect(g.h.meta.getObject('forms', 'user/a')).toBeNull();
+    expect(await g.h.meta.getObject('forms', 'user/a')).toBeNull();
     const writer = await grantKey(g, 'FORMWRITER', { forms: { write: true } });
     const ok = await postForm([['key', 'user/a'], ['x-ignore-note', 'not in the policy'], ...signedFields(BASE, { creds: writer })], file);
     expect(ok.status).toBe(204);
@@ -82,7 +82,7 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     expect([large.status, errorCode(large)]).toEqual([400, 'EntityTooLarge']);
     const tiny = await postForm([['key', 'user/tiny'], ...range(10, 100)], { name: 'f', data: Buffer.from('short') });
     expect([tiny.status, errorCode(tiny)]).toEqual([400, 'EntityTooSmall']);
-    expect([g.h.meta.getObject('forms', 'user/large'), g.h.meta.getObject('forms', 'user/tiny')]).toEqual([null, null]);
+    expect(await Promise.all([g.h.meta.getObject('forms', 'user/large'), g.h.meta.getObject('forms', 'user/tiny')])).toEqual([null, null]);
     const exact = await postForm([['key', 'user/exact'], ...range(5, 5)], { name: 'f', data: Buffer.from('exact') });
     expect(exact.status).toBe(204);
   });
@@ -105,7 +105,7 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     const whole = form([['key', 'user/cut'], ...signedFields(BASE)], { name: 'f', data: content(300 * 1024, 5) });
     const cut = await post(whole.body.subarray(0, whole.body.length - 100 * 1024), whole.type);
     expect([cut.status, errorCode(cut)]).toEqual([400, 'MalformedPOSTRequest']);
-    expect(g.h.meta.getObject('forms', 'user/cut')).toBeNull();
+    expect(await g.h.meta.getObject('forms', 'user/cut')).toBeNull();
     const noBoundary = await post(Buffer.from('x'), 'multipart/form-data');
     expect([noBoundary.status, errorCode(noBoundary)]).toEqual([400, 'MalformedPOSTRequest']);
   });

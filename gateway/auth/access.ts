@@ -23,6 +23,26 @@ export const NEEDED: Record<Operation, Right> = {
   GetBucketCors: 'read',
   PutBucketCors: 'owner',
   DeleteBucketCors: 'owner',
+  GetBucketPolicy: 'owner',
+  PutBucketPolicy: 'owner',
+  DeleteBucketPolicy: 'owner',
+  GetBucketPolicyStatus: 'owner',
+  GetBucketAcl: 'owner',
+  PutBucketAcl: 'owner',
+  GetObjectAcl: 'read',
+  PutObjectAcl: 'owner',
+  GetBucketTagging: 'read',
+  GetPublicAccessBlock: 'owner',
+  PutPublicAccessBlock: 'owner',
+  DeletePublicAccessBlock: 'owner',
+  GetBucketOwnershipControls: 'owner',
+  PutBucketOwnershipControls: 'owner',
+  DeleteBucketOwnershipControls: 'owner',
+  PutBucketTagging: 'owner',
+  DeleteBucketTagging: 'owner',
+  GetObjectTagging: 'read',
+  PutObjectTagging: 'write',
+  DeleteObjectTagging: 'write',
   PreflightCors: 'none', // unauthenticated by design: answered from the bucket's CORS rules
   ListObjects: 'read',
   ListObjectsV2: 'read',
@@ -35,7 +55,7 @@ export const NEEDED: Record<Operation, Right> = {
   PostObject: 'none', // the form's signed policy names the key, whose write right the operation checks
   CopyObject: 'write', // and read on the source, checked by the copy
   DeleteObject: 'write',
-  DeleteObjects: 'write',
+  DeleteObjects: 'none', // s3:DeleteObject on each key, checked by the operation
   CreateMultipartUpload: 'write',
   UploadPart: 'write',
   UploadPartCopy: 'write', // and read on the source, checked by the copy

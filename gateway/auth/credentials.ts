@@ -5,6 +5,8 @@ export interface Identity {
   accessKeyId: string;
   /** Root owns everything; other keys see only the buckets granted to them. */
   root: boolean;
+  /** A request without credentials: only what a bucket's ACL or policy allows everyone. */
+  anonymous?: boolean;
 }
 
 export interface KnownKey extends Identity {

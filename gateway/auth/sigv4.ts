@@ -23,11 +23,12 @@ export interface AuthOptions {
 }
 
 /**
- * Who a request without SigV4 is: no grants, no body signature. Only operations that need no
- * right (a CORS preflight; a POST form, whose fields carry its own credential) get this far.
+ * Who a request without SigV4 is: no grants, no body signature. Authorisation allows it only what
+ * a bucket's ACL or policy allows everyone (a CORS preflight and a POST form, whose fields carry
+ * its own credential, are not authorised as the request).
  */
 const ANONYMOUS: Authenticated = {
-  identity: { accessKeyId: '', root: false },
+  identity: { accessKeyId: '', root: false, anonymous: true },
   payload: 'UNSIGNED-PAYLOAD',
   chain: { key: Buffer.alloc(0), longDate: '', scope: '', seed: '' },
 };
@@ -58,7 +59,7 @@ export async function authenticate(req: IncomingMessage, route: Route, o: AuthOp
   if (header !== undefined) return authenticateHeader(req, route, header, o);
   if (route.query.has('X-Amz-Algorithm')) return authenticatePresigned(req, route, o);
   if (route.query.has('AWSAccessKeyId')) throw unsupportedScheme(); // SigV2 presigned URL
-  throw new S3Error('AccessDenied', 'Access Denied');
+  return ANONYMOUS;
 }
 
 async function authenticateHeader(req: IncomingMessage, route: Route, header: string, o: AuthOptions): Promise<Authenticated> {

@@ -1,8 +1,10 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
-import { bucketOf, header, OWNER, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { ownerOf } from '../auth/acl.js';
+import { bucketOf, header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
+import { requestAcl } from './acl.js';
 
 /** S3's naming rules for new buckets (general purpose buckets). */
 export function validBucketName(name: string): boolean {
@@ -23,7 +25,8 @@ export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
     ? await ctx.meta.listBuckets()
     : (await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))).flatMap((b) => b ?? []);
   const items = buckets.map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`).join('');
-  sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner><Buckets>${items}</Buckets>`);
+  const owner = ownerOf(identity.accessKeyId);
+  sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner><Buckets>${items}</Buckets>`);
 }
 
 export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> {
@@ -39,7 +42,8 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
   // Object lock is chosen at creation, and keeps versioning Enabled for good.
   const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   try {
-    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}) });
+    const owner = ownerOf(ctx.auth.identity.accessKeyId);
+    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, acl: requestAcl(ctx, owner, owner), ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}) });
   } catch (e) {
     // Only root creates buckets, and root owns every bucket.
     if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {

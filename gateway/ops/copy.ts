@@ -1,11 +1,13 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
-import { authorize } from '../auth/access.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import { DeleteMarkerError } from '../../src/store/errors.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
+import { newObjectAcl } from './acl.js';
+import { copyTags } from './tagging.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
@@ -18,7 +20,8 @@ type CheckedSource = CopySource & { manifest: ObjectManifest };
 
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
-  await authorize(ctx.meta, ctx.auth.identity, source.bucket, 'read');
+  const access = { action: 's3:GetObject', right: 'read', bucket: source.bucket, key: source.key } as const;
+  await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, access, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {
     if (e instanceof DeleteMarkerError && e.code === 'MethodNotAllowed') {
       throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
@@ -65,6 +68,7 @@ export function copyTooLarge(): S3Error {
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
+  const acl = await newObjectAcl(ctx, bucket, key);
   let read: Record<string, string> = {};
   const copied = await withCopySource(ctx, (checked) => {
     const { manifest, ...source } = checked;
@@ -79,7 +83,9 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       );
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
-    return ctx.store.copy(source.bucket, source.key, bucket, key, directive === 'REPLACE' ? objectHeaders(ctx) : undefined, manifest.id, source.versionId, lock);
+    // The copy's headers and tags are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
+    const headers = directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
+    return ctx.store.copy(source.bucket, source.key, bucket, key, { ...headers, acl, tags: copyTags(ctx, manifest.tags) }, manifest.id, source.versionId, lock);
   });
   sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`), 200, { ...read, ...versionHeader(copied) });
 }

@@ -4,6 +4,8 @@ import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
+import { newObjectAcl } from './acl.js';
+import { requestTags } from './tagging.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
@@ -25,7 +27,7 @@ export async function requireUpload(ctx: Context<UploadOperation>): Promise<Uplo
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), ...(lock ? { lock } : {}) });
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), ...(lock ? { lock } : {}), acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)), tags: requestTags(ctx) });
   sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
 }
 

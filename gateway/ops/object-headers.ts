@@ -55,6 +55,8 @@ export function objectResponseHeaders(ctx: Context<'GetObject' | 'HeadObject'>, 
   };
   for (const [name, value] of Object.entries(manifest.metadata)) out[name] = value;
   if (manifest.parts) out['x-amz-mp-parts-count'] = manifest.parts.length;
+  const tagCount = Object.keys(manifest.tags ?? {}).length;
+  if (tagCount > 0) out['x-amz-tagging-count'] = tagCount;
   if (whole && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
     for (const [algorithm, value] of Object.entries(manifest.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
   }

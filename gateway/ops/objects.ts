@@ -7,6 +7,9 @@ import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type 
 import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
+import { authorizeAccess } from '../auth/request-access.js';
+import { newObjectAcl } from './acl.js';
+import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
 import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
@@ -18,7 +21,7 @@ const MAX_DELETE_KEYS = 1000;
 export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
-  const headers = objectHeaders(ctx);
+  const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket, key), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
@@ -153,6 +156,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
     const named = versionId === undefined ? '' : el('VersionId', versionId);
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
+      await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, { action: 's3:DeleteObject', right: 'write', bucket, key }, Date.now());
       const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
       const marker = result.deleteMarker ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null') : '';
       if (!quiet) results += `<Deleted>${el('Key', key)}${named}${marker}</Deleted>`;

@@ -1,10 +1,11 @@
 import type { TLSSocket } from 'node:tls';
-import { authorize } from '../auth/access.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
 import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
 import { el } from '../xml.js';
+import { newObjectAcl } from './acl.js';
 import { headersToStore, versionHeader } from './object-headers.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -40,8 +41,8 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
   const fields = new Map(form.fields).set('key', key);
   const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
-  await authorize(ctx.meta, grant.identity, bucket, 'write');
-  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), headersToStore(fields));
+  await authorizeAccess(ctx.meta, grant.identity, ctx.req, ctx.route.query, { action: 's3:PutObject', right: 'write', bucket, key }, Date.now());
+  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), { ...headersToStore(fields), acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')) });
   respond(ctx, fields, key, etag, versionHeader(manifest));
 }
 

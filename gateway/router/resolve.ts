@@ -10,18 +10,21 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  * `endpoints.ts`, its case below, its handler in `ops/` and its right in `auth/access.ts`.
  */
 const NOT_IMPLEMENTED = [
-  'acl', 'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
-  'lifecycle', 'logging', 'metrics', 'notification', 'ownershipControls',
-  'policy', 'policyStatus', 'publicAccessBlock', 'replication', 'requestPayment', 'restore',
-  'select', 'tagging', 'torrent', 'website',
+  'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
+  'lifecycle', 'logging', 'metrics', 'notification', 'replication', 'requestPayment', 'restore',
+  'select', 'torrent', 'website',
 ];
+
+/** Subresources S3 has on buckets only. */
+const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
 
 /** The operation a request names and its parameters: method, bucket, key, query and (for copies) headers. */
 export function resolveEndpoint(method: string, bucket: string | null, key: string | null, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name));
+  // A subresource of buckets only (policy) on an object path is one S3 does not have either.
+  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name)) ?? (key !== null ? BUCKET_ONLY.find((name) => q.has(name)) : undefined);
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
   if (bucket === null) {
     if (method === 'GET') return { kind: 'ListBuckets' };
@@ -39,6 +42,12 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('cors')) return { kind: 'GetBucketCors', bucket };
       if (q.has('versioning')) return { kind: 'GetBucketVersioning', bucket };
       if (q.has('object-lock')) return { kind: 'GetObjectLockConfiguration', bucket };
+      if (q.has('policy')) return { kind: 'GetBucketPolicy', bucket };
+      if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
+      if (q.has('acl')) return { kind: 'GetBucketAcl', bucket };
+      if (q.has('tagging')) return { kind: 'GetBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'GetPublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'GetBucketOwnershipControls', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
@@ -47,8 +56,17 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
     case 'PUT':
       if (q.has('cors')) return { kind: 'PutBucketCors', bucket };
       if (q.has('object-lock')) return { kind: 'PutObjectLockConfiguration', bucket };
+      if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
+      if (q.has('acl')) return { kind: 'PutBucketAcl', bucket };
+      if (q.has('tagging')) return { kind: 'PutBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'PutPublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'PutBucketOwnershipControls', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
+      if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
+      if (q.has('tagging')) return { kind: 'DeleteBucketTagging', bucket };
+      if (q.has('publicAccessBlock')) return { kind: 'DeletePublicAccessBlock', bucket };
+      if (q.has('ownershipControls')) return { kind: 'DeleteBucketOwnershipControls', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).
@@ -65,6 +83,8 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       if (q.has('retention')) return { kind: 'GetObjectRetention', bucket, key, versionId };
       if (q.has('legal-hold')) return { kind: 'GetObjectLegalHold', bucket, key, versionId };
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
+      if (q.has('acl')) return { kind: 'GetObjectAcl', bucket, key };
+      if (q.has('tagging')) return { kind: 'GetObjectTagging', bucket, key };
       return { kind: 'GetObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'HEAD':
       return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers), versionId };
@@ -77,6 +97,7 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
       break;
     case 'DELETE':
+      if (q.has('tagging')) return { kind: 'DeleteObjectTagging', bucket, key };
       return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key, versionId };
   }
   throw notAllowed();
@@ -84,6 +105,8 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 
 /** PUT on a key: an object or a part, its bytes in the body or copied from `x-amz-copy-source`. */
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
+  if (q.has('acl')) return { kind: 'PutObjectAcl', bucket, key };
+  if (q.has('tagging')) return { kind: 'PutObjectTagging', bucket, key };
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
   const sourceVersionId = versionIdOf(copied?.versionId);

@@ -102,4 +102,24 @@ export interface ObjectManifest {
   parts?: number[];
   /** Object lock of this version (buckets with object lock only). */
   lock?: ObjectLock;
+  /** The object's ACL; none: private to the bucket's owner (objects stored before ACLs). */
+  acl?: Acl;
+  /** The object's tags (x-amz-tagging, PutObjectTagging), by key. */
+  tags?: Record<string, string>;
+}
+
+export type AclPermission = 'FULL_CONTROL' | 'WRITE' | 'WRITE_ACP' | 'READ' | 'READ_ACP';
+
+/** A grantee: a canonical user (an access key's owner) or a group (AllUsers, AuthenticatedUsers), by URI. */
+export type AclGrantee = { type: 'CanonicalUser'; id: string; displayName?: string } | { type: 'Group'; uri: string };
+
+export interface AclGrant {
+  grantee: AclGrantee;
+  permission: AclPermission;
+}
+
+/** An S3 access control list: the owner and what it grants. */
+export interface Acl {
+  owner: { id: string; displayName: string };
+  grants: AclGrant[];
 }

@@ -10,7 +10,8 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { ChunkRef, ObjectLock, ObjectManifest, ShardRef } from './manifest.js';
+import type { Acl, ChunkRef, ObjectLock, ObjectManifest, ShardRef } from './manifest.js';
+export type { Acl, AclGrant, AclGrantee, AclPermission } from './manifest.js';
 import { MetaError } from './errors.js';
 
 export interface CorsRule {
@@ -30,6 +31,16 @@ export interface BucketSettings {
   erasure?: { dataShards: number; parityShards: number; writeQuorum?: number };
   /** Access key id that created the bucket. */
   owner?: string;
+  /** The bucket policy as put (JSON text, returned verbatim); parsed by the gateway. */
+  policy?: string;
+  /** The bucket's ACL; none: private to its owner. */
+  acl?: Acl;
+  /** Bucket tags, by key. */
+  tags?: Record<string, string>;
+  /** S3 Object Ownership; BucketOwnerEnforced disables ACLs. None: ObjectWriter (ACLs apply). */
+  ownership?: 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+  /** S3 Block Public Access, as put. */
+  publicAccessBlock?: PublicAccessBlock;
   /**
    * Object lock, set at creation only (versioning Enabled for good then). A default retention
    * locks every new version that names none.
@@ -69,6 +80,13 @@ export function checkRetentionChange(current: ObjectLock | undefined, next: Obje
   throw new MetaError('AccessDenied', 'Access Denied because object protected by object lock.');
 }
 
+export interface PublicAccessBlock {
+  blockPublicAcls: boolean;
+  ignorePublicAcls: boolean;
+  blockPublicPolicy: boolean;
+  restrictPublicBuckets: boolean;
+}
+
 export interface BucketInfo {
   name: string;
   /** Unix milliseconds. */
@@ -85,6 +103,9 @@ export interface ObjectHeaders {
   metadata: Record<string, string>;
   /** The object lock the upload named (`x-amz-object-lock-*`), given to the completed object. */
   lock?: ObjectLock;
+  /** The new object's ACL (canned or x-amz-grant-*) and tags (x-amz-tagging). */
+  acl?: Acl;
+  tags?: Record<string, string>;
 }
 
 /**

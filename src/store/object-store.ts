@@ -182,6 +182,8 @@ export class ObjectStore {
         chunks: stored.chunks,
         ...(inline ? { inline } : {}),
         ...(options.lock ? { lock: options.lock } : {}),
+        ...(options.acl ? { acl: options.acl } : {}),
+        ...(options.tags ? { tags: options.tags } : {}),
       };
       const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await this.queueDegraded(committed.chunks);
@@ -442,6 +444,16 @@ export class ObjectStore {
     const manifest = await this.o.meta.updateObjectLock(bucket, key, versionId, change, bypassGovernance);
     await this.replica.putVersion(bucket, key, versionIdOf(manifest), { manifest });
     return manifest;
+  }
+
+  /**
+   * Replaces the object's manifest (its ACL or tags changed) if it is still version `expectedId`,
+   * in the metadata and its replicas. False when the object changed or is gone.
+   */
+  async updateObject(bucket: string, key: string, expectedId: string, manifest: ObjectManifest): Promise<boolean> {
+    if (!(await this.o.meta.updateObject(bucket, key, expectedId, manifest))) return false;
+    await this.replica.putVersion(bucket, key, versionIdOf(manifest), { manifest });
+    return true;
   }
 
   /**

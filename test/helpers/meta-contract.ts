@@ -228,6 +228,18 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await errorCode(meta.copyObject({ bucket: 'b', key: 'missing' }, 'b', 'x'))).toBe('NoSuchKey');
       });
 
+      it("keeps an object's ACL and tags: a copy takes those given with its headers, an update changes them in place", async () => {
+        const acl = { owner: { id: 'o', displayName: 'O' }, grants: [{ grantee: { type: 'Group' as const, uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' as const }] };
+        await meta.putObject('b', 'a', { ...manifest('m1'), acl, tags: { project: 'x' } });
+        expect(await meta.getObject('b', 'a')).toMatchObject({ acl, tags: { project: 'x' } });
+        const copy = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'c', { metadata: {}, tags: { project: 'y' } }))!.manifest;
+        expect([copy.acl, copy.tags]).toEqual([undefined, { project: 'y' }]);
+        expect(await meta.updateObject('b', 'a', 'm1', { ...manifest('m1'), tags: { project: 'z' } })).toBe(true);
+        expect(await meta.getObject('b', 'a')).toMatchObject({ id: 'm1', tags: { project: 'z' } });
+        expect((await meta.getObject('b', 'a'))?.acl).toBeUndefined();
+        expect(await drainDeletes()).toEqual([]);
+      });
+
       it('copies only the version of the source named, when one is', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
         expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm0' }, 'b', 'c')).toBeNull();
@@ -622,6 +634,14 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'x', etag: 'x', lastModified: 0 }))).toBe('NoSuchUpload');
         await meta.deleteObject('b', 'big');
         expect(await drainDeletes()).toEqual(names(shardsOf(p1, p3)));
+      });
+
+      it('gives the completed object the ACL and tags its upload was created with', async () => {
+        const acl = { owner: { id: 'o', displayName: 'O' }, grants: [] };
+        await meta.createUpload('b', 'tagged', 'u2', { metadata: {}, acl, tags: { k: 'v' } });
+        await meta.putPart('u2', 1, { etag: 'e', size: 10, chunks: [chunk('q1', 10)] });
+        const done = await meta.completeUpload('u2', [{ partNumber: 1, etag: 'e' }], { id: 'obj2', etag: 'x-1', lastModified: 5 });
+        expect([done.manifest.acl, done.manifest.tags]).toEqual([acl, { k: 'v' }]);
       });
 
       it('rejects bad completions and leaves the upload as it was', async () => {

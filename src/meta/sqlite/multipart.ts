@@ -178,6 +178,8 @@ export class Multipart {
       contentType: headers.contentType,
       metadata: headers.metadata,
       ...(headers.lock ? { lock: headers.lock } : {}),
+      ...(headers.acl ? { acl: headers.acl } : {}),
+      ...(headers.tags ? { tags: headers.tags } : {}),
       checksums: fields.checksums ?? {},
       chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
       parts: chosen.map((row) => row.size),

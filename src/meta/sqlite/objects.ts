@@ -203,6 +203,9 @@ export class Objects {
     if (replace) {
       manifest.contentType = replace.contentType;
       manifest.metadata = replace.metadata;
+      // A copy's ACL and tags are the request's (AWS), given with its headers.
+      manifest.acl = replace.acl;
+      manifest.tags = replace.tags;
     }
     return this.put(dstBucketId, dstKey, manifest);
   }
