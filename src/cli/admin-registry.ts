@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseKey, parseRights } from '../agent/grants.js';
+import { publicKeySchema, rightsSchema } from '../agent/grants.js';
 import { RegistryClient, type NodeView } from '../agent/registry/client.js';
-import { Fields } from '../agent/validate.js';
+import { check } from '../agent/validate.js';
+import { num } from '../util/schema.js';
 import { CliError } from './errors.js';
 
 const OPTIONS = {
@@ -35,8 +36,6 @@ const FARMER_OPTIONS = {
   days: { type: 'string' },
 } as const;
 
-const flags = new Fields('BAD_REQUEST');
-
 /** `qstor admin farm create|admit|revoke|stores`: the operator makes farms; each farmer admits the stores its nodes serve. */
 export async function farm(argv: string[]): Promise<void> {
   const [action, ...rest] = argv;
@@ -51,18 +50,18 @@ export async function farm(argv: string[]): Promise<void> {
     return;
   }
   if (!values.store) throw new CliError('USAGE', FARM_USAGE);
-  const store = parseKey(values.store, '--store', flags);
+  const store = check(publicKeySchema, values.store, '--store');
   if (action === 'revoke') {
     await client.revokeStore(token, farmId, store);
     process.stdout.write(`store ${store} no longer admitted in farm ${farmId} (grants already issued run out within the hour)\n`);
     return;
   }
   if (!values.rights) throw new CliError('USAGE', FARM_USAGE);
-  const days = values.days === undefined ? undefined : flags.number(Number(values.days), '--days', 0.001);
+  const days = values.days === undefined ? undefined : check(num(0.001), Number(values.days), '--days');
   const a = await client.admitStore(token, farmId, {
     store,
-    rights: parseRights(values.rights.split(','), '--rights', flags),
-    node: values.node === undefined ? undefined : parseKey(values.node, '--node', flags),
+    rights: check(rightsSchema, values.rights.split(','), '--rights'),
+    node: values.node === undefined ? undefined : check(publicKeySchema, values.node, '--node'),
     expires: days === undefined ? undefined : Date.now() + Math.round(days * 86_400_000),
   });
   process.stdout.write(`store ${a.store} admitted in farm ${a.farmId} for ${a.rights.join(', ')} on ${a.node ? `node ${a.node}` : 'every node'}${a.expires === null ? '' : ` until ${new Date(a.expires).toISOString()}`}\n`);
