@@ -7,6 +7,7 @@ import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { AdminServer } from './admin-server.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
+import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
 import { StartupError } from './startup-error.js';
@@ -21,12 +22,13 @@ import { StartupError } from './startup-error.js';
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      data: { type: 'string', default: './qstor-data' },
+      data: { type: 'string', default: DEFAULT_DATA_DIR },
       config: { type: 'string' },
       port: { type: 'string', default: '9000' },
       host: { type: 'string', default: '127.0.0.1' },
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
+      'admin-port': { type: 'string' },
     },
   });
   // Read before anything opens: a bad certificate path fails the start, not the first request.
@@ -44,7 +46,8 @@ async function main(): Promise<void> {
   const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, graceMs, log: (m) => logger.info(m) });
   maintenance.start();
   if (cluster) say(`registry ${cluster.port}`);
-  const admin = config?.adminPort != null ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards) : null;
+  const adminPort = config ? config.adminPort : values['admin-port'] === undefined ? null : Number(values['admin-port']);
+  const admin = adminPort !== null ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards) : null;
   const creds = rootCredentials(dir);
   if (creds.source === 'created') say(`credentials ${creds.accessKey} ${creds.secretKey}`);
   const gateway = createGateway({
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
     maxConnections: config?.maxConnections ?? undefined,
   });
   const port = await gateway.listen(config?.port ?? Number(values.port), config?.listen ?? values.host);
-  if (admin) say(`admin ${await admin.listen(config!.adminPort!, config!.adminListen)}`);
+  if (admin) say(`admin ${await admin.listen(adminPort!, config?.adminListen ?? '127.0.0.1')}`);
   say(`ready ${port}`);
   let stopping = false;
   const stop = (): void => {

@@ -2,6 +2,9 @@ import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/codec.js';
 import { BackendConfigError, backendList } from '../placement/config.js';
 import { int, parseWith, record } from '../util/schema.js';
 
+/** Where `qstor start`, the commands on its store and the gateway daemon keep everything, unless `--data` says otherwise. */
+export const DEFAULT_DATA_DIR = './qstor-data';
+
 /** What `qstor start` keeps in its data directory (`store.json`); a gateway config file holds one too. */
 export interface StoreConfig {
   dataShards: number;
