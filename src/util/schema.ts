@@ -71,9 +71,12 @@ export function fieldPath(root: string, path: readonly PropertyKey[]): string {
   return path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[${p}]` : at === '' ? String(p) : `${at}.${String(p)}`), root);
 }
 
-/** The first problem of a failed parse, as `path: what` (an unknown field is named in the path). */
+/**
+ * The first problem of a failed parse, as `path: what` (an unknown field is named in the path).
+ * An unknown field comes first: it is likely the misspelling of a field reported missing.
+ */
 export function problem(error: z.ZodError, root = ''): string {
-  const issue = error.issues[0]!;
+  const issue = error.issues.find((i) => i.code === 'unrecognized_keys') ?? error.issues[0]!;
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
   const at = fieldPath(root, path);
   return at === '' ? issue.message : `${at}: ${issue.message}`;

@@ -39,6 +39,7 @@ describe('gateway config file', () => {
 
   it.each([
     [{ data: '/d', backends: six, prot: 1 }, 'prot: unknown field (expected one of data, listen, port,'],
+    [{ data: '/d', backends: [], prot: 1 }, 'prot: unknown field'],
     [{ backends: six }, 'data: missing (must be a non-empty string)'],
     [{ data: '/d', registry: { namespaceBytes: 5 } }, `registry.namespaceBytes: must be an integer from ${1 << 20} to ${Number.MAX_SAFE_INTEGER}`],
     [{ data: '/d', registry: { downAfterSeconds: 0 } }, 'registry.downAfterSeconds: must be a number from 0.1 to 86400'],
