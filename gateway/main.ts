@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
+import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
 import { StartupError } from './startup-error.js';
@@ -25,7 +26,7 @@ import { StartupError } from './startup-error.js';
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      data: { type: 'string', default: './qstor-data' },
+      data: { type: 'string', default: DEFAULT_DATA_DIR },
       config: { type: 'string' },
       port: { type: 'string', default: '9000' },
       host: { type: 'string', default: '127.0.0.1' },

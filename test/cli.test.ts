@@ -1,5 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -24,7 +25,7 @@ try { ${body} } finally { await s.close(); }`,
 
 let output = '';
 async function startStore(dir: string, port: number): Promise<ChildProcess> {
-  const up = await startQstor(['start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10)]);
+  const up = await startQstor(['start', '--data', dir, '--backend-port', String(port), '--port', String(port + 10), '--admin-port', String(port + 11)]);
   output = up.output;
   return up.child;
 }
@@ -44,6 +45,11 @@ describe('qstor command', () => {
     const { accessKey, secretKey } = JSON.parse(fs.readFileSync(path.join(dir, 'credentials.json'), 'utf8')) as { accessKey: string; secretKey: string };
     expect(output).toContain(`AWS_ACCESS_KEY_ID=${accessKey}`);
     expect(output).toContain(`aws --endpoint-url http://127.0.0.1:${port + 10} s3 ls`);
+    // A line to paste as it is, the log's path, and the admin port asked for.
+    expect(output).toContain(`export AWS_ACCESS_KEY_ID=${accessKey} AWS_SECRET_ACCESS_KEY=${secretKey} AWS_DEFAULT_REGION=us-east-1\n`);
+    expect(output).toContain(`Log: ${path.join(dir, 'gateway.log')}`);
+    expect(output).toContain(`/metrics and /health at http://127.0.0.1:${port + 11}/`);
+    expect((await fetch(`http://127.0.0.1:${port + 11}/health`)).status).toBe(200);
 
     // The aws cli, unchanged: a multipart upload and download through the gateway.
     const env = { ...process.env, AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey, AWS_DEFAULT_REGION: 'us-east-1' };
@@ -106,8 +112,30 @@ for (let i = 0; i < 5; i++) await s.store.put('photos', 'p' + i, (async function
     const body = await withStore(dir, `const chunks = []; for await (const c of (await s.store.get('photos', 'p3')).body) chunks.push(c); const b = Buffer.concat(chunks); console.log(b.length, b.every((x) => x === 3), (await s.store.head('photos', 'p3')).metadata.n);`);
     expect(body.trim()).toBe('300003 true 3');
     expect(await stopQstor(q)).toBe(0);
+    // Stopped: status and repair say so instead of reporting every backend down.
+    for (const command of ['status', 'repair']) {
+      await expect(run(process.execPath, [QSTOR, 'admin', command, '--data', dir])).rejects.toMatchObject({ code: 1, stderr: `qstor: no store is running on ${dir}; start it with \`qstor start --data ${dir}\`\n` });
+    }
     // Three starts and stops of the whole store and ~15 aws cli runs: minutes on 2 busy cores.
   }, 300_000);
+
+  it('refuses a bad --data, a used port and a gateway without --config in one line naming the fix', async () => {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, '');
+    const refusal = (args: string[]) => run(process.execPath, [QSTOR, ...args]).then(() => 'started', (e: { code: number; stderr: string }) => [e.code, e.stderr]);
+    expect(await refusal(['start', '--data', file])).toEqual([1, `qstor: --data ${file}: a file (not a directory) has that name; name a directory this user may create and write\n`]);
+    const busy = net.createServer();
+    const taken = await new Promise<number>((resolve) => busy.listen(0, '127.0.0.1', () => resolve((busy.address() as net.AddressInfo).port)));
+    try {
+      expect(await refusal(['start', '--data', path.join(dir, 'busy'), '--port', String(taken), '--admin-port', '0'])).toEqual([1, `qstor: port ${taken} on 127.0.0.1 is in use by another program: choose another with --port N\n`]);
+    } finally {
+      busy.close();
+    }
+    const [code, stderr] = (await refusal(['gateway'])) as [number, string];
+    expect(code).toBe(1);
+    expect(stderr).toContain("required option '--config <file>' not specified");
+    expect(fs.existsSync(path.join(process.cwd(), 'qstor-data'))).toBe(false);
+  });
 
   it('refuses a wrong master key with a clear error', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-key-'));

@@ -402,7 +402,7 @@ describe('qstor start with TLS', () => {
   it('serves HTTPS and says so', async () => {
     const data = path.join(work, 'start-tls');
     const port = 21000 + Math.floor(Math.random() * 8000);
-    const child = spawn(process.execPath, [QSTOR, 'start', '--data', data, '--backends', '1', '--data-shards', '1', '--parity-shards', '0', '--backend-port', String(port), '--port', String(port + 1), '--admin-port', '0', '--tls-cert', certFile, '--tls-key', keyFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [QSTOR, 'start', '--data', data, '--backends', '1', '--data-shards', '1', '--parity-shards', '0', '--backend-port', String(port), '--port', String(port + 1), '--tls-cert', certFile, '--tls-key', keyFile, '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const output = await new Promise<string>((resolve, reject) => {
         let out = '';

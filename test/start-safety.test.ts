@@ -43,7 +43,7 @@ describe('one data directory, one set of ports: one store', () => {
   };
 
   beforeAll(async () => {
-    a = await startQstor(['start', '--data', dirA, '--backend-port', String(base), '--port', String(s3Port)]);
+    a = await startQstor(['start', '--data', dirA, '--backend-port', String(base), '--port', String(s3Port), '--admin-port', '0']);
     const c = JSON.parse(fs.readFileSync(path.join(dirA, 'credentials.json'), 'utf8')) as { accessKey: string; secretKey: string };
     creds = { accessKeyId: c.accessKey, secretAccessKey: c.secretKey };
     expect((await rawRequest(s3Port, { method: 'PUT', path: '/bucket', creds })).status).toBe(200);
@@ -66,7 +66,7 @@ describe('one data directory, one set of ports: one store', () => {
     const secondDone = new Promise((r) => (second = r));
     const put = slowPut(s3Port, creds, '/bucket/in-flight', body, 9 * MiB, secondDone);
     await new Promise((r) => setTimeout(r, 2000));
-    const other = await runQstor(['start', '--data', dirA, '--backend-port', String(base + 20), '--port', String(base + 30)]);
+    const other = await runQstor(['start', '--data', dirA, '--backend-port', String(base + 20), '--port', String(base + 30), '--admin-port', '0']);
     second(null);
     expect(other.code).toBe(1);
     expect(other.output).toContain(`data directory ${dirA} is in use by another process (pid ${a.child.pid})`);
@@ -79,7 +79,7 @@ describe('one data directory, one set of ports: one store', () => {
 
   it('a newcomer on the ports the store answers on exits naming --backend-port, records nothing, and may then start on others', async () => {
     const dirB = path.join(root, 'b');
-    const taken = await runQstor(['start', '--data', dirB, '--backend-port', String(base), '--port', String(base + 40)]);
+    const taken = await runQstor(['start', '--data', dirB, '--backend-port', String(base), '--port', String(base + 40), '--admin-port', '0']);
     expect(taken.code).toBe(1);
     expect(taken.output).toContain(`port ${base} is answered by a zdb that is not this store's`);
     expect(taken.output).toContain('--backend-port');
@@ -87,7 +87,7 @@ describe('one data directory, one set of ports: one store', () => {
     expect(processesUsing(dirB)).toEqual([]);
     for (const [key, data] of objects) expect((await get(key)).equals(data)).toBe(true);
 
-    const b = await startQstor(['start', '--data', dirB, '--backend-port', String(base + 50), '--port', String(base + 60)]);
+    const b = await startQstor(['start', '--data', dirB, '--backend-port', String(base + 50), '--port', String(base + 60), '--admin-port', '0']);
     expect(b.output).toContain(`zdb backends on 127.0.0.1:${base + 50}-${base + 55}`);
     expect(JSON.parse(fs.readFileSync(path.join(dirB, 'store.json'), 'utf8')).backends[0].address).toBe(`127.0.0.1:${base + 50}`);
     expect(await stopQstor(b.child)).toBe(0);
@@ -97,7 +97,7 @@ describe('one data directory, one set of ports: one store', () => {
     const dirC = path.join(root, 'c');
     fs.mkdirSync(path.join(dirC, 'backends', '3'), { recursive: true });
     fs.writeFileSync(path.join(dirC, 'backends', '3', 'index'), 'not a directory');
-    const failed = await runQstor(['start', '--data', dirC, '--backend-port', String(base + 70), '--port', String(base + 80)]);
+    const failed = await runQstor(['start', '--data', dirC, '--backend-port', String(base + 70), '--port', String(base + 80), '--admin-port', '0']);
     expect(failed.code).toBe(1);
     expect(processesUsing(dirC)).toEqual([]);
     expect(failed.output).toContain(`zdb on port ${base + 73} exited at start-up`);
@@ -160,7 +160,7 @@ const ask = async (...a) => { buf = ''; s.write(cmd(...a)); for (let i = 0; i < 
   it('a data directory from before backend secrets gets one at its next start and keeps its data', async () => {
     expect(await stopQstor(a.child)).toBe(0);
     fs.rmSync(path.join(dirA, 'backends.secret'));
-    a = await startQstor(['start', '--data', dirA, '--backend-port', String(base), '--port', String(s3Port)]);
+    a = await startQstor(['start', '--data', dirA, '--backend-port', String(base), '--port', String(s3Port), '--admin-port', '0']);
     expect(fs.statSync(path.join(dirA, 'backends.secret')).mode & 0o777).toBe(0o600);
     for (const [key, data] of objects) expect((await get(key)).equals(data)).toBe(true);
   }, 120_000);

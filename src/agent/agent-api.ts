@@ -9,7 +9,8 @@ import { parseCreateRequest, type Namespaces } from './namespaces.js';
 import { verifySigned } from './signed.js';
 import type { StateFile } from './state-file.js';
 import { parseWorkloadRequest, type Workloads } from './workloads.js';
-import { body } from './validate.js';
+import { bool, int, record, text } from '../util/schema.js';
+import { check } from './validate.js';
 
 /** Each route of the agent's API takes one message kind, named after its path. */
 export const AGENT_KINDS = {
@@ -66,6 +67,10 @@ export interface AgentApiOptions {
  * it). The signer is the owner: only it may change, or learn anything of, the namespaces and
  * workloads it created.
  */
+/** The bodies of the operations on one workload or one namespace (beside their own fields). */
+const WORKLOAD_ID = record({ id: text() });
+const NAMESPACE = record({ namespace: text() });
+
 export function createAgentApi(o: AgentApiOptions): JsonService {
   const operations: Record<string, AgentOperation> = Object.fromEntries(Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]));
 
@@ -85,12 +90,11 @@ export function createAgentApi(o: AgentApiOptions): JsonService {
     if (op === 'create') return [201, await o.namespaces.create(store, parseCreateRequest(v.body))];
     if (op === 'list') return [200, { namespaces: o.namespaces.list(store) }];
     if (op === 'workloadStart') return [201, o.workloads.start(store, parseWorkloadRequest(v.body))];
-    const b = body.object(v.body, 'body');
-    if (op === 'workloadGet') return [200, o.workloads.get(store, body.string(b['id'], 'body.id'))];
-    if (op === 'workloadStop') return [200, await o.workloads.stop(store, body.string(b['id'], 'body.id'))];
-    const namespace = body.string(b['namespace'], 'body.namespace');
-    if (op === 'resize') await o.namespaces.resize(store, namespace, body.int(b['size'], 'body.size', 1));
-    else if (op === 'lock') await o.namespaces.lock(store, namespace, body.boolean(b['locked'], 'body.locked'));
+    if (op === 'workloadGet') return [200, o.workloads.get(store, check(WORKLOAD_ID, v.body, 'body').id)];
+    if (op === 'workloadStop') return [200, await o.workloads.stop(store, check(WORKLOAD_ID, v.body, 'body').id)];
+    const { namespace } = check(NAMESPACE, v.body, 'body');
+    if (op === 'resize') await o.namespaces.resize(store, namespace, check(record({ size: int(1) }), v.body, 'body').size);
+    else if (op === 'lock') await o.namespaces.lock(store, namespace, check(record({ locked: bool() }), v.body, 'body').locked);
     else await o.namespaces.delete(store, namespace);
     return [200, { namespace }];
   };

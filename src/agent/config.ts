@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { AgentError } from './errors.js';
-import { parseKey, parseRights, type Right } from './grants.js';
-import { Fields } from './validate.js';
+import { fields, httpUrl, int, list, num, text } from '../util/schema.js';
+import { publicKeySchema, rightsSchema, type Right } from './grants.js';
+import { check } from './validate.js';
 
 /** `qstor agent --config FILE`: the JSON file, every field checked (see src/agent/README.md). */
 export interface AgentConfig {
@@ -37,9 +38,28 @@ export interface AgentConfig {
   heartbeatMs: number;
 }
 
-const FIELDS = ['registry', 'farmToken', 'registryKey', 'stores', 'disks', 'listenHost', 'listenPort', 'agentUrl', 'zdbBasePort', 'zdbListen', 'keepFreeBytes', 'stateDir', 'identityFile', 'addresses', 'heartbeatSeconds'] as const;
-// Typed, so that TypeScript reads a `fail` call as the end of the path.
-const f: Fields = new Fields('CONFIG');
+const storeEntry = fields({ key: publicKeySchema, rights: rightsSchema });
+
+const configFile = fields({
+  registry: httpUrl(),
+  farmToken: text().regex(/^\d+\./, 'must be the farmer token `qstor admin farm create` printed (<farmId>.<secret>)'),
+  registryKey: publicKeySchema.optional(),
+  stores: list(storeEntry, 4096).default([]),
+  disks: list(text(), 64).min(1, 'needs at least one disk'),
+  // Required: the API serves only admitted stores, but which network sees it is the farmer's call.
+  listenHost: text({ missing: 'name the address the agent API listens on (127.0.0.1, a node address, or 0.0.0.0 for every one)' }),
+  listenPort: int(1, 65535),
+  agentUrl: httpUrl().optional(),
+  zdbBasePort: int(1, 65535).default(9900),
+  zdbListen: text().optional(),
+  keepFreeBytes: int().optional(),
+  stateDir: text(),
+  identityFile: text().optional(),
+  addresses: list(text(), 64).min(1, 'leave it out to detect them, or name at least one').optional(),
+  heartbeatSeconds: num(0.1).default(10),
+}).superRefine((c, ctx) => {
+  if (c.zdbBasePort + c.disks.length - 1 > 65535) ctx.addIssue({ code: 'custom', path: ['zdbBasePort'], message: `must be an integer from 1 to ${65535 - c.disks.length + 1} (one port per disk)` });
+});
 
 /** Reads and checks the config file; relative paths are relative to the file's directory. */
 export function loadAgentConfig(file: string): AgentConfig {
@@ -53,46 +73,27 @@ export function loadAgentConfig(file: string): AgentConfig {
 }
 
 export function parseAgentConfig(raw: unknown, baseDir: string): AgentConfig {
-  const o = f.object(raw, 'config');
-  f.only(o, 'config', FIELDS);
+  const c = check(configFile, raw, 'config', 'CONFIG');
   const abs = (p: string) => path.resolve(baseDir, p);
-  const disks = f.array(o['disks'], 'config.disks', (x, w) => abs(f.string(x, w)), 64);
-  if (disks.length === 0) f.fail('config.disks', 'needs at least one disk');
-  if (new Set(disks).size !== disks.length) f.fail('config.disks', 'the same path twice');
-  const stateDir = abs(f.string(o['stateDir'], 'config.stateDir'));
-  const listenPort = f.int(o['listenPort'], 'config.listenPort', 1, 65535);
-  const zdbBasePort = o['zdbBasePort'] === undefined ? 9900 : f.int(o['zdbBasePort'], 'config.zdbBasePort', 1, 65535 - disks.length + 1);
-  const addresses = o['addresses'] === undefined ? null : f.array(o['addresses'], 'config.addresses', (x, w) => f.string(x, w), 64);
-  if (addresses?.length === 0) f.fail('config.addresses', 'leave it out to detect them, or name at least one');
-  const farmToken = f.string(o['farmToken'], 'config.farmToken');
-  const farm = /^(\d+)\./.exec(farmToken);
-  if (!farm) f.fail('config.farmToken', 'must be the farmer token `qstor admin farm create` printed (<farmId>.<secret>)');
-  // Required: the API serves only admitted stores, but which network sees it is the farmer's call.
-  if (o['listenHost'] === undefined) f.fail('config.listenHost', 'name the address the agent API listens on (127.0.0.1, a node address, or 0.0.0.0 for every one)');
-  const listenHost = f.string(o['listenHost'], 'config.listenHost');
+  const disks = c.disks.map(abs);
+  if (new Set(disks).size !== disks.length) throw new AgentError('CONFIG', 'config.disks: the same path twice');
+  const stateDir = abs(c.stateDir);
   return {
-    registry: f.url(o['registry'], 'config.registry'),
-    farmToken,
-    farmId: Number(farm[1]),
-    stores: new Map(f.array(o['stores'] ?? [], 'config.stores', parseStore, 4096)),
-    registryKey: o['registryKey'] === undefined ? null : parseKey(o['registryKey'], 'config.registryKey', f),
+    registry: c.registry,
+    farmToken: c.farmToken,
+    farmId: Number(/^(\d+)\./.exec(c.farmToken)![1]),
+    stores: new Map(c.stores.map((s) => [s.key, s.rights])),
+    registryKey: c.registryKey ?? null,
     disks,
-    listenHost,
-    listenPort,
-    agentUrl: o['agentUrl'] === undefined ? '' : f.url(o['agentUrl'], 'config.agentUrl'),
-    zdbBasePort,
-    zdbListen: o['zdbListen'] === undefined ? listenHost : f.string(o['zdbListen'], 'config.zdbListen'),
-    keepFreeBytes: o['keepFreeBytes'] === undefined ? null : f.int(o['keepFreeBytes'], 'config.keepFreeBytes'),
+    listenHost: c.listenHost,
+    listenPort: c.listenPort,
+    agentUrl: c.agentUrl ?? '',
+    zdbBasePort: c.zdbBasePort,
+    zdbListen: c.zdbListen ?? c.listenHost,
+    keepFreeBytes: c.keepFreeBytes ?? null,
     stateDir,
-    identityFile: o['identityFile'] === undefined ? path.join(stateDir, 'identity.key') : abs(f.string(o['identityFile'], 'config.identityFile')),
-    addresses,
-    heartbeatMs: Math.round(1000 * (o['heartbeatSeconds'] === undefined ? 10 : f.number(o['heartbeatSeconds'], 'config.heartbeatSeconds', 0.1))),
+    identityFile: c.identityFile === undefined ? path.join(stateDir, 'identity.key') : abs(c.identityFile),
+    addresses: c.addresses ?? null,
+    heartbeatMs: Math.round(1000 * c.heartbeatSeconds),
   };
-}
-
-/** `{ key, rights }`: a store the farmer admits on this node without the registry. */
-function parseStore(v: unknown, where: string): [string, Right[]] {
-  const o = f.object(v, where);
-  f.only(o, where, ['key', 'rights']);
-  return [parseKey(o['key'], `${where}.key`, f), parseRights(o['rights'], `${where}.rights`, f)];
 }

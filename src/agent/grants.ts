@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import { AgentError } from './errors.js';
 import { publicKeyOf, type Identity } from './identity.js';
-import { body, type Fields } from './validate.js';
+import { fields, int, list, oneOf, text } from '../util/schema.js';
+import { check } from './validate.js';
 
 /** What a store may do on a node: reserve namespaces (storage), run workloads (compute). */
 export const RIGHTS = ['storage', 'compute'] as const;
@@ -40,34 +41,14 @@ export function signGrant(registry: Identity, terms: GrantTerms): Grant {
 }
 
 /** A non-empty list of rights, each once. */
-export function parseRights(v: unknown, where: string, f: Fields = body): Right[] {
-  const rights = [...new Set(f.array(v, where, (x, w) => f.oneOf(x, w, RIGHTS), RIGHTS.length * 2))];
-  if (rights.length === 0) f.fail(where, `name at least one of ${RIGHTS.join(', ')}`);
-  return rights;
-}
-
-const HEX_KEY = /^[0-9a-f]{64}$/;
+export const rightsSchema = list(oneOf(RIGHTS), RIGHTS.length * 2)
+  .min(1, `name at least one of ${RIGHTS.join(', ')}`)
+  .transform((rights) => [...new Set(rights)]);
 
 /** A store or node key (64 lowercase hex digits, an ed25519 public key). */
-export function parseKey(v: unknown, where: string, f: Fields = body): string {
-  const s = f.string(v, where);
-  if (!HEX_KEY.test(s)) f.fail(where, 'must be an ed25519 public key, 64 lowercase hex digits');
-  return s;
-}
+export const publicKeySchema = text().regex(/^[0-9a-f]{64}$/, 'must be an ed25519 public key, 64 lowercase hex digits');
 
-function parseGrant(v: unknown): Grant {
-  const o = body.object(v, 'grant');
-  body.only(o, 'grant', ['store', 'farm', 'node', 'rights', 'expires', 'registry', 'sig']);
-  return {
-    store: parseKey(o['store'], 'grant.store'),
-    farm: body.int(o['farm'], 'grant.farm', 1),
-    node: o['node'] === undefined ? undefined : parseKey(o['node'], 'grant.node'),
-    rights: parseRights(o['rights'], 'grant.rights'),
-    expires: body.int(o['expires'], 'grant.expires'),
-    registry: parseKey(o['registry'], 'grant.registry'),
-    sig: body.string(o['sig'], 'grant.sig'),
-  };
-}
+const grantSchema = fields({ store: publicKeySchema, farm: int(1), node: publicKeySchema.optional(), rights: rightsSchema, expires: int(), registry: publicKeySchema, sig: text() });
 
 export interface GrantCheck {
   /** The registry key this node trusts (from its config, or pinned at its first registration). */
@@ -81,7 +62,7 @@ export interface GrantCheck {
 
 /** The rights a grant gives `store` on this node; NOT_ADMITTED, saying why, for any grant that does not hold. */
 export function verifyGrant(v: unknown, c: GrantCheck): Right[] {
-  const g = parseGrant(v);
+  const g: Grant = check(grantSchema, v, 'grant');
   const refuse = (why: string): never => {
     throw new AgentError('NOT_ADMITTED', `grant refused: ${why}`);
   };

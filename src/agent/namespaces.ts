@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { diskSpace, type Disk } from './capacity.js';
 import { AgentError } from './errors.js';
 import type { NamespaceRecord, StateFile } from './state-file.js';
-import { body } from './validate.js';
+import { fields, int, oneOf, text } from '../util/schema.js';
+import { check } from './validate.js';
 
 /** What the reserving store is told, once: where the namespace is and its password. */
 export interface Reservation {
@@ -31,19 +32,15 @@ export interface CreateRequest {
   disk?: string;
 }
 
-const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+const createRequest = fields({
+  size: int(1),
+  mode: oneOf(['user', 'seq']).default('user'),
+  name: text().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, at most 32').optional(),
+  disk: text().optional(),
+});
 
 export function parseCreateRequest(v: unknown): CreateRequest {
-  const o = body.object(v, 'body');
-  body.only(o, 'body', ['size', 'mode', 'name', 'disk']);
-  const name = o['name'] === undefined ? undefined : body.string(o['name'], 'body.name');
-  if (name !== undefined && !NAME.test(name)) body.fail('body.name', 'lowercase letters, digits, - and _, at most 32');
-  return {
-    size: body.int(o['size'], 'body.size', 1),
-    mode: body.oneOf(o['mode'] ?? 'user', 'body.mode', ['user', 'seq'] as const),
-    name,
-    disk: o['disk'] === undefined ? undefined : body.string(o['disk'], 'body.disk'),
-  };
+  return check(createRequest, v, 'body');
 }
 
 export interface NamespacesOptions {

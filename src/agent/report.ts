@@ -1,4 +1,5 @@
-import { body } from './validate.js';
+import { httpUrl, int, list, oneOf, record, text } from '../util/schema.js';
+import { check } from './validate.js';
 
 /** One zdb of a node, as its agent sees it. */
 export interface ZdbReport {
@@ -34,32 +35,20 @@ export interface NodeReport {
   capacity: Capacity;
 }
 
-export function parseNodeReport(v: unknown, where = 'body'): NodeReport {
-  const o = body.object(v, where);
-  const c = body.object(o['capacity'], `${where}.capacity`);
-  return {
-    addresses: body.array(o['addresses'], `${where}.addresses`, (x, w) => body.string(x, w), 64),
-    agentUrl: body.url(o['agentUrl'], `${where}.agentUrl`),
-    capacity: {
-      cores: body.int(c['cores'], `${where}.capacity.cores`, 1),
-      memoryBytes: body.int(c['memoryBytes'], `${where}.capacity.memoryBytes`),
-      disks: body.array(c['disks'], `${where}.capacity.disks`, parseDisk, 256),
-    },
-  };
-}
+const diskReport = record({
+  name: text(),
+  totalBytes: int(),
+  freeBytes: int(),
+  zdb: record({ port: int(1, 65535), state: oneOf(['up', 'down']), namespaces: int(), usedBytes: int() }),
+});
 
-function parseDisk(v: unknown, where: string): DiskReport {
-  const d = body.object(v, where);
-  const z = body.object(d['zdb'], `${where}.zdb`);
-  return {
-    name: body.string(d['name'], `${where}.name`),
-    totalBytes: body.int(d['totalBytes'], `${where}.totalBytes`),
-    freeBytes: body.int(d['freeBytes'], `${where}.freeBytes`),
-    zdb: {
-      port: body.int(z['port'], `${where}.zdb.port`, 1, 65535),
-      state: body.oneOf(z['state'], `${where}.zdb.state`, ['up', 'down'] as const),
-      namespaces: body.int(z['namespaces'], `${where}.zdb.namespaces`),
-      usedBytes: body.int(z['usedBytes'], `${where}.zdb.usedBytes`),
-    },
-  };
+// Not closed: a registration carries its farm token beside the report.
+const nodeReport = record({
+  addresses: list(text(), 64),
+  agentUrl: httpUrl(),
+  capacity: record({ cores: int(1), memoryBytes: int(), disks: list(diskReport, 256) }),
+});
+
+export function parseNodeReport(v: unknown, where = 'body'): NodeReport {
+  return check(nodeReport, v, where);
 }

@@ -5,7 +5,8 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { QSTOR_MAIN } from '../util/programs.js';
 import { AgentError } from './errors.js';
-import { body } from './validate.js';
+import { fields, list, text } from '../util/schema.js';
+import { check } from './validate.js';
 
 /** Output kept per stream: the tail, so a chatty workload cannot grow the agent. */
 const OUTPUT_LIMIT = 64 * 1024;
@@ -31,16 +32,10 @@ export interface WorkloadStatus {
   endedAt: number | null;
 }
 
+const workloadRequest = fields({ flist: text(), command: list(text(), 256).min(1, 'needs the program to run'), stores: list(text(), 16).optional() });
+
 export function parseWorkloadRequest(v: unknown): WorkloadRequest {
-  const o = body.object(v, 'body');
-  body.only(o, 'body', ['flist', 'command', 'stores']);
-  const command = body.array(o['command'], 'body.command', (x, w) => body.string(x, w), 256);
-  if (command.length === 0) body.fail('body.command', 'needs the program to run');
-  return {
-    flist: body.string(o['flist'], 'body.flist'),
-    command,
-    stores: o['stores'] === undefined ? undefined : body.array(o['stores'], 'body.stores', (x, w) => body.string(x, w), 16),
-  };
+  return check(workloadRequest, v, 'body');
 }
 
 interface Workload {

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
@@ -8,6 +7,7 @@ import { CliError } from './errors.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
 import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
+import { DirLockError, lockDir } from '../util/dir-lock.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
   const answers = await Promise.all(
@@ -27,21 +27,43 @@ async function anyReachable(addresses: string[]): Promise<boolean> {
   return answers.some(Boolean);
 }
 
-function dataDir(argv: string[]): string {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './qstor-data' } } });
-  return values.data;
+/** `--data DIR` (qstor start's store) or a gateway's `--config FILE`. */
+export interface StoreChoice {
+  data: string;
+  config?: string;
 }
 
 /**
- * The store of `--data DIR` (qstor start's) or of a gateway's `--config FILE`. A backend that
- * does not answer the one ping these commands make is down for them.
+ * The store of `--data DIR` or of `--config FILE`. A backend that does not answer the one ping
+ * these commands make is down for them.
  */
-function openAdminStore(argv: string[]): Promise<OpenStore> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string', default: './qstor-data' }, config: { type: 'string' } } });
+async function openAdminStore(o: StoreChoice): Promise<OpenStore> {
   const once = { downAfterFailures: 1 };
-  if (values.config === undefined) return openStore(values.data, undefined, once);
-  const config = loadGatewayConfig(values.config);
-  return openStore(config.data, config.store, once);
+  if (o.config !== undefined) {
+    const config = loadGatewayConfig(o.config);
+    return openStore(config.data, config.store, once);
+  }
+  const s = await openStore(o.data, undefined, once);
+  if (!isRunning(o.data)) {
+    await s.close();
+    throw new CliError('NOT_RUNNING', `no store is running on ${o.data}; start it with \`qstor start --data ${o.data}\``);
+  }
+  return s;
+}
+
+/**
+ * Whether `qstor start` runs on this data directory: it holds the directory's lock while it
+ * lives. Its backends are its children, so a stopped store would report every one down.
+ */
+function isRunning(dir: string): boolean {
+  if (!fs.existsSync(path.join(dir, 'backends'))) return true; // not qstor start's directory: its backends live elsewhere
+  try {
+    lockDir(dir, 'data directory').release();
+    return false;
+  } catch (e) {
+    if (e instanceof DirLockError && e.code === 'DIR_LOCKED') return true;
+    throw e;
+  }
 }
 
 function progressLine(r: ScrubReport, where: string): string {
@@ -49,8 +71,8 @@ function progressLine(r: ScrubReport, where: string): string {
 }
 
 /** `qstor admin status`: backends, their health and space, and chunks below full redundancy. */
-export async function status(argv: string[]): Promise<void> {
-  const s = await openAdminStore(argv);
+export async function status(o: StoreChoice): Promise<void> {
+  const s = await openAdminStore(o);
   try {
     await s.backends.refresh();
     const rows = s.backends.list().map((b) => [b.id, b.farm, b.node, `${b.host}:${b.port}`, b.state, b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-']);
@@ -69,8 +91,8 @@ export async function status(argv: string[]): Promise<void> {
 }
 
 /** `qstor admin repair`: one repair pass now, with progress. */
-export async function repair(argv: string[]): Promise<void> {
-  const s = await openAdminStore(argv);
+export async function repair(o: StoreChoice): Promise<void> {
+  const s = await openAdminStore(o);
   try {
     await s.backends.refresh();
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0 }).pass((r, where) => {
@@ -84,8 +106,8 @@ export async function repair(argv: string[]): Promise<void> {
 }
 
 /** `qstor meta rebuild`: the metadata database from the backends' copies and the master key. */
-export async function metaRebuild(argv: string[]): Promise<void> {
-  const dir = dataDir(argv);
+export async function metaRebuild(o: { data: string }): Promise<void> {
+  const dir = o.data;
   const target = layout(dir).meta;
   if (fs.existsSync(target)) throw new CliError('TARGET_EXISTS', `${target} exists: move it away first (the rebuild writes a fresh one)`);
   // The all-in-one store's own backends, when it is not running: start them for the rebuild.

@@ -40,11 +40,12 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     );
     backends.push({ port, dir, process: child });
   }
-  try {
-    await Promise.all(backends.map((b) => waitOwnBackend(b, secret)));
-  } catch (e) {
+  // Every answer awaited, then the lowest port's refusal reported: the same message whichever
+  // zdb answers first on a busy machine.
+  const refused = (await Promise.allSettled(backends.map((b) => waitOwnBackend(b, secret)))).find((r) => r.status === 'rejected');
+  if (refused) {
     await stopLocalBackends(backends);
-    throw e;
+    throw refused.reason;
   }
   return backends;
 }

@@ -11,6 +11,8 @@ export type CliErrorCode =
   /** A file the command would overwrite. */
   | 'TARGET_EXISTS'
   /** A path that is not a regular file where one is needed (`flist cat`). */
-  | 'NOT_A_FILE';
+  | 'NOT_A_FILE'
+  /** `admin status|repair` on the data directory of a store that is not running (its backends are its children). */
+  | 'NOT_RUNNING';
 
 export class CliError extends CodedError<CliErrorCode> {}

@@ -1,19 +1,21 @@
-import { parseArgs } from 'node:util';
 import { FlistError } from '../flist/errors.js';
 import { isMounted, mountFlist, openFlist, unmountPath } from '../flist/mount.js';
 import { runInFlist } from '../flist/run.js';
 import { CliError } from './errors.js';
-import { FLIST_USAGE, READ_OPTIONS } from './flist-usage.js';
+
+/** `--store` (repeatable) and `--cache`, which every reading subcommand takes. */
+export interface ReadOptions {
+  store?: string[];
+  cache?: string;
+}
 
 /** `qstor flist mount`: serves the mount until SIGINT/SIGTERM or until it is unmounted from outside. */
-export async function flistMount(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: READ_OPTIONS });
-  if (positionals.length !== 2) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
-  const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
-  const m = await mountFlist(f, positionals[1]!, {
+export async function flistMount(file: string, mountpoint: string, o: ReadOptions): Promise<void> {
+  const f = await openFlist(file, { stores: o.store, cacheDir: o.cache });
+  const m = await mountFlist(f, mountpoint, {
     onReadError: (path, err) => process.stderr.write(`qstor flist: read ${path}: ${(err as Error).message}\n`),
   });
-  process.stdout.write(`mounted ${positionals[0]} on ${m.mountpoint}\n`);
+  process.stdout.write(`mounted ${file} on ${m.mountpoint}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
@@ -30,24 +32,20 @@ export async function flistMount(argv: string[]): Promise<void> {
   process.exit(0);
 }
 
-export async function flistUmount(argv: string[]): Promise<void> {
-  if (argv.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
-  await unmountPath(argv[0]!);
+export async function flistUmount(mountpoint: string): Promise<void> {
+  await unmountPath(mountpoint);
 }
 
 /** `qstor flist run FILE.fl [options] -- CMD...`: exits with the command's exit code. */
-export async function flistRun(argv: string[]): Promise<void> {
-  const dash = argv.indexOf('--');
-  if (dash < 0) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
-  const { values, positionals } = parseArgs({ args: argv.slice(0, dash), allowPositionals: true, options: { ...READ_OPTIONS, user: { type: 'string' } } });
-  if (positionals.length !== 1) throw new CliError('USAGE', `usage:\n${FLIST_USAGE}`);
+export async function flistRun(file: string, command: string[], values: ReadOptions & { user?: string }): Promise<void> {
+  if (command.length === 0) throw new CliError('USAGE', 'qstor flist run FILE.fl [options] -- CMD [ARGS...]: name the command after --');
   const user = values.user === undefined ? undefined : /^(\d+):(\d+)$/.exec(values.user);
   if (user === null) throw new CliError('INVALID_OPTION', `--user: UID:GID (numbers), not ${values.user}`);
   if (process.getuid?.() !== 0) throw new FlistError('MOUNT', 'flist run needs root (FUSE, overlayfs, namespaces)');
-  const f = await openFlist(positionals[0]!, { stores: values.store, cacheDir: values.cache });
+  const f = await openFlist(file, { stores: values.store, cacheDir: values.cache });
   let code: number;
   try {
-    code = await runInFlist(f, argv.slice(dash + 1), { user: user && { uid: Number(user[1]), gid: Number(user[2]) } });
+    code = await runInFlist(f, command, { user: user && { uid: Number(user[1]), gid: Number(user[2]) } });
   } finally {
     await f.close();
   }

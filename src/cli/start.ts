@@ -1,50 +1,48 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { startLocalBackends, stopLocalBackends } from './backends.js';
 import { CliError } from './errors.js';
 import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 import type { StoreConfig } from '../config/store-config.js';
-import { lockDir } from '../util/dir-lock.js';
+import { lockDataDir, requireFreePort } from './data-dir.js';
 
-const DEFAULT_BACKEND_PORT = 9900;
+export const DEFAULT_BACKEND_PORT = 9900;
+
+/** `qstor start`'s options, parsed and range-checked by its commander spec (`program.ts`). */
+export interface StartOptions {
+  data: string;
+  port: number;
+  host: string;
+  backends: number;
+  backendPort?: number;
+  dataShards: number;
+  parityShards: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Shards of a chunk a write needs stored (k..k+m); none: the recorded one, else k+1. */
+  writeQuorum?: number;
+  /** The console, /metrics and /health; 0: none. */
+  adminPort: number;
+}
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
-export async function start(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      data: { type: 'string', default: './qstor-data' },
-      port: { type: 'string', default: '9000' },
-      host: { type: 'string', default: '127.0.0.1' },
-      backends: { type: 'string', default: '6' },
-      'backend-port': { type: 'string' },
-      'data-shards': { type: 'string', default: '4' },
-      'parity-shards': { type: 'string', default: '2' },
-      'write-quorum': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'admin-port': { type: 'string', default: '9001' },
-    },
-  });
+export async function start(values: StartOptions): Promise<void> {
   const dir = values.data;
-  const count = Number(values.backends);
-  const k = Number(values['data-shards']);
-  const m = Number(values['parity-shards']);
-  if (!Number.isInteger(count) || count < 1 || count > 64) throw new CliError('INVALID_OPTION', '--backends must be between 1 and 64');
-  if (!Number.isInteger(k) || k < 1 || k > 16) throw new CliError('INVALID_OPTION', '--data-shards must be between 1 and 16');
-  if (!Number.isInteger(m) || m < 0 || m > 8) throw new CliError('INVALID_OPTION', '--parity-shards must be between 0 and 8');
+  const count = values.backends;
+  const k = values.dataShards;
+  const m = values.parityShards;
   if (k + m > count) throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
-  const quorum = values['write-quorum'] === undefined ? undefined : Number(values['write-quorum']);
-  const tlsArgs = tlsArguments(values['tls-cert'], values['tls-key']);
+  const quorum = values.writeQuorum;
+  const tlsArgs = tlsArguments(values.tlsCert, values.tlsKey);
 
   // Before anything in the directory is read: a second store on it would serve over the first
   // one's backends and delete its writes in flight. Held until this process and the gateway
   // (which inherits the descriptor) are both gone.
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = lockDir(dir, 'data directory');
+  const lock = lockDataDir(dir, '--data');
+  await requireFreePort(values.port, values.host, '--port');
+  if (values.adminPort > 0) await requireFreePort(values.adminPort, '127.0.0.1', '--admin-port');
 
   // A second start on the same directory finds everything again: the geometry it was made with
   // wins. Its ports do not: backends are known by id, so --backend-port may move them.
@@ -56,7 +54,7 @@ export async function start(argv: string[]): Promise<void> {
     if (!(Number.isInteger(quorum) && quorum >= dk && quorum <= dk + dm)) throw new CliError('INVALID_OPTION', `--write-quorum must be between ${dk} and ${dk + dm} (k and k+m)`);
     config = { ...config, writeQuorum: quorum };
   }
-  const firstPort = values['backend-port'] !== undefined || !existing ? Number(values['backend-port'] ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
+  const firstPort = values.backendPort !== undefined || !existing ? (values.backendPort ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
   if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new CliError('INVALID_OPTION', '--backend-port is out of range');
   const ports = config.backends.map((_, i) => firstPort + i);
   const moved = config.backends.some((b, i) => b.address !== `127.0.0.1:${ports[i]}`);
@@ -66,7 +64,7 @@ export async function start(argv: string[]): Promise<void> {
   if (moved || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
-    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', values.port, '--host', values.host, '--admin-port', values['admin-port'], ...tlsArgs], {
+    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', String(values.port), '--host', values.host, '--admin-port', String(values.adminPort), ...tlsArgs], {
       stdio: ['ignore', 'pipe', 'inherit', lock.fd],
       env: lowMemoryEnv(),
     });
@@ -101,22 +99,30 @@ export async function start(argv: string[]): Promise<void> {
       buffered = buffered.slice(nl + 1);
       const [word, a, b] = line.split(' ');
       if (word === 'credentials') {
-        say(`Root credentials (shown once, saved in ${path.join(dir, 'credentials.json')}):`);
-        say(`  AWS_ACCESS_KEY_ID=${a}`);
-        say(`  AWS_SECRET_ACCESS_KEY=${b}`);
+        say(`Root credentials (shown once, saved in ${path.join(dir, 'credentials.json')}); paste this line:`);
+        say(`  ${exportLine(a!, b!)}`);
       } else if (word === 'admin') {
         consoleUrl = `http://127.0.0.1:${a}/`;
       } else if (word === 'ready') {
-        const endpoint = `${tlsArgs.length > 0 ? 'https' : 'http'}://${values.host.includes(':') ? `[${values.host}]` : values.host}:${a}`;
+        const endpoint = `${tlsArgs.length > 0 ? 'https' : 'http'}://${hostForUrl(values.host)}:${a}`;
         say(`qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`);
         say(`  aws --endpoint-url ${endpoint} s3 ls`);
         say(consoleUrl ? `Console at ${consoleUrl} (log in with an access key id and secret; /metrics and /health there too)` : 'Console off (--admin-port 0)');
-        say('Ctrl-C stops everything.');
+        say(`Log: ${path.join(dir, 'gateway.log')}. Ctrl-C stops everything.`);
       } else {
         say(line);
       }
     }
   });
+}
+
+/** The shell line that sets the credentials for the aws cli and the SDKs (base64 secrets need no quoting). */
+export function exportLine(accessKey: string, secretKey: string): string {
+  return `export AWS_ACCESS_KEY_ID=${accessKey} AWS_SECRET_ACCESS_KEY=${secretKey} AWS_DEFAULT_REGION=us-east-1`;
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 function portOf(address: string): number {

@@ -9,7 +9,7 @@ import { parseBackendConfig } from '../placement/config.js';
 import { BackendPool, type BackendPoolOptions } from '../store/backend-pool.js';
 import { ObjectStore } from '../store/object-store.js';
 import { poolBackend } from '../cluster/discovery.js';
-import type { StoreConfig } from '../config/store-config.js';
+import { parseStoreConfig, type StoreConfig } from '../config/store-config.js';
 import { CodedError } from '../util/coded-error.js';
 
 /** A directory that is not a store's data directory. */
@@ -74,9 +74,7 @@ function readBackendSecret(file: string): string | undefined {
 export function readStoreConfig(dir: string): StoreConfig {
   const file = layout(dir).config;
   if (!fs.existsSync(file)) throw new StoreSetupError(`${file} not found: is ${dir} a qstor data directory (made by qstor start)?`);
-  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as StoreConfig;
-  parseBackendConfig(doc, file); // validates, naming the bad field
-  return doc;
+  return parseStoreConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
 
 export function writeStoreConfig(dir: string, config: StoreConfig): void {

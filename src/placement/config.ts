@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { CodedError } from '../util/coded-error.js';
+import { parseWith, record, text } from '../util/schema.js';
 import type { Backend } from './backend.js';
 
 export class BackendConfigError extends CodedError<'INVALID_BACKEND_CONFIG'> {
@@ -7,41 +9,38 @@ export class BackendConfigError extends CodedError<'INVALID_BACKEND_CONFIG'> {
   }
 }
 
+/** `host:port` (an IPv6 host in brackets), as a host and a port. */
+const address = text().transform((s, ctx) => {
+  const m = /^(.+):(\d+)$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port' });
+    return z.NEVER;
+  }
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+});
+
+const entry = record({ id: text(), farm: text(), node: text(), address, namespace: text(), password: text().optional() });
+
 /**
- * The backends of a config document: `{ "backends": [{ "id", "farm", "node", "address":
- * "host:port", "namespace", "password"? }] }`. Every error names the entry and the field.
+ * The `backends` list of a config document: `[{ "id", "farm", "node", "address": "host:port",
+ * "namespace", "password"? }]`, at least one, ids distinct.
  */
+export const backendList = z
+  .array(entry, { error: 'must be a non-empty array' })
+  .min(1, 'must be a non-empty array')
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, b] of list.entries()) {
+      if (seen.has(b.id)) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `"${b.id}" is used twice` });
+      seen.add(b.id);
+    }
+  })
+  .transform((list) =>
+    list.map((b): Backend => ({ id: b.id, farm: b.farm, node: b.node, host: b.address.host, port: b.address.port, namespace: b.namespace, password: b.password, freeBytes: 0, state: 'up' })),
+  );
+
+/** The backends of a config document (`{ "backends": [...] }`); every error names the entry and the field. */
 export function parseBackendConfig(doc: unknown, source = 'config'): Backend[] {
-  const list = (doc as { backends?: unknown })?.backends;
-  if (!Array.isArray(list) || list.length === 0) throw new BackendConfigError(`${source}: "backends" must be a non-empty array`);
-  const ids = new Set<string>();
-  return list.map((raw: unknown, i) => {
-    const at = `${source}: backends[${i}]`;
-    if (typeof raw !== 'object' || raw === null) throw new BackendConfigError(`${at} must be an object`);
-    const e = raw as Record<string, unknown>;
-    const str = (field: string, optional = false): string | undefined => {
-      const v = e[field];
-      if (v === undefined && optional) return undefined;
-      if (typeof v !== 'string' || v.length === 0) throw new BackendConfigError(`${at}.${field} must be a non-empty string`);
-      return v;
-    };
-    const id = str('id')!;
-    if (ids.has(id)) throw new BackendConfigError(`${at}.id "${id}" is used twice`);
-    ids.add(id);
-    const address = str('address')!;
-    const m = /^(.+):(\d+)$/.exec(address);
-    const port = m ? Number(m[2]) : NaN;
-    if (!m || port < 1 || port > 65535) throw new BackendConfigError(`${at}.address must be host:port`);
-    return {
-      id,
-      farm: str('farm')!,
-      node: str('node')!,
-      host: m[1]!.replace(/^\[(.*)\]$/, '$1'),
-      port,
-      namespace: str('namespace')!,
-      password: str('password', true),
-      freeBytes: 0,
-      state: 'up' as const,
-    };
-  });
+  return parseWith(record({ backends: backendList }), doc, '', (message) => new BackendConfigError(`${source}: ${message}`)).backends;
 }

@@ -67,7 +67,7 @@ describe('placement', () => {
     expect(parseBackendConfig(good)[0]).toMatchObject({ host: '127.0.0.1', port: 9900, password: 'p' });
     expect(() => parseBackendConfig({ backends: [{ ...good.backends[0], address: 'nohost' }] })).toThrow(/backends\[0\]\.address/);
     expect(() => parseBackendConfig({ backends: [{ ...good.backends[0], farm: 3 }] })).toThrow(BackendConfigError);
-    expect(() => parseBackendConfig({ backends: [good.backends[0], good.backends[0]] })).toThrow(/backends\[1\]\.id "a" is used twice/);
+    expect(() => parseBackendConfig({ backends: [good.backends[0], good.backends[0]] })).toThrow(/backends\[1\]\.id: "a" is used twice/);
     expect(() => parseBackendConfig({})).toThrow(/non-empty array/);
   });
 });

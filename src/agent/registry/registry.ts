@@ -6,7 +6,8 @@ import type { Identity } from '../identity.js';
 import { parseNodeReport, type Capacity, type DiskReport, type NodeReport } from '../report.js';
 import { REGISTRY_AUDIENCE, verifySigned, type Verified } from '../signed.js';
 import { newToken, tokenHash, tokenMatchesHash } from '../tokens.js';
-import { body } from '../validate.js';
+import { int, record, text } from '../../util/schema.js';
+import { check } from '../validate.js';
 import { migrateRegistry } from './schema.js';
 
 export interface Farm {
@@ -144,7 +145,7 @@ export class Registry {
 
   /** A new farm. The farmer token (`<farmId>.<secret>`) is returned once; only its hash is kept. */
   createFarm(name: string, now = Date.now()): { farmId: number; farmerToken: string } {
-    body.string(name, 'name');
+    check(text(), name, 'name');
     const secret = newToken();
     try {
       const { lastInsertRowid } = this.db.prepare('INSERT INTO registry_farms (name, token_hash, created) VALUES (?, ?, ?)').run(name, tokenHash(secret), now);
@@ -171,9 +172,8 @@ export class Registry {
         const signer = signerOf(envelope);
         const existing = this.nodeRow(signer);
         const v = this.verify(envelope, REGISTER_KIND, existing, now);
-        const b = body.object(v.body, 'body');
-        const farmId = this.farmOfToken(body.string(b['farmToken'], 'body.farmToken'));
-        const report = parseNodeReport(b);
+        const farmId = this.farmOfToken(check(record({ farmToken: text() }), v.body, 'body').farmToken);
+        const report = parseNodeReport(v.body);
         if (existing && existing.farm_id !== farmId) throw new AgentError('FARM_MISMATCH', `node ${signer} is registered in farm ${existing.farm_id}, not ${farmId}`);
         this.db
           .prepare(
@@ -291,7 +291,7 @@ export class Registry {
   acceptGrantRequest(envelope: unknown, now = Date.now()): Grant {
     // No sequence is kept: a replayed request only yields a grant that is useless without the store's key.
     const v = verifySigned(envelope, { kind: GRANT_KIND, audience: REGISTRY_AUDIENCE, now, windowMs: this.windowMs });
-    const farmId = body.int(body.object(v.body, 'body')['farmId'], 'body.farmId', 1);
+    const { farmId } = check(record({ farmId: int(1) }), v.body, 'body');
     const grant = this.grantFor(v.signer, farmId, now);
     if (!grant) throw new AgentError('NOT_ADMITTED', `store ${v.signer} is not admitted in farm ${farmId} (its farmer runs qstor admin farm admit)`);
     return grant;

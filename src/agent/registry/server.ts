@@ -2,11 +2,12 @@ import type http from 'node:http';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { AgentError } from '../errors.js';
-import { parseKey, parseRights } from '../grants.js';
+import { publicKeySchema, rightsSchema } from '../grants.js';
 import { bearer, jsonService, readJson } from '../http.js';
 import { loadOrCreateIdentity } from '../identity.js';
 import { tokensEqual } from '../tokens.js';
-import { body } from '../validate.js';
+import { fields, int, record, text } from '../../util/schema.js';
+import { check } from '../validate.js';
 import { Registry, type RegistryOptions } from './registry.js';
 
 export interface RegistryServerOptions extends RegistryOptions {
@@ -48,8 +49,7 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     const now = Date.now();
     if (req.method === 'POST' && path === '/v1/farms') {
       admin(req);
-      const b = body.object(await readJson(req), 'body');
-      return [201, registry.createFarm(body.string(b['name'], 'body.name'), now)];
+      return [201, registry.createFarm(check(record({ name: text() }), await readJson(req), 'body').name, now)];
     }
     if (req.method === 'GET' && path === '/v1/farms') {
       admin(req);
@@ -89,15 +89,8 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
       return [200, { farmId, store }];
     }
     if (req.method !== 'POST' || store !== undefined) throw new AgentError('NOT_FOUND', `no route ${req.method} ${req.url}`);
-    const b = body.object(await readJson(req), 'body');
-    body.only(b, 'body', ['store', 'rights', 'node', 'expires']);
-    const terms = {
-      store: parseKey(b['store'], 'body.store'),
-      rights: parseRights(b['rights'], 'body.rights'),
-      node: b['node'] === undefined ? null : parseKey(b['node'], 'body.node'),
-      expires: b['expires'] === undefined ? null : body.int(b['expires'], 'body.expires', now + 1),
-    };
-    return [201, registry.admitStore(farmId, terms, now)];
+    const b = check(fields({ store: publicKeySchema, rights: rightsSchema, node: publicKeySchema.optional(), expires: int(now + 1).optional() }), await readJson(req), 'body');
+    return [201, registry.admitStore(farmId, { store: b.store, rights: b.rights, node: b.node ?? null, expires: b.expires ?? null }, now)];
   };
 
   const service = jsonService(route, log);
