@@ -84,7 +84,7 @@ function clusterSuite(failure: Failure): void {
     const unadmitted = await discovery.sync();
     expect(unadmitted).toMatchObject({ reserved: 0, failed: 0 });
     expect(unadmitted.notAdmitted).toBeGreaterThan(0);
-    expect(meta.listBackends()).toEqual([]);
+    expect(await meta.listBackends()).toEqual([]);
     for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
     await allUp();
     expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0, notAdmitted: 0 });

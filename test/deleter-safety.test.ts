@@ -45,7 +45,7 @@ describe('the deleter and the shards of writes recovered as interrupted', () => 
     );
     await firstHalfStored;
     while ((await shardCount(h)) < 12) await new Promise((r) => setTimeout(r, 50)); // 2 chunks of 4+2 stored
-    expect(h.meta.recoverPendingWrites()).toBeGreaterThan(0);
+    expect(await h.meta.recoverPendingWrites()).toBeGreaterThan(0);
     release();
     await put; // answered 200 to the client
     const manifest = (await h.meta.getObject('b', 'in-flight'))!;

@@ -53,7 +53,7 @@ describe('store over memory backends: hedged reads', () => {
     expect(slow.calls.get).toBe(1); // it was asked, and not waited for
     expect(ms).toBeGreaterThanOrEqual(95); // a parity shard is asked for only at the hedge delay
     expect(ms).toBeLessThan(2000); // far below the slow backend's 5 s (margin for a loaded machine)
-    expect(store.head('b', 'slow')).toBeTruthy();
+    expect(await store.head('b', 'slow')).toBeTruthy();
     expect(await repairs()).toEqual(new Map()); // slow is not broken
   });
 });
