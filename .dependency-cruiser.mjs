@@ -17,8 +17,20 @@ function only(folder, readme, allowed) {
 
 export default {
   forbidden: [
-    { name: 'no-circular', comment: 'docs/architecture.md: the module graph has no cycle', severity: 'error', from: {}, to: { circular: true } },
-    { name: 'not-to-unresolvable', comment: 'every import resolves', severity: 'error', from: {}, to: { couldNotResolve: true } },
+    {
+      name: 'no-circular',
+      comment: 'docs/architecture.md: the module graph has no cycle',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'every import resolves',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
     {
       name: 'no-dev-dependencies-in-production',
       comment: 'package.json: what src/, gateway/ and zdb/ import ships as a dependency, not a dev dependency',
@@ -28,7 +40,8 @@ export default {
     },
     {
       name: 'src-imports-no-program',
-      comment: 'src/README.md: src/ never imports gateway/ or zdb/ (it starts them as processes), nor bench/, test/ or wasm/',
+      comment:
+        'src/README.md: src/ never imports gateway/ or zdb/ (it starts them as processes), nor bench/, test/ or wasm/',
       severity: 'error',
       from: { path: '^src/' },
       to: { path: '^(gateway|zdb|bench|test|wasm)/' },
@@ -42,14 +55,16 @@ export default {
     },
     {
       name: 'testing-only-in-tests',
-      comment: 'src/testing/README.md: the test tools are imported by test/ only, never by src/, gateway/, zdb/ or bench/',
+      comment:
+        'src/testing/README.md: the test tools are imported by test/ only, never by src/, gateway/, zdb/ or bench/',
       severity: 'error',
       from: { path: '^(src|gateway|zdb|bench)/', pathNot: '^src/testing/' },
       to: { path: '^src/testing/' },
     },
     {
       name: 'agent-through-index',
-      comment: 'src/agent/README.md: others import src/agent/index.ts (src/cli, which runs the agent and the registry, their entry points)',
+      comment:
+        'src/agent/README.md: others import src/agent/index.ts (src/cli, which runs the agent and the registry, their entry points)',
       severity: 'error',
       from: { pathNot: '^(src/agent|src/cli|test)/' },
       to: { path: '^src/agent/', pathNot: '^src/agent/index\\.ts$' },
@@ -67,10 +82,16 @@ export default {
     only('src/resp', 'src/resp/README.md', ['^src/util/']),
     only('src/zdb-client', 'src/zdb-client/README.md', ['^src/(resp|util)/']),
     only('src/erasure', 'src/erasure/README.md', ['^src/util/']),
-    only('src/pipeline', 'src/pipeline/README.md', ['^src/(erasure|util)/', npm('zstd-napi', 'piscina', '@node-rs/crc32')]),
+    only('src/pipeline', 'src/pipeline/README.md', [
+      '^src/(erasure|util)/',
+      npm('zstd-napi', 'piscina', '@node-rs/crc32'),
+    ]),
     only('src/placement', 'src/placement/README.md', ['^src/util/', npm('zod')]),
     only('src/meta', 'src/meta/README.md', ['^src/util/', npm('better-sqlite3')]),
-    only('src/store', 'src/store/README.md', ['^src/(meta|pipeline|placement|zdb-client|util)/', npm('@node-rs/crc32')]),
+    only('src/store', 'src/store/README.md', [
+      '^src/(meta|pipeline|placement|zdb-client|util)/',
+      npm('@node-rs/crc32'),
+    ]),
     only('src/repair', 'src/repair/README.md', ['^src/(meta|pipeline|placement|store|util)/', npm('@node-rs/crc32')]),
     only('src/agent', 'src/agent/README.md', ['^src/(zdb-client|util)/', npm('better-sqlite3', 'pino', 'zod')]),
     only('src/cluster', 'src/cluster/README.md', ['^src/(agent|meta|pipeline|placement|store|util)/']),
@@ -80,7 +101,8 @@ export default {
     only('src/flist', 'src/flist/README.md', ['^src/(pipeline|zdb-client|util)/', 'node_modules/']),
     {
       name: 'cli-imports',
-      comment: 'src/cli/README.md: the qstor command imports src/ and packages; never gateway/ or zdb/ (it starts them as processes)',
+      comment:
+        'src/cli/README.md: the qstor command imports src/ and packages; never gateway/ or zdb/ (it starts them as processes)',
       severity: 'error',
       from: { path: '^src/cli/' },
       to: { path: '^(gateway|zdb|bench|test|wasm)/' },
@@ -90,7 +112,8 @@ export default {
     only('zdb', 'zdb/README.md', ['^src/(resp|util)/', npm('@node-rs/crc32')]),
     {
       name: 'gateway-imports',
-      comment: 'gateway/README.md: imports src/ (not src/cli: the qstor command starts the gateway as a process), node: and packages; never zdb/',
+      comment:
+        'gateway/README.md: imports src/ (not src/cli: the qstor command starts the gateway as a process), node: and packages; never zdb/',
       severity: 'error',
       from: { path: '^gateway/' },
       to: { path: '^(src/cli|zdb|bench|test|wasm)/' },
@@ -98,12 +121,17 @@ export default {
     only('console', 'console/README.md', [npm('preact', '@preact/preset-vite', 'vite')]),
     {
       name: 'nothing-imports-console',
-      comment: 'console/README.md: the browser UI is built apart (vite); the gateway serves its files and imports none of it',
+      comment:
+        'console/README.md: the browser UI is built apart (vite); the gateway serves its files and imports none of it',
       severity: 'error',
       from: { pathNot: '^console/' },
       to: { path: '^console/' },
     },
-    only('gateway/console', 'gateway/console/README.md', ['^gateway/(auth|ops|errors|header-value|router)', '^src/(meta|store|pipeline|util)/', npm('@smithy/protocol-http', '@smithy/signature-v4', 'pino')]),
+    only('gateway/console', 'gateway/console/README.md', [
+      '^gateway/(auth|ops|errors|header-value|router)',
+      '^src/(meta|store|pipeline|util)/',
+      npm('@smithy/protocol-http', '@smithy/signature-v4', 'pino'),
+    ]),
     only('bench', 'bench/README.md', ['^(src|zdb)/', 'node_modules/']),
     only('wasm', 'wasm/README.md', ['^src/erasure/kernel-files\\.ts$', npm('wabt')]),
     {

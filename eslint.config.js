@@ -18,7 +18,14 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'gateway/**/*.ts', 'zdb/**/*.ts', 'bench/**/*.ts'],
     ignores: ['src/testing/**'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/testing/*'], message: 'src/testing holds test tools: production code never uses them.' }] }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/testing/*'], message: 'src/testing holds test tools: production code never uses them.' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -27,9 +34,18 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: ['child_process', 'net', 'http', 'https', 'dgram', 'cluster'].flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'The unit tier starts no process and opens no socket.', allowTypeImports: true })),
+          paths: ['child_process', 'net', 'http', 'https', 'dgram', 'cluster']
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({
+              name,
+              message: 'The unit tier starts no process and opens no socket.',
+              allowTypeImports: true,
+            })),
           patterns: [
-            { group: ['**/helpers/*', '!**/helpers/content*', '!**/helpers/memory-store*', '!**/helpers/pipeline*'], message: 'This helper starts processes or servers: the test belongs to the integration tier.' },
+            {
+              group: ['**/helpers/*', '!**/helpers/content*', '!**/helpers/memory-store*', '!**/helpers/pipeline*'],
+              message: 'This helper starts processes or servers: the test belongs to the integration tier.',
+            },
             { group: ['**/dist/**'], message: 'The unit tier runs from the source, without a build.' },
           ],
         },

@@ -40,8 +40,14 @@ function nodeCipher(name: string, algorithm: 'aes-256-gcm' | 'chacha20-poly1305'
   const nonce = randomBytes(12);
   const options = { authTagLength: 16 };
   // The typings' overloads take one algorithm type at a time, hence the two branches.
-  const cipher = () => (algorithm === 'aes-256-gcm' ? createCipheriv(algorithm, key, nonce, options) : createCipheriv(algorithm, key, nonce, options));
-  const decipher = () => (algorithm === 'aes-256-gcm' ? createDecipheriv(algorithm, key, nonce, options) : createDecipheriv(algorithm, key, nonce, options));
+  const cipher = () =>
+    algorithm === 'aes-256-gcm'
+      ? createCipheriv(algorithm, key, nonce, options)
+      : createCipheriv(algorithm, key, nonce, options);
+  const decipher = () =>
+    algorithm === 'aes-256-gcm'
+      ? createDecipheriv(algorithm, key, nonce, options)
+      : createDecipheriv(algorithm, key, nonce, options);
   const seal = (): Buffer => {
     const c = cipher();
     c.setAAD(aad);
@@ -134,7 +140,13 @@ async function main(): Promise<void> {
   const rows = candidates.map((c) => {
     const r = runs.get(c.name)!;
     const of = (list: Sample[], key: keyof Sample): number => median(list.map((s) => s[key]));
-    return { name: c.name, sealMBps: of(r.seal, 'wall'), openMBps: of(r.open, 'wall'), sealMBperCpuS: of(r.seal, 'cpu'), openMBperCpuS: of(r.open, 'cpu') };
+    return {
+      name: c.name,
+      sealMBps: of(r.seal, 'wall'),
+      openMBps: of(r.open, 'wall'),
+      sealMBperCpuS: of(r.seal, 'cpu'),
+      openMBperCpuS: of(r.open, 'cpu'),
+    };
   });
   const aesGcm = sodiumAesGcm();
   console.log(`AEAD, 4 MiB buffers, one thread, median of ${samples} alternating samples`);
@@ -143,9 +155,27 @@ async function main(): Promise<void> {
     rows.map((r) => [r.name, fmt(r.sealMBps), fmt(r.openMBps), fmt(r.sealMBperCpuS), fmt(r.openMBperCpuS)]),
   );
   console.log(`sodium-native AES-256-GCM: ${aesGcm}`);
-  const malloc = { MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? null, MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? null };
+  const malloc = {
+    MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? null,
+    MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? null,
+  };
   console.log(`glibc malloc: ${JSON.stringify(malloc)}`);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ unit: 'MB (10^6 bytes) of plaintext per wall second / per CPU-second, one thread', bufferBytes: SIZE, samples, malloc, rows, sodiumAesGcm: aesGcm }, null, 2));
+  if (values.json)
+    writeFileSync(
+      values.json,
+      JSON.stringify(
+        {
+          unit: 'MB (10^6 bytes) of plaintext per wall second / per CPU-second, one thread',
+          bufferBytes: SIZE,
+          samples,
+          malloc,
+          rows,
+          sodiumAesGcm: aesGcm,
+        },
+        null,
+        2,
+      ),
+    );
 }
 
 await main();

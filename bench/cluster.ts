@@ -65,7 +65,9 @@ async function startNode(dir: string, registry: string, farmToken: string): Prom
   };
   fs.writeFileSync(path.join(dir, 'agent.json'), JSON.stringify(config));
   const log = fs.openSync(path.join(dir, 'agent.log'), 'a');
-  const child = spawn(process.execPath, [QSTOR, 'agent', '--config', path.join(dir, 'agent.json')], { stdio: ['ignore', log, log] });
+  const child = spawn(process.execPath, [QSTOR, 'agent', '--config', path.join(dir, 'agent.json')], {
+    stdio: ['ignore', log, log],
+  });
   fs.closeSync(log);
   return { dir, child, disks };
 }
@@ -89,13 +91,25 @@ async function drain(stream: AsyncIterable<Uint8Array>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { size: { type: 'string' }, object: { type: 'string', default: '64' }, quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      size: { type: 'string' },
+      object: { type: 'string', default: '64' },
+      quick: { type: 'boolean', default: false },
+      json: { type: 'string' },
+    },
+  });
   const objectBytes = Number(values.object) * MiB;
   const total = Number(values.size ?? (values.quick ? 0.5 : 10)) * 1024 * MiB;
   const count = Math.max(4, Math.round(total / objectBytes));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-cluster-'));
   const nodes: Node[] = [];
-  const registry = createRegistryServer({ dbPath: path.join(dir, 'meta.db'), adminToken: crypto.randomBytes(24).toString('hex'), downAfterMs: 2000, logger: pino({ level: 'warn' }) });
+  const registry = createRegistryServer({
+    dbPath: path.join(dir, 'meta.db'),
+    adminToken: crypto.randomBytes(24).toString('hex'),
+    downAfterMs: 2000,
+    logger: pino({ level: 'warn' }),
+  });
   const meta = new SqliteMetaStore(path.join(dir, 'meta.db'));
   const pool = new BackendPool([], { requestTimeoutMs: 5000, downAfterFailures: 1 });
   const pipeline = new PipelinePool();
@@ -103,17 +117,31 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${await registry.listen(0)}`;
     const farms = ['farm-a', 'farm-b', 'farm-c'].map((name) => registry.registry.createFarm(name));
     for (let i = 0; i < 6; i++) nodes.push(await startNode(path.join(dir, `node${i}`), url, farms[i % 3]!.farmerToken));
-    await until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 60_000);
+    await until(
+      '12 zdbs up in the registry',
+      () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+      60_000,
+    );
     const masterKey = crypto.randomBytes(32);
     const store = new ObjectStore({ meta, backends: pool, pipeline, masterKey });
     const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
     // Agents serve only stores their farmer admitted.
     for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
-    const discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer, namespaceBytes: 2 * total, log: () => {} });
+    const discovery = new Discovery({
+      registry: registry.registry,
+      pool,
+      meta,
+      masterKey,
+      signer,
+      namespaceBytes: 2 * total,
+      log: () => {},
+    });
     await discovery.sync();
     await pool.refresh();
     await store.createBucket('b');
-    console.log(`cluster: 6 agents (3 farms x 2 nodes x 2 disks), ${pool.list().length} backends; ${count} objects of ${values.object} MiB (${fmt((count * objectBytes) / 2 ** 30, 2)} GiB), 4+2, ${os.availableParallelism()} cores`);
+    console.log(
+      `cluster: 6 agents (3 farms x 2 nodes x 2 disks), ${pool.list().length} backends; ${count} objects of ${values.object} MiB (${fmt((count * objectBytes) / 2 ** 30, 2)} GiB), 4+2, ${os.availableParallelism()} cores`,
+    );
 
     const sample = body(objectBytes, 7);
     let t = performance.now();
@@ -138,14 +166,25 @@ async function main(): Promise<void> {
     const killed = performance.now();
     victim.child.kill('SIGKILL');
     for (const pid of zdbPids) process.kill(pid, 'SIGKILL');
-    await until('the node down in the registry', () => registry.registry.listBackends().filter((b) => b.nodeId === victimId).every((b) => b.state === 'down'), 30_000);
+    await until(
+      'the node down in the registry',
+      () =>
+        registry.registry
+          .listBackends()
+          .filter((b) => b.nodeId === victimId)
+          .every((b) => b.state === 'down'),
+      30_000,
+    );
     await discovery.sync();
     const detectedS = (performance.now() - killed) / 1000;
-    console.log(`  node ${victimId.slice(0, 12)} killed; down in the registry and held down in the pool after ${fmt(detectedS, 1)} s`);
+    console.log(
+      `  node ${victimId.slice(0, 12)} killed; down in the registry and held down in the pool after ${fmt(detectedS, 1)} s`,
+    );
 
     let lostShards = 0; // bytes of the shards the node held: what repair must rebuild
     for (let i = 0; i < count; i++) {
-      for (const c of (await meta.getObject('b', `o${i}`))!.chunks) for (const sh of c.shards) if (pool.get(sh.backend)!.node === victimId) lostShards += c.shardSize;
+      for (const c of (await meta.getObject('b', `o${i}`))!.chunks)
+        for (const sh of c.shards) if (pool.get(sh.backend)!.node === victimId) lostShards += c.shardSize;
     }
     let foreground = 0;
     let repairing = true;
@@ -157,33 +196,84 @@ async function main(): Promise<void> {
     const repairS = (performance.now() - r0) / 1000;
     repairing = false;
     await reader;
-    const check = await new Scrubber({ meta, backends: pool, pipeline }, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
+    const check = await new Scrubber(
+      { meta, backends: pool, pipeline },
+      { graceMs: 0, chunksPerSecond: 0, repair: false },
+    ).pass();
     const fullS = (performance.now() - killed) / 1000;
-    if (pass.failed > 0 || check.belowRedundancy > 0 || check.repaired > 0) throw new Error(`repair incomplete: ${JSON.stringify({ pass, check })}`);
+    if (pass.failed > 0 || check.belowRedundancy > 0 || check.repaired > 0)
+      throw new Error(`repair incomplete: ${JSON.stringify({ pass, check })}`);
     const repairMBs = lostShards / 1e6 / repairS;
     // The stored data brought back to full redundancy: each repaired chunk's k data shards.
-    const restoredMBs = count * objectBytes * (pass.repaired / check.chunks) / 1e6 / repairS;
+    const restoredMBs = (count * objectBytes * (pass.repaired / check.chunks)) / 1e6 / repairS;
     const fgMBs = foreground / 1e6 / repairS;
-    console.log(`  repair: ${pass.repaired} chunks, ${pass.shardsRebuilt} shards (${fmt(lostShards / MiB)} MiB) in ${fmt(repairS, 1)} s; second pass: all ${check.chunks} chunks at full redundancy`);
+    console.log(
+      `  repair: ${pass.repaired} chunks, ${pass.shardsRebuilt} shards (${fmt(lostShards / MiB)} MiB) in ${fmt(repairS, 1)} s; second pass: all ${check.chunks} chunks at full redundancy`,
+    );
 
     const rows = [
       ['quiet PUT, MB/s', fmt(putMBs), '', ''],
       ['quiet GET, MB/s', fmt(getMBs), '', ''],
       ['failure detected (registry down, pool held), s', fmt(detectedS, 1), '', ''],
       ['failure to full redundancy, s', fmt(fullS, 1), '', ''],
-      ['repair throughput (shard bytes rebuilt), MB/s', fmt(repairMBs), `${fmt(repairMBs / putMBs, 2)}x PUT`, `>= ${TARGET.repairVsPut}x ${repairMBs / putMBs >= TARGET.repairVsPut ? 'pass' : 'FAIL'}`],
-      ['stored data brought back to full redundancy, MB/s', fmt(restoredMBs), `${fmt(restoredMBs / putMBs, 2)}x PUT`, ''],
-      ['foreground GET during repair, MB/s', fmt(fgMBs), `${fmt(fgMBs / getMBs, 2)}x quiet`, `>= ${TARGET.getDuringRepair}x ${fgMBs / getMBs >= TARGET.getDuringRepair ? 'pass' : 'FAIL'}`],
+      [
+        'repair throughput (shard bytes rebuilt), MB/s',
+        fmt(repairMBs),
+        `${fmt(repairMBs / putMBs, 2)}x PUT`,
+        `>= ${TARGET.repairVsPut}x ${repairMBs / putMBs >= TARGET.repairVsPut ? 'pass' : 'FAIL'}`,
+      ],
+      [
+        'stored data brought back to full redundancy, MB/s',
+        fmt(restoredMBs),
+        `${fmt(restoredMBs / putMBs, 2)}x PUT`,
+        '',
+      ],
+      [
+        'foreground GET during repair, MB/s',
+        fmt(fgMBs),
+        `${fmt(fgMBs / getMBs, 2)}x quiet`,
+        `>= ${TARGET.getDuringRepair}x ${fgMBs / getMBs >= TARGET.getDuringRepair ? 'pass' : 'FAIL'}`,
+      ],
     ];
     console.log('');
     printTable(['measure', 'value', 'ratio', 'target'], rows);
-    console.log(`\n  store API in this process (no S3 layer); zdb --sync on local disks; 2 cores shared by the store, 12 zdbs and 6 agents.`);
+    console.log(
+      `\n  store API in this process (no S3 layer); zdb --sync on local disks; 2 cores shared by the store, 12 zdbs and 6 agents.`,
+    );
     if (values.json) {
-      fs.writeFileSync(values.json, JSON.stringify({ objects: count, objectBytes, putMBs, getMBs, detectedS, fullRedundancyS: fullS, repairS, repairMBs, restoredMBs, foregroundGetMBs: fgMBs, rebuiltBytes: lostShards, pass, check, targets: TARGET }, null, 2) + '\n');
+      fs.writeFileSync(
+        values.json,
+        JSON.stringify(
+          {
+            objects: count,
+            objectBytes,
+            putMBs,
+            getMBs,
+            detectedS,
+            fullRedundancyS: fullS,
+            repairS,
+            repairMBs,
+            restoredMBs,
+            foregroundGetMBs: fgMBs,
+            rebuiltBytes: lostShards,
+            pass,
+            check,
+            targets: TARGET,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     }
   } finally {
     for (const n of nodes) n.child.kill('SIGTERM');
-    await Promise.all(nodes.map((n) => (n.child.exitCode === null && n.child.signalCode === null ? new Promise((r) => n.child.once('exit', r)) : undefined)));
+    await Promise.all(
+      nodes.map((n) =>
+        n.child.exitCode === null && n.child.signalCode === null
+          ? new Promise((r) => n.child.once('exit', r))
+          : undefined,
+      ),
+    );
     await pool.close();
     await pipeline.close();
     await meta.close();

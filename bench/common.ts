@@ -9,7 +9,9 @@ export function textLike(size: number, seed = 12345): Buffer {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return (s >>> 8) % n;
   };
-  const vocabulary = Array.from({ length: 500 }, () => Array.from({ length: 2 + next(9) }, () => String.fromCharCode(97 + next(26))).join(''));
+  const vocabulary = Array.from({ length: 500 }, () =>
+    Array.from({ length: 2 + next(9) }, () => String.fromCharCode(97 + next(26))).join(''),
+  );
   const out = Buffer.allocUnsafe(size);
   let offset = 0;
   while (offset < size) {
@@ -63,5 +65,6 @@ export function fmt(n: number, digits = 0): string {
 /** A table: the first column left-aligned, the others right-aligned. */
 export function printTable(header: string[], lines: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  for (const line of [header, ...lines]) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  for (const line of [header, ...lines])
+    console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
 }

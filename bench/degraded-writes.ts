@@ -59,7 +59,8 @@ async function opsPerSecond(store: ObjectStore, tag: string, size: number, count
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       // A fresh copy each time: the store hands chunk buffers over to its workers.
-      for (let i = next++; i < count; i = next++) await store.put('bench', `${tag}/${size}/${i}`, once(Buffer.from(payload)));
+      for (let i = next++; i < count; i = next++)
+        await store.put('bench', `${tag}/${size}/${i}`, once(Buffer.from(payload)));
     }),
   );
   return count / ((performance.now() - t0) / 1000);
@@ -79,18 +80,27 @@ async function scenario(store: ObjectStore, name: string, tag: string, size: num
     small64kOps,
     degradedChunks: store.writes.degradedChunks - before,
   };
-  console.log(`  ${name}: PUT ${fmt(putMBps)} MB/s, 4 KiB ${fmt(small4kOps)} ops/s, 64 KiB ${fmt(small64kOps)} ops/s, ${r.degradedChunks} chunks degraded`);
+  console.log(
+    `  ${name}: PUT ${fmt(putMBps)} MB/s, 4 KiB ${fmt(small4kOps)} ops/s, 64 KiB ${fmt(small64kOps)} ops/s, ${r.degradedChunks} chunks degraded`,
+  );
   return r;
 }
 
-export async function degradedWritesBench(values: { size?: string; count?: string; json?: string; quick?: boolean }): Promise<void> {
+export async function degradedWritesBench(values: {
+  size?: string;
+  count?: string;
+  json?: string;
+  quick?: boolean;
+}): Promise<void> {
   const size = Number(values.size ?? (values.quick ? 32 : 256)) * MiB;
   const count = Number(values.count ?? (values.quick ? 200 : 1000));
-  if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(count) || count <= 0) throw new Error('--size (MiB) and --count take positive numbers');
+  if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(count) || count <= 0)
+    throw new Error('--size (MiB) and --count take positive numbers');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-degraded-'));
   const firstPort = await freePorts(BACKENDS);
   // One data root per backend, so that one can be started again alone on its data.
-  const start = async (i: number): Promise<LocalBackend> => (await startLocalBackends(path.join(dir, `z${i}`), 1, firstPort + i))[0]!;
+  const start = async (i: number): Promise<LocalBackend> =>
+    (await startLocalBackends(path.join(dir, `z${i}`), 1, firstPort + i))[0]!;
   const zdbs: LocalBackend[] = await Promise.all(Array.from({ length: BACKENDS }, (_, i) => start(i)));
   const list: Backend[] = zdbs.map((z, i) => ({
     id: `b${i}`,
@@ -166,10 +176,14 @@ export async function degradedWritesBench(values: { size?: string; count?: strin
         String(s.degradedChunks),
       ]),
     );
-    console.log(`\n  PUT of ${size / MiB} MiB single stream; ${count} small PUTs per size at concurrency ${CONCURRENCY}; target >= ${TARGET_RATIO}x healthy.`);
+    console.log(
+      `\n  PUT of ${size / MiB} MiB single stream; ${count} small PUTs per size at concurrency ${CONCURRENCY}; target >= ${TARGET_RATIO}x healthy.`,
+    );
     console.log(`  Completion after the killed zdb came back: ${completed} chunks in ${fmt(completionS, 1)} s.\n`);
     if (values.json) {
-      const pass = [dead, hung].every((s) => s.putMBps >= TARGET_RATIO * healthy.putMBps && s.small4kOps >= TARGET_RATIO * healthy.small4kOps);
+      const pass = [dead, hung].every(
+        (s) => s.putMBps >= TARGET_RATIO * healthy.putMBps && s.small4kOps >= TARGET_RATIO * healthy.small4kOps,
+      );
       fs.writeFileSync(
         values.json,
         JSON.stringify(

@@ -197,7 +197,9 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { json: { type: 'string' }, samples: { type: 'string', default: '21' } } });
   const samples = Number(values.samples);
   const kernel = bestKernelVariant();
-  console.log(`erasure coding, data MB/s, median of ${samples}, single core (node ${process.version}, ${kernel} kernel)`);
+  console.log(
+    `erasure coding, data MB/s, median of ${samples}, single core (node ${process.version}, ${kernel} kernel)`,
+  );
   const rows: Row[] = [];
   for (const operation of ['encode', 'reconstruct'] as const) {
     for (const [k, m, size] of CASES) rows.push(await measure(operation, k, m, size, samples));
@@ -209,7 +211,10 @@ async function main(): Promise<void> {
       `2 -> ${fmt(scale.two)} MB/s (${fmt(scale.ratio, 2)}x)`,
   );
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ unit: 'MB/s of data shards', kernel, samples, rows, scaling: scale }, null, 2));
+    writeFileSync(
+      values.json,
+      JSON.stringify({ unit: 'MB/s of data shards', kernel, samples, rows, scaling: scale }, null, 2),
+    );
   }
 }
 

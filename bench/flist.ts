@@ -59,7 +59,9 @@ async function sequentialRead(file: string): Promise<number> {
 }
 
 async function mount(fl: string, mp: string, cache: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [QSTOR, 'flist', 'mount', fl, mp, '--cache', cache], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [QSTOR, 'flist', 'mount', fl, mp, '--cache', cache], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (c: Buffer) => c.toString().includes('mounted') && resolve());
     child.on('exit', (code) => reject(new Error(`mount exited ${code}`)));
@@ -90,7 +92,15 @@ async function storeGet(fl: string, store: string, file: string): Promise<number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { tree: { type: 'string' }, file: { type: 'string' }, small: { type: 'string' }, json: { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      tree: { type: 'string' },
+      file: { type: 'string' },
+      small: { type: 'string' },
+      json: { type: 'string' },
+      quick: { type: 'boolean' },
+    },
+  });
   const treeMB = Number(values.tree ?? (values.quick ? 50 : 500));
   const fileMB = Number(values.file ?? (values.quick ? 20 : 200));
   const small = Number(values.small ?? (values.quick ? 100 : 1000));
@@ -101,7 +111,11 @@ async function main(): Promise<void> {
     const tree = path.join(tmp, 'tree');
     await writeTree(tree, treeMB * MB);
     const t0 = performance.now();
-    const stats = await createFlist({ from: tree, stores: [`dir://${tmp}/store-tree`], out: path.join(tmp, 'tree.fl') });
+    const stats = await createFlist({
+      from: tree,
+      stores: [`dir://${tmp}/store-tree`],
+      out: path.join(tmp, 'tree.fl'),
+    });
     const createMBs = stats.bytes / MB / ((performance.now() - t0) / 1000);
 
     // one big file, and many small ones, in a second flist
@@ -148,17 +162,44 @@ async function main(): Promise<void> {
 
     const figures = {
       create: { treeMB, files: stats.files, blocks: stats.blocks, MBps: createMBs },
-      read: { fileMB, localMBps: local, storeGetMBps: get, coldMBps: cold, warmMBps: warm, warmDiskCacheMBps: warmDisk, warmRatio: warm / local, warmDiskCacheRatio: warmDisk / local, coldRatioToLocal: cold / local, coldRatioToStoreGet: cold / get },
+      read: {
+        fileMB,
+        localMBps: local,
+        storeGetMBps: get,
+        coldMBps: cold,
+        warmMBps: warm,
+        warmDiskCacheMBps: warmDisk,
+        warmRatio: warm / local,
+        warmDiskCacheRatio: warmDisk / local,
+        coldRatioToLocal: cold / local,
+        coldRatioToStoreGet: cold / get,
+      },
       boot: { files: small, totalMs: bootMs, perFileMs: bootMs / small },
     };
     const rows: Array<[string, string, string]> = [
       [`create ${treeMB} MB tree (${stats.files} files)`, `${createMBs.toFixed(1)} MB/s`, ''],
       [`local disk read ${fileMB} MB (page cache)`, `${local.toFixed(0)} MB/s`, '1.00x'],
       ['store GET (dir://, 4 at a time)', `${get.toFixed(0)} MB/s`, ''],
-      ['mount read, cold', `${cold.toFixed(0)} MB/s`, `${(cold / local).toFixed(2)}x local, ${(cold / get).toFixed(2)}x store GET (target >= 0.5x)`],
-      ['mount read, warm (page cache)', `${warm.toFixed(0)} MB/s`, `${(warm / local).toFixed(2)}x local (target >= 0.5x)`],
-      ['mount read, warm (disk cache, new mount)', `${warmDisk.toFixed(0)} MB/s`, `${(warmDisk / local).toFixed(2)}x local`],
-      [`boot: stat+read ${small} small files cold`, `${bootMs.toFixed(0)} ms`, `${(bootMs / small).toFixed(2)} ms/file`],
+      [
+        'mount read, cold',
+        `${cold.toFixed(0)} MB/s`,
+        `${(cold / local).toFixed(2)}x local, ${(cold / get).toFixed(2)}x store GET (target >= 0.5x)`,
+      ],
+      [
+        'mount read, warm (page cache)',
+        `${warm.toFixed(0)} MB/s`,
+        `${(warm / local).toFixed(2)}x local (target >= 0.5x)`,
+      ],
+      [
+        'mount read, warm (disk cache, new mount)',
+        `${warmDisk.toFixed(0)} MB/s`,
+        `${(warmDisk / local).toFixed(2)}x local`,
+      ],
+      [
+        `boot: stat+read ${small} small files cold`,
+        `${bootMs.toFixed(0)} ms`,
+        `${(bootMs / small).toFixed(2)} ms/file`,
+      ],
     ];
     const w0 = Math.max(...rows.map((r) => r[0].length));
     const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -97,7 +97,11 @@ function median(values: number[]): number {
 }
 
 /** Lists the whole bucket in pages; returns entries returned and the median seconds per pass. */
-async function listAll(meta: SqliteMetaStore, delimiter: string | undefined, passes: number): Promise<{ entries: number; seconds: number }> {
+async function listAll(
+  meta: SqliteMetaStore,
+  delimiter: string | undefined,
+  passes: number,
+): Promise<{ entries: number; seconds: number }> {
   const times: number[] = [];
   let entries = 0;
   for (let pass = 0; pass < passes; pass++) {
@@ -126,7 +130,9 @@ function printTable(title: string, rows: Row[]): void {
   const widths = lines[0].map((_, i) => Math.max(...lines.map((line) => line[i].length)));
   console.log(title);
   for (const line of lines) {
-    console.log(line.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+    console.log(
+      line.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
+    );
   }
 }
 
@@ -156,7 +162,10 @@ async function main(): Promise<void> {
     const names = keys(n);
     let start = process.hrtime.bigint();
     for (let i = 0; i < n; i += batch) {
-      await meta.putObjects('bench', names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })));
+      await meta.putObjects(
+        'bench',
+        names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })),
+      );
     }
     row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
 
@@ -174,8 +183,12 @@ async function main(): Promise<void> {
     await meta.close();
     if (!values.dir) rmSync(dir, { recursive: true, force: true });
   }
-  printTable(`metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys, node ${process.version}`, rows);
-  if (values.json) writeFileSync(values.json, JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2));
+  printTable(
+    `metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys, node ${process.version}`,
+    rows,
+  );
+  if (values.json)
+    writeFileSync(values.json, JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2));
 }
 
 await main();

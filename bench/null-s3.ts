@@ -59,7 +59,11 @@ const server = http.createServer((req, res) => {
     default:
       if (url.searchParams.get('list-type') === '2') {
         const xml = listPage(url.searchParams.get('continuation-token'));
-        res.writeHead(200, { 'x-amz-request-id': '0', 'content-type': 'application/xml', 'content-length': Buffer.byteLength(xml) });
+        res.writeHead(200, {
+          'x-amz-request-id': '0',
+          'content-type': 'application/xml',
+          'content-length': Buffer.byteLength(xml),
+        });
         res.end(xml);
         return;
       }

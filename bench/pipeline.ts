@@ -124,7 +124,11 @@ async function poolRun(threads: number, rounds: number): Promise<PoolRow> {
         encoded[aadIndex] = await pool.encode({ plain, dataKey, aadObject: 'bench', aadIndex, k: K, m: M });
       });
       // As shards arrive from zdb: one buffer each (copied here, outside the clock).
-      const reads = encoded.map((chunk, aadIndex) => ({ chunk, aadIndex, shards: chunk.shards.map((s) => new Uint8Array(s)) }));
+      const reads = encoded.map((chunk, aadIndex) => ({
+        chunk,
+        aadIndex,
+        shards: chunk.shards.map((s) => new Uint8Array(s)),
+      }));
       const decodeMs = await timed(reads, parallel, ({ chunk, aadIndex, shards }) =>
         pool.decode({ ...chunk, shards, dataKey, aadObject: 'bench', aadIndex, k: K, m: M, plainSize: CHUNK }),
       );
@@ -155,7 +159,9 @@ async function main(): Promise<void> {
   const samples = Number(values.samples);
   // The machines are shared: the load says how far to trust the worker-scaling figures.
   const load = loadavg()[0];
-  console.log(`pipeline, MB/s, median of ${samples}, 4 MiB chunks of mixed data (node ${process.version}, load ${load.toFixed(1)})\n`);
+  console.log(
+    `pipeline, MB/s, median of ${samples}, 4 MiB chunks of mixed data (node ${process.version}, load ${load.toFixed(1)})\n`,
+  );
   const stageRows = await stages(samples);
   printTable(
     ['stage, one core', 'MB/s'],
@@ -168,7 +174,10 @@ async function main(): Promise<void> {
     poolRows.map((r) => [`${r.threads} worker${r.threads > 1 ? 's' : ''}`, fmt(r.encodeMbps), fmt(r.decodeMbps)]),
   );
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ unit: 'MB/s', samples, load, chunkSize: CHUNK, stages: stageRows, pool: poolRows }, null, 2));
+    writeFileSync(
+      values.json,
+      JSON.stringify({ unit: 'MB/s', samples, load, chunkSize: CHUNK, stages: stageRows, pool: poolRows }, null, 2),
+    );
   }
 }
 

@@ -45,7 +45,15 @@
  * Clean-up: qstor (SIGINT, then SIGKILL), the store-API zdb, `down.sh --purge` for Ceph and every
  * temp dir, on success, failure, Ctrl-C.
  */
-import { CreateBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
@@ -67,7 +75,15 @@ const PIECE = MiB;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const QSTOR_BIN = path.join(REPO, 'bin', 'qstor.js');
 const CEPH_DIR = process.env['CEPH_PEER_DIR'] ?? '/work/shared/peers/ceph';
-const TARGET = { storeRatio: 0.85, putOps: 3000, getOps: 6000, listKeys: 150_000, putVsCeph: 2, getVsCeph: 1.5, smallPutVsCeph: 10 };
+const TARGET = {
+  storeRatio: 0.85,
+  putOps: 3000,
+  getOps: 6000,
+  listKeys: 150_000,
+  putVsCeph: 2,
+  getVsCeph: 1.5,
+  smallPutVsCeph: 10,
+};
 
 // ------------------------------------------------------------------------ data
 
@@ -80,7 +96,9 @@ async function* pieces(size: number, seed: number): AsyncGenerator<Buffer> {
   const zeros = Buffer.alloc(PIECE);
   for (let offset = 0, i = 0; offset < size; offset += PIECE, i++) {
     const n = Math.min(PIECE, size - offset);
-    yield i % 2 === 0 ? cipher.update(zeros.subarray(0, n)) : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
+    yield i % 2 === 0
+      ? cipher.update(zeros.subarray(0, n))
+      : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
   }
 }
 
@@ -129,7 +147,10 @@ function cmdlineOf(pid: number): string {
 
 /** Every descendant of `root` (not itself). */
 function descendants(root: number): number[] {
-  const all = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const children = new Map<number, number[]>();
   for (const pid of all) {
     const pp = ppidOf(pid);
@@ -180,7 +201,10 @@ async function waitLoad(maxS = 60): Promise<number> {
     await sleep(2000);
     l = load1();
   }
-  if (first >= 1) console.log(`  1-minute load ${first.toFixed(2)} -> ${l.toFixed(2)}${l >= 1 ? ` (still >= 1.0 after ${maxS} s, going on)` : ''}`);
+  if (first >= 1)
+    console.log(
+      `  1-minute load ${first.toFixed(2)} -> ${l.toFixed(2)}${l >= 1 ? ` (still >= 1.0 after ${maxS} s, going on)` : ''}`,
+    );
   return l;
 }
 
@@ -240,7 +264,10 @@ async function measure(
   let serverRss = 0;
   const sample = (): void => {
     if (gw) gwRss = Math.max(gwRss, statusKiB(gw, 'VmRSS'));
-    serverRss = Math.max(serverRss, pids.reduce((s, p) => s + statusKiB(p, 'VmRSS'), 0));
+    serverRss = Math.max(
+      serverRss,
+      pids.reduce((s, p) => s + statusKiB(p, 'VmRSS'), 0),
+    );
   };
   sample();
   const sampler = setInterval(sample, 100);
@@ -290,7 +317,12 @@ async function measure(
 }
 
 /** `parallel` lanes taking operation numbers until `max` are taken or `seconds` have passed. */
-async function lanes(parallel: number, max: number, seconds: number, op: (i: number) => Promise<void>): Promise<{ count: number; errors: number; lat: number[]; firstError?: string }> {
+async function lanes(
+  parallel: number,
+  max: number,
+  seconds: number,
+  op: (i: number) => Promise<void>,
+): Promise<{ count: number; errors: number; lat: number[]; firstError?: string }> {
   const deadline = performance.now() + seconds * 1000;
   let next = 0;
   let errors = 0;
@@ -357,13 +389,21 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
     const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: key }));
     const n = await drain(res.Body, h);
     const d = h.digest('hex');
-    if (n !== o.size || d !== sha) throw new Error(`${sys.name} ${key}: read back ${n} bytes, sha256 ${d}; expected ${o.size}, ${sha}`);
+    if (n !== o.size || d !== sha)
+      throw new Error(`${sys.name} ${key}: read back ${n} bytes, sha256 ${d}; expected ${o.size}, ${sha}`);
     return 'verified by SHA-256 (untimed GET)';
   };
 
   out.push(
     await measure(sys, `${label} PUT, single stream`, 'MB/s', 1e-6, async () => {
-      await s3.send(new PutObjectCommand({ Bucket: B, Key: 'single', Body: Readable.from(pieces(o.size, 1)), ContentLength: o.size }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: B,
+          Key: 'single',
+          Body: Readable.from(pieces(o.size, 1)),
+          ContentLength: o.size,
+        }),
+      );
       return { count: o.size };
     }),
   );
@@ -379,7 +419,13 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
 
   out.push(
     await measure(sys, `${label} PUT, 4-way multipart`, 'MB/s', 1e-6, async () => {
-      const up = new Upload({ client: s3, queueSize: 4, partSize: o.partSize, leavePartsOnError: false, params: { Bucket: B, Key: 'multi', Body: Readable.from(pieces(o.size, 1)) } });
+      const up = new Upload({
+        client: s3,
+        queueSize: 4,
+        partSize: o.partSize,
+        leavePartsOnError: false,
+        params: { Bucket: B, Key: 'multi', Body: Readable.from(pieces(o.size, 1)) },
+      });
       await up.done();
       return { count: o.size, note: `${Math.ceil(o.size / o.partSize)} parts of ${sizeLabel(o.partSize)}` };
     }),
@@ -414,10 +460,17 @@ async function smallLoads(sys: Sys, s3: S3Client, o: Opts, out: Measure[], listT
   const small = async (what: string, max: number, op: (i: number) => Promise<void>): Promise<Measure> =>
     measure(sys, `4 KiB ${what}, concurrency ${o.concurrency}`, 'ops/s', 1, async () => {
       const r = await lanes(o.concurrency, max, o.smallSeconds, op);
-      return { count: r.count, errors: r.errors, lat: r.lat, note: r.firstError ? `first error: ${r.firstError}` : undefined };
+      return {
+        count: r.count,
+        errors: r.errors,
+        lat: r.lat,
+        note: r.firstError ? `first error: ${r.firstError}` : undefined,
+      };
     });
   const put = await small('PUT', o.smallCount, async (i) => {
-    await s3.send(new PutObjectCommand({ Bucket: S, Key: key(i), Body: bodies[i % bodies.length]!, ContentLength: 4096 }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: S, Key: key(i), Body: bodies[i % bodies.length]!, ContentLength: 4096 }),
+    );
   });
   out.push(put);
   stored = put.count + put.errors; // keys 0 .. stored-1 were attempted; the failed ones are missing
@@ -435,7 +488,8 @@ async function smallLoads(sys: Sys, s3: S3Client, o: Opts, out: Measure[], listT
       if (res.ContentLength !== 4096) throw new Error(`HEAD ${key(i % stored)}: ContentLength ${res.ContentLength}`);
     }),
   );
-  if (listThem) out.push(await listBucket(sys, s3, S, `LIST of the ${fmt(put.count)} 4 KiB keys, pages of 1000`, put.count));
+  if (listThem)
+    out.push(await listBucket(sys, s3, S, `LIST of the ${fmt(put.count)} 4 KiB keys, pages of 1000`, put.count));
   out.push(
     await small('DELETE', stored, async (i) => {
       await s3.send(new DeleteObjectCommand({ Bucket: S, Key: key(i) }));
@@ -443,7 +497,13 @@ async function smallLoads(sys: Sys, s3: S3Client, o: Opts, out: Measure[], listT
   );
 }
 
-async function listBucket(sys: Sys, s3: S3Client, bucket: string, workload: string, expected: number): Promise<Measure> {
+async function listBucket(
+  sys: Sys,
+  s3: S3Client,
+  bucket: string,
+  workload: string,
+  expected: number,
+): Promise<Measure> {
   return measure(sys, workload, 'keys/s', 1, async () => {
     let token: string | undefined;
     let count = 0;
@@ -466,13 +526,25 @@ async function listBucket(sys: Sys, s3: S3Client, bucket: string, workload: stri
 
 // ------------------------------------------------------------------------ the store API (in process)
 
-async function storeApiLoads(o: Opts, sha: string, dir: string, out: Measure[], track: (z: LocalBackend[]) => void): Promise<void> {
+async function storeApiLoads(
+  o: Opts,
+  sha: string,
+  dir: string,
+  out: Measure[],
+  track: (z: LocalBackend[]) => void,
+): Promise<void> {
   const BACKENDS = 6;
   const first = await freePorts(BACKENDS);
   writeStoreConfig(dir, {
     dataShards: 4,
     parityShards: 2,
-    backends: Array.from({ length: BACKENDS }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: `127.0.0.1:${first + i}`, namespace: 'default' })),
+    backends: Array.from({ length: BACKENDS }, (_, i) => ({
+      id: `local-${i}`,
+      farm: 'local',
+      node: `disk-${i}`,
+      address: `127.0.0.1:${first + i}`,
+      namespace: 'default',
+    })),
   });
   const zdbs = await startLocalBackends(dir, BACKENDS, first);
   track(zdbs);
@@ -500,7 +572,8 @@ async function storeApiLoads(o: Opts, sha: string, dir: string, out: Measure[], 
     );
     const h = createHash('sha256');
     const n = await drain((await store.get('bench', 'single')).body, h);
-    if (n !== o.size || h.digest('hex') !== sha) throw new Error('store API: the object read back differs from what was stored');
+    if (n !== o.size || h.digest('hex') !== sha)
+      throw new Error('store API: the object read back differs from what was stored');
     out[out.length - 1]!.note = 'verified by SHA-256 (untimed GET)';
   } finally {
     await opened?.close().catch(() => {});
@@ -519,8 +592,24 @@ interface Qstor {
   stop(): Promise<void>;
 }
 
-async function startQstor(dir: string, port: number, backendPort: number, keys: { id: string; secret: string }, cpuProfDir?: string): Promise<Qstor> {
-  const args = [...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []), QSTOR_BIN, 'start', '--data', dir, '--port', String(port), '--backend-port', String(backendPort)];
+async function startQstor(
+  dir: string,
+  port: number,
+  backendPort: number,
+  keys: { id: string; secret: string },
+  cpuProfDir?: string,
+): Promise<Qstor> {
+  const args = [
+    ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
+    QSTOR_BIN,
+    'start',
+    '--data',
+    dir,
+    '--port',
+    String(port),
+    '--backend-port',
+    String(backendPort),
+  ];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, QSTOR_ROOT_ACCESS_KEY: keys.id, QSTOR_ROOT_SECRET_KEY: keys.secret },
@@ -594,7 +683,19 @@ async function fillBucket(dir: string, bucket: string, count: number): Promise<{
       for (let i = first; i < Math.min(count, first + BATCH); i++) {
         const id = mixHex(i) + mixHex(i ^ 0x5bd1e995) + i.toString(16).padStart(16, '0');
         const key = `obj-${mixHex(i)}-${i.toString(36)}`;
-        batch.push({ key, manifest: { id, size: 0, etag: 'd41d8cd98f00b204e9800998ecf8427e', lastModified: 1_700_000_000_000 + i, contentType: 'application/octet-stream', metadata: {}, checksums: {}, chunks: [] } });
+        batch.push({
+          key,
+          manifest: {
+            id,
+            size: 0,
+            etag: 'd41d8cd98f00b204e9800998ecf8427e',
+            lastModified: 1_700_000_000_000 + i,
+            contentType: 'application/octet-stream',
+            metadata: {},
+            checksums: {},
+            chunks: [],
+          },
+        });
       }
       await meta.putObjects(bucket, batch);
       if (keys.length < 3) keys.push(...batch.slice(0, 3).map((b) => b.key));
@@ -617,7 +718,9 @@ const NULL_S3 = fileURLToPath(new URL('./null-s3.js', import.meta.url));
 
 async function nullLoads(o: Opts, listKeys: number, out: Measure[]): Promise<void> {
   const port = await freePorts(1);
-  const proc = spawn(process.execPath, [NULL_S3, String(port), String(listKeys)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [NULL_S3, String(port), String(listKeys)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
   try {
@@ -680,11 +783,9 @@ function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, log: 
 
 const live = new Set<ChildProcess>();
 
-
 function sizeLabel(bytes: number): string {
   return bytes >= 1 << 30 && bytes % (1 << 30) === 0 ? `${bytes / (1 << 30)} GiB` : `${fmt(bytes / MiB)} MiB`;
 }
-
 
 // ------------------------------------------------------------------------ main
 
@@ -721,7 +822,15 @@ async function main(): Promise<void> {
     concurrency: Number(values.concurrency),
   };
   const listKeys = Number(values['list-keys'] ?? (quick ? 20_000 : 1_000_000));
-  if (!(o.size > 0 && o.partSize >= 5 * MiB && o.smallCount > 0 && o.smallSeconds > 0 && o.concurrency > 0 && listKeys > 0)) throw new Error('bad sizes (--part-size is at least 5 MiB)');
+  if (!(
+    o.size > 0 &&
+    o.partSize >= 5 * MiB &&
+    o.smallCount > 0 &&
+    o.smallSeconds > 0 &&
+    o.concurrency > 0 &&
+    listKeys > 0
+  ))
+    throw new Error('bad sizes (--part-size is at least 5 MiB)');
   const cpuProf = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
   if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
 
@@ -778,7 +887,11 @@ async function main(): Promise<void> {
     const port = await freePorts(1);
     const backendPort = await freePorts(6);
     let q = await startQstor(qdir, port, backendPort, keys, cpuProf);
-    const qSys = (): Sys => ({ name: 'qstor', serverPids: () => [q.proc.pid!, ...descendants(q.proc.pid!)], gatewayPid: () => q.gatewayPid });
+    const qSys = (): Sys => ({
+      name: 'qstor',
+      serverPids: () => [q.proc.pid!, ...descendants(q.proc.pid!)],
+      gatewayPid: () => q.gatewayPid,
+    });
     const s3q = client(`http://127.0.0.1:${port}`, keys.id, keys.secret);
     try {
       await s3Loads(qSys(), s3q, o, sha, results);
@@ -787,9 +900,13 @@ async function main(): Promise<void> {
       gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
       await q.stop();
     }
-    console.log(`  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`);
+    console.log(
+      `  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`,
+    );
     const fill = await fillBucket(qdir, 'list', listKeys);
-    console.log(`  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`);
+    console.log(
+      `  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`,
+    );
     extra['listFillSeconds'] = fill.seconds;
     q = await startQstor(qdir, port, backendPort, keys, cpuProf);
     try {
@@ -803,7 +920,9 @@ async function main(): Promise<void> {
     fs.rmSync(qdir, { recursive: true, force: true });
 
     // ---- 2b. the client alone, against a server that does nothing
-    console.log('\n[SDK alone] the same client against dist/bench/null-s3.js (answers at once, stores nothing): the ceiling this client reaches here');
+    console.log(
+      '\n[SDK alone] the same client against dist/bench/null-s3.js (answers at once, stores nothing): the ceiling this client reaches here',
+    );
     await waitLoad();
     await nullLoads(o, listKeys, results);
 
@@ -811,7 +930,10 @@ async function main(): Promise<void> {
     if (withCeph) {
       console.log(`\n[Ceph] ${CEPH_DIR}/up.sh (RGW, EC 4+2 data pool over 6 BlueStore OSDs), log ${cephLog}`);
       try {
-        if (!fs.existsSync('/usr/bin/radosgw')) throw new Error('radosgw is not installed (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-mgr ceph-common)');
+        if (!fs.existsSync('/usr/bin/radosgw'))
+          throw new Error(
+            'radosgw is not installed (apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-mgr ceph-common)',
+          );
         await waitLoad();
         cephStarted = true;
         const t = performance.now();
@@ -851,32 +973,96 @@ async function main(): Promise<void> {
   if (failure) throw failure;
 
   // ---------------------------------------------------------------- table
-  const find = (system: string, prefix: string): Measure | undefined => results.find((r) => r.system === system && r.workload.startsWith(prefix));
+  const find = (system: string, prefix: string): Measure | undefined =>
+    results.find((r) => r.system === system && r.workload.startsWith(prefix));
   const label = sizeLabel(o.size);
   const rows: string[][] = [];
   const pass: Record<string, boolean | null> = {};
   const busy = (m: Measure): string => (m.cores.others > 0.3 || m.idleCoresBefore >= 0.5 ? '*' : '');
-  const cell = (m: Measure | undefined): string => (m ? `${busy(m)}${fmt(m.rate)}${m.errors ? ` (${m.errors} err)` : ''}` : '-');
-  const loads = (q: Measure | undefined, c: Measure | undefined): string => `${q ? q.load1.toFixed(2) : '-'} / ${c ? c.load1.toFixed(2) : '-'}`;
-  const row = (name: string, prefix: string, target: string, check: ((q: Measure, c: Measure | undefined) => boolean) | null, id: string): void => {
+  const cell = (m: Measure | undefined): string =>
+    m ? `${busy(m)}${fmt(m.rate)}${m.errors ? ` (${m.errors} err)` : ''}` : '-';
+  const loads = (q: Measure | undefined, c: Measure | undefined): string =>
+    `${q ? q.load1.toFixed(2) : '-'} / ${c ? c.load1.toFixed(2) : '-'}`;
+  const row = (
+    name: string,
+    prefix: string,
+    target: string,
+    check: ((q: Measure, c: Measure | undefined) => boolean) | null,
+    id: string,
+  ): void => {
     const q = find('qstor', prefix);
     const c = find('Ceph', prefix);
     const n = find('SDK alone', prefix);
     const ok = q && check ? check(q, c) && q.errors === 0 : null;
     pass[id] = ok;
-    rows.push([name, cell(q), cell(c), q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-', cell(n), q && n ? `${fmt(q.rate / n.rate, 2)}x` : '-', target, ok === null ? '-' : ok ? 'pass' : 'FAIL', loads(q, c)]);
+    rows.push([
+      name,
+      cell(q),
+      cell(c),
+      q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-',
+      cell(n),
+      q && n ? `${fmt(q.rate / n.rate, 2)}x` : '-',
+      target,
+      ok === null ? '-' : ok ? 'pass' : 'FAIL',
+      loads(q, c),
+    ]);
   };
-  const vsCeph = (x: number) => (q: Measure, c: Measure | undefined): boolean => (c ? q.rate >= x * c.rate : false);
-  row(`${label} PUT single stream, MB/s`, `${label} PUT, single`, `>= ${TARGET.putVsCeph}x Ceph`, vsCeph(TARGET.putVsCeph), 'putSingleVsCeph');
-  row(`${label} GET single stream, MB/s`, `${label} GET, single`, `>= ${TARGET.getVsCeph}x Ceph`, vsCeph(TARGET.getVsCeph), 'getSingleVsCeph');
-  row(`${label} PUT 4-way multipart, MB/s`, `${label} PUT, 4-way`, `>= ${TARGET.putVsCeph}x Ceph`, vsCeph(TARGET.putVsCeph), 'putMultiVsCeph');
-  row(`${label} GET 4-way ranged, MB/s`, `${label} GET, 4-way`, `>= ${TARGET.getVsCeph}x Ceph`, vsCeph(TARGET.getVsCeph), 'getMultiVsCeph');
-  row(`4 KiB PUT c${o.concurrency}, ops/s`, '4 KiB PUT', `>= ${fmt(TARGET.putOps)}/s, >= ${TARGET.smallPutVsCeph}x Ceph`, (q, c) => q.rate >= TARGET.putOps && vsCeph(TARGET.smallPutVsCeph)(q, c), 'smallPut');
-  row(`4 KiB GET c${o.concurrency}, ops/s`, '4 KiB GET', `>= ${fmt(TARGET.getOps)}/s`, (q) => q.rate >= TARGET.getOps, 'smallGet');
+  const vsCeph =
+    (x: number) =>
+    (q: Measure, c: Measure | undefined): boolean =>
+      c ? q.rate >= x * c.rate : false;
+  row(
+    `${label} PUT single stream, MB/s`,
+    `${label} PUT, single`,
+    `>= ${TARGET.putVsCeph}x Ceph`,
+    vsCeph(TARGET.putVsCeph),
+    'putSingleVsCeph',
+  );
+  row(
+    `${label} GET single stream, MB/s`,
+    `${label} GET, single`,
+    `>= ${TARGET.getVsCeph}x Ceph`,
+    vsCeph(TARGET.getVsCeph),
+    'getSingleVsCeph',
+  );
+  row(
+    `${label} PUT 4-way multipart, MB/s`,
+    `${label} PUT, 4-way`,
+    `>= ${TARGET.putVsCeph}x Ceph`,
+    vsCeph(TARGET.putVsCeph),
+    'putMultiVsCeph',
+  );
+  row(
+    `${label} GET 4-way ranged, MB/s`,
+    `${label} GET, 4-way`,
+    `>= ${TARGET.getVsCeph}x Ceph`,
+    vsCeph(TARGET.getVsCeph),
+    'getMultiVsCeph',
+  );
+  row(
+    `4 KiB PUT c${o.concurrency}, ops/s`,
+    '4 KiB PUT',
+    `>= ${fmt(TARGET.putOps)}/s, >= ${TARGET.smallPutVsCeph}x Ceph`,
+    (q, c) => q.rate >= TARGET.putOps && vsCeph(TARGET.smallPutVsCeph)(q, c),
+    'smallPut',
+  );
+  row(
+    `4 KiB GET c${o.concurrency}, ops/s`,
+    '4 KiB GET',
+    `>= ${fmt(TARGET.getOps)}/s`,
+    (q) => q.rate >= TARGET.getOps,
+    'smallGet',
+  );
   row(`4 KiB HEAD c${o.concurrency}, ops/s`, '4 KiB HEAD', '-', null, 'smallHead');
   row(`4 KiB DELETE c${o.concurrency}, ops/s`, '4 KiB DELETE', '-', null, 'smallDelete');
   row('LIST of the 4 KiB keys, keys/s', 'LIST of the', '-', null, 'listSmall');
-  row(`LIST of ${fmt(listKeys)} keys, keys/s`, `LIST of ${fmt(listKeys)}`, `>= ${fmt(TARGET.listKeys)} keys/s`, (q) => q.rate >= TARGET.listKeys, 'listBig');
+  row(
+    `LIST of ${fmt(listKeys)} keys, keys/s`,
+    `LIST of ${fmt(listKeys)}`,
+    `>= ${fmt(TARGET.listKeys)} keys/s`,
+    (q) => q.rate >= TARGET.listKeys,
+    'listBig',
+  );
   for (const [what, s3prefix, apiPrefix] of [
     ['PUT single / store API PUT', `${label} PUT, single`, `${label} PUT`],
     ['GET single / store API GET', `${label} GET, single`, `${label} GET`],
@@ -888,15 +1074,29 @@ async function main(): Promise<void> {
     const ratio = s && a ? s.rate / a.rate : NaN;
     const ok = Number.isFinite(ratio) ? ratio >= TARGET.storeRatio : null;
     pass[`storeRatio ${what}`] = ok;
-    rows.push([`S3 ${what}`, s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-', '-', Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-', '-', '-', `>= ${TARGET.storeRatio}x`, ok === null ? '-' : ok ? 'pass' : 'FAIL', `${a ? a.load1.toFixed(2) : '-'} (API)`]);
+    rows.push([
+      `S3 ${what}`,
+      s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-',
+      '-',
+      Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-',
+      '-',
+      '-',
+      `>= ${TARGET.storeRatio}x`,
+      ok === null ? '-' : ok ? 'pass' : 'FAIL',
+      `${a ? a.load1.toFixed(2) : '-'} (API)`,
+    ]);
   }
-  const peakServer = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.serverPeakSampled));
-  const peakGw = (system: string): number => Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.gatewayPeakSampled));
+  const peakServer = (system: string): number =>
+    Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.serverPeakSampled));
+  const peakGw = (system: string): number =>
+    Math.max(0, ...results.filter((r) => r.system === system).map((r) => r.rssMiB.gatewayPeakSampled));
   const hasCeph = results.some((r) => r.system === 'Ceph');
   rows.push([
     'gateway peak RSS, MiB (VmHWM | sampled)',
     `${fmt(gatewayHwmKiB / 1024)} | ${fmt(peakGw('qstor'))}`,
-    hasCeph ? `radosgw ${extra['radosgwHwmMiB'] !== undefined ? fmt(extra['radosgwHwmMiB'] as number) : '-'} | ${fmt(peakGw('Ceph'))}` : '-',
+    hasCeph
+      ? `radosgw ${extra['radosgwHwmMiB'] !== undefined ? fmt(extra['radosgwHwmMiB'] as number) : '-'} | ${fmt(peakGw('Ceph'))}`
+      : '-',
     '-',
     '-',
     '-',
@@ -904,7 +1104,17 @@ async function main(): Promise<void> {
     '-',
     '',
   ]);
-  rows.push(['all server processes peak RSS, MiB (sampled)', fmt(peakServer('qstor')), hasCeph ? fmt(peakServer('Ceph')) : '-', '-', '-', '-', '-', '-', '']);
+  rows.push([
+    'all server processes peak RSS, MiB (sampled)',
+    fmt(peakServer('qstor')),
+    hasCeph ? fmt(peakServer('Ceph')) : '-',
+    '-',
+    '-',
+    '-',
+    '-',
+    '-',
+    '',
+  ]);
   console.log('');
   printTable(['workload', 'qstor', 'Ceph', 'ratio', 'SDK alone', 'q / alone', 'target', 'result', 'load q / c'], rows);
   console.log(

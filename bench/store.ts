@@ -42,7 +42,13 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { lowMemoryEnv } from '../src/util/programs.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { newDataKey } from '../src/pipeline/keys.js';
-import { PipelinePool, type DecodedChunk, type DecodeRequest, type EncodedChunk, type EncodeRequest } from '../src/pipeline/pool.js';
+import {
+  PipelinePool,
+  type DecodedChunk,
+  type DecodeRequest,
+  type EncodedChunk,
+  type EncodeRequest,
+} from '../src/pipeline/pool.js';
 import type { Backend } from '../src/placement/backend.js';
 import { BackendPool } from '../src/store/backend-pool.js';
 import type { ShardBackend } from '../src/store/shard-backend.js';
@@ -84,7 +90,10 @@ function body(size: number, seed: number): Body {
     for (let offset = 0, i = 0; offset < size; offset += PIECE, i++) {
       const t = performance.now();
       const n = Math.min(PIECE, size - offset);
-      const piece = i % 2 === 0 ? cipher.update(zeros.subarray(0, n)) : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
+      const piece =
+        i % 2 === 0
+          ? cipher.update(zeros.subarray(0, n))
+          : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
       spent += performance.now() - t;
       yield piece;
     }
@@ -152,7 +161,10 @@ class Activity {
 
   /** Busy time up to now, counting an interval still open. */
   /** What a phase reports of this activity, `wallMs` long, ending at `end`. */
-  figures(end: number, wallMs: number): { ops: number; busyPct: number; meanMs: number; meanInFlight: number; maxInFlight: number } {
+  figures(
+    end: number,
+    wallMs: number,
+  ): { ops: number; busyPct: number; meanMs: number; meanInFlight: number; maxInFlight: number } {
     return {
       ops: this.count,
       busyPct: (100 * this.busyUntil(end)) / wallMs,
@@ -261,7 +273,13 @@ function diskCounters(name: string | null): DiskCounters | null {
   for (const line of fs.readFileSync('/proc/diskstats', 'utf8').split('\n')) {
     const f = line.trim().split(/\s+/);
     if (f[2] === name) {
-      return { name, sectorsRead: Number(f[5]), sectorsWritten: Number(f[9]), ioMs: Number(f[12]), flushes: Number(f[17] ?? 0) };
+      return {
+        name,
+        sectorsRead: Number(f[5]),
+        sectorsWritten: Number(f[9]),
+        ioMs: Number(f[12]),
+        flushes: Number(f[17] ?? 0),
+      };
     }
   }
   return null;
@@ -317,7 +335,14 @@ interface PhaseResult {
     machineBusy: number;
     machineIowait: number;
   };
-  rss: { startMiB: number; peakMiB: number; peakSampledMiB: number; peakExact: boolean; maxRssLifetimeMiB: number; endMiB: number };
+  rss: {
+    startMiB: number;
+    peakMiB: number;
+    peakSampledMiB: number;
+    peakExact: boolean;
+    maxRssLifetimeMiB: number;
+    endMiB: number;
+  };
   pool: { ops: number; busyPct: number; meanMs: number; meanInFlight: number; maxInFlight: number };
   zdb: { ops: number; busyPct: number; meanMs: number; meanInFlight: number; maxInFlight: number; failures: number };
   disk: { name: string; writtenMB: number; readMB: number; utilPct: number; flushes: number } | null;
@@ -419,7 +444,14 @@ async function phase(
   };
 }
 
-async function putPhase(ctx: Ctx, name: string, key: string, size: number, seed: number, cal: Calibration): Promise<{ result: PhaseResult; manifest: ObjectManifest }> {
+async function putPhase(
+  ctx: Ctx,
+  name: string,
+  key: string,
+  size: number,
+  seed: number,
+  cal: Calibration,
+): Promise<{ result: PhaseResult; manifest: ObjectManifest }> {
   let manifest: ObjectManifest | undefined;
   const result = await phase(ctx, name, size, cal.generateCpuS, 'encode', async () => {
     const b = body(size, seed);
@@ -443,7 +475,8 @@ async function getPhase(ctx: Ctx, name: string, key: string, size: number, cal: 
       clientMs += performance.now() - t;
     }
     const digest = hash.digest('hex');
-    if (got !== size || digest !== cal.sha256) throw new Error(`${name}: read ${got} bytes, sha256 ${digest}; expected ${size} bytes, sha256 ${cal.sha256}`);
+    if (got !== size || digest !== cal.sha256)
+      throw new Error(`${name}: read ${got} bytes, sha256 ${digest}; expected ${size} bytes, sha256 ${cal.sha256}`);
     return { clientMs };
   });
 }
@@ -490,7 +523,11 @@ class Meter {
   }
 
   result(plainBytes: number): { mbps: number; store: number; zdb: number } {
-    return { mbps: plainBytes / 1e3 / this.wallMs, store: this.store / (plainBytes / GiB), zdb: this.zdb / (plainBytes / GiB) };
+    return {
+      mbps: plainBytes / 1e3 / this.wallMs,
+      store: this.store / (plainBytes / GiB),
+      zdb: this.zdb / (plainBytes / GiB),
+    };
   }
 }
 
@@ -522,7 +559,14 @@ async function references(ctx: Ctx, chunkCount: number): Promise<Reference[]> {
     await encMeter.time(() =>
       lanes(count, parallel, async (n) => {
         // encode() takes the chunk away (transfer)
-        const e = await ctx.pipeline.encode({ plain: chunks[n]!, dataKey, aadObject: 'ref', aadIndex: first + n, k: K, m: M });
+        const e = await ctx.pipeline.encode({
+          plain: chunks[n]!,
+          dataKey,
+          aadObject: 'ref',
+          aadIndex: first + n,
+          k: K,
+          m: M,
+        });
         if (first + n < KEEP) encoded[first + n] = e;
       }).then(() => undefined),
     );
@@ -536,7 +580,9 @@ async function references(ctx: Ctx, chunkCount: number): Promise<Reference[]> {
     for (let first = 0; first < chunkCount; first += BATCH) {
       const count = Math.min(BATCH, chunkCount - first);
       const copies = Array.from({ length: count }, (_, n) =>
-        encoded[(first + n) % KEEP]!.shards.map((s, j) => ((j >= lost && j < K) || (j >= K && j < K + lost) ? Buffer.from(s) : null)),
+        encoded[(first + n) % KEEP]!.shards.map((s, j) =>
+          (j >= lost && j < K) || (j >= K && j < K + lost) ? Buffer.from(s) : null,
+        ),
       );
       await meter.time(() =>
         lanes(count, parallel, async (n) => {
@@ -573,7 +619,9 @@ async function references(ctx: Ctx, chunkCount: number): Promise<Reference[]> {
   await setMeter.time(async () => {
     await lanes(total, 4, async (n) => {
       const e = encoded[n % encoded.length]!;
-      await Promise.all(e.shards.map((s, j) => ctx.backends.run(ids[(n + j) % ids.length]!, (c) => c.set(`ref-${tag}/${n}/${j}`, s))));
+      await Promise.all(
+        e.shards.map((s, j) => ctx.backends.run(ids[(n + j) % ids.length]!, (c) => c.set(`ref-${tag}/${n}/${j}`, s))),
+      );
     });
   });
   const getMeter = new Meter(ctx);
@@ -592,11 +640,41 @@ async function references(ctx: Ctx, chunkCount: number): Promise<Reference[]> {
   const get = getMeter.result(total * chunkSize);
   const r = `stored/plain ${ratio.toFixed(2)}x`;
   return [
-    { stage: `pool encode alone (${ctx.pipeline.threads} threads, ${parallel} in flight)`, mbps: enc.mbps, storeCpuSPerGiB: enc.store, zdbCpuSPerGiB: enc.zdb, note: r },
-    { stage: `pool decode alone, ${K} data shards`, mbps: dec.mbps, storeCpuSPerGiB: dec.store, zdbCpuSPerGiB: dec.zdb, note: 'no RS rebuild' },
-    { stage: `pool decode alone, ${M} data shards lost`, mbps: decLost.mbps, storeCpuSPerGiB: decLost.store, zdbCpuSPerGiB: decLost.zdb, note: 'RS rebuild of 2' },
-    { stage: `zdb SET of the shards alone (durable, 4 chunks x ${K + M})`, mbps: set.mbps, storeCpuSPerGiB: set.store, zdbCpuSPerGiB: set.zdb, note: `object MB/s; shards ${(set.mbps * ratio).toFixed(0)} MB/s` },
-    { stage: `zdb GET of ${K} data shards alone (4 chunks)`, mbps: get.mbps, storeCpuSPerGiB: get.store, zdbCpuSPerGiB: get.zdb, note: `object MB/s; shards ${(get.mbps * ratio * (K / (K + M))).toFixed(0)} MB/s` },
+    {
+      stage: `pool encode alone (${ctx.pipeline.threads} threads, ${parallel} in flight)`,
+      mbps: enc.mbps,
+      storeCpuSPerGiB: enc.store,
+      zdbCpuSPerGiB: enc.zdb,
+      note: r,
+    },
+    {
+      stage: `pool decode alone, ${K} data shards`,
+      mbps: dec.mbps,
+      storeCpuSPerGiB: dec.store,
+      zdbCpuSPerGiB: dec.zdb,
+      note: 'no RS rebuild',
+    },
+    {
+      stage: `pool decode alone, ${M} data shards lost`,
+      mbps: decLost.mbps,
+      storeCpuSPerGiB: decLost.store,
+      zdbCpuSPerGiB: decLost.zdb,
+      note: 'RS rebuild of 2',
+    },
+    {
+      stage: `zdb SET of the shards alone (durable, 4 chunks x ${K + M})`,
+      mbps: set.mbps,
+      storeCpuSPerGiB: set.store,
+      zdbCpuSPerGiB: set.zdb,
+      note: `object MB/s; shards ${(set.mbps * ratio).toFixed(0)} MB/s`,
+    },
+    {
+      stage: `zdb GET of ${K} data shards alone (4 chunks)`,
+      mbps: get.mbps,
+      storeCpuSPerGiB: get.store,
+      zdbCpuSPerGiB: get.zdb,
+      note: `object MB/s; shards ${(get.mbps * ratio * (K / (K + M))).toFixed(0)} MB/s`,
+    },
   ];
 }
 
@@ -615,8 +693,6 @@ async function killBackend(z: LocalBackend): Promise<void> {
 
 // ------------------------------------------------------------------------ output
 
-
-
 function sizeLabel(bytes: number): string {
   return bytes >= GiB && bytes % GiB === 0 ? `${bytes / GiB} GiB` : `${fmt(bytes / MiB)} MiB`;
 }
@@ -634,7 +710,11 @@ function limitedBy(r: PhaseResult, cores: number, threads: number): string {
   ];
   parts.sort((a, b) => b[1] - a[1]);
   const ours = Math.max(1e-9, c.storeProcess - c.clientSubtracted + c.zdb);
-  const top = parts.slice(0, 2).map(([n, v]) => `${n} ${fmt((100 * v) / ours)}%`).join(', ') + ' of the store\'s CPU';
+  const top =
+    parts
+      .slice(0, 2)
+      .map(([n, v]) => `${n} ${fmt((100 * v) / ours)}%`)
+      .join(', ') + " of the store's CPU";
   if (machine >= cores * 0.8) return `CPU: ${fmt(machine, 2)} of ${cores} cores busy; ${top}`;
   if (c.poolThreads / w >= threads * 0.85) return `pool workers saturated (${fmt(c.poolThreads / w, 2)} of ${threads})`;
   if (c.mainThread / w >= 0.85) return `event loop saturated (${fmt(c.mainThread / w, 2)} core)`;
@@ -661,7 +741,8 @@ async function main(): Promise<void> {
   const repeat = Math.max(1, Math.floor(Number(values.repeat)));
   const size = Number(values.size ?? (values.quick ? 64 : 1024)) * MiB;
   const degradedSize = Number(values['degraded-size'] ?? (values.quick ? 16 : 100)) * MiB;
-  if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(degradedSize) || degradedSize <= 0) throw new Error('--size and --degraded-size take a positive number of MiB');
+  if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(degradedSize) || degradedSize <= 0)
+    throw new Error('--size and --degraded-size take a positive number of MiB');
   const cores = os.availableParallelism();
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-store-'));
@@ -726,7 +807,9 @@ async function main(): Promise<void> {
     const peakSoFarKiB = Math.max(statusKiB('VmHWM'), process.resourceUsage().maxRSS);
     const canResetPeak = resetPeakRss();
     const startRssMiB = statusKiB('VmRSS') / 1024;
-    console.log(`  store assembled: RSS ${fmt(startRssMiB)} MiB (${pipeline.threads} pool threads, ${BACKENDS} zdb on ${disk ?? 'unknown disk'})`);
+    console.log(
+      `  store assembled: RSS ${fmt(startRssMiB)} MiB (${pipeline.threads} pool threads, ${BACKENDS} zdb on ${disk ?? 'unknown disk'})`,
+    );
     const ctx: Ctx = { store, pipeline, backends, zdbs, workerTids, disk, canResetPeak, peakSoFarKiB };
 
     const rows: PhaseResult[] = [];
@@ -746,31 +829,47 @@ async function main(): Promise<void> {
     // Short phases on a shared machine: each 100 MiB GET is run `repeat` times, the median (by MB/s) is reported.
     const median = (runs: PhaseResult[]): PhaseResult => [...runs].sort((a, b) => a.mbps - b.mbps)[runs.length >> 1]!;
     const healthyRuns: PhaseResult[] = [];
-    for (let n = 0; n < repeat; n++) healthyRuns.push(await getPhase(ctx, `GET ${sizeLabel(degradedSize)} healthy`, 'degraded', degradedSize, calSmall));
+    for (let n = 0; n < repeat; n++)
+      healthyRuns.push(
+        await getPhase(ctx, `GET ${sizeLabel(degradedSize)} healthy`, 'degraded', degradedSize, calSmall),
+      );
     const healthy = median(healthyRuns);
     report(healthy);
     const victims = zdbs.slice(0, KILLED);
     const victimIds = new Set(list.slice(0, KILLED).map((b) => b.id));
     const lostData = [0, 0, 0]; // chunks missing 0, 1, 2 data shards
-    for (const c of small.manifest.chunks) lostData[c.shards.slice(0, c.dataShards).filter((s) => victimIds.has(s.backend)).length]++;
+    for (const c of small.manifest.chunks)
+      lostData[c.shards.slice(0, c.dataShards).filter((s) => victimIds.has(s.backend)).length]++;
     for (const z of victims) await killBackend(z);
     ctx.zdbs = zdbs.filter(alive);
     const degradedRuns: PhaseResult[] = [];
     for (let n = 0; n < repeat; n++) {
-      degradedRuns.push(await getPhase(ctx, `GET ${sizeLabel(degradedSize)}, ${KILLED} of ${BACKENDS} zdb killed`, 'degraded', degradedSize, calSmall));
+      degradedRuns.push(
+        await getPhase(
+          ctx,
+          `GET ${sizeLabel(degradedSize)}, ${KILLED} of ${BACKENDS} zdb killed`,
+          'degraded',
+          degradedSize,
+          calSmall,
+        ),
+      );
     }
     const degraded = median(degradedRuns);
     report(degraded);
     const ratio = degraded.mbps / healthy.mbps;
     if (repeat > 1) {
-      console.log(`  (MB/s of the ${repeat} runs: healthy ${healthyRuns.map((r) => fmt(r.mbps)).join(', ')}; degraded ${degradedRuns.map((r) => fmt(r.mbps)).join(', ')})`);
+      console.log(
+        `  (MB/s of the ${repeat} runs: healthy ${healthyRuns.map((r) => fmt(r.mbps)).join(', ')}; degraded ${degradedRuns.map((r) => fmt(r.mbps)).join(', ')})`,
+      );
     }
 
     // Each stage alone, last (its buffers would weigh on the store's RSS figures), on 6 fresh
     // backends (2 of the store's are dead), with the store's worker pool.
     console.log('  stage references ...');
     refZdbs = await startLocalBackends(path.join(dir, 'ref'), BACKENDS, await freePorts(BACKENDS));
-    refBackends = new TimedBackendPool(refZdbs.map((z, i) => ({ ...list[i]!, id: `r${i}`, port: z.port, state: 'up' as const })));
+    refBackends = new TimedBackendPool(
+      refZdbs.map((z, i) => ({ ...list[i]!, id: `r${i}`, port: z.port, state: 'up' as const })),
+    );
     const refs = await references({ ...ctx, backends: refBackends, zdbs: refZdbs }, values.quick ? 8 : 32);
 
     // ---------------------------------------------------------------- tables
@@ -784,11 +883,46 @@ async function main(): Promise<void> {
     printTable(
       ['workload', 'MB/s', 'CPU-s/GiB', 'peak RSS MiB', 'target', 'result'],
       [
-        [putR!.name, fmt(putR!.mbps), fmt(putR!.cpuSPerGiB, 2), rss(putR!), `<= ${TARGET.putCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`, verdict(putR!.cpuSPerGiB <= TARGET.putCpu, putR!)],
-        [getR!.name, fmt(getR!.mbps), fmt(getR!.cpuSPerGiB, 2), rss(getR!), `<= ${TARGET.getCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`, verdict(getR!.cpuSPerGiB <= TARGET.getCpu, getR!)],
-        [small.result.name, fmt(small.result.mbps), fmt(small.result.cpuSPerGiB, 2), rss(small.result), `<= ${TARGET.putCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`, verdict(small.result.cpuSPerGiB <= TARGET.putCpu, small.result)],
-        [healthy.name, fmt(healthy.mbps), fmt(healthy.cpuSPerGiB, 2), rss(healthy), `<= ${TARGET.getCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`, verdict(healthy.cpuSPerGiB <= TARGET.getCpu, healthy)],
-        [degraded.name, fmt(degraded.mbps), fmt(degraded.cpuSPerGiB, 2), rss(degraded), `>= ${TARGET.degradedRatio}x healthy (${fmt(ratio, 2)}x), <= ${TARGET.rssMiB} MiB RSS`, verdict(ratio >= TARGET.degradedRatio, degraded, 'ratio')],
+        [
+          putR!.name,
+          fmt(putR!.mbps),
+          fmt(putR!.cpuSPerGiB, 2),
+          rss(putR!),
+          `<= ${TARGET.putCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`,
+          verdict(putR!.cpuSPerGiB <= TARGET.putCpu, putR!),
+        ],
+        [
+          getR!.name,
+          fmt(getR!.mbps),
+          fmt(getR!.cpuSPerGiB, 2),
+          rss(getR!),
+          `<= ${TARGET.getCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`,
+          verdict(getR!.cpuSPerGiB <= TARGET.getCpu, getR!),
+        ],
+        [
+          small.result.name,
+          fmt(small.result.mbps),
+          fmt(small.result.cpuSPerGiB, 2),
+          rss(small.result),
+          `<= ${TARGET.putCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`,
+          verdict(small.result.cpuSPerGiB <= TARGET.putCpu, small.result),
+        ],
+        [
+          healthy.name,
+          fmt(healthy.mbps),
+          fmt(healthy.cpuSPerGiB, 2),
+          rss(healthy),
+          `<= ${TARGET.getCpu} CPU-s/GiB, <= ${TARGET.rssMiB} MiB RSS`,
+          verdict(healthy.cpuSPerGiB <= TARGET.getCpu, healthy),
+        ],
+        [
+          degraded.name,
+          fmt(degraded.mbps),
+          fmt(degraded.cpuSPerGiB, 2),
+          rss(degraded),
+          `>= ${TARGET.degradedRatio}x healthy (${fmt(ratio, 2)}x), <= ${TARGET.rssMiB} MiB RSS`,
+          verdict(ratio >= TARGET.degradedRatio, degraded, 'ratio'),
+        ],
       ],
     );
     console.log(
@@ -802,16 +936,25 @@ async function main(): Promise<void> {
       ['where the time goes', ...rows.map((r) => r.name.replace(/ zdb killed$/, ' killed'))],
       [
         ['wall s', ...rows.map((r) => fmt(r.wallS, 1))],
-        ['CPU-s/GiB: event loop (client excluded)', ...rows.map((r) => fmt(Math.max(0, r.cpu.mainThread - r.cpu.clientSubtracted) / (r.bytes / GiB), 2))],
+        [
+          'CPU-s/GiB: event loop (client excluded)',
+          ...rows.map((r) => fmt(Math.max(0, r.cpu.mainThread - r.cpu.clientSubtracted) / (r.bytes / GiB), 2)),
+        ],
         ['CPU-s/GiB: pool workers', ...rows.map((r) => fmt(r.cpu.poolThreads / (r.bytes / GiB), 2))],
         ['CPU-s/GiB: other threads (GC, libuv)', ...rows.map((r) => fmt(r.cpu.otherThreads / (r.bytes / GiB), 2))],
         ['CPU-s/GiB: zdb (sum)', ...rows.map((r) => fmt(r.cpu.zdb / (r.bytes / GiB), 2))],
-        ['CPU-s/GiB: client (event loop), subtracted', ...rows.map((r) => fmt(r.cpu.clientSubtracted / (r.bytes / GiB), 2))],
+        [
+          'CPU-s/GiB: client (event loop), subtracted',
+          ...rows.map((r) => fmt(r.cpu.clientSubtracted / (r.bytes / GiB), 2)),
+        ],
         ['cores: event loop, client included', ...rows.map((r) => cores2(r.cpu.mainThread, r.wallS))],
         [`cores: pool workers (of ${pipeline.threads})`, ...rows.map((r) => cores2(r.cpu.poolThreads, r.wallS))],
         ['cores: zdb', ...rows.map((r) => cores2(r.cpu.zdb, r.wallS))],
         [`cores: whole machine busy (of ${cores})`, ...rows.map((r) => cores2(r.cpu.machineBusy, r.wallS))],
-        ['cores: other processes', ...rows.map((r) => cores2(Math.max(0, r.cpu.machineBusy - r.cpu.storeProcess - r.cpu.zdb), r.wallS))],
+        [
+          'cores: other processes',
+          ...rows.map((r) => cores2(Math.max(0, r.cpu.machineBusy - r.cpu.storeProcess - r.cpu.zdb), r.wallS)),
+        ],
         ['cores: iowait', ...rows.map((r) => cores2(r.cpu.machineIowait, r.wallS))],
         ['pool: busy % of wall', ...rows.map((r) => fmt(r.pool.busyPct))],
         ['pool: mean ms per chunk (queue incl.)', ...rows.map((r) => fmt(r.pool.meanMs, 1))],
@@ -823,7 +966,10 @@ async function main(): Promise<void> {
         ['disk: MB written', ...rows.map((r) => (r.disk ? fmt(r.disk.writtenMB) : '-'))],
         ['disk: busy %', ...rows.map((r) => (r.disk ? fmt(r.disk.utilPct) : '-'))],
         ['disk: flushes', ...rows.map((r) => (r.disk ? String(r.disk.flushes) : '-'))],
-        ['RSS MiB: at start / peak sampled / at end', ...rows.map((r) => `${fmt(r.rss.startMiB)} / ${fmt(r.rss.peakSampledMiB)} / ${fmt(r.rss.endMiB)}`)],
+        [
+          'RSS MiB: at start / peak sampled / at end',
+          ...rows.map((r) => `${fmt(r.rss.startMiB)} / ${fmt(r.rss.peakSampledMiB)} / ${fmt(r.rss.endMiB)}`),
+        ],
         ['RSS MiB: peak of the process so far', ...rows.map((r) => fmt(r.rss.maxRssLifetimeMiB))],
         ['client generator / hash wall s', ...rows.map((r) => fmt(r.clientGeneratorS, 2))],
       ],
@@ -897,7 +1043,10 @@ async function main(): Promise<void> {
 // The store runs with two malloc arenas (qstor start sets MALLOC_ARENA_MAX for its processes;
 // glibc reads it at startup), so the benchmark measures it the same way.
 if (process.env['MALLOC_ARENA_MAX'] === undefined) {
-  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: lowMemoryEnv() });
+  const child = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: lowMemoryEnv(),
+  });
   process.exit(child.status ?? 1);
 } else {
   await main();

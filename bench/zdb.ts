@@ -130,7 +130,17 @@ function accepts(port: number): Promise<boolean> {
 async function startServer(bin: string, flags: string[]): Promise<Server> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'zdb-bench-'));
   const port = await freePort();
-  const args = ['--listen', HOST, '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index'), ...flags];
+  const args = [
+    '--listen',
+    HOST,
+    '--port',
+    String(port),
+    '--data',
+    path.join(dir, 'data'),
+    '--index',
+    path.join(dir, 'index'),
+    ...flags,
+  ];
   const stdio: StdioOptions = ['ignore', 'ignore', 'pipe'];
   const child = bin.endsWith('.js') ? spawn(process.execPath, [bin, ...args], { stdio }) : spawn(bin, args, { stdio });
   let stderr = '';
@@ -161,10 +171,25 @@ function requireRedisBenchmark(): void {
 
 /** One redis-benchmark run; its ops/s. `load` says what to send; `-x` reads its last argument from `input`. */
 function redisBenchmark(port: number, pipeline: number, requests: number, load: string[], input?: Buffer): number {
-  const args = ['-h', HOST, '-p', String(port), '-c', String(CONNECTIONS), '-P', String(pipeline), '-n', String(requests), '-q', '--csv', ...load];
+  const args = [
+    '-h',
+    HOST,
+    '-p',
+    String(port),
+    '-c',
+    String(CONNECTIONS),
+    '-P',
+    String(pipeline),
+    '-n',
+    String(requests),
+    '-q',
+    '--csv',
+    ...load,
+  ];
   const run = spawnSync('redis-benchmark', args, { input, encoding: 'utf8', maxBuffer: MiB });
   const line = run.stdout.split('\n').find((l) => /^"(SET|GET)/.test(l));
-  if (run.status !== 0 || !line) throw new Error(`redis-benchmark ${args.join(' ')} failed:\n${run.stdout}${run.stderr}`);
+  if (run.status !== 0 || !line)
+    throw new Error(`redis-benchmark ${args.join(' ')} failed:\n${run.stdout}${run.stderr}`);
   return Number(JSON.parse(`[${line}]`)[1]);
 }
 
@@ -217,7 +242,15 @@ function throughput(bytes: number, setRequests: number, getRequests: number, key
     const out: Record<string, number> = {};
     for (const p of [1, 16]) out[`SET ${label} P${p}`] = await setRun(port, p, setRequests, bytes);
     await fill(port, keys, (i) => `key:${String(i).padStart(12, '0')}`, Buffer.alloc(bytes, 'x'));
-    for (const p of [1, 16]) out[`GET ${label} P${p}`] = redisBenchmark(port, p, getRequests, ['-d', String(bytes), '-r', String(keys), '-t', 'get']);
+    for (const p of [1, 16])
+      out[`GET ${label} P${p}`] = redisBenchmark(port, p, getRequests, [
+        '-d',
+        String(bytes),
+        '-r',
+        String(keys),
+        '-t',
+        'get',
+      ]);
     return out;
   };
 }
@@ -230,7 +263,12 @@ function workloads(plan: Plan): Array<{ flags: string[]; measure: Measure; info:
     {
       flags: [],
       measure: throughput(4 * KiB, plan.smallSet, plan.smallGet, plan.smallKeys),
-      info: [rate('SET 4 KiB P1', 4 * KiB, ['>=', 0.8]), rate('SET 4 KiB P16', 4 * KiB, ['>=', 0.5]), rate('GET 4 KiB P1', 4 * KiB, ['>=', 0.8]), rate('GET 4 KiB P16', 4 * KiB, ['>=', 0.5])],
+      info: [
+        rate('SET 4 KiB P1', 4 * KiB, ['>=', 0.8]),
+        rate('SET 4 KiB P16', 4 * KiB, ['>=', 0.5]),
+        rate('GET 4 KiB P1', 4 * KiB, ['>=', 0.8]),
+        rate('GET 4 KiB P16', 4 * KiB, ['>=', 0.5]),
+      ],
     },
     {
       flags: [],
@@ -281,7 +319,8 @@ async function measureAll(plan: Plan, reference: string | undefined): Promise<Ro
       const ours = side(samples.ours[w.name], w.bytes);
       const ref = reference ? side(samples.reference[w.name], w.bytes) : null;
       const ratio = ref ? ours.median / ref.median : null;
-      const pass = ratio === null || !w.target ? null : w.target[0] === '>=' ? ratio >= w.target[1] : ratio <= w.target[1];
+      const pass =
+        ratio === null || !w.target ? null : w.target[0] === '>=' ? ratio >= w.target[1] : ratio <= w.target[1];
       rows.push({ ...w, ours, reference: ref, ratio, pass });
       console.error(`  ${w.name}: ours ${fmt(ours.median)}${ref ? `, reference ${fmt(ref.median)}` : ''}`);
     }
@@ -290,12 +329,24 @@ async function measureAll(plan: Plan, reference: string | undefined): Promise<Ro
 }
 
 function fmt(n: number | null, digits = 0): string {
-  return n === null ? 'n/a' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return n === null
+    ? 'n/a'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['workload', 'ours ops/s', 'ours MB/s', 'reference ops/s', 'reference MB/s', 'ratio', 'target', 'pass/fail'];
-  const value = (s: Side | null, unit: Row['unit']): string => (s === null ? 'n/a' : unit === 'ops/s' ? fmt(s.median) : `${fmt(s.median, 1)} B/key`);
+  const header = [
+    'workload',
+    'ours ops/s',
+    'ours MB/s',
+    'reference ops/s',
+    'reference MB/s',
+    'ratio',
+    'target',
+    'pass/fail',
+  ];
+  const value = (s: Side | null, unit: Row['unit']): string =>
+    s === null ? 'n/a' : unit === 'ops/s' ? fmt(s.median) : `${fmt(s.median, 1)} B/key`;
   const lines = rows.map((r) => [
     r.name,
     value(r.ours, r.unit),
@@ -307,22 +358,34 @@ function printTable(rows: Row[]): void {
     r.pass === null ? (r.ratio === null ? 'n/a' : '-') : r.pass ? 'pass' : 'FAIL',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  for (const line of [header, ...lines]) console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
+  for (const line of [header, ...lines])
+    console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '));
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, iterations: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, iterations: { type: 'string' } },
+  });
   const plan = { ...(values.quick ? QUICK : FULL) };
   if (values.iterations) plan.iterations = Number(values.iterations);
-  if (!Number.isInteger(plan.iterations) || plan.iterations < 1) throw new RangeError(`--iterations must be a positive integer, got ${values.iterations}`);
+  if (!Number.isInteger(plan.iterations) || plan.iterations < 1)
+    throw new RangeError(`--iterations must be a positive integer, got ${values.iterations}`);
   requireRedisBenchmark();
   const reference = process.env.ZDB_REFERENCE_BIN || undefined;
-  console.error(`zdb bench: ${CONNECTIONS} connections, median of ${plan.iterations}, reference ${reference ?? 'none (set ZDB_REFERENCE_BIN)'}`);
+  console.error(
+    `zdb bench: ${CONNECTIONS} connections, median of ${plan.iterations}, reference ${reference ?? 'none (set ZDB_REFERENCE_BIN)'}`,
+  );
   const started = Date.now();
   const rows = await measureAll(plan, reference);
   printTable(rows);
   if (values.json) {
-    const meta = { node: process.version, connections: CONNECTIONS, plan, reference: reference ?? null, seconds: (Date.now() - started) / 1000 };
+    const meta = {
+      node: process.version,
+      connections: CONNECTIONS,
+      plan,
+      reference: reference ?? null,
+      seconds: (Date.now() - started) / 1000,
+    };
     writeFileSync(values.json, JSON.stringify({ ...meta, rows }, null, 2));
   }
 }

@@ -24,7 +24,12 @@ export class AdminServer {
     private readonly console: Console | null = null,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'qstor_' });
-    this.requests = new Counter({ name: 'qstor_s3_requests_total', help: 'S3 requests by operation and HTTP status', labelNames: ['op', 'status'], registers: [this.registry] });
+    this.requests = new Counter({
+      name: 'qstor_s3_requests_total',
+      help: 'S3 requests by operation and HTTP status',
+      labelNames: ['op', 'status'],
+      registers: [this.registry],
+    });
     this.latency = new Histogram({
       name: 'qstor_s3_request_seconds',
       help: 'S3 request latency by operation',
@@ -91,7 +96,13 @@ export class AdminServer {
       const up = list.filter((b) => b.state === 'up').length;
       const healthy = up >= this.shardsPerChunk;
       res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: healthy ? 'ok' : 'degraded', backendsUp: up, backends: list.map((b) => ({ id: b.id, state: b.state })) }));
+      res.end(
+        JSON.stringify({
+          status: healthy ? 'ok' : 'degraded',
+          backendsUp: up,
+          backends: list.map((b) => ({ id: b.id, state: b.state })),
+        }),
+      );
     } else if (this.console) {
       await this.console.handle(req, res);
     } else {

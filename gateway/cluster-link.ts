@@ -17,7 +17,12 @@ const SYNC_MS = 2000;
  * identity DIR/store.key (all 0600, made on first start, never printed). The store's public key
  * is logged: each farmer admits it (`qstor admin farm admit --store KEY`) before its nodes serve it.
  */
-export async function startClusterLink(dir: string, config: RegistryConfig, opened: OpenStore, logger: Logger): Promise<{ port: number; close(): Promise<void> }> {
+export async function startClusterLink(
+  dir: string,
+  config: RegistryConfig,
+  opened: OpenStore,
+  logger: Logger,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = createRegistryServer({
     dbPath: layout(dir).meta,
     identityFile: path.join(dir, 'registry.key'),
@@ -26,7 +31,10 @@ export async function startClusterLink(dir: string, config: RegistryConfig, open
     logger: logger.child({ component: 'registry' }),
   });
   const signer = new Signer(loadOrCreateIdentity(path.join(dir, 'store.key')));
-  logger.info({ store: signer.id, registryKey: server.registry.key }, 'store identity: farmers admit this key for storage on their farms');
+  logger.info(
+    { store: signer.id, registryKey: server.registry.key },
+    'store identity: farmers admit this key for storage on their farms',
+  );
   const discovery = new Discovery({
     registry: server.registry,
     pool: opened.backends,

@@ -45,7 +45,13 @@ export function header(ctx: Context, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-export function sendXml(ctx: Context, root: string, inner: string, status = 200, headers: Record<string, string | number> = {}): void {
+export function sendXml(
+  ctx: Context,
+  root: string,
+  inner: string,
+  status = 200,
+  headers: Record<string, string | number> = {},
+): void {
   const body = Buffer.from(xmlDocument(root, inner));
   ctx.res.writeHead(status, { ...headers, 'content-type': 'application/xml', 'content-length': body.length });
   ctx.res.end(body);
@@ -61,7 +67,8 @@ export function contentMd5(ctx: Context): string | undefined {
   const value = header(ctx, 'content-md5');
   if (value === undefined) return undefined;
   const bytes = Buffer.from(value, 'base64');
-  if (bytes.length !== 16 || bytes.toString('base64') !== value) throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.');
+  if (bytes.length !== 16 || bytes.toString('base64') !== value)
+    throw new S3Error('InvalidDigest', 'The Content-MD5 you specified was invalid.');
   return value;
 }
 

@@ -99,7 +99,14 @@ export function toS3Error(error: unknown): S3Error {
   if (error instanceof S3Error) return error;
   if (error instanceof DeleteMarkerError) {
     const headers = { 'x-amz-delete-marker': 'true', 'x-amz-version-id': error.marker.versionId };
-    return new S3Error(error.code, error.message, undefined, error.code === 'MethodNotAllowed' ? { ...headers, 'last-modified': new Date(error.marker.lastModified).toUTCString() } : headers);
+    return new S3Error(
+      error.code,
+      error.message,
+      undefined,
+      error.code === 'MethodNotAllowed'
+        ? { ...headers, 'last-modified': new Date(error.marker.lastModified).toUTCString() }
+        : headers,
+    );
   }
   if (error instanceof StoreError || error instanceof MetaError) {
     if (error.code === 'InternalError') return internal();

@@ -18,7 +18,10 @@ export function malformedPost(): S3Error {
 }
 
 function fieldsTooLarge(): S3Error {
-  return new S3Error('MaxPostPreDataLengthExceededError', 'Your POST request fields preceding the upload file were too large.');
+  return new S3Error(
+    'MaxPostPreDataLengthExceededError',
+    'Your POST request fields preceding the upload file were too large.',
+  );
 }
 
 /**

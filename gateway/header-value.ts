@@ -15,8 +15,21 @@ const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
  * Latin-1, or a name that is not a token. Stored, such a value failed every later GET and HEAD.
  */
 export function checkHeader(name: string, value: string): void {
-  if (!TOKEN.test(name)) throw new S3Error('InvalidArgument', 'Header name is not a valid HTTP token.', undefined, {}, { ArgumentName: name });
+  if (!TOKEN.test(name))
+    throw new S3Error(
+      'InvalidArgument',
+      'Header name is not a valid HTTP token.',
+      undefined,
+      {},
+      { ArgumentName: name },
+    );
   if (!FIELD_VALUE.test(value)) {
-    throw new S3Error('InvalidArgument', 'Header value contains characters that cannot be sent in an HTTP header.', undefined, {}, { ArgumentName: name });
+    throw new S3Error(
+      'InvalidArgument',
+      'Header value contains characters that cannot be sent in an HTTP header.',
+      undefined,
+      {},
+      { ArgumentName: name },
+    );
   }
 }

@@ -41,7 +41,10 @@ async function main(): Promise<void> {
   const config = values.config ? loadGatewayConfig(values.config) : null;
   const dir = config?.data ?? values.data;
   const opened = config ? await openStore(dir, config.store) : await openStore(dir);
-  const logger = pino({ level: 'info' }, pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }));
+  const logger = pino(
+    { level: 'info' },
+    pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }),
+  );
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
   const orphans = await opened.meta.recoverPendingWrites();
   if (orphans > 0) logger.info({ orphans }, 'shards of interrupted writes queued for deletion');
@@ -52,8 +55,10 @@ async function main(): Promise<void> {
   maintenance.start();
   if (cluster) say(`registry ${cluster.port}`);
   const s3Port = config?.port ?? Number(values.port);
-  const adminPort = values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : (config?.adminPort ?? 0);
-  const adminHost = values['admin-port'] !== undefined ? values['admin-host'] : (config?.adminListen ?? values['admin-host']);
+  const adminPort =
+    values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : (config?.adminPort ?? 0);
+  const adminHost =
+    values['admin-port'] !== undefined ? values['admin-host'] : (config?.adminListen ?? values['admin-host']);
   const creds = rootCredentials(dir);
   // Made once the S3 port is known (the console's share links name it); counts from then on.
   let admin: AdminServer | null = null;
@@ -85,7 +90,10 @@ async function main(): Promise<void> {
     logger,
     traffic: async () => (admin ? admin.traffic() : null),
   });
-  admin = adminPort !== 0 ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole) : null;
+  admin =
+    adminPort !== 0
+      ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole)
+      : null;
   if (admin) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
   let stopping = false;
@@ -103,14 +111,16 @@ async function main(): Promise<void> {
 
 function portOption(option: string, value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartupError('INVALID_OPTION', `${option} must be a port number (0 turns it off)`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new StartupError('INVALID_OPTION', `${option} must be a port number (0 turns it off)`);
   return port;
 }
 
 /** The PEM files of --tls-cert and --tls-key, which come together or not at all. */
 function readTls(certFile: string | undefined, keyFile: string | undefined): { cert: Buffer; key: Buffer } | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) throw new StartupError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
+  if (certFile === undefined || keyFile === undefined)
+    throw new StartupError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
   const read = (option: string, file: string): Buffer => {
     try {
       return fs.readFileSync(file);

@@ -4,7 +4,16 @@ import type { Endpoint, Operation } from './router/endpoints.js';
 import { decodeComponent, parseQuery } from './router/query.js';
 import { resolveEndpoint } from './router/resolve.js';
 
-export type { BucketOperation, ByteRange, CopySource, EncodingType, Endpoint, ObjectOperation, Operation, ResponseOverrides } from './router/endpoints.js';
+export type {
+  BucketOperation,
+  ByteRange,
+  CopySource,
+  EncodingType,
+  Endpoint,
+  ObjectOperation,
+  Operation,
+  ResponseOverrides,
+} from './router/endpoints.js';
 export { MAX_PART_NUMBER, parseQuery } from './router/query.js';
 
 export interface Route<out K extends Operation = Operation> {

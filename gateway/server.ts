@@ -129,7 +129,16 @@ export function createGateway(o: GatewayOptions): Gateway {
         sendError(req, res, error, r, requestId);
       }
     } finally {
-      const record = { requestId, method: req.method ?? '', op: r?.endpoint.kind ?? null, bucket: r?.bucket ?? null, status: res.statusCode, code, payload, ms: performance.now() - started };
+      const record = {
+        requestId,
+        method: req.method ?? '',
+        op: r?.endpoint.kind ?? null,
+        bucket: r?.bucket ?? null,
+        status: res.statusCode,
+        code,
+        payload,
+        ms: performance.now() - started,
+      };
       log.debug(record, 'request');
       o.onRequest?.(record);
     }
@@ -156,7 +165,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     // Our read of the body is waiting and nothing came: the client is the one that is quiet.
     const waitingForBody = !req.complete && req.readableLength === 0;
     if (waitingForBody && !res.headersSent) current.timeOut();
-    else if (waitingForBody || res.writableNeedDrain) socket.destroy(); // or it stopped reading our answer
+    else if (waitingForBody || res.writableNeedDrain)
+      socket.destroy(); // or it stopped reading our answer
     else socket.setTimeout(idleTimeoutMs); // the wait is ours (the store is working): keep watching
   });
   server.maxConnections = o.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -196,10 +206,19 @@ function clientClosed(e: unknown): boolean {
 }
 
 function requestTimeout(): S3Error {
-  return new S3Error('RequestTimeout', 'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.');
+  return new S3Error(
+    'RequestTimeout',
+    'Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.',
+  );
 }
 
-function sendError(req: IncomingMessage, res: ServerResponse, error: S3Error, r: Route | null, requestId: string): void {
+function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: S3Error,
+  r: Route | null,
+  requestId: string,
+): void {
   if (res.headersSent) {
     // The object was streaming: a cut connection is the only way left to say it failed.
     res.destroy();

@@ -10,7 +10,14 @@ export const MAX_XML_BODY = 1024 * 1024;
 /** S3's documents nest a few levels (CORSConfiguration/CORSRule/AllowedMethod); deeper is refused. */
 export const MAX_XML_DEPTH = 32;
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
+const ESCAPES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&apos;',
+  '\r': '&#13;',
+};
 
 /** Text safe inside an element or attribute. CR is a character reference so parsers keep it. */
 export function escapeXml(text: string): string {
@@ -36,7 +43,9 @@ export function isoTime(ms: number): string {
 export function errorXml(error: S3Error, resource: string, requestId: string): string {
   return (
     `${XML_HEADER}<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message>` +
-    Object.entries(error.details).map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`).join('') +
+    Object.entries(error.details)
+      .map(([name, value]) => `<${name}>${escapeXml(value)}</${name}>`)
+      .join('') +
     `<Resource>${escapeXml(resource)}</Resource><RequestId>${requestId}</RequestId></Error>`
   );
 }
@@ -46,7 +55,12 @@ export function errorXml(error: S3Error, resource: string, requestId: string): s
  * untrimmed (keys may start or end with spaces); elements named in `arrays` are always arrays.
  * `md5` is the Content-MD5 (base64) the body must have.
  */
-export async function readXml(body: AsyncIterable<Uint8Array>, arrays: readonly string[] = [], md5?: string, limit = MAX_XML_BODY): Promise<Record<string, unknown>> {
+export async function readXml(
+  body: AsyncIterable<Uint8Array>,
+  arrays: readonly string[] = [],
+  md5?: string,
+  limit = MAX_XML_BODY,
+): Promise<Record<string, unknown>> {
   const text = await readSmallBody(body, md5, limit);
   if (text.trim() === '' || hasDeclaration(text)) throw malformed();
   const parser = new XMLParser({
@@ -104,11 +118,18 @@ export function text(parent: Record<string, unknown>, name: string): string | un
 }
 
 export function malformed(): S3Error {
-  return new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  return new S3Error(
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema.',
+  );
 }
 
 /** A small request body (an XML or JSON document) as text, its Content-MD5 (when sent) checked. */
-export async function readSmallBody(body: AsyncIterable<Uint8Array>, md5?: string, limit = MAX_XML_BODY): Promise<string> {
+export async function readSmallBody(
+  body: AsyncIterable<Uint8Array>,
+  md5?: string,
+  limit = MAX_XML_BODY,
+): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of body) {

@@ -53,6 +53,8 @@ if (missing.length > 0) {
     execFileSync('apt-get', ['update'], { stdio: 'inherit', env });
     execFileSync('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
   } else {
-    process.stdout.write(`install-test-deps: missing ${missing.map((t) => t.command ?? t.library ?? t.file).join(', ')}; install them with\n  sudo apt-get install -y --no-install-recommends ${pkgs.join(' ')}\nThe tests that use them will fail until then.\n`);
+    process.stdout.write(
+      `install-test-deps: missing ${missing.map((t) => t.command ?? t.library ?? t.file).join(', ')}; install them with\n  sudo apt-get install -y --no-install-recommends ${pkgs.join(' ')}\nThe tests that use them will fail until then.\n`,
+    );
   }
 }

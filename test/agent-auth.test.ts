@@ -29,7 +29,8 @@ const newStore = () => new Signer(identityFromSeed(crypto.randomBytes(32)));
 const storageByConfig = newStore();
 const computeByConfig = newStore();
 
-const client = (signer: Signer, grant?: Grant) => new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer, grant });
+const client = (signer: Signer, grant?: Grant) =>
+  new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer, grant });
 const registryIdentity = () => identityFromSeed(fs.readFileSync(reg.identityFile));
 
 /** The refusal's code and the server's message, or 'ok' when the call went through. */
@@ -47,10 +48,22 @@ async function outcome(p: Promise<unknown>): Promise<string> {
 const createNs = (c: AgentClient) => outcome(c.createNamespace({ size: 1 << 20, mode: 'user' }));
 // A flist that does not exist: past the admission check the agent answers NOT_FOUND, so this
 // probes the compute right without mounting anything.
-const startWorkload = (c: AgentClient) => outcome(c.startWorkload({ flist: path.join(tmp, 'none.fl'), command: ['/bin/sh', '-c', 'id'] }));
+const startWorkload = (c: AgentClient) =>
+  outcome(c.startWorkload({ flist: path.join(tmp, 'none.fl'), command: ['/bin/sh', '-c', 'id'] }));
 
 async function farmer(...args: string[]): Promise<string> {
-  return (await exec(process.execPath, [QSTOR, 'admin', 'farm', ...args, '--registry', reg.url, '--farm-token-file', farmTokenFile])).stdout;
+  return (
+    await exec(process.execPath, [
+      QSTOR,
+      'admin',
+      'farm',
+      ...args,
+      '--registry',
+      reg.url,
+      '--farm-token-file',
+      farmTokenFile,
+    ])
+  ).stdout;
 }
 
 beforeAll(async () => {
@@ -81,7 +94,11 @@ describe('agent admission', () => {
     expect(await createNs(client(stranger))).toMatch(/^NOT_ADMITTED: .*no storage right/);
     expect(await startWorkload(client(stranger))).toMatch(/^NOT_ADMITTED: .*no compute right/);
     expect(await outcome(client(stranger).listNamespaces())).toMatch(/^NOT_ADMITTED/);
-    const res = await fetch(`${agent.url}/v1/workloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stranger.sign('workload.start', agent.nodeId, { flist: '/x.fl', command: ['/bin/sh'] })) });
+    const res = await fetch(`${agent.url}/v1/workloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(stranger.sign('workload.start', agent.nodeId, { flist: '/x.fl', command: ['/bin/sh'] })),
+    });
     expect(res.status).toBe(403);
     // Byte for byte the same file, not even rewritten (same inode and mtime: no save, no fsync).
     expect(fs.readFileSync(agent.stateFile).equals(before)).toBe(true);
@@ -105,13 +122,22 @@ describe('agent admission', () => {
   it('serves a store its farmer admitted at the registry, with the grant the registry signs', async () => {
     const store = newStore();
     expect(await outcome(reg.client.grant(store, farm.farmId))).toMatch(/^NOT_ADMITTED/);
-    expect(await farmer('admit', '--farm', String(farm.farmId), '--store', store.id, '--rights', 'storage')).toContain(`store ${store.id} admitted in farm ${farm.farmId} for storage`);
+    expect(await farmer('admit', '--farm', String(farm.farmId), '--store', store.id, '--rights', 'storage')).toContain(
+      `store ${store.id} admitted in farm ${farm.farmId} for storage`,
+    );
     const grant = await reg.client.grant(store, farm.farmId);
-    expect(grant).toMatchObject({ store: store.id, farm: farm.farmId, rights: ['storage'], registry: registryIdentity().id });
+    expect(grant).toMatchObject({
+      store: store.id,
+      farm: farm.farmId,
+      rights: ['storage'],
+      registry: registryIdentity().id,
+    });
     expect(await createNs(client(store, grant))).toBe('ok');
     expect(await createNs(client(store))).toMatch(/^NOT_ADMITTED/);
     // The grant is for storage only, and for no other store.
-    expect(await startWorkload(client(store, grant))).toMatch(/^NOT_ADMITTED: .*granted storage on this farm, not compute/);
+    expect(await startWorkload(client(store, grant))).toMatch(
+      /^NOT_ADMITTED: .*granted storage on this farm, not compute/,
+    );
     expect(await createNs(client(newStore(), grant))).toMatch(/^NOT_ADMITTED: grant refused: it is for store/);
     expect(await farmer('stores')).toContain(`${store.id}  storage  node any  until revoked`);
 
@@ -120,7 +146,9 @@ describe('agent admission', () => {
     await reg.client.admitStore(farm.farmerToken, farm.farmId, { store: worker.id, rights: ['compute'] });
     const computeGrant = await reg.client.grant(worker, farm.farmId);
     expect(await startWorkload(client(worker, computeGrant))).toMatch(/^NOT_FOUND: no flist/);
-    expect(await createNs(client(worker, computeGrant))).toMatch(/^NOT_ADMITTED: .*granted compute on this farm, not storage/);
+    expect(await createNs(client(worker, computeGrant))).toMatch(
+      /^NOT_ADMITTED: .*granted compute on this farm, not storage/,
+    );
 
     // Revoked: the registry grants nothing more.
     await farmer('revoke', '--store', store.id);
@@ -129,7 +157,12 @@ describe('agent admission', () => {
 
   it('refuses grants for another farm or node, expired, or not signed by the pinned registry key', async () => {
     const store = newStore();
-    const terms: GrantTerms = { store: store.id, farm: farm.farmId, rights: ['storage', 'compute'], expires: Date.now() + 60_000 };
+    const terms: GrantTerms = {
+      store: store.id,
+      farm: farm.farmId,
+      rights: ['storage', 'compute'],
+      expires: Date.now() + 60_000,
+    };
     const key = registryIdentity();
     // The control: a good grant made the same way works.
     expect(await createNs(client(store, signGrant(key, terms)))).toBe('ok');
@@ -144,23 +177,37 @@ describe('agent admission', () => {
       otherKey: signGrant(identityFromSeed(crypto.randomBytes(32)), strangerTerms),
       tampered: { ...signGrant(key, { ...strangerTerms, rights: ['compute'] }), rights: ['storage' as const] },
     };
-    expect(await createNs(client(stranger, refused.otherFarm))).toMatch(`NOT_ADMITTED: grant refused: it is for farm ${otherFarm.farmId}; this node is in farm ${farm.farmId}`);
-    expect(await createNs(client(stranger, refused.otherNode))).toMatch(/^NOT_ADMITTED: grant refused: it is for node eeee/);
+    expect(await createNs(client(stranger, refused.otherFarm))).toMatch(
+      `NOT_ADMITTED: grant refused: it is for farm ${otherFarm.farmId}; this node is in farm ${farm.farmId}`,
+    );
+    expect(await createNs(client(stranger, refused.otherNode))).toMatch(
+      /^NOT_ADMITTED: grant refused: it is for node eeee/,
+    );
     expect(await createNs(client(stranger, refused.expired))).toMatch(/^NOT_ADMITTED: grant refused: it expired at/);
-    expect(await createNs(client(stranger, refused.otherKey))).toMatch(/^NOT_ADMITTED: grant refused: signed by registry key/);
-    expect(await createNs(client(stranger, refused.tampered))).toMatch(/^NOT_ADMITTED: grant refused: its signature does not verify/);
-    for (const grant of Object.values(refused)) expect(await startWorkload(client(stranger, grant))).toMatch(/^NOT_ADMITTED/);
+    expect(await createNs(client(stranger, refused.otherKey))).toMatch(
+      /^NOT_ADMITTED: grant refused: signed by registry key/,
+    );
+    expect(await createNs(client(stranger, refused.tampered))).toMatch(
+      /^NOT_ADMITTED: grant refused: its signature does not verify/,
+    );
+    for (const grant of Object.values(refused))
+      expect(await startWorkload(client(stranger, grant))).toMatch(/^NOT_ADMITTED/);
     expect(fs.readFileSync(agent.stateFile).equals(before)).toBe(true);
   });
 
   it('lets only the farm token admit stores in its farm', async () => {
     const store = newStore().id;
-    const admit = (token: string, farmId: number) => outcome(reg.client.admitStore(token, farmId, { store, rights: ['storage'] }));
+    const admit = (token: string, farmId: number) =>
+      outcome(reg.client.admitStore(token, farmId, { store, rights: ['storage'] }));
     expect(await admit(`${farm.farmId}.wrong`, farm.farmId)).toMatch(/^BAD_FARM_TOKEN/);
     expect(await admit(farm.farmerToken, otherFarm.farmId)).toMatch(/^BAD_FARM_TOKEN/);
     expect(await admit(reg.adminToken, farm.farmId)).toMatch(/^BAD_FARM_TOKEN/);
-    expect(await outcome(reg.client.admitStore(farm.farmerToken, farm.farmId, { store, rights: [] }))).toMatch(/^BAD_REQUEST: body.rights/);
+    expect(await outcome(reg.client.admitStore(farm.farmerToken, farm.farmId, { store, rights: [] }))).toMatch(
+      /^BAD_REQUEST: body.rights/,
+    );
     expect(await admit(otherFarm.farmerToken, otherFarm.farmId)).toBe('ok');
-    expect(await outcome(reg.client.grant(new Signer(identityFromSeed(crypto.randomBytes(32))), otherFarm.farmId))).toMatch(/^NOT_ADMITTED/);
+    expect(
+      await outcome(reg.client.grant(new Signer(identityFromSeed(crypto.randomBytes(32))), otherFarm.farmId)),
+    ).toMatch(/^NOT_ADMITTED/);
   });
 });

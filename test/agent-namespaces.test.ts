@@ -25,7 +25,15 @@ let b: AgentClient;
 const passwords: string[] = [];
 
 function zdb(r: Reservation, password: string | undefined): ZdbClient {
-  return new ZdbClient({ host: r.host, port: r.port, namespace: r.namespace, namespacePassword: password, connections: 1, connectTimeoutMs: 1000, reconnectDelayMs: 60_000 });
+  return new ZdbClient({
+    host: r.host,
+    port: r.port,
+    namespace: r.namespace,
+    namespacePassword: password,
+    connections: 1,
+    connectTimeoutMs: 1000,
+    reconnectDelayMs: 60_000,
+  });
 }
 
 async function refusal(p: Promise<unknown>): Promise<string> {
@@ -33,7 +41,8 @@ async function refusal(p: Promise<unknown>): Promise<string> {
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(err instanceof AgentError || err instanceof ZdbError)) throw new Error(`expected a refusal, got ${String(err)}`);
+  if (!(err instanceof AgentError || err instanceof ZdbError))
+    throw new Error(`expected a refusal, got ${String(err)}`);
   return err.code;
 }
 
@@ -47,7 +56,12 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-ns-'));
   reg = await startRegistry(path.join(tmp, 'reg'));
   const { farmerToken } = await reg.client.createFarm(reg.adminToken, 'farm');
-  agent = await startAgent(path.join(tmp, 'node'), { registry: reg.url, farmToken: farmerToken, heartbeatSeconds: 0.3, stores: { [storeA.id]: ['storage'], [storeB.id]: ['storage'] } });
+  agent = await startAgent(path.join(tmp, 'node'), {
+    registry: reg.url,
+    farmToken: farmerToken,
+    heartbeatSeconds: 0.3,
+    stores: { [storeA.id]: ['storage'], [storeB.id]: ['storage'] },
+  });
   a = new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: storeA });
   b = new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: storeB });
 });
@@ -103,12 +117,18 @@ describe('namespace reservations', () => {
       const err = await b.createNamespace({ size, mode: 'user', disk }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AgentError);
       expect((err as AgentError).code).toBe('INSUFFICIENT_STORAGE');
-      expect((err as AgentError).message).toMatch(new RegExp(`507 INSUFFICIENT_STORAGE: disk\\d: ${size} bytes asked; \\d+ bytes free, \\d+ reserved and not yet written, \\d+ kept free: \\d+ bytes can be reserved`));
+      expect((err as AgentError).message).toMatch(
+        new RegExp(
+          `507 INSUFFICIENT_STORAGE: disk\\d: ${size} bytes asked; \\d+ bytes free, \\d+ reserved and not yet written, \\d+ kept free: \\d+ bytes can be reserved`,
+        ),
+      );
     }
     // Growing counts too; shrinking is always allowed.
     expect(await refusal(a.resizeNamespace(big.namespace, 2 * size))).toBe('INSUFFICIENT_STORAGE');
     await a.resizeNamespace(big.namespace, 1 << 20);
-    expect((await b.createNamespace({ size: Math.floor(size / 2), mode: 'user', name: 'half' })).size).toBe(Math.floor(size / 2));
+    expect((await b.createNamespace({ size: Math.floor(size / 2), mode: 'user', name: 'half' })).size).toBe(
+      Math.floor(size / 2),
+    );
     await b.deleteNamespace(`${storeB.id.slice(0, 12)}-half`);
     await a.deleteNamespace(big.namespace);
   });
@@ -153,21 +173,39 @@ describe('namespace reservations', () => {
 
   it('refuses replayed requests, requests for another node, and forged ones', async () => {
     const post = async (payload: unknown) => {
-      const res = await fetch(`${agent.url}${AGENT_PATHS.list}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+      const res = await fetch(`${agent.url}${AGENT_PATHS.list}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
       return { status: res.status, code: ((await res.json()) as { code?: string }).code };
     };
     const e = storeA.sign(AGENT_KINDS.list, agent.nodeId, {});
     expect((await post(e)).status).toBe(200);
     expect(await post(e)).toEqual({ status: 409, code: 'REPLAY' });
-    expect(await post(storeA.sign(AGENT_KINDS.list, 'f'.repeat(64), {}))).toEqual({ status: 403, code: 'WRONG_AUDIENCE' });
-    expect(await post(storeA.sign(AGENT_KINDS.delete, agent.nodeId, {}))).toEqual({ status: 403, code: 'WRONG_AUDIENCE' });
-    expect(await post({ ...storeA.sign(AGENT_KINDS.list, agent.nodeId, {}), signer: storeB.id })).toEqual({ status: 401, code: 'BAD_SIGNATURE' });
+    expect(await post(storeA.sign(AGENT_KINDS.list, 'f'.repeat(64), {}))).toEqual({
+      status: 403,
+      code: 'WRONG_AUDIENCE',
+    });
+    expect(await post(storeA.sign(AGENT_KINDS.delete, agent.nodeId, {}))).toEqual({
+      status: 403,
+      code: 'WRONG_AUDIENCE',
+    });
+    expect(await post({ ...storeA.sign(AGENT_KINDS.list, agent.nodeId, {}), signer: storeB.id })).toEqual({
+      status: 401,
+      code: 'BAD_SIGNATURE',
+    });
     expect(await post({ hello: 1 })).toEqual({ status: 400, code: 'BAD_REQUEST' });
   });
 
   it('never writes a namespace password to the agent or registry logs', async () => {
     expect(passwords.length).toBeGreaterThanOrEqual(4);
-    const logs = [agent.logFile, reg.logFile, path.join(agent.dir, 'state', 'agent-state.json'), ...agent.disks.map((d) => path.join(d, 'zdb', 'zdb.log'))];
+    const logs = [
+      agent.logFile,
+      reg.logFile,
+      path.join(agent.dir, 'state', 'agent-state.json'),
+      ...agent.disks.map((d) => path.join(d, 'zdb', 'zdb.log')),
+    ];
     const text = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
     expect(text).toContain('namespace created');
     for (const p of passwords) expect(text).not.toContain(p);

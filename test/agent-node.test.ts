@@ -39,7 +39,14 @@ function running(pid: number): boolean {
 }
 
 async function withNamespace<T>(fn: (c: ZdbClient) => Promise<T>): Promise<T> {
-  const c = new ZdbClient({ host: ns.host, port: ns.port, namespace: ns.namespace, namespacePassword: ns.password, connections: 1, connectTimeoutMs: 1000 });
+  const c = new ZdbClient({
+    host: ns.host,
+    port: ns.port,
+    namespace: ns.namespace,
+    namespacePassword: ns.password,
+    connections: 1,
+    connectTimeoutMs: 1000,
+  });
   try {
     return await fn(c);
   } finally {
@@ -51,10 +58,29 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-node-'));
   reg = await startRegistry(path.join(tmp, 'reg'), DOWN_AFTER_S);
   // The operator's way: `qstor admin farm create`, the token read from its output.
-  const { stdout } = await exec(process.execPath, [QSTOR, 'admin', 'farm', 'create', '--name', 'garage', '--registry', reg.url, '--admin-token-file', reg.adminTokenFile]);
+  const { stdout } = await exec(process.execPath, [
+    QSTOR,
+    'admin',
+    'farm',
+    'create',
+    '--name',
+    'garage',
+    '--registry',
+    reg.url,
+    '--admin-token-file',
+    reg.adminTokenFile,
+  ]);
   farmToken = /farmer token: (\S+)/.exec(stdout)![1]!;
-  agent = await startAgent(path.join(tmp, 'node1'), { registry: reg.url, farmToken, stores: { [store.id]: ['storage'] } });
-  ns = await new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: store }).createNamespace({ size: 16 << 20, mode: 'user', disk: 'disk1' });
+  agent = await startAgent(path.join(tmp, 'node1'), {
+    registry: reg.url,
+    farmToken,
+    stores: { [store.id]: ['storage'] },
+  });
+  ns = await new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: store }).createNamespace({
+    size: 16 << 20,
+    mode: 'user',
+    disk: 'disk1',
+  });
   await withNamespace((c) => c.set('kept', 'across restarts'));
 });
 afterAll(async () => {
@@ -66,7 +92,13 @@ afterAll(async () => {
 describe('qstor agent', () => {
   it('registers and heartbeats with cores, memory, and per-disk space and zdb state', async () => {
     const first = (await nodeView())!;
-    expect(first).toMatchObject({ farmName: 'garage', addresses: ['127.0.0.1'], agentUrl: agent.url, state: 'up', capacity: { cores: os.cpus().length, memoryBytes: os.totalmem() } });
+    expect(first).toMatchObject({
+      farmName: 'garage',
+      addresses: ['127.0.0.1'],
+      agentUrl: agent.url,
+      state: 'up',
+      capacity: { cores: os.cpus().length, memoryBytes: os.totalmem() },
+    });
     expect(first.capacity.disks.map((d) => [d.name, d.zdb.port, d.zdb.state])).toEqual([
       ['disk0', agent.zdbBasePort, 'up'],
       ['disk1', agent.zdbBasePort + 1, 'up'],
@@ -87,7 +119,11 @@ describe('qstor agent', () => {
     agent.child.kill('SIGSTOP');
     try {
       const stoppedAt = Date.now();
-      const down = await until('the node to be down', async () => ((await nodeView())?.state === 'down' ? Date.now() : undefined), 10_000);
+      const down = await until(
+        'the node to be down',
+        async () => ((await nodeView())?.state === 'down' ? Date.now() : undefined),
+        10_000,
+      );
       expect(down - stoppedAt).toBeGreaterThanOrEqual(DOWN_AFTER_S * 1000 - 600);
     } finally {
       agent.child.kill('SIGCONT');
@@ -105,7 +141,9 @@ describe('qstor agent', () => {
         return undefined;
       }
     });
-    const value = await until('the namespace to answer again', () => withNamespace((c) => c.get('kept')).catch(() => undefined));
+    const value = await until('the namespace to answer again', () =>
+      withNamespace((c) => c.get('kept')).catch(() => undefined),
+    );
     expect(value?.toString()).toBe('across restarts');
     expect(fs.readFileSync(agent.logFile, 'utf8')).toContain('zdb exited; restarting');
   });
@@ -133,7 +171,11 @@ describe('qstor agent', () => {
     expect((await reg.client.listNodes(reg.adminToken)).nodes.filter((n) => n.id === id)).toHaveLength(1);
     expect((await withNamespace((c) => c.get('kept')))?.toString()).toBe('across restarts');
     // The new agent still knows who owns the namespace.
-    expect((await new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: store }).listNamespaces()).map((n) => n.namespace)).toEqual([ns.namespace]);
+    expect(
+      (await new AgentClient({ url: agent.url, nodeId: agent.nodeId, signer: store }).listNamespaces()).map(
+        (n) => n.namespace,
+      ),
+    ).toEqual([ns.namespace]);
   });
 
   it('replaces the zdbs an agent killed with SIGKILL left running', async () => {
@@ -150,7 +192,15 @@ describe('qstor agent', () => {
   });
 
   it('`qstor admin nodes` prints a table of the nodes', async () => {
-    const { stdout } = await exec(process.execPath, [QSTOR, 'admin', 'nodes', '--registry', reg.url, '--admin-token-file', reg.adminTokenFile]);
+    const { stdout } = await exec(process.execPath, [
+      QSTOR,
+      'admin',
+      'nodes',
+      '--registry',
+      reg.url,
+      '--admin-token-file',
+      reg.adminTokenFile,
+    ]);
     const [header, row, ...rest] = stdout.trimEnd().split('\n');
     expect(header).toMatch(/^NODE\s+FARM\s+ADDRESSES\s+DISKS\s+USED\s+FREE\s+LAST HEARTBEAT\s+STATE$/);
     expect(rest).toEqual([]);
@@ -161,23 +211,67 @@ describe('qstor agent', () => {
 
   it('stops with the reason when the registry refuses its farm token', async () => {
     const dir = path.join(tmp, 'intruder');
-    const err = await startAgent(dir, { registry: reg.url, farmToken: `${farmToken.split('.')[0]}.not-the-secret`, disks: 1 }).catch((e: Error) => e);
+    const err = await startAgent(dir, {
+      registry: reg.url,
+      farmToken: `${farmToken.split('.')[0]}.not-the-secret`,
+      disks: 1,
+    }).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/agent exited 1: .*BAD_FARM_TOKEN/s);
     expect((await reg.client.listNodes(reg.adminToken)).nodes).toHaveLength(1);
   });
 
   it('refuses a bad config with the field named', async () => {
     const file = path.join(tmp, 'bad.json');
-    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a', 7], listenPort: 1, stateDir: 's' }));
-    const err = await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { code: number; stderr: string }) => e);
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ registry: reg.url, farmToken, disks: ['a', 7], listenPort: 1, stateDir: 's' }),
+    );
+    const err = await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stderr: string }).stderr).toContain('config.disks[1]: must be a non-empty string');
-    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's', heartbeat: 3 }));
-    expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.heartbeat: unknown field');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's', heartbeat: 3 }),
+    );
+    expect(
+      (
+        (await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as {
+          stderr: string;
+        }
+      ).stderr,
+    ).toContain('config.heartbeat: unknown field');
     // No silent wildcard: the farmer names the address the agent API listens on.
-    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's' }));
-    expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.listenHost: name the address the agent API listens on');
-    fs.writeFileSync(file, JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenHost: '127.0.0.1', listenPort: 1, stateDir: 's', stores: [{ key: 'abc', rights: ['storage'] }] }));
-    expect(((await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as { stderr: string }).stderr).toContain('config.stores[0].key: must be an ed25519 public key');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ registry: reg.url, farmToken, disks: ['a'], listenPort: 1, stateDir: 's' }),
+    );
+    expect(
+      (
+        (await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as {
+          stderr: string;
+        }
+      ).stderr,
+    ).toContain('config.listenHost: name the address the agent API listens on');
+    fs.writeFileSync(
+      file,
+      JSON.stringify({
+        registry: reg.url,
+        farmToken,
+        disks: ['a'],
+        listenHost: '127.0.0.1',
+        listenPort: 1,
+        stateDir: 's',
+        stores: [{ key: 'abc', rights: ['storage'] }],
+      }),
+    );
+    expect(
+      (
+        (await exec(process.execPath, [QSTOR, 'agent', '--config', file]).catch((e: { stderr: string }) => e)) as {
+          stderr: string;
+        }
+      ).stderr,
+    ).toContain('config.stores[0].key: must be an ed25519 public key');
   });
 });

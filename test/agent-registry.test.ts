@@ -20,10 +20,25 @@ const newSigner = () => new Signer(identityFromSeed(crypto.randomBytes(32)));
 const report = (free = 50 << 20): NodeReport => ({
   addresses: ['127.0.0.1'],
   agentUrl: 'http://127.0.0.1:1',
-  capacity: { cores: 2, memoryBytes: 1 << 30, disks: [{ name: 'disk0', totalBytes: 100 << 20, freeBytes: free, zdb: { port: 9900, state: 'up', namespaces: 1, usedBytes: 4096 } }] },
+  capacity: {
+    cores: 2,
+    memoryBytes: 1 << 30,
+    disks: [
+      {
+        name: 'disk0',
+        totalBytes: 100 << 20,
+        freeBytes: free,
+        zdb: { port: 9900, state: 'up', namespaces: 1, usedBytes: 4096 },
+      },
+    ],
+  },
 });
 
-async function post(route: string, payload: unknown, token?: string): Promise<{ status: number; body: { code?: string; message?: string } & Record<string, unknown> }> {
+async function post(
+  route: string,
+  payload: unknown,
+  token?: string,
+): Promise<{ status: number; body: { code?: string; message?: string } & Record<string, unknown> }> {
   const res = await fetch(`${reg.url}${route}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -32,8 +47,10 @@ async function post(route: string, payload: unknown, token?: string): Promise<{ 
   return { status: res.status, body: (await res.json()) as { code?: string } };
 }
 
-const register = (s: Signer, token = farmToken) => post('/v1/nodes', s.sign(REGISTER_KIND, REGISTRY_AUDIENCE, { ...report(), farmToken: token }));
-const heartbeat = (s: Signer, e: SignedEnvelope = s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), id = s.id) => post(`/v1/nodes/${id}/heartbeat`, e);
+const register = (s: Signer, token = farmToken) =>
+  post('/v1/nodes', s.sign(REGISTER_KIND, REGISTRY_AUDIENCE, { ...report(), farmToken: token }));
+const heartbeat = (s: Signer, e: SignedEnvelope = s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), id = s.id) =>
+  post(`/v1/nodes/${id}/heartbeat`, e);
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-registry-'));
@@ -48,9 +65,15 @@ afterAll(async () => {
 describe('registry', () => {
   it('creates farms with the admin token only, and refuses a duplicate name', async () => {
     expect(await post('/v1/farms', { name: 'x' })).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
-    expect(await post('/v1/farms', { name: 'x' }, 'not-the-admin-token')).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+    expect(await post('/v1/farms', { name: 'x' }, 'not-the-admin-token')).toMatchObject({
+      status: 401,
+      body: { code: 'UNAUTHORIZED' },
+    });
     expect((await fetch(`${reg.url}/v1/nodes`)).status).toBe(401);
-    expect(await post('/v1/farms', { name: 'farm-a' }, reg.adminToken)).toMatchObject({ status: 409, body: { code: 'CONFLICT' } });
+    expect(await post('/v1/farms', { name: 'farm-a' }, reg.adminToken)).toMatchObject({
+      status: 409,
+      body: { code: 'CONFLICT' },
+    });
     const b = await post('/v1/farms', { name: 'farm-b' }, reg.adminToken);
     expect(b.status).toBe(201);
     expect(b.body['farmerToken']).toMatch(/^\d+\./);
@@ -63,17 +86,41 @@ describe('registry', () => {
     expect((await heartbeat(s, s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report(7 << 20)))).status).toBe(200);
     const { nodes } = await reg.client.listNodes(reg.adminToken);
     const node = nodes.find((n) => n.id === s.id)!;
-    expect(node).toMatchObject({ farmName: 'farm-a', state: 'up', addresses: ['127.0.0.1'], capacity: { cores: 2, memoryBytes: 1 << 30 } });
-    expect(node.capacity.disks).toEqual([{ name: 'disk0', totalBytes: 100 << 20, freeBytes: 7 << 20, zdb: { port: 9900, state: 'up', namespaces: 1, usedBytes: 4096 } }]);
+    expect(node).toMatchObject({
+      farmName: 'farm-a',
+      state: 'up',
+      addresses: ['127.0.0.1'],
+      capacity: { cores: 2, memoryBytes: 1 << 30 },
+    });
+    expect(node.capacity.disks).toEqual([
+      {
+        name: 'disk0',
+        totalBytes: 100 << 20,
+        freeBytes: 7 << 20,
+        zdb: { port: 9900, state: 'up', namespaces: 1, usedBytes: 4096 },
+      },
+    ]);
     const backends = await reg.client.listBackends(reg.adminToken);
-    expect(backends.find((b) => b.nodeId === s.id)).toMatchObject({ host: '127.0.0.1', port: 9900, disk: 'disk0', freeBytes: 7 << 20, state: 'up' });
+    expect(backends.find((b) => b.nodeId === s.id)).toMatchObject({
+      host: '127.0.0.1',
+      port: 9900,
+      disk: 'disk0',
+      freeBytes: 7 << 20,
+      state: 'up',
+    });
   });
 
   it('refuses a wrong or unknown farm token', async () => {
     const s = newSigner();
     const [farmId] = farmToken.split('.');
-    expect(await register(s, `${farmId}.wrong-secret`)).toMatchObject({ status: 403, body: { code: 'BAD_FARM_TOKEN' } });
-    expect(await register(s, `999.${farmToken.split('.')[1]}`)).toMatchObject({ status: 403, body: { code: 'BAD_FARM_TOKEN' } });
+    expect(await register(s, `${farmId}.wrong-secret`)).toMatchObject({
+      status: 403,
+      body: { code: 'BAD_FARM_TOKEN' },
+    });
+    expect(await register(s, `999.${farmToken.split('.')[1]}`)).toMatchObject({
+      status: 403,
+      body: { code: 'BAD_FARM_TOKEN' },
+    });
     expect(await register(s, 'garbage')).toMatchObject({ status: 403, body: { code: 'BAD_FARM_TOKEN' } });
     // The node is in one farm for good: another farm's valid token does not move it.
     expect((await register(s)).status).toBe(201);
@@ -89,9 +136,18 @@ describe('registry', () => {
     expect(await heartbeat(s, tampered)).toMatchObject({ status: 401, body: { code: 'BAD_SIGNATURE' } });
     // Signed by another key while claiming to be the node.
     const impostor = newSigner().sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report());
-    expect(await heartbeat(s, { ...impostor, signer: s.id })).toMatchObject({ status: 401, body: { code: 'BAD_SIGNATURE' } });
-    expect(await heartbeat(s, { ...s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), sig: 'AAAA' })).toMatchObject({ status: 401, body: { code: 'BAD_SIGNATURE' } });
-    expect(await post(`/v1/nodes/${s.id}/heartbeat`, { nonsense: true })).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
+    expect(await heartbeat(s, { ...impostor, signer: s.id })).toMatchObject({
+      status: 401,
+      body: { code: 'BAD_SIGNATURE' },
+    });
+    expect(await heartbeat(s, { ...s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), sig: 'AAAA' })).toMatchObject({
+      status: 401,
+      body: { code: 'BAD_SIGNATURE' },
+    });
+    expect(await post(`/v1/nodes/${s.id}/heartbeat`, { nonsense: true })).toMatchObject({
+      status: 400,
+      body: { code: 'BAD_REQUEST' },
+    });
   });
 
   it('refuses replayed and stale heartbeats', async () => {
@@ -118,10 +174,22 @@ describe('registry', () => {
     const b = newSigner();
     await register(a);
     await register(b);
-    expect(await heartbeat(a, a.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), b.id)).toMatchObject({ status: 403, body: { code: 'WRONG_AUDIENCE' } });
-    expect(await heartbeat(a, a.sign(REGISTER_KIND, REGISTRY_AUDIENCE, report()))).toMatchObject({ status: 403, body: { code: 'WRONG_AUDIENCE' } });
-    expect(await heartbeat(a, a.sign(HEARTBEAT_KIND, 'another-registry', report()))).toMatchObject({ status: 403, body: { code: 'WRONG_AUDIENCE' } });
-    const bad = await heartbeat(a, a.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, { ...report(), capacity: { cores: 0, memoryBytes: 1, disks: [] } }));
+    expect(await heartbeat(a, a.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), b.id)).toMatchObject({
+      status: 403,
+      body: { code: 'WRONG_AUDIENCE' },
+    });
+    expect(await heartbeat(a, a.sign(REGISTER_KIND, REGISTRY_AUDIENCE, report()))).toMatchObject({
+      status: 403,
+      body: { code: 'WRONG_AUDIENCE' },
+    });
+    expect(await heartbeat(a, a.sign(HEARTBEAT_KIND, 'another-registry', report()))).toMatchObject({
+      status: 403,
+      body: { code: 'WRONG_AUDIENCE' },
+    });
+    const bad = await heartbeat(
+      a,
+      a.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, { ...report(), capacity: { cores: 0, memoryBytes: 1, disks: [] } }),
+    );
     expect(bad).toMatchObject({ status: 400, body: { code: 'BAD_REQUEST' } });
     expect(bad.body.message).toContain('body.capacity.cores');
   });

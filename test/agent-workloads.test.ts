@@ -33,7 +33,11 @@ async function finished(c: AgentClient, id: string): Promise<WorkloadStatus> {
     return s.state === 'running' ? undefined : s;
   });
 }
-const runMounts = () => fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.includes('/qstor-run-'));
+const runMounts = () =>
+  fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('/qstor-run-'));
 
 describe.skipIf(!canRun)('workloads', () => {
   beforeAll(async () => {
@@ -42,12 +46,18 @@ describe.skipIf(!canRun)('workloads', () => {
     fs.mkdirSync(path.join(root, 'bin'), { recursive: true });
     fs.copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
     fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
-    for (const applet of ['sh', 'echo', 'sleep', 'cat', 'id', 'grep', 'readlink']) fs.symlinkSync('busybox', path.join(root, 'bin', applet));
+    for (const applet of ['sh', 'echo', 'sleep', 'cat', 'id', 'grep', 'readlink'])
+      fs.symlinkSync('busybox', path.join(root, 'bin', applet));
     fl = path.join(tmp, 'busybox.fl');
     await qstor(['flist', 'create', '--from', root, '--store', `dir://${tmp}/store`, '-o', fl]);
     reg = await startRegistry(path.join(tmp, 'reg'));
     const { farmerToken } = await reg.client.createFarm(reg.adminToken, 'farm');
-    agent = await startAgent(path.join(tmp, 'node'), { registry: reg.url, farmToken: farmerToken, disks: 1, stores: { [storeA.id]: ['compute'], [storeB.id]: ['compute'] } });
+    agent = await startAgent(path.join(tmp, 'node'), {
+      registry: reg.url,
+      farmToken: farmerToken,
+      disks: 1,
+      stores: { [storeA.id]: ['compute'], [storeB.id]: ['compute'] },
+    });
     a = client(storeA);
     b = client(storeB);
   });
@@ -58,7 +68,10 @@ describe.skipIf(!canRun)('workloads', () => {
   });
 
   it('runs a command from a busybox flist and reports its output and exit code', async () => {
-    const started = await a.startWorkload({ flist: fl, command: ['/bin/sh', '-c', 'echo hello from $(cat /proc/1/comm); echo oops >&2; exit 3'] });
+    const started = await a.startWorkload({
+      flist: fl,
+      command: ['/bin/sh', '-c', 'echo hello from $(cat /proc/1/comm); echo oops >&2; exit 3'],
+    });
     expect(started.state).toBe('running');
     const done = await finished(a, started.id);
     expect(done).toMatchObject({ state: 'exited', exitCode: 3, stdout: 'hello from sh\n', stderr: 'oops\n' });
@@ -69,7 +82,14 @@ describe.skipIf(!canRun)('workloads', () => {
   });
 
   it('runs as nobody with no capabilities and no-new-privs, in mount and pid namespaces of its own', async () => {
-    const w = await a.startWorkload({ flist: fl, command: ['/bin/sh', '-c', 'id; grep -E "^(Cap|NoNewPrivs)" /proc/self/status; readlink /proc/self/ns/mnt; readlink /proc/self/ns/pid; echo $$'] });
+    const w = await a.startWorkload({
+      flist: fl,
+      command: [
+        '/bin/sh',
+        '-c',
+        'id; grep -E "^(Cap|NoNewPrivs)" /proc/self/status; readlink /proc/self/ns/mnt; readlink /proc/self/ns/pid; echo $$',
+      ],
+    });
     const done = await finished(a, w.id);
     expect(done.exitCode).toBe(0);
     const lines = done.stdout.trim().split('\n');
@@ -99,6 +119,10 @@ describe.skipIf(!canRun)('workloads', () => {
     expect(stopped.state).toBe('stopped');
     expect(stopped.endedAt).not.toBeNull();
     expect(runMounts().filter((m) => ours.includes(m))).toEqual([]);
-    expect(await a.startWorkload({ flist: path.join(tmp, 'missing.fl'), command: ['/bin/sh'] }).catch((e: AgentError) => e.code)).toBe('NOT_FOUND');
+    expect(
+      await a
+        .startWorkload({ flist: path.join(tmp, 'missing.fl'), command: ['/bin/sh'] })
+        .catch((e: AgentError) => e.code),
+    ).toBe('NOT_FOUND');
   });
 });

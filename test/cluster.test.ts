@@ -66,19 +66,42 @@ function clusterSuite(failure: Failure): void {
     const farms = ['farm-a', 'farm-b', 'farm-c'].map((name) => registry.registry.createFarm(name));
     agents = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
-        startAgent(path.join(dir, `node${i}`), { registry: url, farmToken: farms[i % 3]!.farmerToken, disks: 2, heartbeatSeconds: 0.3, netns: hosts[i] && { name: hosts[i].name, address: hosts[i].address } }),
+        startAgent(path.join(dir, `node${i}`), {
+          registry: url,
+          farmToken: farms[i % 3]!.farmerToken,
+          disks: 2,
+          heartbeatSeconds: 0.3,
+          netns: hosts[i] && { name: hosts[i].name, address: hosts[i].address },
+        }),
       ),
     );
-    await until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 30_000);
+    await until(
+      '12 zdbs up in the registry',
+      () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+      30_000,
+    );
 
     meta = new SqliteMetaStore(dbPath);
     pool = new BackendPool([], { requestTimeoutMs: 2000, downAfterFailures: 1 });
     pipeline = new PipelinePool({ threads: 2 });
     store = new ObjectStore({ meta, backends: pool, pipeline, masterKey, chunkSize: 256 * 1024, hedgeMs: 300 });
     const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
-    discovery = new Discovery({ registry: registry.registry, pool, meta, masterKey, signer, namespaceBytes: 1 << 30, log: () => {} });
+    discovery = new Discovery({
+      registry: registry.registry,
+      pool,
+      meta,
+      masterKey,
+      signer,
+      namespaceBytes: 1 << 30,
+      log: () => {},
+    });
     // Nodes serve only stores their farmer admitted: nothing is asked of them before.
-    const allUp = () => until('12 zdbs up in the registry', () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12, 30_000);
+    const allUp = () =>
+      until(
+        '12 zdbs up in the registry',
+        () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+        30_000,
+      );
     await allUp();
     // (A node that looks down for a moment on a busy machine is not counted.)
     const unadmitted = await discovery.sync();
@@ -89,9 +112,21 @@ function clusterSuite(failure: Failure): void {
     await allUp();
     expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0, notAdmitted: 0 });
     await pool.refresh();
-    gateway = createGateway({ store, meta, masterKey, rootAccessKey: ROOT.accessKeyId, rootSecretKey: ROOT.secretAccessKey });
+    gateway = createGateway({
+      store,
+      meta,
+      masterKey,
+      rootAccessKey: ROOT.accessKeyId,
+      rootSecretKey: ROOT.secretAccessKey,
+    });
     const port = await gateway.listen(await freePort());
-    s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: ROOT, maxAttempts: 1 });
+    s3 = new S3Client({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: ROOT,
+      maxAttempts: 1,
+    });
     await store.createBucket('data');
   }, 120_000);
 
@@ -111,7 +146,8 @@ function clusterSuite(failure: Failure): void {
     expect(pool.list()).toHaveLength(12);
     for (const b of pool.list()) expect(b.password).toMatch(/.{16,}/);
     // The namespace passwords are kept sealed under the master key, never in the clear.
-    for (const b of await meta.listBackends()) expect(b.password!.includes(Buffer.from(pool.get(b.id)!.password!))).toBe(false);
+    for (const b of await meta.listBackends())
+      expect(b.password!.includes(Buffer.from(pool.get(b.id)!.password!))).toBe(false);
     for (let i = 0; i < 6; i++) {
       const data = content(700 * 1024 + i * 1000, 50 + i);
       await s3.send(new PutObjectCommand({ Bucket: 'data', Key: `obj-${i}`, Body: data }));
@@ -136,7 +172,15 @@ function clusterSuite(failure: Failure): void {
       victim.child.kill('SIGKILL');
       for (const pid of victimPids) process.kill(pid, 'SIGKILL');
     }
-    await until('the node to be down in the registry', () => registry.registry.listBackends().filter((b) => b.nodeId === victim.nodeId).every((b) => b.state === 'down'), 10_000);
+    await until(
+      'the node to be down in the registry',
+      () =>
+        registry.registry
+          .listBackends()
+          .filter((b) => b.nodeId === victim.nodeId)
+          .every((b) => b.state === 'down'),
+      10_000,
+    );
     expect((await discovery.sync()).down).toBe(2);
     const down = pool.list().filter((b) => b.node === victim.nodeId);
     expect(down.map((b) => b.state)).toEqual(['down', 'down']);
@@ -151,7 +195,9 @@ function clusterSuite(failure: Failure): void {
         expect(new Set(chunk.shards.map((s) => `${s.backend}/${s.key}`)).size).toBe(6);
       }
     }
-    expect(await new Scrubber({ meta, backends: pool, pipeline }, { graceMs: 0, chunksPerSecond: 0 }).pass()).toMatchObject({ repaired: 0, belowRedundancy: 0, failed: 0 });
+    expect(
+      await new Scrubber({ meta, backends: pool, pipeline }, { graceMs: 0, chunksPerSecond: 0 }).pass(),
+    ).toMatchObject({ repaired: 0, belowRedundancy: 0, failed: 0 });
     await readAll();
   }, 60_000);
 
@@ -159,11 +205,22 @@ function clusterSuite(failure: Failure): void {
     const victim = agents[1]!;
     if (failure === 'link cut') hosts[1]!.heal();
     else agents[1] = await victim.restart();
-    await until('the node up again', () => registry.registry.listBackends().filter((b) => b.nodeId === victim.nodeId).every((b) => b.state === 'up'), 15_000);
+    await until(
+      'the node up again',
+      () =>
+        registry.registry
+          .listBackends()
+          .filter((b) => b.nodeId === victim.nodeId)
+          .every((b) => b.state === 'up'),
+      15_000,
+    );
     expect(await discovery.sync()).toMatchObject({ reserved: 0, down: 0 });
     await until('its backends up in the pool', async () => {
       await pool.refresh();
-      return pool.list().filter((b) => b.node === victim.nodeId).every((b) => b.state === 'up');
+      return pool
+        .list()
+        .filter((b) => b.node === victim.nodeId)
+        .every((b) => b.state === 'up');
     });
     expect(pool.list()).toHaveLength(12);
     // Shards moved off the node while it was gone are on it still, and deleted now that it answers.
@@ -179,11 +236,15 @@ function clusterSuite(failure: Failure): void {
     // As the store's delete loop does: passes until the node answers every delete (after a cut
     // link, requests on connections from before it time out first).
     const deleter = new Deleter(meta, pool, { batch: 256, leaseMs: 0 });
-    await until('the stale shards deleted from the returned node', async () => {
-      await deleter.drain();
-      for (const b of returned) if ((await shardKeys(b.id)).length > 0) return undefined;
-      return true;
-    }, 30_000);
+    await until(
+      'the stale shards deleted from the returned node',
+      async () => {
+        await deleter.drain();
+        for (const b of returned) if ((await shardKeys(b.id)).length > 0) return undefined;
+        return true;
+      },
+      30_000,
+    );
     for (const b of returned) {
       const manifests = await Promise.all([...written.keys()].map(manifestOf));
       const referenced = manifests.flatMap((m) => m.chunks.flatMap((c) => c.shards)).filter((s) => s.backend === b.id);
@@ -192,11 +253,16 @@ function clusterSuite(failure: Failure): void {
     const data = content(900 * 1024, 99);
     await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'after-return', Body: data }));
     written.set('after-return', data);
-    for (const chunk of (await manifestOf('after-return')).chunks) expect(new Set(chunk.shards.map((s) => nodeOf(s.backend))).size).toBe(6);
-    expect((await manifestOf('after-return')).chunks.some((c) => c.shards.some((s) => nodeOf(s.backend) === victim.nodeId))).toBe(true);
+    for (const chunk of (await manifestOf('after-return')).chunks)
+      expect(new Set(chunk.shards.map((s) => nodeOf(s.backend))).size).toBe(6);
+    expect(
+      (await manifestOf('after-return')).chunks.some((c) => c.shards.some((s) => nodeOf(s.backend) === victim.nodeId)),
+    ).toBe(true);
     await readAll();
   }, 60_000);
 }
 
 describe('a store over nodes found through the registry, a node killed', () => clusterSuite('killed'));
-describe.skipIf(!canMakeTestHosts())('a store over nodes in network namespaces of their own, a link cut', () => clusterSuite('link cut'));
+describe.skipIf(!canMakeTestHosts())('a store over nodes in network namespaces of their own, a link cut', () =>
+  clusterSuite('link cut'),
+);

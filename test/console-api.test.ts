@@ -23,16 +23,26 @@ describe('console API', () => {
     cookie: string;
     csrf: string;
   }
-  const call = (method: string, path: string, o: { session?: Session; csrf?: string; origin?: string; body?: unknown; raw?: Buffer } = {}): Promise<Response> => {
+  const call = (
+    method: string,
+    path: string,
+    o: { session?: Session; csrf?: string; origin?: string; body?: unknown; raw?: Buffer } = {},
+  ): Promise<Response> => {
     const headers: Record<string, string> = {};
     if (o.session) headers.cookie = o.session.cookie;
     const csrf = o.csrf ?? o.session?.csrf;
     if (csrf !== undefined) headers['x-csrf-token'] = csrf;
     if (o.origin) headers.origin = o.origin;
-    return fetch(c.url + path, { method, headers, body: o.raw ? new Uint8Array(o.raw) : (o.body === undefined ? undefined : JSON.stringify(o.body)) });
+    return fetch(c.url + path, {
+      method,
+      headers,
+      body: o.raw ? new Uint8Array(o.raw) : o.body === undefined ? undefined : JSON.stringify(o.body),
+    });
   };
   const login = async (creds: Creds): Promise<Session> => {
-    const res = await call('POST', '/api/session', { body: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey } });
+    const res = await call('POST', '/api/session', {
+      body: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
+    });
     expect(res.status).toBe(200);
     const cookie = res.headers.get('set-cookie')!;
     expect(cookie).toMatch(/HttpOnly/);
@@ -45,8 +55,12 @@ describe('console API', () => {
     const res = await call('GET', '/api/buckets');
     expect(res.status).toBe(401);
     expect(((await res.json()) as { code: string }).code).toBe('Unauthenticated');
-    expect((await call('GET', '/api/buckets', { session: { cookie: 'qstor_session=forged', csrf: 'x' } })).status).toBe(401);
-    const wrong = await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: 'not-the-secret' } });
+    expect((await call('GET', '/api/buckets', { session: { cookie: 'qstor_session=forged', csrf: 'x' } })).status).toBe(
+      401,
+    );
+    const wrong = await call('POST', '/api/session', {
+      body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: 'not-the-secret' },
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('set-cookie')).toBeNull();
   });
@@ -76,14 +90,18 @@ describe('console API', () => {
 
   it('gives a read-only key what S3 gives it: list and read, no delete, no upload, no other bucket', async () => {
     const s = await login(reader);
-    const list = (await (await call('GET', '/api/buckets', { session: s })).json()) as { buckets: Array<{ name: string; objects: number; bytes: number }> };
+    const list = (await (await call('GET', '/api/buckets', { session: s })).json()) as {
+      buckets: Array<{ name: string; objects: number; bytes: number }>;
+    };
     expect(list.buckets).toEqual([expect.objectContaining({ name: 'pics', objects: 1, bytes: 5 })]);
     expect((await call('GET', '/api/buckets/pics/objects', { session: s })).status).toBe(200);
     const del = await call('POST', '/api/buckets/pics/delete', { session: s, body: { keys: ['a.txt'] } });
     expect(del.status).toBe(403);
     expect(await del.json()).toMatchObject({ code: 'AccessDenied' });
     expect(await c.g.h.meta.getObject('pics', 'a.txt')).not.toBeNull();
-    expect((await call('PUT', '/api/buckets/pics/upload?key=b.txt', { session: s, raw: Buffer.from('x') })).status).toBe(403);
+    expect(
+      (await call('PUT', '/api/buckets/pics/upload?key=b.txt', { session: s, raw: Buffer.from('x') })).status,
+    ).toBe(403);
     expect((await call('GET', '/api/buckets/secret/objects', { session: s })).status).toBe(403);
     expect((await call('GET', '/api/keys', { session: s })).status).toBe(403);
     expect((await call('POST', '/api/buckets', { session: s, body: { name: 'mine' } })).status).toBe(403);
@@ -91,9 +109,14 @@ describe('console API', () => {
 
   it('keeps a multipart upload to its bucket: a key granted on one bucket cannot add parts to an upload in another', async () => {
     const root = await login(ROOT);
-    const { uploadId } = (await (await call('POST', '/api/buckets/secret/uploads?key=x', { session: root })).json()) as { uploadId: string };
+    const { uploadId } = (await (
+      await call('POST', '/api/buckets/secret/uploads?key=x', { session: root })
+    ).json()) as { uploadId: string };
     const s = await login(other);
-    const res = await call('PUT', `/api/buckets/pics/uploads/${uploadId}?part=1`, { session: s, raw: Buffer.alloc(100) });
+    const res = await call('PUT', `/api/buckets/pics/uploads/${uploadId}?part=1`, {
+      session: s,
+      raw: Buffer.alloc(100),
+    });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 'NoSuchUpload' });
     expect((await c.g.h.meta.listParts(uploadId)).parts).toEqual([]);
@@ -101,22 +124,30 @@ describe('console API', () => {
 
   it('makes share links that plain HTTP fetches, signed with the logged-in key', async () => {
     const s = await login(reader);
-    const res = await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 600 } });
+    const res = await call('POST', '/api/buckets/pics/share', {
+      session: s,
+      body: { key: 'a.txt', expiresSeconds: 600 },
+    });
     expect(res.status).toBe(200);
     const { url } = (await res.json()) as { url: string };
     expect(url).toContain(`X-Amz-Credential=${reader.accessKeyId}`);
     const got = await fetch(url);
     expect(got.status).toBe(200);
     expect(await got.text()).toBe('hello');
-    expect((await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 604_801 } })).status).toBe(400);
+    expect(
+      (await call('POST', '/api/buckets/pics/share', { session: s, body: { key: 'a.txt', expiresSeconds: 604_801 } }))
+        .status,
+    ).toBe(400);
   });
 
   it('lists one page at a time, folders by /, from a prefix', async () => {
     const s3 = c.g.client();
-    for (const Key of ['docs/1.txt', 'docs/2.txt', 'docs/3.txt', 'docs/sub/4.txt', 'top.txt']) await s3.send(new PutObjectCommand({ Bucket: 'secret', Key, Body: Key }));
+    for (const Key of ['docs/1.txt', 'docs/2.txt', 'docs/3.txt', 'docs/sub/4.txt', 'top.txt'])
+      await s3.send(new PutObjectCommand({ Bucket: 'secret', Key, Body: Key }));
     const s = await login(ROOT);
     type Page = { objects: Array<{ key: string }>; folders: string[]; nextStartAfter: string | null };
-    const list = async (query: string): Promise<Page> => (await (await call('GET', `/api/buckets/secret/objects?${query}`, { session: s })).json()) as Page;
+    const list = async (query: string): Promise<Page> =>
+      (await (await call('GET', `/api/buckets/secret/objects?${query}`, { session: s })).json()) as Page;
     const top = await list('');
     expect(top.folders).toEqual(['docs/']);
     expect(top.objects.map((o) => o.key)).toEqual(['top.txt']);
@@ -134,7 +165,10 @@ describe('console API', () => {
     expect((await call('DELETE', '/api/session', { session: s })).status).toBe(200);
     expect((await call('GET', '/api/buckets', { session: s })).status).toBe(401);
     const root = await login(ROOT);
-    const made = (await (await call('POST', '/api/keys', { session: root, body: { name: 'temp' } })).json()) as { accessKeyId: string; secretAccessKey: string };
+    const made = (await (await call('POST', '/api/keys', { session: root, body: { name: 'temp' } })).json()) as {
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
     const temp = await login(made);
     expect((await call('GET', '/api/buckets', { session: temp })).status).toBe(200);
     expect((await call('DELETE', `/api/keys/${made.accessKeyId}`, { session: root })).status).toBe(200);
@@ -145,11 +179,23 @@ describe('console API', () => {
     const s = await login(reader);
     await call('GET', '/api/buckets', { session: s });
     const root = await login(ROOT);
-    const made = (await (await call('POST', '/api/keys', { session: root, body: { name: 'logged?' } })).json()) as { secretAccessKey: string };
-    await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: 'a-wrong-guess-of-the-root-secret' } });
+    const made = (await (await call('POST', '/api/keys', { session: root, body: { name: 'logged?' } })).json()) as {
+      secretAccessKey: string;
+    };
+    await call('POST', '/api/session', {
+      body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: 'a-wrong-guess-of-the-root-secret' },
+    });
     const all = c.logs.join('\n');
     expect(c.logs.filter((l) => l.includes('console request')).length).toBeGreaterThan(5);
-    for (const secret of [ROOT.secretAccessKey, reader.secretAccessKey, made.secretAccessKey, 'a-wrong-guess-of-the-root-secret', s.cookie.split('=')[1]!, s.csrf, root.csrf]) {
+    for (const secret of [
+      ROOT.secretAccessKey,
+      reader.secretAccessKey,
+      made.secretAccessKey,
+      'a-wrong-guess-of-the-root-secret',
+      s.cookie.split('=')[1]!,
+      s.csrf,
+      root.csrf,
+    ]) {
       expect(all).not.toContain(secret);
     }
   });
@@ -158,10 +204,16 @@ describe('console API', () => {
   it('refuses logins from an address after 10 failures in a minute, even with the right secret (429)', async () => {
     // Earlier tests failed two logins already: the 429 comes at the tenth failure at the latest.
     const statuses: number[] = [];
-    for (let i = 0; i < 10; i++) statuses.push((await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: `guess-${i}` } })).status);
+    for (let i = 0; i < 10; i++)
+      statuses.push(
+        (await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: `guess-${i}` } }))
+          .status,
+      );
     expect(statuses.slice(0, 8)).toEqual(Array(8).fill(401));
     expect(statuses.slice(8)).toEqual([429, 429]);
-    const right = await call('POST', '/api/session', { body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: ROOT.secretAccessKey } });
+    const right = await call('POST', '/api/session', {
+      body: { accessKeyId: ROOT.accessKeyId, secretAccessKey: ROOT.secretAccessKey },
+    });
     expect(right.status).toBe(429);
     expect(await right.json()).toMatchObject({ code: 'TooManyAttempts' });
   });

@@ -9,7 +9,10 @@ import { ROOT, type Creds } from './helpers/gateway-harness.js';
 /** Debian's Chromium (scripts/install-test-deps.mjs installs it when missing and we are root). */
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
-if (!hasChromium) process.stderr.write(`test/console.test.ts: skipped, no ${CHROMIUM} (apt-get install -y chromium, or npm test as root)\n`);
+if (!hasChromium)
+  process.stderr.write(
+    `test/console.test.ts: skipped, no ${CHROMIUM} (apt-get install -y chromium, or npm test as root)\n`,
+  );
 /** QSTOR_SCREENSHOTS=docs/console writes the README's screenshots there. */
 const SHOTS = process.env.QSTOR_SCREENSHOTS;
 
@@ -27,9 +30,18 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     c = await startConsole();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
-    page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 800 } })).newPage();
+    page = await (
+      await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 800 } })
+    ).newPage();
     page.on('dialog', (d) => void d.accept());
   }, 120_000);
   afterAll(async () => {
@@ -104,7 +116,10 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
   });
 
   it('downloads the file with the same SHA-256', async () => {
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download big.bin' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download big.bin' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('big.bin');
     expect(sha256(fs.readFileSync(await download.path()))).toBe(sha256(big));
   });
@@ -128,7 +143,10 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await page.getByRole('link', { name: 'Access' }).click();
     await page.getByLabel('Name').fill('reader');
     await page.getByRole('button', { name: 'Create key' }).click();
-    reader = { accessKeyId: await page.getByTestId('new-key-id').innerText(), secretAccessKey: await page.getByTestId('new-key-secret').innerText() };
+    reader = {
+      accessKeyId: await page.getByTestId('new-key-id').innerText(),
+      secretAccessKey: await page.getByTestId('new-key-secret').innerText(),
+    };
     expect(reader.accessKeyId).toMatch(/^QK/);
     await page.locator(`tr[data-key="${reader.accessKeyId}"]`).waitFor();
     const grant = page.getByRole('form', { name: "Set a key's rights on a bucket" });
@@ -169,13 +187,17 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await expect(page.getByTestId('cluster-summary').innerText()).resolves.toContain('5 of 6 backends up');
     // The S3 counters of /metrics, charted: the share link's GET at least.
     await page.getByRole('img', { name: /^Requests\/s, last two minutes; now \d/ }).waitFor();
-    expect(Number(/Since start: (\d+) requests/.exec(await page.getByText(/Since start:/).innerText())![1])).toBeGreaterThanOrEqual(1);
+    expect(
+      Number(/Since start: (\d+) requests/.exec(await page.getByText(/Since start:/).innerText())![1]),
+    ).toBeGreaterThanOrEqual(1);
     await shot('cluster');
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Buckets' }).click();
     await page.getByRole('link', { name: 'photos' }).click();
     await page.locator('tr[data-key="big.bin"]').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('phone');
   });

@@ -12,7 +12,8 @@ afterEach(async () => {
 /** Shards on all backends (the metadata copies aside). */
 async function shardCount(store: Harness): Promise<number> {
   let n = 0;
-  for (const b of store.backends.list()) for await (const e of store.backends.client(b.id).scanAll()) if (!e.key.toString().startsWith('meta:')) n++;
+  for (const b of store.backends.list())
+    for await (const e of store.backends.client(b.id).scanAll()) if (!e.key.toString().startsWith('meta:')) n++;
   return n;
 }
 

@@ -34,7 +34,10 @@ print(key.hex(), hashlib.blake2b(data, digest_size=32).hexdigest(), data.hex())
 
 describe('block format', () => {
   it('matches an independent computation: key = blake2b-256(plain), raw snappy, AES-256-GCM (nonce = key[:12]), id = blake2b-256(ciphertext)', () => {
-    const [key, id, data] = execFileSync('python3', ['-c', PYTHON, PLAIN.toString('hex')]).toString().trim().split(' ');
+    const [key, id, data] = execFileSync('python3', ['-c', PYTHON, PLAIN.toString('hex')])
+      .toString()
+      .trim()
+      .split(' ');
     const b = encodeBlock(PLAIN);
     expect(b.key.toString('hex')).toBe(key);
     expect(b.id.toString('hex')).toBe(id);
@@ -50,21 +53,59 @@ describe('.fl file', () => {
     await fs.writeFile(path.join(src, 'd', 'f'), Buffer.alloc(600 * 1024, 1));
     await fs.symlink('d/f', path.join(src, 'l'));
     const fl = path.join(tmp, 'x.fl');
-    await qstor(['flist', 'create', '--from', src, '--store', `00-7f=dir://${tmp}/s1`, '--store', `80-ff=dir://${tmp}/s2`, '--tag', 'author=me', '-o', fl]);
+    await qstor([
+      'flist',
+      'create',
+      '--from',
+      src,
+      '--store',
+      `00-7f=dir://${tmp}/s1`,
+      '--store',
+      `80-ff=dir://${tmp}/s2`,
+      '--tag',
+      'author=me',
+      '-o',
+      fl,
+    ]);
     const db = new Database(fl, { readonly: true });
     try {
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all();
+      const tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .pluck()
+        .all();
       expect(tables).toEqual(['block', 'extra', 'inode', 'route', 'tag']);
-      const cols = (t: string) => db.prepare(`PRAGMA table_info(${t})`).all().map((c) => `${(c as { name: string }).name}:${(c as { type: string }).type}`);
-      expect(cols('inode')).toEqual(['ino:INTEGER', 'parent:INTEGER', 'name:VARCHAR(255)', 'size:INTEGER', 'uid:INTEGER', 'gid:INTEGER', 'mode:INTEGER', 'rdev:INTEGER', 'ctime:INTEGER', 'mtime:INTEGER']);
+      const cols = (t: string) =>
+        db
+          .prepare(`PRAGMA table_info(${t})`)
+          .all()
+          .map((c) => `${(c as { name: string }).name}:${(c as { type: string }).type}`);
+      expect(cols('inode')).toEqual([
+        'ino:INTEGER',
+        'parent:INTEGER',
+        'name:VARCHAR(255)',
+        'size:INTEGER',
+        'uid:INTEGER',
+        'gid:INTEGER',
+        'mode:INTEGER',
+        'rdev:INTEGER',
+        'ctime:INTEGER',
+        'mtime:INTEGER',
+      ]);
       expect(cols('block')).toEqual(['ino:INTEGER', 'id:VARCHAR(32)', 'key:VARCHAR(32)']);
-      expect(db.prepare('SELECT ino, parent, name FROM inode WHERE ino = 1').get()).toEqual({ ino: 1, parent: 0, name: '' });
+      expect(db.prepare('SELECT ino, parent, name FROM inode WHERE ino = 1').get()).toEqual({
+        ino: 1,
+        parent: 0,
+        name: '',
+      });
       const blocks = db.prepare('SELECT typeof(id) AS t, length(id) AS n, length(key) AS k FROM block').all();
       expect(blocks).toEqual([
         { t: 'blob', n: 32, k: 32 },
         { t: 'blob', n: 32, k: 32 },
       ]);
-      expect(db.prepare("SELECT typeof(data) AS t, CAST(data AS TEXT) AS d FROM extra").get()).toEqual({ t: 'blob', d: 'd/f' });
+      expect(db.prepare('SELECT typeof(data) AS t, CAST(data AS TEXT) AS d FROM extra').get()).toEqual({
+        t: 'blob',
+        d: 'd/f',
+      });
       expect(db.prepare('SELECT start, end, url FROM route ORDER BY start').all()).toEqual([
         { start: 0, end: 127, url: `dir://${tmp}/s1` },
         { start: 128, end: 255, url: `dir://${tmp}/s2` },

@@ -9,7 +9,12 @@ import { describeTree, qstor, startMount } from './helpers/flist-tree.js';
 
 let tmp: string;
 let layers: Buffer[];
-const config = { Entrypoint: ['/bin/app', '--serve'], Cmd: ['--port', '80'], Env: ['PATH=/usr/bin:/bin', 'GREETING=a "quoted" value'], WorkingDir: '/srv' };
+const config = {
+  Entrypoint: ['/bin/app', '--serve'],
+  Cmd: ['--port', '80'],
+  Env: ['PATH=/usr/bin:/bin', 'GREETING=a "quoted" value'],
+  WorkingDir: '/srv',
+};
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'flist-image-'));
@@ -62,7 +67,8 @@ function expected(root: string) {
 async function check(root: string): Promise<void> {
   const tree = await describeTree(root);
   expect(tree.map((e) => [e.path, e.type])).toEqual(expected(root).map((e) => [e.p, e.type]));
-  for (const e of expected(root)) if (e.content !== undefined) expect(await fs.readFile(path.join(root, e.p!), 'utf8')).toBe(e.content);
+  for (const e of expected(root))
+    if (e.content !== undefined) expect(await fs.readFile(path.join(root, e.p!), 'utf8')).toBe(e.content);
   const byPath = Object.fromEntries(tree.map((e) => [e.path, e]));
   expect(byPath['home/user/file']).toMatchObject({ uid: 1000, gid: 1000, mode: 0o100600 });
   expect(byPath['bin/app']!.mode).toBe(0o100755);
@@ -99,7 +105,10 @@ describe('flist of a container image', () => {
   it('refuses a tarball that is no image', async () => {
     const bad = path.join(tmp, 'bad.tar');
     await fs.writeFile(bad, await layerTar([{ name: 'hello', content: 'x' }]));
-    const r = await qstor(['flist', 'create', '--from', bad, '--store', `dir://${tmp}/store`, '-o', path.join(tmp, 'bad.fl')], true);
+    const r = await qstor(
+      ['flist', 'create', '--from', bad, '--store', `dir://${tmp}/store`, '-o', path.join(tmp, 'bad.fl')],
+      true,
+    );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('neither a docker save tarball');
     await expect(fs.access(path.join(tmp, 'bad.fl'))).rejects.toThrow();

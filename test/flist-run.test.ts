@@ -29,13 +29,17 @@ afterAll(async () => {
 
 /** Mounts `flist run` made (under its qstor-run-* directory; other suites' mounts may be up meanwhile). */
 function runMounts(): string[] {
-  return execFileSync('cat', ['/proc/self/mounts']).toString().split('\n').filter((l) => l.includes('/qstor-run-'));
+  return execFileSync('cat', ['/proc/self/mounts'])
+    .toString()
+    .split('\n')
+    .filter((l) => l.includes('/qstor-run-'));
 }
 
 describe('qstor flist run', () => {
   it('runs a shell command in the flist, with a writable layer, its own pid namespace and exit code', async () => {
     const before = await fs.readFile(fl);
-    const script = 'cat /etc/motd; echo changed > /etc/motd; cat /etc/motd; echo new > /created; cat /created; echo pid=$$; exit 7';
+    const script =
+      'cat /etc/motd; echo changed > /etc/motd; cat /etc/motd; echo new > /created; cat /created; echo pid=$$; exit 7';
     const r = await qstor(['flist', 'run', fl, '--', '/bin/sh', '-c', script], true);
     expect(r.code).toBe(7);
     expect(r.stdout).toBe('from the flist\nchanged\nnew\npid=1\n');

@@ -15,7 +15,11 @@ import { startZdb } from './helpers/zdb-process.js';
 
 let tmp: string;
 let src: string;
-const files: Record<string, Buffer> = { 'a.bin': bytes(2 * BLOCK + 99, 21), 'b.bin': bytes(BLOCK, 22), 'small.txt': Buffer.from('small\n') };
+const files: Record<string, Buffer> = {
+  'a.bin': bytes(2 * BLOCK + 99, 21),
+  'b.bin': bytes(BLOCK, 22),
+  'small.txt': Buffer.from('small\n'),
+};
 
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'flist-stores-'));
@@ -28,7 +32,8 @@ afterAll(async () => {
 });
 
 async function readAll(mp: string): Promise<void> {
-  for (const [name, data] of Object.entries(files)) expect((await fs.readFile(path.join(mp, name))).equals(data)).toBe(true);
+  for (const [name, data] of Object.entries(files))
+    expect((await fs.readFile(path.join(mp, name))).equals(data)).toBe(true);
 }
 
 describe('flist stores', () => {
@@ -38,12 +43,16 @@ describe('flist stores', () => {
     try {
       await client.nsnew('flist');
       const url = `zdb://${zdb.host}:${zdb.port}/flist`;
-      const first = JSON.parse((await qstor(['flist', 'create', '--from', src, '--store', url, '-o', path.join(tmp, 'z1.fl')])).stdout);
+      const first = JSON.parse(
+        (await qstor(['flist', 'create', '--from', src, '--store', url, '-o', path.join(tmp, 'z1.fl')])).stdout,
+      );
       expect(first).toMatchObject({ blocks: 5, uploaded: 5, present: 0 });
       const ns = new ZdbClient({ host: zdb.host, port: zdb.port, namespace: 'flist' });
       const entries = async () => (await ns.nsinfo('flist')).entries;
       expect(await entries()).toBe(5);
-      const second = JSON.parse((await qstor(['flist', 'create', '--from', src, '--store', url, '-o', path.join(tmp, 'z2.fl')])).stdout);
+      const second = JSON.parse(
+        (await qstor(['flist', 'create', '--from', src, '--store', url, '-o', path.join(tmp, 'z2.fl')])).stdout,
+      );
       expect(second).toMatchObject({ uploaded: 0, present: 5 });
       expect(await entries()).toBe(5);
       await ns.close();
@@ -69,7 +78,9 @@ describe('flist stores', () => {
     const [moved] = await fs.readdir(path.join(store, sub!));
     await fs.rename(path.join(store, sub!, moved!), path.join(store, moved!));
     const server = http.createServer((req, res) => {
-      fs.readFile(path.join(store, path.normalize(decodeURIComponent(req.url ?? '/')).replace(/^(\.\.[/\\])+/, ''))).then(
+      fs.readFile(
+        path.join(store, path.normalize(decodeURIComponent(req.url ?? '/')).replace(/^(\.\.[/\\])+/, '')),
+      ).then(
         (data) => res.end(data),
         () => {
           res.statusCode = 404;
@@ -82,7 +93,8 @@ describe('flist stores', () => {
     try {
       const out = path.join(tmp, 'h-out');
       await qstor(['flist', 'unpack', fl, out, '--store', url]);
-      for (const [name, data] of Object.entries(files)) expect((await fs.readFile(path.join(out, name))).equals(data)).toBe(true);
+      for (const [name, data] of Object.entries(files))
+        expect((await fs.readFile(path.join(out, name))).equals(data)).toBe(true);
       // Blocks it already has need no write; a new one does, and cannot be written.
       const fresh = path.join(tmp, 'h-fresh');
       await fs.mkdir(fresh);

@@ -85,8 +85,14 @@ describe('flist of a directory', () => {
     await fs.writeFile(path.join(one, 'only-one'), bytes(BLOCK, 8));
     await fs.writeFile(path.join(two, 'shared-copy'), shared);
     await fs.writeFile(path.join(two, 'only-two'), bytes(BLOCK + 10, 9));
-    const a = JSON.parse((await qstor(['flist', 'create', '--from', one, '--store', `dir://${store}`, '-o', path.join(tmp, 'one.fl')])).stdout);
-    const b = JSON.parse((await qstor(['flist', 'create', '--from', two, '--store', `dir://${store}`, '-o', path.join(tmp, 'two.fl')])).stdout);
+    const a = JSON.parse(
+      (await qstor(['flist', 'create', '--from', one, '--store', `dir://${store}`, '-o', path.join(tmp, 'one.fl')]))
+        .stdout,
+    );
+    const b = JSON.parse(
+      (await qstor(['flist', 'create', '--from', two, '--store', `dir://${store}`, '-o', path.join(tmp, 'two.fl')]))
+        .stdout,
+    );
     expect([a.uploaded, a.present]).toEqual([4, 0]);
     expect([b.uploaded, b.present]).toEqual([2, 3]);
     expect(await countBlocks(store)).toBe(6);
@@ -111,7 +117,10 @@ describe('flist of a directory', () => {
     await qstor(['flist', 'create', '--from', dir, '--store', `dir://${store}`, '-o', fl]);
     // The victim's blocks, from the flist itself.
     const db = new Database(fl, { readonly: true });
-    const ids = db.prepare("SELECT hex(id) FROM block WHERE ino = (SELECT ino FROM inode WHERE name = 'victim') ORDER BY rowid").pluck().all() as string[];
+    const ids = db
+      .prepare("SELECT hex(id) FROM block WHERE ino = (SELECT ino FROM inode WHERE name = 'victim') ORDER BY rowid")
+      .pluck()
+      .all() as string[];
     db.close();
     const victimBlocks = ids.map((h) => path.join(store, h.slice(0, 2).toLowerCase(), h.toLowerCase()));
     expect(victimBlocks).toHaveLength(2);

@@ -34,7 +34,17 @@ import {
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { ALL_USERS, canonicalId } from '../gateway/auth/acl.js';
-import { errorCode, errorMessage, failure, gatewayForSuite, grantKey, rawRequest, ROOT, type Creds, type GatewayHarness } from './helpers/gateway-harness.js';
+import {
+  errorCode,
+  errorMessage,
+  failure,
+  gatewayForSuite,
+  grantKey,
+  rawRequest,
+  ROOT,
+  type Creds,
+  type GatewayHarness,
+} from './helpers/gateway-harness.js';
 
 /** A policy document for bucket `bucket`. */
 function policy(statements: unknown[]): string {
@@ -60,7 +70,8 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     (t) => ({ g, s3 } = t),
   );
 
-  const anonymousGet = (path: string): ReturnType<typeof rawRequest> => rawRequest(g.port, { method: 'GET', path, creds: null });
+  const anonymousGet = (path: string): ReturnType<typeof rawRequest> =>
+    rawRequest(g.port, { method: 'GET', path, creds: null });
 
   it('refuses anonymous requests a bucket does not open, with 403 AccessDenied', async () => {
     const res = await anonymousGet('/private/secret');
@@ -77,7 +88,9 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
   });
 
   it('serves an anonymous GET that a bucket policy allows (a static site), and only that', async () => {
-    const text = policy([{ Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::site/*' }]);
+    const text = policy([
+      { Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::site/*' },
+    ]);
     await s3.send(new PutBucketPolicyCommand({ Bucket: 'site', Policy: text }));
     expect((await s3.send(new GetBucketPolicyCommand({ Bucket: 'site' }))).Policy).toBe(text);
     expect((await s3.send(new GetBucketPolicyStatusCommand({ Bucket: 'site' }))).PolicyStatus?.IsPublic).toBe(true);
@@ -103,17 +116,34 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     await s3.send(
       new PutBucketPolicyCommand({
         Bucket: 'guarded',
-        Policy: policy([{ Effect: 'Deny', Principal: { AWS: ['arn:aws:iam::000000000000:user/READONLYKEY'] }, Action: ['s3:DeleteObject'], Resource: ['arn:aws:s3:::guarded/*'] }]),
+        Policy: policy([
+          {
+            Effect: 'Deny',
+            Principal: { AWS: ['arn:aws:iam::000000000000:user/READONLYKEY'] },
+            Action: ['s3:DeleteObject'],
+            Resource: ['arn:aws:s3:::guarded/*'],
+          },
+        ]),
       }),
     );
-    expect(await (await client.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).Body!.transformToString()).toBe('kept');
+    expect(
+      await (await client.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).Body!.transformToString(),
+    ).toBe('kept');
     await client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'new', Body: 'n' }));
     // Writing is not publishing: naming an ACL needs s3:PutObjectAcl (the owner's grant) too.
-    expect(await failure(client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'published', Body: 'p', ACL: 'public-read' })))).toBe('AccessDenied');
+    expect(
+      await failure(
+        client.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'published', Body: 'p', ACL: 'public-read' })),
+      ),
+    ).toBe('AccessDenied');
     expect(await g.h.meta.getObject('guarded', 'published')).toBeNull();
-    expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
+    expect(await failure(client.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe(
+      'AccessDenied',
+    );
     // Deleting in bulk is deleting each key: the Deny holds there too.
-    const bulk = await client.send(new DeleteObjectsCommand({ Bucket: 'guarded', Delete: { Objects: [{ Key: 'keep' }] } }));
+    const bulk = await client.send(
+      new DeleteObjectsCommand({ Bucket: 'guarded', Delete: { Objects: [{ Key: 'keep' }] } }),
+    );
     expect([bulk.Deleted, bulk.Errors?.map((e) => [e.Key, e.Code])]).toEqual([undefined, [['keep', 'AccessDenied']]]);
     expect(await g.h.meta.getObject('guarded', 'keep')).not.toBeNull();
     // The key may not touch the policy either: that is the bucket owner's.
@@ -123,7 +153,17 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
 
   it('lets a Deny on root be undone by root (the policy stays root’s to manage)', async () => {
     await s3.send(
-      new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: policy([{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::guarded', 'arn:aws:s3:::guarded/*'] }]) }),
+      new PutBucketPolicyCommand({
+        Bucket: 'guarded',
+        Policy: policy([
+          {
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: ['arn:aws:s3:::guarded', 'arn:aws:s3:::guarded/*'],
+          },
+        ]),
+      }),
     );
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' })))).toBe('AccessDenied');
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }));
@@ -134,7 +174,15 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     const deny = (cidr: string): PutBucketPolicyCommand =>
       new PutBucketPolicyCommand({
         Bucket: 'private',
-        Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::private/*', Condition: { IpAddress: { 'aws:SourceIp': cidr } } }]),
+        Policy: policy([
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::private/*',
+            Condition: { IpAddress: { 'aws:SourceIp': cidr } },
+          },
+        ]),
       });
     await s3.send(deny('10.0.0.0/8'));
     expect((await anonymousGet('/private/secret')).status).toBe(403);
@@ -147,8 +195,14 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
   it('refuses a malformed policy with 400 MalformedPolicy and keeps the one in place', async () => {
     for (const [text, message] of [
       ['{"Statement": [', "Policies must be valid JSON and the first byte must be '{'"],
-      [policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObjekt', Resource: 'arn:aws:s3:::site/*' }]), 'Policy has invalid action'],
-      [policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::private/*' }]), 'Policy has invalid resource'],
+      [
+        policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObjekt', Resource: 'arn:aws:s3:::site/*' }]),
+        'Policy has invalid action',
+      ],
+      [
+        policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::private/*' }]),
+        'Policy has invalid resource',
+      ],
     ] as const) {
       const res = await rawRequest(g.port, { method: 'PUT', path: '/site?policy', body: text });
       expect([res.status, errorCode(res), errorMessage(res)]).toEqual([400, 'MalformedPolicy', message]);
@@ -162,7 +216,12 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     expect([res.status, res.body.toString()]).toEqual([200, 'for all']);
     expect((await anonymousGet('/private/secret')).status).toBe(403);
     // READ does not let anyone change the ACL or overwrite the object.
-    const acl = await rawRequest(g.port, { method: 'PUT', path: '/private/public.txt?acl', headers: { 'x-amz-acl': 'public-read-write' }, creds: null });
+    const acl = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/private/public.txt?acl',
+      headers: { 'x-amz-acl': 'public-read-write' },
+      creds: null,
+    });
     expect(acl.status).toBe(403);
     const acls = await s3.send(new GetObjectAclCommand({ Bucket: 'private', Key: 'public.txt' }));
     const rootId = canonicalId(ROOT.accessKeyId);
@@ -175,7 +234,9 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     // Made private again: anonymous reads stop.
     await s3.send(new PutObjectAclCommand({ Bucket: 'private', Key: 'public.txt', ACL: 'private' }));
     expect((await anonymousGet('/private/public.txt')).status).toBe(403);
-    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'public.txt' }))).Body!.transformToString()).toBe('for all');
+    expect(
+      await (await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'public.txt' }))).Body!.transformToString(),
+    ).toBe('for all');
   });
 
   it('takes AccessControlPolicy documents and grant headers, and carries ACLs through copies and multipart uploads', async () => {
@@ -191,20 +252,45 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     await s3.send(new PutObjectAclCommand({ Bucket: 'private', Key: 'secret', ACL: 'private' }));
     expect((await anonymousGet('/private/secret')).status).toBe(403);
 
-    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'granted', Body: 'g', GrantRead: `uri="${ALL_USERS}"` }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'private', Key: 'granted', Body: 'g', GrantRead: `uri="${ALL_USERS}"` }),
+    );
     expect((await anonymousGet('/private/granted')).status).toBe(200);
-    const both = await rawRequest(g.port, { method: 'PUT', path: '/private/both', body: 'x', headers: { 'x-amz-acl': 'public-read', 'x-amz-grant-read': `uri="${ALL_USERS}"` } });
+    const both = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/private/both',
+      body: 'x',
+      headers: { 'x-amz-acl': 'public-read', 'x-amz-grant-read': `uri="${ALL_USERS}"` },
+    });
     expect([both.status, errorCode(both)]).toEqual([400, 'InvalidRequest']);
 
     // A copy gets the ACL the copy request names, not the source's.
     await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'copied-private', CopySource: 'private/granted' }));
     expect((await anonymousGet('/private/copied-private')).status).toBe(403);
-    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'copied-public', CopySource: 'private/secret', ACL: 'public-read' }));
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'private',
+        Key: 'copied-public',
+        CopySource: 'private/secret',
+        ACL: 'public-read',
+      }),
+    );
     expect((await anonymousGet('/private/copied-public')).body.toString()).toBe('not for you');
 
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'private', Key: 'mp', ACL: 'public-read' }));
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: 'private', Key: 'mp', UploadId, PartNumber: 1, Body: 'multi' }));
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: 'private', Key: 'mp', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] } }));
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'private', Key: 'mp', ACL: 'public-read' }),
+    );
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: 'private', Key: 'mp', UploadId, PartNumber: 1, Body: 'multi' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'private',
+        Key: 'mp',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+      }),
+    );
     expect((await anonymousGet('/private/mp')).body.toString()).toBe('multi');
   });
 
@@ -219,14 +305,22 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     expect((await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'b', creds: null })).status).toBe(403);
 
     await s3.send(new PutBucketAclCommand({ Bucket: 'listed', ACL: 'public-read-write' }));
-    expect((await s3.send(new GetBucketAclCommand({ Bucket: 'listed' }))).Grants?.map((g) => g.Permission)).toEqual(['FULL_CONTROL', 'READ', 'WRITE']);
+    expect((await s3.send(new GetBucketAclCommand({ Bucket: 'listed' }))).Grants?.map((g) => g.Permission)).toEqual([
+      'FULL_CONTROL',
+      'READ',
+      'WRITE',
+    ]);
     const put = await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'anonymous', creds: null });
     expect(put.status).toBe(200);
-    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'listed', Key: 'b' }))).Body!.transformToString()).toBe('anonymous');
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'listed', Key: 'b' }))).Body!.transformToString()).toBe(
+      'anonymous',
+    );
   });
 
   it('tags objects: x-amz-tagging on PUT, Put/Get/DeleteObjectTagging, x-amz-tagging-count, copies by directive', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: 'private', Key: 'tagged', Body: 't', Tagging: 'project=blue&owner=ops%20team' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'private', Key: 'tagged', Body: 't', Tagging: 'project=blue&owner=ops%20team' }),
+    );
     expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([
       { Key: 'project', Value: 'blue' },
       { Key: 'owner', Value: 'ops team' },
@@ -236,51 +330,94 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
 
     await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'tag-copy', CopySource: 'private/tagged' }));
     expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tag-copy' }))).TagSet).toHaveLength(2);
-    await s3.send(new CopyObjectCommand({ Bucket: 'private', Key: 'tag-copy', CopySource: 'private/tagged', TaggingDirective: 'REPLACE', Tagging: 'only=one' }));
-    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tag-copy' }))).TagSet).toEqual([{ Key: 'only', Value: 'one' }]);
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'private',
+        Key: 'tag-copy',
+        CopySource: 'private/tagged',
+        TaggingDirective: 'REPLACE',
+        Tagging: 'only=one',
+      }),
+    );
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tag-copy' }))).TagSet).toEqual([
+      { Key: 'only', Value: 'one' },
+    ]);
 
-    await s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'tagged', Tagging: { TagSet: [{ Key: 'stage', Value: 'done' }] } }));
-    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([{ Key: 'stage', Value: 'done' }]);
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: 'private',
+        Key: 'tagged',
+        Tagging: { TagSet: [{ Key: 'stage', Value: 'done' }] },
+      }),
+    );
+    expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([
+      { Key: 'stage', Value: 'done' },
+    ]);
     // Tagging changes the object in place: same bytes, same ETag.
     const got = await s3.send(new GetObjectCommand({ Bucket: 'private', Key: 'tagged' }));
     expect([await got.Body!.transformToString(), got.ETag]).toEqual(['t', '"e358efa489f58062f10dd7316b65649e"']);
     await s3.send(new DeleteObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }));
     expect((await s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'tagged' }))).TagSet).toEqual([]);
     expect((await s3.send(new HeadObjectCommand({ Bucket: 'private', Key: 'tagged' }))).TagCount).toBeUndefined();
-    expect(await failure(s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'no-such' })))).toBe('NoSuchKey');
+    expect(await failure(s3.send(new GetObjectTaggingCommand({ Bucket: 'private', Key: 'no-such' })))).toBe(
+      'NoSuchKey',
+    );
   });
 
   it("refuses tags beyond AWS's limits with InvalidTag", async () => {
     const eleven = Array.from({ length: 11 }, (_, i) => ({ Key: `k${i}`, Value: 'v' }));
-    const put = (TagSet: Array<{ Key: string; Value: string }>): Promise<string> => failure(s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'secret', Tagging: { TagSet } })));
+    const put = (TagSet: Array<{ Key: string; Value: string }>): Promise<string> =>
+      failure(s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'secret', Tagging: { TagSet } })));
     expect(await put(eleven)).toBe('InvalidTag');
     expect(await put([{ Key: 'k'.repeat(129), Value: 'v' }])).toBe('InvalidTag');
     expect(await put([{ Key: 'k', Value: 'v'.repeat(257) }])).toBe('InvalidTag');
     expect(await put([{ Key: 'aws:system', Value: 'v' }])).toBe('InvalidTag');
-    expect(await put([{ Key: 'k', Value: 'a' }, { Key: 'k', Value: 'b' }])).toBe('InvalidTag');
+    expect(
+      await put([
+        { Key: 'k', Value: 'a' },
+        { Key: 'k', Value: 'b' },
+      ]),
+    ).toBe('InvalidTag');
     const longest = Array.from({ length: 10 }, (_, i) => ({ Key: `${i}`.padEnd(128, 'k'), Value: 'v'.repeat(256) }));
     await s3.send(new PutObjectTaggingCommand({ Bucket: 'private', Key: 'secret', Tagging: { TagSet: longest } }));
     expect((await s3.send(new HeadObjectCommand({ Bucket: 'private', Key: 'secret' }))).TagCount).toBe(10);
-    const res = await rawRequest(g.port, { method: 'PUT', path: '/private/too-many', body: 'x', headers: { 'x-amz-tagging': eleven.map((t) => `${t.Key}=v`).join('&') } });
+    const res = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/private/too-many',
+      body: 'x',
+      headers: { 'x-amz-tagging': eleven.map((t) => `${t.Key}=v`).join('&') },
+    });
     expect([res.status, errorCode(res)]).toEqual([400, 'InvalidTag']);
     expect(await g.h.meta.getObject('private', 'too-many')).toBeNull();
   });
 
   it('tags buckets: Put/Get/DeleteBucketTagging, NoSuchTagSet when none', async () => {
     expect(await failure(s3.send(new GetBucketTaggingCommand({ Bucket: 'private' })))).toBe('NoSuchTagSet');
-    await s3.send(new PutBucketTaggingCommand({ Bucket: 'private', Tagging: { TagSet: [{ Key: 'cost-center', Value: '42' }] } }));
-    expect((await s3.send(new GetBucketTaggingCommand({ Bucket: 'private' }))).TagSet).toEqual([{ Key: 'cost-center', Value: '42' }]);
+    await s3.send(
+      new PutBucketTaggingCommand({ Bucket: 'private', Tagging: { TagSet: [{ Key: 'cost-center', Value: '42' }] } }),
+    );
+    expect((await s3.send(new GetBucketTaggingCommand({ Bucket: 'private' }))).TagSet).toEqual([
+      { Key: 'cost-center', Value: '42' },
+    ]);
     await s3.send(new DeleteBucketTaggingCommand({ Bucket: 'private' }));
     expect(await failure(s3.send(new GetBucketTaggingCommand({ Bucket: 'private' })))).toBe('NoSuchTagSet');
   });
 
-  it('evaluates s3:ExistingObjectTag conditions against the object\'s tags', async () => {
+  it("evaluates s3:ExistingObjectTag conditions against the object's tags", async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'released', Body: 'r', Tagging: 'visibility=public' }));
     await s3.send(new PutObjectCommand({ Bucket: 'site', Key: 'draft', Body: 'd', Tagging: 'visibility=internal' }));
     await s3.send(
       new PutBucketPolicyCommand({
         Bucket: 'site',
-        Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::site/*', Condition: { StringEquals: { 's3:ExistingObjectTag/visibility': 'public' } } }]),
+        Policy: policy([
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::site/*',
+            Condition: { StringEquals: { 's3:ExistingObjectTag/visibility': 'public' } },
+          },
+        ]),
       }),
     );
     expect((await anonymousGet('/site/released')).status).toBe(200);
@@ -289,33 +426,78 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     await s3.send(
       new PutBucketPolicyCommand({
         Bucket: 'guarded',
-        Policy: policy([{ Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*', Condition: { StringEquals: { 's3:ExistingObjectTag/classification': 'secret' } } }]),
+        Policy: policy([
+          {
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:GetObject',
+            Resource: 'arn:aws:s3:::guarded/*',
+            Condition: { StringEquals: { 's3:ExistingObjectTag/classification': 'secret' } },
+          },
+        ]),
       }),
     );
-    await s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'classified', Body: 'c', Tagging: 'classification=secret' }));
-    expect(await failure(g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'classified' })))).toBe('AccessDenied');
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'guarded', Key: 'classified', Body: 'c', Tagging: 'classification=secret' }),
+    );
+    expect(await failure(g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'classified' })))).toBe(
+      'AccessDenied',
+    );
     expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'classified' })))).toBe('AccessDenied');
-    expect((await g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).ContentLength).toBe(4);
+    expect((await g.client(reader).send(new GetObjectCommand({ Bucket: 'guarded', Key: 'keep' }))).ContentLength).toBe(
+      4,
+    );
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'guarded' }));
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
   });
 
   it('blocks public ACLs and policies, and ignores those in place, by the PublicAccessBlock', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'blocked' }));
-    expect(await failure(s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' })))).toBe('NoSuchPublicAccessBlockConfiguration');
+    expect(await failure(s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' })))).toBe(
+      'NoSuchPublicAccessBlockConfiguration',
+    );
     await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'was-public', Body: 'p', ACL: 'public-read' }));
-    await s3.send(new PutBucketPolicyCommand({ Bucket: 'blocked', Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/open/*' }]) }));
+    await s3.send(
+      new PutBucketPolicyCommand({
+        Bucket: 'blocked',
+        Policy: policy([
+          { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/open/*' },
+        ]),
+      }),
+    );
     await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'open/x', Body: 'x' }));
     expect((await anonymousGet('/blocked/was-public')).status).toBe(200);
     expect((await anonymousGet('/blocked/open/x')).status).toBe(200);
 
-    const config = { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true };
+    const config = {
+      BlockPublicAcls: true,
+      IgnorePublicAcls: true,
+      BlockPublicPolicy: true,
+      RestrictPublicBuckets: true,
+    };
     await s3.send(new PutPublicAccessBlockCommand({ Bucket: 'blocked', PublicAccessBlockConfiguration: config }));
-    expect((await s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' }))).PublicAccessBlockConfiguration).toEqual(config);
+    expect(
+      (await s3.send(new GetPublicAccessBlockCommand({ Bucket: 'blocked' }))).PublicAccessBlockConfiguration,
+    ).toEqual(config);
     expect((await anonymousGet('/blocked/was-public')).status).toBe(403);
     expect((await anonymousGet('/blocked/open/x')).status).toBe(403);
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'new-public', Body: 'n', ACL: 'public-read' })))).toBe('AccessDenied');
-    expect(await failure(s3.send(new PutBucketPolicyCommand({ Bucket: 'blocked', Policy: policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/*' }]) })))).toBe('AccessDenied');
+    expect(
+      await failure(
+        s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'new-public', Body: 'n', ACL: 'public-read' })),
+      ),
+    ).toBe('AccessDenied');
+    expect(
+      await failure(
+        s3.send(
+          new PutBucketPolicyCommand({
+            Bucket: 'blocked',
+            Policy: policy([
+              { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::blocked/*' },
+            ]),
+          }),
+        ),
+      ),
+    ).toBe('AccessDenied');
     await s3.send(new PutObjectCommand({ Bucket: 'blocked', Key: 'private-ok', Body: 'n', ACL: 'private' }));
 
     await s3.send(new DeletePublicAccessBlockCommand({ Bucket: 'blocked' }));
@@ -324,13 +506,26 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
 
   it('disables ACLs under BucketOwnerEnforced ownership controls', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'enforced' }));
-    expect(await failure(s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' })))).toBe('OwnershipControlsNotFoundError');
+    expect(await failure(s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' })))).toBe(
+      'OwnershipControlsNotFoundError',
+    );
     await s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'old-public', Body: 'o', ACL: 'public-read' }));
-    await s3.send(new PutBucketOwnershipControlsCommand({ Bucket: 'enforced', OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }));
-    expect((await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' }))).OwnershipControls?.Rules).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
+    await s3.send(
+      new PutBucketOwnershipControlsCommand({
+        Bucket: 'enforced',
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      }),
+    );
+    expect(
+      (await s3.send(new GetBucketOwnershipControlsCommand({ Bucket: 'enforced' }))).OwnershipControls?.Rules,
+    ).toEqual([{ ObjectOwnership: 'BucketOwnerEnforced' }]);
     expect((await anonymousGet('/enforced/old-public')).status).toBe(403);
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'p', Body: 'p', ACL: 'public-read' })))).toBe('AccessControlListNotSupported');
-    expect(await failure(s3.send(new PutBucketAclCommand({ Bucket: 'enforced', ACL: 'public-read' })))).toBe('AccessControlListNotSupported');
+    expect(
+      await failure(s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'p', Body: 'p', ACL: 'public-read' }))),
+    ).toBe('AccessControlListNotSupported');
+    expect(await failure(s3.send(new PutBucketAclCommand({ Bucket: 'enforced', ACL: 'public-read' })))).toBe(
+      'AccessControlListNotSupported',
+    );
     await s3.send(new PutObjectCommand({ Bucket: 'enforced', Key: 'p', Body: 'p', ACL: 'bucket-owner-full-control' }));
     await s3.send(new DeleteBucketOwnershipControlsCommand({ Bucket: 'enforced' }));
     expect((await anonymousGet('/enforced/old-public')).status).toBe(200);

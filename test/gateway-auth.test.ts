@@ -1,11 +1,27 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import { CreateBucketCommand, GetObjectCommand, ListBucketsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
 import { openSecret, sealSecret } from '../src/pipeline/keys.js';
 import { content } from './helpers/store-harness.js';
-import { chunkedPut, errorCode, rawRequest, ROOT, signHeaders, gatewayForSuite, type GatewayHarness, failure } from './helpers/gateway-harness.js';
+import {
+  chunkedPut,
+  errorCode,
+  rawRequest,
+  ROOT,
+  signHeaders,
+  gatewayForSuite,
+  type GatewayHarness,
+  failure,
+} from './helpers/gateway-harness.js';
 
 const crc32 = (b: Buffer): string => {
   const out = Buffer.alloc(4);
@@ -34,7 +50,12 @@ describe('gateway: SigV4 authentication and access', () => {
 
   it('accepts UNSIGNED-PAYLOAD and a signed payload hash', async () => {
     const body = Buffer.from('unsigned payload body');
-    const unsigned = await rawRequest(g.port, { method: 'PUT', path: '/auth/unsigned', body, payload: 'UNSIGNED-PAYLOAD' });
+    const unsigned = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/auth/unsigned',
+      body,
+      payload: 'UNSIGNED-PAYLOAD',
+    });
     expect(unsigned.status).toBe(200);
     const signed = await rawRequest(g.port, { method: 'PUT', path: '/auth/signed', body, payload: sha256(body) });
     expect(signed.status).toBe(200);
@@ -42,7 +63,12 @@ describe('gateway: SigV4 authentication and access', () => {
   });
 
   it('fails a PUT whose body does not match x-amz-content-sha256, storing nothing', async () => {
-    const res = await rawRequest(g.port, { method: 'PUT', path: '/auth/mismatch', body: 'actual body', payload: sha256('another body') });
+    const res = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/auth/mismatch',
+      body: 'actual body',
+      payload: sha256('another body'),
+    });
     expect([res.status, errorCode(res)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
     expect(await g.h.meta.getObject('auth', 'mismatch')).toBeNull();
   });
@@ -53,7 +79,11 @@ describe('gateway: SigV4 authentication and access', () => {
     expect(ok.status).toBe(200);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'auth', Key: 'chunked' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data)).toBe(true);
-    const withTrailer = await chunkedPut(g.port, '/auth/chunked-trailer', data, { signed: true, chunkSize: 65536, trailer: ['x-amz-checksum-crc32', crc32(data)] });
+    const withTrailer = await chunkedPut(g.port, '/auth/chunked-trailer', data, {
+      signed: true,
+      chunkSize: 65536,
+      trailer: ['x-amz-checksum-crc32', crc32(data)],
+    });
     expect(withTrailer.status).toBe(200);
     expect(withTrailer.headers['x-amz-checksum-crc32']).toBe(crc32(data));
   });
@@ -61,7 +91,11 @@ describe('gateway: SigV4 authentication and access', () => {
   it('fails a chunked upload with one wrong chunk signature, storing nothing', async () => {
     const data = content(200_000, 4);
     for (const at of [0, 2, 3]) {
-      const res = await chunkedPut(g.port, `/auth/bad-chunk-${at}`, data, { signed: true, chunkSize: 65536, badSignatureAt: at });
+      const res = await chunkedPut(g.port, `/auth/bad-chunk-${at}`, data, {
+        signed: true,
+        chunkSize: 65536,
+        badSignatureAt: at,
+      });
       expect([res.status, errorCode(res)], `chunk ${at}`).toEqual([403, 'SignatureDoesNotMatch']);
       expect(await g.h.meta.getObject('auth', `bad-chunk-${at}`)).toBeNull();
     }
@@ -69,13 +103,25 @@ describe('gateway: SigV4 authentication and access', () => {
 
   it('verifies the trailing checksum of STREAMING-UNSIGNED-PAYLOAD-TRAILER', async () => {
     const data = content(100_000, 5);
-    const ok = await chunkedPut(g.port, '/auth/trailer', data, { signed: false, chunkSize: 8192, trailer: ['x-amz-checksum-crc32', crc32(data)] });
+    const ok = await chunkedPut(g.port, '/auth/trailer', data, {
+      signed: false,
+      chunkSize: 8192,
+      trailer: ['x-amz-checksum-crc32', crc32(data)],
+    });
     expect(ok.status).toBe(200);
-    const bad = await chunkedPut(g.port, '/auth/trailer-bad', data, { signed: false, chunkSize: 8192, trailer: ['x-amz-checksum-crc32', crc32(Buffer.from('other'))] });
+    const bad = await chunkedPut(g.port, '/auth/trailer-bad', data, {
+      signed: false,
+      chunkSize: 8192,
+      trailer: ['x-amz-checksum-crc32', crc32(Buffer.from('other'))],
+    });
     expect([bad.status, errorCode(bad)]).toEqual([400, 'BadDigest']);
     expect(await g.h.meta.getObject('auth', 'trailer-bad')).toBeNull();
     const sha = crypto.createHash('sha256').update(data).digest('base64');
-    const ok256 = await chunkedPut(g.port, '/auth/trailer-sha', data, { signed: false, chunkSize: 8192, trailer: ['x-amz-checksum-sha256', sha] });
+    const ok256 = await chunkedPut(g.port, '/auth/trailer-sha', data, {
+      signed: false,
+      chunkSize: 8192,
+      trailer: ['x-amz-checksum-sha256', sha],
+    });
     expect(ok256.status).toBe(200);
   });
 
@@ -86,7 +132,10 @@ describe('gateway: SigV4 authentication and access', () => {
     const get = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'auth', Key: 'pre signed' }), { expiresIn: 300 });
     const getRes = await fetch(get);
     expect([getRes.status, await getRes.text()]).toEqual([200, 'presigned body']);
-    const old = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'auth', Key: 'pre signed' }), { expiresIn: 60, signingDate: new Date(Date.now() - 120_000) });
+    const old = await getSignedUrl(s3, new GetObjectCommand({ Bucket: 'auth', Key: 'pre signed' }), {
+      expiresIn: 60,
+      signingDate: new Date(Date.now() - 120_000),
+    });
     const expired = await fetch(old);
     const text = await expired.text();
     expect([expired.status, /<Code>(.*)<\/Code>/.exec(text)?.[1]]).toEqual([403, 'AccessDenied']);
@@ -96,9 +145,20 @@ describe('gateway: SigV4 authentication and access', () => {
   });
 
   it('refuses a wrong secret, an unknown key, a skewed clock and anonymous requests', async () => {
-    expect(await failure(g.client({ accessKeyId: ROOT.accessKeyId, secretAccessKey: 'wrong' }).send(new ListBucketsCommand({})))).toBe('SignatureDoesNotMatch');
-    expect(await failure(g.client({ accessKeyId: 'NOSUCHKEY', secretAccessKey: 'x' }).send(new ListBucketsCommand({})))).toBe('InvalidAccessKeyId');
-    const skewed = await rawRequest(g.port, { method: 'GET', path: '/', payload: sha256(''), signingDate: new Date(Date.now() - 16 * 60_000) });
+    expect(
+      await failure(
+        g.client({ accessKeyId: ROOT.accessKeyId, secretAccessKey: 'wrong' }).send(new ListBucketsCommand({})),
+      ),
+    ).toBe('SignatureDoesNotMatch');
+    expect(
+      await failure(g.client({ accessKeyId: 'NOSUCHKEY', secretAccessKey: 'x' }).send(new ListBucketsCommand({}))),
+    ).toBe('InvalidAccessKeyId');
+    const skewed = await rawRequest(g.port, {
+      method: 'GET',
+      path: '/',
+      payload: sha256(''),
+      signingDate: new Date(Date.now() - 16 * 60_000),
+    });
     expect([skewed.status, errorCode(skewed)]).toEqual([403, 'RequestTimeTooSkewed']);
     const anonymous = await rawRequest(g.port, { method: 'GET', path: '/auth/signed', creds: null });
     expect([anonymous.status, errorCode(anonymous)]).toEqual([403, 'AccessDenied']);
@@ -112,10 +172,16 @@ describe('gateway: SigV4 authentication and access', () => {
     const writer = g.client({ accessKeyId: 'WRITERKEY', secretAccessKey: 'writer-secret-abcdefghijklmnopqrstuvwxyz' });
     expect((await reader.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['granted']);
     await writer.send(new PutObjectCommand({ Bucket: 'granted', Key: 'w', Body: 'written' }));
-    expect(await (await reader.send(new GetObjectCommand({ Bucket: 'granted', Key: 'w' }))).Body!.transformToString()).toBe('written');
-    expect(await failure(reader.send(new PutObjectCommand({ Bucket: 'granted', Key: 'r', Body: 'x' })))).toBe('AccessDenied');
+    expect(
+      await (await reader.send(new GetObjectCommand({ Bucket: 'granted', Key: 'w' }))).Body!.transformToString(),
+    ).toBe('written');
+    expect(await failure(reader.send(new PutObjectCommand({ Bucket: 'granted', Key: 'r', Body: 'x' })))).toBe(
+      'AccessDenied',
+    );
     expect(await failure(reader.send(new ListObjectsV2Command({ Bucket: 'other' })))).toBe('AccessDenied');
-    expect(await failure(writer.send(new PutObjectCommand({ Bucket: 'other', Key: 'x', Body: 'x' })))).toBe('AccessDenied');
+    expect(await failure(writer.send(new PutObjectCommand({ Bucket: 'other', Key: 'x', Body: 'x' })))).toBe(
+      'AccessDenied',
+    );
     expect(await failure(writer.send(new CreateBucketCommand({ Bucket: 'writers-own' })))).toBe('AccessDenied');
     expect(await g.h.meta.getObject('other', 'x')).toBeNull();
     expect(await g.h.meta.getObject('granted', 'r')).toBeNull();

@@ -4,7 +4,14 @@ import net from 'node:net';
 import { CreateMultipartUploadCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { chunkedPut, errorCode, gatewayForSuite, rawRequest, signHeaders, type GatewayHarness } from './helpers/gateway-harness.js';
+import {
+  chunkedPut,
+  errorCode,
+  gatewayForSuite,
+  rawRequest,
+  signHeaders,
+  type GatewayHarness,
+} from './helpers/gateway-harness.js';
 
 const sha256 = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex');
 const KEEP = 'the original content';
@@ -21,12 +28,22 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
   }
 
   it('malformed XML bodies -> MalformedXML', async () => {
-    for (const body of ['<Delete><Object><Key>keep</Key></Object>', 'not xml at all', '', '<Delete></Delete>', '<Delete><Object><Key></Key></Object></Delete>']) {
+    for (const body of [
+      '<Delete><Object><Key>keep</Key></Object>',
+      'not xml at all',
+      '',
+      '<Delete></Delete>',
+      '<Delete><Object><Key></Key></Object></Delete>',
+    ]) {
       const res = await rawRequest(g.port, { method: 'POST', path: '/bad?delete', body });
       expect([res.status, errorCode(res)], body).toEqual([400, 'MalformedXML']);
     }
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'bad', Key: 'mp' }));
-    const res = await rawRequest(g.port, { method: 'POST', path: `/bad/mp?uploadId=${UploadId}`, body: '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>' });
+    const res = await rawRequest(g.port, {
+      method: 'POST',
+      path: `/bad/mp?uploadId=${UploadId}`,
+      body: '<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>',
+    });
     expect([res.status, errorCode(res)]).toEqual([400, 'MalformedXML']);
     expect(await g.h.meta.getUpload(UploadId!)).not.toBeNull();
     await keepIsIntact();
@@ -35,7 +52,12 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
   it('an XML body whose Content-MD5 does not match -> BadDigest, nothing deleted', async () => {
     const body = '<Delete><Object><Key>keep</Key></Object></Delete>';
     const wrong = crypto.createHash('md5').update('other').digest('base64');
-    const res = await rawRequest(g.port, { method: 'POST', path: '/bad?delete', body, headers: { 'content-md5': wrong } });
+    const res = await rawRequest(g.port, {
+      method: 'POST',
+      path: '/bad?delete',
+      body,
+      headers: { 'content-md5': wrong },
+    });
     expect([res.status, errorCode(res)]).toEqual([400, 'BadDigest']);
     await keepIsIntact();
   });
@@ -49,11 +71,18 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
   });
 
   it('a body shorter than Content-Length (the client disconnects) commits nothing', async () => {
-    const headers = await signHeaders(g.port, { method: 'PUT', path: '/bad/keep', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '3000000' } });
+    const headers = await signHeaders(g.port, {
+      method: 'PUT',
+      path: '/bad/keep',
+      payload: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': '3000000' },
+    });
     const finished = g.nextRequest((r) => r.op === 'PutObject');
     const socket = net.connect(g.port, '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    const head = [`PUT /bad/keep HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join('\r\n');
+    const head = [`PUT /bad/keep HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''].join(
+      '\r\n',
+    );
     socket.write(head);
     socket.write(content(1_500_000, 8), () => socket.destroy());
     const record = await finished;
@@ -68,7 +97,13 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
       payload: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
       headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '10' },
     });
-    const res = await rawRequest(g.port, { method: 'PUT', path: '/bad/keep', headers, body: '5\r\nhello\r\n0\r\n\r\n', creds: null });
+    const res = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/bad/keep',
+      headers,
+      body: '5\r\nhello\r\n0\r\n\r\n',
+      creds: null,
+    });
     expect([res.status, errorCode(res)]).toEqual([400, 'IncompleteBody']);
     const framing = await signHeaders(g.port, {
       method: 'PUT',
@@ -76,7 +111,13 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
       payload: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
       headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': '5' },
     });
-    const garbage = await rawRequest(g.port, { method: 'PUT', path: '/bad/keep', headers: framing, body: 'zz\r\nhello\r\n0\r\n\r\n', creds: null });
+    const garbage = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/bad/keep',
+      headers: framing,
+      body: 'zz\r\nhello\r\n0\r\n\r\n',
+      creds: null,
+    });
     expect([garbage.status, errorCode(garbage)]).toEqual([400, 'InvalidRequest']);
     await keepIsIntact();
   });
@@ -85,7 +126,12 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     const data = content(150_000, 9);
     const res = await chunkedPut(g.port, '/bad/keep', data, { signed: true, chunkSize: 65536, badSignatureAt: 1 });
     expect([res.status, errorCode(res)]).toEqual([403, 'SignatureDoesNotMatch']);
-    const mismatch = await rawRequest(g.port, { method: 'PUT', path: '/bad/keep', body: 'replacement', payload: sha256('something else') });
+    const mismatch = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/bad/keep',
+      body: 'replacement',
+      payload: sha256('something else'),
+    });
     expect([mismatch.status, errorCode(mismatch)]).toEqual([400, 'XAmzContentSHA256Mismatch']);
     await keepIsIntact();
   });
@@ -95,7 +141,11 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
       const res = await rawRequest(g.port, { method: 'PUT', path: `/${name}` });
       expect([res.status, errorCode(res)], name).toEqual([400, 'InvalidBucketName']);
     }
-    const long = await rawRequest(g.port, { method: 'PUT', path: `/bad/${encodeURIComponent('é'.repeat(513))}`, body: 'x' });
+    const long = await rawRequest(g.port, {
+      method: 'PUT',
+      path: `/bad/${encodeURIComponent('é'.repeat(513))}`,
+      body: 'x',
+    });
     expect([long.status, errorCode(long)]).toEqual([400, 'KeyTooLongError']);
   });
 
@@ -113,39 +163,63 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     expect([head.status, head.body.length]).toEqual([404, 0]);
     expect(head.headers['x-amz-request-id']).toMatch(/^[0-9A-F]{16}$/);
     const get = await rawRequest(g.port, { method: 'GET', path: '/bad/absent%20key' });
-    expect(get.body.toString()).toMatch(/<Error><Code>NoSuchKey<\/Code><Message>.+<\/Message><Resource>\/bad\/absent key<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>/);
+    expect(get.body.toString()).toMatch(
+      /<Error><Code>NoSuchKey<\/Code><Message>.+<\/Message><Resource>\/bad\/absent key<\/Resource><RequestId>[0-9A-F]{16}<\/RequestId><\/Error>/,
+    );
   });
 
   it('malformed authorization -> AuthorizationHeaderMalformed, other schemes -> InvalidRequest', async () => {
-    const malformed = await rawRequest(g.port, { method: 'GET', path: '/bad', creds: null, headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'x-amz-date': '20250101T000000Z' } });
+    const malformed = await rawRequest(g.port, {
+      method: 'GET',
+      path: '/bad',
+      creds: null,
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'x-amz-date': '20250101T000000Z' },
+    });
     expect([malformed.status, errorCode(malformed)]).toEqual([400, 'AuthorizationHeaderMalformed']);
-    const v2 = await rawRequest(g.port, { method: 'GET', path: '/bad', creds: null, headers: { authorization: 'AWS AKID:signature' } });
+    const v2 = await rawRequest(g.port, {
+      method: 'GET',
+      path: '/bad',
+      creds: null,
+      headers: { authorization: 'AWS AKID:signature' },
+    });
     expect([v2.status, errorCode(v2)]).toEqual([400, 'InvalidRequest']);
-    const v2query = await rawRequest(g.port, { method: 'GET', path: '/bad/keep?AWSAccessKeyId=x&Signature=y&Expires=1', creds: null });
+    const v2query = await rawRequest(g.port, {
+      method: 'GET',
+      path: '/bad/keep?AWSAccessKeyId=x&Signature=y&Expires=1',
+      creds: null,
+    });
     expect([v2query.status, errorCode(v2query)]).toEqual([400, 'InvalidRequest']);
   });
 });
 
 describe('gateway: a client that stops reading a GET', () => {
   let g: GatewayHarness;
-  gatewayForSuite({ chunkSize: 256 * 1024, buckets: ['abort'], objects: [['abort', 'big', content(8 * 1024 * 1024, 1)]] }, (t) => ({ g } = t));
+  gatewayForSuite(
+    { chunkSize: 256 * 1024, buckets: ['abort'], objects: [['abort', 'big', content(8 * 1024 * 1024, 1)]] },
+    (t) => ({ g } = t),
+  );
 
   it('ends the read when the client goes away, and keeps serving', async () => {
     const headers = await signHeaders(g.port, { method: 'GET', path: '/abort/big', payload: sha256('') });
     const finished = g.nextRequest((r) => r.op === 'GetObject');
     await new Promise<void>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: g.port, path: '/abort/big', headers, agent: false }, (res) => {
-        res.once('data', () => {
-          req.destroy();
-          resolve();
-        });
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: g.port, path: '/abort/big', headers, agent: false },
+        (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {});
       req.once('error', reject);
       req.end();
     });
     expect((await finished).code).toBe('ClientClosed');
     const again = await g.client().send(new GetObjectCommand({ Bucket: 'abort', Key: 'big', Range: 'bytes=0-9' }));
-    expect(Buffer.from(await again.Body!.transformToByteArray()).equals(content(8 * 1024 * 1024, 1).subarray(0, 10))).toBe(true);
+    expect(
+      Buffer.from(await again.Body!.transformToByteArray()).equals(content(8 * 1024 * 1024, 1).subarray(0, 10)),
+    ).toBe(true);
   });
 });

@@ -81,7 +81,9 @@ function download(url: string): Promise<{ status: number; body: Buffer }> {
       res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(parts) }));
       res.on('error', reject);
     };
-    const req = url.startsWith('https:') ? https.get(url, { ca: fs.readFileSync(certFile) }, onResponse) : http.get(url, onResponse);
+    const req = url.startsWith('https:')
+      ? https.get(url, { ca: fs.readFileSync(certFile) }, onResponse)
+      : http.get(url, onResponse);
     req.on('error', reject);
   });
 }
@@ -89,7 +91,10 @@ function download(url: string): Promise<{ status: number; body: Buffer }> {
 const md5 = (b: Buffer): string => crypto.createHash('md5').update(b).digest('hex');
 /** The ETag of a multipart object: MD5 of the parts' binary MD5s, then -N. */
 const multipartEtag = (parts: Buffer[]): string =>
-  `"${crypto.createHash('md5').update(Buffer.concat(parts.map((p) => crypto.createHash('md5').update(p).digest()))).digest('hex')}-${parts.length}"`;
+  `"${crypto
+    .createHash('md5')
+    .update(Buffer.concat(parts.map((p) => crypto.createHash('md5').update(p).digest())))
+    .digest('hex')}-${parts.length}"`;
 
 const MiB = 1024 * 1024;
 
@@ -115,8 +120,25 @@ beforeAll(async () => {
   certFile = path.join(work, 'cert.pem');
   keyFile = path.join(work, 'key.pem');
   // A self-signed certificate for both names a client may check the endpoint against.
-  await tool('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', keyFile, '-out', certFile]);
+  await tool('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
   const httpRecords: RequestRecord[] = [];
   g = await startGateway({ onRequest: (r) => httpRecords.push(r) });
   sdk = g.client();
@@ -178,7 +200,10 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     const config = path.join(d, 'config');
     // Multipart from 5 MiB on, so a 10 MiB file is 3 parts (the default would be 8 MiB); s3v4 as
     // `s3 presign` would otherwise make a SigV2 URL, which the gateway does not speak.
-    fs.writeFileSync(config, '[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n  signature_version = s3v4\n');
+    fs.writeFileSync(
+      config,
+      '[default]\ns3 =\n  multipart_threshold = 5MB\n  multipart_chunksize = 5MB\n  signature_version = s3v4\n',
+    );
     const env = {
       AWS_ACCESS_KEY_ID: ROOT.accessKeyId,
       AWS_SECRET_ACCESS_KEY: ROOT.secretAccessKey,
@@ -188,7 +213,8 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
       ...(scheme === 'https' ? { AWS_CA_BUNDLE: certFile } : {}),
     };
     const aws = (...args: string[]): Promise<string> => tool('aws', ['--endpoint-url', e().url, ...args], env);
-    const awsWithStdin = (stdin: Buffer, ...args: string[]): Promise<string> => tool('aws', ['--endpoint-url', e().url, ...args], env, stdin);
+    const awsWithStdin = (stdin: Buffer, ...args: string[]): Promise<string> =>
+      tool('aws', ['--endpoint-url', e().url, ...args], env, stdin);
     const api = async (...args: string[]): Promise<Record<string, unknown>> => {
       const out = await aws('s3api', ...args, '--output', 'json');
       return out.trim() === '' ? {} : (JSON.parse(out) as Record<string, unknown>);
@@ -203,7 +229,9 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     await aws('s3', 'cp', '--no-progress', `s3://${bucket}/big.bin`, path.join(d, 'big.back'));
     expectSameFile(path.join(d, 'small.back'), small);
     expectSameFile(path.join(d, 'big.back'), big);
-    expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' }))).ETag).toBe(multipartEtag([big.subarray(0, 5 * MiB), big.subarray(5 * MiB, 10 * MiB), big.subarray(10 * MiB)]));
+    expect((await sdk.send(new HeadObjectCommand({ Bucket: bucket, Key: 'big.bin' }))).ETag).toBe(
+      multipartEtag([big.subarray(0, 5 * MiB), big.subarray(5 * MiB, 10 * MiB), big.subarray(10 * MiB)]),
+    );
     // Server-side copies: CopyObject, and UploadPartCopy for a multipart-sized source.
     await aws('s3', 'cp', '--no-progress', `s3://${bucket}/small.txt`, `s3://${bucket}/copies/small.txt`);
     await aws('s3', 'cp', '--no-progress', `s3://${bucket}/big.bin`, `s3://${bucket}/copies/big.bin`);
@@ -233,46 +261,124 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     expect(listed).toMatch(/PRE sub\/\n/);
     expect(listed).toMatch(/ 2000 with space & ünïcødé\+%\.txt\n/);
     expect(listed).toMatch(/ 0 empty\n/);
-    expect((await aws('s3', 'ls', '--recursive', `s3://${bucket}/tree/sub/`)).trim().split('\n').map((l) => l.split(/\s+/).slice(2).join(' '))).toEqual([
-      '300000 tree/sub/b.bin',
-      '400000 tree/sub/deeper/c.bin',
-    ]);
+    expect(
+      (await aws('s3', 'ls', '--recursive', `s3://${bucket}/tree/sub/`))
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/).slice(2).join(' ')),
+    ).toEqual(['300000 tree/sub/b.bin', '400000 tree/sub/deeper/c.bin']);
 
-    await api('put-object', '--bucket', bucket, '--key', 'meta.txt', '--body', path.join(d, 'small.txt'), '--metadata', 'color=blue,Shape=Round', '--content-type', 'text/x-test');
+    await api(
+      'put-object',
+      '--bucket',
+      bucket,
+      '--key',
+      'meta.txt',
+      '--body',
+      path.join(d, 'small.txt'),
+      '--metadata',
+      'color=blue,Shape=Round',
+      '--content-type',
+      'text/x-test',
+    );
     const head = await api('head-object', '--bucket', bucket, '--key', 'meta.txt');
-    expect(head).toMatchObject({ ContentLength: 1000, ContentType: 'text/x-test', ETag: `"${md5(small)}"`, Metadata: { color: 'blue', shape: 'Round' } });
+    expect(head).toMatchObject({
+      ContentLength: 1000,
+      ContentType: 'text/x-test',
+      ETag: `"${md5(small)}"`,
+      Metadata: { color: 'blue', shape: 'Round' },
+    });
     // Signed for another region: the 400 names ours in x-amz-bucket-region (all a HEAD has), and
     // botocore signs again for it.
-    const elsewhere = await tool('aws', ['--endpoint-url', e().url, 's3api', 'head-object', '--bucket', bucket, '--key', 'meta.txt', '--output', 'json'], { ...env, AWS_DEFAULT_REGION: 'eu-west-1' });
+    const elsewhere = await tool(
+      'aws',
+      ['--endpoint-url', e().url, 's3api', 'head-object', '--bucket', bucket, '--key', 'meta.txt', '--output', 'json'],
+      { ...env, AWS_DEFAULT_REGION: 'eu-west-1' },
+    );
     expect(JSON.parse(elsewhere)).toMatchObject({ ContentLength: 1000, Metadata: { color: 'blue' } });
     // --no-paginate: the cli's page merging drops KeyCount.
-    const v2 = await api('list-objects-v2', '--no-paginate', '--bucket', bucket, '--prefix', 'tree/', '--delimiter', '/');
-    expect((v2.Contents as Array<{ Key: string }>).map((o) => o.Key)).toEqual(['tree/a.txt', 'tree/empty', 'tree/with space & ünïcødé+%.txt']);
+    const v2 = await api(
+      'list-objects-v2',
+      '--no-paginate',
+      '--bucket',
+      bucket,
+      '--prefix',
+      'tree/',
+      '--delimiter',
+      '/',
+    );
+    expect((v2.Contents as Array<{ Key: string }>).map((o) => o.Key)).toEqual([
+      'tree/a.txt',
+      'tree/empty',
+      'tree/with space & ünïcødé+%.txt',
+    ]);
     expect(v2.CommonPrefixes).toEqual([{ Prefix: 'tree/sub/' }]);
     expect(v2.KeyCount).toBe(4);
 
     const part1 = write(path.join(d, 'part1'), 5 * MiB);
     const part2 = write(path.join(d, 'part2'), 4321);
-    const { UploadId } = (await api('create-multipart-upload', '--bucket', bucket, '--key', 'assembled.bin')) as { UploadId: string };
+    const { UploadId } = (await api('create-multipart-upload', '--bucket', bucket, '--key', 'assembled.bin')) as {
+      UploadId: string;
+    };
     const etags: string[] = [];
     for (const [i, file] of ['part1', 'part2'].entries()) {
-      const part = (await api('upload-part', '--bucket', bucket, '--key', 'assembled.bin', '--upload-id', UploadId, '--part-number', String(i + 1), '--body', path.join(d, file))) as { ETag: string };
+      const part = (await api(
+        'upload-part',
+        '--bucket',
+        bucket,
+        '--key',
+        'assembled.bin',
+        '--upload-id',
+        UploadId,
+        '--part-number',
+        String(i + 1),
+        '--body',
+        path.join(d, file),
+      )) as { ETag: string };
       etags.push(part.ETag);
     }
     expect(etags).toEqual([`"${md5(part1)}"`, `"${md5(part2)}"`]);
     const parts = JSON.stringify({ Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) });
-    const done = await api('complete-multipart-upload', '--bucket', bucket, '--key', 'assembled.bin', '--upload-id', UploadId, '--multipart-upload', parts);
+    const done = await api(
+      'complete-multipart-upload',
+      '--bucket',
+      bucket,
+      '--key',
+      'assembled.bin',
+      '--upload-id',
+      UploadId,
+      '--multipart-upload',
+      parts,
+    );
     expect(done.ETag).toBe(multipartEtag([part1, part2]));
     await api('get-object', '--bucket', bucket, '--key', 'assembled.bin', path.join(d, 'assembled.back'));
     expectSameFile(path.join(d, 'assembled.back'), Buffer.concat([part1, part2]));
 
     // --acl public-read: an anonymous GET (a browser's) reads the object; the others stay private.
-    await aws('s3', 'cp', '--no-progress', '--acl', 'public-read', path.join(d, 'small.txt'), `s3://${bucket}/public.txt`);
+    await aws(
+      's3',
+      'cp',
+      '--no-progress',
+      '--acl',
+      'public-read',
+      path.join(d, 'small.txt'),
+      `s3://${bucket}/public.txt`,
+    );
     expect(await download(`${e().url}/${bucket}/public.txt`)).toEqual({ status: 200, body: small });
     expect((await download(`${e().url}/${bucket}/small.txt`)).status).toBe(403);
 
-    const deleted = await api('delete-objects', '--bucket', bucket, '--delete', JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'assembled.bin' }, { Key: 'never-was' }] }));
-    expect((deleted.Deleted as Array<{ Key: string }>).map((o) => o.Key).sort()).toEqual(['assembled.bin', 'meta.txt', 'never-was']);
+    const deleted = await api(
+      'delete-objects',
+      '--bucket',
+      bucket,
+      '--delete',
+      JSON.stringify({ Objects: [{ Key: 'meta.txt' }, { Key: 'assembled.bin' }, { Key: 'never-was' }] }),
+    );
+    expect((deleted.Deleted as Array<{ Key: string }>).map((o) => o.Key).sort()).toEqual([
+      'assembled.bin',
+      'meta.txt',
+      'never-was',
+    ]);
     await aws('s3', 'rm', `s3://${bucket}/small.txt`);
     await aws('s3', 'rm', '--recursive', `s3://${bucket}/`);
     await aws('s3', 'rb', `s3://${bucket}`);
@@ -317,7 +423,8 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     };
     const tls = scheme === 'https' ? ['--ca-cert', certFile] : [];
     // Multipart from 5 MiB on, in 5 MiB parts.
-    const rclone = (...args: string[]): Promise<string> => tool('rclone', ['--config', conf, '--s3-upload-cutoff', '5M', '--s3-chunk-size', '5M', ...tls, ...args], env);
+    const rclone = (...args: string[]): Promise<string> =>
+      tool('rclone', ['--config', conf, '--s3-upload-cutoff', '5M', '--s3-chunk-size', '5M', ...tls, ...args], env);
 
     const up = path.join(d, 'tree');
     write(path.join(up, 'one.txt'), 1234);
@@ -330,10 +437,27 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     await rclone('check', up, `qs:${bucket}/tree`);
     await rclone('copy', `qs:${bucket}/tree`, path.join(d, 'down'));
     expectSameTree(path.join(d, 'down'), up);
-    const ls = (await rclone('ls', `qs:${bucket}`)).trim().split('\n').map((l) => l.trim()).sort();
-    expect(ls).toEqual([`${12 * MiB + 1} tree/big.bin`, '1234 tree/one.txt', '500000 tree/sub/two.bin', '77 tree/sub/ünï code.txt'].sort());
+    const ls = (await rclone('ls', `qs:${bucket}`))
+      .trim()
+      .split('\n')
+      .map((l) => l.trim())
+      .sort();
+    expect(ls).toEqual(
+      [
+        `${12 * MiB + 1} tree/big.bin`,
+        '1234 tree/one.txt',
+        '500000 tree/sub/two.bin',
+        '77 tree/sub/ünï code.txt',
+      ].sort(),
+    );
     await rclone('delete', `qs:${bucket}/tree/sub`);
-    expect((await rclone('ls', `qs:${bucket}`)).trim().split('\n').map((l) => l.trim()).sort()).toEqual([`${12 * MiB + 1} tree/big.bin`, '1234 tree/one.txt'].sort());
+    expect(
+      (await rclone('ls', `qs:${bucket}`))
+        .trim()
+        .split('\n')
+        .map((l) => l.trim())
+        .sort(),
+    ).toEqual([`${12 * MiB + 1} tree/big.bin`, '1234 tree/one.txt'].sort());
     await rclone('purge', `qs:${bucket}`);
     expect(await rclone('lsd', 'qs:')).not.toContain(bucket);
     expect(uploadEncodings(e(), bucket)).toEqual(ENCODINGS.rclone[scheme]);
@@ -373,10 +497,14 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
     const top = await s3cmd('ls', `s3://${bucket}/`);
     expect(top).toMatch(new RegExp(`DIR\\s+s3://${bucket}/dir/\n`));
     expect(top).toMatch(new RegExp(`\\s${12 * MiB + 5}\\s+s3://${bucket}/big\\.bin\n`));
-    expect(await s3cmd('ls', '--recursive', `s3://${bucket}`)).toMatch(new RegExp(`\\s3000\\s+s3://${bucket}/dir/small\\.txt\n`));
+    expect(await s3cmd('ls', '--recursive', `s3://${bucket}`)).toMatch(
+      new RegExp(`\\s3000\\s+s3://${bucket}/dir/small\\.txt\n`),
+    );
     // Configured for another region: s3cmd reads ours from the <Region> of the 400 and signs again.
     fs.writeFileSync(path.join(d, 's3cfg-eu'), config('eu-west-1'));
-    expect(await tool('s3cmd', ['--config', path.join(d, 's3cfg-eu'), 'ls', `s3://${bucket}/`])).toMatch(new RegExp(`s3://${bucket}/big\\.bin\n`));
+    expect(await tool('s3cmd', ['--config', path.join(d, 's3cfg-eu'), 'ls', `s3://${bucket}/`])).toMatch(
+      new RegExp(`s3://${bucket}/big\\.bin\n`),
+    );
     // setacl --acl-public: an anonymous GET (a browser's) reads the object, until --acl-private.
     await s3cmd('setacl', '--acl-public', `s3://${bucket}/dir/small.txt`);
     expect(await download(`${e().url}/${bucket}/dir/small.txt`)).toEqual({ status: 200, body: small });
@@ -393,7 +521,9 @@ describe.concurrent.each(['http', 'https'] as const)('real S3 clients over %s', 
 describe('qstor start with TLS', () => {
   it('refuses --tls-cert without --tls-key before starting anything', async () => {
     const data = path.join(work, 'start-half');
-    await expect(execFileAsync(process.execPath, [QSTOR, 'start', '--data', data, '--tls-cert', certFile])).rejects.toMatchObject({
+    await expect(
+      execFileAsync(process.execPath, [QSTOR, 'start', '--data', data, '--tls-cert', certFile]),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('--tls-cert and --tls-key go together'),
     });
     expect(fs.existsSync(data)).toBe(false);
@@ -402,7 +532,32 @@ describe('qstor start with TLS', () => {
   it('serves HTTPS and says so', async () => {
     const data = path.join(work, 'start-tls');
     const port = 21000 + Math.floor(Math.random() * 8000);
-    const child = spawn(process.execPath, [QSTOR, 'start', '--data', data, '--backends', '1', '--data-shards', '1', '--parity-shards', '0', '--backend-port', String(port), '--port', String(port + 1), '--tls-cert', certFile, '--tls-key', keyFile, '--admin-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        QSTOR,
+        'start',
+        '--data',
+        data,
+        '--backends',
+        '1',
+        '--data-shards',
+        '1',
+        '--parity-shards',
+        '0',
+        '--backend-port',
+        String(port),
+        '--port',
+        String(port + 1),
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+        '--admin-port',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     try {
       const output = await new Promise<string>((resolve, reject) => {
         let out = '';
@@ -415,12 +570,25 @@ describe('qstor start with TLS', () => {
       });
       const endpoint = `https://127.0.0.1:${port + 1}`;
       expect(output).toContain(`aws --endpoint-url ${endpoint} s3 ls`);
-      const { accessKey, secretKey } = JSON.parse(fs.readFileSync(path.join(data, 'credentials.json'), 'utf8')) as { accessKey: string; secretKey: string };
-      const env = { AWS_ACCESS_KEY_ID: accessKey, AWS_SECRET_ACCESS_KEY: secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: path.join(data, 'no-config'), AWS_MAX_ATTEMPTS: '1' };
+      const { accessKey, secretKey } = JSON.parse(fs.readFileSync(path.join(data, 'credentials.json'), 'utf8')) as {
+        accessKey: string;
+        secretKey: string;
+      };
+      const env = {
+        AWS_ACCESS_KEY_ID: accessKey,
+        AWS_SECRET_ACCESS_KEY: secretKey,
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_CONFIG_FILE: path.join(data, 'no-config'),
+        AWS_MAX_ATTEMPTS: '1',
+      };
       await tool('aws', ['--endpoint-url', endpoint, '--ca-bundle', certFile, 's3', 'mb', 's3://over-tls'], env);
-      expect(await tool('aws', ['--endpoint-url', endpoint, '--ca-bundle', certFile, 's3', 'ls'], env)).toContain('over-tls');
+      expect(await tool('aws', ['--endpoint-url', endpoint, '--ca-bundle', certFile, 's3', 'ls'], env)).toContain(
+        'over-tls',
+      );
       // Plain HTTP on the TLS port gets nowhere.
-      await expect(tool('aws', ['--endpoint-url', `http://127.0.0.1:${port + 1}`, 's3', 'ls'], env)).rejects.toThrow(/Connection was closed before we received a valid response/);
+      await expect(tool('aws', ['--endpoint-url', `http://127.0.0.1:${port + 1}`, 's3', 'ls'], env)).rejects.toThrow(
+        /Connection was closed before we received a valid response/,
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -13,8 +13,15 @@ const QSTOR = path.resolve('bin/qstor.js');
 const ZDB = path.resolve('bin/zdb.js');
 const run = promisify(execFile);
 
-function startGateway(config: string, env: NodeJS.ProcessEnv, wanted = /\/health on port (\d+)/): Promise<{ child: ChildProcess; port: number; admin: number }> {
-  const child = spawn(process.execPath, [QSTOR, 'gateway', '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startGateway(
+  config: string,
+  env: NodeJS.ProcessEnv,
+  wanted = /\/health on port (\d+)/,
+): Promise<{ child: ChildProcess; port: number; admin: number }> {
+  const child = spawn(process.execPath, [QSTOR, 'gateway', '--config', config], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -49,17 +56,34 @@ describe('qstor gateway --config', () => {
         parityShards: 2,
         idleTimeoutSeconds: 20,
         maxConnections: 64,
-        backends: zdbs.map((z, i) => ({ id: `z${i}`, farm: `farm${i % 3}`, node: `node${i}`, address: `127.0.0.1:${z.port}`, namespace: 'default' })),
+        backends: zdbs.map((z, i) => ({
+          id: `z${i}`,
+          farm: `farm${i % 3}`,
+          node: `node${i}`,
+          address: `127.0.0.1:${z.port}`,
+          namespace: 'default',
+        })),
       }),
     );
-    const env = { ...process.env, QSTOR_ROOT_ACCESS_KEY: 'ROOTKEYFORTESTS00001', QSTOR_ROOT_SECRET_KEY: 'root-secret-for-tests-0123456789abcdefghij' };
+    const env = {
+      ...process.env,
+      QSTOR_ROOT_ACCESS_KEY: 'ROOTKEYFORTESTS00001',
+      QSTOR_ROOT_SECRET_KEY: 'root-secret-for-tests-0123456789abcdefghij',
+    };
     const { child, port, admin } = await startGateway(config, env);
     try {
-      const s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY } });
+      const s3 = new S3Client({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY },
+      });
       await s3.send(new CreateBucketCommand({ Bucket: 'configured' }));
       const body = Buffer.alloc(3 * 1024 * 1024 + 5, 9);
       await s3.send(new PutObjectCommand({ Bucket: 'configured', Key: 'k', Body: body }));
-      const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'configured', Key: 'k' }))).Body!.transformToByteArray());
+      const got = Buffer.from(
+        await (await s3.send(new GetObjectCommand({ Bucket: 'configured', Key: 'k' }))).Body!.transformToByteArray(),
+      );
       expect(got.equals(body)).toBe(true);
       s3.destroy();
       const metrics = await (await fetch(`http://127.0.0.1:${admin}/metrics`)).text();
@@ -78,8 +102,21 @@ describe('qstor gateway --config', () => {
   it('serves the registry and stores on the zdbs of the nodes that register with it (no backend in the file)', async () => {
     const config = path.join(dir, 'cluster.json');
     const data = path.join(dir, 'cluster-state');
-    fs.writeFileSync(config, JSON.stringify({ data, port: 0, dataShards: 4, parityShards: 2, registry: { port: 0, downAfterSeconds: 2, namespaceBytes: 1 << 30 } }));
-    const env = { ...process.env, QSTOR_ROOT_ACCESS_KEY: 'ROOTKEYFORTESTS00002', QSTOR_ROOT_SECRET_KEY: 'root-secret-for-tests-0123456789abcdefghik' };
+    fs.writeFileSync(
+      config,
+      JSON.stringify({
+        data,
+        port: 0,
+        dataShards: 4,
+        parityShards: 2,
+        registry: { port: 0, downAfterSeconds: 2, namespaceBytes: 1 << 30 },
+      }),
+    );
+    const env = {
+      ...process.env,
+      QSTOR_ROOT_ACCESS_KEY: 'ROOTKEYFORTESTS00002',
+      QSTOR_ROOT_SECRET_KEY: 'root-secret-for-tests-0123456789abcdefghik',
+    };
     const { child, port, admin: registryPort } = await startGateway(config, env, /registry on port (\d+)/);
     const agents: AgentProcess[] = [];
     try {
@@ -91,13 +128,37 @@ describe('qstor gateway --config', () => {
       // Each farmer admits the gateway's store key (DIR/store.key) on its farm's nodes.
       const store = identityFromSeed(fs.readFileSync(path.join(data, 'store.key'))).id;
       for (const f of farms) await registry.admitStore(f.farmerToken, f.farmId, { store, rights: ['storage'] });
-      for (let i = 0; i < 6; i++) agents.push(await startAgent(path.join(dir, `agent${i}`), { registry: url, farmToken: farms[i % 3]!.farmerToken, disks: 1, heartbeatSeconds: 0.3 }));
-      const s3 = new S3Client({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY }, maxAttempts: 1 });
+      for (let i = 0; i < 6; i++)
+        agents.push(
+          await startAgent(path.join(dir, `agent${i}`), {
+            registry: url,
+            farmToken: farms[i % 3]!.farmerToken,
+            disks: 1,
+            heartbeatSeconds: 0.3,
+          }),
+        );
+      const s3 = new S3Client({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: env.QSTOR_ROOT_ACCESS_KEY, secretAccessKey: env.QSTOR_ROOT_SECRET_KEY },
+        maxAttempts: 1,
+      });
       await s3.send(new CreateBucketCommand({ Bucket: 'grid' }));
       const body = Buffer.alloc(5 * 1024 * 1024 + 7, 3);
       // The gateway reserves a namespace on each zdb as the nodes appear (every 2 s).
-      await until('the gateway to store on the nodes', () => s3.send(new PutObjectCommand({ Bucket: 'grid', Key: 'k', Body: body })).then(() => true, () => undefined), 30_000);
-      const got = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: 'grid', Key: 'k' }))).Body!.transformToByteArray());
+      await until(
+        'the gateway to store on the nodes',
+        () =>
+          s3.send(new PutObjectCommand({ Bucket: 'grid', Key: 'k', Body: body })).then(
+            () => true,
+            () => undefined,
+          ),
+        30_000,
+      );
+      const got = Buffer.from(
+        await (await s3.send(new GetObjectCommand({ Bucket: 'grid', Key: 'k' }))).Body!.transformToByteArray(),
+      );
       expect(got.equals(body)).toBe(true);
       s3.destroy();
       expect(fs.statSync(path.join(data, 'store.key')).mode & 0o777).toBe(0o600);
@@ -105,11 +166,18 @@ describe('qstor gateway --config', () => {
       expect(logs.match(/reserved namespace/g)).toHaveLength(6);
       // The operator's view: every node's backend, then one node gone and its chunks below redundancy.
       const healthy = (await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config])).stdout;
-      for (const a of agents) expect(healthy).toMatch(new RegExp(`${a.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${a.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+up`));
+      for (const a of agents)
+        expect(healthy).toMatch(
+          new RegExp(`${a.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${a.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+up`),
+        );
       expect(healthy).toContain('objects: 1  chunks: 2  below full redundancy: 0');
       await agents[2]!.stop();
       const degraded = (await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config])).stdout;
-      expect(degraded).toMatch(new RegExp(`${agents[2]!.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${agents[2]!.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+down`));
+      expect(degraded).toMatch(
+        new RegExp(
+          `${agents[2]!.nodeId.slice(0, 16)}/disk0\\s+\\d+\\s+${agents[2]!.nodeId}\\s+127\\.0\\.0\\.1:\\d+\\s+down`,
+        ),
+      );
       expect(degraded).toContain('objects: 1  chunks: 2  below full redundancy: 2');
     } finally {
       await Promise.all(agents.map((a) => a.stop()));
@@ -120,14 +188,31 @@ describe('qstor gateway --config', () => {
 
   it('refuses a config file with a bad field, naming it', async () => {
     const bad = path.join(dir, 'bad.json');
-    fs.writeFileSync(bad, JSON.stringify({ data: dir, backends: [{ id: 'a', farm: 'f', node: 'n', address: 'nowhere', namespace: 'x' }] }));
-    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('backends[0].address: must be host:port') });
+    fs.writeFileSync(
+      bad,
+      JSON.stringify({ data: dir, backends: [{ id: 'a', farm: 'f', node: 'n', address: 'nowhere', namespace: 'x' }] }),
+    );
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({
+      stderr: expect.stringContaining('backends[0].address: must be host:port'),
+    });
     fs.writeFileSync(bad, JSON.stringify({ data: dir, prot: 9000, backends: [] }));
-    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('prot: unknown field (expected one of data, listen, port') });
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({
+      stderr: expect.stringContaining('prot: unknown field (expected one of data, listen, port'),
+    });
     fs.writeFileSync(bad, JSON.stringify({ data: dir, registry: { port: 'many' } }));
-    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('registry.port: must be an integer from 0 to 65535') });
-    const six = Array.from({ length: 6 }, (_, i) => ({ id: `b${i}`, farm: 'f', node: `n${i}`, address: `127.0.0.1:${9900 + i}`, namespace: 'x' }));
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({
+      stderr: expect.stringContaining('registry.port: must be an integer from 0 to 65535'),
+    });
+    const six = Array.from({ length: 6 }, (_, i) => ({
+      id: `b${i}`,
+      farm: 'f',
+      node: `n${i}`,
+      address: `127.0.0.1:${9900 + i}`,
+      namespace: 'x',
+    }));
     fs.writeFileSync(bad, JSON.stringify({ data: dir, maxConnections: 0, backends: six }));
-    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({ stderr: expect.stringContaining('maxConnections: must be an integer from 1 to 1000000') });
+    await expect(run(process.execPath, [QSTOR, 'gateway', '--config', bad])).rejects.toMatchObject({
+      stderr: expect.stringContaining('maxConnections: must be an integer from 1 to 1000000'),
+    });
   });
 });

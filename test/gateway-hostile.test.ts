@@ -4,7 +4,15 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { content } from './helpers/store-harness.js';
-import { errorCode, failure, rawRequest, ROOT, signHeaders, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import {
+  errorCode,
+  failure,
+  rawRequest,
+  ROOT,
+  signHeaders,
+  startGateway,
+  type GatewayHarness,
+} from './helpers/gateway-harness.js';
 import { form, signedFields } from './helpers/post-form.js';
 
 const IDLE_MS = 1500;
@@ -55,9 +63,13 @@ afterAll(async () => {
 });
 
 describe('gateway: slow and hostile connections are closed, not held', () => {
-
   it('an upload that goes quiet gets 400 RequestTimeout and its connection closed; nothing is stored', async () => {
-    const headers = await signHeaders(g.port, { method: 'PUT', path: '/hostile/idle', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': '1000000' } });
+    const headers = await signHeaders(g.port, {
+      method: 'PUT',
+      path: '/hostile/idle',
+      payload: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': '1000000' },
+    });
     const c = await connect(g.port);
     c.socket.write(requestHead('PUT', '/hostile/idle', headers));
     c.socket.write('0123456789');
@@ -71,7 +83,12 @@ describe('gateway: slow and hostile connections are closed, not held', () => {
 
   it('a slow upload that keeps sending is not cut off', async () => {
     const data = content(10 * 20_000, 5);
-    const headers = await signHeaders(g.port, { method: 'PUT', path: '/hostile/slow', payload: 'UNSIGNED-PAYLOAD', headers: { 'content-length': String(data.length) } });
+    const headers = await signHeaders(g.port, {
+      method: 'PUT',
+      path: '/hostile/slow',
+      payload: 'UNSIGNED-PAYLOAD',
+      headers: { 'content-length': String(data.length) },
+    });
     const c = await connect(g.port);
     c.socket.write(requestHead('PUT', '/hostile/slow', headers));
     // Longer in all than the idle timeout, never quiet for as long.
@@ -122,9 +139,19 @@ describe('gateway: slow and hostile connections are closed, not held', () => {
   });
 
   it('an SDK client sending a large body with a wrong secret still reads its 403', async () => {
-    const wrong = new S3Client({ endpoint: g.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { ...ROOT, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 });
+    const wrong = new S3Client({
+      endpoint: g.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { ...ROOT, secretAccessKey: 'not-the-secret' },
+      maxAttempts: 1,
+    });
     try {
-      expect(await failure(wrong.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'wrong', Body: content(3 * 1024 * 1024, 2) })))).toBe('SignatureDoesNotMatch');
+      expect(
+        await failure(
+          wrong.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'wrong', Body: content(3 * 1024 * 1024, 2) })),
+        ),
+      ).toBe('SignatureDoesNotMatch');
     } finally {
       wrong.destroy();
     }
@@ -186,12 +213,23 @@ describe('gateway: header values that could not be sent back are refused, not st
 
   async function postForm(fields: Array<[string, string]>): Promise<{ status: number; code: string | undefined }> {
     const f = form(fields, file);
-    const res = await rawRequest(g.port, { method: 'POST', path: '/hostile', headers: { 'content-type': f.type }, body: f.body, creds: null });
+    const res = await rawRequest(g.port, {
+      method: 'POST',
+      path: '/hostile',
+      headers: { 'content-type': f.type },
+      body: f.body,
+      creds: null,
+    });
     return { status: res.status, code: errorCode(res) };
   }
 
   it("a POST form field with CR/LF (AWS's own starts-with '' policy) -> 400 InvalidArgument, nothing stored", async () => {
-    const policy = [...BASE, ['starts-with', '$Content-Type', ''], ['starts-with', '$x-amz-meta-note', ''], ['starts-with', '$x-amz-meta-bad name', '']];
+    const policy = [
+      ...BASE,
+      ['starts-with', '$Content-Type', ''],
+      ['starts-with', '$x-amz-meta-note', ''],
+      ['starts-with', '$x-amz-meta-bad name', ''],
+    ];
     const attempts: Array<Array<[string, string]>> = [
       [['Content-Type', 'text/plain\r\nX-Injected: yes']],
       [['x-amz-meta-note', 'one\ntwo']],
@@ -205,15 +243,29 @@ describe('gateway: header values that could not be sent back are refused, not st
       const head = await rawRequest(g.port, { method: 'HEAD', path: '/hostile/form/injected' });
       expect(head.status).toBe(404);
     }
-    const fine = await postForm([['key', 'form/fine'], ['Content-Type', 'text/plain'], ['x-amz-meta-note', 'caf\u00e9'], ...signedFields(policy)]);
+    const fine = await postForm([
+      ['key', 'form/fine'],
+      ['Content-Type', 'text/plain'],
+      ['x-amz-meta-note', 'caf\u00e9'],
+      ...signedFields(policy),
+    ]);
     expect(fine.status).toBe(204);
     const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/form/fine' });
-    expect([get.status, get.headers['content-type'], get.headers['x-amz-meta-note']]).toEqual([200, 'text/plain', 'caf\u00e9']);
+    expect([get.status, get.headers['content-type'], get.headers['x-amz-meta-note']]).toEqual([
+      200,
+      'text/plain',
+      'caf\u00e9',
+    ]);
   });
 
   it('response-* overrides with CR/LF or control characters -> 400 InvalidArgument', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'hostile', Key: 'shown', Body: 'shown' }));
-    for (const query of ['response-content-type=text/plain%0D%0AX-Injected:%20yes', 'response-content-disposition=a%0Ab', 'response-cache-control=%00', 'response-expires=%E2%82%AC']) {
+    for (const query of [
+      'response-content-type=text/plain%0D%0AX-Injected:%20yes',
+      'response-content-disposition=a%0Ab',
+      'response-cache-control=%00',
+      'response-expires=%E2%82%AC',
+    ]) {
       const res = await rawRequest(g.port, { method: 'GET', path: `/hostile/shown?${query}` });
       expect([res.status, errorCode(res)], query).toEqual([400, 'InvalidArgument']);
     }
@@ -234,12 +286,20 @@ describe('gateway: XML bodies with a DTD or deep nesting -> 400 MalformedXML', (
       const res = await rawRequest(g.port, { method: 'POST', path: '/hostile?delete', body });
       expect([res.status, errorCode(res)], body).toEqual([400, 'MalformedXML']);
     }
-    const cors = await rawRequest(g.port, { method: 'PUT', path: '/hostile?cors', body: '<!DOCTYPE c><CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>' });
+    const cors = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/hostile?cors',
+      body: '<!DOCTYPE c><CORSConfiguration><CORSRule><AllowedMethod>GET</AllowedMethod><AllowedOrigin>*</AllowedOrigin></CORSRule></CORSConfiguration>',
+    });
     expect([cors.status, errorCode(cors)]).toEqual([400, 'MalformedXML']);
     const get = await rawRequest(g.port, { method: 'GET', path: '/hostile/kept' });
     expect([get.status, get.body.toString()]).toEqual([200, 'kept']);
     // A DOCTYPE inside a key's CDATA is text, not a declaration.
-    const cdata = await rawRequest(g.port, { method: 'POST', path: '/hostile?delete', body: '<Delete><Object><Key><![CDATA[<!DOCTYPE x>]]></Key></Object></Delete>' });
+    const cdata = await rawRequest(g.port, {
+      method: 'POST',
+      path: '/hostile?delete',
+      body: '<Delete><Object><Key><![CDATA[<!DOCTYPE x>]]></Key></Object></Delete>',
+    });
     expect(cdata.status).toBe(200);
   });
 
@@ -274,6 +334,10 @@ describe('gateway: a GET whose first chunk cannot be read', () => {
     // 4+2: with 3 of 6 backends gone no chunk can be rebuilt.
     await Promise.all(g.h.zdbs.slice(0, 3).map((z) => z.stop()));
     const res = await rawRequest(g.port, { method: 'GET', path: '/hostile/lost' });
-    expect([res.status, errorCode(res), res.headers['content-type']]).toEqual([503, 'ServiceUnavailable', 'application/xml']);
+    expect([res.status, errorCode(res), res.headers['content-type']]).toEqual([
+      503,
+      'ServiceUnavailable',
+      'application/xml',
+    ]);
   });
 });

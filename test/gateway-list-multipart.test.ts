@@ -8,7 +8,6 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
-
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -24,10 +23,18 @@ describe('gateway: listings', () => {
   let g: GatewayHarness;
   let s3: S3Client;
   const keys = ['a', 'a/b', 'a/c/d', 'a/c/e', 'b c', 'b+c', 'photos/2024/x.jpg', 'photos/2025/y.jpg', 'z', 'ü'];
-  gatewayForSuite({ buckets: ['list'], objects: keys.map((k): [string, string, string] => ['list', k, k]) }, (t) => ({ g, s3 } = t));
+  gatewayForSuite(
+    { buckets: ['list'], objects: keys.map((k): [string, string, string] => ['list', k, k]) },
+    (t) => ({ g, s3 } = t),
+  );
 
   /** Every key and prefix of a v2 listing, following continuation tokens page by page. */
-  async function allV2(input: { Prefix?: string; Delimiter?: string; MaxKeys?: number; StartAfter?: string }): Promise<string[]> {
+  async function allV2(input: {
+    Prefix?: string;
+    Delimiter?: string;
+    MaxKeys?: number;
+    StartAfter?: string;
+  }): Promise<string[]> {
     const out: string[] = [];
     let token: string | undefined;
     do {
@@ -45,7 +52,10 @@ describe('gateway: listings', () => {
     for (const max of [1, 2, 3]) expect(await allV2({ MaxKeys: max })).toEqual(sorted);
     expect((await allV2({ Delimiter: '/' })).sort()).toEqual(['P:a/', 'P:photos/', 'a', 'b c', 'b+c', 'z', 'ü'].sort());
     expect(await allV2({ Prefix: 'a/', Delimiter: '/' })).toEqual(['a/b', 'P:a/c/']);
-    expect(await allV2({ Prefix: 'photos/', Delimiter: '/', MaxKeys: 1 })).toEqual(['P:photos/2024/', 'P:photos/2025/']);
+    expect(await allV2({ Prefix: 'photos/', Delimiter: '/', MaxKeys: 1 })).toEqual([
+      'P:photos/2024/',
+      'P:photos/2025/',
+    ]);
     expect(await allV2({ StartAfter: 'b+c' })).toEqual(sorted.slice(sorted.indexOf('b+c') + 1));
     const page = await s3.send(new ListObjectsV2Command({ Bucket: 'list', MaxKeys: 2, FetchOwner: true }));
     expect(page.Contents?.[0]?.Owner?.ID).toBeDefined();
@@ -68,7 +78,11 @@ describe('gateway: listings', () => {
     const next = await s3.send(new ListObjectsCommand({ Bucket: 'list', MaxKeys: 3, Marker: 'a/c/d' }));
     expect(next.Contents?.map((c) => c.Key)).toEqual(['a/c/e', 'b c', 'b+c']);
     const rolled = await s3.send(new ListObjectsCommand({ Bucket: 'list', Delimiter: '/', MaxKeys: 2 }));
-    expect([rolled.Contents?.map((c) => c.Key), rolled.CommonPrefixes?.map((p) => p.Prefix), rolled.NextMarker]).toEqual([['a'], ['a/'], 'a/']);
+    expect([
+      rolled.Contents?.map((c) => c.Key),
+      rolled.CommonPrefixes?.map((p) => p.Prefix),
+      rolled.NextMarker,
+    ]).toEqual([['a'], ['a/'], 'a/']);
   });
 
   it('url-encodes keys and prefixes with encoding-type=url', async () => {
@@ -89,7 +103,12 @@ describe('gateway: multipart uploads', () => {
 
   it('uploads 12 MiB in 5 MiB parts with lib-storage and reads it back', async () => {
     const data = content(12 * MiB, 12);
-    const upload = new Upload({ client: s3, params: { Bucket: 'mpu', Key: 'big.bin', Body: data, ContentType: 'application/x-big' }, partSize: 5 * MiB, queueSize: 2 });
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: 'mpu', Key: 'big.bin', Body: data, ContentType: 'application/x-big' },
+      partSize: 5 * MiB,
+      queueSize: 2,
+    });
     const done = await upload.done();
     const partMd5s = [0, 1, 2].map((i) => md5(data.subarray(i * 5 * MiB, (i + 1) * 5 * MiB)));
     const expected = `"${crypto.createHash('md5').update(Buffer.concat(partMd5s)).digest('hex')}-3"`;
@@ -108,28 +127,70 @@ describe('gateway: multipart uploads', () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'manual' }));
     const small = Buffer.from('small part');
     const big = content(5 * MiB, 1);
-    expect(await failure(s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 10001, Body: small })))).toBe('InvalidArgument');
-    expect(await failure(s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId: 'nope', PartNumber: 1, Body: small })))).toBe('NoSuchUpload');
-    const p1 = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 1, Body: small }));
-    const p2 = await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 2, Body: big }));
+    expect(
+      await failure(
+        s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 10001, Body: small })),
+      ),
+    ).toBe('InvalidArgument');
+    expect(
+      await failure(
+        s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId: 'nope', PartNumber: 1, Body: small })),
+      ),
+    ).toBe('NoSuchUpload');
+    const p1 = await s3.send(
+      new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 1, Body: small }),
+    );
+    const p2 = await s3.send(
+      new UploadPartCommand({ Bucket: 'mpu', Key: 'manual', UploadId, PartNumber: 2, Body: big }),
+    );
     const parts = await s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'manual', UploadId }));
-    expect(parts.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, p1.ETag, small.length], [2, p2.ETag, big.length]]);
+    expect(parts.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([
+      [1, p1.ETag, small.length],
+      [2, p2.ETag, big.length],
+    ]);
     const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: 'mpu' }));
     expect(uploads.Uploads?.map((u) => [u.Key, u.UploadId])).toEqual([['manual', UploadId]]);
     const complete = (list: Array<{ PartNumber: number; ETag?: string }>) =>
-      s3.send(new CompleteMultipartUploadCommand({ Bucket: 'mpu', Key: 'manual', UploadId, MultipartUpload: { Parts: list } }));
-    expect(await failure(complete([{ PartNumber: 2, ETag: p2.ETag }, { PartNumber: 1, ETag: p1.ETag }]))).toBe('InvalidPartOrder');
-    expect(await failure(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]))).toBe('InvalidPart');
-    expect(await failure(complete([{ PartNumber: 1, ETag: p1.ETag }, { PartNumber: 2, ETag: p2.ETag }]))).toBe('EntityTooSmall');
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'mpu',
+          Key: 'manual',
+          UploadId,
+          MultipartUpload: { Parts: list },
+        }),
+      );
+    expect(
+      await failure(
+        complete([
+          { PartNumber: 2, ETag: p2.ETag },
+          { PartNumber: 1, ETag: p1.ETag },
+        ]),
+      ),
+    ).toBe('InvalidPartOrder');
+    expect(await failure(complete([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]))).toBe(
+      'InvalidPart',
+    );
+    expect(
+      await failure(
+        complete([
+          { PartNumber: 1, ETag: p1.ETag },
+          { PartNumber: 2, ETag: p2.ETag },
+        ]),
+      ),
+    ).toBe('EntityTooSmall');
     expect(await g.h.meta.getObject('mpu', 'manual')).toBeNull();
     await complete([{ PartNumber: 2, ETag: p2.ETag }]);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(big)).toBe(true);
 
     const second = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'aborted' }));
-    await s3.send(new UploadPartCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId, PartNumber: 1, Body: small }));
+    await s3.send(
+      new UploadPartCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId, PartNumber: 1, Body: small }),
+    );
     await s3.send(new AbortMultipartUploadCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId }));
-    expect(await failure(s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId })))).toBe('NoSuchUpload');
+    expect(
+      await failure(s3.send(new ListPartsCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId }))),
+    ).toBe('NoSuchUpload');
     expect(await g.h.meta.getObject('mpu', 'aborted')).toBeNull();
   });
 });

@@ -38,23 +38,43 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
   gatewayForSuite({ buckets: ['objects'] }, (t) => ({ g, s3 } = t));
 
   it('creates, lists, heads and deletes buckets', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'tmp-bucket', CreateBucketConfiguration: { LocationConstraint: undefined } }));
-    expect(await failure(s3.send(new CreateBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({ code: 'BucketAlreadyOwnedByYou', status: 409 });
+    await s3.send(
+      new CreateBucketCommand({ Bucket: 'tmp-bucket', CreateBucketConfiguration: { LocationConstraint: undefined } }),
+    );
+    expect(await failure(s3.send(new CreateBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({
+      code: 'BucketAlreadyOwnedByYou',
+      status: 409,
+    });
     const list = await s3.send(new ListBucketsCommand({}));
     expect(list.Buckets?.map((b) => b.Name)).toEqual(['objects', 'tmp-bucket']);
     expect(list.Buckets?.[0]?.CreationDate).toBeInstanceOf(Date);
     await s3.send(new HeadBucketCommand({ Bucket: 'tmp-bucket' }));
     expect((await s3.send(new GetBucketLocationCommand({ Bucket: 'tmp-bucket' }))).LocationConstraint).toBeUndefined();
     await s3.send(new PutObjectCommand({ Bucket: 'tmp-bucket', Key: 'x', Body: 'x' }));
-    expect(await failure(s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({ code: 'BucketNotEmpty', status: 409 });
+    expect(await failure(s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({
+      code: 'BucketNotEmpty',
+      status: 409,
+    });
     await s3.send(new DeleteObjectCommand({ Bucket: 'tmp-bucket', Key: 'x' }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' }));
     expect((await failure(s3.send(new HeadBucketCommand({ Bucket: 'tmp-bucket' })))).status).toBe(404);
   });
 
   it('refuses invalid bucket names', async () => {
-    for (const name of ['ab', 'UPPER', 'a..b', '192.168.1.1', '-start', 'end-', 'x'.repeat(64), 'under_score', 'xn--punycode']) {
-      expect(await failure(s3.send(new CreateBucketCommand({ Bucket: name }))), name).toMatchObject({ code: 'InvalidBucketName' });
+    for (const name of [
+      'ab',
+      'UPPER',
+      'a..b',
+      '192.168.1.1',
+      '-start',
+      'end-',
+      'x'.repeat(64),
+      'under_score',
+      'xn--punycode',
+    ]) {
+      expect(await failure(s3.send(new CreateBucketCommand({ Bucket: name }))), name).toMatchObject({
+        code: 'InvalidBucketName',
+      });
     }
     expect((await s3.send(new ListBucketsCommand({}))).Buckets?.map((b) => b.Name)).toEqual(['objects']);
   });
@@ -94,8 +114,14 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
 
   it('streams a body of unknown length (aws-chunked with a CRC32 trailer) and keeps its checksum', async () => {
     const data = content(3 * 1024 * 1024 + 5, 77);
-    const body = Readable.from((function* () { for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000); })());
-    const put = await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'streamed', Body: body, ContentLength: data.length }));
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000);
+      })(),
+    );
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: 'objects', Key: 'streamed', Body: body, ContentLength: data.length }),
+    );
     expect(put.ETag).toBe(`"${md5(data)}"`);
     expect(put.ChecksumCRC32).toBeDefined();
     const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'streamed', ChecksumMode: 'ENABLED' }));
@@ -106,28 +132,50 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
   it('verifies and keeps CRC64NVME checksums, as a header and as a trailer, and refuses a wrong one', async () => {
     // CRC-64/NVME of "123456789" is ae8b14860a799888 (the catalogue's check value).
     const check = Buffer.from('ae8b14860a799888', 'hex').toString('base64');
-    const put = await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64', Body: '123456789', ChecksumCRC64NVME: check }));
+    const put = await s3.send(
+      new PutObjectCommand({ Bucket: 'objects', Key: 'crc64', Body: '123456789', ChecksumCRC64NVME: check }),
+    );
     expect(put.ChecksumCRC64NVME).toBe(check);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'crc64', ChecksumMode: 'ENABLED' }));
     expect(await got.Body!.transformToString()).toBe('123456789');
     expect(got.ChecksumCRC64NVME).toBe(check);
     const data = content(2 * 1024 * 1024 + 3, 64);
-    const body = Readable.from((function* () { for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000); })());
-    const streamed = await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-stream', Body: body, ContentLength: data.length, ChecksumAlgorithm: 'CRC64NVME' }));
+    const body = Readable.from(
+      (function* () {
+        for (let i = 0; i < data.length; i += 100_000) yield data.subarray(i, i + 100_000);
+      })(),
+    );
+    const streamed = await s3.send(
+      new PutObjectCommand({
+        Bucket: 'objects',
+        Key: 'crc64-stream',
+        Body: body,
+        ContentLength: data.length,
+        ChecksumAlgorithm: 'CRC64NVME',
+      }),
+    );
     expect(streamed.ChecksumCRC64NVME).toMatch(/^[A-Za-z0-9+/]{11}=$/);
     const wrong = Buffer.from('0000000000000001', 'hex').toString('base64');
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-bad', Body: '123456789', ChecksumCRC64NVME: wrong })))).toEqual({ code: 'BadDigest', status: 400 });
+    expect(
+      await failure(
+        s3.send(
+          new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-bad', Body: '123456789', ChecksumCRC64NVME: wrong }),
+        ),
+      ),
+    ).toEqual({ code: 'BadDigest', status: 400 });
     expect(await g.h.meta.getObject('objects', 'crc64-bad')).toBeNull();
   });
 
   it('keeps keys with any characters as names', async () => {
-    const keys = ['a b+c%d', 'üñí/çødé ✓', '../escape', 'x?y=z&w', "quote'\"<>", 'tilde~!*()', 'k'.repeat(1024)];
+    const keys = ['a b+c%d', 'üñí/çødé ✓', '../escape', 'x?y=z&w', 'quote\'"<>', 'tilde~!*()', 'k'.repeat(1024)];
     for (const key of keys) {
       await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: key, Body: key }));
       const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: key }));
       expect(await got.Body!.transformToString()).toBe(key);
     }
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'k'.repeat(1025), Body: 'x' })))).toMatchObject({ code: 'KeyTooLongError', status: 400 });
+    expect(
+      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'k'.repeat(1025), Body: 'x' }))),
+    ).toMatchObject({ code: 'KeyTooLongError', status: 400 });
     expect(await g.h.meta.getObject('objects', 'k'.repeat(1025))).toBeNull();
   });
 
@@ -147,7 +195,9 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       expect(got.ContentRange).toBe(`bytes ${start}-${end}/300000`);
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data.subarray(start, end + 1))).toBe(true);
     }
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'ranged', Range: 'bytes=300000-' })))).toEqual({ code: 'InvalidRange', status: 416 });
+    expect(
+      await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'ranged', Range: 'bytes=300000-' }))),
+    ).toEqual({ code: 'InvalidRange', status: 416 });
   });
 
   it('answers conditional GETs with 304 and 412 by AWS precedence', async () => {
@@ -169,7 +219,15 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
 
   it('overrides stored headers with response-* parameters', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'override', Body: 'x', ContentType: 'text/plain' }));
-    const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'override', ResponseContentType: 'application/json', ResponseContentDisposition: 'inline', ResponseCacheControl: 'no-store' }));
+    const got = await s3.send(
+      new GetObjectCommand({
+        Bucket: 'objects',
+        Key: 'override',
+        ResponseContentType: 'application/json',
+        ResponseContentDisposition: 'inline',
+        ResponseCacheControl: 'no-store',
+      }),
+    );
     expect(got.ContentType).toBe('application/json');
     expect(got.ContentDisposition).toBe('inline');
     expect(got.CacheControl).toBe('no-store');
@@ -180,60 +238,134 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     const good = crypto.createHash('md5').update(data).digest('base64');
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-good', Body: data, ContentMD5: good }));
     const wrong = crypto.createHash('md5').update('other').digest('base64');
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: wrong })))).toEqual({ code: 'BadDigest', status: 400 });
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: 'not-md5' })))).toEqual({ code: 'InvalidDigest', status: 400 });
+    expect(
+      await failure(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: wrong })),
+      ),
+    ).toEqual({ code: 'BadDigest', status: 400 });
+    expect(
+      await failure(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: 'not-md5' })),
+      ),
+    ).toEqual({ code: 'InvalidDigest', status: 400 });
     expect(await g.h.meta.getObject('objects', 'md5-bad')).toBeNull();
   });
 
   it('creates only when absent with If-None-Match: *', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'lock', Body: 'first', IfNoneMatch: '*' }));
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'lock', Body: 'second', IfNoneMatch: '*' })))).toEqual({ code: 'PreconditionFailed', status: 412 });
+    expect(
+      await failure(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'lock', Body: 'second', IfNoneMatch: '*' })),
+      ),
+    ).toEqual({ code: 'PreconditionFailed', status: 412 });
     const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'lock' }));
     expect(await got.Body!.transformToString()).toBe('first');
   });
 
   it('lets exactly one of many concurrent If-None-Match: * PUTs of one key win, and If-Match replace only what it names', async () => {
     const bodies = Array.from({ length: 8 }, (_, i) => crypto.randomBytes(300 * 1024 + i));
-    const results = await Promise.allSettled(bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body, IfNoneMatch: '*' }))));
+    const results = await Promise.allSettled(
+      bodies.map((Body) => s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body, IfNoneMatch: '*' }))),
+    );
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
     expect(won).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(412);
+    for (const r of results)
+      if (r.status === 'rejected')
+        expect((r.reason as { $metadata: { httpStatusCode: number } }).$metadata.httpStatusCode).toBe(412);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(bodies[won[0]!]!)).toBe(true);
     const etag = `"${md5(bodies[won[0]!]!)}"`;
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'replaced', IfMatch: etag }));
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'again', IfMatch: etag })))).toEqual({ code: 'PreconditionFailed', status: 412 });
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: etag })))).toEqual({ code: 'NoSuchKey', status: 404 });
-    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString()).toBe('replaced');
+    expect(
+      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'again', IfMatch: etag }))),
+    ).toEqual({ code: 'PreconditionFailed', status: 412 });
+    expect(
+      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: etag }))),
+    ).toEqual({ code: 'NoSuchKey', status: 404 });
+    expect(
+      await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString(),
+    ).toBe('replaced');
   });
 
   it('deletes objects one by one (204 even when missing) and in batches', async () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'objects', Key: 'never-existed' }));
     for (const k of ['d/1', 'd/2', 'd/3']) await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: k, Body: k }));
-    const loud = await s3.send(new DeleteObjectsCommand({ Bucket: 'objects', Delete: { Objects: [{ Key: 'd/1' }, { Key: 'd/missing' }] } }));
+    const loud = await s3.send(
+      new DeleteObjectsCommand({ Bucket: 'objects', Delete: { Objects: [{ Key: 'd/1' }, { Key: 'd/missing' }] } }),
+    );
     expect(loud.Deleted?.map((d) => d.Key).sort()).toEqual(['d/1', 'd/missing']);
-    const quiet = await s3.send(new DeleteObjectsCommand({ Bucket: 'objects', Delete: { Quiet: true, Objects: [{ Key: 'd/2' }, { Key: 'd/3' }] } }));
+    const quiet = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: 'objects',
+        Delete: { Quiet: true, Objects: [{ Key: 'd/2' }, { Key: 'd/3' }] },
+      }),
+    );
     expect(quiet.Deleted ?? []).toEqual([]);
     for (const k of ['d/1', 'd/2', 'd/3']) expect(await g.h.meta.getObject('objects', k)).toBeNull();
   });
 
   it('copies objects: COPY keeps metadata, REPLACE changes it, a copy onto itself needs REPLACE', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'orig', Body: 'copy me', ContentType: 'text/a', Metadata: { m: '1' } }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: 'objects',
+        Key: 'orig',
+        Body: 'copy me',
+        ContentType: 'text/a',
+        Metadata: { m: '1' },
+      }),
+    );
     const copy = await s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'copy 1', CopySource: 'objects/orig' }));
     expect(copy.CopyObjectResult?.ETag).toBe(`"${md5(Buffer.from('copy me'))}"`);
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'objects', Key: 'copy 1' }));
     expect([head.ContentType, head.Metadata]).toEqual(['text/a', { m: '1' }]);
-    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'orig', CopySource: 'objects/orig' })))).toEqual({ code: 'InvalidRequest', status: 400 });
-    await s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'orig', CopySource: 'objects/orig', MetadataDirective: 'REPLACE', ContentType: 'text/b', Metadata: { m: '2' } }));
+    expect(
+      await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'orig', CopySource: 'objects/orig' }))),
+    ).toEqual({ code: 'InvalidRequest', status: 400 });
+    await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'objects',
+        Key: 'orig',
+        CopySource: 'objects/orig',
+        MetadataDirective: 'REPLACE',
+        ContentType: 'text/b',
+        Metadata: { m: '2' },
+      }),
+    );
     const replaced = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'orig' }));
-    expect([replaced.ContentType, replaced.Metadata, await replaced.Body!.transformToString()]).toEqual(['text/b', { m: '2' }, 'copy me']);
-    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'c', CopySource: 'objects/orig', CopySourceIfMatch: '"nope"' })))).toMatchObject({ code: 'PreconditionFailed' });
-    expect(await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'c', CopySource: 'objects/absent' })))).toMatchObject({ code: 'NoSuchKey' });
+    expect([replaced.ContentType, replaced.Metadata, await replaced.Body!.transformToString()]).toEqual([
+      'text/b',
+      { m: '2' },
+      'copy me',
+    ]);
+    expect(
+      await failure(
+        s3.send(
+          new CopyObjectCommand({
+            Bucket: 'objects',
+            Key: 'c',
+            CopySource: 'objects/orig',
+            CopySourceIfMatch: '"nope"',
+          }),
+        ),
+      ),
+    ).toMatchObject({ code: 'PreconditionFailed' });
+    expect(
+      await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'c', CopySource: 'objects/absent' }))),
+    ).toMatchObject({ code: 'NoSuchKey' });
   });
 
   it('answers NoSuchKey and NoSuchBucket', async () => {
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'absent' })))).toEqual({ code: 'NoSuchKey', status: 404 });
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'x' })))).toEqual({ code: 'NoSuchBucket', status: 404 });
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'x', Body: 'x' })))).toEqual({ code: 'NoSuchBucket', status: 404 });
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'absent' })))).toEqual({
+      code: 'NoSuchKey',
+      status: 404,
+    });
+    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'x' })))).toEqual({
+      code: 'NoSuchBucket',
+      status: 404,
+    });
+    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'x', Body: 'x' })))).toEqual({
+      code: 'NoSuchBucket',
+      status: 404,
+    });
   });
 });

@@ -4,7 +4,18 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
 import { form, signedFields } from './helpers/post-form.js';
-import { errorCode, errorMessage, gatewayForSuite, grantKey, md5, quotedMd5, rawRequest, ROOT, type GatewayHarness, type RawResponse } from './helpers/gateway-harness.js';
+import {
+  errorCode,
+  errorMessage,
+  gatewayForSuite,
+  grantKey,
+  md5,
+  quotedMd5,
+  rawRequest,
+  ROOT,
+  type GatewayHarness,
+  type RawResponse,
+} from './helpers/gateway-harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -17,7 +28,10 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     return rawRequest(g.port, { method: 'POST', path, headers: { 'content-type': type }, body, creds: null });
   }
 
-  async function postForm(fields: Array<[string, string]>, file?: { name: string; data: Buffer }): Promise<RawResponse> {
+  async function postForm(
+    fields: Array<[string, string]>,
+    file?: { name: string; data: Buffer },
+  ): Promise<RawResponse> {
     const f = form(fields, file);
     return post(f.body, f.type);
   }
@@ -26,9 +40,21 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
 
   it('stores the file under the key (with ${filename}), with its type and metadata; 201 answers a document', async () => {
     const data = content(3 * MiB + 17, 7);
-    const conditions = [...BASE, { success_action_status: '201' }, ['starts-with', '$Content-Type', 'image/'], ['eq', '$x-amz-meta-album', 'summer'], ['content-length-range', 1, 4 * MiB]];
+    const conditions = [
+      ...BASE,
+      { success_action_status: '201' },
+      ['starts-with', '$Content-Type', 'image/'],
+      ['eq', '$x-amz-meta-album', 'summer'],
+      ['content-length-range', 1, 4 * MiB],
+    ];
     const res = await postForm(
-      [['key', 'user/${filename}'], ['success_action_status', '201'], ['Content-Type', 'image/jpeg'], ['x-amz-meta-album', 'summer'], ...signedFields(conditions)],
+      [
+        ['key', 'user/${filename}'],
+        ['success_action_status', '201'],
+        ['Content-Type', 'image/jpeg'],
+        ['x-amz-meta-album', 'summer'],
+        ...signedFields(conditions),
+      ],
       { name: 'beach.jpg', data },
     );
     expect(res.status).toBe(201);
@@ -43,15 +69,29 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
   });
 
   it('answers 204 by default and 303 to success_action_redirect', async () => {
-    const plain = await postForm([['key', 'user/plain'], ...signedFields(BASE)], { name: 'x', data: Buffer.from('plain') });
+    const plain = await postForm([['key', 'user/plain'], ...signedFields(BASE)], {
+      name: 'x',
+      data: Buffer.from('plain'),
+    });
     expect([plain.status, plain.headers.etag]).toEqual([204, quotedMd5(Buffer.from('plain'))]);
     const redirect = 'https://app.example/done?from=form';
-    const moved = await postForm([['key', 'user/moved'], ['success_action_redirect', redirect], ...signedFields([...BASE, { success_action_redirect: redirect }])], { name: 'x', data: Buffer.from('moved') });
+    const moved = await postForm(
+      [
+        ['key', 'user/moved'],
+        ['success_action_redirect', redirect],
+        ...signedFields([...BASE, { success_action_redirect: redirect }]),
+      ],
+      { name: 'x', data: Buffer.from('moved') },
+    );
     expect(moved.status).toBe(303);
     const location = new URL(moved.headers.location!);
-    expect([location.origin + location.pathname, location.searchParams.get('from'), location.searchParams.get('bucket'), location.searchParams.get('key'), location.searchParams.get('etag')]).toEqual([
-      'https://app.example/done', 'form', 'forms', 'user/moved', quotedMd5(Buffer.from('moved')),
-    ]);
+    expect([
+      location.origin + location.pathname,
+      location.searchParams.get('from'),
+      location.searchParams.get('bucket'),
+      location.searchParams.get('key'),
+      location.searchParams.get('etag'),
+    ]).toEqual(['https://app.example/done', 'form', 'forms', 'user/moved', quotedMd5(Buffer.from('moved'))]);
   });
 
   it('denies bad signatures, unknown keys, expired policies, failed conditions, extra fields and missing rights', async () => {
@@ -62,27 +102,54 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
       if (text !== undefined) expect(errorMessage(res)).toBe(text);
     };
     await expect403([['key', 'user/a'], ...signedFields(BASE, { tamper: true })], 'SignatureDoesNotMatch');
-    await expect403([['key', 'user/a'], ...signedFields(BASE, { creds: { accessKeyId: 'NOBODY', secretAccessKey: 'x' } })], 'InvalidAccessKeyId');
-    await expect403([['key', 'user/a'], ...signedFields(BASE, { expiration: new Date(Date.now() - 60_000) })], 'AccessDenied', 'Invalid according to Policy: Policy expired.');
-    await expect403([['key', 'other/a'], ...signedFields(BASE)], 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/"]');
-    await expect403([['key', 'user/a'], ...signedFields([{ bucket: 'elsewhere' }, ['starts-with', '$key', '']])], 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "elsewhere"]');
-    await expect403([['key', 'user/a'], ['x-amz-meta-sneaky', '1'], ...signedFields(BASE)], 'AccessDenied', 'Invalid according to Policy: Extra input fields: x-amz-meta-sneaky');
+    await expect403(
+      [['key', 'user/a'], ...signedFields(BASE, { creds: { accessKeyId: 'NOBODY', secretAccessKey: 'x' } })],
+      'InvalidAccessKeyId',
+    );
+    await expect403(
+      [['key', 'user/a'], ...signedFields(BASE, { expiration: new Date(Date.now() - 60_000) })],
+      'AccessDenied',
+      'Invalid according to Policy: Policy expired.',
+    );
+    await expect403(
+      [['key', 'other/a'], ...signedFields(BASE)],
+      'AccessDenied',
+      'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "user/"]',
+    );
+    await expect403(
+      [['key', 'user/a'], ...signedFields([{ bucket: 'elsewhere' }, ['starts-with', '$key', '']])],
+      'AccessDenied',
+      'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "elsewhere"]',
+    );
+    await expect403(
+      [['key', 'user/a'], ['x-amz-meta-sneaky', '1'], ...signedFields(BASE)],
+      'AccessDenied',
+      'Invalid according to Policy: Extra input fields: x-amz-meta-sneaky',
+    );
     await expect403([['key', 'user/a']], 'AccessDenied', 'Access Denied'); // no policy: anonymous
     const reader = await grantKey(g, 'FORMREADER', { forms: { read: true } });
     await expect403([['key', 'user/a'], ...signedFields(BASE, { creds: reader })], 'AccessDenied', 'Access Denied');
     expect(await g.h.meta.getObject('forms', 'user/a')).toBeNull();
     const writer = await grantKey(g, 'FORMWRITER', { forms: { write: true } });
-    const ok = await postForm([['key', 'user/a'], ['x-ignore-note', 'not in the policy'], ...signedFields(BASE, { creds: writer })], file);
+    const ok = await postForm(
+      [['key', 'user/a'], ['x-ignore-note', 'not in the policy'], ...signedFields(BASE, { creds: writer })],
+      file,
+    );
     expect(ok.status).toBe(204);
   });
 
   it('holds the file to content-length-range while it streams: EntityTooLarge, EntityTooSmall, nothing stored', async () => {
     const range = (min: number, max: number) => signedFields([...BASE, ['content-length-range', min, max]]);
-    const large = await postForm([['key', 'user/large'], ...range(0, MiB)], { name: 'f', data: content(2 * MiB + 1, 3) });
+    const large = await postForm([['key', 'user/large'], ...range(0, MiB)], {
+      name: 'f',
+      data: content(2 * MiB + 1, 3),
+    });
     expect([large.status, errorCode(large)]).toEqual([400, 'EntityTooLarge']);
     const tiny = await postForm([['key', 'user/tiny'], ...range(10, 100)], { name: 'f', data: Buffer.from('short') });
     expect([tiny.status, errorCode(tiny)]).toEqual([400, 'EntityTooSmall']);
-    expect(await Promise.all([g.h.meta.getObject('forms', 'user/large'), g.h.meta.getObject('forms', 'user/tiny')])).toEqual([null, null]);
+    expect(
+      await Promise.all([g.h.meta.getObject('forms', 'user/large'), g.h.meta.getObject('forms', 'user/tiny')]),
+    ).toEqual([null, null]);
     const exact = await postForm([['key', 'user/exact'], ...range(5, 5)], { name: 'f', data: Buffer.from('exact') });
     expect(exact.status).toBe(204);
   });
@@ -93,12 +160,24 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
     expect([noKey.status, errorCode(noKey)]).toEqual([400, 'InvalidArgument']);
     const noFile = await postForm([['key', 'user/nofile'], ...signedFields(BASE)]);
     expect([noFile.status, errorCode(noFile)]).toEqual([400, 'InvalidArgument']);
-    const noSignature = await postForm([['key', 'user/a'], ...signedFields(BASE).filter(([name]) => name !== 'x-amz-signature')], file);
+    const noSignature = await postForm(
+      [['key', 'user/a'], ...signedFields(BASE).filter(([name]) => name !== 'x-amz-signature')],
+      file,
+    );
     expect([noSignature.status, errorCode(noSignature)]).toEqual([400, 'InvalidArgument']);
-    const badPolicy = await postForm([['key', 'user/a'], ...signedFields(BASE).map(([n, v]): [string, string] => [n, n === 'policy' ? 'bm90IGpzb24=' : v])], file);
+    const badPolicy = await postForm(
+      [
+        ['key', 'user/a'],
+        ...signedFields(BASE).map(([n, v]): [string, string] => [n, n === 'policy' ? 'bm90IGpzb24=' : v]),
+      ],
+      file,
+    );
     // The signature covers the policy: a replaced policy fails it before it is parsed.
     expect([badPolicy.status, errorCode(badPolicy)]).toEqual([403, 'SignatureDoesNotMatch']);
-    const bigFields = await postForm([['key', 'user/a'], ['x-ignore-pad', 'p'.repeat(30 * 1024)], ...signedFields(BASE)], file);
+    const bigFields = await postForm(
+      [['key', 'user/a'], ['x-ignore-pad', 'p'.repeat(30 * 1024)], ...signedFields(BASE)],
+      file,
+    );
     expect([bigFields.status, errorCode(bigFields)]).toEqual([400, 'MaxPostPreDataLengthExceededError']);
     const notForm = await post(Buffer.from('key=a'), 'application/x-www-form-urlencoded');
     expect([notForm.status, errorCode(notForm)]).toEqual([412, 'PreconditionFailed']);
@@ -112,9 +191,13 @@ describe('gateway: POST object (browser form with a signed policy)', () => {
 
   it('reports a policy that is not JSON as InvalidPolicyDocument', async () => {
     // Signed correctly, so only the document itself is wrong.
-    const longDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const longDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     let key: Buffer = Buffer.from(`AWS4${ROOT.secretAccessKey}`);
-    for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request']) key = crypto.createHmac('sha256', key).update(part).digest();
+    for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request'])
+      key = crypto.createHmac('sha256', key).update(part).digest();
     const policy = Buffer.from('{"expiration": ').toString('base64');
     const res = await postForm(
       [

@@ -42,7 +42,15 @@ describe('sqlite files', () => {
     await meta.createBucket('b');
     const chunks: never[] = [];
     for (const key of ['a', 'b/c']) {
-      await meta.putObject('b', key, { id: `m-${key}`, size: 1, etag: `e-${key}`, lastModified: 5, metadata: {}, checksums: {}, chunks });
+      await meta.putObject('b', key, {
+        id: `m-${key}`,
+        size: 1,
+        etag: `e-${key}`,
+        lastModified: 5,
+        metadata: {},
+        checksums: {},
+        chunks,
+      });
     }
     await meta.close();
     // The schema as it was before the versions table.

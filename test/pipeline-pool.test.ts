@@ -36,7 +36,17 @@ describe('PipelinePool', () => {
     shards: (Uint8Array | null)[] = chunk.shards,
     overrides: { dataKey?: Buffer; aadIndex?: number } = {},
   ): ReturnType<PipelinePool['decode']> {
-    return pool.decode({ ...chunk, shards, dataKey, aadObject, aadIndex: 0, k, m, plainSize: plain.length, ...overrides });
+    return pool.decode({
+      ...chunk,
+      shards,
+      dataKey,
+      aadObject,
+      aadIndex: 0,
+      k,
+      m,
+      plainSize: plain.length,
+      ...overrides,
+    });
   }
 
   /** The shards with those at `lose` gone: even positions in the list missing, odd ones corrupted. */
@@ -130,7 +140,12 @@ describe('PipelinePool', () => {
     it(`decodes ${k}+${m} with m shards missing or corrupt`, async () => {
       const encoded = await encode(randomBytes(4 * MiB), k, m);
       const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
-      const cases = [range(0, m), range(k, m), range(k - m / 2, m), ...Array.from({ length: 6 }, () => randomSubset(k + m, m))];
+      const cases = [
+        range(0, m),
+        range(k, m),
+        range(k - m / 2, m),
+        ...Array.from({ length: 6 }, () => randomSubset(k + m, m)),
+      ];
       for (const lose of cases) {
         const { plain, bad } = await decode(encoded, damage(encoded.chunk.shards, lose));
         expect(bad, `lost ${lose}`).toEqual(lose);

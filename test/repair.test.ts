@@ -13,7 +13,10 @@ afterEach(async () => {
 });
 
 function scrubber(harness: Harness, graceMs = 0): Scrubber {
-  return new Scrubber({ meta: harness.meta, backends: harness.backends, pipeline: harness.pipeline }, { graceMs, chunksPerSecond: 0 });
+  return new Scrubber(
+    { meta: harness.meta, backends: harness.backends, pipeline: harness.pipeline },
+    { graceMs, chunksPerSecond: 0 },
+  );
 }
 
 describe('repair', () => {
@@ -32,7 +35,14 @@ describe('repair', () => {
     expect(await h.backends.client(victim.backend).check(victim.key)).toBe(false);
 
     const first = await scrubber(h).pass();
-    expect(first).toMatchObject({ objects: 1, chunks: 3, repaired: 1, shardsRebuilt: 1, failed: 0, belowRedundancy: 0 });
+    expect(first).toMatchObject({
+      objects: 1,
+      chunks: 3,
+      repaired: 1,
+      shardsRebuilt: 1,
+      failed: 0,
+      belowRedundancy: 0,
+    });
     expect(await h.backends.client(victim.backend).check(victim.key)).toBe(true);
     expect(await scrubber(h).pass()).toMatchObject({ chunks: 3, healthy: 3, repaired: 0 });
     expect((await collect((await h.store.get('b', 'x')).body)).equals(data)).toBe(true);
@@ -50,7 +60,8 @@ describe('repair', () => {
     await h.store.copy('b', 'o0', 'b', 'o0-copy');
     objects.set('o0-copy', objects.get('o0')!);
     const lost = 'b5';
-    const onLost = async (key: string): Promise<number> => (await h!.meta.getObject('b', key))!.chunks.filter((c) => c.shards.some((s) => s.backend === lost)).length;
+    const onLost = async (key: string): Promise<number> =>
+      (await h!.meta.getObject('b', key))!.chunks.filter((c) => c.shards.some((s) => s.backend === lost)).length;
     const before = (await Promise.all([...objects.keys()].map(onLost))).reduce((sum, n) => sum + n, 0);
     expect(before).toBeGreaterThan(0);
 
@@ -67,7 +78,8 @@ describe('repair', () => {
     // Full redundancy again: two more backends can go.
     h.zdbs[0]!.kill('SIGKILL');
     h.zdbs[1]!.kill('SIGKILL');
-    for (const [key, data] of objects) expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
+    for (const [key, data] of objects)
+      expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
 
     // The lost backend comes back: its stale shards are deleted, nothing is duplicated.
     const back = await z.restart();

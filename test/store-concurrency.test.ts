@@ -22,7 +22,12 @@ describe('object store: reads and writes that must be one metadata transaction',
       h.store.updateBucketSettings('b', (settings) => ({ ...settings, cors })),
       h.store.updateBucketSettings('b', (settings) => ({ ...settings, erasure: { dataShards: 4, parityShards: 2 } })),
     ]);
-    expect((await h.meta.getBucket('b'))?.settings).toEqual({ owner: 'AK1', versioning: 'Suspended', cors, erasure: { dataShards: 4, parityShards: 2 } });
+    expect((await h.meta.getBucket('b'))?.settings).toEqual({
+      owner: 'AK1',
+      versioning: 'Suspended',
+      cors,
+      erasure: { dataShards: 4, parityShards: 2 },
+    });
   });
 
   it('copies only the source version named, and reports a source replaced since', async () => {
@@ -42,6 +47,9 @@ describe('object store: reads and writes that must be one metadata transaction',
     expect(await h.store.uploadPartCopy(uploadId, 1, 'b', 'part-src', undefined, old.id)).toBeNull();
     expect((await h.meta.listParts(uploadId)).parts).toEqual([]);
     const current = (await h.meta.getObject('b', 'part-src'))!;
-    expect(await h.store.uploadPartCopy(uploadId, 1, 'b', 'part-src', undefined, current.id)).toEqual({ etag: current.etag, size: 300_000 });
+    expect(await h.store.uploadPartCopy(uploadId, 1, 'b', 'part-src', undefined, current.id)).toEqual({
+      etag: current.etag,
+      size: 300_000,
+    });
   });
 });

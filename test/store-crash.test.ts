@@ -42,7 +42,13 @@ describe('store process killed mid-PUT', () => {
     zdbs = await Promise.all(Array.from({ length: 6 }, () => startZdb({ bin: ZDB, args: ['--sync'] })));
     const dir = fs.mkdtempSync(path.join(zdbs[0]!.dataDir, '..', 'store-'));
     const script = path.join(dir, 'writer.mjs');
-    fs.writeFileSync(script, writerScript(dir, zdbs.map((z) => z.port)));
+    fs.writeFileSync(
+      script,
+      writerScript(
+        dir,
+        zdbs.map((z) => z.port),
+      ),
+    );
     const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -59,10 +65,22 @@ describe('store process killed mid-PUT', () => {
     });
     await new Promise((r) => child.once('exit', r));
 
-    const backends = new BackendPool(zdbs.map((z, i) => ({ id: `b${i}`, farm: `f${i % 3}`, node: `n${i}`, host: z.host, port: z.port, namespace: 'default', freeBytes: 0, state: 'up' as const })));
+    const backends = new BackendPool(
+      zdbs.map((z, i) => ({
+        id: `b${i}`,
+        farm: `f${i % 3}`,
+        node: `n${i}`,
+        host: z.host,
+        port: z.port,
+        namespace: 'default',
+        freeBytes: 0,
+        state: 'up' as const,
+      })),
+    );
     const shardKeys = async (): Promise<number> => {
       let n = 0;
-      for (let i = 0; i < zdbs.length; i++) for await (const e of backends.client(`b${i}`).scanAll()) if (!e.key.toString().startsWith('meta:')) n++;
+      for (let i = 0; i < zdbs.length; i++)
+        for await (const e of backends.client(`b${i}`).scanAll()) if (!e.key.toString().startsWith('meta:')) n++;
       return n;
     };
     const meta = new SqliteMetaStore(path.join(dir, 'meta.db'));
@@ -74,7 +92,8 @@ describe('store process killed mid-PUT', () => {
       expect(await meta.recoverPendingWrites()).toBeGreaterThan(0);
       await new Deleter(meta, backends).drain();
       expect(await shardKeys()).toBe(committedShards);
-      for (const c of committed.chunks) for (const s of c.shards) expect(await backends.client(s.backend).check(s.key)).toBe(true);
+      for (const c of committed.chunks)
+        for (const s of c.shards) expect(await backends.client(s.backend).check(s.key)).toBe(true);
     } finally {
       await meta.close();
       await backends.close();

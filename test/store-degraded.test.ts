@@ -54,10 +54,14 @@ async function multipartTimed(key: string, parts: Buffer[]): Promise<number> {
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
   const done = [];
   for (const [i, Body] of parts.entries()) {
-    const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body }));
+    const { ETag } = await s3.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body }),
+    );
     done.push({ PartNumber: i + 1, ETag });
   }
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: done } }));
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: done } }),
+  );
   written.set(key, Buffer.concat(parts));
   return performance.now() - t0;
 }
@@ -72,16 +76,22 @@ async function writeSet(tag: string, seed: number): Promise<Record<string, numbe
   const ms = {
     small: await putTimed(`${tag}/100k`, content(100_000, seed)),
     large: await putTimed(`${tag}/30m`, content(30 * MiB, seed + 1)),
-    multipart: await multipartTimed(`${tag}/mpu`, [content(5 * MiB, seed + 2), content(5 * MiB, seed + 3), content(300_000, seed + 4)]),
+    multipart: await multipartTimed(`${tag}/mpu`, [
+      content(5 * MiB, seed + 2),
+      content(5 * MiB, seed + 3),
+      content(300_000, seed + 4),
+    ]),
   };
-  for (const key of [`${tag}/100k`, `${tag}/30m`, `${tag}/mpu`]) expect((await read(key)).equals(written.get(key)!)).toBe(true);
+  for (const key of [`${tag}/100k`, `${tag}/30m`, `${tag}/mpu`])
+    expect((await read(key)).equals(written.get(key)!)).toBe(true);
   return ms;
 }
 
 /** Chunks of the stored objects with shards recorded missing. */
 async function degradedChunks(): Promise<number> {
   let n = 0;
-  for (const key of written.keys()) n += (await g.h.meta.getObject(BUCKET, key))!.chunks.filter((c) => c.shards.some((x) => x.missing)).length;
+  for (const key of written.keys())
+    n += (await g.h.meta.getObject(BUCKET, key))!.chunks.filter((c) => c.shards.some((x) => x.missing)).length;
   return n;
 }
 
@@ -128,14 +138,18 @@ describe('degraded writes over six zdb processes (4+2, write quorum 5)', () => {
     await refreshUntil('b4', 'down');
     for (const [key, bytes] of written) expect((await read(key)).equals(bytes), key).toBe(true);
 
-    const refused = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'refused', Body: content(100_000, 30) })).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const refused = await s3
+      .send(new PutObjectCommand({ Bucket: BUCKET, Key: 'refused', Body: content(100_000, 30) }))
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(refused).toBeInstanceOf(S3ServiceException);
     expect((refused as S3ServiceException).name).toBe('SlowDown');
     expect((refused as S3ServiceException).$metadata.httpStatusCode).toBe(503);
-    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'refused' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'refused' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
     expect((listed.Contents ?? []).map((o) => o.Key)).not.toContain('refused');
   }, 180_000);
@@ -149,7 +163,12 @@ describe('degraded writes over six zdb processes (4+2, write quorum 5)', () => {
     await refreshUntil('b5', 'up');
 
     const t0 = performance.now();
-    const completion = await new Completer(g.h, { batch: 10_000, leaseMs: 60_000, graceMs: 0, chunksPerSecond: 0 }).pass();
+    const completion = await new Completer(g.h, {
+      batch: 10_000,
+      leaseMs: 60_000,
+      graceMs: 0,
+      chunksPerSecond: 0,
+    }).pass();
     expect(completion.failed).toBe(0);
     expect(await degradedChunks()).toBe(0);
     // What the queue does not know of (the healthy objects' shards lost with b5's disk) the scrubber finds.

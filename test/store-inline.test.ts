@@ -36,7 +36,11 @@ describe('small objects kept in their manifest', () => {
     // The text half of the content would be visible in a plaintext or merely compressed copy.
     expect(sealed.includes(Buffer.from('quick brown fox'))).toBe(false);
     expect((await collect((await h.store.get('b', 'small')).body)).equals(data)).toBe(true);
-    expect((await collect((await h.store.get('b', 'small', { start: 100, end: 9000 })).body)).equals(data.subarray(100, 9001))).toBe(true);
+    expect(
+      (await collect((await h.store.get('b', 'small', { start: 100, end: 9000 })).body)).equals(
+        data.subarray(100, 9001),
+      ),
+    ).toBe(true);
   });
 
   it('cuts an object one byte over the inline size into chunks as before', async () => {
@@ -54,8 +58,13 @@ describe('small objects kept in their manifest', () => {
     const { manifest } = await h.store.put('b', 'tampered', pieces(data));
     const sealed = Buffer.from(manifest.inline!.data, 'base64');
     sealed[10]! ^= 1;
-    await h.meta.putObject('b', 'tampered', { ...manifest, inline: { ...manifest.inline!, data: sealed.toString('base64') } });
-    await expect(collect((await h.store.get('b', 'tampered')).body)).rejects.toMatchObject({ code: 'CHUNK_AUTH_FAILED' });
+    await h.meta.putObject('b', 'tampered', {
+      ...manifest,
+      inline: { ...manifest.inline!, data: sealed.toString('base64') },
+    });
+    await expect(collect((await h.store.get('b', 'tampered')).body)).rejects.toMatchObject({
+      code: 'CHUNK_AUTH_FAILED',
+    });
   });
 
   it('copies, overwrites and deletes inline objects, and a copy keeps reading after its source is gone', async () => {
@@ -79,8 +88,13 @@ describe('small objects kept in their manifest', () => {
     const p1 = await h.store.uploadPart(uploadId, 1, pieces(Buffer.from(first)));
     const p2 = (await h.store.uploadPartCopy(uploadId, 2, 'b', 'part-src'))!;
     expect(p2.etag).toBe(crypto.createHash('md5').update(small).digest('hex'));
-    await h.store.completeUpload(uploadId, [{ partNumber: 1, etag: p1.etag }, { partNumber: 2, etag: p2.etag }]);
-    expect((await collect((await h.store.get('b', 'assembled')).body)).equals(Buffer.concat([first, small]))).toBe(true);
+    await h.store.completeUpload(uploadId, [
+      { partNumber: 1, etag: p1.etag },
+      { partNumber: 2, etag: p2.etag },
+    ]);
+    expect((await collect((await h.store.get('b', 'assembled')).body)).equals(Buffer.concat([first, small]))).toBe(
+      true,
+    );
   });
 
   it('keeps reading inline objects with 2 of 6 backends down, and meta rebuild brings their bytes back', async () => {
@@ -89,14 +103,21 @@ describe('small objects kept in their manifest', () => {
     const fresh = new SqliteMetaStore(path.join(h.dir, 'inline-rebuilt.db'));
     try {
       await h.store.replica.rebuild(fresh);
-      const rebuilt = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: h.masterKey });
-      for (const [i, data] of objects.entries()) expect((await collect((await rebuilt.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
+      const rebuilt = new ObjectStore({
+        meta: fresh,
+        backends: h.backends,
+        pipeline: h.pipeline,
+        masterKey: h.masterKey,
+      });
+      for (const [i, data] of objects.entries())
+        expect((await collect((await rebuilt.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
     } finally {
       await fresh.close();
     }
     h.zdbs[0]!.kill();
     h.zdbs[3]!.kill();
-    for (const [i, data] of objects.entries()) expect((await collect((await h.store.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
+    for (const [i, data] of objects.entries())
+      expect((await collect((await h.store.get('b', `many-${i}`)).body)).equals(data)).toBe(true);
   });
 });
 

@@ -44,12 +44,16 @@ describe('object store', () => {
       const got = await collect((await h.store.get('b', 'ranged', { start: a, end: b })).body);
       expect(got.equals(data.subarray(a, b + 1))).toBe(true);
     }
-    await expect(h.store.get('b', 'ranged', { start: data.length, end: data.length + 5 })).rejects.toThrow(/not satisfiable/);
+    await expect(h.store.get('b', 'ranged', { start: data.length, end: data.length + 5 })).rejects.toThrow(
+      /not satisfiable/,
+    );
   });
 
   it('refuses a Content-MD5 that does not match and leaves nothing visible', async () => {
     const data = content(CHUNK * 2, 3);
-    await expect(h.store.put('b', 'bad-md5', pieces(data), { contentMd5: Buffer.alloc(16).toString('base64') })).rejects.toMatchObject({ code: 'BadDigest' });
+    await expect(
+      h.store.put('b', 'bad-md5', pieces(data), { contentMd5: Buffer.alloc(16).toString('base64') }),
+    ).rejects.toMatchObject({ code: 'BadDigest' });
     expect(await h.meta.getObject('b', 'bad-md5')).toBeNull();
   });
 
@@ -93,19 +97,29 @@ describe('object store', () => {
   it('refuses to decrypt with a wrong master key, never returning garbage', async () => {
     const data = content(CHUNK, 5);
     await h.store.put('b', 'secret', pieces(data));
-    const wrong = new ObjectStore({ meta: h.meta, backends: h.backends, pipeline: h.pipeline, masterKey: crypto.randomBytes(32), chunkSize: CHUNK });
+    const wrong = new ObjectStore({
+      meta: h.meta,
+      backends: h.backends,
+      pipeline: h.pipeline,
+      masterKey: crypto.randomBytes(32),
+      chunkSize: CHUNK,
+    });
     await expect(collect((await wrong.get('b', 'secret')).body)).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
   });
 
   it('rebuilds the whole metadata database from the backends and the master key', async () => {
     const data = content(3 * CHUNK + 7, 808);
     await h.store.createBucket('rebuilt', { erasure: { dataShards: 3, parityShards: 2 } });
-    await h.store.put('rebuilt', 'a/κλειδί', pieces(data), { contentType: 'text/x-test', metadata: { colour: 'blue' } });
+    await h.store.put('rebuilt', 'a/κλειδί', pieces(data), {
+      contentType: 'text/x-test',
+      metadata: { colour: 'blue' },
+    });
     await h.store.put('rebuilt', 'gone', pieces(content(10, 1)));
     await h.store.delete('rebuilt', 'gone');
     const expected = new Map<string, { etag: string; size: number }>();
     for (const bucket of await h.meta.listBuckets()) {
-      for (const e of (await h.meta.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries) expected.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
+      for (const e of (await h.meta.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries)
+        expected.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
     }
     const fresh = new SqliteMetaStore(path.join(h.dir, 'rebuilt.db'));
     try {
@@ -113,17 +127,31 @@ describe('object store', () => {
       expect(report.unreadable).toBe(0);
       const got = new Map<string, { etag: string; size: number }>();
       for (const bucket of await fresh.listBuckets()) {
-        for (const e of (await fresh.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries) got.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
+        for (const e of (await fresh.listObjects({ bucket: bucket.name, maxKeys: 10_000 })).entries)
+          got.set(`${bucket.name}/${e.key}`, { etag: e.etag, size: e.size });
       }
       expect(got).toEqual(expected);
       expect((await fresh.getBucket('rebuilt'))!.settings.erasure).toEqual({ dataShards: 3, parityShards: 2 });
       const m = (await fresh.getObject('rebuilt', 'a/κλειδί'))!;
       expect(m.contentType).toBe('text/x-test');
       expect(m.metadata).toEqual({ colour: 'blue' });
-      const reader = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: h.masterKey, chunkSize: CHUNK });
+      const reader = new ObjectStore({
+        meta: fresh,
+        backends: h.backends,
+        pipeline: h.pipeline,
+        masterKey: h.masterKey,
+        chunkSize: CHUNK,
+      });
       expect((await collect((await reader.get('rebuilt', 'a/κλειδί')).body)).equals(data)).toBe(true);
-      const wrongKey = new ObjectStore({ meta: fresh, backends: h.backends, pipeline: h.pipeline, masterKey: crypto.randomBytes(32) });
-      await expect(wrongKey.replica.rebuild(new SqliteMetaStore(path.join(h.dir, 'wrong.db')))).rejects.toMatchObject({ code: 'WRONG_MASTER_KEY' });
+      const wrongKey = new ObjectStore({
+        meta: fresh,
+        backends: h.backends,
+        pipeline: h.pipeline,
+        masterKey: crypto.randomBytes(32),
+      });
+      await expect(wrongKey.replica.rebuild(new SqliteMetaStore(path.join(h.dir, 'wrong.db')))).rejects.toMatchObject({
+        code: 'WRONG_MASTER_KEY',
+      });
     } finally {
       await fresh.close();
     }
@@ -136,7 +164,9 @@ describe('object store', () => {
     expect(put.manifest.chunks).toHaveLength(25);
     const got = await collect((await big.get('b', 'big')).body);
     expect(got.length).toBe(data.length);
-    expect(crypto.createHash('sha256').update(got).digest('hex')).toBe(crypto.createHash('sha256').update(data).digest('hex'));
+    expect(crypto.createHash('sha256').update(got).digest('hex')).toBe(
+      crypto.createHash('sha256').update(data).digest('hex'),
+    );
   });
 });
 
@@ -153,7 +183,8 @@ describe('object store with backends failing', () => {
       }
       h.zdbs[1]!.kill('SIGKILL');
       h.zdbs[4]!.kill('SIGKILL');
-      for (const [key, data] of objects) expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
+      for (const [key, data] of objects)
+        expect((await collect((await h.store.get('b', key)).body)).equals(data)).toBe(true);
     } finally {
       await h.close();
     }
@@ -241,7 +272,9 @@ describe('object store multipart', () => {
       expect(manifest.contentType).toBe('application/x-test');
       const got = await collect((await h.store.get('b', 'multi')).body);
       expect(got.equals(Buffer.concat([p1, p2, p3]))).toBe(true);
-      const ranged = await collect((await h.store.get('b', 'multi', { start: p1.length - 10, end: p1.length + 10 })).body);
+      const ranged = await collect(
+        (await h.store.get('b', 'multi', { start: p1.length - 10, end: p1.length + 10 })).body,
+      );
       expect(ranged.equals(Buffer.concat([p1, p2]).subarray(p1.length - 10, p1.length + 11))).toBe(true);
       // The replaced part's shards were queued for deletion.
       expect(await new Deleter(h.meta, h.backends).drain()).toBeGreaterThan(0);

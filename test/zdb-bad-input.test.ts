@@ -10,7 +10,11 @@ import { startZdb, type ZdbProcess } from './helpers/zdb-process.js';
 const ZDB = path.resolve('bin/zdb.js');
 
 /** Sends raw bytes, returns everything the server sent back before closing (or after `waitMs`). */
-function rawExchange(port: number, bytes: Buffer | Buffer[], waitMs = 1500): Promise<{ reply: string; closed: boolean }> {
+function rawExchange(
+  port: number,
+  bytes: Buffer | Buffer[],
+  waitMs = 1500,
+): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve) => {
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -96,13 +100,19 @@ describe('zdb bad input', () => {
   });
 
   it('answers the requests before a protocol error in order, then the error', async () => {
-    const { reply } = await rawExchange(server.port, [request('PING'), request('GET', 'precious'), Buffer.from('JUNK\r\n')]);
+    const { reply } = await rawExchange(server.port, [
+      request('PING'),
+      request('GET', 'precious'),
+      Buffer.from('JUNK\r\n'),
+    ]);
     expect(reply).toBe('+PONG\r\n$10\r\nstill here\r\n-Malformed request, array expected\r\n');
   });
 
   it('refuses namespace names that would leave the data directory', async () => {
     for (const name of ['../x', '..', '.', 'a/b', 'default']) {
-      await expect(client.nsnew(name)).rejects.toMatchObject({ message: expect.stringContaining('This name is not allowed') });
+      await expect(client.nsnew(name)).rejects.toMatchObject({
+        message: expect.stringContaining('This name is not allowed'),
+      });
     }
     expect(fs.readdirSync(path.dirname(server.dataDir)).filter((f) => f === 'x')).toEqual([]);
     expect(await client.nslist()).toEqual(['default']);
@@ -149,7 +159,12 @@ describe.runIf(canMountTmpfs())('zdb on a full disk (tmpfs of 3 MiB)', () => {
   });
 
   it('answers ENOSPC with an error, keeps every acknowledged value, and restarts intact', async () => {
-    const server = await startZdb({ bin: ZDB, args: ['--sync'], dataDir: path.join(mount, 'data'), indexDir: path.join(mount, 'index') });
+    const server = await startZdb({
+      bin: ZDB,
+      args: ['--sync'],
+      dataDir: path.join(mount, 'data'),
+      indexDir: path.join(mount, 'index'),
+    });
     const c = new ZdbClient({ port: server.port, connections: 1 });
     const acked = new Map<string, Buffer>();
     let failure: unknown;

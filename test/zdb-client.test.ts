@@ -323,7 +323,16 @@ function clientContract(start: (options: Omit<StartZdbOptions, 'bin'>) => Promis
     expect((await zdbError(admin.nsnew(name))).code).toBe('NS_EXISTS');
     await db.set('a', Buffer.alloc(1000));
     const info = await admin.nsinfo(name);
-    expect(info).toMatchObject({ name, entries: 1, public: true, password: false, worm: false, locked: false, mode: 'user', dataLimitsBytes: 0 });
+    expect(info).toMatchObject({
+      name,
+      entries: 1,
+      public: true,
+      password: false,
+      worm: false,
+      locked: false,
+      mode: 'user',
+      dataLimitsBytes: 0,
+    });
     expect(info.dataSizeBytes).toBeGreaterThanOrEqual(1000);
     expect(info.indexSizeBytes).toBeGreaterThan(0);
     expect(info.dataDiskFreespaceBytes).toBeGreaterThan(0);
@@ -419,7 +428,7 @@ function clientContract(start: (options: Omit<StartZdbOptions, 'bin'>) => Promis
     expect(scanned).toHaveLength(52);
   });
 
-  it('waits for another client\'s command', async () => {
+  it("waits for another client's command", async () => {
     const { db } = await freshNamespace();
     const waiting = db.wait('SET', 5_000);
     await sleep(100);
@@ -433,7 +442,13 @@ function clientContract(start: (options: Omit<StartZdbOptions, 'bin'>) => Promis
     const admin = client({ connections: 1 });
     await admin.nsset(name, 'password', 'pw');
     await admin.nsset(name, 'public', false);
-    const db = client({ namespace: name, namespacePassword: 'pw', connections: 2, reconnectDelayMs: 50, reconnectMaxDelayMs: 200 });
+    const db = client({
+      namespace: name,
+      namespacePassword: 'pw',
+      connections: 2,
+      reconnectDelayMs: 50,
+      reconnectMaxDelayMs: 200,
+    });
     await db.set('before', 'restart');
 
     server = await server.restart();
@@ -456,7 +471,11 @@ function clientContract(start: (options: Omit<StartZdbOptions, 'bin'>) => Promis
 const REFERENCE = process.env['ZDB_REFERENCE_BIN'];
 const servers = [
   { name: 'qstor zdb', bin: 'bin/zdb.js', enabled: true },
-  { name: `0-db (${REFERENCE ?? 'set ZDB_REFERENCE_BIN to run'})`, bin: REFERENCE ?? '', enabled: REFERENCE !== undefined && existsSync(REFERENCE) },
+  {
+    name: `0-db (${REFERENCE ?? 'set ZDB_REFERENCE_BIN to run'})`,
+    bin: REFERENCE ?? '',
+    enabled: REFERENCE !== undefined && existsSync(REFERENCE),
+  },
 ];
 
 for (const target of servers) {

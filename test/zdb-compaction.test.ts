@@ -128,7 +128,12 @@ describe('zdb online compaction', () => {
     fs.writeFileSync(path.join(ns, 'compact-0'), '0');
     // And an unfinished copy of file 1 (no marker): must be thrown away.
     fs.writeFileSync(path.join(data, 'd1.compact'), 'partial');
-    const again = await startZdb({ bin: ZDB, args: ['--datasize', '512K'], dataDir: snapshot, indexDir: snapshotIndex });
+    const again = await startZdb({
+      bin: ZDB,
+      args: ['--datasize', '512K'],
+      dataDir: snapshot,
+      indexDir: snapshotIndex,
+    });
     servers = [again];
     expect(fs.existsSync(path.join(data, 'd1.compact'))).toBe(false);
     expect(fs.existsSync(path.join(ns, 'i0.compact'))).toBe(false);

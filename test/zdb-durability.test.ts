@@ -28,7 +28,10 @@ async function writeUntil(srv: ZdbProcess, stopAfterMs: number, firstKey: number
   const writers = 8;
   let next = firstKey;
   let stop = false;
-  const clients = Array.from({ length: writers }, () => new ZdbClient({ port: srv.port, connections: 1, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 }));
+  const clients = Array.from(
+    { length: writers },
+    () => new ZdbClient({ port: srv.port, connections: 1, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 }),
+  );
   const loops = clients.map(async (c) => {
     while (!stop) {
       const i = next++;

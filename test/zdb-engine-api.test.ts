@@ -23,7 +23,15 @@ describe('zdb engine: the Namespace API', () => {
   function open(): Engine {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'zdb-api-'));
     roots.push(root);
-    const engine = new Engine({ dataDir: path.join(root, 'd'), indexDir: path.join(root, 'i'), mode: null, datasize: 1 << 20, defaultMaxsize: 0, defaultPassword: '', durable: false });
+    const engine = new Engine({
+      dataDir: path.join(root, 'd'),
+      indexDir: path.join(root, 'i'),
+      mode: null,
+      datasize: 1 << 20,
+      defaultMaxsize: 0,
+      defaultPassword: '',
+      durable: false,
+    });
     engine.open();
     engines.push(engine);
     return engine;
@@ -102,7 +110,14 @@ describe('zdb engine: the Namespace API', () => {
     seq.set(b(''), b('first'));
     seq.set(b(''), b('second'));
     const info = seq.info();
-    expect(info).toMatchObject({ name: 'seqspace', mode: IndexMode.Seq, entries: 2, nextId: 2, dataBytes: 11, headId: 0 });
+    expect(info).toMatchObject({
+      name: 'seqspace',
+      mode: IndexMode.Seq,
+      entries: 2,
+      nextId: 2,
+      dataBytes: 11,
+      headId: 0,
+    });
     expect(info.dataActive).toBe(path.join(info.dataDir, 'd0'));
     expect(info.indexActive).toBe(path.join(info.indexDir, 'i0'));
     seq.jump();

@@ -61,14 +61,32 @@ describe('zdb: one process per data and index directory', () => {
     const dataBefore = hashTree(first.dataDir);
     const indexBefore = hashTree(first.indexDir);
 
-    const second = await runSecond(['--listen', '127.0.0.1', '--port', String(await freePort()), '--data', first.dataDir, '--index', first.indexDir]);
+    const second = await runSecond([
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      String(await freePort()),
+      '--data',
+      first.dataDir,
+      '--index',
+      first.indexDir,
+    ]);
     expect(second.code).not.toBe(0);
     expect(second.stderr).toContain(`pid ${first.pid}`);
     expect(second.stderr).toContain(first.dataDir);
 
     // Sharing only the index directory is refused too.
     const otherData = fs.mkdtempSync(path.join(os.tmpdir(), 'zdb-other-'));
-    const third = await runSecond(['--listen', '127.0.0.1', '--port', String(await freePort()), '--data', otherData, '--index', first.indexDir]);
+    const third = await runSecond([
+      '--listen',
+      '127.0.0.1',
+      '--port',
+      String(await freePort()),
+      '--data',
+      otherData,
+      '--index',
+      first.indexDir,
+    ]);
     fs.rmSync(otherData, { recursive: true, force: true });
     expect(third.code).not.toBe(0);
     expect(third.stderr).toContain(`pid ${first.pid}`);
@@ -83,7 +101,16 @@ describe('zdb: one process per data and index directory', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zdb-same-'));
     try {
       first = await startZdb({ bin: ZDB, dataDir: dir, indexDir: dir });
-      const again = await runSecond(['--listen', '127.0.0.1', '--port', String(await freePort()), '--data', dir, '--index', dir]);
+      const again = await runSecond([
+        '--listen',
+        '127.0.0.1',
+        '--port',
+        String(await freePort()),
+        '--data',
+        dir,
+        '--index',
+        dir,
+      ]);
       expect(again.code).not.toBe(0);
       expect(again.stderr).toContain(`pid ${first.pid}`);
       first = await first.restart();
@@ -138,7 +165,14 @@ describe('zdb engine: reads check the stored key', () => {
   /** Writes the data entry another process would append for (key, value) at `offset` of d0. */
   function foreignEntry(file: string, offset: number, key: Buffer, value: Buffer): void {
     const entry = Buffer.alloc(DATA_ENTRY_HEADER_SIZE + key.length + value.length);
-    writeDataEntryHeader(entry, 0, { keyLength: key.length, dataLength: value.length, previous: 0, crc: zdbCrc32c(value), flags: 0, timestamp: 1 });
+    writeDataEntryHeader(entry, 0, {
+      keyLength: key.length,
+      dataLength: value.length,
+      previous: 0,
+      crc: zdbCrc32c(value),
+      flags: 0,
+      timestamp: 1,
+    });
     key.copy(entry, DATA_ENTRY_HEADER_SIZE);
     value.copy(entry, DATA_ENTRY_HEADER_SIZE + key.length);
     const fd = fs.openSync(file, 'r+');

@@ -149,7 +149,11 @@ describe('zdb: password guessing is paced', () => {
     await settle();
     const clients = await Promise.all(Array.from({ length: 30 }, () => RawClient.connect(server.port)));
     const start = Date.now();
-    const times = await Promise.all(clients.map(async (c, i) => (expect(await c.cmd('AUTH', `guess-${i}`)).toEqual(err('Access denied')), Date.now() - start)));
+    const times = await Promise.all(
+      clients.map(
+        async (c, i) => (expect(await c.cmd('AUTH', `guess-${i}`)).toEqual(err('Access denied')), Date.now() - start),
+      ),
+    );
     expect(Math.max(...times)).toBeGreaterThanOrEqual(2_900);
     // Ten a second: no more than about 10 answers in the first second.
     expect(times.filter((t) => t < 1_000).length).toBeLessThanOrEqual(11);
@@ -176,7 +180,9 @@ describe('zdb: password guessing is paced', () => {
     await settle();
     const clients = await Promise.all(Array.from({ length: 70 }, () => RawClient.connect(server.port)));
     const replies = await Promise.all(clients.map((c, i) => c.cmd('AUTH', i === 69 ? PW : `guess-${i}`)));
-    const throttled = replies.filter((r) => JSON.stringify(r) === JSON.stringify(err('Too many failed authentications, retry later')));
+    const throttled = replies.filter(
+      (r) => JSON.stringify(r) === JSON.stringify(err('Too many failed authentications, retry later')),
+    );
     expect(throttled.length).toBeGreaterThan(0);
     // Even the right password, queued behind the guesses, is refused, not granted.
     expect(replies[69]).toEqual(err('Too many failed authentications, retry later'));

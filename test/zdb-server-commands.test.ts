@@ -82,47 +82,79 @@ defineScenarios('zdb server: data commands', [
       await s.x(['PING', 'extra', 'args'], '+PONG');
       await s.x(['ping'], '+PONG');
       const before = nowSec();
-      await s.x(['TIME'], (r) => {
-        expect(Array.isArray(r) && r.length === 2).toBe(true);
-        const [sec, usec] = r as [string, string];
-        expect(sec).toMatch(/^\$[1-9]\d{9}$/);
-        expect(Number(sec.slice(1))).toBeGreaterThanOrEqual(before - 1);
-        expect(Number(sec.slice(1))).toBeLessThanOrEqual(nowSec() + 1);
-        expect(usec).toMatch(/^\$(0|[1-9]\d{0,5})$/);
-      }, { as: () => 'time' });
-      const info = await s.x(['INFO'], (r) => {
-        const text = unbulk(r).toString();
-        expect(text.startsWith('# server\nserver_name: 0-db (zdb)\n')).toBe(true);
-        expect(text.endsWith('\n')).toBe(true);
-        for (const section of ['\n\n# clients\n', '\n\n# internals\n', '\n\n# stats\n']) expect(text).toContain(section);
-        // A blank line before every section but the first.
-        expect(text.slice(1)).not.toMatch(/[^\n]\n# /);
-        expect(text).toContain('\nsequential_key_size: 8\ndata_version: 3\nindex_version: 4\n');
-        const fields = parseInfo(r);
-        for (const f of [
-          'server_revision', 'engine_revision', 'instance_id', 'boot_time', 'uptime', 'clients_lifetime',
-          'commands_executed', 'commands_failed', 'commands_unauthorized', 'index_disk_read_failed',
-          'index_disk_write_failed', 'data_disk_read_failed', 'data_disk_write_failed', 'index_disk_read_bytes',
-          'index_disk_read_mb', 'index_disk_write_bytes', 'index_disk_write_mb', 'data_disk_read_bytes',
-          'data_disk_read_mb', 'data_disk_write_bytes', 'data_disk_write_mb', 'network_rx_bytes', 'network_rx_mb',
-          'network_tx_bytes', 'network_tx_mb',
-        ]) {
-          expect(fields.has(f), f).toBe(true);
-        }
-        expect(fields.get('network_rx_mb')).toMatch(/^\d+\.\d\d$/);
-      }, { differs: true });
+      await s.x(
+        ['TIME'],
+        (r) => {
+          expect(Array.isArray(r) && r.length === 2).toBe(true);
+          const [sec, usec] = r as [string, string];
+          expect(sec).toMatch(/^\$[1-9]\d{9}$/);
+          expect(Number(sec.slice(1))).toBeGreaterThanOrEqual(before - 1);
+          expect(Number(sec.slice(1))).toBeLessThanOrEqual(nowSec() + 1);
+          expect(usec).toMatch(/^\$(0|[1-9]\d{0,5})$/);
+        },
+        { as: () => 'time' },
+      );
+      const info = await s.x(
+        ['INFO'],
+        (r) => {
+          const text = unbulk(r).toString();
+          expect(text.startsWith('# server\nserver_name: 0-db (zdb)\n')).toBe(true);
+          expect(text.endsWith('\n')).toBe(true);
+          for (const section of ['\n\n# clients\n', '\n\n# internals\n', '\n\n# stats\n'])
+            expect(text).toContain(section);
+          // A blank line before every section but the first.
+          expect(text.slice(1)).not.toMatch(/[^\n]\n# /);
+          expect(text).toContain('\nsequential_key_size: 8\ndata_version: 3\nindex_version: 4\n');
+          const fields = parseInfo(r);
+          for (const f of [
+            'server_revision',
+            'engine_revision',
+            'instance_id',
+            'boot_time',
+            'uptime',
+            'clients_lifetime',
+            'commands_executed',
+            'commands_failed',
+            'commands_unauthorized',
+            'index_disk_read_failed',
+            'index_disk_write_failed',
+            'data_disk_read_failed',
+            'data_disk_write_failed',
+            'index_disk_read_bytes',
+            'index_disk_read_mb',
+            'index_disk_write_bytes',
+            'index_disk_write_mb',
+            'data_disk_read_bytes',
+            'data_disk_read_mb',
+            'data_disk_write_bytes',
+            'data_disk_write_mb',
+            'network_rx_bytes',
+            'network_rx_mb',
+            'network_tx_bytes',
+            'network_tx_mb',
+          ]) {
+            expect(fields.has(f), f).toBe(true);
+          }
+          expect(fields.get('network_rx_mb')).toMatch(/^\d+\.\d\d$/);
+        },
+        { differs: true },
+      );
       const before1 = parseInfo(info);
       await s.x(['GET', 'nothing'], 'nil');
       await s.x(['NOSUCHCOMMAND'], '-Command not supported');
-      await s.x(['INFO', 'ignored'], (r) => {
-        const after = parseInfo(r);
-        // GET, NOSUCHCOMMAND (failed, not executed), INFO itself.
-        expect(Number(after.get('commands_executed')) - Number(before1.get('commands_executed'))).toBe(2);
-        expect(Number(after.get('commands_failed')) - Number(before1.get('commands_failed'))).toBe(1);
-        expect(Number(after.get('commands_unauthorized'))).toBe(0);
-        // The readiness probe and this client.
-        expect(Number(after.get('clients_lifetime'))).toBe(2);
-      }, { differs: true });
+      await s.x(
+        ['INFO', 'ignored'],
+        (r) => {
+          const after = parseInfo(r);
+          // GET, NOSUCHCOMMAND (failed, not executed), INFO itself.
+          expect(Number(after.get('commands_executed')) - Number(before1.get('commands_executed'))).toBe(2);
+          expect(Number(after.get('commands_failed')) - Number(before1.get('commands_failed'))).toBe(1);
+          expect(Number(after.get('commands_unauthorized'))).toBe(0);
+          // The readiness probe and this client.
+          expect(Number(after.get('clients_lifetime'))).toBe(2);
+        },
+        { differs: true },
+      );
     },
   },
   {
@@ -206,11 +238,15 @@ defineScenarios('zdb server: data commands', [
       await s.x(['KEYTIME', 't0'], ':0');
       const before = nowSec();
       await s.x(['SET', 'now', 'v'], '$now');
-      await s.x(['KEYTIME', 'now'], (r) => {
-        const t = Number((r as string).slice(1));
-        expect(t).toBeGreaterThanOrEqual(before - 1);
-        expect(t).toBeLessThanOrEqual(nowSec() + 1);
-      }, { as: () => 'now' });
+      await s.x(
+        ['KEYTIME', 'now'],
+        (r) => {
+          const t = Number((r as string).slice(1));
+          expect(t).toBeGreaterThanOrEqual(before - 1);
+          expect(t).toBeLessThanOrEqual(nowSec() + 1);
+        },
+        { as: () => 'now' },
+      );
       await s.x(['DEL', 'k'], '+OK');
       await s.x(['DEL', 'k'], '-Key not found');
       await s.x(['DEL', 'never'], '-Key not found');
@@ -273,7 +309,9 @@ defineScenarios('zdb server: data commands', [
       m.set('foo', 'bar');
       // 0-db's own example: key "foo" (3), file 0, length 3, offset 29, crc 0x6ad3b04b.
       await s.x(['KEYCUR', 'foo'], '$\\x03\\x00\\x00\\x00\\x00\\x03\\x00\\x00\\x00\\x1d\\x00\\x00\\x00K\\xb0\\xd3j');
-      expect($(m.cursor('foo'))).toBe($(Buffer.from([3, 0, 0, 0, 0, 3, 0, 0, 0, 0x1d, 0, 0, 0, 0x4b, 0xb0, 0xd3, 0x6a])));
+      expect($(m.cursor('foo'))).toBe(
+        $(Buffer.from([3, 0, 0, 0, 0, 3, 0, 0, 0, 0x1d, 0, 0, 0, 0x4b, 0xb0, 0xd3, 0x6a])),
+      );
       await s.x(['SCAN'], [$(m.cursor('foo')), [['$foo', ':3', ':1700000000']]]);
       await s.x(['RSCAN'], [$(m.cursor('foo')), [['$foo', ':3', ':1700000000']]]);
       await s.x(['SCAN', m.cursor('foo')], '-No more data');
@@ -399,10 +437,14 @@ defineScenarios('zdb server: data commands', [
       await s.x(['HISTORY', 'a', historyCursor(0, 29)], ['nil', '$1700000001', '$v1']);
       await s.x(['GET', 'b'], '$v2');
       await s.x(['CHECK', 'b'], ':1');
-      await s.x(['NSINFO', 'default'], (r) => {
-        const f = parseInfo(r);
-        expect([f.get('data_current_id'), f.get('index_active')]).toEqual(['2', `${s.proc.indexDir}/default/i2`]);
-      }, { as: () => 'nsinfo' });
+      await s.x(
+        ['NSINFO', 'default'],
+        (r) => {
+          const f = parseInfo(r);
+          expect([f.get('data_current_id'), f.get('index_active')]).toEqual(['2', `${s.proc.indexDir}/default/i2`]);
+        },
+        { as: () => 'nsinfo' },
+      );
     },
   },
   {
@@ -447,7 +489,9 @@ function protocolTests(kind: Kind): void {
     await withServer(kind, async (port) => {
       const c = await RawClient.connect(port);
       c.setRaw(true);
-      c.sendRaw('*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n');
+      c.sendRaw(
+        '*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$4\r\nPING\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n',
+      );
       const want = '$-1\r\n+PONG\r\n$1\r\na\r\n$1\r\nb\r\n';
       expect((await c.readRaw(want.length)).toString('latin1')).toBe(want);
       c.close();
@@ -523,7 +567,13 @@ describe('zdb server: wire protocol (ours)', () => {
   it('the server survives garbage and keeps serving other clients', async () => {
     const proc = await startZdb({ bin: OURS_BIN });
     try {
-      for (const garbage of ['\x00\x01\x02', '*2\r\n$3\r\nGET\r\nfoo\r\n', '*x\r\n', '$3\r\nfoo\r\n', '*2\r\n$-5\r\n']) {
+      for (const garbage of [
+        '\x00\x01\x02',
+        '*2\r\n$3\r\nGET\r\nfoo\r\n',
+        '*x\r\n',
+        '$3\r\nfoo\r\n',
+        '*2\r\n$-5\r\n',
+      ]) {
         const c = await RawClient.connect(proc.port);
         c.setRaw(true);
         c.sendRaw(garbage);

@@ -88,7 +88,8 @@ function esc8(n: number): string {
 /** What every namespace holds after the workload: live keys in index order, with values. */
 function expectedLive(): Record<string, Array<[Buffer, Buffer, number]>> {
   const big: Array<[Buffer, Buffer, number]> = [];
-  for (let i = 0; i < 12; i++) if (i !== 1 && i !== 3) big.push([Buffer.from(bigKey(i)), blob(bigKey(i), BIG), T + 30 + i]);
+  for (let i = 0; i < 12; i++)
+    if (i !== 1 && i !== 3) big.push([Buffer.from(bigKey(i)), blob(bigKey(i), BIG), T + 30 + i]);
   big.push([Buffer.from(bigKey(1)), blob('big:01 again', BIG + 1), T + 50]);
   big.push([Buffer.from('small'), Buffer.from('after rotation'), T + 52]);
   return {
@@ -131,7 +132,8 @@ async function cmd(c: RawClient, args: Arg[]): Promise<Rendered> {
 async function runWorkload(proc: ZdbProcess): Promise<void> {
   const c = await RawClient.connect(proc.port);
   try {
-    for (const [args, want] of workload()) expect(await cmd(c, args), String(args[0]) + ' ' + String(args[1])).toEqual(want);
+    for (const [args, want] of workload())
+      expect(await cmd(c, args), String(args[0]) + ' ' + String(args[1])).toEqual(want);
   } finally {
     c.close();
   }
@@ -154,7 +156,8 @@ async function verifyThroughProtocol(proc: ZdbProcess, who: string, laters: stri
         expect(await cmd(c, ['KEYTIME', key]), `${who}: ${ns} KEYTIME`).toBe(`:${ts}`);
         expect(await cmd(c, ['CHECK', key]), `${who}: ${ns} CHECK`).toBe(':1');
       }
-      for (const key of GONE[ns]!) expect(await cmd(c, ['GET', key]), `${who}: ${ns} GET gone ${key.toString('hex')}`).toBe('nil');
+      for (const key of GONE[ns]!)
+        expect(await cmd(c, ['GET', key]), `${who}: ${ns} GET gone ${key.toString('hex')}`).toBe('nil');
       // SCAN: every live key once, in write order.
       const seen: Buffer[] = [];
       let at: Buffer | undefined;
@@ -167,16 +170,27 @@ async function verifyThroughProtocol(proc: ZdbProcess, who: string, laters: stri
         at = r[0] as Buffer;
         for (const e of r[1] as RespValue[][]) seen.push(e[0] as Buffer);
       }
-      expect(seen.map((k) => k.toString('hex')), `${who}: ${ns} SCAN`).toEqual(live[ns]!.map(([k]) => k.toString('hex')));
+      expect(
+        seen.map((k) => k.toString('hex')),
+        `${who}: ${ns} SCAN`,
+      ).toEqual(live[ns]!.map(([k]) => k.toString('hex')));
     }
     // History survives: the previous versions of updated keys.
     expect(await cmd(c, ['SELECT', 'default']), who).toBe('+OK');
     const h = (await c.cmd('HISTORY', 'a')) as RespValue[];
     expect(render(h.slice(1)), `${who}: HISTORY a`).toEqual([`$${T + 3}`, '$alpha2']);
-    expect(render(await c.cmd('HISTORY', 'a', h[0] as Buffer)), `${who}: HISTORY a older`).toEqual(['nil', `$${T + 1}`, '$alpha']);
+    expect(render(await c.cmd('HISTORY', 'a', h[0] as Buffer)), `${who}: HISTORY a older`).toEqual([
+      'nil',
+      `$${T + 1}`,
+      '$alpha',
+    ]);
     expect(await cmd(c, ['SELECT', 'sq']), who).toBe('+OK');
     const hs = (await c.cmd('HISTORY', seqId(0))) as RespValue[];
-    expect(render(await c.cmd('HISTORY', seqId(0), hs[0] as Buffer)), `${who}: HISTORY sq 0 older`).toEqual(['nil', `$${T + 10}`, '$v0']);
+    expect(render(await c.cmd('HISTORY', seqId(0), hs[0] as Buffer)), `${who}: HISTORY sq 0 older`).toEqual([
+      'nil',
+      `$${T + 10}`,
+      '$v0',
+    ]);
     expect(await cmd(c, ['SELECT', 'big']), who).toBe('+OK');
     const hb = (await c.cmd('HISTORY', bigKey(1))) as RespValue[];
     const older = (await c.cmd('HISTORY', bigKey(1), hb[0] as Buffer)) as RespValue[];
@@ -221,7 +235,12 @@ async function writeWith(bin: string): Promise<{ dataDir: string; indexDir: stri
 }
 
 /** Starts `bin` on the files, checks everything through the protocol; adds the key it wrote to `laters`. */
-async function readWith(bin: string, dirs: { dataDir: string; indexDir: string }, who: string, laters: string[]): Promise<void> {
+async function readWith(
+  bin: string,
+  dirs: { dataDir: string; indexDir: string },
+  who: string,
+  laters: string[],
+): Promise<void> {
   const proc = await startZdb({ bin, args: ['--datasize', DATASIZE], ...dirs });
   try {
     laters.push(await verifyThroughProtocol(proc, who, laters));
@@ -269,7 +288,9 @@ function checkNamespace(files: NamespaceFiles, mode: number, ns: string): void {
       const entry = files.data[dataId]!.entries.find((e) => e.offset === item.dataOffset);
       expect(entry, `${ns}/i${id}@${item.offset}: data entry`).toBeDefined();
       expect(entry!.key.equals(item.key), `${ns}/i${id}@${item.offset}: key`).toBe(true);
-      expect([entry!.dataLength, entry!.crc, entry!.timestamp], `${ns}/i${id}@${item.offset}: length, crc, ts`).toEqual([item.length, item.crc, item.timestamp]);
+      expect([entry!.dataLength, entry!.crc, entry!.timestamp], `${ns}/i${id}@${item.offset}: length, crc, ts`).toEqual(
+        [item.length, item.crc, item.timestamp],
+      );
       // 0-db writes 0 as the data id of fresh user-mode keys (and the file id otherwise).
       if (mode === 0) expect([0, id], `${ns}/i${id}@${item.offset}: data id`).toContain(item.dataId);
       if (item.parentId !== 0 || item.parentOffset !== 0) {
@@ -284,16 +305,23 @@ function checkNamespace(files: NamespaceFiles, mode: number, ns: string): void {
   // files; the first ever points at 0. Seq-mode updates rewrite items in place and keep theirs.
   const flat = files.index.flatMap((f) => f.items);
   if (mode === 0) {
-    flat.forEach((item, i) => expect(item.previous, `${ns}: index previous of item ${i}`).toBe(i === 0 ? 0 : flat[i - 1]!.offset));
+    flat.forEach((item, i) =>
+      expect(item.previous, `${ns}: index previous of item ${i}`).toBe(i === 0 ? 0 : flat[i - 1]!.offset),
+    );
   }
   const entries = files.data.flatMap((d) => d.entries);
-  entries.forEach((e, i) => expect(e.previous, `${ns}: data previous of entry ${i}`).toBe(i === 0 ? 0 : entries[i - 1]!.offset));
+  entries.forEach((e, i) =>
+    expect(e.previous, `${ns}: data previous of entry ${i}`).toBe(i === 0 ? 0 : entries[i - 1]!.offset),
+  );
 }
 
 function checkLive(files: NamespaceFiles, ns: string): void {
   const want = expectedLive()[ns]!;
   const got = liveValues(files);
-  expect(got.map((v) => v.key.toString('hex')), `${ns}: live keys in order`).toEqual(want.map(([k]) => k.toString('hex')));
+  expect(
+    got.map((v) => v.key.toString('hex')),
+    `${ns}: live keys in order`,
+  ).toEqual(want.map(([k]) => k.toString('hex')));
   got.forEach((v, i) => {
     expect(v.value.equals(want[i]![1]), `${ns}: value of ${v.key.toString('hex')}`).toBe(true);
     expect(v.crc, `${ns}: crc of ${v.key.toString('hex')}`).toBe(crc32cZdb(want[i]![1]));
@@ -379,15 +407,35 @@ describe('zdb disk format: files written by our server, read by an independent r
     // 0-db's own example bytes for an item: SET foo bar -> `03 1c000000 03000000 ...`.
     const raw = fs.readFileSync(path.join(dirs.indexDir, 'default', 'i0'));
     expect(raw.subarray(29, 29 + 35).toString('hex')).toBe(
-      '01' + '1c000000' + '05000000' + '00000000' + '01' + '00000000' + (T + 1).toString(16).match(/../g)!.reverse().join('') +
-        crc32cZdb(Buffer.from('alpha')).toString(16).padStart(8, '0').match(/../g)!.reverse().join('') + '00000000' + '00000000' + '61',
+      '01' +
+        '1c000000' +
+        '05000000' +
+        '00000000' +
+        '01' +
+        '00000000' +
+        (T + 1).toString(16).match(/../g)!.reverse().join('') +
+        crc32cZdb(Buffer.from('alpha')).toString(16).padStart(8, '0').match(/../g)!.reverse().join('') +
+        '00000000' +
+        '00000000' +
+        '61',
     );
   });
 
   it('seq mode: ids are slots, an update rewrites the slot and appends a deleted copy', () => {
     const sq = files.sq!;
     const items = sq.index[0]!.items;
-    expect(items.map((i) => [i.key.readBigUInt64LE(), i.offset, i.flags, i.length, i.parentId, i.parentOffset, i.previous, i.timestamp])).toEqual([
+    expect(
+      items.map((i) => [
+        i.key.readBigUInt64LE(),
+        i.offset,
+        i.flags,
+        i.length,
+        i.parentId,
+        i.parentOffset,
+        i.previous,
+        i.timestamp,
+      ]),
+    ).toEqual([
       [0n, 29, 0, 10, 0, 113, 0, T + 12],
       [1n, 71, 1, 2, 0, 0, 29, T + 11],
       [0n, 113, 1, 2, 0, 0, 71, T + 10],
@@ -407,7 +455,8 @@ describe('zdb disk format: files written by our server, read by an independent r
     const big = files.big!;
     expect(big.data.map((d) => d.entries.length)).toEqual([5, 5, 5]);
     expect(big.index.map((f) => f.items.length)).toEqual([5, 5, 4]);
-    for (const d of big.data) expect(28 + d.entries.reduce((n, e) => n + 18 + e.keyLength + e.dataLength, 0)).toBeLessThanOrEqual(524288 + BIG);
+    for (const d of big.data)
+      expect(28 + d.entries.reduce((n, e) => n + 18 + e.keyLength + e.dataLength, 0)).toBeLessThanOrEqual(524288 + BIG);
     // The first item of i1 points back at the last item of i0; same for data entries.
     expect(big.index[1]!.items[0]!.previous).toBe(big.index[0]!.items[4]!.offset);
     expect(big.data[1]!.entries[0]!.previous).toBe(big.data[0]!.entries[4]!.offset);
@@ -421,8 +470,22 @@ describe('zdb disk format: files written by our server, read by an independent r
   });
 
   it('namespace descriptors hold name, password, maxsize and flags', () => {
-    expect(files.pw!.descriptor).toMatchObject({ version: 1, name: 'pw', password: 'hunter2', maxsize: 1000000n, public: false, worm: false });
-    expect(files.default!.descriptor).toMatchObject({ version: 1, name: 'default', password: '', maxsize: 0n, public: true, worm: false });
+    expect(files.pw!.descriptor).toMatchObject({
+      version: 1,
+      name: 'pw',
+      password: 'hunter2',
+      maxsize: 1000000n,
+      public: false,
+      worm: false,
+    });
+    expect(files.default!.descriptor).toMatchObject({
+      version: 1,
+      name: 'default',
+      password: '',
+      maxsize: 0n,
+      public: true,
+      worm: false,
+    });
     expect(files.sq!.descriptor).toMatchObject({ version: 1, name: 'sq', password: '', public: true });
   });
 
@@ -466,7 +529,10 @@ describe.runIf(REF_BIN !== undefined)('zdb disk format: compatibility with 0-db 
       const b = readNamespace(ref.dataDir, ref.indexDir, ns);
       const norm = (f: NamespaceFiles, seq: boolean): unknown => ({
         descriptor: f.descriptor,
-        data: f.data.map((d) => ({ fileId: d.header.fileId, entries: d.entries.map((e) => ({ ...e, payload: e.payload.toString('hex') })) })),
+        data: f.data.map((d) => ({
+          fileId: d.header.fileId,
+          entries: d.entries.map((e) => ({ ...e, payload: e.payload.toString('hex') })),
+        })),
         index: f.index.map((x) => ({
           fileId: x.header.fileId,
           mode: x.header.mode,

@@ -86,19 +86,26 @@ defineScenarios('zdb server: sequential mode', [
       await s.x(['SET', '', 'd', '1004'], $(seqId(4)));
       await s.x(['DBSIZE'], ':3');
       expect(await walk(s, 'SCAN')).toEqual([all[0], all[2], [$(seqId(4)), ':1', ':1004']]);
-      await s.x(['NSINFO', 'default'], (r) => {
-        const f = parseInfo(r);
-        expect(f.get('mode')).toBe('sequential');
-        expect(f.get('entries')).toBe('3');
-        expect(f.get('data_size_bytes')).toBe('4');
-        expect(f.get('index_size_bytes')).toBe(String(3 * (64 + 8)));
-      }, { as: () => 'nsinfo' });
+      await s.x(
+        ['NSINFO', 'default'],
+        (r) => {
+          const f = parseInfo(r);
+          expect(f.get('mode')).toBe('sequential');
+          expect(f.get('entries')).toBe('3');
+          expect(f.get('data_size_bytes')).toBe('4');
+          expect(f.get('index_size_bytes')).toBe(String(3 * (64 + 8)));
+        },
+        { as: () => 'nsinfo' },
+      );
       // Two updates in a row: each takes an id, history goes back through both copies.
       await s.x(['SET', seqId(3), 'c2', '1005'], $(seqId(3)));
       await s.x(['SET', seqId(3), 'c3', '1006'], $(seqId(3)));
       await s.x(['SET', '', 'e', '1007'], $(seqId(7)));
       await s.x(['HISTORY', seqId(3)], [$(historyCursor(0, seqOffset(6))), '$1006', '$c3']);
-      await s.x(['HISTORY', seqId(3), historyCursor(0, seqOffset(6))], [$(historyCursor(0, seqOffset(5))), '$1005', '$c2']);
+      await s.x(
+        ['HISTORY', seqId(3), historyCursor(0, seqOffset(6))],
+        [$(historyCursor(0, seqOffset(5))), '$1005', '$c2'],
+      );
       await s.x(['HISTORY', seqId(3), historyCursor(0, seqOffset(5))], ['nil', '$1003', '$c']);
     },
   },
@@ -147,7 +154,13 @@ defineScenarios('zdb server: sequential mode', [
  * `poller` (on a namespace of its own, so that it wakes nobody) polls INFO until
  * commands_executed counts one command more than its own INFOs.
  */
-async function startWait(s: Session, poller: RawClient, waiter: RawClient, args: string[], check: Rendered): Promise<{ reply: Promise<Rendered> }> {
+async function startWait(
+  s: Session,
+  poller: RawClient,
+  waiter: RawClient,
+  args: string[],
+  check: Rendered,
+): Promise<{ reply: Promise<Rendered> }> {
   const executed = async (): Promise<number> =>
     Number(parseInfo((await s.x(['INFO'], undefined, { quiet: true, on: poller })) as string).get('commands_executed'));
   const base = await executed();

@@ -11,13 +11,19 @@ import type { RawClient } from './helpers/raw-resp.js';
 const sha1 = (s: string): string => crypto.createHash('sha1').update(s).digest('hex');
 
 /** Fields whose values legitimately differ from 0-db (documented) or between runs. */
-const RUN_DEPENDENT = /^(next_internal_id|index_disk_freespace_bytes|index_disk_freespace_mb|data_disk_freespace_bytes|data_disk_freespace_mb|garbage_bytes)$/;
+const RUN_DEPENDENT =
+  /^(next_internal_id|index_disk_freespace_bytes|index_disk_freespace_mb|data_disk_freespace_bytes|data_disk_freespace_mb|garbage_bytes)$/;
 
 /**
  * NSINFO with exact expectations for `want` (a null value: the line must be absent). The
  * transcript keeps every field except the run-dependent ones, with directories normalised.
  */
-async function nsinfo(s: Session, name: string, want: Record<string, string | null>, on?: RawClient): Promise<Map<string, string>> {
+async function nsinfo(
+  s: Session,
+  name: string,
+  want: Record<string, string | null>,
+  on?: RawClient,
+): Promise<Map<string, string>> {
   let fields = new Map<string, string>();
   await s.x(
     ['NSINFO', name],
@@ -30,7 +36,8 @@ async function nsinfo(s: Session, name: string, want: Record<string, string | nu
         if (v === null) expect(fields.has(k), `${k} should be absent`).toBe(false);
         else expect(fields.get(k), k).toBe(v);
       }
-      for (const k of ['index_disk_freespace_bytes', 'data_disk_freespace_bytes']) expect(fields.get(k), k).toMatch(/^[1-9]\d*$/);
+      for (const k of ['index_disk_freespace_bytes', 'data_disk_freespace_bytes'])
+        expect(fields.get(k), k).toMatch(/^[1-9]\d*$/);
     },
     {
       on,
@@ -123,8 +130,16 @@ defineScenarios('zdb server: namespaces', [
       await s.x(['NSDEL', 'z1'], '+OK');
       await s.x(['NSNEW', 'z3'], '+OK');
       const n128 = `$${'n'.repeat(128)}`;
-      await s.x(['NSLIST'], s.ours ? ['$default', n128, '$z2', '$z3'] : (r) => expect((r as string[])[0]).toBe('$default'), { differs: true });
-      await s.x(['NSLIST'], (r) => expect([...(r as string[])].sort()).toEqual(['$default', '$z2', '$z3', n128].sort()), { as: (r) => [...(r as string[])].sort() });
+      await s.x(
+        ['NSLIST'],
+        s.ours ? ['$default', n128, '$z2', '$z3'] : (r) => expect((r as string[])[0]).toBe('$default'),
+        { differs: true },
+      );
+      await s.x(
+        ['NSLIST'],
+        (r) => expect([...(r as string[])].sort()).toEqual(['$default', '$z2', '$z3', n128].sort()),
+        { as: (r) => [...(r as string[])].sort() },
+      );
       // A namespace created again starts empty.
       await s.x(['NSNEW', 'ns1'], '+OK');
       await s.x(['SELECT', 'ns1'], '+OK');
@@ -202,7 +217,11 @@ defineScenarios('zdb server: namespaces', [
       // Public with a password: read-only without it.
       await s.x(['SELECT', 'p'], '+OK', { on: reader });
       await s.x(['GET', 'k'], '$v', { on: reader });
-      await s.x(['SCAN'], (r) => expect((r as Rendered[])[1]).toEqual([['$k', ':1', expect.stringMatching(/^:\d+$/)]]), { on: reader, as: () => 'scan' });
+      await s.x(
+        ['SCAN'],
+        (r) => expect((r as Rendered[])[1]).toEqual([['$k', ':1', expect.stringMatching(/^:\d+$/)]]),
+        { on: reader, as: () => 'scan' },
+      );
       await s.x(['SET', 'k', 'w'], RO, { on: reader });
       await s.x(['SET', 'new', 'w'], RO, { on: reader });
       await s.x(['DEL', 'k'], RO, { on: reader });
@@ -222,7 +241,11 @@ defineScenarios('zdb server: namespaces', [
       await s.x(['SELECT', 'p', 'a', 'b', 'c'], '-Too many arguments', { on: priv });
       await s.x(['SELECT', 'p', 'x'.repeat(256)], '-Password too long', { on: priv });
       await s.x(['SELECT', 'p', 'FOO', 'x'.repeat(40)], '-Only SECURE extra method supported', { on: priv });
-      await s.x(['SELECT', 'p', 'SECURE', 'x'.repeat(40)], '-No CHALLENGE requested, secure authentication not available', { on: priv });
+      await s.x(
+        ['SELECT', 'p', 'SECURE', 'x'.repeat(40)],
+        '-No CHALLENGE requested, secure authentication not available',
+        { on: priv },
+      );
       await s.x(['SELECT', 'p', 'secret'], '+OK', { on: priv });
       await s.x(['DBSIZE'], ':1', { on: priv });
       await s.x(['SELECT'], '-Invalid argument', { on: priv });
@@ -233,21 +256,31 @@ defineScenarios('zdb server: namespaces', [
 
       // SECURE: sha1 hex of "<challenge>:<password>".
       const sec = await s.client();
-      const nonce = await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), { on: sec, as: () => 'challenge' });
+      const nonce = await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), {
+        on: sec,
+        as: () => 'challenge',
+      });
       const challenge = (nonce as string).slice(1);
       await s.x(['SELECT', 'p', 'SECURE', 'abc'], '-Invalid hash length', { on: sec });
       await s.x(['SELECT', 'p', 'SECURE', sha1(`${challenge}:wrong`)], '-Access denied', { on: sec });
       await s.x(['DBSIZE'], ':0', { on: sec });
       // Ours uses a challenge up on any attempt (0-db's SELECT never does): ask again.
-      const again = await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), { on: sec, as: () => 'challenge' });
+      const again = await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), {
+        on: sec,
+        as: () => 'challenge',
+      });
       const challenge2 = (again as string).slice(1);
       await s.x(['SELECT', 'p', 'secure', sha1(`${challenge2}:secret`)], '+OK', { on: sec });
       await s.x(['GET', 'k'], '$w', { on: sec });
       // 0-db lets SELECT reuse the challenge; ours hands each challenge out for one use (documented).
-      await s.x(['SELECT', 'p', 'SECURE', sha1(`${challenge2}:secret`)], s.ours ? '-No CHALLENGE requested, secure authentication not available' : '+OK', {
-        on: sec,
-        differs: true,
-      });
+      await s.x(
+        ['SELECT', 'p', 'SECURE', sha1(`${challenge2}:secret`)],
+        s.ours ? '-No CHALLENGE requested, secure authentication not available' : '+OK',
+        {
+          on: sec,
+          differs: true,
+        },
+      );
 
       // "*" clears the password.
       await s.x(['NSSET', 'p', 'password', '*'], '+OK');
@@ -297,7 +330,9 @@ defineScenarios('zdb server: namespaces', [
       await s.x(['DEL', 'k'], LOCKED);
       await s.x(['GET', 'k'], '$v');
       await s.x(['EXISTS', 'k'], ':1');
-      await s.x(['SCAN'], [expect.stringMatching(/^\$/), [['$k', ':1', ':1700000000']]], { as: (r) => (r as Rendered[])[1] });
+      await s.x(['SCAN'], [expect.stringMatching(/^\$/), [['$k', ':1', ':1700000000']]], {
+        as: (r) => (r as Rendered[])[1],
+      });
       await s.x(['NSSET', 'l', 'freeze', '1'], '+OK');
       await nsinfo(s, 'l', { locked: 'yes', entries: '1' });
       const cur = '\x01\x00\x00\x00\x00\x01\x00\x00\x00\x1d\x00\x00\x00\x00\x00\x00\x00';
@@ -435,7 +470,13 @@ defineScenarios('zdb server: namespaces', [
         await s.x(['SCAN'], '-No more data');
         await s.x(['SET', 'c', '3'], '$c');
         await s.x(['SCAN'], [expect.stringMatching(/^\$/), [['$c', ':1', expect.stringMatching(/^:\d+$/)]]]);
-        await nsinfo(s, 'f', { entries: '1', data_size_bytes: '1', password: 'yes', public: 'no', data_current_offset: String(28 + 18 + 1 + 1) });
+        await nsinfo(s, 'f', {
+          entries: '1',
+          data_size_bytes: '1',
+          password: 'yes',
+          public: 'no',
+          data_current_offset: String(28 + 18 + 1 + 1),
+        });
       });
     },
   },
@@ -480,11 +521,17 @@ defineScenarios('zdb server: --admin and AUTH', [
       await s.x(['NSLIST'], ['$default']);
       await s.x(['DBSIZE'], ':1');
       await s.x(['SELECT', 'default'], '+OK');
-      await s.x(['SCAN'], (r) => expect((r as Rendered[])[1]).toHaveLength(1), { as: (r) => (r as Rendered[])[1]!.length });
+      await s.x(['SCAN'], (r) => expect((r as Rendered[])[1]).toHaveLength(1), {
+        as: (r) => (r as Rendered[])[1]!.length,
+      });
       await s.x(['FLUSH'], '-Flushing public namespace denied');
-      await s.x(['INFO'], (r) => {
-        expect(parseInfo(r).get('commands_unauthorized')).toBe('6');
-      }, { differs: true });
+      await s.x(
+        ['INFO'],
+        (r) => {
+          expect(parseInfo(r).get('commands_unauthorized')).toBe('6');
+        },
+        { differs: true },
+      );
       await nsinfo(s, 'default', { entries: '1', data_path: null, index_path: null, data_current_offset: null });
 
       await s.x(['AUTH'], '-Unexpected arguments');
@@ -502,7 +549,12 @@ defineScenarios('zdb server: --admin and AUTH', [
       await s.x(['DEL', 'k', '1700000001'], '+OK');
       await s.x(['NSSET', 'a', 'maxsize', '5'], '+OK');
       await s.x(['NSJUMP'], '+OK');
-      await nsinfo(s, 'default', { entries: '0', data_path: `${s.proc.dataDir}/default`, index_path: `${s.proc.indexDir}/default`, data_current_id: '1' });
+      await nsinfo(s, 'default', {
+        entries: '0',
+        data_path: `${s.proc.dataDir}/default`,
+        index_path: `${s.proc.indexDir}/default`,
+        data_current_id: '1',
+      });
       await s.x(['NSDEL', 'a'], '+OK');
       // Admin is per connection.
       const other = await s.client();
@@ -514,7 +566,11 @@ defineScenarios('zdb server: --admin and AUTH', [
     args: ['--admin', PW],
     async run(s) {
       const challenge = async (): Promise<string> =>
-        ((await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), { as: () => 'challenge' })) as string).slice(1);
+        (
+          (await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), {
+            as: () => 'challenge',
+          })) as string
+        ).slice(1);
       await s.x(['AUTH', 'SECURE', 'x'.repeat(40)], '-No CHALLENGE requested, secure authentication not available');
       await s.x(['AUTH', 'FOO', 'CHALLENGE'], '-Only SECURE extra method supported');
       await s.x(['AUTH', 'SECURE', ''], '-Invalid argument');
@@ -540,7 +596,9 @@ defineScenarios('zdb server: --admin and AUTH', [
     name: 'without --admin everyone is admin and AUTH is disabled',
     async run(s) {
       await s.x(['AUTH', 'anything'], '-Authentication disabled');
-      await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), { as: () => 'challenge' });
+      await s.x(['AUTH', 'SECURE', 'CHALLENGE'], (r) => expect(r).toMatch(/^\+[0-9a-f]{16}$/), {
+        as: () => 'challenge',
+      });
       await s.x(['AUTH', 'SECURE', 'x'.repeat(40)], '-Authentication disabled');
       await s.x(['NSNEW', 'a'], '+OK');
       await s.x(['NSSET', 'a', 'worm', '1'], '+OK');

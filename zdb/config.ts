@@ -43,7 +43,9 @@ const MAX_DATASIZE = 0xffffffff;
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(text.trim());
   if (!m) throw invalid(`invalid size: ${text}`);
-  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
   return Math.floor(Number(m[1]) * scale);
 }
 
@@ -85,13 +87,15 @@ export function parseConfig(argv: string[]): ZdbConfig {
     else throw invalid(`invalid mode: ${values.mode} (expected user or seq)`);
   }
   const datasize = parseSize(values.datasize);
-  if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE) throw invalid(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
+  if (datasize < MIN_DATASIZE || datasize >= MAX_DATASIZE)
+    throw invalid(`datasize must be between ${MIN_DATASIZE} and ${MAX_DATASIZE - 1} bytes`);
   const admin = values['admin-file'] !== undefined ? readAdminFile(values['admin-file'], values.admin) : values.admin;
   if (values.protect && !admin) throw invalid('--protect needs --admin or --admin-file');
   const compactRatio = Number(values['compact-ratio']);
   if (!(compactRatio >= 0 && compactRatio < 1)) throw invalid('--compact-ratio must be in [0, 1)');
   const maxConnections = Number(values['max-connections']);
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw invalid(`invalid --max-connections: ${values['max-connections']}`);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1)
+    throw invalid(`invalid --max-connections: ${values['max-connections']}`);
   const requestTimeout = Number(values['request-timeout']);
   if (!(requestTimeout > 0)) throw invalid(`invalid --request-timeout: ${values['request-timeout']}`);
   return {

@@ -18,13 +18,19 @@ function explicitPort(argv: string[]): boolean {
 async function daemonize(argv: string[], config: ZdbConfig): Promise<never> {
   const args = argv.filter((a) => a !== '--background');
   const out = config.logfile ? fs.openSync(config.logfile, 'a', 0o600) : 'ignore';
-  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], {
+    detached: true,
+    stdio: ['ignore', out, out],
+  });
   child.unref();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) process.exit(child.exitCode || 1);
     const up = await new Promise<boolean>((resolve) => {
-      const s = config.socket && !explicitPort(argv) ? net.connect(config.socket) : net.connect(config.port, config.listen === '::' ? '127.0.0.1' : config.listen);
+      const s =
+        config.socket && !explicitPort(argv)
+          ? net.connect(config.socket)
+          : net.connect(config.port, config.listen === '::' ? '127.0.0.1' : config.listen);
       s.once('connect', () => (s.destroy(), resolve(true)));
       s.once('error', () => resolve(false));
     });
@@ -70,7 +76,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   for (const [name, r] of reports) {
-    if (r.recovered > 0 || r.truncatedBytes > 0) log(`namespace ${name}: recovered ${r.recovered} entries, cut ${r.truncatedBytes} torn bytes`);
+    if (r.recovered > 0 || r.truncatedBytes > 0)
+      log(`namespace ${name}: recovered ${r.recovered} entries, cut ${r.truncatedBytes} torn bytes`);
   }
   const server = new ZdbServer(
     engine,
@@ -86,8 +93,14 @@ async function main(): Promise<void> {
     log,
   );
   const tcp = config.socket === null || config.dualnet || explicitPort(argv);
-  await server.listen({ host: config.listen, port: tcp ? config.port : undefined, socketPath: config.socket ?? undefined });
-  log(`zdb ready: ${tcp ? `tcp ${config.listen}:${config.port}` : ''}${config.socket ? ` unix ${config.socket}` : ''}, ${engine.namespaces.size} namespaces, sync ${config.sync ? 'on' : 'off'}`);
+  await server.listen({
+    host: config.listen,
+    port: tcp ? config.port : undefined,
+    socketPath: config.socket ?? undefined,
+  });
+  log(
+    `zdb ready: ${tcp ? `tcp ${config.listen}:${config.port}` : ''}${config.socket ? ` unix ${config.socket}` : ''}, ${engine.namespaces.size} namespaces, sync ${config.sync ? 'on' : 'off'}`,
+  );
 
   const timers: NodeJS.Timeout[] = [];
   if (config.synctime > 0) timers.push(setInterval(() => engine.commit.background(), config.synctime * 1000));

@@ -36,7 +36,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const headers: Record<string, string> = {};
   if (method !== 'GET') headers['x-csrf-token'] = csrf;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
   const value = (await res.json().catch(() => ({}))) as { code?: string; message?: string };
   if (!res.ok) {
     if (res.status === 401 && path !== '/api/session') onLoggedOut();

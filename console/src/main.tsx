@@ -35,7 +35,8 @@ function App() {
   const [path, query = ''] = route.split('?');
   const parts = path!.split('/').filter(Boolean).map(decodeURIComponent);
   let page;
-  if (parts[0] === 'buckets' && parts[1] !== undefined) page = <Objects bucket={parts[1]} prefix={new URLSearchParams(query).get('prefix') ?? ''} />;
+  if (parts[0] === 'buckets' && parts[1] !== undefined)
+    page = <Objects bucket={parts[1]} prefix={new URLSearchParams(query).get('prefix') ?? ''} />;
   else if (parts[0] === 'access' && me.root) page = <Access />;
   else if (parts[0] === 'cluster') page = <Cluster />;
   else page = <Buckets me={me} />;

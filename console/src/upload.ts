@@ -41,7 +41,12 @@ export class UploadQueue {
 
   add(bucket: string, files: Array<{ file: File; key: string }>): void {
     for (const { file, key } of files) {
-      this.running.push({ upload: { id: this.nextId++, bucket, key, size: file.size, loaded: 0, state: 'queued' }, file, xhr: null, cancelled: false });
+      this.running.push({
+        upload: { id: this.nextId++, bucket, key, size: file.size, loaded: 0, state: 'queued' },
+        file,
+        xhr: null,
+        cancelled: false,
+      });
     }
     this.emit(null);
     void this.pump();
@@ -58,12 +63,17 @@ export class UploadQueue {
 
   /** Forgets the finished ones. */
   clear(): void {
-    for (let i = this.running.length - 1; i >= 0; i--) if (this.running[i]!.upload.state !== 'queued' && this.running[i]!.upload.state !== 'uploading') this.running.splice(i, 1);
+    for (let i = this.running.length - 1; i >= 0; i--)
+      if (this.running[i]!.upload.state !== 'queued' && this.running[i]!.upload.state !== 'uploading')
+        this.running.splice(i, 1);
     this.emit(null);
   }
 
   private emit(finished: Upload | null): void {
-    this.changed(this.running.map((r) => ({ ...r.upload })), finished);
+    this.changed(
+      this.running.map((r) => ({ ...r.upload })),
+      finished,
+    );
   }
 
   private async pump(): Promise<void> {
@@ -102,7 +112,12 @@ export class UploadQueue {
     try {
       for (let offset = 0, n = 1; offset < r.file.size; offset += PART_SIZE, n++) {
         if (r.cancelled) throw new Error('cancelled');
-        const { etag } = (await this.send(r, `${base}/${uploadId}?part=${n}`, r.file.slice(offset, offset + PART_SIZE), offset)) as { etag: string };
+        const { etag } = (await this.send(
+          r,
+          `${base}/${uploadId}?part=${n}`,
+          r.file.slice(offset, offset + PART_SIZE),
+          offset,
+        )) as { etag: string };
         parts.push({ partNumber: n, etag });
       }
       await api('POST', `${base}/${uploadId}/complete`, { parts });

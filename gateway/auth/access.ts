@@ -65,7 +65,12 @@ export const NEEDED: Record<Operation, Right> = {
 };
 
 /** Throws AccessDenied unless the key holds `right` on the bucket. Root holds every right. */
-export async function authorize(meta: MetaStore, identity: Identity, bucket: string | null, right: Right): Promise<void> {
+export async function authorize(
+  meta: MetaStore,
+  identity: Identity,
+  bucket: string | null,
+  right: Right,
+): Promise<void> {
   if (identity.root || right === 'none') return;
   if (right !== 'root' && bucket !== null && (await meta.check(identity.accessKeyId, bucket))[right]) return;
   throw new S3Error('AccessDenied', 'Access Denied');

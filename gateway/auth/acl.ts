@@ -12,7 +12,14 @@ export const AUTHENTICATED_USERS = 'http://acs.amazonaws.com/groups/global/Authe
 
 export const PERMISSIONS: readonly AclPermission[] = ['FULL_CONTROL', 'WRITE', 'WRITE_ACP', 'READ', 'READ_ACP'];
 
-export const CANNED_ACLS = ['private', 'public-read', 'public-read-write', 'authenticated-read', 'bucket-owner-read', 'bucket-owner-full-control'] as const;
+export const CANNED_ACLS = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+] as const;
 export type CannedAcl = (typeof CANNED_ACLS)[number];
 
 /** An owner: a stable canonical id (64 hex, as AWS's) and display name per access key. */
@@ -52,7 +59,8 @@ export function isPublicAcl(acl: Acl): boolean {
  * (the bucket-owner-* ACLs name it; on a bucket they are private).
  */
 export function cannedAcl(name: string, owner: Owner, bucketOwner: Owner = owner): Acl {
-  if (!(CANNED_ACLS as readonly string[]).includes(name)) throw new S3Error('InvalidArgument', `Invalid canned ACL: ${name}`);
+  if (!(CANNED_ACLS as readonly string[]).includes(name))
+    throw new S3Error('InvalidArgument', `Invalid canned ACL: ${name}`);
   const grants: AclGrant[] = [user(owner, 'FULL_CONTROL')];
   const group = (uri: string, permission: AclPermission): AclGrant => ({ grantee: { type: 'Group', uri }, permission });
   switch (name as CannedAcl) {
@@ -102,8 +110,15 @@ export function headerGrants(headers: ReadonlyArray<[AclPermission, string]>): A
       if (!match) throw new S3Error('InvalidArgument', 'Invalid grant header');
       const kind = match[1]!.toLowerCase();
       const value = match[2]!;
-      if (kind === 'emailaddress') throw new S3Error('UnresolvableGrantByEmailAddress', 'The e-mail address you provided does not match any account on record.');
-      grants.push({ grantee: kind === 'id' ? { type: 'CanonicalUser', id: value } : { type: 'Group', uri: checkedGroup(value) }, permission });
+      if (kind === 'emailaddress')
+        throw new S3Error(
+          'UnresolvableGrantByEmailAddress',
+          'The e-mail address you provided does not match any account on record.',
+        );
+      grants.push({
+        grantee: kind === 'id' ? { type: 'CanonicalUser', id: value } : { type: 'Group', uri: checkedGroup(value) },
+        permission,
+      });
     }
   }
   return grants;

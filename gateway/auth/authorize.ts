@@ -42,12 +42,14 @@ export interface AccessRequest {
   aclsDisabled?: boolean;
 }
 
-export type Decision = { allowed: true; by: 'root' | 'grant' | 'policy' | 'acl' } | { allowed: false; by: 'explicit-deny' | 'default' };
+export type Decision =
+  { allowed: true; by: 'root' | 'grant' | 'policy' | 'acl' } | { allowed: false; by: 'explicit-deny' | 'default' };
 
 /** What a policy's Principal may name for each principal: its ARN, key id or canonical id. */
 export function principalIds(p: Principal): string[] {
   if (p.kind === 'anonymous') return [];
-  const arn = p.kind === 'root' ? `arn:aws:iam::${ACCOUNT_ID}:root` : `arn:aws:iam::${ACCOUNT_ID}:user/${p.accessKeyId}`;
+  const arn =
+    p.kind === 'root' ? `arn:aws:iam::${ACCOUNT_ID}:root` : `arn:aws:iam::${ACCOUNT_ID}:user/${p.accessKeyId}`;
   return [arn, p.accessKeyId, canonicalId(p.accessKeyId)];
 }
 
@@ -88,17 +90,28 @@ export function readsObjectAcl(action: string): boolean {
 
 export function decide(r: AccessRequest): Decision {
   const p = r.principal;
-  const verdict = r.policy && evaluatePolicy(r.policy, { principalIds: principalIds(p), action: r.action, resource: resourceArn(r.bucket, r.key), context: r.context });
-  if (verdict === 'Deny' && !(p.kind === 'root' && POLICY_ADMIN.has(r.action))) return { allowed: false, by: 'explicit-deny' };
+  const verdict =
+    r.policy &&
+    evaluatePolicy(r.policy, {
+      principalIds: principalIds(p),
+      action: r.action,
+      resource: resourceArn(r.bucket, r.key),
+      context: r.context,
+    });
+  if (verdict === 'Deny' && !(p.kind === 'root' && POLICY_ADMIN.has(r.action)))
+    return { allowed: false, by: 'explicit-deny' };
   if (p.kind === 'root') return { allowed: true, by: 'root' };
   if (p.kind === 'key' && grantAllows(p.grants, r.right)) return { allowed: true, by: 'grant' };
-  if (verdict === 'Allow' && !(r.restrictPublicPolicy && p.kind === 'anonymous')) return { allowed: true, by: 'policy' };
+  if (verdict === 'Allow' && !(r.restrictPublicPolicy && p.kind === 'anonymous'))
+    return { allowed: true, by: 'policy' };
   if (r.aclsDisabled) return { allowed: false, by: 'default' };
   const requester = p.kind === 'key' ? canonicalId(p.accessKeyId) : null;
   const bucketPermission = BUCKET_ACL[r.action];
-  if (bucketPermission && aclAllows(r.bucketAcl, requester, bucketPermission, r.ignorePublicAcls)) return { allowed: true, by: 'acl' };
+  if (bucketPermission && aclAllows(r.bucketAcl, requester, bucketPermission, r.ignorePublicAcls))
+    return { allowed: true, by: 'acl' };
   const objectPermission = OBJECT_ACL[r.action];
-  if (objectPermission && r.objectAcl && aclAllows(r.objectAcl, requester, objectPermission, r.ignorePublicAcls)) return { allowed: true, by: 'acl' };
+  if (objectPermission && r.objectAcl && aclAllows(r.objectAcl, requester, objectPermission, r.ignorePublicAcls))
+    return { allowed: true, by: 'acl' };
   return { allowed: false, by: 'default' };
 }
 

@@ -23,7 +23,10 @@ const MAX_LINE = 4096;
 /** Trailers are a checksum and a signature, some hundred bytes; an endless section is refused. */
 const MAX_TRAILER_BYTES = 16 * 1024;
 
-export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, options: ChunkedOptions = {}): AsyncGenerator<Buffer> {
+export async function* decodeAwsChunked(
+  source: AsyncIterable<Uint8Array>,
+  options: ChunkedOptions = {},
+): AsyncGenerator<Buffer> {
   const reader = new ByteReader(source[Symbol.asyncIterator]());
   let previous = options.signing?.seed ?? '';
   while (true) {
@@ -39,9 +42,15 @@ export async function* decodeAwsChunked(source: AsyncIterable<Uint8Array>, optio
     if (options.signing) {
       const claimed = extensions.find((e) => e.startsWith('chunk-signature='))?.slice('chunk-signature='.length) ?? '';
       const s = options.signing;
-      const expected = hmacHex(s.key, ['AWS4-HMAC-SHA256-PAYLOAD', s.longDate, s.scope, previous, EMPTY_SHA256, hash!.digest('hex')].join('\n'));
+      const expected = hmacHex(
+        s.key,
+        ['AWS4-HMAC-SHA256-PAYLOAD', s.longDate, s.scope, previous, EMPTY_SHA256, hash!.digest('hex')].join('\n'),
+      );
       if (!sameSignature(expected, claimed)) {
-        throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+        throw new S3Error(
+          'SignatureDoesNotMatch',
+          'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+        );
       }
       previous = expected;
     }
@@ -63,17 +72,27 @@ async function readTrailers(reader: ByteReader): Promise<Map<string, string>> {
     if (line === '' || line === null) return trailers;
     bytes += line.length + 2;
     const colon = line.indexOf(':');
-    if (colon <= 0 || bytes > MAX_TRAILER_BYTES) throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed.');
+    if (colon <= 0 || bytes > MAX_TRAILER_BYTES)
+      throw new S3Error('MalformedTrailerError', 'The request contained trailing data that was not well-formed.');
     trailers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
 }
 
 function verifyTrailerSignature(trailers: Map<string, string>, s: SigningChain, previous: string): void {
   const claimed = trailers.get('x-amz-trailer-signature') ?? '';
-  const canonical = [...trailers].filter(([name]) => name !== 'x-amz-trailer-signature').map(([name, value]) => `${name}:${value}\n`).join('');
-  const expected = hmacHex(s.key, ['AWS4-HMAC-SHA256-TRAILER', s.longDate, s.scope, previous, sha256Hex(canonical)].join('\n'));
+  const canonical = [...trailers]
+    .filter(([name]) => name !== 'x-amz-trailer-signature')
+    .map(([name, value]) => `${name}:${value}\n`)
+    .join('');
+  const expected = hmacHex(
+    s.key,
+    ['AWS4-HMAC-SHA256-TRAILER', s.longDate, s.scope, previous, sha256Hex(canonical)].join('\n'),
+  );
   if (!sameSignature(expected, claimed)) {
-    throw new S3Error('SignatureDoesNotMatch', 'The trailer signature we calculated does not match the signature you provided.');
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The trailer signature we calculated does not match the signature you provided.',
+    );
   }
 }
 

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { S3Error } from '../errors.js';
 import { decodeAwsChunked } from './aws-chunked.js';
-import { checkChecksumValue, checksumHeaderAlgorithm, newChecksum, type Checksum, type ChecksumAlgorithm } from './checksums.js';
+import {
+  checkChecksumValue,
+  checksumHeaderAlgorithm,
+  newChecksum,
+  type Checksum,
+  type ChecksumAlgorithm,
+} from './checksums.js';
 import type { Authenticated } from './sigv4.js';
 
 export interface VerifiedBody {
@@ -31,7 +37,10 @@ export function verifiedBody(req: IncomingMessage, auth: Authenticated): Verifie
   const streaming = STREAMING.get(auth.payload);
   const sha256 = auth.payload === 'UNSIGNED-PAYLOAD' || streaming ? null : auth.payload;
   if (sha256 !== null && !/^[0-9a-f]{64}$/.test(sha256)) {
-    throw new S3Error('InvalidArgument', 'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-... or a valid sha256 value.');
+    throw new S3Error(
+      'InvalidArgument',
+      'x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-... or a valid sha256 value.',
+    );
   }
   const length = declaredLength(req, streaming !== undefined);
   const expected = expectedChecksums(req, streaming?.trailer ?? false);
@@ -56,23 +65,37 @@ export function verifiedBody(req: IncomingMessage, auth: Authenticated): Verifie
     let size = 0;
     for await (const piece of decoded) {
       size += piece.length;
-      if (length !== null && size > length) throw new S3Error('IncompleteBody', 'The request body is longer than the declared length.');
+      if (length !== null && size > length)
+        throw new S3Error('IncompleteBody', 'The request body is longer than the declared length.');
       hash?.update(piece);
       for (const c of running.values()) c.update(piece);
       yield piece; // after hashing: the store may transfer the buffer to a worker
     }
     if (length !== null && size !== length) {
-      throw new S3Error('IncompleteBody', 'You did not provide the number of bytes specified by the Content-Length HTTP header.');
+      throw new S3Error(
+        'IncompleteBody',
+        'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+      );
     }
     if (hash && hash.digest('hex') !== sha256) {
-      throw new S3Error('XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+      throw new S3Error(
+        'XAmzContentSHA256Mismatch',
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+      );
     }
     for (const [algorithm, c] of running) {
       const claimed = expected.get(algorithm);
-      if (claimed === '') throw new S3Error('MalformedTrailerError', `The trailer x-amz-checksum-${algorithm} was declared but not sent.`);
+      if (claimed === '')
+        throw new S3Error(
+          'MalformedTrailerError',
+          `The trailer x-amz-checksum-${algorithm} was declared but not sent.`,
+        );
       checkChecksumValue(algorithm, claimed!);
       if ((await c.digest()) !== claimed) {
-        throw new S3Error('BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+        throw new S3Error(
+          'BadDigest',
+          `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+        );
       }
       checksums[algorithm] = claimed!;
     }
@@ -84,7 +107,8 @@ function declaredLength(req: IncomingMessage, streaming: boolean): number | null
   const text = streaming ? req.headers['x-amz-decoded-content-length'] : req.headers['content-length'];
   if (text === undefined) return null;
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw new S3Error('InvalidArgument', 'The declared content length is not a valid number.');
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new S3Error('InvalidArgument', 'The declared content length is not a valid number.');
   return n;
 }
 

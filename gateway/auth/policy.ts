@@ -40,7 +40,17 @@ export interface PolicyRequest {
 /** AWS's limit on a bucket policy's size. */
 const MAX_POLICY_BYTES = 20 * 1024;
 const VERSIONS = ['2012-10-17', '2008-10-17'];
-const STATEMENT_FIELDS = ['Sid', 'Effect', 'Principal', 'NotPrincipal', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+const STATEMENT_FIELDS = [
+  'Sid',
+  'Effect',
+  'Principal',
+  'NotPrincipal',
+  'Action',
+  'NotAction',
+  'Resource',
+  'NotResource',
+  'Condition',
+];
 
 function malformedPolicy(message: string): S3Error {
   return new S3Error('MalformedPolicy', message);
@@ -71,7 +81,8 @@ export function parsePolicy(text: string, bucket: string): Policy {
 
 function parseStatement(raw: unknown, bucket: string): Statement {
   if (!isObject(raw)) throw malformedPolicy('Statement must be an object');
-  for (const name of Object.keys(raw)) if (!STATEMENT_FIELDS.includes(name)) throw malformedPolicy(`Unknown field ${name}`);
+  for (const name of Object.keys(raw))
+    if (!STATEMENT_FIELDS.includes(name)) throw malformedPolicy(`Unknown field ${name}`);
   const effect = raw['Effect'];
   if (effect === undefined) throw malformedPolicy('Missing required field Effect');
   if (effect !== 'Allow' && effect !== 'Deny') throw malformedPolicy(`Invalid effect: ${String(effect)}`);
@@ -82,13 +93,16 @@ function parseStatement(raw: unknown, bucket: string): Statement {
   }
   s.principal = optional(raw, 'Principal', parsePrincipal);
   s.notPrincipal = optional(raw, 'NotPrincipal', parsePrincipal);
-  if ((s.principal === undefined) === (s.notPrincipal === undefined)) throw malformedPolicy('Missing required field Principal');
+  if ((s.principal === undefined) === (s.notPrincipal === undefined))
+    throw malformedPolicy('Missing required field Principal');
   s.actions = optional(raw, 'Action', parseActions);
   s.notActions = optional(raw, 'NotAction', parseActions);
-  if ((s.actions === undefined) === (s.notActions === undefined)) throw malformedPolicy('Missing required field Action');
+  if ((s.actions === undefined) === (s.notActions === undefined))
+    throw malformedPolicy('Missing required field Action');
   s.resources = optional(raw, 'Resource', (v) => parseResources(v, bucket));
   s.notResources = optional(raw, 'NotResource', (v) => parseResources(v, bucket));
-  if ((s.resources === undefined) === (s.notResources === undefined)) throw malformedPolicy('Missing required field Resource');
+  if ((s.resources === undefined) === (s.notResources === undefined))
+    throw malformedPolicy('Missing required field Resource');
   return s;
 }
 
@@ -121,7 +135,8 @@ function parseActions(value: unknown): string[] {
   const list = strings(value, 'Policy has invalid action');
   for (const action of list) {
     if (action === '*') continue;
-    if (!KNOWN_ACTIONS.some((known) => wildcardMatch(action, known, true))) throw malformedPolicy('Policy has invalid action');
+    if (!KNOWN_ACTIONS.some((known) => wildcardMatch(action, known, true)))
+      throw malformedPolicy('Policy has invalid action');
   }
   return list;
 }
@@ -151,7 +166,8 @@ function parseConditions(value: unknown): Condition[] {
         throw malformedPolicy(`Invalid Condition value for ${operator} ${key}`);
       }
       const values = list.map(String);
-      if (/IpAddress$/.test(parsed.base) && !values.every(validCidr)) throw malformedPolicy(`Invalid IP address: ${values.join(', ')}`);
+      if (/IpAddress$/.test(parsed.base) && !values.every(validCidr))
+        throw malformedPolicy(`Invalid IP address: ${values.join(', ')}`);
       conditions.push({ operator, ...parsed, key, values });
     }
   }
@@ -193,7 +209,20 @@ function namesPrincipal(spec: PrincipalSpec, ids: readonly string[]): boolean {
 }
 
 /** Condition keys whose fixed values make a statement non-public (AWS's list for "is public"). */
-const NARROWING_KEYS = ['aws:sourceip', 'aws:sourcearn', 'aws:sourcevpc', 'aws:sourcevpce', 'aws:sourceaccount', 'aws:sourceowner', 'aws:principalaccount', 'aws:principalorgid', 'aws:principalarn', 'aws:userid', 's3:dataaccesspointarn', 's3:dataaccesspointaccount'];
+const NARROWING_KEYS = [
+  'aws:sourceip',
+  'aws:sourcearn',
+  'aws:sourcevpc',
+  'aws:sourcevpce',
+  'aws:sourceaccount',
+  'aws:sourceowner',
+  'aws:principalaccount',
+  'aws:principalorgid',
+  'aws:principalarn',
+  'aws:userid',
+  's3:dataaccesspointarn',
+  's3:dataaccesspointaccount',
+];
 
 /**
  * Whether the policy allows everyone (GetBucketPolicyStatus, PublicAccessBlock): an Allow
@@ -204,6 +233,11 @@ export function isPublicPolicy(policy: Policy): boolean {
     (s) =>
       s.effect === 'Allow' &&
       (s.principal === '*' || s.notPrincipal !== undefined) &&
-      !s.conditions.some((c) => NARROWING_KEYS.includes(c.key.toLowerCase()) && !c.base.includes('Not') && !c.values.some((v) => v === '*' || v === '0.0.0.0/0' || v === '::/0')),
+      !s.conditions.some(
+        (c) =>
+          NARROWING_KEYS.includes(c.key.toLowerCase()) &&
+          !c.base.includes('Not') &&
+          !c.values.some((v) => v === '*' || v === '0.0.0.0/0' || v === '::/0'),
+      ),
   );
 }

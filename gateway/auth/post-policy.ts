@@ -25,20 +25,37 @@ const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'file']);
  * the HMAC of the base64 policy under the credential's signing key; then the expiration, every
  * condition, and that no field goes unnamed by a condition.
  */
-export async function verifyPostPolicy(fields: Map<string, string>, bucket: string, o: PostPolicyOptions): Promise<PostGrant> {
+export async function verifyPostPolicy(
+  fields: Map<string, string>,
+  bucket: string,
+  o: PostPolicyOptions,
+): Promise<PostGrant> {
   const encoded = fields.get('policy');
   // A form without a policy is anonymous, and no bucket here takes anonymous writes.
   if (encoded === undefined) throw new S3Error('AccessDenied', 'Access Denied');
-  const [algorithm, credential, longDate, signature] = ['x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'x-amz-signature'].map((name) => {
+  const [algorithm, credential, longDate, signature] = [
+    'x-amz-algorithm',
+    'x-amz-credential',
+    'x-amz-date',
+    'x-amz-signature',
+  ].map((name) => {
     const value = fields.get(name);
-    if (value === undefined) throw new S3Error('InvalidArgument', `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`);
+    if (value === undefined)
+      throw new S3Error(
+        'InvalidArgument',
+        `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
+      );
     return value;
   }) as [string, string, string, string];
-  if (algorithm !== 'AWS4-HMAC-SHA256') throw new S3Error('InvalidArgument', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
+  if (algorithm !== 'AWS4-HMAC-SHA256')
+    throw new S3Error('InvalidArgument', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   const { key } = await resolveCredential(credential, longDate, o, 'InvalidArgument');
   const expected = hmacHex(signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), encoded);
   if (!sameSignature(expected, signature)) {
-    throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+    );
   }
 
   const policy = parsePolicy(encoded);
@@ -67,7 +84,8 @@ export async function verifyPostPolicy(fields: Map<string, string>, bucket: stri
     }
   }
   for (const name of fields.keys()) {
-    if (!UNCONDITIONED.has(name) && !name.startsWith('x-ignore-') && !named.has(name)) throw denied(`Extra input fields: ${name}`);
+    if (!UNCONDITIONED.has(name) && !name.startsWith('x-ignore-') && !named.has(name))
+      throw denied(`Extra input fields: ${name}`);
   }
   return { identity: key, length };
 }
@@ -91,21 +109,33 @@ function matches(condition: unknown): Array<['eq' | 'starts-with', string, strin
   if (Array.isArray(condition)) {
     const [op, field, expected] = condition as unknown[];
     const kind = typeof op === 'string' ? op.toLowerCase() : '';
-    if (condition.length !== 3 || (kind !== 'eq' && kind !== 'starts-with') || typeof field !== 'string' || !field.startsWith('$') || typeof expected !== 'string') {
+    if (
+      condition.length !== 3 ||
+      (kind !== 'eq' && kind !== 'starts-with') ||
+      typeof field !== 'string' ||
+      !field.startsWith('$') ||
+      typeof expected !== 'string'
+    ) {
       throw invalidPolicy(`Invalid Condition: ${JSON.stringify(condition)}`);
     }
     return [[kind, field.slice(1).toLowerCase(), expected]];
   }
-  if (typeof condition !== 'object' || condition === null) throw invalidPolicy(`Invalid Condition: ${JSON.stringify(condition)}`);
+  if (typeof condition !== 'object' || condition === null)
+    throw invalidPolicy(`Invalid Condition: ${JSON.stringify(condition)}`);
   return Object.entries(condition).map(([field, expected]) => {
-    if (typeof expected !== 'string') throw invalidPolicy(`Invalid Simple-Condition: value of ${field} must be a string.`);
+    if (typeof expected !== 'string')
+      throw invalidPolicy(`Invalid Simple-Condition: value of ${field} must be a string.`);
     return ['eq', field.toLowerCase(), expected];
   });
 }
 
 /** `["content-length-range", min, max]`, the bounds numbers or numeric strings. */
 function lengthRange(condition: unknown[]): { min: number; max: number } {
-  const [min, max] = condition.slice(1).map((bound) => (typeof bound === 'number' || (typeof bound === 'string' && /^\d+$/.test(bound)) ? Number(bound) : NaN));
+  const [min, max] = condition
+    .slice(1)
+    .map((bound) =>
+      typeof bound === 'number' || (typeof bound === 'string' && /^\d+$/.test(bound)) ? Number(bound) : NaN,
+    );
   if (condition.length !== 3 || !Number.isInteger(min) || !Number.isInteger(max) || min! < 0 || max! < min!) {
     throw invalidPolicy('Invalid content-length-range condition.');
   }

@@ -24,7 +24,13 @@ export interface AccessCheck {
 }
 
 /** Authorises a routed request as its operation (CopyObject's source is checked by the copy). */
-export async function authorizeRoute(meta: MetaStore, identity: Identity, req: IncomingMessage, route: Route, now: number): Promise<void> {
+export async function authorizeRoute(
+  meta: MetaStore,
+  identity: Identity,
+  req: IncomingMessage,
+  route: Route,
+  now: number,
+): Promise<void> {
   const kind = route.endpoint.kind;
   const right = NEEDED[kind];
   const action = ACTION[kind];
@@ -38,7 +44,14 @@ export async function authorizeRoute(meta: MetaStore, identity: Identity, req: I
 }
 
 /** Authorises one action on one resource (a request's own, or a copy's source). */
-export async function authorizeAccess(meta: MetaStore, identity: Identity, req: IncomingMessage, query: ReadonlyMap<string, string>, check: AccessCheck, now: number): Promise<void> {
+export async function authorizeAccess(
+  meta: MetaStore,
+  identity: Identity,
+  req: IncomingMessage,
+  query: ReadonlyMap<string, string>,
+  check: AccessCheck,
+  now: number,
+): Promise<void> {
   const principal = await principalOf(meta, identity, check.bucket);
   const bucket = await meta.getBucket(check.bucket);
   if (!bucket) {
@@ -53,12 +66,14 @@ export async function authorizeAccess(meta: MetaStore, identity: Identity, req: 
   let missing = false;
   // The object matters to a policy (its tags are condition keys, for a Deny too, whoever asks)
   // and, when nothing else allows the action, through its ACL.
-  const allowedElsewhere = principal.kind === 'root' || (principal.kind === 'key' && grantAllows(principal.grants, check.right));
+  const allowedElsewhere =
+    principal.kind === 'root' || (principal.kind === 'key' && grantAllows(principal.grants, check.right));
   if (check.key !== null && (settings.policy !== undefined || (!allowedElsewhere && readsObjectAcl(check.action)))) {
     const manifest = await meta.getObject(check.bucket, check.key!);
     missing = manifest === null;
     objectAcl = manifest ? (manifest.acl ?? defaultAcl(settings)) : null;
-    for (const [tag, value] of Object.entries(manifest?.tags ?? {})) context[`s3:existingobjecttag/${tag.toLowerCase()}`] = value;
+    for (const [tag, value] of Object.entries(manifest?.tags ?? {}))
+      context[`s3:existingobjecttag/${tag.toLowerCase()}`] = value;
   }
   const policy = policyOf(bucket.name, settings);
   const block = settings.publicAccessBlock;
@@ -110,7 +125,12 @@ function policyOf(bucket: string, settings: BucketSettings): Policy | null {
 }
 
 /** The condition keys of a request, by lower-case name (IAM's names are case-insensitive). */
-export function requestContext(req: IncomingMessage, query: ReadonlyMap<string, string>, identity: Identity, now: number): RequestContext {
+export function requestContext(
+  req: IncomingMessage,
+  query: ReadonlyMap<string, string>,
+  identity: Identity,
+  now: number,
+): RequestContext {
   const h = req.headers;
   const secure = (req.socket as TLSSocket).encrypted === true;
   const context: RequestContext = {
@@ -130,7 +150,20 @@ export function requestContext(req: IncomingMessage, query: ReadonlyMap<string, 
     's3:max-keys': query.get('max-keys'),
     's3:versionid': query.get('versionId'),
   };
-  for (const name of ['x-amz-acl', 'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption', 'x-amz-server-side-encryption-aws-kms-key-id', 'x-amz-storage-class', 'x-amz-content-sha256', 'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control']) {
+  for (const name of [
+    'x-amz-acl',
+    'x-amz-copy-source',
+    'x-amz-metadata-directive',
+    'x-amz-server-side-encryption',
+    'x-amz-server-side-encryption-aws-kms-key-id',
+    'x-amz-storage-class',
+    'x-amz-content-sha256',
+    'x-amz-grant-read',
+    'x-amz-grant-write',
+    'x-amz-grant-read-acp',
+    'x-amz-grant-write-acp',
+    'x-amz-grant-full-control',
+  ]) {
     context[`s3:${name}`] = one(h, name);
   }
   const tagging = one(h, 'x-amz-tagging');

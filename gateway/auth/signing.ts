@@ -17,7 +17,8 @@ export interface SigningChain {
 
 export function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
   let key: Buffer = Buffer.from(`AWS4${secret}`);
-  for (const part of [shortDate, region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+  for (const part of [shortDate, region, service, 'aws4_request'])
+    key = createHmac('sha256', key).update(part).digest();
   return key;
 }
 

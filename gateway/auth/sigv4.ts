@@ -38,7 +38,14 @@ const UNSIGNED_OPERATIONS = new Set<Operation>(['PreflightCors', 'PostObject']);
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
-const PRESIGN_PARAMS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature'];
+const PRESIGN_PARAMS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+];
 
 /** The fields both forms of SigV4 carry. */
 interface Claim {
@@ -62,29 +69,50 @@ export async function authenticate(req: IncomingMessage, route: Route, o: AuthOp
   return ANONYMOUS;
 }
 
-async function authenticateHeader(req: IncomingMessage, route: Route, header: string, o: AuthOptions): Promise<Authenticated> {
+async function authenticateHeader(
+  req: IncomingMessage,
+  route: Route,
+  header: string,
+  o: AuthOptions,
+): Promise<Authenticated> {
   const match = /^AWS4-HMAC-SHA256 (.+)$/.exec(header);
   if (!match) throw unsupportedScheme();
-  const fields = new Map(match[1]!.split(',').map((part) => {
-    const eq = part.indexOf('=');
-    return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
-  }));
+  const fields = new Map(
+    match[1]!.split(',').map((part) => {
+      const eq = part.indexOf('=');
+      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()] as const;
+    }),
+  );
   const credential = fields.get('Credential');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
   if (!credential || !signedHeaders || !signature) {
-    throw new S3Error('AuthorizationHeaderMalformed', 'The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.');
+    throw new S3Error(
+      'AuthorizationHeaderMalformed',
+      'The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.',
+    );
   }
   const longDate = req.headers['x-amz-date'];
-  if (typeof longDate !== 'string') throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  if (typeof longDate !== 'string')
+    throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = await resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationHeaderMalformed');
+  const { key, scope, time } = await resolveCredential(
+    claim.credential,
+    claim.longDate,
+    o,
+    'AuthorizationHeaderMalformed',
+  );
   if (Math.abs(o.now - time) > MAX_SKEW_MS) {
-    throw new S3Error('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.');
+    throw new S3Error(
+      'RequestTimeTooSkewed',
+      'The difference between the request time and the current time is too large.',
+    );
   }
-  if (!claim.signedHeaders.includes('host')) throw new S3Error('AuthorizationHeaderMalformed', 'The host header must be signed.');
+  if (!claim.signedHeaders.includes('host'))
+    throw new S3Error('AuthorizationHeaderMalformed', 'The host header must be signed.');
   const payload = req.headers['x-amz-content-sha256'];
-  if (typeof payload !== 'string') throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  if (typeof payload !== 'string')
+    throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
 
   const signer = signerFor(key, o.region);
   const signed = new Set(claim.signedHeaders);
@@ -93,10 +121,18 @@ async function authenticateHeader(req: IncomingMessage, route: Route, header: st
   const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, async (path) => {
     const request = httpRequest(req, path, queryRecord(route.rawQuery, []), claim.signedHeaders);
     request.headers['x-amz-content-sha256'] = payload;
-    const result = await signer.sign(request, { signingDate: new Date(time), signableHeaders: signed, unsignableHeaders: unsignable });
+    const result = await signer.sign(request, {
+      signingDate: new Date(time),
+      signableHeaders: signed,
+      unsignableHeaders: unsignable,
+    });
     return /Signature=([0-9a-f]+)/.exec(result.headers.authorization ?? '')?.[1] ?? '';
   });
-  return { identity: key, payload, chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected } };
+  return {
+    identity: key,
+    payload,
+    chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected },
+  };
 }
 
 async function authenticatePresigned(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
@@ -104,16 +140,30 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
   if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   }
-  const [credential, signedHeaders, signature, longDate, expiresText] = ['X-Amz-Credential', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-Expires'].map((n) => q.get(n));
+  const [credential, signedHeaders, signature, longDate, expiresText] = [
+    'X-Amz-Credential',
+    'X-Amz-SignedHeaders',
+    'X-Amz-Signature',
+    'X-Amz-Date',
+    'X-Amz-Expires',
+  ].map((n) => q.get(n));
   if (!credential || !signedHeaders || !signature || !longDate || !expiresText) {
-    throw new S3Error('AuthorizationQueryParametersError', 'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.');
+    throw new S3Error(
+      'AuthorizationQueryParametersError',
+      'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
+    );
   }
   const expires = Number(expiresText);
   if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGNED_SECONDS) {
     throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
   }
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
-  const { key, scope, time } = await resolveCredential(claim.credential, claim.longDate, o, 'AuthorizationQueryParametersError');
+  const { key, scope, time } = await resolveCredential(
+    claim.credential,
+    claim.longDate,
+    o,
+    'AuthorizationQueryParametersError',
+  );
   if (o.now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
@@ -133,11 +183,18 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
     const value = result.query?.['X-Amz-Signature'];
     return typeof value === 'string' ? value : '';
   });
-  return { identity: key, payload, chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected } };
+  return {
+    identity: key,
+    payload,
+    chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected },
+  };
 }
 
 function unsupportedScheme(): S3Error {
-  return new S3Error('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+  return new S3Error(
+    'InvalidRequest',
+    'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.',
+  );
 }
 
 /**
@@ -153,18 +210,29 @@ export async function resolveCredential(
 ): Promise<{ key: KnownKey; scope: string; time: number }> {
   const parts = credential.split('/');
   if (parts.length !== 5 || parts[4] !== 'aws4_request' || parts[3] !== 's3') {
-    throw new S3Error(malformedCode, `The credential "${credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`);
+    throw new S3Error(
+      malformedCode,
+      `The credential "${credential}" is malformed; expected "<key>/<date>/<region>/s3/aws4_request".`,
+    );
   }
   const [accessKeyId, shortDate, region] = parts as [string, string, string];
   const key = await o.credentials.lookup(accessKeyId);
-  if (!key) throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  if (!key)
+    throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
   const time = parseAmzDate(longDate);
   if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
-  if (shortDate !== longDate.slice(0, 8)) throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
+  if (shortDate !== longDate.slice(0, 8))
+    throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
   if (region !== o.region) {
     // As AWS: the right region in the body and a header, from which clients (botocore, s3cmd)
     // learn it and sign again; the header is all a HEAD gets.
-    throw new S3Error(malformedCode, `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`, undefined, { 'x-amz-bucket-region': o.region }, { Region: o.region });
+    throw new S3Error(
+      malformedCode,
+      `The authorization header is malformed; the region '${region}' is wrong; expecting '${o.region}'`,
+      undefined,
+      { 'x-amz-bucket-region': o.region },
+      { Region: o.region },
+    );
   }
   return { key, scope: parts.slice(1).join('/'), time };
 }
@@ -203,14 +271,26 @@ function signerFor(key: KnownKey, region: string): SignatureV4 {
   return signer;
 }
 
-function httpRequest(req: IncomingMessage, path: string, query: Record<string, string | string[]>, signedHeaders: string[]): HttpRequest {
+function httpRequest(
+  req: IncomingMessage,
+  path: string,
+  query: Record<string, string | string[]>,
+  signedHeaders: string[],
+): HttpRequest {
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = req.headers[name];
     // A signed header that is absent cannot match: the signature check fails on its own.
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  return new HttpRequest({ method: req.method ?? 'GET', protocol: 'http:', hostname: 'localhost', path, query, headers });
+  return new HttpRequest({
+    method: req.method ?? 'GET',
+    protocol: 'http:',
+    hostname: 'localhost',
+    path,
+    query,
+    headers,
+  });
 }
 
 /** The query as the signer wants it, without the parameters that carry the signature itself. */
@@ -232,7 +312,10 @@ function queryRecord(raw: string, omit: readonly string[]): Record<string, strin
 function canonicalPaths(rawPath: string): string[] {
   let canonical: string;
   try {
-    canonical = rawPath.split('/').map((segment) => uriEncode(decodeURIComponent(segment))).join('/');
+    canonical = rawPath
+      .split('/')
+      .map((segment) => uriEncode(decodeURIComponent(segment)))
+      .join('/');
   } catch {
     return [rawPath];
   }
@@ -244,10 +327,17 @@ function uriEncode(text: string): string {
 }
 
 /** The first candidate whose signature matches the claimed one, else SignatureDoesNotMatch. */
-async function firstMatch(candidates: string[], claimed: string, sign: (candidate: string) => Promise<string>): Promise<string> {
+async function firstMatch(
+  candidates: string[],
+  claimed: string,
+  sign: (candidate: string) => Promise<string>,
+): Promise<string> {
   for (const candidate of candidates) {
     const expected = await sign(candidate);
     if (sameSignature(expected, claimed)) return expected;
   }
-  throw new S3Error('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+  throw new S3Error(
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  );
 }

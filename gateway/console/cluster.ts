@@ -13,9 +13,24 @@ const probes = new WeakMap<BackendPool, { at: number; done: Promise<void> }>();
  */
 export async function cluster(ctx: ApiContext): Promise<void> {
   let probe = probes.get(ctx.backends);
-  if (!probe || Date.now() - probe.at > PROBE_EVERY_MS) probes.set(ctx.backends, (probe = { at: Date.now(), done: ctx.backends.refresh() }));
+  if (!probe || Date.now() - probe.at > PROBE_EVERY_MS)
+    probes.set(ctx.backends, (probe = { at: Date.now(), done: ctx.backends.refresh() }));
   await probe.done;
-  const backends = ctx.backends.list().map((b) => ({ id: b.id, farm: b.farm, node: b.node, state: b.state, freeBytes: b.freeBytes, ...(ctx.identity.root ? { address: `${b.host}:${b.port}` } : {}) }));
+  const backends = ctx.backends.list().map((b) => ({
+    id: b.id,
+    farm: b.farm,
+    node: b.node,
+    state: b.state,
+    freeBytes: b.freeBytes,
+    ...(ctx.identity.root ? { address: `${b.host}:${b.port}` } : {}),
+  }));
   const up = backends.filter((b) => b.state === 'up').length;
-  sendJson(ctx.res, 200, { backends, up, geometry: { dataShards: ctx.store.k, parityShards: ctx.store.m }, writable: up >= ctx.store.k + ctx.store.m, traffic: await ctx.traffic(), at: Date.now() });
+  sendJson(ctx.res, 200, {
+    backends,
+    up,
+    geometry: { dataShards: ctx.store.k, parityShards: ctx.store.m },
+    writable: up >= ctx.store.k + ctx.store.m,
+    traffic: await ctx.traffic(),
+    at: Date.now(),
+  });
 }

@@ -2,7 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CodedError } from '../../src/util/coded-error.js';
 import { isInternal, toS3Error } from '../errors.js';
 
-type ConsoleCode = 'Unauthenticated' | 'InvalidCsrfToken' | 'BadOrigin' | 'InvalidCredentials' | 'BadRequest' | 'NotFound' | 'PayloadTooLarge' | 'TooManyAttempts';
+type ConsoleCode =
+  | 'Unauthenticated'
+  | 'InvalidCsrfToken'
+  | 'BadOrigin'
+  | 'InvalidCredentials'
+  | 'BadRequest'
+  | 'NotFound'
+  | 'PayloadTooLarge'
+  | 'TooManyAttempts';
 
 const STATUS: Record<ConsoleCode, number> = {
   Unauthenticated: 401,
@@ -29,9 +37,19 @@ export interface Exchange {
   url: URL;
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string | string[]> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string | string[]> = {},
+): void {
   const body = Buffer.from(JSON.stringify(value));
-  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-length': body.length, 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': body.length,
+    'cache-control': 'no-store',
+  });
   res.end(body);
 }
 
@@ -66,13 +84,15 @@ export async function readJson(req: IncomingMessage): Promise<Record<string, unk
   } catch {
     throw new ConsoleError('BadRequest', 'the request body is not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConsoleError('BadRequest', 'the request body is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConsoleError('BadRequest', 'the request body is not a JSON object');
   return value as Record<string, unknown>;
 }
 
 export function stringField(body: Record<string, unknown>, name: string): string {
   const value = body[name];
-  if (typeof value !== 'string' || value === '') throw new ConsoleError('BadRequest', `${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new ConsoleError('BadRequest', `${name} must be a non-empty string`);
   return value;
 }
 

@@ -9,7 +9,18 @@ import { cluster } from './cluster.js';
 import type { ApiContext, Traffic } from './context.js';
 import { ConsoleError, sendError, sendJson, type Exchange } from './http.js';
 import { createKey, deleteKey, listKeys, setGrant } from './keys.js';
-import { abortUpload, completeUpload, createUpload, deleteObjects, download, listObjects, objectDetails, share, upload, uploadPart } from './objects.js';
+import {
+  abortUpload,
+  completeUpload,
+  createUpload,
+  deleteObjects,
+  download,
+  listObjects,
+  objectDetails,
+  share,
+  upload,
+  uploadPart,
+} from './objects.js';
 import { checkCsrf, checkOrigin, login, logout, Sessions, view } from './session.js';
 import { StaticFiles } from './static.js';
 
@@ -100,7 +111,8 @@ export class Console {
     const url = new URL(req.url ?? '/', 'http://console');
     const method = req.method ?? 'GET';
     if (!url.pathname.startsWith('/api/')) {
-      if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { code: 'MethodNotAllowed', message: 'the console pages are read with GET' });
+      if (method !== 'GET' && method !== 'HEAD')
+        return sendJson(res, 405, { code: 'MethodNotAllowed', message: 'the console pages are read with GET' });
       return this.files.serve(url.pathname, res);
     }
     const x: Exchange = { req, res, url };
@@ -133,7 +145,18 @@ export class Console {
       if (outcome.internal) this.o.logger.error({ err: e, path: url.pathname }, 'console request failed');
     } finally {
       // Never the body (a login carries a secret) nor the cookie; the path names no secret.
-      this.o.logger.info({ console: true, method, path: url.pathname, status: res.statusCode, code: outcome.code, key: keyId, ms: Math.round(performance.now() - started) }, 'console request');
+      this.o.logger.info(
+        {
+          console: true,
+          method,
+          path: url.pathname,
+          status: res.statusCode,
+          code: outcome.code,
+          key: keyId,
+          ms: Math.round(performance.now() - started),
+        },
+        'console request',
+      );
     }
   }
 

@@ -13,7 +13,12 @@ function requireRoot(ctx: ApiContext): Promise<void> {
 export async function listKeys(ctx: ApiContext): Promise<void> {
   await requireRoot(ctx);
   const keys = await Promise.all(
-    (await ctx.meta.listAccessKeys()).map(async (k) => ({ accessKeyId: k.accessKeyId, name: k.name, created: k.created, grants: await ctx.meta.listGrants(k.accessKeyId) })),
+    (await ctx.meta.listAccessKeys()).map(async (k) => ({
+      accessKeyId: k.accessKeyId,
+      name: k.name,
+      created: k.created,
+      grants: await ctx.meta.listGrants(k.accessKeyId),
+    })),
   );
   sendJson(ctx.res, 200, { keys });
 }
@@ -47,8 +52,15 @@ export async function setGrant(ctx: ApiContext, accessKeyId: string): Promise<vo
   if (!(await ctx.meta.getBucket(bucket))) throw new ConsoleError('NotFound', `no bucket ${bucket}`);
   const wanted = { read: body.read === true, write: body.write === true, owner: body.owner === true };
   const given = Object.fromEntries(Object.entries(wanted).filter(([, v]) => v));
-  const taken = Object.fromEntries(Object.entries(wanted).filter(([, v]) => !v).map(([k]) => [k, true]));
+  const taken = Object.fromEntries(
+    Object.entries(wanted)
+      .filter(([, v]) => !v)
+      .map(([k]) => [k, true]),
+  );
   if (Object.keys(given).length > 0) await ctx.meta.allow(accessKeyId, bucket, given);
-  const permissions = Object.keys(taken).length > 0 ? await ctx.meta.deny(accessKeyId, bucket, taken) : await ctx.meta.check(accessKeyId, bucket);
+  const permissions =
+    Object.keys(taken).length > 0
+      ? await ctx.meta.deny(accessKeyId, bucket, taken)
+      : await ctx.meta.check(accessKeyId, bucket);
   sendJson(ctx.res, 200, { bucket, permissions });
 }

@@ -35,14 +35,25 @@ export async function listObjects(ctx: ApiContext, bucket: string): Promise<void
     startAfter: q.get('startAfter') || undefined,
     maxKeys,
   });
-  sendJson(ctx.res, 200, { objects: page.entries, folders: page.commonPrefixes, nextStartAfter: page.isTruncated ? page.nextMarker : null });
+  sendJson(ctx.res, 200, {
+    objects: page.entries,
+    folders: page.commonPrefixes,
+    nextStartAfter: page.isTruncated ? page.nextMarker : null,
+  });
 }
 
 /** GET /api/buckets/B/object?key=K: what HEAD answers. */
 export async function objectDetails(ctx: ApiContext, bucket: string): Promise<void> {
   await allow(ctx, 'HeadObject', bucket);
   const m = await ctx.store.head(bucket, objectKey(param(ctx.url, 'key')));
-  sendJson(ctx.res, 200, { key: param(ctx.url, 'key'), size: m.size, etag: m.etag, lastModified: m.lastModified, contentType: m.contentType ?? 'binary/octet-stream', metadata: m.metadata });
+  sendJson(ctx.res, 200, {
+    key: param(ctx.url, 'key'),
+    size: m.size,
+    etag: m.etag,
+    lastModified: m.lastModified,
+    contentType: m.contentType ?? 'binary/octet-stream',
+    metadata: m.metadata,
+  });
 }
 
 /** GET /api/buckets/B/download?key=K: the object as an attachment. */
@@ -66,7 +77,12 @@ export async function download(ctx: ApiContext, bucket: string): Promise<void> {
 export async function deleteObjects(ctx: ApiContext, bucket: string): Promise<void> {
   await allow(ctx, 'DeleteObjects', bucket);
   const keys = (await readJson(ctx.req)).keys;
-  if (!Array.isArray(keys) || keys.length === 0 || keys.length > MAX_PAGE || !keys.every((k) => typeof k === 'string' && k !== '')) {
+  if (
+    !Array.isArray(keys) ||
+    keys.length === 0 ||
+    keys.length > MAX_PAGE ||
+    !keys.every((k) => typeof k === 'string' && k !== '')
+  ) {
     throw new ConsoleError('BadRequest', 'keys must be a list of 1 to 1000 object keys');
   }
   const deleted: string[] = [];
@@ -111,7 +127,8 @@ async function ownUpload(ctx: ApiContext, bucket: string, uploadId: string): Pro
 export async function uploadPart(ctx: ApiContext, bucket: string, uploadId: string): Promise<void> {
   await allow(ctx, 'UploadPart', bucket);
   const part = Number(param(ctx.url, 'part'));
-  if (!Number.isInteger(part) || part < 1 || part > 10_000) throw new ConsoleError('BadRequest', 'part must be between 1 and 10000');
+  if (!Number.isInteger(part) || part < 1 || part > 10_000)
+    throw new ConsoleError('BadRequest', 'part must be between 1 and 10000');
   await ownUpload(ctx, bucket, uploadId);
   const { etag, size } = await ctx.store.uploadPart(uploadId, part, ctx.req);
   sendJson(ctx.res, 200, { part, etag, size });
@@ -122,9 +139,11 @@ export async function completeUpload(ctx: ApiContext, bucket: string, uploadId: 
   await allow(ctx, 'CompleteMultipartUpload', bucket);
   await ownUpload(ctx, bucket, uploadId);
   const parts = (await readJson(ctx.req)).parts;
-  if (!Array.isArray(parts) || parts.length === 0 || parts.length > 10_000) throw new ConsoleError('BadRequest', 'parts must list 1 to 10000 parts');
+  if (!Array.isArray(parts) || parts.length === 0 || parts.length > 10_000)
+    throw new ConsoleError('BadRequest', 'parts must list 1 to 10000 parts');
   const list = parts.map((p: { partNumber?: unknown; etag?: unknown }) => {
-    if (!Number.isInteger(p?.partNumber) || typeof p?.etag !== 'string') throw new ConsoleError('BadRequest', 'each part needs partNumber and etag');
+    if (!Number.isInteger(p?.partNumber) || typeof p?.etag !== 'string')
+      throw new ConsoleError('BadRequest', 'each part needs partNumber and etag');
     return { partNumber: p.partNumber as number, etag: p.etag };
   });
   const manifest = await ctx.store.completeUpload(uploadId, list);
@@ -164,9 +183,19 @@ export async function share(ctx: ApiContext, bucket: string): Promise<void> {
   });
   const endpoint = new URL(ctx.s3Endpoint);
   const path = `/${bucket}/${key.split('/').map(uriEncode).join('/')}`;
-  const request = new HttpRequest({ method: 'GET', protocol: endpoint.protocol, hostname: endpoint.hostname, port: Number(endpoint.port) || undefined, path, headers: { host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+  const request = new HttpRequest({
+    method: 'GET',
+    protocol: endpoint.protocol,
+    hostname: endpoint.hostname,
+    port: Number(endpoint.port) || undefined,
+    path,
+    headers: { host: endpoint.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+  });
   // As S3 presigners do: the body is not signed (x-amz-content-sha256 only names that mode).
-  const signed = await signer.presign(request, { expiresIn: expires as number, unsignableHeaders: new Set(['x-amz-content-sha256']) });
+  const signed = await signer.presign(request, {
+    expiresIn: expires as number,
+    unsignableHeaders: new Set(['x-amz-content-sha256']),
+  });
   const query = new URLSearchParams(signed.query as Record<string, string>).toString().replace(/\+/g, '%20');
   sendJson(ctx.res, 200, { url: `${endpoint.origin}${path}?${query}`, expiresSeconds: expires });
 }

@@ -31,7 +31,10 @@ class LoginThrottle {
   check(address: string, now: number): void {
     const f = this.failures.get(address);
     if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
-      throw new ConsoleError('TooManyAttempts', `too many failed logins from this address; try again in ${Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000)} s`);
+      throw new ConsoleError(
+        'TooManyAttempts',
+        `too many failed logins from this address; try again in ${Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 1000)} s`,
+      );
     }
   }
 
@@ -40,7 +43,8 @@ class LoginThrottle {
     if (f && now - f.since < FAILURE_WINDOW_MS) f.count++;
     else this.failures.set(address, { count: 1, since: now });
     // Bounded: old windows go as new ones come.
-    if (this.failures.size > MAX_SESSIONS) for (const [a, x] of this.failures) if (now - x.since >= FAILURE_WINDOW_MS) this.failures.delete(a);
+    if (this.failures.size > MAX_SESSIONS)
+      for (const [a, x] of this.failures) if (now - x.since >= FAILURE_WINDOW_MS) this.failures.delete(a);
   }
 }
 
@@ -68,7 +72,12 @@ export class Sessions {
     this.sweep();
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
-    const session = { identity: { accessKeyId: key.accessKeyId, root: key.root }, csrf: randomBytes(24).toString('base64url'), expires: now + IDLE_MS, loggedIn: now };
+    const session = {
+      identity: { accessKeyId: key.accessKeyId, root: key.root },
+      csrf: randomBytes(24).toString('base64url'),
+      expires: now + IDLE_MS,
+      loggedIn: now,
+    };
     this.byId.set(id, session);
     return { id, session };
   }
@@ -111,7 +120,8 @@ export function checkCsrf(req: IncomingMessage, session: Session): void {
   const sent = req.headers['x-csrf-token'];
   const a = Buffer.from(typeof sent === 'string' ? sent : '');
   const b = Buffer.from(session.csrf);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) throw new ConsoleError('InvalidCsrfToken', 'missing or wrong x-csrf-token header');
+  if (a.length !== b.length || !timingSafeEqual(a, b))
+    throw new ConsoleError('InvalidCsrfToken', 'missing or wrong x-csrf-token header');
 }
 
 /** A browser names the page that sent a request in Origin: it must be this server. */
@@ -147,7 +157,11 @@ export function view(session: Session): { accessKeyId: string; root: boolean; cs
 export async function login(x: Exchange, sessions: Sessions): Promise<void> {
   checkOrigin(x.req);
   const body = await readJson(x.req);
-  const { id, session } = await sessions.login(stringField(body, 'accessKeyId'), stringField(body, 'secretAccessKey'), x.req.socket.remoteAddress ?? '');
+  const { id, session } = await sessions.login(
+    stringField(body, 'accessKeyId'),
+    stringField(body, 'secretAccessKey'),
+    x.req.socket.remoteAddress ?? '',
+  );
   sendJson(x.res, 200, view(session), { 'set-cookie': sessionCookie(id, MAX_AGE_MS / 1000) });
 }
 

@@ -14,7 +14,8 @@ const TYPES: Record<string, string> = {
 
 /** No framing (clickjacking), scripts and styles from this server only. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-frame-options': 'DENY',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -29,7 +30,9 @@ export class StaticFiles {
   private readonly files = new Map<string, string>();
 
   constructor(private readonly dir: string) {
-    if (fs.existsSync(dir)) for (const f of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })) this.files.set('/' + f.split(path.sep).join('/'), path.join(dir, f));
+    if (fs.existsSync(dir))
+      for (const f of fs.readdirSync(dir, { recursive: true, encoding: 'utf8' }))
+        this.files.set('/' + f.split(path.sep).join('/'), path.join(dir, f));
     for (const [url, file] of this.files) if (!fs.statSync(file).isFile()) this.files.delete(url);
   }
 

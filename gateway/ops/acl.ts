@@ -2,7 +2,16 @@ import type { Acl, AclGrant, AclPermission, Bucket, BucketSettings } from '../..
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Identity } from '../auth/credentials.js';
 import { authorizeAccess } from '../auth/request-access.js';
-import { cannedAcl, checkedGroup, GRANT_HEADERS, headerGrants, isPublicAcl, ownerOf, PERMISSIONS, type Owner } from '../auth/acl.js';
+import {
+  cannedAcl,
+  checkedGroup,
+  GRANT_HEADERS,
+  headerGrants,
+  isPublicAcl,
+  ownerOf,
+  PERMISSIONS,
+  type Owner,
+} from '../auth/acl.js';
 import { header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, text } from '../xml.js';
@@ -31,7 +40,8 @@ export function requestAcl(ctx: Context, owner: Owner, bucketOwner: Owner, canne
     const value = header(ctx, name);
     return value === undefined ? [] : [[permission, value] as [AclPermission, string]];
   });
-  if (canned !== undefined && grants.length > 0) throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
+  if (canned !== undefined && grants.length > 0)
+    throw new S3Error('InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
   if (grants.length > 0) return { owner, grants: headerGrants(grants) };
   return cannedAcl(canned ?? 'private', owner, bucketOwner);
 }
@@ -59,7 +69,11 @@ export async function putObjectAcl(ctx: Context<'PutObjectAcl'>): Promise<void> 
   const bucket = await requireBucket(ctx);
   const bucketOwner = bucketOwnerOf(bucket);
   const current = await ctx.store.head(bucket.name, keyOf(ctx));
-  const acl = settable(bucket.settings, await aclToPut(ctx, current.acl?.owner ?? bucketOwner, bucketOwner), bucketOwner);
+  const acl = settable(
+    bucket.settings,
+    await aclToPut(ctx, current.acl?.owner ?? bucketOwner, bucketOwner),
+    bucketOwner,
+  );
   await updateManifest(ctx, bucket.name, current, (m) => ({ ...m, acl }));
   sendEmpty(ctx);
 }
@@ -68,7 +82,12 @@ export async function putObjectAcl(ctx: Context<'PutObjectAcl'>): Promise<void> 
  * Changes the object's manifest (its ACL or tags) in place, not as a new version: only if the
  * object is still the one read, else again on the one now there.
  */
-export async function updateManifest(ctx: Context, bucket: string, first: ObjectManifest, change: (m: ObjectManifest) => ObjectManifest): Promise<void> {
+export async function updateManifest(
+  ctx: Context,
+  bucket: string,
+  first: ObjectManifest,
+  change: (m: ObjectManifest) => ObjectManifest,
+): Promise<void> {
   const key = ctx.route.key!;
   for (let current = first; ; current = await ctx.store.head(bucket, key)) {
     if (await ctx.store.updateObject(bucket, key, current.id, change(current))) return;
@@ -77,7 +96,8 @@ export async function updateManifest(ctx: Context, bucket: string, first: Object
 
 /** The ACL of a Put*Acl: canned or grant headers, or an AccessControlPolicy document. */
 async function aclToPut(ctx: Context, owner: Owner, bucketOwner: Owner): Promise<Acl> {
-  const headersSay = header(ctx, 'x-amz-acl') !== undefined || GRANT_HEADERS.some(([name]) => header(ctx, name) !== undefined);
+  const headersSay =
+    header(ctx, 'x-amz-acl') !== undefined || GRANT_HEADERS.some(([name]) => header(ctx, name) !== undefined);
   if (headersSay) return requestAcl(ctx, owner, bucketOwner);
   const acl = parseAcl(await xmlBody(ctx, ['Grant']));
   // The document may not hand the resource to someone else: its owner stays.
@@ -86,7 +106,10 @@ async function aclToPut(ctx: Context, owner: Owner, bucketOwner: Owner): Promise
 }
 
 function malformedAcl(): S3Error {
-  return new S3Error('MalformedACLError', 'The XML you provided was not well-formed or did not validate against our published schema');
+  return new S3Error(
+    'MalformedACLError',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+  );
 }
 
 function parseAcl(doc: Record<string, unknown>): Acl {
@@ -103,8 +126,13 @@ function parseAcl(doc: Record<string, unknown>): Acl {
     const grantee = child(grant, 'Grantee');
     const id = text(grantee, 'ID');
     const uri = text(grantee, 'URI');
-    if (text(grantee, 'EmailAddress') !== undefined) throw new S3Error('UnresolvableGrantByEmailAddress', 'The e-mail address you provided does not match any account on record.');
-    if (id !== undefined) return { grantee: { type: 'CanonicalUser', id, displayName: text(grantee, 'DisplayName') }, permission };
+    if (text(grantee, 'EmailAddress') !== undefined)
+      throw new S3Error(
+        'UnresolvableGrantByEmailAddress',
+        'The e-mail address you provided does not match any account on record.',
+      );
+    if (id !== undefined)
+      return { grantee: { type: 'CanonicalUser', id, displayName: text(grantee, 'DisplayName') }, permission };
     if (uri !== undefined) return { grantee: { type: 'Group', uri: checkedGroup(uri) }, permission };
     throw malformedAcl();
   });
@@ -121,7 +149,11 @@ function sendAcl(ctx: Context, acl: Acl): void {
       return `<Grant>${grantee}${el('Permission', g.permission)}</Grant>`;
     })
     .join('');
-  sendXml(ctx, 'AccessControlPolicy', `<Owner>${el('ID', acl.owner.id)}${el('DisplayName', acl.owner.displayName)}</Owner><AccessControlList>${grants}</AccessControlList>`);
+  sendXml(
+    ctx,
+    'AccessControlPolicy',
+    `<Owner>${el('ID', acl.owner.id)}${el('DisplayName', acl.owner.displayName)}</Owner><AccessControlList>${grants}</AccessControlList>`,
+  );
 }
 
 /**
@@ -129,14 +161,31 @@ function sendAcl(ctx: Context, acl: Acl): void {
  * form's signer and `acl` field). Naming an ACL needs s3:PutObjectAcl as well, as on AWS: a key
  * that may only write cannot make what it writes public.
  */
-export async function newObjectAcl(ctx: Context, bucket: string, key: string, identity: Identity = ctx.auth.identity, cannedField?: string): Promise<Acl> {
+export async function newObjectAcl(
+  ctx: Context,
+  bucket: string,
+  key: string,
+  identity: Identity = ctx.auth.identity,
+  cannedField?: string,
+): Promise<Acl> {
   const b = await ctx.meta.getBucket(bucket);
   if (!b) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   const bucketOwner = bucketOwnerOf(b);
   // With ACLs disabled the bucket's owner owns every object.
   const owner = b.settings.ownership === 'BucketOwnerEnforced' ? bucketOwner : requesterOwner(identity, bucketOwner);
-  const named = cannedField !== undefined || header(ctx, 'x-amz-acl') !== undefined || GRANT_HEADERS.some(([name]) => header(ctx, name) !== undefined);
-  if (named) await authorizeAccess(ctx.meta, identity, ctx.req, ctx.route.query, { action: 's3:PutObjectAcl', right: 'owner', bucket, key }, Date.now());
+  const named =
+    cannedField !== undefined ||
+    header(ctx, 'x-amz-acl') !== undefined ||
+    GRANT_HEADERS.some(([name]) => header(ctx, name) !== undefined);
+  if (named)
+    await authorizeAccess(
+      ctx.meta,
+      identity,
+      ctx.req,
+      ctx.route.query,
+      { action: 's3:PutObjectAcl', right: 'owner', bucket, key },
+      Date.now(),
+    );
   return settable(b.settings, requestAcl(ctx, owner, bucketOwner, cannedField), bucketOwner);
 }
 
@@ -145,8 +194,12 @@ export async function newObjectAcl(ctx: Context, bucket: string, key: string, id
  * BucketOwnerEnforced (400 AccessControlListNotSupported), a public one under BlockPublicAcls (403).
  */
 function settable(settings: BucketSettings, acl: Acl, bucketOwner: Owner): Acl {
-  const ownersOnly = acl.grants.every((g) => g.grantee.type === 'CanonicalUser' && (g.grantee.id === acl.owner.id || g.grantee.id === bucketOwner.id));
-  if (settings.ownership === 'BucketOwnerEnforced' && !ownersOnly) throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs');
-  if (settings.publicAccessBlock?.blockPublicAcls && isPublicAcl(acl)) throw new S3Error('AccessDenied', 'Access Denied');
+  const ownersOnly = acl.grants.every(
+    (g) => g.grantee.type === 'CanonicalUser' && (g.grantee.id === acl.owner.id || g.grantee.id === bucketOwner.id),
+  );
+  if (settings.ownership === 'BucketOwnerEnforced' && !ownersOnly)
+    throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs');
+  if (settings.publicAccessBlock?.blockPublicAcls && isPublicAcl(acl))
+    throw new S3Error('AccessDenied', 'Access Denied');
   return acl;
 }

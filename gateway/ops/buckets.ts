@@ -23,10 +23,18 @@ export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
   const { identity } = ctx.auth;
   const buckets = identity.root
     ? await ctx.meta.listBuckets()
-    : (await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))).flatMap((b) => b ?? []);
-  const items = buckets.map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`).join('');
+    : (
+        await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))
+      ).flatMap((b) => b ?? []);
+  const items = buckets
+    .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`)
+    .join('');
   const owner = ownerOf(identity.accessKeyId);
-  sendXml(ctx, 'ListAllMyBucketsResult', `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner><Buckets>${items}</Buckets>`);
+  sendXml(
+    ctx,
+    'ListAllMyBucketsResult',
+    `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner><Buckets>${items}</Buckets>`,
+  );
 }
 
 export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> {
@@ -43,11 +51,18 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
   const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   try {
     const owner = ownerOf(ctx.auth.identity.accessKeyId);
-    await ctx.store.createBucket(bucket, { owner: ctx.auth.identity.accessKeyId, acl: requestAcl(ctx, owner, owner), ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}) });
+    await ctx.store.createBucket(bucket, {
+      owner: ctx.auth.identity.accessKeyId,
+      acl: requestAcl(ctx, owner, owner),
+      ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}),
+    });
   } catch (e) {
     // Only root creates buckets, and root owns every bucket.
     if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {
-      throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.');
+      throw new S3Error(
+        'BucketAlreadyOwnedByYou',
+        'Your previous request to create the named bucket succeeded and you already own it.',
+      );
     }
     throw e;
   }
@@ -84,12 +99,16 @@ export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): 
   const config = child(await xmlBody(ctx), 'VersioningConfiguration');
   const status = text(config, 'Status');
   const mfaDelete = text(config, 'MfaDelete');
-  if (mfaDelete === 'Enabled' || header(ctx, 'x-amz-mfa') !== undefined) throw new S3Error('NotImplemented', 'MFA delete is not supported.');
+  if (mfaDelete === 'Enabled' || header(ctx, 'x-amz-mfa') !== undefined)
+    throw new S3Error('NotImplemented', 'MFA delete is not supported.');
   if (mfaDelete !== undefined && mfaDelete !== 'Disabled') throw malformed();
   if (status !== 'Enabled' && status !== 'Suspended') throw malformed();
   await ctx.store.updateBucketSettings(bucket.name, (settings) => {
     if (status === 'Suspended' && settings.objectLock) {
-      throw new S3Error('InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+      throw new S3Error(
+        'InvalidBucketState',
+        'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+      );
     }
     return { ...settings, versioning: status };
   });

@@ -27,11 +27,17 @@ function seconds(date: string | undefined): number | null {
  * If-Modified-Since (304 otherwise). `notModified` is what a failed "not modified" check
  * becomes: 304 for reads, 412 for copy sources.
  */
-export function checkConditions(c: Conditions, manifest: ObjectManifest, notModified: 'NotModified' | 'PreconditionFailed'): void {
+export function checkConditions(
+  c: Conditions,
+  manifest: ObjectManifest,
+  notModified: 'NotModified' | 'PreconditionFailed',
+): void {
   const modified = Math.floor(manifest.lastModified / 1000);
   const headers = { etag: `"${manifest.etag}"`, 'last-modified': new Date(manifest.lastModified).toUTCString() };
-  const failed = (): S3Error => new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-  const unchanged = (): S3Error => (notModified === 'NotModified' ? new S3Error('NotModified', 'Not Modified', 304, headers) : failed());
+  const failed = (): S3Error =>
+    new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  const unchanged = (): S3Error =>
+    notModified === 'NotModified' ? new S3Error('NotModified', 'Not Modified', 304, headers) : failed();
   if (c.ifMatch !== undefined) {
     if (!listed(c.ifMatch, manifest.etag)) throw failed();
   } else {

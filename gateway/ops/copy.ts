@@ -24,7 +24,10 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
   await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, access, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {
     if (e instanceof DeleteMarkerError && e.code === 'MethodNotAllowed') {
-      throw new S3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
+      throw new S3Error(
+        'InvalidRequest',
+        'The source of a copy request may not specifically refer to a delete marker by version id.',
+      );
     }
     throw e;
   });
@@ -46,7 +49,10 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
  * of it, else returns null: a source replaced in between is checked again, as if it had been
  * replaced before this request.
  */
-export async function withCopySource<T>(ctx: Context<'CopyObject' | 'UploadPartCopy'>, copy: (source: CheckedSource) => Promise<T | null>): Promise<T> {
+export async function withCopySource<T>(
+  ctx: Context<'CopyObject' | 'UploadPartCopy'>,
+  copy: (source: CheckedSource) => Promise<T | null>,
+): Promise<T> {
   for (;;) {
     const result = await copy(await copySourceObject(ctx));
     if (result !== null) return result;
@@ -61,7 +67,10 @@ export function copySourceVersionHeader(source: CheckedSource): Record<string, s
 
 /** S3's refusal of a copy source over the single-PUT limit. */
 export function copyTooLarge(): S3Error {
-  return new S3Error('InvalidRequest', `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`);
+  return new S3Error(
+    'InvalidRequest',
+    `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_SIZE}`,
+  );
 }
 
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
@@ -74,7 +83,8 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     const { manifest, ...source } = checked;
     read = copySourceVersionHeader(checked);
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
+    if (directive !== 'COPY' && directive !== 'REPLACE')
+      throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
     // Copying a named version onto its own key is how S3 restores an old version.
     if (directive === 'COPY' && source.bucket === bucket && source.key === key && source.versionId === undefined) {
       throw new S3Error(
@@ -84,8 +94,24 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
     // The copy's headers and tags are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
-    const headers = directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
-    return ctx.store.copy(source.bucket, source.key, bucket, key, { ...headers, acl, tags: copyTags(ctx, manifest.tags) }, manifest.id, source.versionId, lock);
+    const headers =
+      directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
+    return ctx.store.copy(
+      source.bucket,
+      source.key,
+      bucket,
+      key,
+      { ...headers, acl, tags: copyTags(ctx, manifest.tags) },
+      manifest.id,
+      source.versionId,
+      lock,
+    );
   });
-  sendXml(ctx, 'CopyObjectResult', el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`), 200, { ...read, ...versionHeader(copied) });
+  sendXml(
+    ctx,
+    'CopyObjectResult',
+    el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
+    200,
+    { ...read, ...versionHeader(copied) },
+  );
 }

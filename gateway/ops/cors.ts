@@ -37,7 +37,10 @@ export async function preflightCors(ctx: Context<'PreflightCors'>): Promise<void
   if (!method) throw new S3Error('BadRequest', 'Invalid Access-Control-Request-Method: null');
   const rules = (await ctx.meta.getBucket(bucketOf(ctx)))?.settings.cors;
   if (!rules?.length) throw new S3Error('AccessForbidden', 'CORSResponse: CORS is not enabled for this bucket.');
-  const requested = (header(ctx, 'access-control-request-headers') ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== '');
+  const requested = (header(ctx, 'access-control-request-headers') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter((h) => h !== '');
   const match = matchRule(rules, origin, method, requested);
   if (!match) {
     throw new S3Error(
@@ -75,7 +78,8 @@ function matchRule(rules: CorsRule[], origin: string, method: string, headers: s
   for (const rule of rules) {
     const pattern = rule.allowedOrigins.find((o) => wildcard(o, origin));
     if (pattern === undefined || !rule.allowedMethods.includes(method)) continue;
-    if (headers.every((h) => (rule.allowedHeaders ?? []).some((p) => wildcard(p.toLowerCase(), h)))) return { rule, anyOrigin: pattern === '*' };
+    if (headers.every((h) => (rule.allowedHeaders ?? []).some((p) => wildcard(p.toLowerCase(), h))))
+      return { rule, anyOrigin: pattern === '*' };
   }
   return null;
 }
@@ -113,14 +117,20 @@ function parseRule(value: unknown): CorsRule {
   const rule: CorsRule = { allowedOrigins: list('AllowedOrigin'), allowedMethods: list('AllowedMethod') };
   if (rule.allowedOrigins.length === 0 || rule.allowedMethods.length === 0) throw malformed();
   for (const method of rule.allowedMethods) {
-    if (!METHODS.includes(method)) throw new S3Error('InvalidRequest', `Found unsupported HTTP method in CORS config. Unsupported method is ${method}`);
+    if (!METHODS.includes(method))
+      throw new S3Error(
+        'InvalidRequest',
+        `Found unsupported HTTP method in CORS config. Unsupported method is ${method}`,
+      );
   }
   for (const origin of rule.allowedOrigins) {
-    if (origin.split('*').length > 2) throw new S3Error('InvalidRequest', `AllowedOrigin "${origin}" can not have more than one wildcard.`);
+    if (origin.split('*').length > 2)
+      throw new S3Error('InvalidRequest', `AllowedOrigin "${origin}" can not have more than one wildcard.`);
   }
   const allowedHeaders = list('AllowedHeader');
   for (const name of allowedHeaders) {
-    if (name.split('*').length > 2) throw new S3Error('InvalidRequest', `AllowedHeader "${name}" can not have more than one wildcard.`);
+    if (name.split('*').length > 2)
+      throw new S3Error('InvalidRequest', `AllowedHeader "${name}" can not have more than one wildcard.`);
   }
   if (allowedHeaders.length > 0) rule.allowedHeaders = allowedHeaders;
   const exposeHeaders = list('ExposeHeader');

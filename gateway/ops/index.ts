@@ -2,7 +2,15 @@ import type { Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { Operation } from '../router.js';
 import { getBucketAcl, getObjectAcl, putBucketAcl, putObjectAcl } from './acl.js';
-import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from './buckets.js';
+import {
+  createBucket,
+  deleteBucket,
+  getBucketLocation,
+  getBucketVersioning,
+  headBucket,
+  listBuckets,
+  putBucketVersioning,
+} from './buckets.js';
 import { copyObject } from './copy.js';
 import { deleteBucketCors, getBucketCors, preflightCors, putBucketCors, setCorsHeaders } from './cors.js';
 import { listObjects, listObjectsV2 } from './list.js';
@@ -15,13 +23,34 @@ import {
   putObjectLockConfiguration,
   putObjectRetention,
 } from './object-lock.js';
-import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, listMultipartUploads, listParts, uploadPart } from './multipart.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+} from './multipart.js';
 import { deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
 import { uploadPartCopy } from './part-copy.js';
 import { deleteBucketPolicy, getBucketPolicy, getBucketPolicyStatus, putBucketPolicy } from './policy.js';
 import { postObject } from './post-object.js';
-import { deleteBucketOwnershipControls, deletePublicAccessBlock, getBucketOwnershipControls, getPublicAccessBlock, putBucketOwnershipControls, putPublicAccessBlock } from './public-access.js';
-import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from './tagging.js';
+import {
+  deleteBucketOwnershipControls,
+  deletePublicAccessBlock,
+  getBucketOwnershipControls,
+  getPublicAccessBlock,
+  putBucketOwnershipControls,
+  putPublicAccessBlock,
+} from './public-access.js';
+import {
+  deleteBucketTagging,
+  deleteObjectTagging,
+  getBucketTagging,
+  getObjectTagging,
+  putBucketTagging,
+  putObjectTagging,
+} from './tagging.js';
 
 /** Each operation's handler, given the context of its own endpoint. */
 type Handlers = { [K in Operation]: (ctx: Context<K>) => Promise<void> };
@@ -82,7 +111,10 @@ const OPERATIONS: Handlers = {
   AbortMultipartUpload: abortMultipartUpload,
   ListParts: listParts,
   Unsupported: async () => {
-    throw new S3Error('NotImplemented', 'A header or query you provided implies functionality that is not implemented.');
+    throw new S3Error(
+      'NotImplemented',
+      'A header or query you provided implies functionality that is not implemented.',
+    );
   },
 };
 

@@ -21,7 +21,10 @@ export async function listObjectVersions(ctx: Context<'ListObjectVersions'>): Pr
     maxKeys: e.maxKeys,
   });
   let xml =
-    el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('KeyMarker', encode(e.keyMarker)) + el('VersionIdMarker', e.versionIdMarker ?? '') +
+    el('Name', e.bucket) +
+    el('Prefix', encode(e.prefix)) +
+    el('KeyMarker', encode(e.keyMarker)) +
+    el('VersionIdMarker', e.versionIdMarker ?? '') +
     el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
@@ -30,7 +33,11 @@ export async function listObjectVersions(ctx: Context<'ListObjectVersions'>): Pr
     if (page.nextVersionIdMarker !== null) xml += el('NextVersionIdMarker', page.nextVersionIdMarker);
   }
   for (const v of page.versions) {
-    const common = el('Key', encode(v.key)) + el('VersionId', v.versionId) + el('IsLatest', v.isLatest) + el('LastModified', isoTime(v.lastModified));
+    const common =
+      el('Key', encode(v.key)) +
+      el('VersionId', v.versionId) +
+      el('IsLatest', v.isLatest) +
+      el('LastModified', isoTime(v.lastModified));
     xml += v.object
       ? `<Version>${common}${el('ETag', `"${v.object.etag}"`)}${el('Size', v.object.size)}${OWNER_XML}<StorageClass>STANDARD</StorageClass></Version>`
       : `<DeleteMarker>${common}${OWNER_XML}</DeleteMarker>`;

@@ -36,18 +36,26 @@ function entriesXml(page: ListObjectsResult, encode: (text: string) => string, o
 type Listing = Endpoint<'ListObjects'> | Endpoint<'ListObjectsV2'>;
 
 function listing(ctx: Context, e: Listing, startAfter: string | undefined): Promise<ListObjectsResult> {
-  return ctx.meta.listObjects({ bucket: e.bucket, prefix: e.prefix, delimiter: e.delimiter, startAfter: startAfter || undefined, maxKeys: e.maxKeys });
+  return ctx.meta.listObjects({
+    bucket: e.bucket,
+    prefix: e.prefix,
+    delimiter: e.delimiter,
+    startAfter: startAfter || undefined,
+    maxKeys: e.maxKeys,
+  });
 }
 
 export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
   const page = await listing(ctx, e, e.marker);
-  let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
+  let xml =
+    el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
   // AWS sends NextMarker only with a delimiter; without one the last key is the next marker.
-  if (page.isTruncated && e.delimiter !== undefined && page.nextMarker !== null) xml += el('NextMarker', encode(page.nextMarker));
+  if (page.isTruncated && e.delimiter !== undefined && page.nextMarker !== null)
+    xml += el('NextMarker', encode(page.nextMarker));
   xml += entriesXml(page, encode, true);
   if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
@@ -64,7 +72,8 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
   xml += el('KeyCount', page.entries.length + page.commonPrefixes.length) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
-  if (page.isTruncated && page.nextMarker !== null) xml += el('NextContinuationToken', Buffer.from(page.nextMarker).toString('base64url'));
+  if (page.isTruncated && page.nextMarker !== null)
+    xml += el('NextContinuationToken', Buffer.from(page.nextMarker).toString('base64url'));
   xml += entriesXml(page, encode, e.fetchOwner);
   if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
@@ -73,6 +82,7 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
 /** Continuation tokens are opaque to clients: the base64url of the last key or prefix returned. */
 function decodeToken(token: string): string {
   const decoded = Buffer.from(token, 'base64url');
-  if (token === '' || decoded.toString('base64url') !== token) throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
+  if (token === '' || decoded.toString('base64url') !== token)
+    throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
   return decoded.toString('utf8');
 }

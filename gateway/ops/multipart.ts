@@ -13,22 +13,35 @@ import { MAX_PUT_SIZE } from './objects.js';
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
 /** The operations on one multipart upload, named by `uploadId`. */
-type UploadOperation = 'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
+type UploadOperation =
+  'UploadPart' | 'UploadPartCopy' | 'CompleteMultipartUpload' | 'AbortMultipartUpload' | 'ListParts';
 
 /** The upload named by `uploadId`, which must be one into this bucket and key. */
 export async function requireUpload(ctx: Context<UploadOperation>): Promise<UploadInfo> {
   const { uploadId, bucket, key } = ctx.route.endpoint;
   const upload = await ctx.meta.getUpload(uploadId);
   if (!upload || upload.bucket !== bucket || upload.key !== key) {
-    throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.');
+    throw new S3Error(
+      'NoSuchUpload',
+      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+    );
   }
   return upload;
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), { ...objectHeaders(ctx), ...(lock ? { lock } : {}), acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)), tags: requestTags(ctx) });
-  sendXml(ctx, 'InitiateMultipartUploadResult', el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId));
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), {
+    ...objectHeaders(ctx),
+    ...(lock ? { lock } : {}),
+    acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)),
+    tags: requestTags(ctx),
+  });
+  sendXml(
+    ctx,
+    'InitiateMultipartUploadResult',
+    el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId),
+  );
 }
 
 export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
@@ -36,7 +49,8 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
   const md5 = contentMd5(ctx);
   const { body, length } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
-  if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
+  if (length > MAX_PUT_SIZE)
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const { etag } = await ctx.store.uploadPart(upload.uploadId, ctx.route.endpoint.partNumber, body, md5);
   sendEmpty(ctx, 200, { etag: `"${etag}"` });
 }
@@ -57,7 +71,10 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
   sendXml(
     ctx,
     'CompleteMultipartUploadResult',
-    el('Location', `/${upload.bucket}/${upload.key}`) + el('Bucket', upload.bucket) + el('Key', upload.key) + el('ETag', `"${manifest.etag}"`),
+    el('Location', `/${upload.bucket}/${upload.key}`) +
+      el('Bucket', upload.bucket) +
+      el('Key', upload.key) +
+      el('ETag', `"${manifest.etag}"`),
     200,
     versionHeader(manifest),
   );
@@ -73,9 +90,13 @@ export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
   const { maxParts, partNumberMarker: marker } = ctx.route.endpoint;
   const page = await ctx.meta.listParts(upload.uploadId, marker, maxParts);
   let xml =
-    el('Bucket', upload.bucket) + el('Key', upload.key) + el('UploadId', upload.uploadId) +
+    el('Bucket', upload.bucket) +
+    el('Key', upload.key) +
+    el('UploadId', upload.uploadId) +
     `<Initiator>${OWNER_XML}</Initiator><Owner>${OWNER_XML}</Owner><StorageClass>STANDARD</StorageClass>` +
-    el('PartNumberMarker', marker) + el('MaxParts', maxParts) + el('IsTruncated', page.isTruncated);
+    el('PartNumberMarker', marker) +
+    el('MaxParts', maxParts) +
+    el('IsTruncated', page.isTruncated);
   if (page.nextPartNumberMarker !== null) xml += el('NextPartNumberMarker', page.nextPartNumberMarker);
   for (const p of page.parts) {
     xml += `<Part>${el('PartNumber', p.partNumber)}${el('LastModified', isoTime(p.lastModified))}${el('ETag', `"${p.etag}"`)}${el('Size', p.size)}</Part>`;
@@ -86,7 +107,13 @@ export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
 export async function listMultipartUploads(ctx: Context<'ListMultipartUploads'>): Promise<void> {
   const { bucket, prefix, delimiter, keyMarker, uploadIdMarker, maxUploads, encodingType } = ctx.route.endpoint;
   const encode = keyEncoder(encodingType);
-  const page = await ctx.meta.listUploads(bucket, { prefix, delimiter, keyMarker: keyMarker || undefined, uploadIdMarker: uploadIdMarker || undefined, maxUploads });
+  const page = await ctx.meta.listUploads(bucket, {
+    prefix,
+    delimiter,
+    keyMarker: keyMarker || undefined,
+    uploadIdMarker: uploadIdMarker || undefined,
+    maxUploads,
+  });
   let xml = el('Bucket', bucket) + el('KeyMarker', encode(keyMarker)) + el('UploadIdMarker', uploadIdMarker);
   if (page.nextKeyMarker !== null) xml += el('NextKeyMarker', encode(page.nextKeyMarker));
   if (page.nextUploadIdMarker !== null) xml += el('NextUploadIdMarker', page.nextUploadIdMarker);

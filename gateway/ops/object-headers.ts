@@ -6,7 +6,9 @@ import { checkHeader } from '../header-value.js';
 
 /** `x-amz-version-id` of a version that has an id: one a versioned bucket gave it, or the null version named. */
 export function versionHeader(manifest: ObjectManifest, named?: string): Record<string, string> {
-  return manifest.versionId !== undefined || named !== undefined ? { 'x-amz-version-id': manifest.versionId ?? 'null' } : {};
+  return manifest.versionId !== undefined || named !== undefined
+    ? { 'x-amz-version-id': manifest.versionId ?? 'null' }
+    : {};
 }
 
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */
@@ -32,13 +34,24 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
       userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);
     } else if (STORED.includes(name)) {
       // aws-chunked describes this request's framing, not the object.
-      const kept = name === 'content-encoding' ? value.split(',').map((s) => s.trim()).filter((s) => s !== 'aws-chunked').join(',') : value;
+      const kept =
+        name === 'content-encoding'
+          ? value
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== 'aws-chunked')
+              .join(',')
+          : value;
       if (kept) metadata[name] = kept;
     } else if (name === 'content-type') {
       contentType = value;
     }
   }
-  if (userBytes > MAX_USER_METADATA) throw new S3Error('MetadataTooLarge', `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA} bytes).`);
+  if (userBytes > MAX_USER_METADATA)
+    throw new S3Error(
+      'MetadataTooLarge',
+      `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA} bytes).`,
+    );
   return { contentType, metadata };
 }
 
@@ -46,7 +59,11 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
  * The headers a GET or HEAD answers with, response-* overrides applied. Checksums describe the
  * whole object, so a ranged read (`whole` false) does not send them.
  */
-export function objectResponseHeaders(ctx: Context<'GetObject' | 'HeadObject'>, manifest: ObjectManifest, whole: boolean): Record<string, string | number> {
+export function objectResponseHeaders(
+  ctx: Context<'GetObject' | 'HeadObject'>,
+  manifest: ObjectManifest,
+  whole: boolean,
+): Record<string, string | number> {
   const out: Record<string, string | number> = {
     etag: `"${manifest.etag}"`,
     'last-modified': new Date(manifest.lastModified).toUTCString(),

@@ -22,7 +22,10 @@ export function lockFromHeaders(ctx: Context, bucket: Bucket | null): ObjectLock
   const lock: ObjectLock = {};
   if (mode !== undefined || until !== undefined) {
     if (mode === undefined || until === undefined) {
-      throw new S3Error('InvalidArgument', 'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied');
+      throw new S3Error(
+        'InvalidArgument',
+        'x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied',
+      );
     }
     Object.assign(lock, retention(mode, until));
   }
@@ -33,13 +36,15 @@ export function lockFromHeaders(ctx: Context, bucket: Bucket | null): ObjectLock
 function retention(mode: string, until: string): { mode: Mode; retainUntil: number } {
   if (!MODES.includes(mode)) throw new S3Error('InvalidArgument', 'Unknown wormMode directive.');
   const retainUntil = Date.parse(until);
-  if (Number.isNaN(retainUntil)) throw new S3Error('InvalidArgument', 'The retain until date must be provided in ISO 8601 format');
+  if (Number.isNaN(retainUntil))
+    throw new S3Error('InvalidArgument', 'The retain until date must be provided in ISO 8601 format');
   if (retainUntil <= Date.now()) throw new S3Error('InvalidArgument', 'The retain until date must be in the future!');
   return { mode: mode as Mode, retainUntil };
 }
 
 function legalHold(status: string): boolean {
-  if (status !== 'ON' && status !== 'OFF') throw new S3Error('InvalidArgument', 'Legal Hold must be either of ON or OFF');
+  if (status !== 'ON' && status !== 'OFF')
+    throw new S3Error('InvalidArgument', 'Legal Hold must be either of ON or OFF');
   return status === 'ON';
 }
 
@@ -57,7 +62,9 @@ export function lockHeaders(manifest: ObjectManifest): Record<string, string> {
 }
 
 /** `x-amz-bypass-governance-retention: true`, which only a key with owner rights may send. */
-export async function bypassGovernance(ctx: Context<'DeleteObject' | 'DeleteObjects' | 'PutObjectRetention'>): Promise<boolean> {
+export async function bypassGovernance(
+  ctx: Context<'DeleteObject' | 'DeleteObjects' | 'PutObjectRetention'>,
+): Promise<boolean> {
   if (header(ctx, 'x-amz-bypass-governance-retention')?.toLowerCase() !== 'true') return false;
   await authorize(ctx.meta, ctx.auth.identity, bucketOf(ctx), 'owner');
   return true;
@@ -65,10 +72,19 @@ export async function bypassGovernance(ctx: Context<'DeleteObject' | 'DeleteObje
 
 export async function getObjectLockConfiguration(ctx: Context<'GetObjectLockConfiguration'>): Promise<void> {
   const lock = (await requireBucket(ctx)).settings.objectLock;
-  if (!lock) throw new S3Error('ObjectLockConfigurationNotFoundError', 'Object Lock configuration does not exist for this bucket');
+  if (!lock)
+    throw new S3Error(
+      'ObjectLockConfigurationNotFoundError',
+      'Object Lock configuration does not exist for this bucket',
+    );
   const rule = lock.defaultRetention;
   const period = rule ? (rule.days !== undefined ? el('Days', rule.days) : el('Years', rule.years ?? 0)) : '';
-  sendXml(ctx, 'ObjectLockConfiguration', el('ObjectLockEnabled', 'Enabled') + (rule ? `<Rule><DefaultRetention>${el('Mode', rule.mode)}${period}</DefaultRetention></Rule>` : ''));
+  sendXml(
+    ctx,
+    'ObjectLockConfiguration',
+    el('ObjectLockEnabled', 'Enabled') +
+      (rule ? `<Rule><DefaultRetention>${el('Mode', rule.mode)}${period}</DefaultRetention></Rule>` : ''),
+  );
 }
 
 /** Sets the default retention; object lock itself is enabled at CreateBucket only. */
@@ -76,31 +92,39 @@ export async function putObjectLockConfiguration(ctx: Context<'PutObjectLockConf
   const bucket = await requireBucket(ctx);
   const config = child(await xmlBody(ctx), 'ObjectLockConfiguration');
   if (text(config, 'ObjectLockEnabled') !== 'Enabled') throw malformed();
-  if (!bucket.settings.objectLock) throw new S3Error('InvalidBucketState', 'Object Lock configuration cannot be enabled on existing buckets');
+  if (!bucket.settings.objectLock)
+    throw new S3Error('InvalidBucketState', 'Object Lock configuration cannot be enabled on existing buckets');
   let objectLock: NonNullable<BucketSettings['objectLock']> = {};
   if (config['Rule'] !== undefined) {
     const rule = child(child(config, 'Rule'), 'DefaultRetention');
     const mode = text(rule, 'Mode');
     const days = text(rule, 'Days');
     const years = text(rule, 'Years');
-    if (mode === undefined || !MODES.includes(mode) || (days === undefined) === (years === undefined)) throw malformed();
+    if (mode === undefined || !MODES.includes(mode) || (days === undefined) === (years === undefined))
+      throw malformed();
     const count = Number(days ?? years);
-    if (!Number.isInteger(count) || count <= 0) throw new S3Error('InvalidArgument', 'Default retention period must be a positive integer value');
-    objectLock = { defaultRetention: { mode: mode as Mode, ...(days !== undefined ? { days: count } : { years: count }) } };
+    if (!Number.isInteger(count) || count <= 0)
+      throw new S3Error('InvalidArgument', 'Default retention period must be a positive integer value');
+    objectLock = {
+      defaultRetention: { mode: mode as Mode, ...(days !== undefined ? { days: count } : { years: count }) },
+    };
   }
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, objectLock }));
   sendEmpty(ctx);
 }
 
 /** The version a retention or legal hold request names, in a bucket with object lock. */
-async function lockedVersion(ctx: Context<'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'>): Promise<ObjectManifest> {
+async function lockedVersion(
+  ctx: Context<'GetObjectRetention' | 'PutObjectRetention' | 'GetObjectLegalHold' | 'PutObjectLegalHold'>,
+): Promise<ObjectManifest> {
   if (!(await requireBucket(ctx)).settings.objectLock) throw missingConfiguration();
   return ctx.store.head(bucketOf(ctx), keyOf(ctx), ctx.route.endpoint.versionId);
 }
 
 export async function getObjectRetention(ctx: Context<'GetObjectRetention'>): Promise<void> {
   const { lock } = await lockedVersion(ctx);
-  if (!lock?.mode || lock.retainUntil === undefined) throw new S3Error('NoSuchObjectLockConfiguration', 'The specified object does not have a ObjectLock configuration');
+  if (!lock?.mode || lock.retainUntil === undefined)
+    throw new S3Error('NoSuchObjectLockConfiguration', 'The specified object does not have a ObjectLock configuration');
   sendXml(ctx, 'Retention', el('Mode', lock.mode) + el('RetainUntilDate', isoTime(lock.retainUntil)));
 }
 
@@ -112,13 +136,20 @@ export async function putObjectRetention(ctx: Context<'PutObjectRetention'>): Pr
   if ((mode === undefined) !== (until === undefined)) throw malformed();
   const next = mode === undefined ? null : retention(mode, until!);
   const bypass = await bypassGovernance(ctx);
-  await ctx.store.updateObjectLock(bucketOf(ctx), keyOf(ctx), ctx.route.endpoint.versionId, { retention: next }, bypass);
+  await ctx.store.updateObjectLock(
+    bucketOf(ctx),
+    keyOf(ctx),
+    ctx.route.endpoint.versionId,
+    { retention: next },
+    bypass,
+  );
   sendEmpty(ctx);
 }
 
 export async function getObjectLegalHold(ctx: Context<'GetObjectLegalHold'>): Promise<void> {
   const { lock } = await lockedVersion(ctx);
-  if (lock?.legalHold === undefined) throw new S3Error('NoSuchObjectLockConfiguration', 'The specified object does not have a ObjectLock configuration');
+  if (lock?.legalHold === undefined)
+    throw new S3Error('NoSuchObjectLockConfiguration', 'The specified object does not have a ObjectLock configuration');
   sendXml(ctx, 'LegalHold', el('Status', lock.legalHold ? 'ON' : 'OFF'));
 }
 
@@ -126,6 +157,8 @@ export async function putObjectLegalHold(ctx: Context<'PutObjectLegalHold'>): Pr
   await lockedVersion(ctx);
   const status = text(child(await xmlBody(ctx), 'LegalHold'), 'Status');
   if (status === undefined) throw malformed();
-  await ctx.store.updateObjectLock(bucketOf(ctx), keyOf(ctx), ctx.route.endpoint.versionId, { legalHold: legalHold(status) });
+  await ctx.store.updateObjectLock(bucketOf(ctx), keyOf(ctx), ctx.route.endpoint.versionId, {
+    legalHold: legalHold(status),
+  });
   sendEmpty(ctx);
 }

@@ -27,7 +27,8 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
-  if (length > MAX_PUT_SIZE) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
+  if (length > MAX_PUT_SIZE)
+    throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
   sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums), ...versionHeader(result.manifest) });
 }
@@ -40,14 +41,18 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
 async function putCondition(ctx: Context<'PutObject'>): Promise<PutCondition | undefined> {
   const ifNoneMatch = header(ctx, 'if-none-match');
   const ifMatch = header(ctx, 'if-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-  const condition: PutCondition | undefined = ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
+  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')
+    throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
+  const condition: PutCondition | undefined =
+    ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
   if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
   return condition;
 }
 
 function checksumHeaders(checksums: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(checksums).map(([algorithm, value]) => [`x-amz-checksum-${algorithm}`, value]));
+  return Object.fromEntries(
+    Object.entries(checksums).map(([algorithm, value]) => [`x-amz-checksum-${algorithm}`, value]),
+  );
 }
 
 /** What a GET or HEAD sends: the manifest, the inclusive byte range, the status and headers. */
@@ -72,8 +77,13 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
     manifest,
     'NotModified',
   );
-  const range = e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
-  const headers = { ...objectResponseHeaders(ctx, manifest, !range), ...versionHeader(manifest, e.versionId), ...lockHeaders(manifest) };
+  const range =
+    e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
+  const headers = {
+    ...objectResponseHeaders(ctx, manifest, !range),
+    ...versionHeader(manifest, e.versionId),
+    ...lockHeaders(manifest),
+  };
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
   return { manifest, start: range.start, end: range.end, status: 206, headers };
@@ -126,7 +136,9 @@ async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator
 /** DELETE: the object, or (versioned) a new delete marker, or the version named, for good. */
 export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {
   const { versionId } = ctx.route.endpoint;
-  const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId, { bypassGovernance: await bypassGovernance(ctx) });
+  const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId, {
+    bypassGovernance: await bypassGovernance(ctx),
+  });
   const headers: Record<string, string> = {};
   const id = result.versionId ?? versionId;
   if (id !== undefined) headers['x-amz-version-id'] = id;
@@ -141,7 +153,10 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
   if (typeof request !== 'object' || request === null) throw malformed();
   const objects = (request as Record<string, unknown>)['Object'];
   if (!Array.isArray(objects) || objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformed();
-  const quiet = text(request as Record<string, unknown>, 'Quiet')?.trim().toLowerCase() === 'true';
+  const quiet =
+    text(request as Record<string, unknown>, 'Quiet')
+      ?.trim()
+      .toLowerCase() === 'true';
   const targets = objects.map((o) => {
     const fields = typeof o === 'object' && o !== null ? (o as Record<string, unknown>) : {};
     const key = text(fields, 'Key');
@@ -156,9 +171,18 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
     const named = versionId === undefined ? '' : el('VersionId', versionId);
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
-      await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, { action: 's3:DeleteObject', right: 'write', bucket, key }, Date.now());
+      await authorizeAccess(
+        ctx.meta,
+        ctx.auth.identity,
+        ctx.req,
+        ctx.route.query,
+        { action: 's3:DeleteObject', right: 'write', bucket, key },
+        Date.now(),
+      );
       const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
-      const marker = result.deleteMarker ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null') : '';
+      const marker = result.deleteMarker
+        ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null')
+        : '';
       if (!quiet) results += `<Deleted>${el('Key', key)}${named}${marker}</Deleted>`;
     } catch (e) {
       const error = toS3Error(e);

@@ -12,7 +12,15 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
   const { etag } = await withCopySource(ctx, (source) => {
     if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
     read = copySourceVersionHeader(source);
-    return ctx.store.uploadPartCopy(upload.uploadId, partNumber, source.bucket, source.key, range, source.manifest.id, source.versionId);
+    return ctx.store.uploadPartCopy(
+      upload.uploadId,
+      partNumber,
+      source.bucket,
+      source.key,
+      range,
+      source.manifest.id,
+      source.versionId,
+    );
   });
   sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, read);
 }

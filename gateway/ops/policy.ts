@@ -9,7 +9,8 @@ export async function putBucketPolicy(ctx: Context<'PutBucketPolicy'>): Promise<
   const bucket = await requireBucket(ctx);
   const text = await readSmallBody(ctx.body().body, contentMd5(ctx));
   const policy = parsePolicy(text, bucket.name);
-  if (bucket.settings.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(policy)) throw new S3Error('AccessDenied', 'Access Denied');
+  if (bucket.settings.publicAccessBlock?.blockPublicPolicy && isPublicPolicy(policy))
+    throw new S3Error('AccessDenied', 'Access Denied');
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, policy: text }));
   sendEmpty(ctx, 204);
 }

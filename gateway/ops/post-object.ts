@@ -33,16 +33,33 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const bucket = bucketOf(ctx);
   const template = form.fields.get('key');
   if (template === undefined) {
-    throw new S3Error('InvalidArgument', "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.");
+    throw new S3Error(
+      'InvalidArgument',
+      "Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.",
+    );
   }
   if (!form.file) throw new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.');
   const key = template.replaceAll('${filename}', form.file.filename);
   if (key === '') throw new S3Error('InvalidArgument', 'User key must have a length greater than 0.');
   if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
   const fields = new Map(form.fields).set('key', key);
-  const grant = await verifyPostPolicy(fields, bucket, { credentials: ctx.credentials, region: ctx.region, now: Date.now() });
-  await authorizeAccess(ctx.meta, grant.identity, ctx.req, ctx.route.query, { action: 's3:PutObject', right: 'write', bucket, key }, Date.now());
-  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), { ...headersToStore(fields), acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')) });
+  const grant = await verifyPostPolicy(fields, bucket, {
+    credentials: ctx.credentials,
+    region: ctx.region,
+    now: Date.now(),
+  });
+  await authorizeAccess(
+    ctx.meta,
+    grant.identity,
+    ctx.req,
+    ctx.route.query,
+    { action: 's3:PutObject', right: 'write', bucket, key },
+    Date.now(),
+  );
+  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), {
+    ...headersToStore(fields),
+    acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
+  });
   respond(ctx, fields, key, etag, versionHeader(manifest));
 }
 
@@ -55,11 +72,18 @@ async function* sized(body: AsyncIterable<Buffer>, range: PostGrant['length']): 
     if (size > max) throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
     yield piece;
   }
-  if (range && size < range.min) throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
+  if (range && size < range.min)
+    throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
 }
 
 /** success_action_redirect (303), else success_action_status: 200, 201 (with a document) or 204. */
-function respond(ctx: Context<'PostObject'>, fields: Map<string, string>, key: string, etag: string, version: Record<string, string>): void {
+function respond(
+  ctx: Context<'PostObject'>,
+  fields: Map<string, string>,
+  key: string,
+  etag: string,
+  version: Record<string, string>,
+): void {
   const bucket = bucketOf(ctx);
   const scheme = (ctx.req.socket as TLSSocket).encrypted ? 'https' : 'http';
   // The object's URL in the addressing style of the request (path-style names the bucket).
@@ -76,7 +100,13 @@ function respond(ctx: Context<'PostObject'>, fields: Map<string, string>, key: s
   }
   const status = fields.get('success_action_status');
   if (status === '201') {
-    sendXml(ctx, 'PostResponse', el('Location', location) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${etag}"`), 201, headers);
+    sendXml(
+      ctx,
+      'PostResponse',
+      el('Location', location) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${etag}"`),
+      201,
+      headers,
+    );
   } else {
     sendEmpty(ctx, status === '200' ? 200 : 204, headers);
   }

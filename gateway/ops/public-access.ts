@@ -15,11 +15,16 @@ const FLAGS: ReadonlyArray<[keyof PublicAccessBlock, string]> = [
   ['blockPublicPolicy', 'BlockPublicPolicy'],
   ['restrictPublicBuckets', 'RestrictPublicBuckets'],
 ];
-const OWNERSHIPS: ReadonlyArray<NonNullable<BucketSettings['ownership']>> = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'];
+const OWNERSHIPS: ReadonlyArray<NonNullable<BucketSettings['ownership']>> = [
+  'BucketOwnerEnforced',
+  'BucketOwnerPreferred',
+  'ObjectWriter',
+];
 
 export async function getPublicAccessBlock(ctx: Context<'GetPublicAccessBlock'>): Promise<void> {
   const block = (await requireBucket(ctx)).settings.publicAccessBlock;
-  if (!block) throw new S3Error('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found');
+  if (!block)
+    throw new S3Error('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found');
   sendXml(ctx, 'PublicAccessBlockConfiguration', FLAGS.map(([flag, name]) => el(name, block[flag])).join(''));
 }
 
@@ -50,7 +55,10 @@ export async function getBucketOwnershipControls(ctx: Context<'GetBucketOwnershi
 
 export async function putBucketOwnershipControls(ctx: Context<'PutBucketOwnershipControls'>): Promise<void> {
   const bucket = await requireBucket(ctx);
-  const ownership = text(child(child(await xmlBody(ctx), 'OwnershipControls'), 'Rule'), 'ObjectOwnership') as BucketSettings['ownership'];
+  const ownership = text(
+    child(child(await xmlBody(ctx), 'OwnershipControls'), 'Rule'),
+    'ObjectOwnership',
+  ) as BucketSettings['ownership'];
   if (!ownership || !OWNERSHIPS.includes(ownership)) throw malformed();
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, ownership }));
   sendEmpty(ctx);

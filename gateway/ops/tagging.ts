@@ -23,7 +23,12 @@ function invalidTag(message: string): S3Error {
 
 /** Tags as AWS accepts them: at most `max`, each key 1-128 characters, each value at most 256. */
 export function checkTags(pairs: ReadonlyArray<[string, string]>, max = MAX_OBJECT_TAGS): Tags {
-  if (pairs.length > max) throw invalidTag(max === MAX_OBJECT_TAGS ? `Object tags cannot be greater than ${max}` : `Bucket tag count cannot be greater than ${max}`);
+  if (pairs.length > max)
+    throw invalidTag(
+      max === MAX_OBJECT_TAGS
+        ? `Object tags cannot be greater than ${max}`
+        : `Bucket tag count cannot be greater than ${max}`,
+    );
   const tags: Tags = {};
   for (const [key, value] of pairs) {
     if ([...key].length > MAX_KEY) throw invalidTag(`The TagKey you have provided is too long, max ${MAX_KEY}`);
@@ -46,7 +51,8 @@ export function requestTags(ctx: Context): Tags | undefined {
 /** A copy's tags: the source's (`x-amz-tagging-directive: COPY`, the default) or the request's (REPLACE). */
 export function copyTags(ctx: Context, source: Tags | undefined): Tags | undefined {
   const directive = (header(ctx, 'x-amz-tagging-directive') ?? 'COPY').toUpperCase();
-  if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error('InvalidArgument', 'Unknown tagging directive.');
+  if (directive !== 'COPY' && directive !== 'REPLACE')
+    throw new S3Error('InvalidArgument', 'Unknown tagging directive.');
   return directive === 'REPLACE' ? requestTags(ctx) : source;
 }
 
@@ -92,7 +98,7 @@ export async function deleteBucketTagging(ctx: Context<'DeleteBucketTagging'>): 
 async function tagsOfBody(ctx: Context, max: number): Promise<Tags> {
   const tagging = child(await xmlBody(ctx, ['Tag']), 'Tagging');
   const set = tagging['TagSet'];
-  const list = set === '' || set === undefined ? [] : child(tagging, 'TagSet')['Tag'] ?? [];
+  const list = set === '' || set === undefined ? [] : (child(tagging, 'TagSet')['Tag'] ?? []);
   if (!Array.isArray(list)) throw malformed();
   return checkTags(
     list.map((t: unknown) => {
@@ -105,6 +111,8 @@ async function tagsOfBody(ctx: Context, max: number): Promise<Tags> {
 }
 
 function sendTags(ctx: Context, tags: Tags): void {
-  const items = Object.entries(tags).map(([k, v]) => `<Tag>${el('Key', k)}${el('Value', v)}</Tag>`).join('');
+  const items = Object.entries(tags)
+    .map(([k, v]) => `<Tag>${el('Key', k)}${el('Value', v)}</Tag>`)
+    .join('');
   sendXml(ctx, 'Tagging', `<TagSet>${items}</TagSet>`);
 }

@@ -8,7 +8,12 @@
 export type ByteRange = { first: number; last?: number } | { suffix: number };
 
 /** The headers a GET or HEAD's response-* query parameters override, by header name. */
-export type ResponseOverrides = Partial<Record<'cache-control' | 'content-disposition' | 'content-encoding' | 'content-language' | 'content-type' | 'expires', string>>;
+export type ResponseOverrides = Partial<
+  Record<
+    'cache-control' | 'content-disposition' | 'content-encoding' | 'content-language' | 'content-type' | 'expires',
+    string
+  >
+>;
 
 /** `x-amz-copy-source`: the object a copy reads (its newest version, or the one named). */
 export interface CopySource {
@@ -61,7 +66,14 @@ type Members =
   | ({ kind: 'DeleteBucketTagging' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */
   | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
-  | ({ kind: 'ListObjects'; prefix: string; delimiter?: string; marker: string; maxKeys: number; encodingType?: EncodingType } & InBucket)
+  | ({
+      kind: 'ListObjects';
+      prefix: string;
+      delimiter?: string;
+      marker: string;
+      maxKeys: number;
+      encodingType?: EncodingType;
+    } & InBucket)
   | ({
       kind: 'ListObjectsV2';
       prefix: string;
@@ -82,7 +94,15 @@ type Members =
       maxKeys: number;
       encodingType?: EncodingType;
     } & InBucket)
-  | ({ kind: 'ListMultipartUploads'; prefix: string; delimiter?: string; keyMarker: string; uploadIdMarker: string; maxUploads: number; encodingType?: EncodingType } & InBucket)
+  | ({
+      kind: 'ListMultipartUploads';
+      prefix: string;
+      delimiter?: string;
+      keyMarker: string;
+      uploadIdMarker: string;
+      maxUploads: number;
+      encodingType?: EncodingType;
+    } & InBucket)
   | ({ kind: 'DeleteObjects' } & InBucket)
   /** A browser form upload: the key and credentials are in the form. */
   | ({ kind: 'PostObject' } & InBucket)
@@ -98,7 +118,12 @@ type Members =
   | ({ kind: 'DeleteObjectTagging' } & InObject)
   | ({ kind: 'CreateMultipartUpload' } & InObject)
   | ({ kind: 'UploadPart'; partNumber: number } & InUpload)
-  | ({ kind: 'UploadPartCopy'; partNumber: number; source: CopySource; sourceRange?: { start: number; end: number } } & InUpload)
+  | ({
+      kind: 'UploadPartCopy';
+      partNumber: number;
+      source: CopySource;
+      sourceRange?: { start: number; end: number };
+    } & InUpload)
   | ({ kind: 'CompleteMultipartUpload' } & InUpload)
   | ({ kind: 'AbortMultipartUpload' } & InUpload)
   | ({ kind: 'ListParts'; maxParts: number; partNumberMarker: number } & InUpload)

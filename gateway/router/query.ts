@@ -13,10 +13,15 @@ export const MAX_PART_NUMBER = 10000;
 /** Query parameters decoded as S3 does: `+` is a plus sign, never a space. */
 export function parseQuery(raw: string): Array<[string, string]> {
   if (raw === '') return [];
-  return raw.split('&').filter((p) => p !== '').map((pair) => {
-    const eq = pair.indexOf('=');
-    return eq < 0 ? [decodeComponent(pair), ''] : [decodeComponent(pair.slice(0, eq)), decodeComponent(pair.slice(eq + 1))];
-  });
+  return raw
+    .split('&')
+    .filter((p) => p !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq < 0
+        ? [decodeComponent(pair), '']
+        : [decodeComponent(pair.slice(0, eq)), decodeComponent(pair.slice(eq + 1))];
+    });
 }
 
 /** A percent-encoded URL component; InvalidURI when it does not decode. */
@@ -46,8 +51,10 @@ export function pageSize(q: Query, name: string, argument: string, cap: number):
 
 /** A non-negative integer with AWS's two messages: one for a negative number, one for the rest. */
 export function count(text: string, name: string, argument = name): number {
-  if (/^-\d+$/.test(text)) throw invalidArgument(`Argument ${argument} must be an integer between 0 and ${MAX_INT}`, name, text);
-  if (!/^\d+$/.test(text) || Number(text) > MAX_INT) throw invalidArgument(`Provided ${name} not an integer or within integer range`, name, text);
+  if (/^-\d+$/.test(text))
+    throw invalidArgument(`Argument ${argument} must be an integer between 0 and ${MAX_INT}`, name, text);
+  if (!/^\d+$/.test(text) || Number(text) > MAX_INT)
+    throw invalidArgument(`Provided ${name} not an integer or within integer range`, name, text);
   return Number(text);
 }
 
@@ -59,7 +66,11 @@ export function partNumber(q: Query, required: boolean): number | undefined {
   if (text === undefined && !required) return undefined;
   const n = Number(text);
   if (text === undefined || !/^\d+$/.test(text) || n < 1 || n > MAX_PART_NUMBER) {
-    throw invalidArgument(`Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`, 'partNumber', text ?? '');
+    throw invalidArgument(
+      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`,
+      'partNumber',
+      text ?? '',
+    );
   }
   return n;
 }

@@ -2,7 +2,16 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.js';
 import type { Endpoint } from './endpoints.js';
 import { byteRange, copySource, copySourceRange, headerValue } from './headers.js';
-import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, responseOverrides, type Query } from './query.js';
+import {
+  count,
+  encodingType,
+  invalidArgument,
+  nonEmpty,
+  pageSize,
+  partNumber,
+  responseOverrides,
+  type Query,
+} from './query.js';
 
 /**
  * Subresources of the S3 API that this gateway knows but does not implement: 501, never a wrong
@@ -10,9 +19,22 @@ import { count, encodingType, invalidArgument, nonEmpty, pageSize, partNumber, r
  * `endpoints.ts`, its case below, its handler in `ops/` and its right in `auth/access.ts`.
  */
 const NOT_IMPLEMENTED = [
-  'analytics', 'accelerate', 'attributes', 'encryption', 'intelligent-tiering', 'inventory',
-  'lifecycle', 'logging', 'metrics', 'notification', 'replication', 'requestPayment', 'restore',
-  'select', 'torrent', 'website',
+  'analytics',
+  'accelerate',
+  'attributes',
+  'encryption',
+  'intelligent-tiering',
+  'inventory',
+  'lifecycle',
+  'logging',
+  'metrics',
+  'notification',
+  'replication',
+  'requestPayment',
+  'restore',
+  'select',
+  'torrent',
+  'website',
 ];
 
 /** Subresources S3 has on buckets only. */
@@ -22,9 +44,16 @@ const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipCo
 const MAX_PAGE = 1000;
 
 /** The operation a request names and its parameters: method, bucket, key, query and (for copies) headers. */
-export function resolveEndpoint(method: string, bucket: string | null, key: string | null, q: Query, headers: IncomingHttpHeaders): Endpoint {
+export function resolveEndpoint(
+  method: string,
+  bucket: string | null,
+  key: string | null,
+  q: Query,
+  headers: IncomingHttpHeaders,
+): Endpoint {
   // A subresource of buckets only (policy) on an object path is one S3 does not have either.
-  const subresource = NOT_IMPLEMENTED.find((name) => q.has(name)) ?? (key !== null ? BUCKET_ONLY.find((name) => q.has(name)) : undefined);
+  const subresource =
+    NOT_IMPLEMENTED.find((name) => q.has(name)) ?? (key !== null ? BUCKET_ONLY.find((name) => q.has(name)) : undefined);
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
   if (bucket === null) {
     if (method === 'GET') return { kind: 'ListBuckets' };
@@ -98,7 +127,9 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       break;
     case 'DELETE':
       if (q.has('tagging')) return { kind: 'DeleteObjectTagging', bucket, key };
-      return uploadId !== undefined ? { kind: 'AbortMultipartUpload', bucket, key, uploadId } : { kind: 'DeleteObject', bucket, key, versionId };
+      return uploadId !== undefined
+        ? { kind: 'AbortMultipartUpload', bucket, key, uploadId }
+        : { kind: 'DeleteObject', bucket, key, versionId };
   }
   throw notAllowed();
 }
@@ -110,12 +141,18 @@ function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHtt
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
   const sourceVersionId = versionIdOf(copied?.versionId);
-  const source = copied && (sourceVersionId === undefined ? copied.source : { ...copied.source, versionId: sourceVersionId });
+  const source =
+    copied && (sourceVersionId === undefined ? copied.source : { ...copied.source, versionId: sourceVersionId });
   if (q.has('uploadId') || q.has('partNumber')) {
     const part = { bucket, key, uploadId: q.get('uploadId') ?? '', partNumber: partNumber(q, true) };
     if (source === undefined) return { kind: 'UploadPart', ...part };
     const range = headerValue(headers, 'x-amz-copy-source-range');
-    return { kind: 'UploadPartCopy', ...part, source, sourceRange: range === undefined ? undefined : copySourceRange(range) };
+    return {
+      kind: 'UploadPartCopy',
+      ...part,
+      source,
+      sourceRange: range === undefined ? undefined : copySourceRange(range),
+    };
   }
   return source === undefined ? { kind: 'PutObject', bucket, key } : { kind: 'CopyObject', bucket, key, source };
 }
@@ -126,8 +163,19 @@ function versionIdOf(versionId: string | undefined): string | undefined {
   return versionId;
 }
 
-function objectRead(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Omit<Endpoint<'GetObject'>, 'kind'> {
-  return { bucket, key, partNumber: partNumber(q, false), range: byteRange(headerValue(headers, 'range')), overrides: responseOverrides(q) };
+function objectRead(
+  bucket: string,
+  key: string,
+  q: Query,
+  headers: IncomingHttpHeaders,
+): Omit<Endpoint<'GetObject'>, 'kind'> {
+  return {
+    bucket,
+    key,
+    partNumber: partNumber(q, false),
+    range: byteRange(headerValue(headers, 'range')),
+    overrides: responseOverrides(q),
+  };
 }
 
 function listObjects(bucket: string, q: Query): Endpoint<'ListObjects'> {
@@ -160,7 +208,11 @@ function listObjectVersions(bucket: string, q: Query): Endpoint<'ListObjectVersi
   const keyMarker = q.get('key-marker') ?? '';
   const versionIdMarker = nonEmpty(q, 'version-id-marker');
   if (versionIdMarker !== undefined && keyMarker === '') {
-    throw invalidArgument('A version-id marker cannot be specified without a key marker.', 'version-id-marker', versionIdMarker);
+    throw invalidArgument(
+      'A version-id marker cannot be specified without a key marker.',
+      'version-id-marker',
+      versionIdMarker,
+    );
   }
   return {
     kind: 'ListObjectVersions',

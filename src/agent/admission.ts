@@ -23,9 +23,19 @@ export class Admission {
   check(store: string, right: Right, grant: unknown, now = Date.now()): void {
     if (this.o.stores.get(store)?.includes(right)) return;
     if (grant === undefined) {
-      throw new AgentError('NOT_ADMITTED', `store ${store} has no ${right} right on this node: its farmer lists it in the agent's config, or admits it at the registry (qstor admin farm admit), whose grant the store presents`);
+      throw new AgentError(
+        'NOT_ADMITTED',
+        `store ${store} has no ${right} right on this node: its farmer lists it in the agent's config, or admits it at the registry (qstor admin farm admit), whose grant the store presents`,
+      );
     }
-    const rights = verifyGrant(grant, { registryKey: this.o.registryKey(), store, farm: this.o.farmId, node: this.o.nodeId, now });
-    if (!rights.includes(right)) throw new AgentError('NOT_ADMITTED', `store ${store} is granted ${rights.join(', ')} on this farm, not ${right}`);
+    const rights = verifyGrant(grant, {
+      registryKey: this.o.registryKey(),
+      store,
+      farm: this.o.farmId,
+      node: this.o.nodeId,
+      now,
+    });
+    if (!rights.includes(right))
+      throw new AgentError('NOT_ADMITTED', `store ${store} is granted ${rights.join(', ')} on this farm, not ${right}`);
   }
 }

@@ -72,7 +72,9 @@ const WORKLOAD_ID = record({ id: text() });
 const NAMESPACE = record({ namespace: text() });
 
 export function createAgentApi(o: AgentApiOptions): JsonService {
-  const operations: Record<string, AgentOperation> = Object.fromEntries(Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]));
+  const operations: Record<string, AgentOperation> = Object.fromEntries(
+    Object.entries(AGENT_PATHS).map(([op, p]) => [p, op as AgentOperation]),
+  );
 
   const handle = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
@@ -81,7 +83,11 @@ export function createAgentApi(o: AgentApiOptions): JsonService {
     const envelope = await readJson(req);
     const signer = (envelope as { signer?: unknown } | null)?.signer;
     const seqs = o.stateFile.state.storeSeq;
-    const v = verifySigned(envelope, { kind: AGENT_KINDS[op], audience: o.nodeId, lastSeq: typeof signer === 'string' ? seqs[signer] : undefined });
+    const v = verifySigned(envelope, {
+      kind: AGENT_KINDS[op],
+      audience: o.nodeId,
+      lastSeq: typeof signer === 'string' ? seqs[signer] : undefined,
+    });
     o.admission.check(v.signer, RIGHT[op], (envelope as { grant?: unknown }).grant);
     // Only now, for an admitted store, is anything kept: an unknown signer leaves no trace.
     seqs[v.signer] = v.seq;
@@ -93,8 +99,10 @@ export function createAgentApi(o: AgentApiOptions): JsonService {
     if (op === 'workloadGet') return [200, o.workloads.get(store, check(WORKLOAD_ID, v.body, 'body').id)];
     if (op === 'workloadStop') return [200, await o.workloads.stop(store, check(WORKLOAD_ID, v.body, 'body').id)];
     const { namespace } = check(NAMESPACE, v.body, 'body');
-    if (op === 'resize') await o.namespaces.resize(store, namespace, check(record({ size: int(1) }), v.body, 'body').size);
-    else if (op === 'lock') await o.namespaces.lock(store, namespace, check(record({ locked: bool() }), v.body, 'body').locked);
+    if (op === 'resize')
+      await o.namespaces.resize(store, namespace, check(record({ size: int(1) }), v.body, 'body').size);
+    else if (op === 'lock')
+      await o.namespaces.lock(store, namespace, check(record({ locked: bool() }), v.body, 'body').locked);
     else await o.namespaces.delete(store, namespace);
     return [200, { namespace }];
   };
@@ -108,6 +116,7 @@ function asAgentError(err: unknown): AgentError | undefined {
   if (!(err instanceof ZdbError)) return undefined;
   if (err.retriable) return new AgentError('UNAVAILABLE', `zdb unavailable: ${err.message}`, { cause: err });
   if (err.code === 'NS_EXISTS') return new AgentError('CONFLICT', 'the namespace exists on the zdb', { cause: err });
-  if (err.code === 'NS_NOT_FOUND') return new AgentError('NOT_FOUND', 'the namespace is gone from the zdb', { cause: err });
+  if (err.code === 'NS_NOT_FOUND')
+    return new AgentError('NOT_FOUND', 'the namespace is gone from the zdb', { cause: err });
   return undefined;
 }

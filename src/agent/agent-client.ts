@@ -21,7 +21,8 @@ export class AgentClient {
 
   async createNamespace(req: CreateRequest): Promise<Reservation> {
     const r = (await this.call('create', req)) as Reservation;
-    if (typeof r?.password !== 'string' || typeof r.port !== 'number') throw new AgentError('PROTOCOL', 'namespace create: no endpoint/password in the answer');
+    if (typeof r?.password !== 'string' || typeof r.port !== 'number')
+      throw new AgentError('PROTOCOL', 'namespace create: no endpoint/password in the answer');
     return r;
   }
 
@@ -56,7 +57,11 @@ export class AgentClient {
   }
 
   private call(op: AgentOperation, payload: unknown): Promise<unknown> {
-    const send = () => requestJson('POST', `${this.o.url.replace(/\/+$/, '')}${AGENT_PATHS[op]}`, { ...this.o.signer.sign(AGENT_KINDS[op], this.o.nodeId, payload), grant: this.o.grant });
+    const send = () =>
+      requestJson('POST', `${this.o.url.replace(/\/+$/, '')}${AGENT_PATHS[op]}`, {
+        ...this.o.signer.sign(AGENT_KINDS[op], this.o.nodeId, payload),
+        grant: this.o.grant,
+      });
     const run = this.tail.then(send, send);
     this.tail = run.catch(() => undefined);
     return run;

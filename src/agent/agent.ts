@@ -30,7 +30,11 @@ const FATAL: ReadonlySet<string> = new Set(['BAD_FARM_TOKEN', 'FARM_MISMATCH', '
  * tried again at the next beat. A refusal that retrying cannot fix (a wrong farm token) fails
  * the start, or later goes to `onFatal`.
  */
-export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err: AgentError) => void): Promise<RunningAgent> {
+export async function startAgent(
+  config: AgentConfig,
+  log: Logger,
+  onFatal: (err: AgentError) => void,
+): Promise<RunningAgent> {
   const identity = loadOrCreateIdentity(config.identityFile);
   const signer = new Signer(identity);
   log.info({ nodeId: identity.id }, 'node identity');
@@ -39,10 +43,19 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
   const addresses = (): string[] => config.addresses ?? detectAddresses();
   const disks: Disk[] = config.disks.map((p, i) => {
     const name = `disk${i}`;
-    return { name, path: p, zdb: new SupervisedZdb({ name, disk: p, port: config.zdbBasePort + i, listen: config.zdbListen, log }) };
+    return {
+      name,
+      path: p,
+      zdb: new SupervisedZdb({ name, disk: p, port: config.zdbBasePort + i, listen: config.zdbListen, log }),
+    };
   });
   const workloads = new Workloads(log);
-  const admission = new Admission({ stores: config.stores, farmId: config.farmId, nodeId: identity.id, registryKey: () => config.registryKey ?? stateFile.state.registryKey });
+  const admission = new Admission({
+    stores: config.stores,
+    farmId: config.farmId,
+    nodeId: identity.id,
+    registryKey: () => config.registryKey ?? stateFile.state.registryKey,
+  });
   const namespaces = new Namespaces({ disks, stateFile, addresses, keepFreeBytes: config.keepFreeBytes, log });
   const api = createAgentApi({ nodeId: identity.id, admission, namespaces, workloads, stateFile, log });
   const stopZdbs = () => Promise.all(disks.map((d) => d.zdb.stop()));
@@ -54,11 +67,20 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
     throw err;
   }
   const wildcard = config.listenHost === '0.0.0.0' || config.listenHost === '::';
-  const agentUrl = config.agentUrl || `http://${hostPort(wildcard ? (addresses()[0] ?? '127.0.0.1') : config.listenHost, config.listenPort)}`;
-  log.info({ agentUrl, addresses: addresses(), disks: disks.map((d) => ({ disk: d.name, path: d.path, port: d.zdb.port })) }, 'agent listening');
+  const agentUrl =
+    config.agentUrl ||
+    `http://${hostPort(wildcard ? (addresses()[0] ?? '127.0.0.1') : config.listenHost, config.listenPort)}`;
+  log.info(
+    { agentUrl, addresses: addresses(), disks: disks.map((d) => ({ disk: d.name, path: d.path, port: d.zdb.port })) },
+    'agent listening',
+  );
 
   const registry = new RegistryClient(config.registry);
-  const report = async (): Promise<NodeReport> => ({ addresses: addresses(), agentUrl, capacity: await measureCapacity(disks) });
+  const report = async (): Promise<NodeReport> => ({
+    addresses: addresses(),
+    agentUrl,
+    capacity: await measureCapacity(disks),
+  });
   let registered = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -77,7 +99,10 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
     } catch (err) {
       if (err instanceof AgentError && err.code === 'UNKNOWN_NODE') registered = false;
       if (err instanceof AgentError && FATAL.has(err.code) && !registered) return err;
-      log.warn({ code: (err as AgentError).code, msg: (err as Error).message }, registered ? 'heartbeat failed' : 'registration failed');
+      log.warn(
+        { code: (err as AgentError).code, msg: (err as Error).message },
+        registered ? 'heartbeat failed' : 'registration failed',
+      );
     }
     return undefined;
   };
@@ -89,7 +114,10 @@ export async function startAgent(config: AgentConfig, log: Logger, onFatal: (err
       stateFile.save();
       log.info({ registryKey: heard }, 'registry key pinned');
     } else if (trusted !== heard) {
-      log.warn({ trusted, heard }, 'the registry answered with another key; grants are still checked against the trusted one');
+      log.warn(
+        { trusted, heard },
+        'the registry answered with another key; grants are still checked against the trusted one',
+      );
     }
   };
   const loop = (): void => {

@@ -33,7 +33,12 @@ async function zdbReport(zdb: SupervisedZdb): Promise<ZdbReport> {
   try {
     const names = (await zdb.admin.nslist()).filter((n) => n !== 'default');
     const infos = await Promise.all(names.map((n) => zdb.admin.nsinfo(n)));
-    return { port: zdb.port, state: 'up', namespaces: infos.length, usedBytes: infos.reduce((sum, i) => sum + i.dataSizeBytes, 0) };
+    return {
+      port: zdb.port,
+      state: 'up',
+      namespaces: infos.length,
+      usedBytes: infos.reduce((sum, i) => sum + i.dataSizeBytes, 0),
+    };
   } catch {
     // Restarting, or dead past its backoff: the registry hears it is down until it answers again.
     return { port: zdb.port, state: 'down', namespaces: 0, usedBytes: 0 };

@@ -47,7 +47,9 @@ const configFile = fields({
   stores: list(storeEntry, 4096).default([]),
   disks: list(text(), 64).min(1, 'needs at least one disk'),
   // Required: the API serves only admitted stores, but which network sees it is the farmer's call.
-  listenHost: text({ missing: 'name the address the agent API listens on (127.0.0.1, a node address, or 0.0.0.0 for every one)' }),
+  listenHost: text({
+    missing: 'name the address the agent API listens on (127.0.0.1, a node address, or 0.0.0.0 for every one)',
+  }),
   listenPort: int(1, 65535),
   agentUrl: httpUrl().optional(),
   zdbBasePort: int(1, 65535).default(9900),
@@ -58,7 +60,12 @@ const configFile = fields({
   addresses: list(text(), 64).min(1, 'leave it out to detect them, or name at least one').optional(),
   heartbeatSeconds: num(0.1).default(10),
 }).superRefine((c, ctx) => {
-  if (c.zdbBasePort + c.disks.length - 1 > 65535) ctx.addIssue({ code: 'custom', path: ['zdbBasePort'], message: `must be an integer from 1 to ${65535 - c.disks.length + 1} (one port per disk)` });
+  if (c.zdbBasePort + c.disks.length - 1 > 65535)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['zdbBasePort'],
+      message: `must be an integer from 1 to ${65535 - c.disks.length + 1} (one port per disk)`,
+    });
 });
 
 /** Reads and checks the config file; relative paths are relative to the file's directory. */

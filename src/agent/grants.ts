@@ -32,12 +32,29 @@ export interface Grant extends GrantTerms {
 const GRANT_CONTEXT = 'qstor-store-grant-v1';
 
 function grantBytes(t: GrantTerms): Buffer {
-  return Buffer.from(canonicalJson({ context: GRANT_CONTEXT, store: t.store, farm: t.farm, node: t.node, rights: t.rights, expires: t.expires }));
+  return Buffer.from(
+    canonicalJson({
+      context: GRANT_CONTEXT,
+      store: t.store,
+      farm: t.farm,
+      node: t.node,
+      rights: t.rights,
+      expires: t.expires,
+    }),
+  );
 }
 
 export function signGrant(registry: Identity, terms: GrantTerms): Grant {
   const sig = crypto.sign(null, grantBytes(terms), registry.privateKey).toString('base64');
-  return { store: terms.store, farm: terms.farm, node: terms.node, rights: terms.rights, expires: terms.expires, registry: registry.id, sig };
+  return {
+    store: terms.store,
+    farm: terms.farm,
+    node: terms.node,
+    rights: terms.rights,
+    expires: terms.expires,
+    registry: registry.id,
+    sig,
+  };
 }
 
 /** A non-empty list of rights, each once. */
@@ -48,7 +65,15 @@ export const rightsSchema = list(oneOf(RIGHTS), RIGHTS.length * 2)
 /** A store or node key (64 lowercase hex digits, an ed25519 public key). */
 export const publicKeySchema = text().regex(/^[0-9a-f]{64}$/, 'must be an ed25519 public key, 64 lowercase hex digits');
 
-const grantSchema = fields({ store: publicKeySchema, farm: int(1), node: publicKeySchema.optional(), rights: rightsSchema, expires: int(), registry: publicKeySchema, sig: text() });
+const grantSchema = fields({
+  store: publicKeySchema,
+  farm: int(1),
+  node: publicKeySchema.optional(),
+  rights: rightsSchema,
+  expires: int(),
+  registry: publicKeySchema,
+  sig: text(),
+});
 
 export interface GrantCheck {
   /** The registry key this node trusts (from its config, or pinned at its first registration). */
@@ -66,9 +91,14 @@ export function verifyGrant(v: unknown, c: GrantCheck): Right[] {
   const refuse = (why: string): never => {
     throw new AgentError('NOT_ADMITTED', `grant refused: ${why}`);
   };
-  if (c.registryKey === undefined) refuse('this node has no registry key yet (it pins its registry key when it first registers)');
-  if (g.registry !== c.registryKey) refuse(`signed by registry key ${g.registry.slice(0, 16)}…, not by this node's registry (${c.registryKey!.slice(0, 16)}…)`);
-  if (!crypto.verify(null, grantBytes(g), publicKeyOf(c.registryKey!), Buffer.from(g.sig, 'base64'))) refuse('its signature does not verify with the registry key');
+  if (c.registryKey === undefined)
+    refuse('this node has no registry key yet (it pins its registry key when it first registers)');
+  if (g.registry !== c.registryKey)
+    refuse(
+      `signed by registry key ${g.registry.slice(0, 16)}…, not by this node's registry (${c.registryKey!.slice(0, 16)}…)`,
+    );
+  if (!crypto.verify(null, grantBytes(g), publicKeyOf(c.registryKey!), Buffer.from(g.sig, 'base64')))
+    refuse('its signature does not verify with the registry key');
   if (g.store !== c.store) refuse(`it is for store ${g.store.slice(0, 16)}…, not for the signer of this request`);
   if (g.farm !== c.farm) refuse(`it is for farm ${g.farm}; this node is in farm ${c.farm}`);
   if (g.node !== undefined && g.node !== c.node) refuse(`it is for node ${g.node.slice(0, 16)}…, not this one`);

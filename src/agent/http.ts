@@ -45,7 +45,11 @@ export interface JsonService {
  * [status, body]; what it throws is answered by `refusal` (an AgentError, or undefined for
  * a 500 with no detail) and logged as a refusal or a failure, never with request bodies.
  */
-export function jsonService(route: (req: http.IncomingMessage) => Promise<[number, unknown]>, log: Logger, refusal: (err: unknown) => AgentError | undefined = (e) => (e instanceof AgentError ? e : undefined)): JsonService {
+export function jsonService(
+  route: (req: http.IncomingMessage) => Promise<[number, unknown]>,
+  log: Logger,
+  refusal: (err: unknown) => AgentError | undefined = (e) => (e instanceof AgentError ? e : undefined),
+): JsonService {
   const server = http.createServer((req, res) => {
     route(req).then(
       ([status, value]) => {
@@ -54,7 +58,8 @@ export function jsonService(route: (req: http.IncomingMessage) => Promise<[numbe
       },
       (err: unknown) => {
         const e = refusal(err);
-        if (e) log.warn({ method: req.method, path: req.url, status: e.status, code: e.code, msg: e.message }, 'refused');
+        if (e)
+          log.warn({ method: req.method, path: req.url, status: e.status, code: e.code, msg: e.message }, 'refused');
         else log.error({ method: req.method, path: req.url, err }, 'request failed');
         sendError(res, e ?? err);
       },
@@ -84,13 +89,23 @@ export function bearer(req: http.IncomingMessage): string | undefined {
  * One JSON request to a qstor service. A `{ code, message }` answer becomes the AgentError it
  * stands for, so a client sees the same typed refusal the server raised.
  */
-export async function requestJson(method: 'GET' | 'POST' | 'DELETE', url: string, payload?: unknown, token?: string): Promise<unknown> {
+export async function requestJson(
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  payload?: unknown,
+  token?: string,
+): Promise<unknown> {
   const headers: Record<string, string> = {};
   if (payload !== undefined) headers['content-type'] = 'application/json';
   if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload), signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, {
+      method,
+      headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+      signal: AbortSignal.timeout(10_000),
+    });
   } catch (err) {
     throw new AgentError('UNAVAILABLE', `${method} ${url}: ${(err as Error).message}`, { cause: err });
   }
@@ -104,5 +119,8 @@ export async function requestJson(method: 'GET' | 'POST' | 'DELETE', url: string
   if (res.ok) return value;
   const e = value as { code?: unknown; message?: unknown } | undefined;
   const code = isAgentErrorCode(e?.code) ? e.code : 'PROTOCOL';
-  throw new AgentError(code, `${method} ${url}: ${res.status} ${code}: ${typeof e?.message === 'string' ? e.message : text.slice(0, 200)}`);
+  throw new AgentError(
+    code,
+    `${method} ${url}: ${res.status} ${code}: ${typeof e?.message === 'string' ? e.message : text.slice(0, 200)}`,
+  );
 }

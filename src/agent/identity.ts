@@ -21,8 +21,13 @@ const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 
 export function identityFromSeed(seed: Buffer): Identity {
-  if (seed.length !== SEED_BYTES) throw new AgentError('CONFIG', `an ed25519 seed is ${SEED_BYTES} bytes, not ${seed.length}`);
-  const privateKey = crypto.createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  if (seed.length !== SEED_BYTES)
+    throw new AgentError('CONFIG', `an ed25519 seed is ${SEED_BYTES} bytes, not ${seed.length}`);
+  const privateKey = crypto.createPrivateKey({
+    key: Buffer.concat([PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = crypto.createPublicKey(privateKey);
   const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length);
   return { id: raw.toString('hex'), privateKey, publicKey };
@@ -30,8 +35,13 @@ export function identityFromSeed(seed: Buffer): Identity {
 
 /** The public key of an id (64 hex digits); throws BAD_SIGNATURE for anything else. */
 export function publicKeyOf(id: string): KeyObject {
-  if (!/^[0-9a-f]{64}$/.test(id)) throw new AgentError('BAD_SIGNATURE', 'a signer id is 64 lowercase hex digits (an ed25519 public key)');
-  return crypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, Buffer.from(id, 'hex')]), format: 'der', type: 'spki' });
+  if (!/^[0-9a-f]{64}$/.test(id))
+    throw new AgentError('BAD_SIGNATURE', 'a signer id is 64 lowercase hex digits (an ed25519 public key)');
+  return crypto.createPublicKey({
+    key: Buffer.concat([SPKI_PREFIX, Buffer.from(id, 'hex')]),
+    format: 'der',
+    type: 'spki',
+  });
 }
 
 /** Reads the seed at `file`, or creates it (0600, its directory 0700) when missing. */
@@ -51,6 +61,10 @@ export function loadOrCreateIdentity(file: string): Identity {
       seed = fs.readFileSync(file);
     }
   }
-  if (seed.length !== SEED_BYTES) throw new AgentError('CONFIG', `identity file ${file}: expected a ${SEED_BYTES}-byte seed, found ${seed.length} bytes`);
+  if (seed.length !== SEED_BYTES)
+    throw new AgentError(
+      'CONFIG',
+      `identity file ${file}: expected a ${SEED_BYTES}-byte seed, found ${seed.length} bytes`,
+    );
   return identityFromSeed(seed);
 }

@@ -10,7 +10,14 @@ export type { CreateRequest, NamespaceSummary, Reservation } from './namespaces.
 export { RegistryClient } from './registry/client.js';
 export type { NodeView } from './registry/client.js';
 export { Registry } from './registry/registry.js';
-export type { BackendRecord, Farm, NodeRecord, NodeState, RegistryOptions, StoreAdmission } from './registry/registry.js';
+export type {
+  BackendRecord,
+  Farm,
+  NodeRecord,
+  NodeState,
+  RegistryOptions,
+  StoreAdmission,
+} from './registry/registry.js';
 export { createRegistryServer } from './registry/server.js';
 export type { RegistryServer, RegistryServerOptions } from './registry/server.js';
 export type { Capacity, DiskReport, NodeReport, ZdbReport } from './report.js';

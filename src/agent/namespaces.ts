@@ -35,7 +35,9 @@ export interface CreateRequest {
 const createRequest = fields({
   size: int(1),
   mode: oneOf(['user', 'seq']).default('user'),
-  name: text().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, at most 32').optional(),
+  name: text()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, - and _, at most 32')
+    .optional(),
   disk: text().optional(),
 });
 
@@ -103,11 +105,27 @@ export class Namespaces {
         await admin.nsdel(namespace).catch(() => undefined);
         throw err;
       }
-      this.stateFile.state.namespaces[namespace] = { owner, disk: disk.name, size: req.size, mode: req.mode, locked: false, created: Date.now() };
+      this.stateFile.state.namespaces[namespace] = {
+        owner,
+        disk: disk.name,
+        size: req.size,
+        mode: req.mode,
+        locked: false,
+        created: Date.now(),
+      };
       this.stateFile.save();
       this.log.info({ namespace, owner, disk: disk.name, size: req.size, mode: req.mode }, 'namespace created');
       const addresses = this.o.addresses();
-      return { namespace, host: addresses[0]!, port: disk.zdb.port, addresses, password, disk: disk.name, size: req.size, mode: req.mode };
+      return {
+        namespace,
+        host: addresses[0]!,
+        port: disk.zdb.port,
+        addresses,
+        password,
+        disk: disk.name,
+        size: req.size,
+        mode: req.mode,
+      };
     });
   }
 
@@ -175,8 +193,11 @@ export class Namespaces {
 
   /** The disk asked for, or the running one with most room; the reservation must fit in its room. */
   private async pickDisk(req: CreateRequest): Promise<Disk> {
-    const candidates = (req.disk === undefined ? this.disks : [this.disk(req.disk)]).filter((d) => d.zdb.pid !== undefined);
-    if (candidates.length === 0) throw new AgentError('UNAVAILABLE', `no disk${req.disk ? ` ${req.disk}` : ''} with a running zdb`);
+    const candidates = (req.disk === undefined ? this.disks : [this.disk(req.disk)]).filter(
+      (d) => d.zdb.pid !== undefined,
+    );
+    if (candidates.length === 0)
+      throw new AgentError('UNAVAILABLE', `no disk${req.disk ? ` ${req.disk}` : ''} with a running zdb`);
     let best: Room | undefined;
     for (const disk of candidates) {
       const room = await this.room(disk);

@@ -29,7 +29,9 @@ export const REGISTRY_AUDIENCE = 'qstor-registry';
 export const DEFAULT_WINDOW_MS = 5 * 60_000;
 
 function signedBytes(e: Omit<SignedEnvelope, 'sig'>): Buffer {
-  return Buffer.from(canonicalJson({ signer: e.signer, audience: e.audience, kind: e.kind, ts: e.ts, seq: e.seq, body: e.body }));
+  return Buffer.from(
+    canonicalJson({ signer: e.signer, audience: e.audience, kind: e.kind, ts: e.ts, seq: e.seq, body: e.body }),
+  );
 }
 
 /** Signs messages with one identity; sequences are microseconds, so they keep growing across restarts. */
@@ -81,12 +83,19 @@ export function verifySigned(input: unknown, expect: Expectation): Verified {
     ok = false;
   }
   if (!ok) throw new AgentError('BAD_SIGNATURE', 'the signature does not verify with the signer key');
-  if (e.audience !== expect.audience) throw new AgentError('WRONG_AUDIENCE', `message signed for ${e.audience}, not for ${expect.audience}`);
-  if (e.kind !== expect.kind) throw new AgentError('WRONG_AUDIENCE', `message signed for "${e.kind}", not for "${expect.kind}"`);
+  if (e.audience !== expect.audience)
+    throw new AgentError('WRONG_AUDIENCE', `message signed for ${e.audience}, not for ${expect.audience}`);
+  if (e.kind !== expect.kind)
+    throw new AgentError('WRONG_AUDIENCE', `message signed for "${e.kind}", not for "${expect.kind}"`);
   const now = expect.now ?? Date.now();
   const window = expect.windowMs ?? DEFAULT_WINDOW_MS;
-  if (Math.abs(now - e.ts) > window) throw new AgentError('REPLAY', `message timestamp is ${Math.round((now - e.ts) / 1000)} s away from now (window ${window / 1000} s)`);
-  if (expect.lastSeq !== undefined && e.seq <= expect.lastSeq) throw new AgentError('REPLAY', `sequence ${e.seq} is not above the last accepted one (${expect.lastSeq})`);
+  if (Math.abs(now - e.ts) > window)
+    throw new AgentError(
+      'REPLAY',
+      `message timestamp is ${Math.round((now - e.ts) / 1000)} s away from now (window ${window / 1000} s)`,
+    );
+  if (expect.lastSeq !== undefined && e.seq <= expect.lastSeq)
+    throw new AgentError('REPLAY', `sequence ${e.seq} is not above the last accepted one (${expect.lastSeq})`);
   return { signer: e.signer, seq: e.seq, ts: e.ts, body: e.body };
 }
 
@@ -97,7 +106,8 @@ function envelopeShape(v: unknown): SignedEnvelope {
     if (typeof o[k] !== 'string') throw new AgentError('BAD_REQUEST', `signed envelope: "${k}" must be a string`);
   }
   for (const k of ['ts', 'seq'] as const) {
-    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw new AgentError('BAD_REQUEST', `signed envelope: "${k}" must be a non-negative integer`);
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0)
+      throw new AgentError('BAD_REQUEST', `signed envelope: "${k}" must be a non-negative integer`);
   }
   if (!('body' in o)) throw new AgentError('BAD_REQUEST', 'signed envelope: "body" is missing');
   return o as unknown as SignedEnvelope;

@@ -34,7 +34,8 @@ export class StateFile {
       const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<AgentState>;
       this.state = { namespaces: raw.namespaces ?? {}, storeSeq: raw.storeSeq ?? {}, registryKey: raw.registryKey };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new AgentError('STATE', `agent state ${file}: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new AgentError('STATE', `agent state ${file}: ${(err as Error).message}`, { cause: err });
       this.state = { namespaces: {}, storeSeq: {} };
     }
   }

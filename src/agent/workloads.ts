@@ -32,7 +32,11 @@ export interface WorkloadStatus {
   endedAt: number | null;
 }
 
-const workloadRequest = fields({ flist: text(), command: list(text(), 256).min(1, 'needs the program to run'), stores: list(text(), 16).optional() });
+const workloadRequest = fields({
+  flist: text(),
+  command: list(text(), 256).min(1, 'needs the program to run'),
+  stores: list(text(), 16).optional(),
+});
 
 export function parseWorkloadRequest(v: unknown): WorkloadRequest {
   return check(workloadRequest, v, 'body');
@@ -60,9 +64,27 @@ export class Workloads {
   start(owner: string, req: WorkloadRequest): WorkloadStatus {
     if (!fs.existsSync(req.flist)) throw new AgentError('NOT_FOUND', `no flist ${req.flist} on this node`);
     const id = crypto.randomBytes(8).toString('hex');
-    const args = [QSTOR_MAIN, 'flist', 'run', req.flist, ...(req.stores ?? []).flatMap((s) => ['--store', s]), '--user', WORKLOAD_USER, '--', ...req.command];
+    const args = [
+      QSTOR_MAIN,
+      'flist',
+      'run',
+      req.flist,
+      ...(req.stores ?? []).flatMap((s) => ['--store', s]),
+      '--user',
+      WORKLOAD_USER,
+      '--',
+      ...req.command,
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const status: WorkloadStatus = { id, state: 'running', exitCode: null, stdout: '', stderr: '', startedAt: Date.now(), endedAt: null };
+    const status: WorkloadStatus = {
+      id,
+      state: 'running',
+      exitCode: null,
+      stdout: '',
+      stderr: '',
+      startedAt: Date.now(),
+      endedAt: null,
+    };
     const keep = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
       status[stream] = (status[stream] + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
     };

@@ -51,7 +51,16 @@ export class SupervisedZdb {
     this.name = o.name;
     this.port = o.port;
     this.dir = path.join(o.disk, 'zdb');
-    this.admin = new ZdbClient({ host: localAddressFor(o.listen), port: o.port, adminPassword: this.secret, connections: 1, connectTimeoutMs: 1000, requestTimeoutMs: 5000, reconnectDelayMs: 100, reconnectMaxDelayMs: 1000 });
+    this.admin = new ZdbClient({
+      host: localAddressFor(o.listen),
+      port: o.port,
+      adminPassword: this.secret,
+      connections: 1,
+      connectTimeoutMs: 1000,
+      requestTimeoutMs: 5000,
+      reconnectDelayMs: 100,
+      reconnectMaxDelayMs: 1000,
+    });
   }
 
   get pid(): number | undefined {
@@ -69,7 +78,12 @@ export class SupervisedZdb {
         await this.admin.ping();
         return;
       } catch (err) {
-        if (Date.now() > deadline) throw new AgentError('UNAVAILABLE', `zdb ${this.name} on port ${this.port} did not answer (see ${this.dir}/zdb.log): ${(err as Error).message}`, { cause: err });
+        if (Date.now() > deadline)
+          throw new AgentError(
+            'UNAVAILABLE',
+            `zdb ${this.name} on port ${this.port} did not answer (see ${this.dir}/zdb.log): ${(err as Error).message}`,
+            { cause: err },
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     }
@@ -110,8 +124,26 @@ export class SupervisedZdb {
 
   private spawn(): void {
     this.writeSecretFile();
-    const args = ['--listen', this.o.listen, '--port', String(this.port), '--data', path.join(this.dir, 'data'), '--index', path.join(this.dir, 'index'), '--sync', '--protect', '--admin-file', this.secretFile, '--logfile', path.join(this.dir, 'zdb.log')];
-    const child = spawn(process.execPath, [ZDB_MAIN, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env: lowMemoryEnv() });
+    const args = [
+      '--listen',
+      this.o.listen,
+      '--port',
+      String(this.port),
+      '--data',
+      path.join(this.dir, 'data'),
+      '--index',
+      path.join(this.dir, 'index'),
+      '--sync',
+      '--protect',
+      '--admin-file',
+      this.secretFile,
+      '--logfile',
+      path.join(this.dir, 'zdb.log'),
+    ];
+    const child = spawn(process.execPath, [ZDB_MAIN, ...args], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: lowMemoryEnv(),
+    });
     const started = Date.now();
     this.child = child;
     if (child.pid !== undefined) fs.writeFileSync(this.pidFile, String(child.pid), { mode: 0o600 });

@@ -9,7 +9,9 @@ export async function keyCreate(o: { data: string; name: string }): Promise<void
     const id = 'QK' + crypto.randomBytes(12).toString('hex').toUpperCase().slice(0, 18);
     const secret = crypto.randomBytes(30).toString('base64');
     await s.meta.createAccessKey(id, sealSecret(s.masterKey, id, secret), o.name);
-    process.stdout.write(`AWS_ACCESS_KEY_ID=${id}\nAWS_SECRET_ACCESS_KEY=${secret}\n(the secret is shown once; grant buckets with: qstor admin bucket allow BUCKET --key ${id} --read --write)\n`);
+    process.stdout.write(
+      `AWS_ACCESS_KEY_ID=${id}\nAWS_SECRET_ACCESS_KEY=${secret}\n(the secret is shown once; grant buckets with: qstor admin bucket allow BUCKET --key ${id} --read --write)\n`,
+    );
   });
 }
 
@@ -18,7 +20,9 @@ export async function keyList(o: { data: string }): Promise<void> {
   await withStore(o.data, async (s) => {
     for (const k of await s.meta.listAccessKeys()) {
       const grants = (await s.meta.listGrants(k.accessKeyId)).map((g) => `${g.bucket}:${flags(g.permissions)}`);
-      process.stdout.write(`${k.accessKeyId}  ${k.name || '-'}  ${new Date(k.created).toISOString()}  ${grants.join(' ') || '(no buckets)'}\n`);
+      process.stdout.write(
+        `${k.accessKeyId}  ${k.name || '-'}  ${new Date(k.created).toISOString()}  ${grants.join(' ') || '(no buckets)'}\n`,
+      );
     }
   });
 }
@@ -53,7 +57,8 @@ export interface GrantOptions {
 
 /** `qstor admin bucket allow|deny BUCKET --key K [--read] [--write] [--owner]`. */
 export async function bucket(action: 'allow' | 'deny', name: string, o: GrantOptions): Promise<void> {
-  if (!(o.read || o.write || o.owner)) throw new CliError('USAGE', `qstor admin bucket ${action}: name at least one of --read, --write, --owner`);
+  if (!(o.read || o.write || o.owner))
+    throw new CliError('USAGE', `qstor admin bucket ${action}: name at least one of --read, --write, --owner`);
   await withStore(o.data, async (s) => {
     const wanted = { read: o.read, write: o.write, owner: o.owner };
     const now = await (action === 'allow' ? s.meta.allow(o.key, name, wanted) : s.meta.deny(o.key, name, wanted));

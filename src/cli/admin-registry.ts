@@ -21,8 +21,14 @@ export interface FarmerOptions {
 
 /** The registry and its admin token: flags, else QSTOR_REGISTRY / QSTOR_REGISTRY_ADMIN_TOKEN, else the local default. */
 function connect(o: RegistryOptions): { client: RegistryClient; token: string } {
-  const token = o.adminToken ?? (o.adminTokenFile ? fs.readFileSync(o.adminTokenFile, 'utf8').trim() : process.env['QSTOR_REGISTRY_ADMIN_TOKEN']);
-  if (!token) throw new CliError('USAGE', 'the registry admin token: --admin-token T, --admin-token-file F or QSTOR_REGISTRY_ADMIN_TOKEN');
+  const token =
+    o.adminToken ??
+    (o.adminTokenFile ? fs.readFileSync(o.adminTokenFile, 'utf8').trim() : process.env['QSTOR_REGISTRY_ADMIN_TOKEN']);
+  if (!token)
+    throw new CliError(
+      'USAGE',
+      'the registry admin token: --admin-token T, --admin-token-file F or QSTOR_REGISTRY_ADMIN_TOKEN',
+    );
   return { client: new RegistryClient(o.registry ?? process.env['QSTOR_REGISTRY'] ?? DEFAULT_REGISTRY), token };
 }
 
@@ -32,7 +38,9 @@ export const DEFAULT_REGISTRY = 'http://127.0.0.1:9800';
 export async function farmStores(o: FarmerOptions): Promise<void> {
   const { client, token, farmId } = connectFarmer(o);
   for (const a of await client.listAdmissions(token, farmId)) {
-    process.stdout.write(`${a.store}  ${a.rights.join(',')}  node ${a.node ?? 'any'}  until ${a.expires === null ? 'revoked' : new Date(a.expires).toISOString()}\n`);
+    process.stdout.write(
+      `${a.store}  ${a.rights.join(',')}  node ${a.node ?? 'any'}  until ${a.expires === null ? 'revoked' : new Date(a.expires).toISOString()}\n`,
+    );
   }
 }
 
@@ -41,11 +49,15 @@ export async function farmRevoke(o: FarmerOptions & { store: string }): Promise<
   const { client, token, farmId } = connectFarmer(o);
   const store = check(publicKeySchema, o.store, '--store');
   await client.revokeStore(token, farmId, store);
-  process.stdout.write(`store ${store} no longer admitted in farm ${farmId} (grants already issued run out within the hour)\n`);
+  process.stdout.write(
+    `store ${store} no longer admitted in farm ${farmId} (grants already issued run out within the hour)\n`,
+  );
 }
 
 /** `qstor admin farm admit --store KEY --rights R`: the farm's agents serve that store. */
-export async function farmAdmit(o: FarmerOptions & { store: string; rights: string; node?: string; days?: number }): Promise<void> {
+export async function farmAdmit(
+  o: FarmerOptions & { store: string; rights: string; node?: string; days?: number },
+): Promise<void> {
   const { client, token, farmId } = connectFarmer(o);
   const a = await client.admitStore(token, farmId, {
     store: check(publicKeySchema, o.store, '--store'),
@@ -53,16 +65,23 @@ export async function farmAdmit(o: FarmerOptions & { store: string; rights: stri
     node: o.node === undefined ? undefined : check(publicKeySchema, o.node, '--node'),
     expires: o.days === undefined ? undefined : Date.now() + Math.round(o.days * 86_400_000),
   });
-  process.stdout.write(`store ${a.store} admitted in farm ${a.farmId} for ${a.rights.join(', ')} on ${a.node ? `node ${a.node}` : 'every node'}${a.expires === null ? '' : ` until ${new Date(a.expires).toISOString()}`}\n`);
+  process.stdout.write(
+    `store ${a.store} admitted in farm ${a.farmId} for ${a.rights.join(', ')} on ${a.node ? `node ${a.node}` : 'every node'}${a.expires === null ? '' : ` until ${new Date(a.expires).toISOString()}`}\n`,
+  );
 }
 
 /** The farmer's token (flag, file, or QSTOR_FARM_TOKEN) and the farm it opens; `--farm`, when given, must be that farm. */
 function connectFarmer(o: FarmerOptions): { client: RegistryClient; token: string; farmId: number } {
-  const token = o.farmToken ?? (o.farmTokenFile ? fs.readFileSync(o.farmTokenFile, 'utf8').trim() : process.env['QSTOR_FARM_TOKEN']);
-  if (!token) throw new CliError('INVALID_OPTION', 'the farmer token: --farm-token T, --farm-token-file F or QSTOR_FARM_TOKEN');
+  const token =
+    o.farmToken ??
+    (o.farmTokenFile ? fs.readFileSync(o.farmTokenFile, 'utf8').trim() : process.env['QSTOR_FARM_TOKEN']);
+  if (!token)
+    throw new CliError('INVALID_OPTION', 'the farmer token: --farm-token T, --farm-token-file F or QSTOR_FARM_TOKEN');
   const farmId = Number(/^(\d+)\./.exec(token)?.[1]);
-  if (!Number.isSafeInteger(farmId)) throw new CliError('INVALID_OPTION', 'a farmer token is <farmId>.<secret>, as qstor admin farm create printed it');
-  if (o.farm !== undefined && Number(o.farm) !== farmId) throw new CliError('INVALID_OPTION', `--farm ${o.farm}: the farmer token is farm ${farmId}'s`);
+  if (!Number.isSafeInteger(farmId))
+    throw new CliError('INVALID_OPTION', 'a farmer token is <farmId>.<secret>, as qstor admin farm create printed it');
+  if (o.farm !== undefined && Number(o.farm) !== farmId)
+    throw new CliError('INVALID_OPTION', `--farm ${o.farm}: the farmer token is farm ${farmId}'s`);
   return { client: new RegistryClient(o.registry ?? process.env['QSTOR_REGISTRY'] ?? DEFAULT_REGISTRY), token, farmId };
 }
 
@@ -70,7 +89,9 @@ function connectFarmer(o: FarmerOptions): { client: RegistryClient; token: strin
 export async function farmCreate(o: RegistryOptions & { name: string }): Promise<void> {
   const { client, token } = connect(o);
   const r = await client.createFarm(token, o.name);
-  process.stdout.write(`farm ${r.farmId} (${o.name})\nfarmer token: ${r.farmerToken}\n(shown once: put it in each agent's config as "farmToken")\n`);
+  process.stdout.write(
+    `farm ${r.farmId} (${o.name})\nfarmer token: ${r.farmerToken}\n(shown once: put it in each agent's config as "farmToken")\n`,
+  );
 }
 
 /** `qstor admin nodes`: every node with its disks, space, last heartbeat and state. */
@@ -102,5 +123,14 @@ function nodeTable(list: NodeView[], now: number): string {
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }

@@ -12,7 +12,10 @@ import { DirLockError, lockDir } from '../util/dir-lock.js';
 async function anyReachable(addresses: string[]): Promise<boolean> {
   const answers = await Promise.all(
     addresses.map(async (address) => {
-      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      const [host, port] = [
+        address.slice(0, address.lastIndexOf(':')),
+        Number(address.slice(address.lastIndexOf(':') + 1)),
+      ];
       const c = new ZdbClient({ host, port, connections: 1, connectTimeoutMs: 1000 });
       try {
         await c.ping();
@@ -46,7 +49,10 @@ async function openAdminStore(o: StoreChoice): Promise<OpenStore> {
   const s = await openStore(o.data, undefined, once);
   if (!isRunning(o.data)) {
     await s.close();
-    throw new CliError('NOT_RUNNING', `no store is running on ${o.data}; start it with \`qstor start --data ${o.data}\``);
+    throw new CliError(
+      'NOT_RUNNING',
+      `no store is running on ${o.data}; start it with \`qstor start --data ${o.data}\``,
+    );
   }
   return s;
 }
@@ -75,16 +81,30 @@ export async function status(o: StoreChoice): Promise<void> {
   const s = await openAdminStore(o);
   try {
     await s.backends.refresh();
-    const rows = s.backends.list().map((b) => [b.id, b.farm, b.node, `${b.host}:${b.port}`, b.state, b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-']);
+    const rows = s.backends
+      .list()
+      .map((b) => [
+        b.id,
+        b.farm,
+        b.node,
+        `${b.host}:${b.port}`,
+        b.state,
+        b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-',
+      ]);
     const head = ['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
     process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n\n`);
     const shards = s.config.dataShards + s.config.parityShards;
     const nodes = distinctNodes(s.backends.list());
-    if (nodes < shards) process.stdout.write(`note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`);
+    if (nodes < shards)
+      process.stdout.write(
+        `note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`,
+      );
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
-    process.stdout.write(`objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`);
+    process.stdout.write(
+      `objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`,
+    );
   } finally {
     await s.close();
   }
@@ -98,7 +118,9 @@ export async function repair(o: StoreChoice): Promise<void> {
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0 }).pass((r, where) => {
       if (process.stdout.isTTY) process.stdout.write(progressLine(r, where));
     });
-    process.stdout.write(`${process.stdout.isTTY ? '\n' : ''}repaired ${report.repaired} chunks (${report.shardsRebuilt} shards) of ${report.chunks}; ${report.belowRedundancy} below full redundancy; ${report.failed} failed\n`);
+    process.stdout.write(
+      `${process.stdout.isTTY ? '\n' : ''}repaired ${report.repaired} chunks (${report.shardsRebuilt} shards) of ${report.chunks}; ${report.belowRedundancy} below full redundancy; ${report.failed} failed\n`,
+    );
     if (report.failed > 0) process.exitCode = 1;
   } finally {
     await s.close();
@@ -109,7 +131,8 @@ export async function repair(o: StoreChoice): Promise<void> {
 export async function metaRebuild(o: { data: string }): Promise<void> {
   const dir = o.data;
   const target = layout(dir).meta;
-  if (fs.existsSync(target)) throw new CliError('TARGET_EXISTS', `${target} exists: move it away first (the rebuild writes a fresh one)`);
+  if (fs.existsSync(target))
+    throw new CliError('TARGET_EXISTS', `${target} exists: move it away first (the rebuild writes a fresh one)`);
   // The all-in-one store's own backends, when it is not running: start them for the rebuild.
   let started: LocalBackend[] = [];
   const config = readStoreConfig(dir);
@@ -120,7 +143,9 @@ export async function metaRebuild(o: { data: string }): Promise<void> {
   const s = await openStore(dir);
   try {
     const report = await s.store.replica.rebuild(s.meta, (message) => process.stdout.write(`${message}\n`));
-    process.stdout.write(`rebuilt ${report.buckets} buckets and ${report.objects} objects from ${report.records} records on ${report.backends} backends\n`);
+    process.stdout.write(
+      `rebuilt ${report.buckets} buckets and ${report.objects} objects from ${report.records} records on ${report.backends} backends\n`,
+    );
   } finally {
     await s.close();
     await stopLocalBackends(started);

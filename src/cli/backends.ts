@@ -32,7 +32,16 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
       process.execPath,
       [
         ZDB_MAIN,
-        ...['--listen', '127.0.0.1', '--port', String(port), '--data', path.join(dir, 'data'), '--index', path.join(dir, 'index')],
+        ...[
+          '--listen',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--data',
+          path.join(dir, 'data'),
+          '--index',
+          path.join(dir, 'index'),
+        ],
         ...['--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
         ...['--admin-file', layout(dataDir).backendSecret, '--protect'],
       ],
@@ -42,7 +51,9 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
   }
   // Every answer awaited, then the lowest port's refusal reported: the same message whichever
   // zdb answers first on a busy machine.
-  const refused = (await Promise.allSettled(backends.map((b) => waitOwnBackend(b, secret)))).find((r) => r.status === 'rejected');
+  const refused = (await Promise.allSettled(backends.map((b) => waitOwnBackend(b, secret)))).find(
+    (r) => r.status === 'rejected',
+  );
   if (refused) {
     await stopLocalBackends(backends);
     throw refused.reason;
@@ -58,7 +69,13 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
  */
 async function waitOwnBackend(b: LocalBackend, secret: string): Promise<void> {
   const exited = new Promise<never>((_, reject) => {
-    const fail = (): void => reject(new BackendStartError('BACKEND_EXITED', `zdb on port ${b.port} exited at start-up (code ${b.process.exitCode ?? b.process.signalCode}; see ${b.dir}/zdb.log)${portHint(b)}`));
+    const fail = (): void =>
+      reject(
+        new BackendStartError(
+          'BACKEND_EXITED',
+          `zdb on port ${b.port} exited at start-up (code ${b.process.exitCode ?? b.process.signalCode}; see ${b.dir}/zdb.log)${portHint(b)}`,
+        ),
+      );
     if (b.process.exitCode !== null || b.process.signalCode !== null) fail();
     else b.process.once('exit', fail);
   });
@@ -69,10 +86,21 @@ async function waitOwnBackend(b: LocalBackend, secret: string): Promise<void> {
     if (answer === 'ours') {
       const pid = await Promise.race([instanceId(b.port, secret), exited]);
       if (pid === b.process.pid) return;
-      throw new BackendStartError('PORT_TAKEN', `port ${b.port} is answered by another zdb (pid ${pid}), not the one this store started${portHint(b)}`);
+      throw new BackendStartError(
+        'PORT_TAKEN',
+        `port ${b.port} is answered by another zdb (pid ${pid}), not the one this store started${portHint(b)}`,
+      );
     }
-    if (answer === 'foreign') throw new BackendStartError('PORT_TAKEN', `port ${b.port} is answered by a zdb that is not this store's: another store or program uses it${portHint(b)}`);
-    if (Date.now() > deadline) throw new BackendStartError('NO_ANSWER', `zdb on port ${b.port} did not answer within 15 s (see ${b.dir}/zdb.log)`);
+    if (answer === 'foreign')
+      throw new BackendStartError(
+        'PORT_TAKEN',
+        `port ${b.port} is answered by a zdb that is not this store's: another store or program uses it${portHint(b)}`,
+      );
+    if (Date.now() > deadline)
+      throw new BackendStartError(
+        'NO_ANSWER',
+        `zdb on port ${b.port} did not answer within 15 s (see ${b.dir}/zdb.log)`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -83,7 +111,13 @@ function portHint(b: LocalBackend): string {
 
 /** 'ours' when the server takes the secret as admin, 'foreign' when it refuses it, 'down' when nothing answers. */
 async function probe(port: number, secret: string): Promise<'ours' | 'foreign' | 'down'> {
-  const client = new ZdbClient({ port, connections: 1, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
+  const client = new ZdbClient({
+    port,
+    connections: 1,
+    connectTimeoutMs: 500,
+    requestTimeoutMs: 2000,
+    reconnectDelayMs: 60_000,
+  });
   try {
     const nonce = await client.command(['AUTH', 'SECURE', 'CHALLENGE']);
     await client.command(['AUTH', 'SECURE', secureHash(String(nonce), secret)]);
@@ -97,7 +131,14 @@ async function probe(port: number, secret: string): Promise<'ours' | 'foreign' |
 
 /** The `instance_id` a zdb's INFO reports (its pid), read as admin. */
 async function instanceId(port: number, secret: string): Promise<number | null> {
-  const client = new ZdbClient({ port, connections: 1, adminPassword: secret, connectTimeoutMs: 500, requestTimeoutMs: 2000, reconnectDelayMs: 60_000 });
+  const client = new ZdbClient({
+    port,
+    connections: 1,
+    adminPassword: secret,
+    connectTimeoutMs: 500,
+    requestTimeoutMs: 2000,
+    reconnectDelayMs: 60_000,
+  });
   try {
     const info = String(await client.command(['INFO']));
     const m = /^instance_id: (\d+)$/m.exec(info);

@@ -24,7 +24,11 @@ export function lockDataDir(dir: string, option: string): DirLock {
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new CliError('INVALID_OPTION', `${option} ${dir}: ${REASONS[code] ?? (e as Error).message}; name a directory this user may create and write`, { cause: e });
+    throw new CliError(
+      'INVALID_OPTION',
+      `${option} ${dir}: ${REASONS[code] ?? (e as Error).message}; name a directory this user may create and write`,
+      { cause: e },
+    );
   }
   return lockDir(dir, 'data directory');
 }
@@ -37,7 +41,19 @@ export async function requireFreePort(port: number, host: string, option: string
     probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
     probe.listen(port, host, () => probe.close(() => resolve(null)));
   });
-  if (taken === 'EADDRINUSE') throw new CliError('INVALID_OPTION', `port ${port} on ${host} is in use by another program: choose another with ${option} N`);
-  if (taken === 'EACCES') throw new CliError('INVALID_OPTION', `port ${port} on ${host} needs privileges: choose one above 1023 with ${option} N`);
-  if (taken !== null) throw new CliError('INVALID_OPTION', `cannot listen on ${host}:${port} (${taken}): check --host, or choose another port with ${option} N`);
+  if (taken === 'EADDRINUSE')
+    throw new CliError(
+      'INVALID_OPTION',
+      `port ${port} on ${host} is in use by another program: choose another with ${option} N`,
+    );
+  if (taken === 'EACCES')
+    throw new CliError(
+      'INVALID_OPTION',
+      `port ${port} on ${host} needs privileges: choose one above 1023 with ${option} N`,
+    );
+  if (taken !== null)
+    throw new CliError(
+      'INVALID_OPTION',
+      `cannot listen on ${host}:${port} (${taken}): check --host, or choose another port with ${option} N`,
+    );
 }

@@ -37,8 +37,13 @@ export async function flistUmount(mountpoint: string): Promise<void> {
 }
 
 /** `qstor flist run FILE.fl [options] -- CMD...`: exits with the command's exit code. */
-export async function flistRun(file: string, command: string[], values: ReadOptions & { user?: string }): Promise<void> {
-  if (command.length === 0) throw new CliError('USAGE', 'qstor flist run FILE.fl [options] -- CMD [ARGS...]: name the command after --');
+export async function flistRun(
+  file: string,
+  command: string[],
+  values: ReadOptions & { user?: string },
+): Promise<void> {
+  if (command.length === 0)
+    throw new CliError('USAGE', 'qstor flist run FILE.fl [options] -- CMD [ARGS...]: name the command after --');
   const user = values.user === undefined ? undefined : /^(\d+):(\d+)$/.exec(values.user);
   if (user === null) throw new CliError('INVALID_OPTION', `--user: UID:GID (numbers), not ${values.user}`);
   if (process.getuid?.() !== 0) throw new FlistError('MOUNT', 'flist run needs root (FUSE, overlayfs, namespaces)');

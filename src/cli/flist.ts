@@ -24,7 +24,9 @@ export interface CreateOptions {
 
 /** `qstor flist create`: prints the build's figures as one JSON line. */
 export async function create(values: CreateOptions): Promise<void> {
-  const tags = Object.fromEntries((values.tag ?? []).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]));
+  const tags = Object.fromEntries(
+    (values.tag ?? []).map((t) => [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)]),
+  );
   const tty = process.stderr.isTTY;
   let last = 0;
   const started = Date.now();
@@ -33,15 +35,28 @@ export async function create(values: CreateOptions): Promise<void> {
     if (!final && now - last < (tty ? 200 : 5000)) return;
     last = now;
     const mbs = s.bytes / 1e6 / Math.max(0.001, (now - started) / 1000);
-    process.stderr.write(`${tty ? '\r\x1b[K' : ''}${s.files} files, ${formatBytes(s.bytes)}, ${s.blocks} blocks (${s.uploaded} uploaded, ${s.present} already stored), ${mbs.toFixed(1)} MB/s${tty && !final ? '' : '\n'}`);
+    process.stderr.write(
+      `${tty ? '\r\x1b[K' : ''}${s.files} files, ${formatBytes(s.bytes)}, ${s.blocks} blocks (${s.uploaded} uploaded, ${s.present} already stored), ${mbs.toFixed(1)} MB/s${tty && !final ? '' : '\n'}`,
+    );
   };
-  const stats = await createFlist({ from: values.from, out: values.out, stores: values.store, tags, keepPasswords: !values.stripPassword, onProgress: (s) => progress(s) });
+  const stats = await createFlist({
+    from: values.from,
+    out: values.out,
+    stores: values.store,
+    tags,
+    keepPasswords: !values.stripPassword,
+    onProgress: (s) => progress(s),
+  });
   progress(stats, true);
   process.stdout.write(`${JSON.stringify({ out: values.out, ...stats })}\n`);
 }
 
 function typeChar(mode: number): string {
-  return { 0o040000: 'd', 0o100000: '-', 0o120000: 'l', 0o060000: 'b', 0o020000: 'c', 0o010000: 'p', 0o140000: 's' }[mode & S_IFMT] ?? '?';
+  return (
+    { 0o040000: 'd', 0o100000: '-', 0o120000: 'l', 0o060000: 'b', 0o020000: 'c', 0o010000: 'p', 0o140000: 's' }[
+      mode & S_IFMT
+    ] ?? '?'
+  );
 }
 
 function longLine(reader: FlistReader, path: string, n: Inode): string {
@@ -66,7 +81,9 @@ export async function ls(file: string, at: string | undefined): Promise<void> {
 export async function inspect(file: string): Promise<void> {
   const reader = new FlistReader(file);
   try {
-    process.stdout.write(`${JSON.stringify({ tags: reader.tags(), routes: reader.routes(), ...reader.stats() }, null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ tags: reader.tags(), routes: reader.routes(), ...reader.stats() }, null, 2)}\n`,
+    );
   } finally {
     reader.close();
   }

@@ -14,14 +14,21 @@ export function gateway(o: { config: string }): void {
   // flight for deletion.
   const dir = loadGatewayConfig(o.config).data;
   const lock = lockDataDir(dir, `${o.config}: data`);
-  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--config', o.config], { stdio: ['ignore', 'pipe', 'inherit', lock.fd], env: lowMemoryEnv() });
+  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--config', o.config], {
+    stdio: ['ignore', 'pipe', 'inherit', lock.fd],
+    env: lowMemoryEnv(),
+  });
   child.stdout!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n').filter(Boolean)) {
       const [word, a, b] = line.split(' ');
       if (word === 'credentials') process.stdout.write(`Root credentials (shown once): ${exportLine(a!, b!)}\n`);
       else if (word === 'ready') process.stdout.write(`qstor gateway: S3 on port ${a}\n`);
-      else if (word === 'admin') process.stdout.write(`qstor gateway: console, /metrics and /health at http://127.0.0.1:${a}/\n`);
-      else if (word === 'registry') process.stdout.write(`qstor gateway: registry on port ${a} (agents register here; admin token in the data directory, registry-admin.token)\n`);
+      else if (word === 'admin')
+        process.stdout.write(`qstor gateway: console, /metrics and /health at http://127.0.0.1:${a}/\n`);
+      else if (word === 'registry')
+        process.stdout.write(
+          `qstor gateway: registry on port ${a} (agents register here; admin token in the data directory, registry-admin.token)\n`,
+        );
       else process.stdout.write(`${line}\n`);
     }
   });

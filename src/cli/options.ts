@@ -6,7 +6,8 @@ export { DEFAULT_DATA_DIR } from '../config/store-config.js';
 export function integer(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
+    if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`must be an integer from ${min} to ${max}`);
     return n;
   };
 }

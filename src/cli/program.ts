@@ -23,19 +23,30 @@ export function buildProgram(): Command {
     .helpCommand(true)
     // A fixed width: the help is the same on every terminal, and README.md holds it verbatim.
     .configureHelp({ helpWidth: 100 });
-  const dataOption = (): Option => new Option('--data <dir>', 'the data directory of qstor start').default(DEFAULT_DATA_DIR);
+  const dataOption = (): Option =>
+    new Option('--data <dir>', 'the data directory of qstor start').default(DEFAULT_DATA_DIR);
 
   program
     .command('start')
-    .description('the local store: durable zdb backends on loopback, metadata, repair and deletes in the background, the S3 gateway')
+    .description(
+      'the local store: durable zdb backends on loopback, metadata, repair and deletes in the background, the S3 gateway',
+    )
     .addOption(dataOption())
     .option('--port <n>', 'S3 port', integer(0, 65535), 9000)
     .option('--host <address>', 'S3 listen address', '127.0.0.1')
     .option('--backends <n>', 'zdb backends of a new store', integer(1, 64), 6)
     .option('--data-shards <k>', 'data shards per chunk of a new store', integer(1, MAX_DATA_SHARDS), 4)
     .option('--parity-shards <m>', 'parity shards per chunk of a new store', integer(0, MAX_PARITY_SHARDS), 2)
-    .option('--backend-port <n>', `first backend port (default: ${DEFAULT_BACKEND_PORT} for a new store, else the recorded ones; moves them)`, integer(1, 65535))
-    .option('--write-quorum <n>', 'shards of a chunk a write needs stored when backends are down (k..k+m; default k+1)', integer(1, 64))
+    .option(
+      '--backend-port <n>',
+      `first backend port (default: ${DEFAULT_BACKEND_PORT} for a new store, else the recorded ones; moves them)`,
+      integer(1, 65535),
+    )
+    .option(
+      '--write-quorum <n>',
+      'shards of a chunk a write needs stored when backends are down (k..k+m; default k+1)',
+      integer(1, 64),
+    )
     .option('--admin-port <n>', '/metrics, /health and the console on 127.0.0.1 (0: off)', integer(0, 65535), 9001)
     .option('--tls-cert <file>', 'HTTPS: PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'HTTPS: PEM private key (with --tls-cert)')
@@ -48,12 +59,20 @@ export function buildProgram(): Command {
     .action(gateway);
 
   const admin = program.command('admin').description("operate a store (local or a gateway's) or the registry");
-  const storeChoice = (c: Command): Command => c.addOption(dataOption()).option('--config <file>', "a gateway's config file instead of --data");
-  storeChoice(admin.command('status').description('backends, their health and space, chunks below full redundancy')).action(status);
+  const storeChoice = (c: Command): Command =>
+    c.addOption(dataOption()).option('--config <file>', "a gateway's config file instead of --data");
+  storeChoice(
+    admin.command('status').description('backends, their health and space, chunks below full redundancy'),
+  ).action(status);
   storeChoice(admin.command('repair').description('one repair pass now, with progress')).action(repair);
 
   const key = admin.command('key').description('access keys other than root (secrets sealed under the master key)');
-  key.command('create').description('a new key; its secret is printed once').addOption(dataOption()).option('--name <name>', 'a label', '').action(keyCreate);
+  key
+    .command('create')
+    .description('a new key; its secret is printed once')
+    .addOption(dataOption())
+    .option('--name <name>', 'a label', '')
+    .action(keyCreate);
   key.command('list').description('every key with its buckets').addOption(dataOption()).action(keyList);
   key.command('delete').description('delete a key').argument('<key-id>').addOption(dataOption()).action(keyDelete);
 
@@ -82,8 +101,15 @@ export function buildProgram(): Command {
       .option('--farm <id>', "the farm (checked against the token's)")
       .option('--farm-token <token>', 'the farmer token (or QSTOR_FARM_TOKEN)')
       .option('--farm-token-file <file>', 'the file holding it');
-  const farm = admin.command('farm').description("farms (the operator) and the stores each farm's nodes serve (its farmer)");
-  operator(farm.command('create').description('a farm; prints its farmer token once').requiredOption('--name <name>', 'the farm name')).action(farmCreate);
+  const farm = admin
+    .command('farm')
+    .description("farms (the operator) and the stores each farm's nodes serve (its farmer)");
+  operator(
+    farm
+      .command('create')
+      .description('a farm; prints its farmer token once')
+      .requiredOption('--name <name>', 'the farm name'),
+  ).action(farmCreate);
   farmer(
     farm
       .command('admit')
@@ -93,7 +119,12 @@ export function buildProgram(): Command {
       .option('--node <id>', 'only this node')
       .option('--days <d>', 'for this long (default: until revoked)', positive),
   ).action(farmAdmit);
-  farmer(farm.command('revoke').description('admit a store no more').requiredOption('--store <key>', "the store's public key")).action(farmRevoke);
+  farmer(
+    farm
+      .command('revoke')
+      .description('admit a store no more')
+      .requiredOption('--store <key>', "the store's public key"),
+  ).action(farmRevoke);
   farmer(farm.command('stores').description('the stores the farm admitted')).action(farmStores);
   operator(admin.command('nodes').description('nodes, disks, space, last heartbeat, state')).action(nodes);
 
@@ -131,7 +162,10 @@ export function buildProgram(): Command {
     .allowExcessArguments()
     .argument('[flags...]')
     .action((flags: string[]) => zdb(flags));
-  program.addHelpText('after', () => `\nEvery command (qstor help COMMAND... for its options):\n${synopsis(program).join('\n')}\n`);
+  program.addHelpText(
+    'after',
+    () => `\nEvery command (qstor help COMMAND... for its options):\n${synopsis(program).join('\n')}\n`,
+  );
   return program;
 }
 
@@ -141,7 +175,9 @@ export function synopsis(c: Command, path: string[] = []): string[] {
   const subs = c.commands.filter((s) => s.name() !== 'help');
   if (subs.length > 0) return subs.flatMap((s) => synopsis(s, here));
   if (c.name() === 'zdb') return [`${here.join(' ')} [zdb flags...]`];
-  const args = c.registeredArguments.map((a) => (a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? '...' : ''}]`));
+  const args = c.registeredArguments.map((a) =>
+    a.required ? `<${a.name()}>` : `[${a.name()}${a.variadic ? '...' : ''}]`,
+  );
   const options = c.options.map((o) => {
     const flag = `${o.long ?? o.short}${o.flags.includes('<') ? ` ${o.flags.slice(o.flags.indexOf('<'))}` : ''}`;
     return o.mandatory ? flag : `[${flag}]`;
@@ -156,22 +192,51 @@ function flistCommands(flist: Command): void {
   const load = (): Promise<typeof import('./flist.js')> => import('./flist.js');
   const mount = (): Promise<typeof import('./flist-mount.js')> => import('./flist-mount.js');
   const reading = (c: Command): Command =>
-    c.option('--store <url>', 'a store to read blocks from instead of the recorded one (repeatable; the password stripped at create goes here)', collect).option('--cache <dir>', 'the verified block cache');
+    c
+      .option(
+        '--store <url>',
+        'a store to read blocks from instead of the recorded one (repeatable; the password stripped at create goes here)',
+        collect,
+      )
+      .option('--cache <dir>', 'the verified block cache');
   flist
     .command('create')
     .description('an flist of a directory or a docker save / OCI image tarball')
     .requiredOption('--from <path>', 'a directory or an image tarball')
-    .requiredOption('--store <url>', 'where blocks go (repeatable): zdb://host:port/ns, s3://KEY:SECRET@host:port/bucket, dir:///path; each may start with a range, 00-7f=URL', collect)
+    .requiredOption(
+      '--store <url>',
+      'where blocks go (repeatable): zdb://host:port/ns, s3://KEY:SECRET@host:port/bucket, dir:///path; each may start with a range, 00-7f=URL',
+      collect,
+    )
     .requiredOption('-o, --out <file>', 'the .fl file to write')
     .option('--tag <key=value>', 'a tag (repeatable)', collect)
     .option('--no-strip-password', 'keep store passwords in the flist')
     .action(async (o) => (await load()).create(o));
-  flist.command('ls').description('the tree, in long format').argument('<flist>').argument('[path]').action(async (file: string, at?: string) => (await load()).ls(file, at));
-  flist.command('inspect').description('tags, routes and counts').argument('<flist>').action(async (file: string) => (await load()).inspect(file));
-  reading(flist.command('cat').description("one file's bytes on stdout").argument('<flist>').argument('<path>')).action(async (file: string, at: string, o) => (await load()).cat(file, at, o));
-  reading(flist.command('unpack').description('every file into a directory').argument('<flist>').argument('<dest>')).action(async (file: string, dest: string, o) => (await load()).unpack(file, dest, o));
-  reading(flist.command('mount').description('FUSE, read-only, until Ctrl-C').argument('<flist>').argument('<mountpoint>')).action(async (file: string, mp: string, o) => (await mount()).flistMount(file, mp, o));
-  flist.command('umount').description('end a mount').argument('<mountpoint>').action(async (mp: string) => (await mount()).flistUmount(mp));
+  flist
+    .command('ls')
+    .description('the tree, in long format')
+    .argument('<flist>')
+    .argument('[path]')
+    .action(async (file: string, at?: string) => (await load()).ls(file, at));
+  flist
+    .command('inspect')
+    .description('tags, routes and counts')
+    .argument('<flist>')
+    .action(async (file: string) => (await load()).inspect(file));
+  reading(flist.command('cat').description("one file's bytes on stdout").argument('<flist>').argument('<path>')).action(
+    async (file: string, at: string, o) => (await load()).cat(file, at, o),
+  );
+  reading(
+    flist.command('unpack').description('every file into a directory').argument('<flist>').argument('<dest>'),
+  ).action(async (file: string, dest: string, o) => (await load()).unpack(file, dest, o));
+  reading(
+    flist.command('mount').description('FUSE, read-only, until Ctrl-C').argument('<flist>').argument('<mountpoint>'),
+  ).action(async (file: string, mp: string, o) => (await mount()).flistMount(file, mp, o));
+  flist
+    .command('umount')
+    .description('end a mount')
+    .argument('<mountpoint>')
+    .action(async (mp: string) => (await mount()).flistUmount(mp));
   reading(
     flist
       .command('run')

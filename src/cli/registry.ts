@@ -11,17 +11,32 @@ import { loadOrCreateTokenFile } from '../agent/tokens.js';
  * is never printed. Its signing key (grants for admitted stores) is DIR/registry.key, 0600;
  * the public half is printed, for agents' `registryKey`.
  */
-export async function registry(values: { data: string; port: number; host: string; adminTokenFile?: string; downAfter: number }): Promise<void> {
+export async function registry(values: {
+  data: string;
+  port: number;
+  host: string;
+  adminTokenFile?: string;
+  downAfter: number;
+}): Promise<void> {
   const port = values.port;
   const downAfter = values.downAfter;
   fs.mkdirSync(values.data, { recursive: true, mode: 0o700 });
   const tokenFile = values.adminTokenFile ?? path.join(values.data, 'registry-admin.token');
-  const adminToken = values.adminTokenFile ? fs.readFileSync(tokenFile, 'utf8').trim() : loadOrCreateTokenFile(tokenFile);
+  const adminToken = values.adminTokenFile
+    ? fs.readFileSync(tokenFile, 'utf8').trim()
+    : loadOrCreateTokenFile(tokenFile);
 
   const logger = serviceLogger('qstor-registry');
-  const server = createRegistryServer({ dbPath: path.join(values.data, 'meta.db'), adminToken, downAfterMs: downAfter * 1000, logger });
+  const server = createRegistryServer({
+    dbPath: path.join(values.data, 'meta.db'),
+    adminToken,
+    downAfterMs: downAfter * 1000,
+    logger,
+  });
   const bound = await server.listen(port, values.host);
-  process.stdout.write(`registry on http://${values.host}:${bound} (admin token in ${tokenFile}; registry key ${server.registry.key}, grants signed with ${path.join(values.data, 'registry.key')})\n`);
+  process.stdout.write(
+    `registry on http://${values.host}:${bound} (admin token in ${tokenFile}; registry key ${server.registry.key}, grants signed with ${path.join(values.data, 'registry.key')})\n`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

@@ -33,7 +33,8 @@ export async function start(values: StartOptions): Promise<void> {
   const count = values.backends;
   const k = values.dataShards;
   const m = values.parityShards;
-  if (k + m > count) throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
+  if (k + m > count)
+    throw new CliError('INVALID_OPTION', `${k}+${m} shards need at least ${k + m} backends (--backends ${count})`);
   const quorum = values.writeQuorum;
   const tlsArgs = tlsArguments(values.tlsCert, values.tlsKey);
 
@@ -47,15 +48,30 @@ export async function start(values: StartOptions): Promise<void> {
   // A second start on the same directory finds everything again: the geometry it was made with
   // wins. Its ports do not: backends are known by id, so --backend-port may move them.
   const existing = fs.existsSync(layout(dir).config) ? readStoreConfig(dir) : null;
-  let config: StoreConfig = existing ?? { dataShards: k, parityShards: m, backends: Array.from({ length: count }, (_, i) => ({ id: `local-${i}`, farm: 'local', node: `disk-${i}`, address: '', namespace: 'default' })) };
+  let config: StoreConfig = existing ?? {
+    dataShards: k,
+    parityShards: m,
+    backends: Array.from({ length: count }, (_, i) => ({
+      id: `local-${i}`,
+      farm: 'local',
+      node: `disk-${i}`,
+      address: '',
+      namespace: 'default',
+    })),
+  };
   // The write quorum is a policy, not a layout: any start may set it.
   if (quorum !== undefined) {
     const { dataShards: dk, parityShards: dm } = config;
-    if (!(Number.isInteger(quorum) && quorum >= dk && quorum <= dk + dm)) throw new CliError('INVALID_OPTION', `--write-quorum must be between ${dk} and ${dk + dm} (k and k+m)`);
+    if (!(Number.isInteger(quorum) && quorum >= dk && quorum <= dk + dm))
+      throw new CliError('INVALID_OPTION', `--write-quorum must be between ${dk} and ${dk + dm} (k and k+m)`);
     config = { ...config, writeQuorum: quorum };
   }
-  const firstPort = values.backendPort !== undefined || !existing ? (values.backendPort ?? DEFAULT_BACKEND_PORT) : portOf(config.backends[0]!.address);
-  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535) throw new CliError('INVALID_OPTION', '--backend-port is out of range');
+  const firstPort =
+    values.backendPort !== undefined || !existing
+      ? (values.backendPort ?? DEFAULT_BACKEND_PORT)
+      : portOf(config.backends[0]!.address);
+  if (!Number.isInteger(firstPort) || firstPort < 1 || firstPort + config.backends.length > 65535)
+    throw new CliError('INVALID_OPTION', '--backend-port is out of range');
   const ports = config.backends.map((_, i) => firstPort + i);
   const moved = config.backends.some((b, i) => b.address !== `127.0.0.1:${ports[i]}`);
   for (const [i, b] of config.backends.entries()) b.address = `127.0.0.1:${ports[i]}`;
@@ -64,10 +80,26 @@ export async function start(values: StartOptions): Promise<void> {
   if (moved || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
-    gateway = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--data', dir, '--port', String(values.port), '--host', values.host, '--admin-port', String(values.adminPort), ...tlsArgs], {
-      stdio: ['ignore', 'pipe', 'inherit', lock.fd],
-      env: lowMemoryEnv(),
-    });
+    gateway = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        GATEWAY_MAIN,
+        '--data',
+        dir,
+        '--port',
+        String(values.port),
+        '--host',
+        values.host,
+        '--admin-port',
+        String(values.adminPort),
+        ...tlsArgs,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit', lock.fd],
+        env: lowMemoryEnv(),
+      },
+    );
   } catch (e) {
     await stopLocalBackends(backends);
     throw e;
@@ -77,7 +109,10 @@ export async function start(values: StartOptions): Promise<void> {
   const stop = (code: number): void => {
     if (stopping) return;
     stopping = true;
-    const down = gateway.exitCode === null && gateway.signalCode === null ? new Promise((r) => gateway.once('exit', r)) : Promise.resolve();
+    const down =
+      gateway.exitCode === null && gateway.signalCode === null
+        ? new Promise((r) => gateway.once('exit', r))
+        : Promise.resolve();
     gateway.kill('SIGTERM');
     void down.then(() => stopLocalBackends(backends)).then(() => process.exit(code));
   };
@@ -105,9 +140,15 @@ export async function start(values: StartOptions): Promise<void> {
         consoleUrl = `http://127.0.0.1:${a}/`;
       } else if (word === 'ready') {
         const endpoint = `${tlsArgs.length > 0 ? 'https' : 'http'}://${hostForUrl(values.host)}:${a}`;
-        say(`qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`);
+        say(
+          `qstor: S3 at ${endpoint}, store in ${dir} (${config.dataShards}+${config.parityShards} over ${ports.length} zdb backends on 127.0.0.1:${ports[0]}-${ports[ports.length - 1]})`,
+        );
         say(`  aws --endpoint-url ${endpoint} s3 ls`);
-        say(consoleUrl ? `Console at ${consoleUrl} (log in with an access key id and secret; /metrics and /health there too)` : 'Console off (--admin-port 0)');
+        say(
+          consoleUrl
+            ? `Console at ${consoleUrl} (log in with an access key id and secret; /metrics and /health there too)`
+            : 'Console off (--admin-port 0)',
+        );
         say(`Log: ${path.join(dir, 'gateway.log')}. Ctrl-C stops everything.`);
       } else {
         say(line);
@@ -135,8 +176,12 @@ function portOf(address: string): number {
  */
 function tlsArguments(cert: string | undefined, key: string | undefined): string[] {
   if (cert === undefined && key === undefined) return [];
-  if (cert === undefined || key === undefined) throw new CliError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
-  for (const [option, file] of [['--tls-cert', cert], ['--tls-key', key]] as const) {
+  if (cert === undefined || key === undefined)
+    throw new CliError('INVALID_OPTION', '--tls-cert and --tls-key go together: give both or neither');
+  for (const [option, file] of [
+    ['--tls-cert', cert],
+    ['--tls-key', key],
+  ] as const) {
     if (!fs.existsSync(file)) throw new CliError('INVALID_OPTION', `${option} ${file}: no such file`);
   }
   return ['--tls-cert', path.resolve(cert), '--tls-key', path.resolve(key)];

@@ -90,7 +90,8 @@ export class Discovery {
       } else if (have.address !== address(r.host, r.port) || have.freeBytes !== r.freeBytes) {
         have = { ...have, address: address(r.host, r.port), freeBytes: r.freeBytes };
         await this.o.meta.upsertBackend(have);
-        if (this.o.pool.get(id)?.host !== r.host || this.o.pool.get(id)?.port !== r.port) this.o.pool.add(poolBackend(have, this.o.masterKey));
+        if (this.o.pool.get(id)?.host !== r.host || this.o.pool.get(id)?.port !== r.port)
+          this.o.pool.add(poolBackend(have, this.o.masterKey));
       }
       if (!this.o.pool.get(id)) this.o.pool.add(poolBackend(have, this.o.masterKey));
       this.o.pool.hold(id, r.state === 'down');
@@ -102,7 +103,9 @@ export class Discovery {
   private tellNotAdmitted(farmId: number): void {
     if (this.toldNotAdmitted.has(farmId)) return;
     this.toldNotAdmitted.add(farmId);
-    this.o.log(`farm ${farmId} has not admitted this store: its farmer runs qstor admin farm admit --farm ${farmId} --store ${this.o.signer.id} --rights storage`);
+    this.o.log(
+      `farm ${farmId} has not admitted this store: its farmer runs qstor admin farm admit --farm ${farmId} --store ${this.o.signer.id} --rights storage`,
+    );
   }
 
   private async reserve(id: string, r: BackendRecord, grant: Grant): Promise<MetaBackend> {

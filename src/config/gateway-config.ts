@@ -71,8 +71,18 @@ const gatewayFile = fields({
 }).superRefine((c, ctx) => {
   const shards = c.dataShards + c.parityShards;
   if (c.registry) return;
-  if (c.backends === undefined) ctx.addIssue({ code: 'custom', path: ['backends'], message: 'missing (must be a non-empty array; or a "registry" section)' });
-  else if (c.backends.length < shards) ctx.addIssue({ code: 'custom', path: ['backends'], message: `has ${c.backends.length} entries: ${c.dataShards}+${c.parityShards} needs at least ${shards}` });
+  if (c.backends === undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backends'],
+      message: 'missing (must be a non-empty array; or a "registry" section)',
+    });
+  else if (c.backends.length < shards)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['backends'],
+      message: `has ${c.backends.length} entries: ${c.dataShards}+${c.parityShards} needs at least ${shards}`,
+    });
 });
 
 /** Reads and validates the file; every error names the field. */
@@ -97,7 +107,14 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     store: {
       dataShards: c.dataShards,
       parityShards: c.parityShards,
-      backends: (c.backends ?? []).map((b) => ({ id: b.id, farm: b.farm, node: b.node, address: `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`, namespace: b.namespace, ...(b.password ? { password: b.password } : {}) })),
+      backends: (c.backends ?? []).map((b) => ({
+        id: b.id,
+        farm: b.farm,
+        node: b.node,
+        address: `${b.host.includes(':') ? `[${b.host}]` : b.host}:${b.port}`,
+        namespace: b.namespace,
+        ...(b.password ? { password: b.password } : {}),
+      })),
     },
   };
 }

@@ -19,7 +19,13 @@ export class StoreSetupError extends CodedError<'NOT_A_DATA_DIR'> {
   }
 }
 
-export function layout(dir: string): { config: string; meta: string; masterKey: string; keyCheck: string; backendSecret: string } {
+export function layout(dir: string): {
+  config: string;
+  meta: string;
+  masterKey: string;
+  keyCheck: string;
+  backendSecret: string;
+} {
   return {
     config: path.join(dir, 'store.json'),
     meta: path.join(dir, 'meta.db'),
@@ -73,7 +79,8 @@ function readBackendSecret(file: string): string | undefined {
 
 export function readStoreConfig(dir: string): StoreConfig {
   const file = layout(dir).config;
-  if (!fs.existsSync(file)) throw new StoreSetupError(`${file} not found: is ${dir} a qstor data directory (made by qstor start)?`);
+  if (!fs.existsSync(file))
+    throw new StoreSetupError(`${file} not found: is ${dir} a qstor data directory (made by qstor start)?`);
   return parseStoreConfig(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
 
@@ -104,7 +111,11 @@ export interface OpenStore {
  * DIR/store.json, selected with the local backends' secret, or of `config` for a gateway
  * configured by file) and the worker pool.
  */
-export async function openStore(dir: string, given?: StoreConfig, pool: Partial<BackendPoolOptions> = {}): Promise<OpenStore> {
+export async function openStore(
+  dir: string,
+  given?: StoreConfig,
+  pool: Partial<BackendPoolOptions> = {},
+): Promise<OpenStore> {
   const files = layout(dir);
   const config = given ?? withBackendSecret(readStoreConfig(dir), readBackendSecret(files.backendSecret));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -118,7 +129,15 @@ export async function openStore(dir: string, given?: StoreConfig, pool: Partial<
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
   for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();
-  const store = new ObjectStore({ meta, backends, pipeline, masterKey, dataShards: config.dataShards, parityShards: config.parityShards, writeQuorum: config.writeQuorum });
+  const store = new ObjectStore({
+    meta,
+    backends,
+    pipeline,
+    masterKey,
+    dataShards: config.dataShards,
+    parityShards: config.parityShards,
+    writeQuorum: config.writeQuorum,
+  });
   return {
     store,
     meta,

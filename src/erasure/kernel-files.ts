@@ -25,7 +25,10 @@ function wasmDir(): string {
     const dir = fileURLToPath(new URL(up, import.meta.url));
     if (existsSync(dir + KERNEL_SOURCE)) return dir;
   }
-  throw new ErasureError('KERNEL_NOT_FOUND', `cannot find wasm/${KERNEL_SOURCE} above ${fileURLToPath(import.meta.url)}`);
+  throw new ErasureError(
+    'KERNEL_NOT_FOUND',
+    `cannot find wasm/${KERNEL_SOURCE} above ${fileURLToPath(import.meta.url)}`,
+  );
 }
 
 export const kernelFiles = {

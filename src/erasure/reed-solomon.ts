@@ -62,8 +62,11 @@ export class ReedSolomonCodec implements ErasureCodec {
     expectCount(shards, this.dataShards + this.parityShards, 'total');
     expectSameLength(shards);
     const parity = shards.slice(this.dataShards);
-    return this.compute(this.parityTables, shards.slice(0, this.dataShards), this.parityShards, (j, block, offset) =>
-      Buffer.compare(block, parity[j].subarray(offset, offset + block.length)) === 0,
+    return this.compute(
+      this.parityTables,
+      shards.slice(0, this.dataShards),
+      this.parityShards,
+      (j, block, offset) => Buffer.compare(block, parity[j].subarray(offset, offset + block.length)) === 0,
     );
   }
 

@@ -10,7 +10,9 @@ import type { BlockRef } from './schema.js';
 /** The compiled worker: beside this file in dist/, or dist's copy when running from TypeScript (vitest). */
 function workerFile(): string {
   const own = import.meta.url;
-  const url = own.endsWith('.ts') ? new URL('../../dist/src/flist/codec-worker.js', own) : new URL('./codec-worker.js', own);
+  const url = own.endsWith('.ts')
+    ? new URL('../../dist/src/flist/codec-worker.js', own)
+    : new URL('./codec-worker.js', own);
   const path = fileURLToPath(url);
   if (!existsSync(path)) throw new FlistError('SETUP', `flist codec worker ${path} not found: run npm run build`);
   return path;

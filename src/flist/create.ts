@@ -43,7 +43,9 @@ async function addImage(builder: FlistBuilder, tarFile: string): Promise<void> {
   try {
     const image = await unpackImage(tarFile, dir);
     const now = Math.floor(Date.now() / 1000);
-    await addLayers(builder, image.layers, now, [{ path: '.startup.toml', content: Buffer.from(startupToml(image.config)) }]);
+    await addLayers(builder, image.layers, now, [
+      { path: '.startup.toml', content: Buffer.from(startupToml(image.config)) },
+    ]);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

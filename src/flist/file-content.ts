@@ -6,7 +6,14 @@ import { BLOCK_SIZE, type BlockRef } from './schema.js';
  * Bytes [offset, offset + length) of a file made of `blocks` (all BLOCK_SIZE but the last),
  * clipped to `size`. Blocks after the range are asked for in the background (read-ahead).
  */
-export async function readRange(cache: BlockCache, blocks: BlockRef[], size: number, offset: number, length: number, readAhead = 0): Promise<Buffer> {
+export async function readRange(
+  cache: BlockCache,
+  blocks: BlockRef[],
+  size: number,
+  offset: number,
+  length: number,
+  readAhead = 0,
+): Promise<Buffer> {
   const end = Math.min(size, offset + length);
   if (offset >= end) return Buffer.alloc(0);
   const first = Math.floor(offset / BLOCK_SIZE);
@@ -19,7 +26,8 @@ export async function readRange(cache: BlockCache, blocks: BlockRef[], size: num
     const plain = await cache.get(block);
     const from = i === first ? offset - i * BLOCK_SIZE : 0;
     const to = i === last ? end - i * BLOCK_SIZE : BLOCK_SIZE;
-    if (plain.length < to) throw new FlistError('CORRUPT', `block ${block.id.toString('hex')} is ${plain.length} bytes, need ${to}`);
+    if (plain.length < to)
+      throw new FlistError('CORRUPT', `block ${block.id.toString('hex')} is ${plain.length} bytes, need ${to}`);
     parts.push(plain.subarray(from, to));
   }
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);

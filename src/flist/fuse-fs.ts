@@ -28,7 +28,20 @@ export interface FsEvents {
 
 function statOf(n: Inode): FuseStat {
   const ms = (s: number) => s * 1000;
-  return { mode: n.mode, uid: n.uid, gid: n.gid, size: n.size, nlink: isDir(n.mode) ? 2 : 1, ino: n.ino, rdev: n.rdev, blksize: 4096, blocks: Math.ceil(n.size / 512), atime: ms(n.mtime), mtime: ms(n.mtime), ctime: ms(n.ctime) };
+  return {
+    mode: n.mode,
+    uid: n.uid,
+    gid: n.gid,
+    size: n.size,
+    nlink: isDir(n.mode) ? 2 : 1,
+    ino: n.ino,
+    rdev: n.rdev,
+    blksize: 4096,
+    blocks: Math.ceil(n.size / 512),
+    atime: ms(n.mtime),
+    mtime: ms(n.mtime),
+    ctime: ms(n.ctime),
+  };
 }
 
 /** The FUSE operations of a read-only flist: metadata from sqlite, contents through the block cache. */

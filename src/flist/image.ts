@@ -39,7 +39,10 @@ export async function unpackImage(tarFile: string, dir: string): Promise<Unpacke
   const has = (name: string) => fs.existsSync(path.join(dir, name));
   if (has('manifest.json')) return fromDockerSave(dir);
   if (has('index.json') && has('oci-layout')) return fromOciLayout(dir);
-  throw new FlistError('BAD_FORMAT', `${tarFile}: neither a docker save tarball (manifest.json) nor an OCI image layout (index.json, oci-layout)`);
+  throw new FlistError(
+    'BAD_FORMAT',
+    `${tarFile}: neither a docker save tarball (manifest.json) nor an OCI image layout (index.json, oci-layout)`,
+  );
 }
 
 async function json<T>(file: string): Promise<T> {
@@ -76,7 +79,9 @@ function blob(dir: string, d: Descriptor): string {
 }
 
 async function fromOciLayout(dir: string): Promise<UnpackedImage> {
-  let doc = await json<{ mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor }>(path.join(dir, 'index.json'));
+  let doc = await json<{ mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[]; config?: Descriptor }>(
+    path.join(dir, 'index.json'),
+  );
   // An index points at manifests (or at further indexes, as multi-platform images do): take the first.
   for (let depth = 0; doc.manifests && depth < 4; depth++) {
     const next = doc.manifests[0];

@@ -23,7 +23,11 @@ interface Node {
 }
 
 function dirNode(layer: number, mtime: number): Node {
-  return { meta: { size: 4096, uid: 0, gid: 0, mode: S_IFDIR | 0o755, rdev: 0, ctime: mtime, mtime }, layer, children: new Map() };
+  return {
+    meta: { size: 4096, uid: 0, gid: 0, mode: S_IFDIR | 0o755, rdev: 0, ctime: mtime, mtime },
+    layer,
+    children: new Map(),
+  };
 }
 
 /** glibc's makedev: the rdev a device node of this major/minor has on Linux. */
@@ -47,7 +51,12 @@ const TYPE_BITS: Partial<Record<NonNullable<Header['type']>, number>> = {
  * NAME from lower layers, `.wh..wh..opq` hides a directory's lower contents. A first pass
  * reads only headers; the second streams each surviving file's bytes into the builder.
  */
-export async function addLayers(builder: FlistBuilder, layers: string[], rootMtime: number, extra: Array<{ path: string; content: Buffer }> = []): Promise<void> {
+export async function addLayers(
+  builder: FlistBuilder,
+  layers: string[],
+  rootMtime: number,
+  extra: Array<{ path: string; content: Buffer }> = [],
+): Promise<void> {
   const root = dirNode(-1, rootMtime);
   for (let layer = 0; layer < layers.length; layer++) {
     let index = 0;
@@ -60,7 +69,19 @@ export async function addLayers(builder: FlistBuilder, layers: string[], rootMti
     const parts = e.path.split('/');
     const name = parts.pop()!;
     const parent = ensureDir(root, parts, layers.length, rootMtime);
-    parent.children!.set(name, { meta: { size: e.content.length, uid: 0, gid: 0, mode: S_IFREG | 0o644, rdev: 0, ctime: rootMtime, mtime: rootMtime }, layer: layers.length, source: `extra:${e.path}` });
+    parent.children!.set(name, {
+      meta: {
+        size: e.content.length,
+        uid: 0,
+        gid: 0,
+        mode: S_IFREG | 0o644,
+        rdev: 0,
+        ctime: rootMtime,
+        mtime: rootMtime,
+      },
+      layer: layers.length,
+      source: `extra:${e.path}`,
+    });
   }
 
   const bySource = new Map<string, Node>();
@@ -156,7 +177,8 @@ function insertTree(builder: FlistBuilder, root: Node, bySource: Map<string, Nod
     const { node, parent, name } = queue.shift()!;
     // A hard link is its own inode with its target's metadata (as rfs unpacks links).
     const linked = node.linkTo !== undefined ? find(root, node.linkTo) : undefined;
-    if (node.linkTo !== undefined && !linked?.source) throw new FlistError('BAD_FORMAT', `hard link ${name} -> ${node.linkTo}: no such regular file`);
+    if (node.linkTo !== undefined && !linked?.source)
+      throw new FlistError('BAD_FORMAT', `hard link ${name} -> ${node.linkTo}: no such regular file`);
     const meta = linked ? linked.meta : node.meta;
     node.ino = builder.inode({ ...meta, parent, name }, node.target);
     if (node.source) bySource.set(node.source, node);

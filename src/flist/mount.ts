@@ -59,18 +59,31 @@ export async function mountFlist(flist: OpenedFlist, mountpoint: string, events:
   await fs.mkdir(mp, { recursive: true });
   const root = process.getuid?.() === 0;
   // Read-only: the kernel may keep pages and attributes across opens.
-  const fuse = new Fuse(mp, flistOps(flist.reader, flist.cache, events), { force: true, allowOther: root, kernelCache: true, entryTimeout: 60, attrTimeout: 60, fsname: 'qstor-flist', timeout: 60_000 });
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new FlistError('MOUNT', `mount ${mp}: ${err.message}`, { cause: err })) : resolve())));
+  const fuse = new Fuse(mp, flistOps(flist.reader, flist.cache, events), {
+    force: true,
+    allowOther: root,
+    kernelCache: true,
+    entryTimeout: 60,
+    attrTimeout: 60,
+    fsname: 'qstor-flist',
+    timeout: 60_000,
+  });
+  await new Promise<void>((resolve, reject) =>
+    fuse.mount((err) =>
+      err ? reject(new FlistError('MOUNT', `mount ${mp}: ${err.message}`, { cause: err })) : resolve(),
+    ),
+  );
   let done: Promise<void> | undefined;
   return {
     mountpoint: mp,
     unmount() {
       done ??= (async () => {
         // fuse-native's unmount never calls back once the mount is gone: bounded wait.
-        if (await isMounted(mp)) await new Promise<void>((resolve) => {
-          setTimeout(resolve, 5000).unref();
-          fuse.unmount(() => resolve());
-        });
+        if (await isMounted(mp))
+          await new Promise<void>((resolve) => {
+            setTimeout(resolve, 5000).unref();
+            fuse.unmount(() => resolve());
+          });
         // A busy mount refuses a plain unmount: detach it lazily rather than leave it behind.
         if (await isMounted(mp)) await run('umount', ['-l', mp]).catch(() => undefined);
       })();

@@ -31,7 +31,17 @@ export interface RunOptions {
 /** chroot into `root`, as `user` with no privileges when given (util-linux setpriv, coreutils chroot). */
 function chrootCommand(root: string, user: RunOptions['user']): string[] {
   if (!user) return ['chroot', root];
-  return ['setpriv', '--no-new-privs', '--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all,+sys_chroot,+setuid,+setgid', 'chroot', `--userspec=${user.uid}:${user.gid}`, '--groups=', root];
+  return [
+    'setpriv',
+    '--no-new-privs',
+    '--inh-caps=-all',
+    '--ambient-caps=-all',
+    '--bounding-set=-all,+sys_chroot,+setuid,+setgid',
+    'chroot',
+    `--userspec=${user.uid}:${user.gid}`,
+    '--groups=',
+    root,
+  ];
 }
 
 /**
@@ -56,10 +66,21 @@ export async function runInFlist(flist: OpenedFlist, command: string[], o: RunOp
     await sh('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'qstor-rw', rw]);
     undo.push(() => sh('umount', ['-l', rw]));
     await Promise.all([fs.mkdir(path.join(rw, 'upper')), fs.mkdir(path.join(rw, 'work'))]);
-    await sh('mount', ['-t', 'overlay', 'qstor-overlay', '-o', `lowerdir=${lower},upperdir=${rw}/upper,workdir=${rw}/work`, merged]);
+    await sh('mount', [
+      '-t',
+      'overlay',
+      'qstor-overlay',
+      '-o',
+      `lowerdir=${lower},upperdir=${rw}/upper,workdir=${rw}/work`,
+      merged,
+    ]);
     undo.push(() => sh('umount', ['-l', merged]));
     await fs.mkdir(path.join(merged, 'proc'), { recursive: true });
-    const child = spawn('unshare', ['--mount', '--pid', '--fork', `--mount-proc=${merged}/proc`, ...chrootCommand(merged, o.user), ...command], { stdio: o.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+    const child = spawn(
+      'unshare',
+      ['--mount', '--pid', '--fork', `--mount-proc=${merged}/proc`, ...chrootCommand(merged, o.user), ...command],
+      { stdio: o.stdio === 'pipe' ? ['ignore', 'pipe', 'pipe'] : 'inherit' },
+    );
     child.stdout?.on('data', (c: Buffer) => o.onOutput?.('stdout', c));
     child.stderr?.on('data', (c: Buffer) => o.onOutput?.('stderr', c));
     return await new Promise<number>((resolve, reject) => {

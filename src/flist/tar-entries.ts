@@ -18,7 +18,8 @@ export async function* tarEntries(file: string): AsyncGenerator<TarEntry> {
   } finally {
     await fd.close();
   }
-  if (magic.readUInt32BE(0) === 0x28b52ffd) throw new FlistError('BAD_FORMAT', `${file}: zstd layers are not supported`);
+  if (magic.readUInt32BE(0) === 0x28b52ffd)
+    throw new FlistError('BAD_FORMAT', `${file}: zstd layers are not supported`);
   const extract = tar.extract();
   const gzip = magic[0] === 0x1f && magic[1] === 0x8b;
   // tar-stream's streams are streamx ones: piped by hand, errors forwarded into the extractor.

@@ -25,7 +25,12 @@ function devParts(rdev: number): [number, number] {
  * Writes the flist's tree under `dest` (which may exist): contents, modes, owners (when root)
  * and times. Directory modes and times are set last, so a read-only directory can be filled.
  */
-export async function unpackFlist(reader: FlistReader, cache: BlockCache, dest: string, onFile?: (path: string) => void): Promise<number> {
+export async function unpackFlist(
+  reader: FlistReader,
+  cache: BlockCache,
+  dest: string,
+  onFile?: (path: string) => void,
+): Promise<number> {
   const dirs: Array<{ full: string; inode: Inode }> = [];
   const asRoot = process.getuid?.() === 0;
   let count = 0;
@@ -39,7 +44,10 @@ export async function unpackFlist(reader: FlistReader, cache: BlockCache, dest: 
         dirs.push({ full, inode });
         break;
       case S_IFREG:
-        await pipeline(Readable.from(fileBlocks(cache, reader.blocks(inode.ino))), fs.createWriteStream(full, { mode: 0o600 }));
+        await pipeline(
+          Readable.from(fileBlocks(cache, reader.blocks(inode.ino))),
+          fs.createWriteStream(full, { mode: 0o600 }),
+        );
         break;
       case S_IFLNK:
         await fsp.symlink(reader.target(inode.ino), full);
@@ -48,7 +56,8 @@ export async function unpackFlist(reader: FlistReader, cache: BlockCache, dest: 
       case S_IFCHR:
       case S_IFBLK: {
         const [major, minor] = devParts(inode.rdev);
-        const args = type === S_IFIFO ? [full, 'p'] : [full, type === S_IFCHR ? 'c' : 'b', String(major), String(minor)];
+        const args =
+          type === S_IFIFO ? [full, 'p'] : [full, type === S_IFCHR ? 'c' : 'b', String(major), String(minor)];
         await run('mknod', args).catch((err: Error) => {
           throw new FlistError('MOUNT', `mknod ${rel}: ${err.message}`, { cause: err });
         });

@@ -28,7 +28,9 @@ function inodeOf(st: fs.Stats, parent: number, name: string): NewInode {
  */
 export async function addDirectory(builder: FlistBuilder, root: string): Promise<void> {
   const rootStat = await fsp.stat(root);
-  const queue: Array<{ dir: Buffer; ino: number }> = [{ dir: Buffer.from(path.resolve(root)), ino: builder.inode(inodeOf(rootStat, 0, '')) }];
+  const queue: Array<{ dir: Buffer; ino: number }> = [
+    { dir: Buffer.from(path.resolve(root)), ino: builder.inode(inodeOf(rootStat, 0, '')) },
+  ];
   const linked = new Map<string, BlockRef[]>();
   while (queue.length > 0) {
     const { dir, ino: parent } = queue.shift()!;

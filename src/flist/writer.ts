@@ -18,7 +18,9 @@ export class FlistWriter {
     // rfs opens its flists in rollback-journal mode: a single file, nothing beside it.
     this.db.pragma('journal_mode = DELETE');
     this.db.exec(SCHEMA);
-    this.insertInode = this.db.prepare('INSERT INTO inode (parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertInode = this.db.prepare(
+      'INSERT INTO inode (parent, name, size, uid, gid, mode, rdev, ctime, mtime) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     this.insertExtra = this.db.prepare('INSERT INTO extra (ino, data) VALUES (?, ?)');
     this.insertBlock = this.db.prepare('INSERT INTO block (ino, id, key) VALUES (?, ?, ?)');
     this.db.exec('BEGIN');

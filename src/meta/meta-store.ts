@@ -51,7 +51,11 @@ export interface BucketSettings {
 const DAY_MS = 24 * 3600 * 1000;
 
 /** The lock a new version gets: the one it names, else the bucket's default retention. */
-export function lockOfNewVersion(lock: ObjectLock | undefined, settings: BucketSettings, now: number): ObjectLock | undefined {
+export function lockOfNewVersion(
+  lock: ObjectLock | undefined,
+  settings: BucketSettings,
+  now: number,
+): ObjectLock | undefined {
   const rule = settings.objectLock?.defaultRetention;
   if (!settings.objectLock || lock?.mode || !rule) return lock;
   const days = rule.days ?? (rule.years ?? 0) * 365;
@@ -71,7 +75,12 @@ export function isLocked(lock: ObjectLock | undefined, bypassGovernance: boolean
  * retention in force only lengthens (same mode); a GOVERNANCE one is shortened, removed or
  * changed only with `bypassGovernance`.
  */
-export function checkRetentionChange(current: ObjectLock | undefined, next: ObjectLock, bypassGovernance: boolean, now: number): void {
+export function checkRetentionChange(
+  current: ObjectLock | undefined,
+  next: ObjectLock,
+  bypassGovernance: boolean,
+  now: number,
+): void {
   const until = current?.retainUntil;
   if (!current?.mode || until === undefined || until <= now) return;
   const weaker = next.mode !== current.mode || next.retainUntil === undefined || next.retainUntil < until;
@@ -117,7 +126,8 @@ export type PutCondition = { absent: true } | { etag: string };
 
 /** Throws unless `condition` holds for a key whose object now has ETag `current` (none: undefined). */
 export function checkPutCondition(condition: PutCondition, current: string | undefined): void {
-  const failed = (): MetaError => new MetaError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+  const failed = (): MetaError =>
+    new MetaError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
   if ('absent' in condition) {
     if (current !== undefined) throw failed();
   } else if (current === undefined) {
@@ -175,7 +185,8 @@ export interface DeleteMarker {
 }
 
 /** One version of a key as a lookup finds it: an object, or a delete marker. */
-export type StoredVersion = { manifest: ObjectManifest; marker?: undefined } | { manifest?: undefined; marker: DeleteMarker };
+export type StoredVersion =
+  { manifest: ObjectManifest; marker?: undefined } | { manifest?: undefined; marker: DeleteMarker };
 
 export interface DeleteResult {
   /** The object version removed for good (its chunks released unless shared), or null. */
@@ -369,7 +380,13 @@ export interface MetaStore {
   // transaction; its shards the commit does not reference (a failed backend replaced by a
   // spare) are deleted.
   /** Stores the object as the key's newest version. Throws NoSuchBucket. Group-committed. */
-  putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectChange>;
+  putObject(
+    bucket: string,
+    key: string,
+    manifest: ObjectManifest,
+    writeId?: string,
+    condition?: PutCondition,
+  ): Promise<ObjectChange>;
   /**
    * Restores versions in one transaction (imports, rebuilds), each as its key's newest, with
    * the version id it carries (`manifest.versionId`, absent: null), whatever the versioning.
@@ -392,7 +409,12 @@ export interface MetaStore {
    * NoSuchBucket; AccessDenied when the version named is locked (see `isLocked`; a new delete
    * marker never is). Group-committed.
    */
-  deleteObject(bucket: string, key: string, versionId?: string, options?: { bypassGovernance?: boolean }): Promise<DeleteResult>;
+  deleteObject(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    options?: { bypassGovernance?: boolean },
+  ): Promise<DeleteResult>;
   /**
    * Changes the lock of a version (newest: undefined): `retention` replaces the mode and date
    * (null: removes them), `legalHold` sets the hold. Checked in the transaction
@@ -415,7 +437,13 @@ export interface MetaStore {
    * NoSuchBucket, NoSuchKey (no such version, or the newest is a delete marker), InvalidRequest
    * (the version named is a delete marker). Group-committed.
    */
-  copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null>;
+  copyObject(
+    source: VersionSource,
+    dstBucket: string,
+    dstKey: string,
+    replace?: ObjectHeaders,
+    lock?: ObjectLock,
+  ): Promise<ObjectChange | null>;
   /** The newest versions that are objects, as S3's ListObjects sees them. Throws NoSuchBucket. */
   listObjects(options: ListObjectsOptions): Promise<ListObjectsResult>;
   /** Every version and delete marker. Throws NoSuchBucket. */
@@ -434,7 +462,12 @@ export interface MetaStore {
    * released them). False when it changed or is gone. Throws NoSuchBucket, NoSuchUpload.
    * Group-committed.
    */
-  putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: VersionSource & { id: string }): Promise<boolean>;
+  putCopiedPart(
+    uploadId: string,
+    partNumber: number,
+    part: PartUpload,
+    source: VersionSource & { id: string },
+  ): Promise<boolean>;
   /** Parts numbered above `partNumberMarker`. Throws NoSuchUpload. */
   listParts(uploadId: string, partNumberMarker?: number, maxParts?: number): Promise<ListPartsResult>;
   /** Throws NoSuchBucket. */

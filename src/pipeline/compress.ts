@@ -36,7 +36,9 @@ export class ChunkCompressor {
     if (this.scratch.length < bound) this.scratch = Buffer.allocUnsafeSlow(bound);
     if (this.samplesIncompressible(plain, level)) return { data: plain, compressed: false };
     const size = this.cctx.compress(this.scratch, plain, level);
-    return size < plain.length ? { data: this.scratch.subarray(0, size), compressed: true } : { data: plain, compressed: false };
+    return size < plain.length
+      ? { data: this.scratch.subarray(0, size), compressed: true }
+      : { data: plain, compressed: false };
   }
 
   /** Whether the samples of a large chunk show it will not shrink (see SAMPLES). */
@@ -44,7 +46,8 @@ export class ChunkCompressor {
     if (plain.length < SAMPLED_FROM) return false;
     const stride = Math.floor((plain.length - SAMPLE_BYTES) / (SAMPLES - 1));
     let sampled = 0;
-    for (let i = 0; i < SAMPLES; i++) sampled += this.cctx.compress(this.scratch, plain.subarray(i * stride, i * stride + SAMPLE_BYTES), level);
+    for (let i = 0; i < SAMPLES; i++)
+      sampled += this.cctx.compress(this.scratch, plain.subarray(i * stride, i * stride + SAMPLE_BYTES), level);
     return sampled > SAMPLES * SAMPLE_BYTES * (1 - MIN_SAVING);
   }
 

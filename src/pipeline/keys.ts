@@ -80,7 +80,10 @@ export function wrapKey(master: Uint8Array, dataKey: Uint8Array): Buffer {
 /** The data key in `wrapped`; WRONG_MASTER_KEY when `master` is not the key that wrapped it. */
 export function unwrapKey(master: Uint8Array, wrapped: Uint8Array): Buffer {
   if (wrapped.length !== WRAPPED_KEY_BYTES) {
-    throw new PipelineError('INVALID_WRAPPED_KEY', `a wrapped key is ${WRAPPED_KEY_BYTES} bytes, got ${wrapped.length}`);
+    throw new PipelineError(
+      'INVALID_WRAPPED_KEY',
+      `a wrapped key is ${WRAPPED_KEY_BYTES} bytes, got ${wrapped.length}`,
+    );
   }
   const key = open(master, wrapped.subarray(0, NONCE_BYTES), WRAP_AAD, wrapped.subarray(NONCE_BYTES));
   if (!key) throw new PipelineError('WRONG_MASTER_KEY', 'the data key does not unwrap: wrong master key');
@@ -105,8 +108,20 @@ export function sealSecret(master: Uint8Array, accessKeyId: string, secret: stri
 
 /** The secret sealSecret sealed for `accessKeyId`; WRONG_MASTER_KEY when it does not open. */
 export function openSecret(master: Uint8Array, accessKeyId: string, sealed: Uint8Array): string {
-  const plain = sealed.length >= NONCE_BYTES + TAG_BYTES ? open(master, sealed.subarray(0, NONCE_BYTES), Buffer.from(SECRET_LABEL + accessKeyId), sealed.subarray(NONCE_BYTES)) : null;
-  if (!plain) throw new PipelineError('WRONG_MASTER_KEY', `the secret of access key ${accessKeyId} does not open: wrong master key`);
+  const plain =
+    sealed.length >= NONCE_BYTES + TAG_BYTES
+      ? open(
+          master,
+          sealed.subarray(0, NONCE_BYTES),
+          Buffer.from(SECRET_LABEL + accessKeyId),
+          sealed.subarray(NONCE_BYTES),
+        )
+      : null;
+  if (!plain)
+    throw new PipelineError(
+      'WRONG_MASTER_KEY',
+      `the secret of access key ${accessKeyId} does not open: wrong master key`,
+    );
   return plain.toString('utf8');
 }
 

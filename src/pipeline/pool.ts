@@ -5,7 +5,15 @@ import { Piscina, valueSymbol } from 'piscina';
 import { transferable } from './buffers.js';
 import { DEFAULT_LEVEL } from './compress.js';
 import { PipelineError } from './errors.js';
-import type { DecodeResult, DecodeTask, EncodeResult, EncodeTask, RebuildResult, RebuildTask, Reply } from './worker.js';
+import type {
+  DecodeResult,
+  DecodeTask,
+  EncodeResult,
+  EncodeTask,
+  RebuildResult,
+  RebuildTask,
+  Reply,
+} from './worker.js';
 
 export interface EncodeRequest {
   /**
@@ -79,7 +87,8 @@ function workerFile(): string {
   const own = import.meta.url;
   const url = own.endsWith('.ts') ? new URL('../../dist/src/pipeline/worker.js', own) : new URL('./worker.js', own);
   const path = fileURLToPath(url);
-  if (!existsSync(path)) throw new PipelineError('WORKER_NOT_FOUND', `pipeline worker ${path} not found: run npm run build`);
+  if (!existsSync(path))
+    throw new PipelineError('WORKER_NOT_FOUND', `pipeline worker ${path} not found: run npm run build`);
   return path;
 }
 
@@ -113,7 +122,8 @@ export class PipelinePool {
   constructor(options: PipelinePoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
     // Fixed size: workers keep their zstd contexts and codecs warm.
-    this.piscina = threads === 0 ? null : new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads });
+    this.piscina =
+      threads === 0 ? null : new Piscina({ filename: workerFile(), minThreads: threads, maxThreads: threads });
   }
 
   get threads(): number {

@@ -65,7 +65,10 @@ export function joinShards(
     shard === null || shard.length !== shardSize || crc32c(shard) !== crcs[i] ? [i] : [],
   );
   if (bad.length > m) {
-    throw new PipelineError('TOO_FEW_SHARDS', `${bad.length} of ${k}+${m} shards missing or corrupt (shards ${bad.join(', ')})`);
+    throw new PipelineError(
+      'TOO_FEW_SHARDS',
+      `${bad.length} of ${k}+${m} shards missing or corrupt (shards ${bad.join(', ')})`,
+    );
   }
   if (bad.every((i) => i >= k)) {
     const stored = Buffer.allocUnsafeSlow(storedSize);
@@ -108,9 +111,13 @@ export function rebuildShards(
   slots.forEach((shard, i) => {
     if (!bad.has(i)) shards[i]!.set(shard as Uint8Array);
   });
-  codec.reconstruct(shards, [...bad].sort((a, b) => a - b));
+  codec.reconstruct(
+    shards,
+    [...bad].sort((a, b) => a - b),
+  );
   for (const i of missing) {
-    if (crc32c(shards[i]!) !== crcs[i]) throw new PipelineError('MANIFEST_MISMATCH', `rebuilt shard ${i} does not match its recorded CRC`);
+    if (crc32c(shards[i]!) !== crcs[i])
+      throw new PipelineError('MANIFEST_MISMATCH', `rebuilt shard ${i} does not match its recorded CRC`);
   }
   return { buffer: all.buffer, shards: missing.map((i) => shards[i]!) };
 }

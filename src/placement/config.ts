@@ -20,7 +20,14 @@ const address = text().transform((s, ctx) => {
   return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 });
 
-const entry = record({ id: text(), farm: text(), node: text(), address, namespace: text(), password: text().optional() });
+const entry = record({
+  id: text(),
+  farm: text(),
+  node: text(),
+  address,
+  namespace: text(),
+  password: text().optional(),
+});
 
 /**
  * The `backends` list of a config document: `[{ "id", "farm", "node", "address": "host:port",
@@ -37,10 +44,25 @@ export const backendList = z
     }
   })
   .transform((list) =>
-    list.map((b): Backend => ({ id: b.id, farm: b.farm, node: b.node, host: b.address.host, port: b.address.port, namespace: b.namespace, password: b.password, freeBytes: 0, state: 'up' })),
+    list.map((b): Backend => ({
+      id: b.id,
+      farm: b.farm,
+      node: b.node,
+      host: b.address.host,
+      port: b.address.port,
+      namespace: b.namespace,
+      password: b.password,
+      freeBytes: 0,
+      state: 'up',
+    })),
   );
 
 /** The backends of a config document (`{ "backends": [...] }`); every error names the entry and the field. */
 export function parseBackendConfig(doc: unknown, source = 'config'): Backend[] {
-  return parseWith(record({ backends: backendList }), doc, '', (message) => new BackendConfigError(`${source}: ${message}`)).backends;
+  return parseWith(
+    record({ backends: backendList }),
+    doc,
+    '',
+    (message) => new BackendConfigError(`${source}: ${message}`),
+  ).backends;
 }

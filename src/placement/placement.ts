@@ -20,7 +20,12 @@ export class PlacementError extends CodedError<'INSUFFICIENT_BACKENDS'> {
  * backend drawn with probability proportional to its free space. So shards spread over
  * farms first, then nodes, and two share a node only when there are fewer nodes than shards.
  */
-export function placeShards(all: readonly Backend[], count: number, exclude: ReadonlySet<string> = new Set(), random = Math.random): PlacementResult {
+export function placeShards(
+  all: readonly Backend[],
+  count: number,
+  exclude: ReadonlySet<string> = new Set(),
+  random = Math.random,
+): PlacementResult {
   const candidates = all.filter((b) => b.state === 'up' && !exclude.has(b.id));
   if (candidates.length < count) throw new PlacementError(`need ${count} backends up, ${candidates.length} available`);
   const perFarm = new Map<string, number>();
@@ -55,14 +60,24 @@ export function placeShards(all: readonly Backend[], count: number, exclude: Rea
  * as there are, provided that is at least `minimum` (a degraded write's quorum). Never two
  * shards of a chunk on one backend.
  */
-export function placeAtLeast(all: readonly Backend[], count: number, minimum: number, exclude: ReadonlySet<string> = new Set(), random = Math.random): PlacementResult {
+export function placeAtLeast(
+  all: readonly Backend[],
+  count: number,
+  minimum: number,
+  exclude: ReadonlySet<string> = new Set(),
+  random = Math.random,
+): PlacementResult {
   const up = all.filter((b) => b.state === 'up' && !exclude.has(b.id)).length;
   if (up < minimum) throw new PlacementError(`need ${minimum} backends up, ${up} available`);
   return placeShards(all, Math.min(count, up), exclude, random);
 }
 
 /** One more up backend outside `exclude`, chosen as placeShards would; undefined when there is none. */
-export function spareBackend(all: readonly Backend[], exclude: ReadonlySet<string>, random = Math.random): Backend | undefined {
+export function spareBackend(
+  all: readonly Backend[],
+  exclude: ReadonlySet<string>,
+  random = Math.random,
+): Backend | undefined {
   if (!all.some((b) => b.state === 'up' && !exclude.has(b.id))) return undefined;
   return placeShards(all, 1, exclude, random).backends[0];
 }

@@ -10,7 +10,12 @@ export type ShardHealth = 'ok' | 'missing' | 'corrupt' | 'lost' | 'unknown';
  * answering now, is 'unknown' (not rebuilt yet: it may come back). A shard a degraded write
  * recorded missing is 'lost' from the start: no backend holds it.
  */
-export async function shardHealth(backends: BackendPool, chunk: ChunkRef, graceMs: number, now = Date.now()): Promise<ShardHealth[]> {
+export async function shardHealth(
+  backends: BackendPool,
+  chunk: ChunkRef,
+  graceMs: number,
+  now = Date.now(),
+): Promise<ShardHealth[]> {
   return Promise.all(
     chunk.shards.map(async (s): Promise<ShardHealth> => {
       if (s.missing || !backends.get(s.backend)) return 'lost';

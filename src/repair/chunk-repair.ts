@@ -48,7 +48,8 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
     targets.set(i, target);
   }
   const unknown = health.filter((h) => h === 'unknown').length;
-  if (bad.every((i) => health[i] === 'lost' && !targets.has(i))) return { shards: chunk.shards, rebuilt: 0, remaining: bad.length + unknown, writeId: null, dropped: [] };
+  if (bad.every((i) => health[i] === 'lost' && !targets.has(i)))
+    return { shards: chunk.shards, rebuilt: 0, remaining: bad.length + unknown, writeId: null, dropped: [] };
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
   // Gather k good shards, data shards first: as many read at once as are still needed.

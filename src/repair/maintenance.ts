@@ -49,17 +49,25 @@ export class Maintenance {
   start(): void {
     const deleter = new Deleter(this.d.meta, this.d.backends);
     const scrubber = new Scrubber(this.d, { graceMs: this.opts.graceMs, chunksPerSecond: this.opts.chunksPerSecond });
-    const completer = new Completer(this.d, { batch: 256, leaseMs: 60_000, graceMs: this.opts.graceMs, chunksPerSecond: this.opts.chunksPerSecond });
+    const completer = new Completer(this.d, {
+      batch: 256,
+      leaseMs: 60_000,
+      graceMs: this.opts.graceMs,
+      chunksPerSecond: this.opts.chunksPerSecond,
+    });
     this.every('refresh', this.opts.refreshMs, async () => {
       await this.d.backends.refresh();
       this.logRefusals();
       const caught = (await this.d.store?.replica.catchUp()) ?? 0;
-      if (caught > 0) this.opts.log(`metadata copies missed while backends were down: ${caught} records complete again`);
+      if (caught > 0)
+        this.opts.log(`metadata copies missed while backends were down: ${caught} records complete again`);
     });
     this.every('complete', this.opts.completeMs, async () => {
       const r = await completer.pass();
       if (r.taken > 0) {
-        this.opts.log(`repair queue: ${r.taken} chunks, ${r.completed} at full redundancy (${r.shardsRebuilt} shards written), ${r.waiting} waiting for a backend, ${r.notFound} gone, ${r.failed} failed`);
+        this.opts.log(
+          `repair queue: ${r.taken} chunks, ${r.completed} at full redundancy (${r.shardsRebuilt} shards written), ${r.waiting} waiting for a backend, ${r.notFound} gone, ${r.failed} failed`,
+        );
       }
     });
     this.every('delete', this.opts.deleteMs, async () => {
@@ -70,7 +78,9 @@ export class Maintenance {
       this.lastScrub = await scrubber.pass();
       const r = this.lastScrub;
       if (r.repaired > 0 || r.belowRedundancy > 0 || r.failed > 0) {
-        this.opts.log(`scrub: ${r.chunks} chunks, ${r.repaired} repaired (${r.shardsRebuilt} shards), ${r.belowRedundancy} below full redundancy, ${r.failed} failed`);
+        this.opts.log(
+          `scrub: ${r.chunks} chunks, ${r.repaired} repaired (${r.shardsRebuilt} shards), ${r.belowRedundancy} below full redundancy, ${r.failed} failed`,
+        );
       }
     });
   }
@@ -78,7 +88,9 @@ export class Maintenance {
   private logRefusals(): void {
     const writes = this.d.store?.writes;
     if (!writes || writes.refused === this.refusalsLogged) return;
-    this.opts.log(`${writes.refused - this.refusalsLogged} writes refused (SlowDown) below the write quorum; last: ${writes.lastRefusal}`);
+    this.opts.log(
+      `${writes.refused - this.refusalsLogged} writes refused (SlowDown) below the write quorum; last: ${writes.lastRefusal}`,
+    );
     this.refusalsLogged = writes.refused;
   }
 

@@ -42,7 +42,16 @@ export class Scrubber {
   ) {}
 
   async pass(progress: Progress = () => {}): Promise<ScrubReport> {
-    const report: ScrubReport = { objects: 0, chunks: 0, healthy: 0, repaired: 0, shardsRebuilt: 0, belowRedundancy: 0, writtenDegraded: 0, failed: 0 };
+    const report: ScrubReport = {
+      objects: 0,
+      chunks: 0,
+      healthy: 0,
+      repaired: 0,
+      shardsRebuilt: 0,
+      belowRedundancy: 0,
+      writtenDegraded: 0,
+      failed: 0,
+    };
     const seen = new Map<string, ChunkRepair | null>();
     const started = Date.now();
     for (const bucket of await this.d.meta.listBuckets()) {

@@ -86,7 +86,8 @@ export class ReplyParser {
         // $
         const len = Number(body);
         if (len < 0) return { value: null };
-        if (!Number.isInteger(len) || len > this.maxBulk) throw new RespProtocolError('MALFORMED', `bad bulk length ${body}`);
+        if (!Number.isInteger(len) || len > this.maxBulk)
+          throw new RespProtocolError('MALFORMED', `bad bulk length ${body}`);
         this.bulkLen = len;
         return this.scalar();
       }

@@ -76,7 +76,8 @@ export class RequestParser {
         if (!Number.isInteger(len) || len < 0) throw malformed('invalid bulk length');
         if (len > this.limits.maxArgBytes) throw new RespProtocolError('TOO_LARGE', 'Argument too large');
         this.requestBytes += len + 2;
-        if (this.requestBytes > this.limits.maxRequestBytes) throw new RespProtocolError('TOO_LARGE', 'Request too large');
+        if (this.requestBytes > this.limits.maxRequestBytes)
+          throw new RespProtocolError('TOO_LARGE', 'Request too large');
         this.bulkLen = len;
       }
       if (q.length < this.bulkLen + 2) return null;

@@ -13,7 +13,12 @@ export interface BackendPoolOptions {
   connect: ShardConnector;
 }
 
-const DEFAULTS: BackendPoolOptions = { connections: 2, requestTimeoutMs: 10_000, downAfterFailures: 3, connect: connectZdb };
+const DEFAULTS: BackendPoolOptions = {
+  connections: 2,
+  requestTimeoutMs: 10_000,
+  downAfterFailures: 3,
+  connect: connectZdb,
+};
 
 interface Health {
   failures: number;

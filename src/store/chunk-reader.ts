@@ -33,7 +33,8 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
   const failures: ShardReadError[] = [];
   // Shards a read can expect to get first: not recorded missing, on a backend not known down (a
   // frozen one would cost the hedge delay on every chunk). Data shards first within each group.
-  const reachable = (i: number): boolean => !chunk.shards[i]!.missing && ctx.backends.get(chunk.shards[i]!.backend)?.state === 'up';
+  const reachable = (i: number): boolean =>
+    !chunk.shards[i]!.missing && ctx.backends.get(chunk.shards[i]!.backend)?.state === 'up';
   const indices = Array.from({ length: total }, (_, i) => i);
   const order = [...indices.filter(reachable), ...indices.filter((i) => !reachable(i))];
   let good = 0;

@@ -40,7 +40,10 @@ export function writeQuorum(k: number, m: number, configured?: number): number {
 
 /** Fewer healthy backends than the write quorum: the client is told to retry later. */
 export function belowQuorum(detail: string): StoreError {
-  return new StoreError('SlowDown', `Please reduce your request rate: too few backends are reachable to store data safely (${detail}).`);
+  return new StoreError(
+    'SlowDown',
+    `Please reduce your request rate: too few backends are reachable to store data safely (${detail}).`,
+  );
 }
 
 /**
@@ -57,7 +60,14 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
   const total = ctx.k + ctx.m;
   // Checked before the work of encoding: with too few backends up, fail at once.
   const placed = placeWithQuorum(ctx, total);
-  const encoded = await ctx.pipeline.encode({ plain, dataKey: ctx.dataKey, aadObject: ctx.aadObject, aadIndex: index, k: ctx.k, m: ctx.m });
+  const encoded = await ctx.pipeline.encode({
+    plain,
+    dataKey: ctx.dataKey,
+    aadObject: ctx.aadObject,
+    aadIndex: index,
+    k: ctx.k,
+    m: ctx.m,
+  });
   const id = crypto.randomBytes(16).toString('hex');
   const used = new Set(placed.map((b) => b.id));
   await ctx.meta.beginWrite(
@@ -87,8 +97,11 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
     }
     return missingShard(key, crc);
   };
-  const shards = await Promise.all(Array.from({ length: total }, (_, i) => writeShard(i, placed[i]?.id))).finally(() => waits.close());
-  if (waits.stored < ctx.quorum) throw belowQuorum(`chunk ${index}: ${waits.stored} of ${total} shards stored, write quorum ${ctx.quorum}`);
+  const shards = await Promise.all(Array.from({ length: total }, (_, i) => writeShard(i, placed[i]?.id))).finally(() =>
+    waits.close(),
+  );
+  if (waits.stored < ctx.quorum)
+    throw belowQuorum(`chunk ${index}: ${waits.stored} of ${total} shards stored, write quorum ${ctx.quorum}`);
   return {
     id,
     plainSize,

@@ -28,6 +28,9 @@ export class DeleteMarkerError extends StoreError {
     readonly marker: DeleteMarker,
     byVersionId: boolean,
   ) {
-    super(byVersionId ? 'MethodNotAllowed' : 'NoSuchKey', byVersionId ? 'The specified method is not allowed against this resource.' : 'The specified key does not exist.');
+    super(
+      byVersionId ? 'MethodNotAllowed' : 'NoSuchKey',
+      byVersionId ? 'The specified method is not allowed against this resource.' : 'The specified key does not exist.',
+    );
   }
 }

@@ -35,8 +35,15 @@ export function sealInline(masterKey: Buffer, aadObject: string, plain: Uint8Arr
 /** The plaintext of an inline object of `size` bytes; CHUNK_AUTH_FAILED if it was altered. */
 export function openInline(masterKey: Buffer, inline: InlineData, size: number): Buffer {
   const dataKey = unwrapKey(masterKey, Buffer.from(inline.wrappedKey, 'base64'));
-  const data = decryptChunk(dataKey, Buffer.from(inline.nonce, 'base64'), inline.aadObject, 0, Buffer.from(inline.data, 'base64'));
+  const data = decryptChunk(
+    dataKey,
+    Buffer.from(inline.nonce, 'base64'),
+    inline.aadObject,
+    0,
+    Buffer.from(inline.data, 'base64'),
+  );
   if (inline.compressed) return compressor.decompress(data, size);
-  if (data.length !== size) throw new PipelineError('MANIFEST_MISMATCH', `inline object holds ${data.length} bytes, expected ${size}`);
+  if (data.length !== size)
+    throw new PipelineError('MANIFEST_MISMATCH', `inline object holds ${data.length} bytes, expected ${size}`);
   return data;
 }

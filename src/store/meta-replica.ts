@@ -1,5 +1,12 @@
 import crypto from 'node:crypto';
-import { NULL_VERSION, type BucketSettings, type DeleteMarker, type MetaStore, type StoredVersion, type VersionRecord } from '../meta/meta-store.js';
+import {
+  NULL_VERSION,
+  type BucketSettings,
+  type DeleteMarker,
+  type MetaStore,
+  type StoredVersion,
+  type VersionRecord,
+} from '../meta/meta-store.js';
 import { open, seal, NONCE_BYTES, TAG_BYTES } from '../pipeline/encrypt.js';
 import { PipelineError } from '../pipeline/errors.js';
 import type { BackendPool } from './backend-pool.js';
@@ -72,7 +79,13 @@ export class MetaReplica {
    */
   putVersion(bucket: string, key: string, versionId: string, version: StoredVersion | null): Promise<void> {
     const id = versionId === NULL_VERSION ? `o\0${bucket}\0${key}` : `v\0${bucket}\0${key}\0${versionId}`;
-    return this.write(id, { t: 'object', bucket, key, manifest: version?.manifest ?? null, ...(version?.marker ? { marker: version.marker } : {}) });
+    return this.write(id, {
+      t: 'object',
+      bucket,
+      key,
+      manifest: version?.manifest ?? null,
+      ...(version?.marker ? { marker: version.marker } : {}),
+    });
   }
 
   putBucket(bucket: string, created: number, settings: BucketSettings | null): Promise<void> {
@@ -85,7 +98,8 @@ export class MetaReplica {
     this.lastVersion = version;
     const sealed = this.encrypt({ version, body });
     const stored = await this.serial(recordKey, () => this.replicate(recordKey, sealed));
-    if (stored === 0) throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any backend up`);
+    if (stored === 0)
+      throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any backend up`);
   }
 
   /** Writes the copies missed while backends were down or frozen; resolves to the records now complete. */
@@ -148,7 +162,10 @@ export class MetaReplica {
   /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */
   private ranked(recordKey: string): string[] {
     const up = this.backends.list().filter((b) => b.state === 'up');
-    const scored = up.map((b) => ({ id: b.id, score: crypto.createHash('sha256').update(`${b.id}\0${recordKey}`).digest().readUInt32BE(0) }));
+    const scored = up.map((b) => ({
+      id: b.id,
+      score: crypto.createHash('sha256').update(`${b.id}\0${recordKey}`).digest().readUInt32BE(0),
+    }));
     scored.sort((a, b) => b.score - a.score);
     return scored.map((s) => s.id);
   }
@@ -205,7 +222,10 @@ export class MetaReplica {
       keys = [];
     }
     if (report.records === 0 && report.unreadable > 0) {
-      throw new PipelineError('WRONG_MASTER_KEY', `none of the ${report.unreadable} metadata records decrypt with this master key`);
+      throw new PipelineError(
+        'WRONG_MASTER_KEY',
+        `none of the ${report.unreadable} metadata records decrypt with this master key`,
+      );
     }
     const records = [...newest.values()];
     for (const r of records) {
@@ -216,7 +236,8 @@ export class MetaReplica {
     const perBucket = new Map<string, VersionRecord[]>();
     const buckets = new Set((await meta.listBuckets()).map((b) => b.name));
     // Oldest version first: each restored version becomes its key's newest.
-    const timeOf = (r: Record_): number => (r.body.t === 'object' ? (r.body.manifest?.lastModified ?? r.body.marker?.lastModified ?? 0) : 0);
+    const timeOf = (r: Record_): number =>
+      r.body.t === 'object' ? (r.body.manifest?.lastModified ?? r.body.marker?.lastModified ?? 0) : 0;
     records.sort((a, b) => timeOf(a) - timeOf(b) || a.version - b.version);
     for (const r of records) {
       if (r.body.t !== 'object' || !buckets.has(r.body.bucket)) continue;

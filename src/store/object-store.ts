@@ -1,6 +1,16 @@
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
-import { NULL_VERSION, versionIdOf, type Bucket, type BucketSettings, type CompletedPart, type DeleteResult, type MetaStore, type ObjectHeaders, type PutCondition } from '../meta/meta-store.js';
+import {
+  NULL_VERSION,
+  versionIdOf,
+  type Bucket,
+  type BucketSettings,
+  type CompletedPart,
+  type DeleteResult,
+  type MetaStore,
+  type ObjectHeaders,
+  type PutCondition,
+} from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
 import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
@@ -9,7 +19,13 @@ import { readChunk } from './chunk-reader.js';
 import { writeChunk, writeQuorum } from './chunk-writer.js';
 import { DeleteMarkerError, StoreError } from './errors.js';
 import { openInline, sealInline } from './inline.js';
-import { missingShards, type ChunkRef, type InlineData, type ObjectLock, type ObjectManifest } from '../meta/manifest.js';
+import {
+  missingShards,
+  type ChunkRef,
+  type InlineData,
+  type ObjectLock,
+  type ObjectManifest,
+} from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 
 export interface ObjectStoreOptions {
@@ -113,14 +129,23 @@ export class ObjectStore {
   constructor(private readonly o: ObjectStoreOptions) {
     this.k = o.dataShards ?? 4;
     this.m = o.parityShards ?? 2;
-    if (o.writeQuorum !== undefined && !(Number.isInteger(o.writeQuorum) && o.writeQuorum >= this.k && o.writeQuorum <= this.k + this.m)) {
-      throw new StoreError('InvalidArgument', `write quorum ${o.writeQuorum} must be between k = ${this.k} and k + m = ${this.k + this.m}`);
+    if (
+      o.writeQuorum !== undefined &&
+      !(Number.isInteger(o.writeQuorum) && o.writeQuorum >= this.k && o.writeQuorum <= this.k + this.m)
+    ) {
+      throw new StoreError(
+        'InvalidArgument',
+        `write quorum ${o.writeQuorum} must be between k = ${this.k} and k + m = ${this.k + this.m}`,
+      );
     }
     this.writeQuorum = writeQuorum(this.k, this.m, o.writeQuorum);
     this.shardTimeoutMs = o.shardTimeoutMs ?? 3000;
     this.stragglerMs = o.stragglerMs ?? 1000;
     this.metaCopies = o.metaCopies ?? 3;
-    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, { timeoutMs: this.shardTimeoutMs, stragglerMs: this.stragglerMs });
+    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, {
+      timeoutMs: this.shardTimeoutMs,
+      stragglerMs: this.stragglerMs,
+    });
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
     // Below the chunk size, so that a first chunk that small is the whole body.
     this.inlineMax = Math.min(o.inlineMax ?? DEFAULT_INLINE_MAX, this.chunkSize - 1);
@@ -149,7 +174,12 @@ export class ObjectStore {
     await this.replica.putBucket(name, 0, null);
   }
 
-  async put(bucket: string, key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<PutResult> {
+  async put(
+    bucket: string,
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<PutResult> {
     const b = await this.o.meta.getBucket(bucket);
     if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const objectId = crypto.randomBytes(16).toString('hex');
@@ -187,7 +217,10 @@ export class ObjectStore {
       };
       const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await this.queueDegraded(committed.chunks);
-      await Promise.all([this.o.meta.durable(), this.replica.putVersion(bucket, key, versionIdOf(committed), { manifest: committed })]);
+      await Promise.all([
+        this.o.meta.durable(),
+        this.replica.putVersion(bucket, key, versionIdOf(committed), { manifest: committed }),
+      ]);
       return { etag, size: stored.size, manifest: committed };
     } catch (e) {
       await this.o.meta.abortWrite(objectId);
@@ -199,7 +232,11 @@ export class ObjectStore {
    * Stores a stream as chunks under pending write `writeId` without committing anything
    * (PUT and UploadPart commit the result themselves).
    */
-  storeChunks(writeId: string, body: AsyncIterable<Uint8Array>, geometry: Geometry = this.geometry({})): Promise<StoredChunks> {
+  storeChunks(
+    writeId: string,
+    body: AsyncIterable<Uint8Array>,
+    geometry: Geometry = this.geometry({}),
+  ): Promise<StoredChunks> {
     return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry);
   }
 
@@ -218,7 +255,11 @@ export class ObjectStore {
     }
   }
 
-  private async writeChunks(writeId: string, plains: AsyncIterable<Buffer<ArrayBuffer>>, { k, m, quorum }: Geometry): Promise<StoredChunks> {
+  private async writeChunks(
+    writeId: string,
+    plains: AsyncIterable<Buffer<ArrayBuffer>>,
+    { k, m, quorum }: Geometry,
+  ): Promise<StoredChunks> {
     const dataKey = newDataKey();
     const ctx = {
       meta: this.o.meta,
@@ -301,7 +342,11 @@ export class ObjectStore {
       throw new StoreError('InvalidRange', 'The requested range is not satisfiable');
     }
     const r = range ? { start: range.start, end: Math.min(range.end, manifest.size - 1) } : null;
-    return { manifest, range: r, body: Readable.from(this.readRange(manifest, r ? r.start : 0, r ? r.end + 1 : manifest.size)) };
+    return {
+      manifest,
+      range: r,
+      body: Readable.from(this.readRange(manifest, r ? r.start : 0, r ? r.end + 1 : manifest.size)),
+    };
   }
 
   /** Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer. */
@@ -314,7 +359,8 @@ export class ObjectStore {
     let offset = 0;
     for (const chunk of manifest.chunks) {
       const chunkEnd = offset + chunk.plainSize;
-      if (chunkEnd > start && offset < end) wanted.push({ chunk, from: Math.max(start - offset, 0), to: Math.min(end, chunkEnd) - offset });
+      if (chunkEnd > start && offset < end)
+        wanted.push({ chunk, from: Math.max(start - offset, 0), to: Math.min(end, chunkEnd) - offset });
       offset = chunkEnd;
     }
     const keys = new Map<string, Buffer>();
@@ -328,7 +374,16 @@ export class ObjectStore {
     const prefetch = (i: number): void => {
       const w = wanted[i];
       if (!w) return;
-      const p = readChunk({ meta: this.o.meta, backends: this.o.backends, pipeline: this.o.pipeline, dataKey: dataKey(w.chunk.wrappedKey), hedgeMs: this.hedgeMs }, w.chunk);
+      const p = readChunk(
+        {
+          meta: this.o.meta,
+          backends: this.o.backends,
+          pipeline: this.o.pipeline,
+          dataKey: dataKey(w.chunk.wrappedKey),
+          hedgeMs: this.hedgeMs,
+        },
+        w.chunk,
+      );
       p.catch(() => {}); // observed when its turn comes
       ahead[i] = p;
     };
@@ -353,7 +408,12 @@ export class ObjectStore {
   }
 
   /** Stores one part as chunks of its own; a part of the same number is replaced. */
-  async uploadPart(uploadId: string, partNumber: number, body: AsyncIterable<Uint8Array>, contentMd5?: string): Promise<{ etag: string; size: number }> {
+  async uploadPart(
+    uploadId: string,
+    partNumber: number,
+    body: AsyncIterable<Uint8Array>,
+    contentMd5?: string,
+  ): Promise<{ etag: string; size: number }> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const geometry = this.geometry((await this.o.meta.getBucket(upload.bucket))?.settings ?? {});
@@ -391,7 +451,8 @@ export class ObjectStore {
     sourceId?: string,
     sourceVersionId?: string,
   ): Promise<{ etag: string; size: number } | null> {
-    if (!(await this.o.meta.getUpload(uploadId))) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    if (!(await this.o.meta.getUpload(uploadId)))
+      throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const source = await this.head(srcBucket, srcKey, sourceVersionId);
     if (sourceId !== undefined && source.id !== sourceId) return null;
     if (range && (range.start < 0 || range.start > range.end || range.end >= source.size)) {
@@ -403,11 +464,20 @@ export class ObjectStore {
     if (!shared) return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end));
     // A single PUT's ETag is already the MD5 of the whole; anything else is hashed by reading it
     // (reads only: nothing is encoded or written).
-    const etag = !range && /^[0-9a-f]{32}$/.test(source.etag) ? source.etag : await md5Hex(this.readRange(source, start, end));
+    const etag =
+      !range && /^[0-9a-f]{32}$/.test(source.etag) ? source.etag : await md5Hex(this.readRange(source, start, end));
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
     const part = { etag, size: end - start, chunks: shared };
-    if (!(await this.o.meta.putCopiedPart(uploadId, partNumber, part, { bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: source.id }))) return null;
+    if (
+      !(await this.o.meta.putCopiedPart(uploadId, partNumber, part, {
+        bucket: srcBucket,
+        key: srcKey,
+        versionId: sourceVersionId,
+        id: source.id,
+      }))
+    )
+      return null;
     await this.o.meta.durable();
     return { etag, size: end - start };
   }
@@ -416,16 +486,28 @@ export class ObjectStore {
    * Joins the listed parts into the object: their chunk lists are concatenated, no data moves.
    * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>".
    */
-  async completeUpload(uploadId: string, parts: CompletedPart[], checksums?: Record<string, string>): Promise<ObjectManifest> {
+  async completeUpload(
+    uploadId: string,
+    parts: CompletedPart[],
+    checksums?: Record<string, string>,
+  ): Promise<ObjectManifest> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const md5 = crypto.createHash('md5');
     for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
     const etag = `${md5.digest('hex')}-${parts.length}`;
-    const done = await this.o.meta.completeUpload(uploadId, parts, { id: crypto.randomBytes(16).toString('hex'), etag, lastModified: Date.now(), checksums });
+    const done = await this.o.meta.completeUpload(uploadId, parts, {
+      id: crypto.randomBytes(16).toString('hex'),
+      etag,
+      lastModified: Date.now(),
+      checksums,
+    });
     // Again: repair can only find a part's chunks once an object holds them.
     await this.queueDegraded(done.manifest.chunks);
-    await Promise.all([this.o.meta.durable(), this.replica.putVersion(done.bucket, done.key, versionIdOf(done.manifest), { manifest: done.manifest })]);
+    await Promise.all([
+      this.o.meta.durable(),
+      this.replica.putVersion(done.bucket, done.key, versionIdOf(done.manifest), { manifest: done.manifest }),
+    ]);
     return done.manifest;
   }
 
@@ -460,7 +542,12 @@ export class ObjectStore {
    * Deletes an object, or adds a delete marker, or removes version `versionId` for good (see
    * `MetaStore.deleteObject`); shards no version uses any more go to the delete queue.
    */
-  async delete(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
+  async delete(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    options: { bypassGovernance?: boolean } = {},
+  ): Promise<DeleteResult> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const result = await this.o.meta.deleteObject(bucket, key, versionId, options);
     // The record of the version removed goes, or the marker added takes its place (the null
@@ -489,10 +576,19 @@ export class ObjectStore {
     sourceVersionId?: string,
     lock?: ObjectLock,
   ): Promise<ObjectManifest | null> {
-    const change = await this.o.meta.copyObject({ bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId }, dstBucket, dstKey, replace, lock);
+    const change = await this.o.meta.copyObject(
+      { bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId },
+      dstBucket,
+      dstKey,
+      replace,
+      lock,
+    );
     if (!change) return null;
     const { manifest } = change;
-    await Promise.all([this.o.meta.durable(), this.replica.putVersion(dstBucket, dstKey, versionIdOf(manifest), { manifest })]);
+    await Promise.all([
+      this.o.meta.durable(),
+      this.replica.putVersion(dstBucket, dstKey, versionIdOf(manifest), { manifest }),
+    ]);
     return manifest;
   }
 }

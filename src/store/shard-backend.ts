@@ -2,7 +2,10 @@ import type { Backend } from '../placement/backend.js';
 import { ZdbClient, type Key, type NamespaceInfo } from '../zdb-client/index.js';
 
 /** What the store reads of a backend's namespace (NSINFO): its size and free space. */
-export type ShardSpace = Pick<NamespaceInfo, 'entries' | 'dataSizeBytes' | 'dataLimitsBytes' | 'dataDiskFreespaceBytes' | 'indexDiskFreespaceBytes'>;
+export type ShardSpace = Pick<
+  NamespaceInfo,
+  'entries' | 'dataSizeBytes' | 'dataLimitsBytes' | 'dataDiskFreespaceBytes' | 'indexDiskFreespaceBytes'
+>;
 
 /**
  * A backend as the store and repair use it: the calls they make through `BackendPool.run`

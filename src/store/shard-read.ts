@@ -32,7 +32,13 @@ export class ShardReadError extends CodedError<ShardFault> {
 /** Reads shard `index` of a chunk and checks its length and CRC; fails with a ShardReadError. */
 export async function readShard(backends: BackendPool, chunk: ChunkRef, index: number): Promise<Buffer> {
   const ref = chunk.shards[index]!;
-  if (ref.missing) throw new ShardReadError('MISSING', index, '', `shard ${index} of chunk ${chunk.id} was not written (degraded write)`);
+  if (ref.missing)
+    throw new ShardReadError(
+      'MISSING',
+      index,
+      '',
+      `shard ${index} of chunk ${chunk.id} was not written (degraded write)`,
+    );
   const where = `shard ${index} of chunk ${chunk.id} on ${ref.backend}`;
   let value: Buffer | null;
   try {
@@ -44,7 +50,12 @@ export async function readShard(backends: BackendPool, chunk: ChunkRef, index: n
   }
   if (!value) throw new ShardReadError('MISSING', index, ref.backend, `${where} is missing`);
   if (value.length !== chunk.shardSize) {
-    throw new ShardReadError('CORRUPT', index, ref.backend, `${where} has ${value.length} bytes, expected ${chunk.shardSize}`);
+    throw new ShardReadError(
+      'CORRUPT',
+      index,
+      ref.backend,
+      `${where} has ${value.length} bytes, expected ${chunk.shardSize}`,
+    );
   }
   if (crc32c(value) !== ref.crc) throw new ShardReadError('CORRUPT', index, ref.backend, `${where} fails its CRC`);
   return value;

@@ -32,7 +32,10 @@ export class Stragglers {
   storedOne(): void {
     if (++this.stored !== this.enough || this.stored >= this.total) return;
     const wait = Math.max(this.minMs, 4 * (performance.now() - this.started));
-    this.timer = setTimeout(() => this.controller.abort(new Error(`the others were stored ${Math.round(wait)} ms before`)), wait);
+    this.timer = setTimeout(
+      () => this.controller.abort(new Error(`the others were stored ${Math.round(wait)} ms before`)),
+      wait,
+    );
   }
 
   /** The group is over: no timer left behind. */

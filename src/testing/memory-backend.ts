@@ -141,7 +141,13 @@ export class MemoryBackend implements ShardBackend {
       let size = 0;
       for (const s of this.data.values()) size += s.value.length;
       const free = Math.max(0, this.capacityBytes - size);
-      return { entries: this.data.size, dataSizeBytes: size, dataLimitsBytes: 0, dataDiskFreespaceBytes: free, indexDiskFreespaceBytes: free };
+      return {
+        entries: this.data.size,
+        dataSizeBytes: size,
+        dataLimitsBytes: 0,
+        dataDiskFreespaceBytes: free,
+        indexDiskFreespaceBytes: free,
+      };
     });
   }
 

@@ -34,7 +34,9 @@ export function lockDir(dir: string, what: string): DirLock {
       const pid = lockHolder(dir);
       throw new DirLockError('DIR_LOCKED', `${what} ${dir} is in use by another process${pid ? ` (pid ${pid})` : ''}`);
     }
-    throw new DirLockError('DIR_LOCK_FAILED', `cannot lock ${what} ${dir}: ${code ?? (e as Error).message}`, { cause: e });
+    throw new DirLockError('DIR_LOCK_FAILED', `cannot lock ${what} ${dir}: ${code ?? (e as Error).message}`, {
+      cause: e,
+    });
   }
   let held = true;
   return {

@@ -50,7 +50,8 @@ export function httpUrl(): z.ZodPipe<z.ZodString, z.ZodTransform<string, string>
       ctx.addIssue({ code: 'custom', message: `not a URL: ${s}` });
       return z.NEVER;
     }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
+    if (u.protocol !== 'http:' && u.protocol !== 'https:')
+      ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
     return s.replace(/\/+$/, '');
   });
 }
@@ -58,7 +59,10 @@ export function httpUrl(): z.ZodPipe<z.ZodString, z.ZodTransform<string, string>
 /** An object of exactly these fields: a misspelt optional field must not be silently ignored. */
 export function fields<S extends z.ZodRawShape>(shape: S): z.ZodObject<S, z.core.$strict> {
   const known = Object.keys(shape).join(', ');
-  return z.strictObject(shape, { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field (expected one of ${known})` : 'must be an object') });
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown field (expected one of ${known})` : 'must be an object',
+  });
 }
 
 /** An object with at least these fields (others are dropped): bodies that carry more than one reader's part. */
@@ -68,7 +72,10 @@ export function record<S extends z.ZodRawShape>(shape: S): z.ZodObject<S, z.core
 
 /** `root` then the path: `config` + [disks, 1] is `config.disks[1]`. */
 export function fieldPath(root: string, path: readonly PropertyKey[]): string {
-  return path.reduce<string>((at, p) => (typeof p === 'number' ? `${at}[${p}]` : at === '' ? String(p) : `${at}.${String(p)}`), root);
+  return path.reduce<string>(
+    (at, p) => (typeof p === 'number' ? `${at}[${p}]` : at === '' ? String(p) : `${at}.${String(p)}`),
+    root,
+  );
 }
 
 /**
@@ -83,7 +90,12 @@ export function problem(error: z.ZodError, root = ''): string {
 }
 
 /** `value` as `schema` reads it, or `fail` called with the first problem. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, root: string, fail: (message: string) => Error): z.output<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  root: string,
+  fail: (message: string) => Error,
+): z.output<S> {
   const r = schema.safeParse(value);
   if (!r.success) throw fail(problem(r.error, root));
   return r.data;

@@ -22,7 +22,8 @@ export function secureHash(challenge: string, password: string): string {
 
 async function challenge(send: Send): Promise<string> {
   const nonce = await send(['AUTH', 'SECURE', 'CHALLENGE']);
-  if (typeof nonce !== 'string' || nonce.length === 0) throw new ZdbError('PROTOCOL', 'AUTH SECURE CHALLENGE: no challenge in reply');
+  if (typeof nonce !== 'string' || nonce.length === 0)
+    throw new ZdbError('PROTOCOL', 'AUTH SECURE CHALLENGE: no challenge in reply');
   return nonce;
 }
 

@@ -54,7 +54,8 @@ export class ZdbClient {
 
   constructor(options: ZdbClientOptions = {}) {
     const { connections = 4, ...connOptions } = options;
-    if (!Number.isInteger(connections) || connections < 1) throw new RangeError(`connections must be a positive integer, got ${connections}`);
+    if (!Number.isInteger(connections) || connections < 1)
+      throw new RangeError(`connections must be a positive integer, got ${connections}`);
     this.current = connOptions;
     this.conns = Array.from({ length: connections }, () => new ZdbConnection(connOptions));
     this.endpoint = this.conns[0]!.endpoint;
@@ -86,7 +87,8 @@ export class ZdbClient {
    */
   async set(key: Key, value: Buffer | string, timestamp?: number): Promise<Buffer | null> {
     const size = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
-    if (size > MAX_VALUE_BYTES) throw new ZdbError('INVALID', `value of ${size} bytes is over the ${MAX_VALUE_BYTES}-byte limit`);
+    if (size > MAX_VALUE_BYTES)
+      throw new ZdbError('INVALID', `value of ${size} bytes is over the ${MAX_VALUE_BYTES}-byte limit`);
     const args = timestamp === undefined ? ['SET', key, value] : ['SET', key, value, timestamp];
     return asBulkOrNil('SET', await this.command(args));
   }
@@ -105,7 +107,8 @@ export class ZdbClient {
   /** Values in the order of `keys`, null for missing ones; long lists go as several MGETs. */
   async mget(keys: ReadonlyArray<Key>): Promise<(Buffer | null)[]> {
     const batches: Promise<RespValue>[] = [];
-    for (let i = 0; i < keys.length; i += MAX_MGET_KEYS) batches.push(this.command(['MGET', ...keys.slice(i, i + MAX_MGET_KEYS)]));
+    for (let i = 0; i < keys.length; i += MAX_MGET_KEYS)
+      batches.push(this.command(['MGET', ...keys.slice(i, i + MAX_MGET_KEYS)]));
     const replies = await Promise.all(batches);
     return replies.flatMap((r) => asArray('MGET', r).map((v) => asBulkOrNil('MGET', v)));
   }
@@ -172,7 +175,11 @@ export class ZdbClient {
     const v = await orNull(this.command(cursor ? ['HISTORY', key, cursor] : ['HISTORY', key]));
     if (v === null) return null;
     const [cur, ts, value] = asArray('HISTORY', v, 3);
-    return { cursor: asBulkOrNil('HISTORY', cur!), timestamp: asBulkInt('HISTORY', ts!), value: asBulk('HISTORY', value!) };
+    return {
+      cursor: asBulkOrNil('HISTORY', cur!),
+      timestamp: asBulkInt('HISTORY', ts!),
+      value: asBulk('HISTORY', value!),
+    };
   }
 
   /** Entries in the selected namespace. */
@@ -216,7 +223,12 @@ export class ZdbClient {
    */
   async select(name: string, options: { password?: string; secure?: boolean } = {}): Promise<void> {
     await Promise.all(this.conns.map((c) => c.select(name, options.password, options.secure)));
-    this.current = { ...this.current, namespace: name, namespacePassword: options.password, secure: options.secure ?? this.current.secure };
+    this.current = {
+      ...this.current,
+      namespace: name,
+      namespacePassword: options.password,
+      secure: options.secure ?? this.current.secure,
+    };
   }
 
   /** AUTH as admin on every connection, remembered for reconnections. */

@@ -89,7 +89,10 @@ export class ZdbConnection {
     if (options.adminPassword !== undefined) this.admin = { password: options.adminPassword, secure: this.secure };
     if (options.namespace !== undefined) {
       const pass = options.namespacePassword;
-      this.namespace = { name: options.namespace, pass: pass === undefined ? undefined : { password: pass, secure: this.secure } };
+      this.namespace = {
+        name: options.namespace,
+        pass: pass === undefined ? undefined : { password: pass, secure: this.secure },
+      };
     }
   }
 
@@ -113,15 +116,25 @@ export class ZdbConnection {
    * until the promise settles.
    */
   send(args: ReadonlyArray<Arg>, timeoutMs = this.requestTimeoutMs): Promise<RespValue> {
-    if (this.phase === 'closed') return Promise.reject(new ZdbError('CONNECTION', `connection to ${this.endpoint} is closed`));
+    if (this.phase === 'closed')
+      return Promise.reject(new ZdbError('CONNECTION', `connection to ${this.endpoint} is closed`));
     if (this.phase === 'down' && Date.now() < this.retryAt) {
       // Keep the cause's code: a refused password is not a network problem worth retrying.
       const last = this.lastError!;
       const wait = this.retryAt - Date.now();
-      return Promise.reject(new ZdbError(last.code, `${this.endpoint} unavailable for ${wait} ms more: ${last.message}`, { cause: last }));
+      return Promise.reject(
+        new ZdbError(last.code, `${this.endpoint} unavailable for ${wait} ms more: ${last.message}`, { cause: last }),
+      );
     }
     const promise = new Promise<RespValue>((resolve, reject) => {
-      const p: Pending = { chunks: command(args), name: String(args[0]), resolve, reject, timer: undefined, written: false };
+      const p: Pending = {
+        chunks: command(args),
+        name: String(args[0]),
+        resolve,
+        reject,
+        timer: undefined,
+        written: false,
+      };
       if (timeoutMs > 0) p.timer = setTimeout(() => this.expire(p, timeoutMs), timeoutMs);
       if (this.phase === 'ready') this.write(p);
       else {
@@ -202,7 +215,11 @@ export class ZdbConnection {
     socket.setNoDelay(true);
     let socketError: Error | undefined;
     const connectTimer = setTimeout(
-      () => this.lost(socket, new ZdbError('CONNECTION', `connecting to ${this.endpoint} timed out after ${this.connectTimeoutMs} ms`)),
+      () =>
+        this.lost(
+          socket,
+          new ZdbError('CONNECTION', `connecting to ${this.endpoint} timed out after ${this.connectTimeoutMs} ms`),
+        ),
       this.connectTimeoutMs,
     );
     socket.once('connect', () => {
@@ -222,7 +239,10 @@ export class ZdbConnection {
     socket.once('close', () => {
       clearTimeout(connectTimer);
       const why = socketError ? socketError.message : 'closed by the server';
-      this.lost(socket, new ZdbError('CONNECTION', `connection to ${this.endpoint} lost: ${why}`, { cause: socketError }));
+      this.lost(
+        socket,
+        new ZdbError('CONNECTION', `connection to ${this.endpoint} lost: ${why}`, { cause: socketError }),
+      );
     });
   }
 
@@ -288,7 +308,10 @@ export class ZdbConnection {
     }
     this.fail(p, err);
     if (this.socket) {
-      this.lost(this.socket, new ZdbError('CONNECTION', `connection to ${this.endpoint} reset: an earlier ${p.name} timed out`));
+      this.lost(
+        this.socket,
+        new ZdbError('CONNECTION', `connection to ${this.endpoint} reset: an earlier ${p.name} timed out`),
+      );
     }
   }
 
@@ -299,7 +322,8 @@ export class ZdbConnection {
   private lost(socket: net.Socket, err: ZdbError): void {
     if (socket !== this.socket) return;
     // A server that accepts and then drops or ignores every request must back off too.
-    const neverWorked = this.phase === 'connecting' || (this.phase === 'ready' && !this.answered && this.inflight.length > 0);
+    const neverWorked =
+      this.phase === 'connecting' || (this.phase === 'ready' && !this.answered && this.inflight.length > 0);
     this.dropSocket(err);
     if (this.phase === 'closed') {
       for (const p of this.queued.splice(0)) this.fail(p, err);

@@ -40,7 +40,8 @@ export function parseNamespaceInfo(text: string): NamespaceInfo {
   };
   const int = (key: string, v: string): number => {
     const n = Number(v);
-    if (v === '' || !Number.isSafeInteger(n) || n < 0) throw new ZdbError('PROTOCOL', `NSINFO "${key}" is not a count: ${v}`);
+    if (v === '' || !Number.isSafeInteger(n) || n < 0)
+      throw new ZdbError('PROTOCOL', `NSINFO "${key}" is not a count: ${v}`);
     return n;
   };
   const num = (key: string): number => int(key, required(key));

@@ -34,7 +34,8 @@ export function asIntOrNil(command: string, v: RespValue): number | null {
 
 export function asArray(command: string, v: RespValue, length?: number): RespValue[] {
   if (!Array.isArray(v)) throw mismatch(command, 'array', v);
-  if (length !== undefined && v.length !== length) throw new ZdbError('PROTOCOL', `${command}: expected ${length} items, got ${v.length}`);
+  if (length !== undefined && v.length !== length)
+    throw new ZdbError('PROTOCOL', `${command}: expected ${length} items, got ${v.length}`);
   return v;
 }
 

@@ -22,7 +22,9 @@ process.once('exit', () => {
 /** `netns`: run it in that network namespace (`ip netns exec` execs, so the pid is node's). */
 function spawnLogged(args: string[], logFile: string, netns?: string): ChildProcess {
   const out = fs.openSync(logFile, 'a');
-  const command = netns ? ['ip', ['netns', 'exec', netns, process.execPath, QSTOR, ...args]] as const : [process.execPath, [QSTOR, ...args]] as const;
+  const command = netns
+    ? (['ip', ['netns', 'exec', netns, process.execPath, QSTOR, ...args]] as const)
+    : ([process.execPath, [QSTOR, ...args]] as const);
   const child = spawn(command[0], [...command[1]], { stdio: ['ignore', out, out] });
   fs.closeSync(out);
   running.add(child);
@@ -30,7 +32,11 @@ function spawnLogged(args: string[], logFile: string, netns?: string): ChildProc
   return child;
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -67,11 +73,25 @@ export async function startRegistry(dir: string, downAfterSeconds = 30): Promise
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const logFile = path.join(dir, 'registry.log');
-  const child = spawnLogged(['registry', '--data', dir, '--port', String(port), '--down-after', String(downAfterSeconds)], logFile);
-  await until('the registry to listen', () => child.exitCode === null && fs.readFileSync(logFile, 'utf8').includes('registry on http'));
+  const child = spawnLogged(
+    ['registry', '--data', dir, '--port', String(port), '--down-after', String(downAfterSeconds)],
+    logFile,
+  );
+  await until(
+    'the registry to listen',
+    () => child.exitCode === null && fs.readFileSync(logFile, 'utf8').includes('registry on http'),
+  );
   const adminTokenFile = path.join(dir, 'registry-admin.token');
   const url = `http://127.0.0.1:${port}`;
-  return { url, adminToken: fs.readFileSync(adminTokenFile, 'utf8').trim(), adminTokenFile, identityFile: path.join(dir, 'registry.key'), logFile, client: new RegistryClient(url), stop: () => stopChild(child) };
+  return {
+    url,
+    adminToken: fs.readFileSync(adminTokenFile, 'utf8').trim(),
+    adminTokenFile,
+    identityFile: path.join(dir, 'registry.key'),
+    logFile,
+    client: new RegistryClient(url),
+    stop: () => stopChild(child),
+  };
 }
 
 /** `count` consecutive free ports (one zdb per disk at zdbBasePort + i). */
@@ -148,16 +168,34 @@ export async function startAgent(dir: string, o: AgentOptions): Promise<AgentPro
   return launch(dir, configFile, disks, listenPort, zdbBasePort, o.netns);
 }
 
-async function launch(dir: string, configFile: string, disks: string[], listenPort: number, zdbBasePort: number, netns?: AgentOptions['netns']): Promise<AgentProcess> {
+async function launch(
+  dir: string,
+  configFile: string,
+  disks: string[],
+  listenPort: number,
+  zdbBasePort: number,
+  netns?: AgentOptions['netns'],
+): Promise<AgentProcess> {
   const logFile = path.join(dir, 'agent.log');
-  const registrations = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter((l) => l.includes('"msg":"registered"')).length : 0);
+  const registrations = () =>
+    fs.existsSync(logFile)
+      ? fs
+          .readFileSync(logFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"msg":"registered"')).length
+      : 0;
   const before = registrations();
   const child = spawnLogged(['agent', '--config', configFile], logFile, netns?.name);
-  await until('the agent to register', () => {
-    if (child.exitCode !== null) throw new Error(`agent exited ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
-    return registrations() > before;
-    // Generous: suites start many agents at once, each with its zdbs, on a shared machine.
-  }, 60_000);
+  await until(
+    'the agent to register',
+    () => {
+      if (child.exitCode !== null)
+        throw new Error(`agent exited ${child.exitCode}: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+      return registrations() > before;
+      // Generous: suites start many agents at once, each with its zdbs, on a shared machine.
+    },
+    60_000,
+  );
   const nodeId = identityFromSeed(fs.readFileSync(path.join(dir, 'state', 'identity.key'))).id;
   const agent: AgentProcess = {
     nodeId,

@@ -73,8 +73,27 @@ export async function describeTree(root: string): Promise<Entry[]> {
   const walk = async (rel: string): Promise<void> => {
     const full = rel ? path.join(root, rel) : root;
     const st = await fsp.lstat(full);
-    const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'chr' : st.isBlockDevice() ? 'blk' : 'other';
-    const e: Entry = { path: rel || '/', type, mode: st.mode, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
+    const type = st.isDirectory()
+      ? 'dir'
+      : st.isFile()
+        ? 'file'
+        : st.isSymbolicLink()
+          ? 'symlink'
+          : st.isFIFO()
+            ? 'fifo'
+            : st.isCharacterDevice()
+              ? 'chr'
+              : st.isBlockDevice()
+                ? 'blk'
+                : 'other';
+    const e: Entry = {
+      path: rel || '/',
+      type,
+      mode: st.mode,
+      uid: st.uid,
+      gid: st.gid,
+      mtime: Math.floor(st.mtimeMs / 1000),
+    };
     if (type !== 'dir') e.size = st.size;
     if (type === 'symlink') e.target = await fsp.readlink(full);
     if (type === 'chr' || type === 'blk') e.rdev = st.rdev;
@@ -91,7 +110,10 @@ export async function describeTree(root: string): Promise<Entry[]> {
 }
 
 /** `qstor flist ...` run to completion; its stdout. */
-export async function qstor(args: string[], allowFail = false): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function qstor(
+  args: string[],
+  allowFail = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [QSTOR, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -110,7 +132,9 @@ export interface MountProcess {
 
 /** `qstor flist mount` as its own process (a FUSE server must not be read from its own thread). */
 export async function startMount(fl: string, mountpoint: string, extra: string[] = []): Promise<MountProcess> {
-  const child = spawn(process.execPath, [QSTOR, 'flist', 'mount', fl, mountpoint, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [QSTOR, 'flist', 'mount', fl, mountpoint, ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   await new Promise<void>((resolve, reject) => {

@@ -31,7 +31,10 @@ export interface GatewayHarness {
 }
 
 /** A real gateway on a free port over a real store (6 zdb processes, sqlite, workers); see also gatewayForSuite. */
-export async function startGateway(options: Partial<GatewayOptions> = {}, chunkSize = 1024 * 1024): Promise<GatewayHarness> {
+export async function startGateway(
+  options: Partial<GatewayOptions> = {},
+  chunkSize = 1024 * 1024,
+): Promise<GatewayHarness> {
   const h = await startStore(6, { chunkSize });
   const waiters: Array<{ match: (r: RequestRecord) => boolean; resolve: (r: RequestRecord) => void }> = [];
   const gateway = createGateway({
@@ -57,7 +60,13 @@ export async function startGateway(options: Partial<GatewayOptions> = {}, chunkS
     port,
     endpoint,
     client(creds = ROOT) {
-      const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: creds, maxAttempts: 1 });
+      const c = new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: creds,
+        maxAttempts: 1,
+      });
       clients.push(c);
       return c;
     },
@@ -112,7 +121,11 @@ export function gatewayForSuite(o: GatewaySuiteOptions, started: (t: GatewaySuit
 }
 
 /** A second access key, granted `rights` on each listed bucket. */
-export async function grantKey(g: GatewayHarness, id: string, grants: Record<string, { read?: boolean; write?: boolean }>): Promise<Creds> {
+export async function grantKey(
+  g: GatewayHarness,
+  id: string,
+  grants: Record<string, { read?: boolean; write?: boolean }>,
+): Promise<Creds> {
   const creds = { accessKeyId: id, secretAccessKey: `${id}-secret-0123456789abcdefghijkl` };
   await g.h.meta.createAccessKey(id, sealSecret(g.h.masterKey, id, creds.secretAccessKey), id);
   for (const [bucket, rights] of Object.entries(grants)) await g.h.meta.allow(id, bucket, rights);
@@ -149,8 +162,23 @@ export async function signHeaders(port: number, r: RawRequest): Promise<Record<s
   for (const [k, v] of url.searchParams) query[k] = v;
   const headers: Record<string, string> = { host: `127.0.0.1:${port}`, ...r.headers };
   if (r.payload !== undefined) headers['x-amz-content-sha256'] = r.payload;
-  const signer = new SignatureV4({ credentials: r.creds ?? ROOT, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
-  const request = new HttpRequest({ method: r.method, protocol: 'http:', hostname: '127.0.0.1', port, path: url.pathname, query, headers, body: r.body });
+  const signer = new SignatureV4({
+    credentials: r.creds ?? ROOT,
+    region: 'us-east-1',
+    service: 's3',
+    sha256: NodeSha256,
+    uriEscapePath: false,
+  });
+  const request = new HttpRequest({
+    method: r.method,
+    protocol: 'http:',
+    hostname: '127.0.0.1',
+    port,
+    path: url.pathname,
+    query,
+    headers,
+    body: r.body,
+  });
   const signed = await signer.sign(request, { signingDate: r.signingDate });
   return signed.headers;
 }
@@ -159,14 +187,18 @@ export async function signHeaders(port: number, r: RawRequest): Promise<Record<s
 export async function rawRequest(port: number, r: RawRequest): Promise<RawResponse> {
   const headers = r.creds === null ? { ...r.headers } : await signHeaders(port, r);
   const body = r.body === undefined ? undefined : Buffer.from(r.body);
-  if (body && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) headers['content-length'] = String(body.length);
+  if (body && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined)
+    headers['content-length'] = String(body.length);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent: false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (p: Buffer) => parts.push(p));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method: r.method, path: r.path, headers, agent: false },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (p: Buffer) => parts.push(p));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -181,7 +213,9 @@ const ENTITIES: Record<string, string> = { '&quot;': '"', '&apos;': "'", '&lt;':
 
 /** The <Message> of an S3 XML error body, unescaped. */
 export function errorMessage(res: RawResponse): string | undefined {
-  return /<Message>([^<]*)<\/Message>/.exec(res.body.toString())?.[1]?.replace(/&(quot|apos|lt|gt|amp);/g, (e) => ENTITIES[e]!);
+  return /<Message>([^<]*)<\/Message>/
+    .exec(res.body.toString())?.[1]
+    ?.replace(/&(quot|apos|lt|gt|amp);/g, (e) => ENTITIES[e]!);
 }
 
 export interface ChunkedOptions {
@@ -199,7 +233,9 @@ export interface ChunkedOptions {
  * chunk and trailer signatures are computed from the SigV4 spec with node:crypto.
  */
 export async function chunkedPut(port: number, path: string, data: Buffer, o: ChunkedOptions): Promise<RawResponse> {
-  const mode = o.signed ? `STREAMING-AWS4-HMAC-SHA256-PAYLOAD${o.trailer ? '-TRAILER' : ''}` : 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+  const mode = o.signed
+    ? `STREAMING-AWS4-HMAC-SHA256-PAYLOAD${o.trailer ? '-TRAILER' : ''}`
+    : 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
   const date = new Date();
   const headers: Record<string, string> = {
     'content-encoding': 'aws-chunked',
@@ -211,7 +247,8 @@ export async function chunkedPut(port: number, path: string, data: Buffer, o: Ch
   const longDate = signed['x-amz-date']!;
   const scope = `${longDate.slice(0, 8)}/us-east-1/s3/aws4_request`;
   let key: Buffer = Buffer.from(`AWS4${ROOT.secretAccessKey}`);
-  for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request']) key = crypto.createHmac('sha256', key).update(part).digest();
+  for (const part of [longDate.slice(0, 8), 'us-east-1', 's3', 'aws4_request'])
+    key = crypto.createHmac('sha256', key).update(part).digest();
   const hex = (b: Buffer | string): string => crypto.createHash('sha256').update(b).digest('hex');
   const empty = hex('');
   let previous = seed;
@@ -222,7 +259,10 @@ export async function chunkedPut(port: number, path: string, data: Buffer, o: Ch
   pieces.forEach((piece, i) => {
     let ext = '';
     if (o.signed) {
-      let sig = crypto.createHmac('sha256', key).update(['AWS4-HMAC-SHA256-PAYLOAD', longDate, scope, previous, empty, hex(piece)].join('\n')).digest('hex');
+      let sig = crypto
+        .createHmac('sha256', key)
+        .update(['AWS4-HMAC-SHA256-PAYLOAD', longDate, scope, previous, empty, hex(piece)].join('\n'))
+        .digest('hex');
       previous = sig;
       if (i === o.badSignatureAt) sig = sig.replace(/^./, (c) => (c === '0' ? '1' : '0'));
       ext = `;chunk-signature=${sig}`;
@@ -234,7 +274,10 @@ export async function chunkedPut(port: number, path: string, data: Buffer, o: Ch
     const line = `${o.trailer[0]}:${o.trailer[1]}`;
     parts.push(Buffer.from(`${line}\r\n`));
     if (o.signed) {
-      const sig = crypto.createHmac('sha256', key).update(['AWS4-HMAC-SHA256-TRAILER', longDate, scope, previous, hex(`${line}\n`)].join('\n')).digest('hex');
+      const sig = crypto
+        .createHmac('sha256', key)
+        .update(['AWS4-HMAC-SHA256-TRAILER', longDate, scope, previous, hex(`${line}\n`)].join('\n'))
+        .digest('hex');
       parts.push(Buffer.from(`x-amz-trailer-signature:${sig}\r\n`));
     }
   }

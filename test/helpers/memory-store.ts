@@ -33,7 +33,11 @@ export interface MemoryStoreOptions {
 export async function memoryStore(o: MemoryStoreOptions = {}): Promise<MemoryStore> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-memory-store-'));
   const memory = new MemoryBackends({ seed: o.seed });
-  const backends = new BackendPool(memoryBackendList(o.count ?? 6), { downAfterFailures: 3, ...o.pool, connect: memory.connect });
+  const backends = new BackendPool(memoryBackendList(o.count ?? 6), {
+    downAfterFailures: 3,
+    ...o.pool,
+    connect: memory.connect,
+  });
   const meta = new SqliteMetaStore(path.join(dir, 'meta.db'));
   const pipeline = new PipelinePool({ threads: 0 });
   const store = new ObjectStore({ meta, backends, pipeline, masterKey: crypto.randomBytes(32), ...o.store });

@@ -67,7 +67,6 @@ async function errorCode(promise: Promise<unknown>): Promise<string | undefined>
   return undefined;
 }
 
-
 const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** S3 listing by definition: roll every matching key up, keep entries after startAfter, sort, cut. */
@@ -131,7 +130,6 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       return taken.map((s) => `${s.backend}/${s.key}`).sort();
     }
 
-
     describe('buckets', () => {
       it('creates, lists sorted, refuses duplicates and keeps settings', async () => {
         await meta.createBucket('zeta');
@@ -139,8 +137,14 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await errorCode(meta.createBucket('zeta'))).toBe('BucketAlreadyExists');
         expect((await meta.listBuckets()).map((b) => b.name)).toEqual(['alpha', 'zeta']);
         expect((await meta.getBucket('alpha'))?.settings).toEqual({ versioning: 'Enabled', owner: 'AK1' });
-        const replaced = await meta.updateBucketSettings('alpha', () => ({ erasure: { dataShards: 10, parityShards: 4 } }));
-        expect(replaced).toEqual({ name: 'alpha', created: expect.any(Number), settings: { erasure: { dataShards: 10, parityShards: 4 } } });
+        const replaced = await meta.updateBucketSettings('alpha', () => ({
+          erasure: { dataShards: 10, parityShards: 4 },
+        }));
+        expect(replaced).toEqual({
+          name: 'alpha',
+          created: expect.any(Number),
+          settings: { erasure: { dataShards: 10, parityShards: 4 } },
+        });
         expect((await meta.getBucket('alpha'))?.settings).toEqual({ erasure: { dataShards: 10, parityShards: 4 } });
         expect(await meta.getBucket('nope')).toBeNull();
         expect(await errorCode(meta.updateBucketSettings('nope', (settings) => settings))).toBe('NoSuchBucket');
@@ -160,7 +164,9 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await expect(refused).rejects.toThrow('refused');
         expect((await meta.getBucket('b'))?.settings).toEqual({ owner: 'AK1', versioning: 'Suspended', cors });
         // A setting made undefined is gone.
-        expect((await meta.updateBucketSettings('b', (settings) => ({ ...settings, cors: undefined }))).settings).toEqual({ owner: 'AK1', versioning: 'Suspended' });
+        expect(
+          (await meta.updateBucketSettings('b', (settings) => ({ ...settings, cors: undefined }))).settings,
+        ).toEqual({ owner: 'AK1', versioning: 'Suspended' });
       });
 
       it('deletes only an empty bucket', async () => {
@@ -220,7 +226,10 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
 
       it('copies onto itself to replace the headers without releasing any chunk', async () => {
         await meta.putObject('b', 'a', manifest('m1'));
-        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'a', { contentType: 'image/png', metadata: { 'x-amz-meta-new': '1' } }))!;
+        const { manifest: copy, previous } = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'a', {
+          contentType: 'image/png',
+          metadata: { 'x-amz-meta-new': '1' },
+        }))!;
         expect(previous?.id).toBe('m1');
         expect(copy.contentType).toBe('image/png');
         expect(copy.metadata).toEqual({ 'x-amz-meta-new': '1' });
@@ -229,10 +238,21 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       });
 
       it("keeps an object's ACL and tags: a copy takes those given with its headers, an update changes them in place", async () => {
-        const acl = { owner: { id: 'o', displayName: 'O' }, grants: [{ grantee: { type: 'Group' as const, uri: 'http://acs.amazonaws.com/groups/global/AllUsers' }, permission: 'READ' as const }] };
+        const acl = {
+          owner: { id: 'o', displayName: 'O' },
+          grants: [
+            {
+              grantee: { type: 'Group' as const, uri: 'http://acs.amazonaws.com/groups/global/AllUsers' },
+              permission: 'READ' as const,
+            },
+          ],
+        };
         await meta.putObject('b', 'a', { ...manifest('m1'), acl, tags: { project: 'x' } });
         expect(await meta.getObject('b', 'a')).toMatchObject({ acl, tags: { project: 'x' } });
-        const copy = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'c', { metadata: {}, tags: { project: 'y' } }))!.manifest;
+        const copy = (await meta.copyObject({ bucket: 'b', key: 'a' }, 'b', 'c', {
+          metadata: {},
+          tags: { project: 'y' },
+        }))!.manifest;
         expect([copy.acl, copy.tags]).toEqual([undefined, { project: 'y' }]);
         expect(await meta.updateObject('b', 'a', 'm1', { ...manifest('m1'), tags: { project: 'z' } })).toBe(true);
         expect(await meta.getObject('b', 'a')).toMatchObject({ id: 'm1', tags: { project: 'z' } });
@@ -244,7 +264,9 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.putObject('b', 'a', manifest('m1'));
         expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm0' }, 'b', 'c')).toBeNull();
         expect(await meta.getObject('b', 'c')).toBeNull();
-        expect((await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'c'))?.manifest.chunks).toEqual(manifest('m1').chunks);
+        expect((await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'c'))?.manifest.chunks).toEqual(
+          manifest('m1').chunks,
+        );
         await meta.deleteObject('b', 'a');
         expect(await meta.copyObject({ bucket: 'b', key: 'a', id: 'm1' }, 'b', 'd')).toBeNull();
         expect(await errorCode(meta.copyObject({ bucket: 'nope', key: 'a', id: 'm1' }, 'b', 'd'))).toBe('NoSuchBucket');
@@ -258,7 +280,12 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect((await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.key)).toEqual(['x', 'y']);
         // One bad manifest (a null etag breaks a NOT NULL constraint) rolls the whole batch back.
         const bad = { ...manifest('m4'), etag: null as unknown as string };
-        await expect(meta.putObjects('b', [{ key: 'z', manifest: manifest('m3') }, { key: 'w', manifest: bad }])).rejects.toThrow();
+        await expect(
+          meta.putObjects('b', [
+            { key: 'z', manifest: manifest('m3') },
+            { key: 'w', manifest: bad },
+          ]),
+        ).rejects.toThrow();
         expect(await meta.getObject('b', 'z')).toBeNull();
         expect(await drainDeletes()).toEqual([]);
       });
@@ -273,7 +300,9 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       /** Every entry of the bucket's version listing, one field string each. */
       async function allVersions(bucket: string, prefix?: string): Promise<string[]> {
         const page = await meta.listVersions({ bucket, prefix });
-        return page.versions.map((v) => `${v.key} ${v.object ? v.object.etag : 'marker'}${v.isLatest ? ' latest' : ''}`);
+        return page.versions.map(
+          (v) => `${v.key} ${v.object ? v.object.etag : 'marker'}${v.isLatest ? ' latest' : ''}`,
+        );
       }
 
       it('keeps every version in an Enabled bucket, each with its own id, the newest read by default', async () => {
@@ -300,13 +329,21 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await allVersions('v')).toEqual(['k marker latest', 'k etag-m1']);
         expect(await errorCode(meta.deleteBucket('v'))).toBe('BucketNotEmpty');
 
-        expect(await meta.deleteObject('v', 'k', deleted.versionId!)).toEqual({ removed: null, versionId: deleted.versionId, deleteMarker: true });
+        expect(await meta.deleteObject('v', 'k', deleted.versionId!)).toEqual({
+          removed: null,
+          versionId: deleted.versionId,
+          deleteMarker: true,
+        });
         expect(await meta.getObject('v', 'k')).toEqual(v1);
         expect((await meta.listObjects({ bucket: 'v' })).entries.map((e) => e.etag)).toEqual(['etag-m1']);
         expect(await drainDeletes()).toEqual([]);
 
         // Removing a version by id is for good: its chunks go; an unknown id changes nothing.
-        expect(await meta.deleteObject('v', 'k', 'no-such-version')).toEqual({ removed: null, versionId: null, deleteMarker: false });
+        expect(await meta.deleteObject('v', 'k', 'no-such-version')).toEqual({
+          removed: null,
+          versionId: null,
+          deleteMarker: false,
+        });
         expect((await meta.deleteObject('v', 'k', v1.versionId!)).removed).toEqual(v1);
         expect(await drainDeletes()).toEqual(names(shardsOf(...v1.chunks)));
         expect(await meta.getVersion('v', 'k')).toBeNull();
@@ -355,18 +392,39 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
           ['c', 'null', true, 'etag-m3'],
         ]);
         expect(await meta.getVersion('b', 'a', 'null')).toEqual({ manifest: manifest('m2') });
-        expect(await meta.deleteObject('b', 'a', 'null')).toEqual({ removed: manifest('m2'), versionId: 'null', deleteMarker: false });
+        expect(await meta.deleteObject('b', 'a', 'null')).toEqual({
+          removed: manifest('m2'),
+          versionId: 'null',
+          deleteMarker: false,
+        });
       });
 
       it('pages through versions, the history of a key split across pages, with prefixes rolled up', async () => {
-        for (const [key, n] of [['a', 3], ['b/1', 2], ['b/2', 1], ['c', 4]] as const) {
+        for (const [key, n] of [
+          ['a', 3],
+          ['b/1', 2],
+          ['b/2', 1],
+          ['c', 4],
+        ] as const) {
           for (let i = 0; i < n; i++) await meta.putObject('v', key, manifest(`${key}-${i}`));
         }
         await meta.deleteObject('v', 'c');
         const everything = await meta.listVersions({ bucket: 'v' });
         expect(everything.isTruncated).toBe(false);
         const flat = everything.versions.map((v) => `${v.key}:${v.object?.etag ?? 'marker'}${v.isLatest ? '*' : ''}`);
-        expect(flat).toEqual(['a:etag-a-2*', 'a:etag-a-1', 'a:etag-a-0', 'b/1:etag-b/1-1*', 'b/1:etag-b/1-0', 'b/2:etag-b/2-0*', 'c:marker*', 'c:etag-c-3', 'c:etag-c-2', 'c:etag-c-1', 'c:etag-c-0']);
+        expect(flat).toEqual([
+          'a:etag-a-2*',
+          'a:etag-a-1',
+          'a:etag-a-0',
+          'b/1:etag-b/1-1*',
+          'b/1:etag-b/1-0',
+          'b/2:etag-b/2-0*',
+          'c:marker*',
+          'c:etag-c-3',
+          'c:etag-c-2',
+          'c:etag-c-1',
+          'c:etag-c-0',
+        ]);
         for (const maxKeys of [1, 2, 3, 4, 5]) {
           const seen: typeof everything.versions = [];
           let keyMarker: string | undefined;
@@ -389,7 +447,11 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         const rest = await meta.listVersions({ bucket: 'v', delimiter: '/', keyMarker: 'b/' });
         expect(rest.versions.map((v) => v.key)).toEqual(['c', 'c', 'c', 'c', 'c']);
         expect(rest.commonPrefixes).toEqual([]);
-        expect((await meta.listVersions({ bucket: 'v', prefix: 'b/' })).versions.map((v) => v.key)).toEqual(['b/1', 'b/1', 'b/2']);
+        expect((await meta.listVersions({ bucket: 'v', prefix: 'b/' })).versions.map((v) => v.key)).toEqual([
+          'b/1',
+          'b/1',
+          'b/2',
+        ]);
         expect((await meta.listVersions({ bucket: 'v', maxKeys: 0 })).versions).toEqual([]);
       });
 
@@ -397,14 +459,21 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         const shared = chunk('shared');
         const v1 = (await meta.putObject('v', 'src', manifest('m1', [shared]))).manifest;
         await meta.putObject('v', 'src', manifest('m2'));
-        const copy = (await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId }, 'b', 'dst'))!.manifest;
+        const copy = (await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId }, 'b', 'dst'))!
+          .manifest;
         expect(copy.chunks).toEqual([shared]);
         expect(copy.versionId).toBeUndefined();
-        expect(await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId, id: 'other' }, 'b', 'dst2')).toBeNull();
+        expect(
+          await meta.copyObject({ bucket: 'v', key: 'src', versionId: v1.versionId, id: 'other' }, 'b', 'dst2'),
+        ).toBeNull();
         const marker = await meta.deleteObject('v', 'src');
         expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src' }, 'b', 'x'))).toBe('NoSuchKey');
-        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: marker.versionId! }, 'b', 'x'))).toBe('InvalidRequest');
-        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: 'gone' }, 'b', 'x'))).toBe('NoSuchKey');
+        expect(
+          await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: marker.versionId! }, 'b', 'x')),
+        ).toBe('InvalidRequest');
+        expect(await errorCode(meta.copyObject({ bucket: 'v', key: 'src', versionId: 'gone' }, 'b', 'x'))).toBe(
+          'NoSuchKey',
+        );
         await meta.deleteObject('v', 'src', v1.versionId!);
         expect(await drainDeletes()).toEqual([]);
         await meta.deleteObject('b', 'dst');
@@ -416,15 +485,23 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.putObject('v', 'src', manifest('m2'));
         await meta.createUpload('b', 'mp', 'u1', { metadata: {} });
         const part = { etag: 'e1', size: 100, chunks: v1.chunks };
-        expect(await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm2' })).toBe(false);
-        expect(await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm1' })).toBe(true);
+        expect(
+          await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm2' }),
+        ).toBe(false);
+        expect(
+          await meta.putCopiedPart('u1', 1, part, { bucket: 'v', key: 'src', versionId: v1.versionId, id: 'm1' }),
+        ).toBe(true);
       });
 
       it('completes a multipart upload into a new version', async () => {
         await meta.putObject('v', 'mp', manifest('m1'));
         await meta.createUpload('v', 'mp', 'u1', { metadata: {} });
         await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)] });
-        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'obj', etag: 'x-1', lastModified: 5 });
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], {
+          id: 'obj',
+          etag: 'x-1',
+          lastModified: 5,
+        });
         expect(done.manifest.versionId).toBeDefined();
         expect(done.previous).toBeNull();
         expect(await allVersions('v')).toEqual(['mp x-1 latest', 'mp etag-m1']);
@@ -471,7 +548,12 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
 
     describe('object lock', () => {
       const DAY = 24 * 3600 * 1000;
-      beforeEach(() => meta.createBucket('w', { versioning: 'Enabled', objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } } }));
+      beforeEach(() =>
+        meta.createBucket('w', {
+          versioning: 'Enabled',
+          objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } },
+        }),
+      );
 
       it('locks new versions with the default retention; a locked version is not deleted by id, a marker still goes on top', async () => {
         const before = Date.now();
@@ -488,19 +570,60 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       });
 
       it('COMPLIANCE only lengthens; GOVERNANCE shortens with a bypass; a legal hold holds whatever the retention', async () => {
-        const v1 = (await meta.putObject('w', 'k', { ...manifest('m1'), lock: { mode: 'COMPLIANCE', retainUntil: Date.now() + DAY } })).manifest;
+        const v1 = (
+          await meta.putObject('w', 'k', {
+            ...manifest('m1'),
+            lock: { mode: 'COMPLIANCE', retainUntil: Date.now() + DAY },
+          })
+        ).manifest;
         const later = Date.now() + 2 * DAY;
-        expect((await meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: later } })).lock).toEqual({ mode: 'COMPLIANCE', retainUntil: later });
-        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'COMPLIANCE', retainUntil: Date.now() } }, true))).toBe('AccessDenied');
-        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: { mode: 'GOVERNANCE', retainUntil: later } }, true))).toBe('AccessDenied');
-        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: null }, true))).toBe('AccessDenied');
-        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+        expect(
+          (
+            await meta.updateObjectLock('w', 'k', v1.versionId, {
+              retention: { mode: 'COMPLIANCE', retainUntil: later },
+            })
+          ).lock,
+        ).toEqual({ mode: 'COMPLIANCE', retainUntil: later });
+        expect(
+          await errorCode(
+            meta.updateObjectLock(
+              'w',
+              'k',
+              v1.versionId,
+              { retention: { mode: 'COMPLIANCE', retainUntil: Date.now() } },
+              true,
+            ),
+          ),
+        ).toBe('AccessDenied');
+        expect(
+          await errorCode(
+            meta.updateObjectLock(
+              'w',
+              'k',
+              v1.versionId,
+              { retention: { mode: 'GOVERNANCE', retainUntil: later } },
+              true,
+            ),
+          ),
+        ).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'k', v1.versionId, { retention: null }, true))).toBe(
+          'AccessDenied',
+        );
+        expect(await errorCode(meta.deleteObject('w', 'k', v1.versionId, { bypassGovernance: true }))).toBe(
+          'AccessDenied',
+        );
 
         const v2 = (await meta.putObject('w', 'g', manifest('m2'))).manifest;
-        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { retention: null }))).toBe('AccessDenied');
+        expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { retention: null }))).toBe(
+          'AccessDenied',
+        );
         await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true });
-        expect((await meta.updateObjectLock('w', 'g', undefined, { retention: null }, true)).lock).toEqual({ legalHold: true });
-        expect(await errorCode(meta.deleteObject('w', 'g', v2.versionId, { bypassGovernance: true }))).toBe('AccessDenied');
+        expect((await meta.updateObjectLock('w', 'g', undefined, { retention: null }, true)).lock).toEqual({
+          legalHold: true,
+        });
+        expect(await errorCode(meta.deleteObject('w', 'g', v2.versionId, { bypassGovernance: true }))).toBe(
+          'AccessDenied',
+        );
         await meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: false });
         await meta.deleteObject('w', 'g', v2.versionId);
         expect(await errorCode(meta.updateObjectLock('w', 'g', v2.versionId, { legalHold: true }))).toBe('NoSuchKey');
@@ -521,7 +644,21 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       beforeEach(() => meta.createBucket('b'));
 
       it('orders keys by their UTF-8 bytes, not UTF-16 code units', async () => {
-        const keys = ['z', 'a', 'Z', '~', '\u0080', 'é', 'ÿ', '\uFFFD', '\u{1F600}', 'a/b', 'ab', '\u{10FFFF}', 'e\u0301'];
+        const keys = [
+          'z',
+          'a',
+          'Z',
+          '~',
+          '\u0080',
+          'é',
+          'ÿ',
+          '\uFFFD',
+          '\u{1F600}',
+          'a/b',
+          'ab',
+          '\u{10FFFF}',
+          'e\u0301',
+        ];
         for (const key of keys) await meta.putObject('b', key, manifest(`m-${key}`));
         const listed = (await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.key);
         expect(listed).toEqual([...keys].sort(byBytes));
@@ -533,33 +670,57 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
 
       it('keeps size, etag and modification time in the listing', async () => {
         await meta.putObject('b', 'k', manifest('m1', [chunk('c1', 1234)]));
-        expect((await meta.listObjects({ bucket: 'b' })).entries).toEqual([{ key: 'k', size: 1234, etag: 'etag-m1', lastModified: 1_700_000_000_000 }]);
+        expect((await meta.listObjects({ bucket: 'b' })).entries).toEqual([
+          { key: 'k', size: 1234, etag: 'etag-m1', lastModified: 1_700_000_000_000 },
+        ]);
       });
 
       it('rolls up common prefixes, counts them toward maxKeys and resumes after them', async () => {
         for (const key of ['a/1', 'a/2', 'b', 'c/x/1', 'c/y', 'd']) await meta.putObject('b', key, manifest(key));
         const first = await meta.listObjects({ bucket: 'b', delimiter: '/', maxKeys: 2 });
-        expect(first).toEqual({ entries: [expect.objectContaining({ key: 'b' })], commonPrefixes: ['a/'], isTruncated: true, nextMarker: 'b' });
+        expect(first).toEqual({
+          entries: [expect.objectContaining({ key: 'b' })],
+          commonPrefixes: ['a/'],
+          isTruncated: true,
+          nextMarker: 'b',
+        });
         const second = await meta.listObjects({ bucket: 'b', delimiter: '/', maxKeys: 2, startAfter: 'b' });
         expect(second.commonPrefixes).toEqual(['c/']);
         expect(second.entries.map((e) => e.key)).toEqual(['d']);
         expect(second.isTruncated).toBe(false);
         // A marker inside a common prefix skips the rest of it.
-        expect((await meta.listObjects({ bucket: 'b', delimiter: '/', startAfter: 'a/1' })).commonPrefixes).toEqual(['c/']);
-        expect(await meta.listObjects({ bucket: 'b', prefix: 'c/', delimiter: '/' })).toMatchObject({ commonPrefixes: ['c/x/'], entries: [{ key: 'c/y' }] });
-        expect(await meta.listObjects({ bucket: 'b', maxKeys: 0 })).toEqual({ entries: [], commonPrefixes: [], isTruncated: false, nextMarker: null });
+        expect((await meta.listObjects({ bucket: 'b', delimiter: '/', startAfter: 'a/1' })).commonPrefixes).toEqual([
+          'c/',
+        ]);
+        expect(await meta.listObjects({ bucket: 'b', prefix: 'c/', delimiter: '/' })).toMatchObject({
+          commonPrefixes: ['c/x/'],
+          entries: [{ key: 'c/y' }],
+        });
+        expect(await meta.listObjects({ bucket: 'b', maxKeys: 0 })).toEqual({
+          entries: [],
+          commonPrefixes: [],
+          isTruncated: false,
+          nextMarker: null,
+        });
       });
 
       it('matches a brute-force reference on random key sets (seeded)', async () => {
         const random = mulberry32(20240611);
         const alphabet = ['a', 'b', '/', '.', 'é', 'ÿ', '\u0080', '\uFFFD', '\u{1F600}', 'z'];
-        const word = (max: number): string => Array.from({ length: 1 + Math.floor(random() * max) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+        const word = (max: number): string =>
+          Array.from(
+            { length: 1 + Math.floor(random() * max) },
+            () => alphabet[Math.floor(random() * alphabet.length)],
+          ).join('');
         const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)];
         for (let round = 0; round < 4; round++) {
           const bucket = `r${round}`;
           await meta.createBucket(bucket);
           const keys = [...new Set(Array.from({ length: 250 }, () => word(6)))];
-          await meta.putObjects(bucket, keys.map((key) => ({ key, manifest: manifest(`${bucket}-${key}`, []) })));
+          await meta.putObjects(
+            bucket,
+            keys.map((key) => ({ key, manifest: manifest(`${bucket}-${key}`, []) })),
+          );
           for (let query = 0; query < 250; query++) {
             const key = pick(keys);
             const options: ListObjectsOptions = {
@@ -572,7 +733,15 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
             const label = JSON.stringify(options);
             const expected = referenceList(keys, options);
             const actual = await meta.listObjects(options);
-            expect({ keys: actual.entries.map((e) => e.key), prefixes: actual.commonPrefixes, isTruncated: actual.isTruncated, nextMarker: actual.nextMarker }, label).toEqual(expected);
+            expect(
+              {
+                keys: actual.entries.map((e) => e.key),
+                prefixes: actual.commonPrefixes,
+                isTruncated: actual.isTruncated,
+                nextMarker: actual.nextMarker,
+              },
+              label,
+            ).toEqual(expected);
             // Paging by nextMarker visits exactly what one long listing returns.
             if (options.maxKeys! > 0 && options.maxKeys! < 10) {
               const all = referenceList(keys, { ...options, maxKeys: 1_000_000 });
@@ -606,14 +775,28 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.putPart('u1', 2, { etag: 'e2b', size: 5 * MiB, chunks: [p2b] });
         expect(await drainDeletes()).toEqual(names(shardsOf(p2)));
         const first = await meta.listParts('u1', 0, 2);
-        expect(first.parts.map((p) => [p.partNumber, p.etag])).toEqual([[1, 'e1'], [2, 'e2b']]);
+        expect(first.parts.map((p) => [p.partNumber, p.etag])).toEqual([
+          [1, 'e1'],
+          [2, 'e2b'],
+        ]);
         expect(first).toMatchObject({ isTruncated: true, nextPartNumberMarker: 2 });
-        expect(await meta.listParts('u1', 2, 2)).toMatchObject({ parts: [{ partNumber: 3, size: 10 }], isTruncated: false, nextPartNumberMarker: null });
+        expect(await meta.listParts('u1', 2, 2)).toMatchObject({
+          parts: [{ partNumber: 3, size: 10 }],
+          isTruncated: false,
+          nextPartNumberMarker: null,
+        });
         expect(await errorCode(meta.listParts('nope'))).toBe('NoSuchUpload');
       });
 
       it('completes by concatenating the chosen parts and releases the parts left out', async () => {
-        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: '"e1"' }, { partNumber: 3, etag: 'e3' }], { id: 'obj1', etag: 'x-2', lastModified: 5 });
+        const done = await meta.completeUpload(
+          'u1',
+          [
+            { partNumber: 1, etag: '"e1"' },
+            { partNumber: 3, etag: 'e3' },
+          ],
+          { id: 'obj1', etag: 'x-2', lastModified: 5 },
+        );
         expect(done.bucket).toBe('b');
         expect(done.key).toBe('big');
         expect(done.previous).toBeNull();
@@ -631,7 +814,11 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await meta.getObject('b', 'big')).toEqual(done.manifest);
         expect(await drainDeletes()).toEqual(names(shardsOf(p2)));
         expect(await meta.getUpload('u1')).toBeNull();
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'x', etag: 'x', lastModified: 0 }))).toBe('NoSuchUpload');
+        expect(
+          await errorCode(
+            meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], { id: 'x', etag: 'x', lastModified: 0 }),
+          ),
+        ).toBe('NoSuchUpload');
         await meta.deleteObject('b', 'big');
         expect(await drainDeletes()).toEqual(names(shardsOf(p1, p3)));
       });
@@ -640,22 +827,72 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         const acl = { owner: { id: 'o', displayName: 'O' }, grants: [] };
         await meta.createUpload('b', 'tagged', 'u2', { metadata: {}, acl, tags: { k: 'v' } });
         await meta.putPart('u2', 1, { etag: 'e', size: 10, chunks: [chunk('q1', 10)] });
-        const done = await meta.completeUpload('u2', [{ partNumber: 1, etag: 'e' }], { id: 'obj2', etag: 'x-1', lastModified: 5 });
+        const done = await meta.completeUpload('u2', [{ partNumber: 1, etag: 'e' }], {
+          id: 'obj2',
+          etag: 'x-1',
+          lastModified: 5,
+        });
         expect([done.manifest.acl, done.manifest.tags]).toEqual([acl, { k: 'v' }]);
       });
 
       it('rejects bad completions and leaves the upload as it was', async () => {
         const fields = { id: 'o', etag: 'x', lastModified: 0 };
         expect(await errorCode(meta.completeUpload('u1', [], fields))).toBe('MalformedXML');
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 2, etag: 'e2' }, { partNumber: 1, etag: 'e1' }], fields))).toBe('InvalidPartOrder');
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }, { partNumber: 1, etag: 'e1' }], fields))).toBe('InvalidPartOrder');
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'wrong' }], fields))).toBe('InvalidPart');
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 4, etag: 'e4' }], fields))).toBe('InvalidPart');
-        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 3, etag: 'e3' }, { partNumber: 4, etag: 'e4' }], fields))).toBe('InvalidPart');
         expect(
-          await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }, { partNumber: 2, etag: 'e2' }], { ...fields, minPartSize: 5 * MiB + 1 })),
+          await errorCode(
+            meta.completeUpload(
+              'u1',
+              [
+                { partNumber: 2, etag: 'e2' },
+                { partNumber: 1, etag: 'e1' },
+              ],
+              fields,
+            ),
+          ),
+        ).toBe('InvalidPartOrder');
+        expect(
+          await errorCode(
+            meta.completeUpload(
+              'u1',
+              [
+                { partNumber: 1, etag: 'e1' },
+                { partNumber: 1, etag: 'e1' },
+              ],
+              fields,
+            ),
+          ),
+        ).toBe('InvalidPartOrder');
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'wrong' }], fields))).toBe(
+          'InvalidPart',
+        );
+        expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 4, etag: 'e4' }], fields))).toBe('InvalidPart');
+        expect(
+          await errorCode(
+            meta.completeUpload(
+              'u1',
+              [
+                { partNumber: 3, etag: 'e3' },
+                { partNumber: 4, etag: 'e4' },
+              ],
+              fields,
+            ),
+          ),
+        ).toBe('InvalidPart');
+        expect(
+          await errorCode(
+            meta.completeUpload(
+              'u1',
+              [
+                { partNumber: 1, etag: 'e1' },
+                { partNumber: 2, etag: 'e2' },
+              ],
+              { ...fields, minPartSize: 5 * MiB + 1 },
+            ),
+          ),
         ).toBe('EntityTooSmall');
-        expect(await errorCode(meta.completeUpload('nope', [{ partNumber: 1, etag: 'e1' }], fields))).toBe('NoSuchUpload');
+        expect(await errorCode(meta.completeUpload('nope', [{ partNumber: 1, etag: 'e1' }], fields))).toBe(
+          'NoSuchUpload',
+        );
         expect((await meta.listParts('u1')).parts.map((p) => p.partNumber)).toEqual([1, 2, 3]);
         expect(await meta.getObject('b', 'big')).toBeNull();
         expect(await drainDeletes()).toEqual([]);
@@ -675,7 +912,9 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.abortUpload('u1');
         expect(await drainDeletes()).toEqual(names(shardsOf(p1, p2, p3, shared)));
         await meta.putObject('b', 'src', manifest('m2', []));
-        expect(await errorCode(meta.putCopiedPart('u1', 1, part, { bucket: 'b', key: 'src', id: 'm2' }))).toBe('NoSuchUpload');
+        expect(await errorCode(meta.putCopiedPart('u1', 1, part, { bucket: 'b', key: 'src', id: 'm2' }))).toBe(
+          'NoSuchUpload',
+        );
       });
 
       it('aborts, releasing every part', async () => {
@@ -693,15 +932,32 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         const keysAndIds = (r: ListUploadsResult) => r.uploads.map((u) => `${u.key}:${u.uploadId}`);
         expect(keysAndIds(await meta.listUploads('b'))).toEqual(['big:u0', 'big:u1', 'dir/x:u2', 'dir/y:u3', 'z:u4']);
         const first = await meta.listUploads('b', { delimiter: '/', maxUploads: 1 });
-        expect(first).toMatchObject({ commonPrefixes: [], isTruncated: true, nextKeyMarker: 'big', nextUploadIdMarker: 'u0' });
-        const second = await meta.listUploads('b', { delimiter: '/', maxUploads: 2, keyMarker: 'big', uploadIdMarker: 'u0' });
+        expect(first).toMatchObject({
+          commonPrefixes: [],
+          isTruncated: true,
+          nextKeyMarker: 'big',
+          nextUploadIdMarker: 'u0',
+        });
+        const second = await meta.listUploads('b', {
+          delimiter: '/',
+          maxUploads: 2,
+          keyMarker: 'big',
+          uploadIdMarker: 'u0',
+        });
         expect(keysAndIds(second)).toEqual(['big:u1']);
-        expect(second).toMatchObject({ commonPrefixes: ['dir/'], isTruncated: true, nextKeyMarker: 'dir/', nextUploadIdMarker: null });
+        expect(second).toMatchObject({
+          commonPrefixes: ['dir/'],
+          isTruncated: true,
+          nextKeyMarker: 'dir/',
+          nextUploadIdMarker: null,
+        });
         const third = await meta.listUploads('b', { delimiter: '/', keyMarker: 'dir/' });
         expect(keysAndIds(third)).toEqual(['z:u4']);
         expect(third.isTruncated).toBe(false);
         expect(keysAndIds(await meta.listUploads('b', { keyMarker: 'big' }))).toEqual(['dir/x:u2', 'dir/y:u3', 'z:u4']);
-        expect(keysAndIds(await meta.listUploads('b', { prefix: 'dir/', keyMarker: 'dir/x', uploadIdMarker: 'u1' }))).toEqual(['dir/x:u2', 'dir/y:u3']);
+        expect(
+          keysAndIds(await meta.listUploads('b', { prefix: 'dir/', keyMarker: 'dir/x', uploadIdMarker: 'u1' })),
+        ).toEqual(['dir/x:u2', 'dir/y:u3']);
         expect(await meta.getUpload('u2')).toMatchObject({ bucket: 'b', key: 'dir/x', headers: { metadata: {} } });
       });
     });
@@ -795,7 +1051,11 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.createAccessKey('AK2', secret, 'second');
         await meta.createAccessKey('AK1', Buffer.from('x'), 'first');
         expect(await errorCode(meta.createAccessKey('AK1', secret, 'again'))).toBe('AccessKeyAlreadyExists');
-        expect(await meta.getAccessKey('AK2')).toMatchObject({ accessKeyId: 'AK2', encryptedSecret: secret, name: 'second' });
+        expect(await meta.getAccessKey('AK2')).toMatchObject({
+          accessKeyId: 'AK2',
+          encryptedSecret: secret,
+          name: 'second',
+        });
         expect((await meta.listAccessKeys()).map((k) => k.accessKeyId)).toEqual(['AK1', 'AK2']);
         await meta.deleteAccessKey('AK2');
         expect(await meta.getAccessKey('AK2')).toBeNull();

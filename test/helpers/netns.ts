@@ -51,7 +51,10 @@ export function makeTestHost(i: number): TestHost {
     cut: () => ip('link', 'set', host, 'down'),
     heal: () => ip('link', 'set', host, 'up'),
     remove: () => {
-      for (const args of [['link', 'del', host], ['netns', 'del', name]]) {
+      for (const args of [
+        ['link', 'del', host],
+        ['netns', 'del', name],
+      ]) {
         try {
           ip(...args);
         } catch {

@@ -237,8 +237,16 @@ export function liveValues(files: NamespaceFiles): LiveValue[] {
       if (!dataFile) throw new Error(`item ${item.key.toString('hex')} names missing data file ${dataId}`);
       const entry = dataFile.entries.find((e) => e.offset === item.dataOffset);
       if (!entry) throw new Error(`item ${item.key.toString('hex')}: no data entry at d${dataId}:${item.dataOffset}`);
-      if (!entry.key.equals(item.key)) throw new Error(`item ${item.key.toString('hex')}: data entry has key ${entry.key.toString('hex')}`);
-      out.push({ key: item.key, value: entry.payload, crc: item.crc, timestamp: item.timestamp, indexId, indexOffset: item.offset });
+      if (!entry.key.equals(item.key))
+        throw new Error(`item ${item.key.toString('hex')}: data entry has key ${entry.key.toString('hex')}`);
+      out.push({
+        key: item.key,
+        value: entry.payload,
+        crc: item.crc,
+        timestamp: item.timestamp,
+        indexId,
+        indexOffset: item.offset,
+      });
     }
   });
   return out;

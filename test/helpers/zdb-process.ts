@@ -125,8 +125,15 @@ async function startOnce(options: StartZdbOptions, tmp: string): Promise<ZdbProc
     const gone = spawnError ?? (child.exitCode !== null || child.signalCode !== null);
     if (gone || Date.now() > deadline) {
       await stop();
-      const why = spawnError ? `could not start: ${spawnError.message}` : gone ? `exited (${child.exitCode ?? child.signalCode})` : 'did not answer PING in time';
-      throw new StartError(`zdb ${options.bin} ${args.join(' ')} ${why}\n--- output ---\n${output}`, /address already in use|EADDRINUSE/i.test(output));
+      const why = spawnError
+        ? `could not start: ${spawnError.message}`
+        : gone
+          ? `exited (${child.exitCode ?? child.signalCode})`
+          : 'did not answer PING in time';
+      throw new StartError(
+        `zdb ${options.bin} ${args.join(' ')} ${why}\n--- output ---\n${output}`,
+        /address already in use|EADDRINUSE/i.test(output),
+      );
     }
     if (await answersPing(target)) break;
     await new Promise((r) => setTimeout(r, 50));

@@ -154,7 +154,10 @@ export class Session {
     const reply = render(await conn.cmd(...args));
     this.record(args, reply, opts);
     if (check !== undefined) {
-      const where = `${this.kind}: ${args.map((a) => esc(a)).join(' ').slice(0, 120)}`;
+      const where = `${this.kind}: ${args
+        .map((a) => esc(a))
+        .join(' ')
+        .slice(0, 120)}`;
       if (typeof check === 'function') check(reply);
       else expect(reply, where).toEqual(check);
     }

@@ -21,8 +21,18 @@ const report = (zdbState: 'up' | 'down'): NodeReport => ({
     cores: 4,
     memoryBytes: 8 << 30,
     disks: [
-      { name: 'disk0', totalBytes: 1000, freeBytes: 600, zdb: { port: 9900, state: 'up', namespaces: 2, usedBytes: 300 } },
-      { name: 'disk1', totalBytes: 2000, freeBytes: 1500, zdb: { port: 9901, state: zdbState, namespaces: 0, usedBytes: 0 } },
+      {
+        name: 'disk0',
+        totalBytes: 1000,
+        freeBytes: 600,
+        zdb: { port: 9900, state: 'up', namespaces: 2, usedBytes: 300 },
+      },
+      {
+        name: 'disk1',
+        totalBytes: 2000,
+        freeBytes: 1500,
+        zdb: { port: 9901, state: zdbState, namespaces: 0, usedBytes: 0 },
+      },
     ],
   },
 });
@@ -36,7 +46,10 @@ describe('Registry in meta.db', () => {
     const { farmerToken, farmId } = reg.createFarm('farm-1', 1_000);
     const node = new Signer(identityFromSeed(crypto.randomBytes(32)));
     const t0 = Date.now();
-    reg.acceptRegistration(node.sign(REGISTER_KIND, REGISTRY_AUDIENCE, { ...report('up'), farmToken: farmerToken }, t0), t0);
+    reg.acceptRegistration(
+      node.sign(REGISTER_KIND, REGISTRY_AUDIENCE, { ...report('up'), farmToken: farmerToken }, t0),
+      t0,
+    );
     reg.acceptHeartbeat(node.id, node.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report('down'), t0 + 500), t0 + 500);
 
     const [n] = reg.listNodes();

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_USERS, AUTHENTICATED_USERS, cannedAcl, canonicalId, headerGrants, ownerOf } from '../../gateway/auth/acl.js';
+import {
+  ALL_USERS,
+  AUTHENTICATED_USERS,
+  cannedAcl,
+  canonicalId,
+  headerGrants,
+  ownerOf,
+} from '../../gateway/auth/acl.js';
 import { ACCOUNT_ID, decide, type AccessRequest, type Principal } from '../../gateway/auth/authorize.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy, type Policy } from '../../gateway/auth/policy.js';
 import type { RequestContext } from '../../gateway/auth/policy-conditions.js';
@@ -17,9 +24,30 @@ function policy(statements: unknown[]): Policy {
   return parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: statements }), BUCKET);
 }
 
-function request(principal: Principal, action: string, key: string | null, more: Partial<AccessRequest> = {}): AccessRequest {
-  const right = action.startsWith('s3:Get') || action === 's3:ListBucket' ? 'read' : action.includes('Policy') || action.includes('Acl') ? 'owner' : 'write';
-  return { principal, action, right, bucket: BUCKET, key, context: {}, policy: null, bucketAcl: PRIVATE, objectAcl: null, ...more };
+function request(
+  principal: Principal,
+  action: string,
+  key: string | null,
+  more: Partial<AccessRequest> = {},
+): AccessRequest {
+  const right =
+    action.startsWith('s3:Get') || action === 's3:ListBucket'
+      ? 'read'
+      : action.includes('Policy') || action.includes('Acl')
+        ? 'owner'
+        : 'write';
+  return {
+    principal,
+    action,
+    right,
+    bucket: BUCKET,
+    key,
+    context: {},
+    policy: null,
+    bucketAcl: PRIVATE,
+    objectAcl: null,
+    ...more,
+  };
 }
 
 const allowed = (r: AccessRequest): boolean => decide(r).allowed;
@@ -52,28 +80,56 @@ describe('the authorisation decision', () => {
       { Effect: 'Deny', Principal: '*', Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
     ]);
     const writer: Principal = { kind: 'key', accessKeyId: 'W', grants: { read: true, write: true, owner: false } };
-    expect(decide(request(writer, 's3:DeleteObject', 'k', { policy: p }))).toEqual({ allowed: false, by: 'explicit-deny' });
+    expect(decide(request(writer, 's3:DeleteObject', 'k', { policy: p }))).toEqual({
+      allowed: false,
+      by: 'explicit-deny',
+    });
     expect(allowed(request(ROOT, 's3:DeleteObject', 'k', { policy: p }))).toBe(false);
     expect(decide(request(ANONYMOUS, 's3:GetObject', 'k', { policy: p }))).toEqual({ allowed: true, by: 'policy' });
   });
 
   it('leaves root the policy itself, so a deny-everything policy can be undone', () => {
-    const p = policy([{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`] }]);
+    const p = policy([
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
+      },
+    ]);
     expect(allowed(request(ROOT, 's3:DeleteBucketPolicy', null, { policy: p }))).toBe(true);
     expect(allowed(request(ROOT, 's3:ListBucket', null, { policy: p }))).toBe(false);
-    expect(allowed(request({ kind: 'key', accessKeyId: 'O', grants: { read: true, write: true, owner: true } }, 's3:DeleteBucketPolicy', null, { policy: p }))).toBe(false);
+    expect(
+      allowed(
+        request(
+          { kind: 'key', accessKeyId: 'O', grants: { read: true, write: true, owner: true } },
+          's3:DeleteBucketPolicy',
+          null,
+          { policy: p },
+        ),
+      ),
+    ).toBe(false);
   });
 
   it('allows what the public-read ACLs give everyone, and only that', () => {
     const publicRead = cannedAcl('public-read', ownerOf('ROOTKEY'));
-    expect(decide(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead }))).toEqual({ allowed: true, by: 'acl' });
+    expect(decide(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead }))).toEqual({
+      allowed: true,
+      by: 'acl',
+    });
     expect(allowed(request(ANONYMOUS, 's3:PutObjectAcl', 'k', { objectAcl: publicRead }))).toBe(false);
     expect(allowed(request(ANONYMOUS, 's3:ListBucket', null, { bucketAcl: publicRead }))).toBe(true);
     expect(allowed(request(ANONYMOUS, 's3:PutObject', 'k', { bucketAcl: publicRead }))).toBe(false);
-    expect(allowed(request(ANONYMOUS, 's3:PutObject', 'k', { bucketAcl: cannedAcl('public-read-write', ownerOf('ROOTKEY')) }))).toBe(true);
+    expect(
+      allowed(
+        request(ANONYMOUS, 's3:PutObject', 'k', { bucketAcl: cannedAcl('public-read-write', ownerOf('ROOTKEY')) }),
+      ),
+    ).toBe(true);
     // A bucket's READ lists it; it does not read its objects.
     expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { bucketAcl: publicRead }))).toBe(false);
-    expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead, ignorePublicAcls: true }))).toBe(false);
+    expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead, ignorePublicAcls: true }))).toBe(
+      false,
+    );
   });
 
   it('gives authenticated-read to keys but not to anonymous requests', () => {
@@ -95,29 +151,53 @@ describe('the authorisation decision', () => {
     expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { objectAcl: publicRead, aclsDisabled: true }))).toBe(false);
     const owned = cannedAcl('private', ownerOf('STRANGER'));
     expect(allowed(request(STRANGER, 's3:GetObject', 'k', { objectAcl: owned, aclsDisabled: true }))).toBe(false);
-    const p = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
+    const p = policy([
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+    ]);
     expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { policy: p, restrictPublicPolicy: true }))).toBe(false);
     expect(allowed(request(STRANGER, 's3:GetObject', 'k', { policy: p, restrictPublicPolicy: true }))).toBe(true);
   });
 
   it('names principals by ARN, key id or canonical id', () => {
     for (const name of [`arn:aws:iam::${ACCOUNT_ID}:user/STRANGER`, 'STRANGER']) {
-      const p = policy([{ Effect: 'Allow', Principal: { AWS: [name] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
+      const p = policy([
+        { Effect: 'Allow', Principal: { AWS: [name] }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` },
+      ]);
       expect(allowed(request(STRANGER, 's3:GetObject', 'k', { policy: p })), name).toBe(true);
       expect(allowed(request(ANONYMOUS, 's3:GetObject', 'k', { policy: p })), name).toBe(false);
     }
-    const byCanonical = policy([{ Effect: 'Allow', Principal: { CanonicalUser: canonicalId('STRANGER') }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
+    const byCanonical = policy([
+      {
+        Effect: 'Allow',
+        Principal: { CanonicalUser: canonicalId('STRANGER') },
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${BUCKET}/*`,
+      },
+    ]);
     expect(allowed(request(STRANGER, 's3:GetObject', 'k', { policy: byCanonical }))).toBe(true);
   });
 });
 
 describe('bucket policy evaluation', () => {
   const ctx = (c: RequestContext): RequestContext => c;
-  const verdict = (p: Policy, principalIds: string[], action: string, resource: string, context: RequestContext = {}): string | null =>
-    evaluatePolicy(p, { principalIds, action, resource, context });
+  const verdict = (
+    p: Policy,
+    principalIds: string[],
+    action: string,
+    resource: string,
+    context: RequestContext = {},
+  ): string | null => evaluatePolicy(p, { principalIds, action, resource, context });
 
   it('grants public read (AWS example: read-only permission to anonymous users)', () => {
-    const p = policy([{ Sid: 'PublicRead', Effect: 'Allow', Principal: '*', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: [`arn:aws:s3:::${BUCKET}/*`] }]);
+    const p = policy([
+      {
+        Sid: 'PublicRead',
+        Effect: 'Allow',
+        Principal: '*',
+        Action: ['s3:GetObject', 's3:GetObjectVersion'],
+        Resource: [`arn:aws:s3:::${BUCKET}/*`],
+      },
+    ]);
     expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/index.html`)).toBe('Allow');
     expect(verdict(p, [], 's3:PutObject', `arn:aws:s3:::${BUCKET}/index.html`)).toBe(null);
     expect(verdict(p, [], 's3:ListBucket', `arn:aws:s3:::${BUCKET}`)).toBe(null);
@@ -125,17 +205,34 @@ describe('bucket policy evaluation', () => {
   });
 
   it('matches actions case-insensitively with wildcards, and NotAction / NotResource', () => {
-    const p = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:get*', Resource: `arn:aws:s3:::${BUCKET}/public/*` }]);
+    const p = policy([
+      { Effect: 'Allow', Principal: '*', Action: 's3:get*', Resource: `arn:aws:s3:::${BUCKET}/public/*` },
+    ]);
     expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/public/a`)).toBe('Allow');
     expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/Public/a`)).toBe(null);
-    const not = policy([{ Effect: 'Deny', Principal: '*', NotAction: 's3:GetObject', NotResource: `arn:aws:s3:::${BUCKET}/tmp/*`, Resource: undefined }]);
+    const not = policy([
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        NotAction: 's3:GetObject',
+        NotResource: `arn:aws:s3:::${BUCKET}/tmp/*`,
+        Resource: undefined,
+      },
+    ]);
     expect(verdict(not, [], 's3:PutObject', `arn:aws:s3:::${BUCKET}/a`)).toBe('Deny');
     expect(verdict(not, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`)).toBe(null);
     expect(verdict(not, [], 's3:PutObject', `arn:aws:s3:::${BUCKET}/tmp/a`)).toBe(null);
   });
 
   it('applies NotPrincipal to everyone but those it names', () => {
-    const p = policy([{ Effect: 'Deny', NotPrincipal: { AWS: 'ADMIN' }, Action: 's3:DeleteObject', Resource: `arn:aws:s3:::${BUCKET}/*` }]);
+    const p = policy([
+      {
+        Effect: 'Deny',
+        NotPrincipal: { AWS: 'ADMIN' },
+        Action: 's3:DeleteObject',
+        Resource: `arn:aws:s3:::${BUCKET}/*`,
+      },
+    ]);
     expect(verdict(p, ['ADMIN'], 's3:DeleteObject', `arn:aws:s3:::${BUCKET}/a`)).toBe(null);
     expect(verdict(p, ['OTHER'], 's3:DeleteObject', `arn:aws:s3:::${BUCKET}/a`)).toBe('Deny');
     expect(verdict(p, [], 's3:DeleteObject', `arn:aws:s3:::${BUCKET}/a`)).toBe('Deny');
@@ -152,28 +249,58 @@ describe('bucket policy evaluation', () => {
         Condition: { NotIpAddress: { 'aws:SourceIp': ['192.0.2.0/24', '2001:db8::/32'] } },
       },
     ]);
-    const get = (ip: string): string | null => verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:sourceip': ip }));
+    const get = (ip: string): string | null =>
+      verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:sourceip': ip }));
     expect(get('192.0.2.7')).toBe(null);
     expect(get('::ffff:192.0.2.7')).toBe(null);
     expect(get('2001:db8::1')).toBe(null);
     expect(get('198.51.100.1')).toBe('Deny');
     expect(get('2001:db9::1')).toBe('Deny');
-    const allow = policy([{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1' } } }]);
-    expect(verdict(allow, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:sourceip': '127.0.0.1' }))).toBe('Allow');
+    const allow = policy([
+      {
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${BUCKET}/*`,
+        Condition: { IpAddress: { 'aws:SourceIp': '127.0.0.1' } },
+      },
+    ]);
+    expect(verdict(allow, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:sourceip': '127.0.0.1' }))).toBe(
+      'Allow',
+    );
     expect(isPublicPolicy(allow)).toBe(false);
   });
 
   it('denies plain HTTP (AWS example: aws:SecureTransport false)', () => {
-    const p = policy([{ Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: `arn:aws:s3:::${BUCKET}/*`, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }]);
-    expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:securetransport': 'false' }))).toBe('Deny');
-    expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:securetransport': 'true' }))).toBe(null);
+    const p = policy([
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: `arn:aws:s3:::${BUCKET}/*`,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]);
+    expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:securetransport': 'false' }))).toBe(
+      'Deny',
+    );
+    expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/a`, ctx({ 'aws:securetransport': 'true' }))).toBe(
+      null,
+    );
   });
 
   it('limits listing to a prefix (AWS example: s3:prefix with StringLike / StringEquals)', () => {
     const p = policy([
-      { Effect: 'Allow', Principal: { AWS: 'U' }, Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}`, Condition: { StringLike: { 's3:prefix': ['home/U/*', ''] } } },
+      {
+        Effect: 'Allow',
+        Principal: { AWS: 'U' },
+        Action: 's3:ListBucket',
+        Resource: `arn:aws:s3:::${BUCKET}`,
+        Condition: { StringLike: { 's3:prefix': ['home/U/*', ''] } },
+      },
     ]);
-    const list = (prefix?: string): string | null => verdict(p, ['U'], 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, ctx({ 's3:prefix': prefix }));
+    const list = (prefix?: string): string | null =>
+      verdict(p, ['U'], 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, ctx({ 's3:prefix': prefix }));
     expect(list('home/U/docs/')).toBe('Allow');
     expect(list('')).toBe('Allow');
     expect(list('home/V/')).toBe(null);
@@ -182,22 +309,52 @@ describe('bucket policy evaluation', () => {
 
   it('implements the numeric, date, Null, IfExists and set operators', () => {
     const one = (operator: string, key: string, value: unknown, context: RequestContext): string | null =>
-      verdict(policy([{ Effect: 'Allow', Principal: '*', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}`, Condition: { [operator]: { [key]: value } } }]), [], 's3:ListBucket', `arn:aws:s3:::${BUCKET}`, context);
+      verdict(
+        policy([
+          {
+            Effect: 'Allow',
+            Principal: '*',
+            Action: 's3:ListBucket',
+            Resource: `arn:aws:s3:::${BUCKET}`,
+            Condition: { [operator]: { [key]: value } },
+          },
+        ]),
+        [],
+        's3:ListBucket',
+        `arn:aws:s3:::${BUCKET}`,
+        context,
+      );
     expect(one('NumericLessThanEquals', 's3:max-keys', '10', { 's3:max-keys': '10' })).toBe('Allow');
     expect(one('NumericLessThanEquals', 's3:max-keys', '10', { 's3:max-keys': '11' })).toBe(null);
     expect(one('NumericLessThanEquals', 's3:max-keys', 10, {})).toBe(null);
     expect(one('NumericLessThanEqualsIfExists', 's3:max-keys', 10, {})).toBe('Allow');
-    expect(one('DateLessThan', 'aws:CurrentTime', '2030-01-01T00:00:00Z', { 'aws:currenttime': '2026-12-05T10:00:00.000Z' })).toBe('Allow');
-    expect(one('DateGreaterThan', 'aws:CurrentTime', '2030-01-01T00:00:00Z', { 'aws:currenttime': '2026-12-05T10:00:00.000Z' })).toBe(null);
+    expect(
+      one('DateLessThan', 'aws:CurrentTime', '2030-01-01T00:00:00Z', { 'aws:currenttime': '2026-12-05T10:00:00.000Z' }),
+    ).toBe('Allow');
+    expect(
+      one('DateGreaterThan', 'aws:CurrentTime', '2030-01-01T00:00:00Z', {
+        'aws:currenttime': '2026-12-05T10:00:00.000Z',
+      }),
+    ).toBe(null);
     expect(one('Null', 's3:x-amz-acl', 'true', {})).toBe('Allow');
     expect(one('Null', 's3:x-amz-acl', 'false', {})).toBe(null);
     expect(one('StringNotEquals', 's3:x-amz-acl', 'public-read', {})).toBe('Allow');
     expect(one('StringNotEquals', 's3:x-amz-acl', 'public-read', { 's3:x-amz-acl': 'public-read' })).toBe(null);
     expect(one('StringEqualsIgnoreCase', 'aws:UserAgent', 'CURL', { 'aws:useragent': 'curl' })).toBe('Allow');
-    expect(one('StringNotLike', 'aws:Referer', 'https://example.com/*', { 'aws:referer': 'https://evil.test/' })).toBe('Allow');
-    expect(one('ForAllValues:StringEquals', 's3:RequestObjectTagKeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['a'] })).toBe('Allow');
-    expect(one('ForAllValues:StringEquals', 's3:RequestObjectTagKeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['a', 'c'] })).toBe(null);
-    expect(one('ForAnyValue:StringEquals', 's3:RequestObjectTagKeys', ['c'], { 's3:requestobjecttagkeys': ['a', 'c'] })).toBe('Allow');
+    expect(one('StringNotLike', 'aws:Referer', 'https://example.com/*', { 'aws:referer': 'https://evil.test/' })).toBe(
+      'Allow',
+    );
+    expect(
+      one('ForAllValues:StringEquals', 's3:RequestObjectTagKeys', ['a', 'b'], { 's3:requestobjecttagkeys': ['a'] }),
+    ).toBe('Allow');
+    expect(
+      one('ForAllValues:StringEquals', 's3:RequestObjectTagKeys', ['a', 'b'], {
+        's3:requestobjecttagkeys': ['a', 'c'],
+      }),
+    ).toBe(null);
+    expect(
+      one('ForAnyValue:StringEquals', 's3:RequestObjectTagKeys', ['c'], { 's3:requestobjecttagkeys': ['a', 'c'] }),
+    ).toBe('Allow');
     expect(one('ForAnyValue:StringEquals', 's3:RequestObjectTagKeys', ['c'], {})).toBe(null);
   });
 
@@ -207,14 +364,22 @@ describe('bucket policy evaluation', () => {
     expect(malformed('{"Version":"2012-10-17"}')).toBe('Missing required field Statement');
     expect(malformed('{"Version":"2019-01-01","Statement":[]}')).toBe('The policy must contain a valid version string');
     const statement = (s: Record<string, unknown>): string =>
-      malformed(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, ...s }] }));
+      malformed(
+        JSON.stringify({
+          Statement: [
+            { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${BUCKET}/*`, ...s },
+          ],
+        }),
+      );
     expect(statement({ Effect: 'Alow' })).toBe('Invalid effect: Alow');
     expect(statement({ Action: 's3:GetObjekt' })).toBe('Policy has invalid action');
     expect(statement({ Action: 'iam:CreateUser' })).toBe('Policy has invalid action');
     expect(statement({ Resource: 'arn:aws:s3:::another-bucket/*' })).toBe('Policy has invalid resource');
     expect(statement({ Principal: undefined })).toBe('Missing required field Principal');
     expect(statement({ Principal: { Service: 'x' } })).toBe('Invalid principal in policy');
-    expect(statement({ Condition: { StringEqualz: { 's3:prefix': 'a' } } })).toBe('Invalid Condition type : StringEqualz');
+    expect(statement({ Condition: { StringEqualz: { 's3:prefix': 'a' } } })).toBe(
+      'Invalid Condition type : StringEqualz',
+    );
     expect(statement({ Condition: { IpAddress: { 'aws:SourceIp': '300.1.2.3/8' } } })).toMatch(/^Invalid IP address/);
     expect(statement({ Action: undefined })).toBe('Missing required field Action');
     expect(statement({ Resource: undefined })).toBe('Missing required field Resource');
@@ -224,14 +389,25 @@ describe('bucket policy evaluation', () => {
 describe('ACLs', () => {
   it('spells the canned ACLs as AWS does', () => {
     const owner = ownerOf('K');
-    expect(cannedAcl('public-read-write', owner).grants.map((g) => [g.grantee.type === 'Group' ? g.grantee.uri : g.grantee.id, g.permission])).toEqual([
+    expect(
+      cannedAcl('public-read-write', owner).grants.map((g) => [
+        g.grantee.type === 'Group' ? g.grantee.uri : g.grantee.id,
+        g.permission,
+      ]),
+    ).toEqual([
       [owner.id, 'FULL_CONTROL'],
       [ALL_USERS, 'READ'],
       [ALL_USERS, 'WRITE'],
     ]);
-    expect(cannedAcl('authenticated-read', owner).grants[1]).toEqual({ grantee: { type: 'Group', uri: AUTHENTICATED_USERS }, permission: 'READ' });
+    expect(cannedAcl('authenticated-read', owner).grants[1]).toEqual({
+      grantee: { type: 'Group', uri: AUTHENTICATED_USERS },
+      permission: 'READ',
+    });
     const bucketOwner = ownerOf('B');
-    expect(cannedAcl('bucket-owner-full-control', owner, bucketOwner).grants[1]).toEqual({ grantee: { type: 'CanonicalUser', id: bucketOwner.id, displayName: 'B' }, permission: 'FULL_CONTROL' });
+    expect(cannedAcl('bucket-owner-full-control', owner, bucketOwner).grants[1]).toEqual({
+      grantee: { type: 'CanonicalUser', id: bucketOwner.id, displayName: 'B' },
+      permission: 'FULL_CONTROL',
+    });
     expect(() => cannedAcl('public', owner)).toThrow(/Invalid canned ACL/);
   });
 

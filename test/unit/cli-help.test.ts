@@ -23,11 +23,18 @@ describe('qstor help', () => {
 
   it('lists every command, and each command its options with their defaults', () => {
     const all = help();
-    for (const line of ['qstor gateway --config <file>', 'qstor admin status [--data <dir>] [--config <file>]', 'qstor flist run <flist> [--user <uid:gid>] [--store <url>] [--cache <dir>] -- <cmd> [args...]', 'qstor zdb [zdb flags...]']) {
+    for (const line of [
+      'qstor gateway --config <file>',
+      'qstor admin status [--data <dir>] [--config <file>]',
+      'qstor flist run <flist> [--user <uid:gid>] [--store <url>] [--cache <dir>] -- <cmd> [args...]',
+      'qstor zdb [zdb flags...]',
+    ]) {
       expect(all).toContain(line);
     }
     const start = help('start');
-    expect(start).toMatch(/--admin-port <n> +\/metrics, \/health and the console on 127\.0\.0\.1 \(0: off\) \(default: 9001\)/);
+    expect(start).toMatch(
+      /--admin-port <n> +\/metrics, \/health and the console on 127\.0\.0\.1 \(0: off\) \(default: 9001\)/,
+    );
     expect(start).toMatch(/--backend-port <n>/);
     expect(start).toContain('(default: "./qstor-data")');
     expect(help('admin')).toContain('repair [options]');

@@ -15,7 +15,13 @@ import { BackendConfigError } from '../../src/placement/config.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-schema-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const six = Array.from({ length: 6 }, (_, i) => ({ id: `b${i}`, farm: 'f', node: `n${i}`, address: `127.0.0.1:${9900 + i}`, namespace: 'x' }));
+const six = Array.from({ length: 6 }, (_, i) => ({
+  id: `b${i}`,
+  farm: 'f',
+  node: `n${i}`,
+  address: `127.0.0.1:${9900 + i}`,
+  namespace: 'x',
+}));
 
 function gatewayFile(doc: unknown): () => ReturnType<typeof loadGatewayConfig> {
   const file = path.join(tmp, `gw-${Math.random()}.json`);
@@ -26,14 +32,28 @@ function gatewayFile(doc: unknown): () => ReturnType<typeof loadGatewayConfig> {
 describe('gateway config file', () => {
   it('fills the defaults of a minimal file', () => {
     const c = gatewayFile({ data: '/d', backends: six })();
-    expect(c).toMatchObject({ data: '/d', listen: '127.0.0.1', port: 9000, adminPort: null, tls: null, registry: null, idleTimeoutSeconds: null });
+    expect(c).toMatchObject({
+      data: '/d',
+      listen: '127.0.0.1',
+      port: 9000,
+      adminPort: null,
+      tls: null,
+      registry: null,
+      idleTimeoutSeconds: null,
+    });
     expect(c.store).toMatchObject({ dataShards: 4, parityShards: 2 });
     expect(c.store.backends[0]).toEqual({ id: 'b0', farm: 'f', node: 'n0', address: '127.0.0.1:9900', namespace: 'x' });
   });
 
   it('fills the registry section and needs no backends with it', () => {
     const c = gatewayFile({ data: '/d', registry: { port: 0 } })();
-    expect(c.registry).toEqual({ listen: '127.0.0.1', port: 0, downAfterSeconds: 30, namespaceBytes: 100 * 2 ** 30, graceSeconds: 900 });
+    expect(c.registry).toEqual({
+      listen: '127.0.0.1',
+      port: 0,
+      downAfterSeconds: 30,
+      namespaceBytes: 100 * 2 ** 30,
+      graceSeconds: 900,
+    });
     expect(c.store.backends).toEqual([]);
   });
 
@@ -41,10 +61,22 @@ describe('gateway config file', () => {
     [{ data: '/d', backends: six, prot: 1 }, 'prot: unknown field (expected one of data, listen, port,'],
     [{ data: '/d', backends: [], prot: 1 }, 'prot: unknown field'],
     [{ backends: six }, 'data: missing (must be a non-empty string)'],
-    [{ data: '/d', registry: { namespaceBytes: 5 } }, `registry.namespaceBytes: must be an integer from ${1 << 20} to ${Number.MAX_SAFE_INTEGER}`],
-    [{ data: '/d', registry: { downAfterSeconds: 0 } }, 'registry.downAfterSeconds: must be a number from 0.1 to 86400'],
-    [{ data: '/d', backends: six, dataShards: MAX_DATA_SHARDS + 1 }, `dataShards: must be an integer from 1 to ${MAX_DATA_SHARDS}`],
-    [{ data: '/d', backends: six, parityShards: MAX_PARITY_SHARDS + 1 }, `parityShards: must be an integer from 0 to ${MAX_PARITY_SHARDS}`],
+    [
+      { data: '/d', registry: { namespaceBytes: 5 } },
+      `registry.namespaceBytes: must be an integer from ${1 << 20} to ${Number.MAX_SAFE_INTEGER}`,
+    ],
+    [
+      { data: '/d', registry: { downAfterSeconds: 0 } },
+      'registry.downAfterSeconds: must be a number from 0.1 to 86400',
+    ],
+    [
+      { data: '/d', backends: six, dataShards: MAX_DATA_SHARDS + 1 },
+      `dataShards: must be an integer from 1 to ${MAX_DATA_SHARDS}`,
+    ],
+    [
+      { data: '/d', backends: six, parityShards: MAX_PARITY_SHARDS + 1 },
+      `parityShards: must be an integer from 0 to ${MAX_PARITY_SHARDS}`,
+    ],
     [{ data: '/d', backends: six.slice(0, 5) }, 'backends: has 5 entries: 4+2 needs at least 6'],
     [{ data: '/d' }, 'backends: missing'],
     [{ data: '/d', backends: [{ ...six[0], address: '127.0.0.1:0' }] }, 'backends[0].address: must be host:port'],
@@ -62,18 +94,38 @@ describe('gateway config file', () => {
 describe('store.json', () => {
   it('accepts what qstor start writes and refuses a geometry beyond the codec', () => {
     expect(parseStoreConfig({ dataShards: 4, parityShards: 2, backends: six }, 'store.json').backends).toHaveLength(6);
-    expect(() => parseStoreConfig({ dataShards: 17, parityShards: 2, backends: six }, 'store.json')).toThrow(BackendConfigError);
-    expect(() => parseStoreConfig({ dataShards: 4, parityShards: 2, backends: [] }, 'store.json')).toThrow('store.json: backends: must be a non-empty array');
+    expect(() => parseStoreConfig({ dataShards: 17, parityShards: 2, backends: six }, 'store.json')).toThrow(
+      BackendConfigError,
+    );
+    expect(() => parseStoreConfig({ dataShards: 4, parityShards: 2, backends: [] }, 'store.json')).toThrow(
+      'store.json: backends: must be a non-empty array',
+    );
   });
 });
 
 describe('agent config and request bodies', () => {
   const key = 'ab'.repeat(32);
-  const good = { registry: 'http://r:9800/', farmToken: '3.secret', disks: ['d0', 'd1'], listenHost: '127.0.0.1', listenPort: 9910, stateDir: 's', stores: [{ key, rights: ['storage', 'storage'] }] };
+  const good = {
+    registry: 'http://r:9800/',
+    farmToken: '3.secret',
+    disks: ['d0', 'd1'],
+    listenHost: '127.0.0.1',
+    listenPort: 9910,
+    stateDir: 's',
+    stores: [{ key, rights: ['storage', 'storage'] }],
+  };
 
   it('reads a config, paths relative to its directory', () => {
     const c = parseAgentConfig(good, '/etc/qstor');
-    expect(c).toMatchObject({ registry: 'http://r:9800', farmId: 3, disks: ['/etc/qstor/d0', '/etc/qstor/d1'], zdbBasePort: 9900, zdbListen: '127.0.0.1', heartbeatMs: 10_000, identityFile: '/etc/qstor/s/identity.key' });
+    expect(c).toMatchObject({
+      registry: 'http://r:9800',
+      farmId: 3,
+      disks: ['/etc/qstor/d0', '/etc/qstor/d1'],
+      zdbBasePort: 9900,
+      zdbListen: '127.0.0.1',
+      heartbeatMs: 10_000,
+      identityFile: '/etc/qstor/s/identity.key',
+    });
     expect(c.stores.get(key)).toEqual(['storage']);
   });
 
@@ -95,7 +147,9 @@ describe('agent config and request bodies', () => {
 
   it('refuses a bad body as BAD_REQUEST, naming the field', () => {
     expect(parseCreateRequest({ size: 5 })).toEqual({ size: 5, mode: 'user' });
-    expect(() => parseCreateRequest({ size: 5, name: 'UPPER' })).toThrow('body.name: lowercase letters, digits, - and _, at most 32');
+    expect(() => parseCreateRequest({ size: 5, name: 'UPPER' })).toThrow(
+      'body.name: lowercase letters, digits, - and _, at most 32',
+    );
     const report = { addresses: ['a'], agentUrl: 'http://a', capacity: { cores: 0, memoryBytes: 1, disks: [] } };
     let err: unknown;
     try {
@@ -104,6 +158,9 @@ describe('agent config and request bodies', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(AgentError);
-    expect(err).toMatchObject({ code: 'BAD_REQUEST', message: `body.capacity.cores: must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}` });
+    expect(err).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: `body.capacity.cores: must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`,
+    });
   });
 });

@@ -18,7 +18,11 @@ afterEach(async () => {
 });
 
 async function start(o: MemoryStoreOptions = {}): Promise<MemoryStore> {
-  s = await memoryStore({ ...o, pool: { downAfterFailures: 1, ...o.pool }, store: { chunkSize: 64 * KiB, ...o.store } });
+  s = await memoryStore({
+    ...o,
+    pool: { downAfterFailures: 1, ...o.pool },
+    store: { chunkSize: 64 * KiB, ...o.store },
+  });
   await s.store.createBucket('b');
   return s;
 }
@@ -133,7 +137,10 @@ describe('degraded writes: a frozen backend', () => {
   });
 
   it('once the quorum is stored, a straggler is waited for stragglerMs only, then recorded missing', async () => {
-    const { memory } = await start({ pool: { requestTimeoutMs: 30_000, downAfterFailures: 100 }, store: { shardTimeoutMs: 30_000, stragglerMs: 100 } });
+    const { memory } = await start({
+      pool: { requestTimeoutMs: 30_000, downAfterFailures: 100 },
+      store: { shardTimeoutMs: 30_000, stragglerMs: 100 },
+    });
     memory.get('b2').configure({ latency: { minMs: 20_000, ops: ['set'] } }); // alive, far too slow
     const data = content(64 * KiB - 1, 10); // one chunk
     const t0 = performance.now();
@@ -162,7 +169,8 @@ describe('degraded writes: a frozen backend', () => {
 
   it('the metadata copies do not wait for a frozen backend either', async () => {
     const { memory } = await start({ pool: { requestTimeoutMs: 30_000 }, store: { shardTimeoutMs: 200 } });
-    for (const id of ['b0', 'b1', 'b2', 'b3', 'b4', 'b5']) memory.get(id).configure({ faults: [{ kind: 'timeout', ops: ['set'], every: 2 }] });
+    for (const id of ['b0', 'b1', 'b2', 'b3', 'b4', 'b5'])
+      memory.get(id).configure({ faults: [{ kind: 'timeout', ops: ['set'], every: 2 }] });
     const t0 = performance.now();
     await put('small', content(2 * KiB, 6)); // inline: only metadata copies are written
     expect(performance.now() - t0).toBeLessThan(2000);
@@ -183,7 +191,12 @@ describe('degraded writes: completion in the background', () => {
 
     await revive('b0');
     const report = await completer().pass();
-    expect(report).toMatchObject({ taken: before.chunks.length, completed: before.chunks.length, shardsRebuilt: before.chunks.length, failed: 0 });
+    expect(report).toMatchObject({
+      taken: before.chunks.length,
+      completed: before.chunks.length,
+      shardsRebuilt: before.chunks.length,
+      failed: 0,
+    });
     for (const key of ['later', 'later-copy']) {
       const after = (await meta.getObject('b', key))!;
       for (const chunk of after.chunks) {
@@ -208,7 +221,8 @@ describe('degraded writes: completion in the background', () => {
     for (const id of ['b0', 'b1', 'b2', 'b3']) await kill(id);
     await put('tiny', content(1000, 11)); // inline: its bytes live in the metadata copies
     const recordKey = 'meta:' + crypto.createHash('sha256').update('o\0b\0tiny').digest('hex');
-    const holders = (): string[] => ['b0', 'b1', 'b2', 'b3', 'b4', 'b5'].filter((id) => memory.get(id).keys().includes(recordKey));
+    const holders = (): string[] =>
+      ['b0', 'b1', 'b2', 'b3', 'b4', 'b5'].filter((id) => memory.get(id).keys().includes(recordKey));
     expect(holders()).toHaveLength(2);
     expect(store.replica.recordsShort).toBeGreaterThanOrEqual(1);
     expect(await store.replica.catchUp()).toBe(0); // still too few up

@@ -62,62 +62,65 @@ function randomMissing(total: number, count: number): number[] {
   return indices.slice(0, count);
 }
 
-describe.each<KernelVariant>(['simd128', 'relaxed'])('%s kernel against reed-solomon-erasure (Rust, via @subspace wasm)', (variant) => {
-  let kernel: GfKernel;
-  beforeAll(() => {
-    kernel = new GfKernel(variant);
-  });
+describe.each<KernelVariant>(['simd128', 'relaxed'])(
+  '%s kernel against reed-solomon-erasure (Rust, via @subspace wasm)',
+  (variant) => {
+    let kernel: GfKernel;
+    beforeAll(() => {
+      kernel = new GfKernel(variant);
+    });
 
-  it('gives byte-identical parity and exact reconstruction for every k <= 16, m <= 8', () => {
-    for (let k = 1; k <= MAX_DATA_SHARDS; k++) {
-      for (let m = 1; m <= MAX_PARITY_SHARDS; m++) {
-        const size = 1 + ((k * 37 + m * 101) % 300); // odd sizes, most not multiples of 16
-        const shards = referenceShards(k, m, size);
-        const codec = new ReedSolomonCodec(k, m, kernel);
-        expectSameShards(encodeWith(codec, shards.slice(0, k), size), shards.slice(k), `${k}+${m} size ${size}`);
-        expect(codec.verify(shards)).toBe(true);
-        for (let lost = 1; lost <= m; lost++) expectReconstructs(codec, shards, randomMissing(k + m, lost));
+    it('gives byte-identical parity and exact reconstruction for every k <= 16, m <= 8', () => {
+      for (let k = 1; k <= MAX_DATA_SHARDS; k++) {
+        for (let m = 1; m <= MAX_PARITY_SHARDS; m++) {
+          const size = 1 + ((k * 37 + m * 101) % 300); // odd sizes, most not multiples of 16
+          const shards = referenceShards(k, m, size);
+          const codec = new ReedSolomonCodec(k, m, kernel);
+          expectSameShards(encodeWith(codec, shards.slice(0, k), size), shards.slice(k), `${k}+${m} size ${size}`);
+          expect(codec.verify(shards)).toBe(true);
+          for (let lost = 1; lost <= m; lost++) expectReconstructs(codec, shards, randomMissing(k + m, lost));
+        }
       }
-    }
-  });
+    });
 
-  it.each([
-    [4, 2, 1 << 20],
-    [10, 4, (1 << 20) + 7],
-    [16, 8, 100_003],
-    [4, 2, 17],
-    [3, 1, 1],
-  ])('matches on %i+%i with %i-byte shards', (k, m, size) => {
-    const shards = referenceShards(k, m, size);
-    const codec = new ReedSolomonCodec(k, m, kernel);
-    expectSameShards(encodeWith(codec, shards.slice(0, k), size), shards.slice(k));
-    expectReconstructs(codec, shards, randomMissing(k + m, m));
-  });
+    it.each([
+      [4, 2, 1 << 20],
+      [10, 4, (1 << 20) + 7],
+      [16, 8, 100_003],
+      [4, 2, 17],
+      [3, 1, 1],
+    ])('matches on %i+%i with %i-byte shards', (k, m, size) => {
+      const shards = referenceShards(k, m, size);
+      const codec = new ReedSolomonCodec(k, m, kernel);
+      expectSameShards(encodeWith(codec, shards.slice(0, k), size), shards.slice(k));
+      expectReconstructs(codec, shards, randomMissing(k + m, m));
+    });
 
-  it.each([
-    [4, 2],
-    [10, 4],
-  ])('reconstructs every combination of up to m missing shards for %i+%i', (k, m) => {
-    const shards = referenceShards(k, m, 333);
-    const codec = new ReedSolomonCodec(k, m, kernel);
-    let combinations = 0;
-    for (const missing of subsets(k + m, m)) {
-      expectReconstructs(codec, shards, missing);
-      combinations++;
-    }
-    expect(combinations).toBe(k === 4 ? 21 : 1470);
-  });
+    it.each([
+      [4, 2],
+      [10, 4],
+    ])('reconstructs every combination of up to m missing shards for %i+%i', (k, m) => {
+      const shards = referenceShards(k, m, 333);
+      const codec = new ReedSolomonCodec(k, m, kernel);
+      let combinations = 0;
+      for (const missing of subsets(k + m, m)) {
+        expectReconstructs(codec, shards, missing);
+        combinations++;
+      }
+      expect(combinations).toBe(k === 4 ? 21 : 1470);
+    });
 
-  it('codecs of different geometries share one kernel without disturbing each other', () => {
-    const small = referenceShards(4, 2, 64);
-    const large = referenceShards(10, 4, 300_000);
-    const a = new ReedSolomonCodec(4, 2, kernel);
-    const b = new ReedSolomonCodec(10, 4, kernel);
-    expectSameShards(encodeWith(a, small.slice(0, 4), 64), small.slice(4));
-    expectSameShards(encodeWith(b, large.slice(0, 10), 300_000), large.slice(10));
-    expectSameShards(encodeWith(a, small.slice(0, 4), 64), small.slice(4));
-  });
-});
+    it('codecs of different geometries share one kernel without disturbing each other', () => {
+      const small = referenceShards(4, 2, 64);
+      const large = referenceShards(10, 4, 300_000);
+      const a = new ReedSolomonCodec(4, 2, kernel);
+      const b = new ReedSolomonCodec(10, 4, kernel);
+      expectSameShards(encodeWith(a, small.slice(0, 4), 64), small.slice(4));
+      expectSameShards(encodeWith(b, large.slice(0, 10), 300_000), large.slice(10));
+      expectSameShards(encodeWith(a, small.slice(0, 4), 64), small.slice(4));
+    });
+  },
+);
 
 describe('ReedSolomonCodec contract', () => {
   const codec = new ReedSolomonCodec(4, 2);

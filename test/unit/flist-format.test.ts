@@ -23,7 +23,9 @@ afterAll(async () => {
 
 describe('block format', () => {
   it('is BLAKE2b with a 32-byte digest, not truncated blake2b-512', () => {
-    expect(blake2b256(Buffer.from('abc')).toString('hex')).toBe('bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319');
+    expect(blake2b256(Buffer.from('abc')).toString('hex')).toBe(
+      'bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319',
+    );
   });
 
   it('rejects bytes that do not match the id, and a wrong key', () => {

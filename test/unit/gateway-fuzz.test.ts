@@ -92,13 +92,32 @@ function mutated(valid: fc.Arbitrary<string>, tokens: string[]): fc.Arbitrary<st
 }
 
 describe('fuzz: aws-chunked decoder', () => {
-  const chain: SigningChain = { key: signingKey('secret', '20260101', 'us-east-1', 's3'), longDate: '20260101T000000Z', scope: '20260101/us-east-1/s3/aws4_request', seed: 'a'.repeat(64) };
-  const CHUNKED_TOKENS = ['\r\n', '0\r\n', ';chunk-signature=', 'ffffffff', '\r\n\r\n', 'x-amz-checksum-crc32:AAAAAA==\r\n', ':', ';'];
+  const chain: SigningChain = {
+    key: signingKey('secret', '20260101', 'us-east-1', 's3'),
+    longDate: '20260101T000000Z',
+    scope: '20260101/us-east-1/s3/aws4_request',
+    seed: 'a'.repeat(64),
+  };
+  const CHUNKED_TOKENS = [
+    '\r\n',
+    '0\r\n',
+    ';chunk-signature=',
+    'ffffffff',
+    '\r\n\r\n',
+    'x-amz-checksum-crc32:AAAAAA==\r\n',
+    ':',
+    ';',
+  ];
   /** A valid unsigned encoding of some chunks and maybe a trailer. */
-  const encoding = fc.tuple(fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 }), fc.boolean()).map(([chunks, trailer]) => {
-    const body = chunks.filter((c) => c !== '').map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`).join('');
-    return `${body}0\r\n${trailer ? 'x-amz-checksum-crc32:AAAAAA==\r\n' : ''}\r\n`;
-  });
+  const encoding = fc
+    .tuple(fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 }), fc.boolean())
+    .map(([chunks, trailer]) => {
+      const body = chunks
+        .filter((c) => c !== '')
+        .map((c) => `${Buffer.byteLength(c).toString(16)}\r\n${c}\r\n`)
+        .join('');
+      return `${body}0\r\n${trailer ? 'x-amz-checksum-crc32:AAAAAA==\r\n' : ''}\r\n`;
+    });
 
   it('decodes what it was given, and random or mutated bodies end in an S3Error', async () => {
     await fc.assert(
@@ -151,10 +170,23 @@ describe('fuzz: SigV4 request authentication', () => {
   /** A request signed as the SDKs sign it: method, path and headers. */
   async function signed(method: string, url: string): Promise<IncomingHttpHeaders> {
     const u = new URL(`http://localhost${url}`);
-    const signer = new SignatureV4({ credentials: ROOT, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
+    const signer = new SignatureV4({
+      credentials: ROOT,
+      region: 'us-east-1',
+      service: 's3',
+      sha256: NodeSha256,
+      uriEscapePath: false,
+    });
     const query: Record<string, string> = {};
     for (const [k, v] of u.searchParams) query[k] = v;
-    const request = new HttpRequest({ method, protocol: 'http:', hostname: 'localhost', path: u.pathname, query, headers: { host: 'localhost', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    const request = new HttpRequest({
+      method,
+      protocol: 'http:',
+      hostname: 'localhost',
+      path: u.pathname,
+      query,
+      headers: { host: 'localhost', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+    });
     const out = await signer.sign(request, { signingDate: new Date(NOW) });
     return Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), v]));
   }
@@ -167,7 +199,19 @@ describe('fuzz: SigV4 request authentication', () => {
   }
 
   const PATHS = ['/b/k', '/b', '/b/a%20b?list-type=2&prefix=x', '/b/k?uploadId=1&partNumber=2'];
-  const AUTH_TOKENS = ['Credential=', 'SignedHeaders=', 'Signature=', ',', ';', '/', '=', 'host', 'AWS4-HMAC-SHA256 ', ' ', 'aws4_request'];
+  const AUTH_TOKENS = [
+    'Credential=',
+    'SignedHeaders=',
+    'Signature=',
+    ',',
+    ';',
+    '/',
+    '=',
+    'host',
+    'AWS4-HMAC-SHA256 ',
+    ' ',
+    'aws4_request',
+  ];
 
   it('a signed request passes, and a mutated Authorization or date passes only if its signature and date are intact', async () => {
     const valid = await signed('GET', '/b/k');
@@ -179,11 +223,19 @@ describe('fuzz: SigV4 request authentication', () => {
         mutated(fc.constant(valid.authorization as string), AUTH_TOKENS),
         fc.option(mutated(fc.constant(valid['x-amz-date'] as string), ['Z', 'T', '9', '0']), { nil: undefined }),
         async (url, authorization, date) => {
-          const headers = { ...(await signed('GET', url)), authorization, ...(date === undefined ? {} : { 'x-amz-date': date }) };
+          const headers = {
+            ...(await signed('GET', url)),
+            authorization,
+            ...(date === undefined ? {} : { 'x-amz-date': date }),
+          };
           const error = await check('GET', url, headers);
           if (error === null) {
             // Only edits the parser ignores (spaces, empty parts) leave a request that passes.
-            expect([url, authorization.includes(signature), date ?? valid['x-amz-date']]).toEqual(['/b/k', true, valid['x-amz-date']]);
+            expect([url, authorization.includes(signature), date ?? valid['x-amz-date']]).toEqual([
+              '/b/k',
+              true,
+              valid['x-amz-date'],
+            ]);
           }
         },
       ),
@@ -192,12 +244,34 @@ describe('fuzz: SigV4 request authentication', () => {
   });
 
   it('random presigned queries and headers end in an S3Error', async () => {
-    const param = fc.constantFrom('X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-SignedHeaders', 'X-Amz-Signature', 'X-Amz-Content-Sha256', 'AWSAccessKeyId');
-    const value = fc.oneof(fc.string({ maxLength: 30 }), fc.constantFrom('AWS4-HMAC-SHA256', 'FUZZROOT/20260102/us-east-1/s3/aws4_request', '20260102T030405Z', '3600', 'host', '0'.repeat(64)));
+    const param = fc.constantFrom(
+      'X-Amz-Algorithm',
+      'X-Amz-Credential',
+      'X-Amz-Date',
+      'X-Amz-Expires',
+      'X-Amz-SignedHeaders',
+      'X-Amz-Signature',
+      'X-Amz-Content-Sha256',
+      'AWSAccessKeyId',
+    );
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.constantFrom(
+        'AWS4-HMAC-SHA256',
+        'FUZZROOT/20260102/us-east-1/s3/aws4_request',
+        '20260102T030405Z',
+        '3600',
+        'host',
+        '0'.repeat(64),
+      ),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(param, value), { maxLength: 8 }),
-        fc.dictionary(fc.constantFrom('authorization', 'x-amz-date', 'x-amz-content-sha256', 'host'), fc.string({ maxLength: 60 })),
+        fc.dictionary(
+          fc.constantFrom('authorization', 'x-amz-date', 'x-amz-content-sha256', 'host'),
+          fc.string({ maxLength: 60 }),
+        ),
         async (params, headers) => {
           const query = params.map(([n, v]) => `${n}=${encodeURIComponent(v)}`).join('&');
           await check('PUT', `/b/k?${query}`, headers);
@@ -209,10 +283,32 @@ describe('fuzz: SigV4 request authentication', () => {
 });
 
 describe('fuzz: XML request bodies', () => {
-  const XML_TOKENS = ['<!DOCTYPE d [<!ENTITY e "x">]>', '&e;', '<![CDATA[', ']]>', '<!--', '-->', '<Object>', '</Object>', '<Key>', '</Key>', '&#0;', '&#xD;', '&amp;', '<?x ?>', '<a b="c">', '/>', '<', '>'];
-  const doc = fc.array(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 5 }).map(
-    (keys) => `<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet>${keys.map((k) => `<Object><Key>${k.replace(/[&<>]/g, '')}</Key></Object>`).join('')}</Delete>`,
-  );
+  const XML_TOKENS = [
+    '<!DOCTYPE d [<!ENTITY e "x">]>',
+    '&e;',
+    '<![CDATA[',
+    ']]>',
+    '<!--',
+    '-->',
+    '<Object>',
+    '</Object>',
+    '<Key>',
+    '</Key>',
+    '&#0;',
+    '&#xD;',
+    '&amp;',
+    '<?x ?>',
+    '<a b="c">',
+    '/>',
+    '<',
+    '>',
+  ];
+  const doc = fc
+    .array(fc.string({ maxLength: 12 }), { minLength: 1, maxLength: 5 })
+    .map(
+      (keys) =>
+        `<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet>${keys.map((k) => `<Object><Key>${k.replace(/[&<>]/g, '')}</Key></Object>`).join('')}</Delete>`,
+    );
   const body = (text: string): AsyncGenerator<Uint8Array> => pieces(Buffer.from(text), [7, 100]);
 
   it('random and mutated documents parse or end in MalformedXML; a DTD is never accepted', async () => {
@@ -220,7 +316,8 @@ describe('fuzz: XML request bodies', () => {
       fc.asyncProperty(fc.oneof(doc, mutated(doc, XML_TOKENS), fc.string({ maxLength: 200 })), async (text) => {
         const error = await outcome(() => readXml(body(text), ['Object']));
         if (error) expect(error.code).toBe('MalformedXML');
-        if (/<!DOCTYPE|<!ENTITY/.test(text) && !text.includes('<![CDATA[') && !text.includes('<!--')) expect(error?.code).toBe('MalformedXML');
+        if (/<!DOCTYPE|<!ENTITY/.test(text) && !text.includes('<![CDATA[') && !text.includes('<!--'))
+          expect(error?.code).toBe('MalformedXML');
       }),
       RUNS,
     );
@@ -241,12 +338,43 @@ describe('fuzz: XML request bodies', () => {
 
 describe('fuzz: router', () => {
   it('any method, URL and Host header gives a route or an S3Error', () => {
-    const segment = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('%', '%zz', '%2F', '%00', '%C3%A9', '..', '?', '&', '=', 'uploads', 'uploadId=1', 'partNumber=', 'delete', 'cors', 'acl', 'list-type=2'));
+    const segment = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom(
+        '%',
+        '%zz',
+        '%2F',
+        '%00',
+        '%C3%A9',
+        '..',
+        '?',
+        '&',
+        '=',
+        'uploads',
+        'uploadId=1',
+        'partNumber=',
+        'delete',
+        'cors',
+        'acl',
+        'list-type=2',
+      ),
+    );
     fc.assert(
       fc.property(
-        fc.oneof(fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'), fc.string({ maxLength: 8 })),
-        fc.array(fc.tuple(segment, fc.constantFrom('/', '?', '&', '=')), { maxLength: 6 }).map((parts) => parts.flat().join('')),
-        fc.option(fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('b.localhost', 'localhost:9000', 'a.b.localhost', '.localhost')), { nil: undefined }),
+        fc.oneof(
+          fc.constantFrom('GET', 'PUT', 'POST', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'),
+          fc.string({ maxLength: 8 }),
+        ),
+        fc
+          .array(fc.tuple(segment, fc.constantFrom('/', '?', '&', '=')), { maxLength: 6 })
+          .map((parts) => parts.flat().join('')),
+        fc.option(
+          fc.oneof(
+            fc.string({ maxLength: 20 }),
+            fc.constantFrom('b.localhost', 'localhost:9000', 'a.b.localhost', '.localhost'),
+          ),
+          { nil: undefined },
+        ),
         fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
         (method, url, host, copySource) => {
           const headers: IncomingHttpHeaders = { host, 'x-amz-copy-source': copySource };
@@ -267,22 +395,31 @@ describe('fuzz: router', () => {
 
 describe('fuzz: headers an object keeps', () => {
   it('whatever a request or form carries, what is stored can be sent back as a header', () => {
-    const name = fc.oneof(fc.constantFrom('content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'), fc.string({ maxLength: 10 }).map((s) => `x-amz-meta-${s.toLowerCase()}`));
+    const name = fc.oneof(
+      fc.constantFrom('content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'),
+      fc.string({ maxLength: 10 }).map((s) => `x-amz-meta-${s.toLowerCase()}`),
+    );
     fc.assert(
-      fc.property(fc.array(fc.tuple(name, fc.string({ unit: 'binary', maxLength: 20 })), { maxLength: 6 }), (fields) => {
-        let stored: ReturnType<typeof headersToStore>;
-        try {
-          stored = headersToStore(fields);
-        } catch (e) {
-          if (!(e instanceof S3Error) || !['InvalidArgument', 'MetadataTooLarge'].includes(e.code)) throw e;
-          return;
-        }
-        for (const [n, v] of [...Object.entries(stored.metadata), ['content-type', stored.contentType ?? 'x'] as const]) {
-          // What node:http would refuse to send (the same checks as its validateHeader*).
-          expect(n).toMatch(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i);
-          expect(v).toMatch(/^[\t\x20-\x7e\x80-\xff]*$/);
-        }
-      }),
+      fc.property(
+        fc.array(fc.tuple(name, fc.string({ unit: 'binary', maxLength: 20 })), { maxLength: 6 }),
+        (fields) => {
+          let stored: ReturnType<typeof headersToStore>;
+          try {
+            stored = headersToStore(fields);
+          } catch (e) {
+            if (!(e instanceof S3Error) || !['InvalidArgument', 'MetadataTooLarge'].includes(e.code)) throw e;
+            return;
+          }
+          for (const [n, v] of [
+            ...Object.entries(stored.metadata),
+            ['content-type', stored.contentType ?? 'x'] as const,
+          ]) {
+            // What node:http would refuse to send (the same checks as its validateHeader*).
+            expect(n).toMatch(/^[!#$%&'*+.^_`|~0-9a-z-]+$/i);
+            expect(v).toMatch(/^[\t\x20-\x7e\x80-\xff]*$/);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

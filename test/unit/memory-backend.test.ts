@@ -8,7 +8,13 @@ import { ZdbError } from '../../src/zdb-client/index.js';
 /** The code each call fails with, or 'ok'. */
 async function outcomes(calls: Array<() => Promise<unknown>>): Promise<string[]> {
   const out: string[] = [];
-  for (const call of calls) out.push(await call().then(() => 'ok', (e: ZdbError) => e.code));
+  for (const call of calls)
+    out.push(
+      await call().then(
+        () => 'ok',
+        (e: ZdbError) => e.code,
+      ),
+    );
   return out;
 }
 
@@ -18,7 +24,11 @@ describe('MemoryBackend', () => {
     await b.set('a', Buffer.from('one'));
     await b.set(Buffer.from('b'), Buffer.from('two'));
     expect((await b.get('a'))!.toString()).toBe('one');
-    expect((await b.mget([Buffer.from('a'), 'b', 'c'])).map((v) => v?.toString() ?? null)).toEqual(['one', 'two', null]);
+    expect((await b.mget([Buffer.from('a'), 'b', 'c'])).map((v) => v?.toString() ?? null)).toEqual([
+      'one',
+      'two',
+      null,
+    ]);
     expect([await b.check('a'), await b.check('c')]).toEqual([true, null]);
     expect([await b.del('a'), await b.del('a')]).toEqual([true, false]);
     const keys: string[] = [];
@@ -30,19 +40,30 @@ describe('MemoryBackend', () => {
   it('fails every nth call of the operations named, and no other', async () => {
     const b = new MemoryBackend({ faults: [{ kind: 'error', ops: ['get'], every: 3 }] });
     await b.set('k', Buffer.from('v'));
-    const calls = Array.from({ length: 7 }, (_, i) => (i === 3 ? () => b.set('k', Buffer.from('v')) : () => b.get('k')));
+    const calls = Array.from({ length: 7 }, (_, i) =>
+      i === 3 ? () => b.set('k', Buffer.from('v')) : () => b.get('k'),
+    );
     expect(await outcomes(calls)).toEqual(['ok', 'ok', 'CONNECTION', 'ok', 'ok', 'ok', 'CONNECTION']);
     expect(b.injected.error).toBe(2);
   });
 
   it('draws probabilities, latencies and flipped bytes from its seed: the same seed, the same run', async () => {
     const run = async (seed: number): Promise<string[]> => {
-      const faults: Fault[] = [{ kind: 'error', probability: 0.3 }, { kind: 'corrupt', probability: 0.3, ops: ['get'] }];
+      const faults: Fault[] = [
+        { kind: 'error', probability: 0.3 },
+        { kind: 'corrupt', probability: 0.3, ops: ['get'] },
+      ];
       const b = new MemoryBackend({ seed, faults: [] });
       await b.set('k', Buffer.alloc(64, 7));
       b.configure({ faults, latency: { minMs: 0, maxMs: 2 } });
       const out: string[] = [];
-      for (let i = 0; i < 40; i++) out.push(await b.get('k').then((v) => v!.toString('hex'), (e: ZdbError) => e.code));
+      for (let i = 0; i < 40; i++)
+        out.push(
+          await b.get('k').then(
+            (v) => v!.toString('hex'),
+            (e: ZdbError) => e.code,
+          ),
+        );
       return out;
     };
     const first = await run(42);
@@ -86,7 +107,11 @@ describe('MemoryBackend', () => {
 describe('BackendPool over memory backends', () => {
   it('marks a backend down after consecutive timeouts and up at its next answer; wrong answers are not outages', async () => {
     const memory = new MemoryBackends();
-    const pool = new BackendPool(memoryBackendList(2), { requestTimeoutMs: 50, downAfterFailures: 2, connect: memory.connect });
+    const pool = new BackendPool(memoryBackendList(2), {
+      requestTimeoutMs: 50,
+      downAfterFailures: 2,
+      connect: memory.connect,
+    });
     const b0 = memory.get('b0');
     b0.configure({ faults: [{ kind: 'timeout', ops: ['get'] }] });
     const get = () => pool.run('b0', (c) => c.get('k')).catch(() => null);

@@ -8,7 +8,16 @@ function cluster(farms: number, nodes: number, disks: number, free = 1e12): Back
   for (let f = 0; f < farms; f++)
     for (let n = 0; n < nodes; n++)
       for (let d = 0; d < disks; d++)
-        out.push({ id: `f${f}n${n}d${d}`, farm: `f${f}`, node: `n${n}`, host: '127.0.0.1', port: 9900, namespace: 'x', freeBytes: free, state: 'up' });
+        out.push({
+          id: `f${f}n${n}d${d}`,
+          farm: `f${f}`,
+          node: `n${n}`,
+          host: '127.0.0.1',
+          port: 9900,
+          namespace: 'x',
+          freeBytes: free,
+          state: 'up',
+        });
   return out;
 }
 
@@ -63,11 +72,17 @@ describe('placement', () => {
   });
 
   it('validates the backends file and names the bad field', () => {
-    const good = { backends: [{ id: 'a', farm: 'f', node: 'n', address: '127.0.0.1:9900', namespace: 'ns', password: 'p' }] };
+    const good = {
+      backends: [{ id: 'a', farm: 'f', node: 'n', address: '127.0.0.1:9900', namespace: 'ns', password: 'p' }],
+    };
     expect(parseBackendConfig(good)[0]).toMatchObject({ host: '127.0.0.1', port: 9900, password: 'p' });
-    expect(() => parseBackendConfig({ backends: [{ ...good.backends[0], address: 'nohost' }] })).toThrow(/backends\[0\]\.address/);
+    expect(() => parseBackendConfig({ backends: [{ ...good.backends[0], address: 'nohost' }] })).toThrow(
+      /backends\[0\]\.address/,
+    );
     expect(() => parseBackendConfig({ backends: [{ ...good.backends[0], farm: 3 }] })).toThrow(BackendConfigError);
-    expect(() => parseBackendConfig({ backends: [good.backends[0], good.backends[0]] })).toThrow(/backends\[1\]\.id: "a" is used twice/);
+    expect(() => parseBackendConfig({ backends: [good.backends[0], good.backends[0]] })).toThrow(
+      /backends\[1\]\.id: "a" is used twice/,
+    );
     expect(() => parseBackendConfig({})).toThrow(/non-empty array/);
   });
 });

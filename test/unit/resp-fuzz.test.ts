@@ -62,23 +62,39 @@ function framedSize(args: Buffer[]): number {
 }
 
 function withinLimits(args: Buffer[]): boolean {
-  return args.length <= LIMITS.maxArgs && args.every((a) => a.length <= LIMITS.maxArgBytes) && framedSize(args) <= LIMITS.maxRequestBytes;
+  return (
+    args.length <= LIMITS.maxArgs &&
+    args.every((a) => a.length <= LIMITS.maxArgBytes) &&
+    framedSize(args) <= LIMITS.maxRequestBytes
+  );
 }
 
 /** A mutation of a byte string: flip, insert, delete, truncate, duplicate a slice. */
 const mutated = (base: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> =>
-  fc.tuple(base, fc.array(fc.tuple(fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'repeat'), fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 })).map(([b, edits]) => {
-    let out = Buffer.from(b);
-    for (const [kind, pos, byte] of edits) {
-      const at = out.length ? pos % out.length : 0;
-      if (kind === 'flip' && out.length) out[at] = byte;
-      else if (kind === 'insert') out = Buffer.concat([out.subarray(0, at), Buffer.from([byte]), out.subarray(at)]);
-      else if (kind === 'delete') out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]);
-      else if (kind === 'truncate') out = out.subarray(0, at);
-      else out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + 1 + (byte % 16)), out.subarray(at)]);
-    }
-    return out;
-  });
+  fc
+    .tuple(
+      base,
+      fc.array(
+        fc.tuple(
+          fc.constantFrom('flip', 'insert', 'delete', 'truncate', 'repeat'),
+          fc.nat(),
+          fc.integer({ min: 0, max: 255 }),
+        ),
+        { maxLength: 4 },
+      ),
+    )
+    .map(([b, edits]) => {
+      let out = Buffer.from(b);
+      for (const [kind, pos, byte] of edits) {
+        const at = out.length ? pos % out.length : 0;
+        if (kind === 'flip' && out.length) out[at] = byte;
+        else if (kind === 'insert') out = Buffer.concat([out.subarray(0, at), Buffer.from([byte]), out.subarray(at)]);
+        else if (kind === 'delete') out = Buffer.concat([out.subarray(0, at), out.subarray(at + 1)]);
+        else if (kind === 'truncate') out = out.subarray(0, at);
+        else out = Buffer.concat([out.subarray(0, at), out.subarray(at, at + 1 + (byte % 16)), out.subarray(at)]);
+      }
+      return out;
+    });
 
 describe('RESP request parser, fuzzed', () => {
   it('well-formed pipelines within the limits come back intact, however they are split', () => {
@@ -94,11 +110,15 @@ describe('RESP request parser, fuzzed', () => {
 
   it('a request past a limit is refused with TOO_LARGE, never returned', () => {
     fc.assert(
-      fc.property(request.filter((r) => !withinLimits(r)), cuts, (args, at) => {
-        const { requests, error } = parseRequests(split(encode(command(args)), at));
-        expect(requests).toEqual([]);
-        expect(error?.code).toBe('TOO_LARGE');
-      }),
+      fc.property(
+        request.filter((r) => !withinLimits(r)),
+        cuts,
+        (args, at) => {
+          const { requests, error } = parseRequests(split(encode(command(args)), at));
+          expect(requests).toEqual([]);
+          expect(error?.code).toBe('TOO_LARGE');
+        },
+      ),
       RUNS,
     );
   });
@@ -114,7 +134,9 @@ describe('RESP request parser, fuzzed', () => {
   });
 
   it('mutated pipelines end in requests within the limits or RespProtocolError', () => {
-    const pipeline = fc.array(request, { minLength: 1, maxLength: 4 }).map((rs) => encode(rs.flatMap((r) => command(r))));
+    const pipeline = fc
+      .array(request, { minLength: 1, maxLength: 4 })
+      .map((rs) => encode(rs.flatMap((r) => command(r))));
     fc.assert(
       fc.property(mutated(pipeline), cuts, (bytes, at) => {
         const { requests } = parseRequests(split(bytes, at));
@@ -185,11 +207,20 @@ describe('RESP reply parser, fuzzed', () => {
   });
 
   it('random and mutated bytes end in values, a wait for more, or RespProtocolError', () => {
-    const replies = fc.array(replyValue, { minLength: 1, maxLength: 4 }).map((vs) => encode(vs.flatMap((v) => encodeReply(v))));
+    const replies = fc
+      .array(replyValue, { minLength: 1, maxLength: 4 })
+      .map((vs) => encode(vs.flatMap((v) => encodeReply(v))));
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), mutated(replies)), cuts, (bytes, at) => {
-        parseReplies(split(bytes, at));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+          mutated(replies),
+        ),
+        cuts,
+        (bytes, at) => {
+          parseReplies(split(bytes, at));
+        },
+      ),
       RUNS,
     );
   });

@@ -96,7 +96,11 @@ describe('store over memory backends: a backend that times out on every third ca
   it('PUTs and GETs still succeed, each within the request timeout it may cost', async () => {
     const requestTimeoutMs = 250;
     // 8 backends for 4+2: a shard whose SET timed out is placed again on a spare.
-    const { memory } = await start({ count: 8, pool: { requestTimeoutMs }, store: { hedgeMs: 50, chunkSize: 64 * KiB } });
+    const { memory } = await start({
+      count: 8,
+      pool: { requestTimeoutMs },
+      store: { hedgeMs: 50, chunkSize: 64 * KiB },
+    });
     const flaky = memory.get('b5');
     flaky.configure({ faults: [{ kind: 'timeout', every: 3 }] });
 

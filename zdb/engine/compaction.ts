@@ -45,7 +45,8 @@ interface Moved {
  */
 export async function compactNamespace(ns: Namespace, opts: CompactionOptions): Promise<number> {
   if (ns.mode !== IndexMode.User) return 0;
-  if (opts.minGarbageRatio === 0 && ns.garbageIn(ns.files.headId) > 0 && ns.files.dataSize > DATA_HEADER_SIZE) ns.jump();
+  if (opts.minGarbageRatio === 0 && ns.garbageIn(ns.files.headId) > 0 && ns.files.dataSize > DATA_HEADER_SIZE)
+    ns.jump();
   let freed = 0;
   for (let id = 0; id < ns.files.headId; id++) {
     const body = ns.files.dataFileSize(id) - DATA_HEADER_SIZE;
@@ -72,7 +73,7 @@ async function compactFile(ns: Namespace, id: number): Promise<number> {
     let previous = 0;
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    for (let at = DATA_HEADER_SIZE; at + DATA_ENTRY_HEADER_SIZE <= oldDataSize; ) {
+    for (let at = DATA_HEADER_SIZE; at + DATA_ENTRY_HEADER_SIZE <= oldDataSize;) {
       const head = ns.files.readData(id, at, DATA_ENTRY_HEADER_SIZE);
       const h = readDataEntryHeader(head);
       const size = DATA_ENTRY_HEADER_SIZE + h.keyLength + h.dataLength;
@@ -87,7 +88,15 @@ async function compactFile(ns: Namespace, id: number): Promise<number> {
         entry.writeUInt32LE(previous, 5);
         previous = newSize;
         if (!(h.flags & FLAG_DELETED)) {
-          moved.push({ key, oldOffset: at, newOffset: newSize, length: h.dataLength, crc: h.crc, timestamp: h.timestamp, indexAt: 0 });
+          moved.push({
+            key,
+            oldOffset: at,
+            newOffset: newSize,
+            length: h.dataLength,
+            crc: h.crc,
+            timestamp: h.timestamp,
+            indexAt: 0,
+          });
         }
         batch.push(entry);
         batchBytes += size;

@@ -1,12 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError, Errors } from './errors.js';
-import {
-  IndexMode,
-  NS_DESCRIPTOR_FILE,
-  decodeNamespaceDescriptor,
-  encodeNamespaceDescriptor,
-} from './format.js';
+import { IndexMode, NS_DESCRIPTOR_FILE, decodeNamespaceDescriptor, encodeNamespaceDescriptor } from './format.js';
 import { lockDir, type DirLock } from '../../src/util/dir-lock.js';
 import { GroupCommit } from '../../src/util/group-commit.js';
 import { finishInterrupted } from './compaction.js';
@@ -154,7 +149,10 @@ export class Engine {
     const onDisk = recordedMode(probe);
     const mode = onDisk ?? this.opts.mode ?? IndexMode.User;
     if (this.opts.mode !== null && onDisk !== null && onDisk !== this.opts.mode) {
-      throw new EngineError('MODE_MISMATCH', `namespace ${name} was created in ${IndexMode[onDisk]} mode, the server runs in ${IndexMode[this.opts.mode]} mode`);
+      throw new EngineError(
+        'MODE_MISMATCH',
+        `namespace ${name} was created in ${IndexMode[onDisk]} mode, the server runs in ${IndexMode[this.opts.mode]} mode`,
+      );
     }
     const ns = mode === IndexMode.User ? probe : this.instantiate(name, mode);
     const descriptor = path.join(indexDir, NS_DESCRIPTOR_FILE);

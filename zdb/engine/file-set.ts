@@ -65,7 +65,10 @@ export class FileSet {
   /** Opens (creating with headers when absent) the pair `id` for appending. */
   openHead(id: number, mode: IndexMode): void {
     // File ids only go up, one at a time: an older pair reopened for appending would be overwritten.
-    invariant(id === this.headId + 1 || (this.dataFd < 0 && id === this.headId), () => `head file ${id} opened after ${this.headId}`);
+    invariant(
+      id === this.headId + 1 || (this.dataFd < 0 && id === this.headId),
+      () => `head file ${id} opened after ${this.headId}`,
+    );
     this.flushIndex();
     // The old head stays open for reads (and for a flush that may still be running on it).
     if (this.dataFd >= 0) {
@@ -91,7 +94,10 @@ export class FileSet {
     const at = this.dataSize;
     let total = 0;
     for (const p of parts) total += p.length;
-    invariant(at >= DATA_HEADER_SIZE && at + total <= MAX_FILE_OFFSET, () => `data append of ${total} bytes at ${at} in d${this.headId}`);
+    invariant(
+      at >= DATA_HEADER_SIZE && at + total <= MAX_FILE_OFFSET,
+      () => `data append of ${total} bytes at ${at} in d${this.headId}`,
+    );
     writeAllSync(this.dataFd, parts, at);
     this.dataSize += total;
     return at;
@@ -99,7 +105,10 @@ export class FileSet {
 
   appendIndex(item: Buffer): number {
     const at = this.indexSize;
-    invariant(at >= INDEX_HEADER_SIZE && at + item.length <= MAX_FILE_OFFSET, () => `index append of ${item.length} bytes at ${at} in i${this.headId}`);
+    invariant(
+      at >= INDEX_HEADER_SIZE && at + item.length <= MAX_FILE_OFFSET,
+      () => `index append of ${item.length} bytes at ${at} in i${this.headId}`,
+    );
     this.pendingIndex.push(item);
     this.pendingIndexBytes += item.length;
     this.indexSize += item.length;
@@ -129,7 +138,10 @@ export class FileSet {
   truncateHead(dataSize: number, indexSize: number): void {
     // Only a tail we appended is cut: never a header, never growing the file with zeros.
     invariant(
-      dataSize >= DATA_HEADER_SIZE && dataSize <= this.dataSize && indexSize >= INDEX_HEADER_SIZE && indexSize <= this.indexSize,
+      dataSize >= DATA_HEADER_SIZE &&
+        dataSize <= this.dataSize &&
+        indexSize >= INDEX_HEADER_SIZE &&
+        indexSize <= this.indexSize,
       () => `truncate of pair ${this.headId} to ${dataSize}/${indexSize} (sizes ${this.dataSize}/${this.indexSize})`,
     );
     try {
@@ -165,7 +177,10 @@ export class FileSet {
   /** Rewrites bytes of an item already in index file `fileId` (flags, a seq update in place). */
   writeIndexAt(fileId: number, offset: number, bytes: Buffer): void {
     const size = this.indexFileSize(fileId);
-    invariant(offset >= INDEX_HEADER_SIZE && offset + bytes.length <= size, () => `index rewrite of ${bytes.length} bytes at ${offset} in i${fileId} of ${size} bytes`);
+    invariant(
+      offset >= INDEX_HEADER_SIZE && offset + bytes.length <= size,
+      () => `index rewrite of ${bytes.length} bytes at ${offset} in i${fileId} of ${size} bytes`,
+    );
     if (fileId === this.headId) this.flushIndex();
     writeAllSync(this.fd('i', fileId), [bytes], offset);
   }

@@ -62,7 +62,8 @@ export function encodeIndexHeader(h: IndexFileHeader): Buffer {
 }
 
 export function decodeIndexHeader(b: Buffer): IndexFileHeader {
-  if (b.length < INDEX_HEADER_SIZE || b.toString('latin1', 0, 4) !== INDEX_MAGIC) throw new Error('not a 0-db index file');
+  if (b.length < INDEX_HEADER_SIZE || b.toString('latin1', 0, 4) !== INDEX_MAGIC)
+    throw new Error('not a 0-db index file');
   const version = b.readUInt32LE(4);
   if (version !== INDEX_VERSION) throw new Error(`unsupported index file version ${version}`);
   return {
@@ -110,7 +111,8 @@ export function readDataEntryHeader(b: Buffer, at = 0): DataEntryHeader {
 export function dataEntryMatches(entry: Buffer, key: Buffer, length: number, crc: number): boolean {
   if (entry.length !== DATA_ENTRY_HEADER_SIZE + key.length + length) return false;
   const head = readDataEntryHeader(entry);
-  if (head.keyLength !== key.length || head.dataLength !== length || head.crc !== crc || head.flags & FLAG_DELETED) return false;
+  if (head.keyLength !== key.length || head.dataLength !== length || head.crc !== crc || head.flags & FLAG_DELETED)
+    return false;
   return entry.subarray(DATA_ENTRY_HEADER_SIZE, DATA_ENTRY_HEADER_SIZE + key.length).equals(key);
 }
 

@@ -80,7 +80,13 @@ export function lastLive(ns: IndexSource): IndexPosition | null {
 /** SCAN cursor: 0-db's packed index_bkey_t (u8 key length, u32 file, u32 length, u32 offset, u32 crc). */
 export const CURSOR_SIZE = 17;
 
-export function encodeCursor(pos: { fileId: number; offset: number; keyLength: number; length: number; crc: number }): Buffer {
+export function encodeCursor(pos: {
+  fileId: number;
+  offset: number;
+  keyLength: number;
+  length: number;
+  crc: number;
+}): Buffer {
   const b = Buffer.alloc(CURSOR_SIZE);
   b.writeUInt8(pos.keyLength, 0);
   b.writeUInt32LE(pos.fileId, 1);
@@ -116,7 +122,12 @@ export interface ScanBatch {
  * The live entries after `cursor` (from the first, or the last going backward, without one),
  * walked for about `budgetMs`: a batch is cut by time, as in 0-db.
  */
-export function scanBatch(ns: IndexSource, direction: ScanDirection, cursor: Buffer | null, budgetMs: number): ScanBatch {
+export function scanBatch(
+  ns: IndexSource,
+  direction: ScanDirection,
+  cursor: Buffer | null,
+  budgetMs: number,
+): ScanBatch {
   const step = direction === 'forward' ? nextLive : previousLive;
   const batch: IndexPosition[] = [];
   let pos: IndexPosition | null;
@@ -137,7 +148,13 @@ export function scanBatch(ns: IndexSource, direction: ScanDirection, cursor: Buf
   const last = batch[batch.length - 1];
   if (!last) throw Errors.noMoreData();
   return {
-    cursor: encodeCursor({ fileId: last.fileId, offset: last.offset, keyLength: last.item.keyLength, length: last.item.length, crc: last.item.crc }),
+    cursor: encodeCursor({
+      fileId: last.fileId,
+      offset: last.offset,
+      keyLength: last.item.keyLength,
+      length: last.item.length,
+      crc: last.item.crc,
+    }),
     entries: batch.map((p) => ({ key: p.key, length: p.item.length, timestamp: p.item.timestamp })),
   };
 }

@@ -43,7 +43,8 @@ export class KeyHash {
   upsert(key: Uint8Array): { slot: number; created: boolean } {
     const found = this.find(key);
     if (found >= 0) return { slot: found, created: false };
-    if ((this.used + 1) * 2 > this.table.length) this.rehash(this.size * 4 > this.table.length ? this.table.length * 2 : this.table.length);
+    if ((this.used + 1) * 2 > this.table.length)
+      this.rehash(this.size * 4 > this.table.length ? this.table.length * 2 : this.table.length);
     const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.nextSlot++;
     this.ensureSlots(slot + 1);
     this.storeKey(slot, key);

@@ -83,9 +83,10 @@ function noteIndexed(indexedEnd: Map<number, number>, dataFile: number, end: num
 function indexedDataEnd(ns: Namespace, id: number): number {
   const buf = fs.readFileSync(ns.files.indexPath(id));
   let end = DATA_HEADER_SIZE;
-  for (let at = INDEX_HEADER_SIZE; at + INDEX_ITEM_HEADER_SIZE <= buf.length; ) {
+  for (let at = INDEX_HEADER_SIZE; at + INDEX_ITEM_HEADER_SIZE <= buf.length;) {
     const item = readIndexItem(buf, at);
-    if (ns.dataFileOf(id, item) === id) end = Math.max(end, item.dataOffset + DATA_ENTRY_HEADER_SIZE + item.keyLength + item.length);
+    if (ns.dataFileOf(id, item) === id)
+      end = Math.max(end, item.dataOffset + DATA_ENTRY_HEADER_SIZE + item.keyLength + item.length);
     at += INDEX_ITEM_HEADER_SIZE + item.keyLength;
   }
   return end;
@@ -152,10 +153,15 @@ function trimUnbackedTail(ns: Namespace): number {
     const found = ns.readIndexItemAt(ns.files.headId, at);
     if (!found) return cut;
     const { item, key } = found;
-    if (ns.dataFileOf(ns.files.headId, item) !== ns.files.headId || entryMatches(ns, item.dataOffset, key, item.length, item.crc)) return cut;
+    if (
+      ns.dataFileOf(ns.files.headId, item) !== ns.files.headId ||
+      entryMatches(ns, item.dataOffset, key, item.length, item.crc)
+    )
+      return cut;
     // Forget the item: undo its effect in memory and cut it from the file.
     const slot = ns.find(key);
-    if (slot >= 0 && ns.table.indexOffset[slot] === at && ns.table.indexFile[slot] === ns.files.headId) ns.applyDelete(slot);
+    if (slot >= 0 && ns.table.indexOffset[slot] === at && ns.table.indexFile[slot] === ns.files.headId)
+      ns.applyDelete(slot);
     if (ns.mode === IndexMode.Seq) ns.nextId--;
     cut += ns.files.indexSize - at;
     ns.files.truncateHead(ns.files.dataSize, at);
@@ -166,7 +172,9 @@ function trimUnbackedTail(ns: Namespace): number {
 function entryMatches(ns: Namespace, offset: number, key: Buffer, length: number, crc: number): boolean {
   if (offset < DATA_HEADER_SIZE) return false;
   const entry = ns.files.readDataUpTo(ns.files.headId, offset, DATA_ENTRY_HEADER_SIZE + key.length + length);
-  return dataEntryMatches(entry, key, length, crc) && zdbCrc32c(entry.subarray(DATA_ENTRY_HEADER_SIZE + key.length)) === crc;
+  return (
+    dataEntryMatches(entry, key, length, crc) && zdbCrc32c(entry.subarray(DATA_ENTRY_HEADER_SIZE + key.length)) === crc
+  );
 }
 
 /**
@@ -213,7 +221,12 @@ function reindexData(ns: Namespace, id: number, from: number): { recovered: numb
   return { recovered, truncated };
 }
 
-function readEntry(ns: Namespace, id: number, at: number, size: number): { header: DataEntryHeader; key: Buffer } | null {
+function readEntry(
+  ns: Namespace,
+  id: number,
+  at: number,
+  size: number,
+): { header: DataEntryHeader; key: Buffer } | null {
   const header = readDataEntryHeader(ns.files.readData(id, at, DATA_ENTRY_HEADER_SIZE));
   const end = at + DATA_ENTRY_HEADER_SIZE + header.keyLength + header.dataLength;
   if (end > size || header.keyLength === 0) return null;
@@ -229,7 +242,7 @@ function readEntry(ns: Namespace, id: number, at: number, size: number): { heade
 /** Offset of the last data entry that ends at or before `until` (the next entry's `previous`). */
 function lastEntryBefore(ns: Namespace, id: number, until: number): number {
   let last = 0;
-  for (let at = DATA_HEADER_SIZE; at + DATA_ENTRY_HEADER_SIZE <= until; ) {
+  for (let at = DATA_HEADER_SIZE; at + DATA_ENTRY_HEADER_SIZE <= until;) {
     const h = readDataEntryHeader(ns.files.readData(id, at, DATA_ENTRY_HEADER_SIZE));
     const next = at + DATA_ENTRY_HEADER_SIZE + h.keyLength + h.dataLength;
     if (next > until) break;

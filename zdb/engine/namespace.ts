@@ -180,7 +180,13 @@ export class Namespace {
     const slot = this.find(key);
     if (slot < 0) return null;
     const t = this.table;
-    return encodeCursor({ fileId: t.indexFile[slot]!, offset: t.indexOffset[slot]!, keyLength: key.length, length: t.length[slot]!, crc: t.crc[slot]! });
+    return encodeCursor({
+      fileId: t.indexFile[slot]!,
+      offset: t.indexOffset[slot]!,
+      keyLength: key.length,
+      length: t.length[slot]!,
+      crc: t.crc[slot]!,
+    });
   }
 
   /** HISTORY: the current version of `key`, or the older one `cursor` names. */
@@ -257,7 +263,8 @@ export class Namespace {
     }
     if (existing >= 0 && this.settings.worm) throw Errors.worm();
     const floating = existing >= 0 ? this.table.length[existing]! : 0;
-    if (this.settings.maxsize > 0 && this.dataBytes + value.length > this.settings.maxsize + floating) throw Errors.noSpace();
+    if (this.settings.maxsize > 0 && this.dataBytes + value.length > this.settings.maxsize + floating)
+      throw Errors.noSpace();
     const crc = zdbCrc32c(value);
     // Unchanged only when byte-identical: equal CRCs alone are not proof.
     if (existing >= 0 && this.table.crc[existing] === crc && this.table.length[existing] === value.length) {
@@ -379,7 +386,8 @@ export class Namespace {
 
   private addLive(slot: number, keyLength: number, sign: 1 | -1): void {
     const file = this.table.dataFile[slot]!;
-    this.liveBytes[file] = (this.liveBytes[file] ?? 0) + sign * (DATA_ENTRY_HEADER_SIZE + keyLength + this.table.length[slot]!);
+    this.liveBytes[file] =
+      (this.liveBytes[file] ?? 0) + sign * (DATA_ENTRY_HEADER_SIZE + keyLength + this.table.length[slot]!);
   }
 
   /** Bytes held by dead entries (old versions, deleted keys, tombstones) in data file `id`. */
@@ -401,7 +409,13 @@ export class Namespace {
   /** Anything ever written (even if deleted since), or a jump to a new file: 0-db's "used" (NSSET mode). */
   get used(): boolean {
     const f = this.files;
-    return this.entries > 0 || this.nextId > 0 || f.headId > 0 || f.indexSize > INDEX_HEADER_SIZE || f.dataSize > DATA_HEADER_SIZE;
+    return (
+      this.entries > 0 ||
+      this.nextId > 0 ||
+      f.headId > 0 ||
+      f.indexSize > INDEX_HEADER_SIZE ||
+      f.dataSize > DATA_HEADER_SIZE
+    );
   }
 
   /** What NSINFO reports. */
@@ -503,7 +517,11 @@ export class Namespace {
     const copyOffset = this.appendIndexItem(key, { ...original.item, flags: original.item.flags | FLAG_DELETED });
     this.seqNoteAppendedId();
     const updated = Buffer.allocUnsafe(SEQ_ITEM_SIZE);
-    writeIndexItem(updated, 0, { ...liveItem(loc, this.files.headId, copyOffset), keyLength: SEQ_KEY_LENGTH, previous: original.item.previous });
+    writeIndexItem(updated, 0, {
+      ...liveItem(loc, this.files.headId, copyOffset),
+      keyLength: SEQ_KEY_LENGTH,
+      previous: original.item.previous,
+    });
     key.copy(updated, INDEX_ITEM_HEADER_SIZE);
     this.files.writeIndexAt(pos.fileId, pos.offset, updated);
     this.commit.markDirty(this.files.fd('i', pos.fileId));
@@ -559,7 +577,11 @@ export class Namespace {
 }
 
 /** The index item of a live entry at `loc` whose previous version is at (parentFile, parentOffset). */
-function liveItem(loc: EntryLocation, parentFileId: number, parentOffset: number): Omit<IndexItem, 'keyLength' | 'previous'> {
+function liveItem(
+  loc: EntryLocation,
+  parentFileId: number,
+  parentOffset: number,
+): Omit<IndexItem, 'keyLength' | 'previous'> {
   return {
     dataOffset: loc.dataOffset,
     length: loc.length,

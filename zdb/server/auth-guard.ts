@@ -22,7 +22,8 @@ export class AuthGuard {
   attempt(source: string, check: () => boolean): boolean | Promise<boolean> {
     const now = Date.now();
     const at = Math.max(now, this.nextCheckAt.get(source) ?? 0);
-    if (at - now > MAX_AUTH_BACKLOG_MS) throw new CommandError('THROTTLED', 'Too many failed authentications, retry later');
+    if (at - now > MAX_AUTH_BACKLOG_MS)
+      throw new CommandError('THROTTLED', 'Too many failed authentications, retry later');
     if (at === now) {
       if (check()) return true;
       this.penalize(source, now + FAILED_AUTH_DELAY_MS);

@@ -41,7 +41,14 @@ export class Connection {
     private readonly socket: net.Socket,
     private readonly host: ConnectionHost,
   ) {
-    this.state = { id: nextClientId++, source: socket.remoteAddress ?? 'local', namespace: 'default', writable: true, admin: false, nonce: null };
+    this.state = {
+      id: nextClientId++,
+      source: socket.remoteAddress ?? 'local',
+      namespace: 'default',
+      writable: true,
+      admin: false,
+      nonce: null,
+    };
     this.state.admin = host.settings.adminPassword === '';
     // As 0-db: with --protect a client starts on `default` read-only until it SELECTs with the password.
     this.state.writable = !host.settings.protect;

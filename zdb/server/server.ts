@@ -79,7 +79,8 @@ export class ZdbServer implements ConnectionHost {
     this.sockets.add(socket);
     const conn = new Connection(socket, this);
     this.connections.add(conn);
-    if (this.settings.verbose) this.log(`client ${conn.state.id} connected from ${socket.remoteAddress ?? 'unix socket'}`);
+    if (this.settings.verbose)
+      this.log(`client ${conn.state.id} connected from ${socket.remoteAddress ?? 'unix socket'}`);
     socket.on('close', () => {
       if (this.settings.verbose) this.log(`client ${conn.state.id} disconnected`);
       this.sockets.delete(socket);

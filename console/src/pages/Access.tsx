@@ -15,8 +15,14 @@ export function Access() {
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
   const load = (): void => {
-    api<{ keys: KeyRow[] }>('GET', '/api/keys').then((r) => setKeys(r.keys), (e: Error) => setError(e.message));
-    api<{ buckets: BucketRow[] }>('GET', '/api/buckets').then((r) => setBuckets(r.buckets.map((b) => b.name)), () => {});
+    api<{ keys: KeyRow[] }>('GET', '/api/keys').then(
+      (r) => setKeys(r.keys),
+      (e: Error) => setError(e.message),
+    );
+    api<{ buckets: BucketRow[] }>('GET', '/api/buckets').then(
+      (r) => setBuckets(r.buckets.map((b) => b.name)),
+      () => {},
+    );
   };
   useEffect(load, []);
   const attempt = async (work: () => Promise<void>): Promise<void> => {
@@ -48,7 +54,12 @@ export function Access() {
       e.preventDefault();
       const form = new FormData(e.currentTarget as HTMLFormElement);
       const id = String(form.get('key'));
-      await api('PUT', `/api/keys/${encodeURIComponent(id)}/grants`, { bucket: form.get('bucket'), read: form.has('read'), write: form.has('write'), owner: form.has('owner') });
+      await api('PUT', `/api/keys/${encodeURIComponent(id)}/grants`, {
+        bucket: form.get('bucket'),
+        read: form.has('read'),
+        write: form.has('write'),
+        owner: form.has('owner'),
+      });
       setNotice(`Grants of ${id} on ${String(form.get('bucket'))} set`);
     });
 
@@ -68,10 +79,12 @@ export function Access() {
             <strong>Copy the secret now: it is shown this once.</strong>
           </p>
           <p>
-            Access key id: <code data-testid="new-key-id">{created.accessKeyId}</code> <CopyButton text={created.accessKeyId} label="Copy the access key id" />
+            Access key id: <code data-testid="new-key-id">{created.accessKeyId}</code>{' '}
+            <CopyButton text={created.accessKeyId} label="Copy the access key id" />
           </p>
           <p>
-            Secret: <code data-testid="new-key-secret">{created.secretAccessKey}</code> <CopyButton text={created.secretAccessKey} label="Copy the secret" />
+            Secret: <code data-testid="new-key-secret">{created.secretAccessKey}</code>{' '}
+            <CopyButton text={created.secretAccessKey} label="Copy the secret" />
           </p>
           <button type="button" onClick={() => setCreated(null)}>
             Done
@@ -104,7 +117,12 @@ export function Access() {
                   <td>{date(k.created)}</td>
                   <td>{k.grants.map((g) => `${g.bucket}: ${rights(g.permissions)}`).join('; ') || 'none'}</td>
                   <td>
-                    <button type="button" class="danger" onClick={() => remove(k.accessKeyId)} aria-label={`Delete key ${k.accessKeyId}`}>
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => remove(k.accessKeyId)}
+                      aria-label={`Delete key ${k.accessKeyId}`}
+                    >
                       Delete
                     </button>
                   </td>

@@ -7,7 +7,11 @@ export function Buckets({ me }: { me: Me }) {
   const [buckets, setBuckets] = useState<BucketRow[] | null>(null);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
-  const load = (): void => void api<{ buckets: BucketRow[] }>('GET', '/api/buckets').then((r) => setBuckets(r.buckets), (e: Error) => setError(e.message));
+  const load = (): void =>
+    void api<{ buckets: BucketRow[] }>('GET', '/api/buckets').then(
+      (r) => setBuckets(r.buckets),
+      (e: Error) => setError(e.message),
+    );
   useEffect(load, []);
 
   const create = async (e: Event): Promise<void> => {
@@ -16,7 +20,11 @@ export function Buckets({ me }: { me: Me }) {
     const form = new FormData(formEl);
     setError('');
     try {
-      await api('POST', '/api/buckets', { name: form.get('name'), dataShards: Number(form.get('k')), parityShards: Number(form.get('m')) });
+      await api('POST', '/api/buckets', {
+        name: form.get('name'),
+        dataShards: Number(form.get('k')),
+        parityShards: Number(form.get('m')),
+      });
       setNotice(`Bucket ${String(form.get('name'))} created`);
       formEl.reset();
       load();
@@ -43,7 +51,13 @@ export function Buckets({ me }: { me: Me }) {
       {me.root && (
         <form class="inline" onSubmit={create} aria-label="Create a bucket">
           <label>
-            Name <input name="name" required pattern="[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]" title="3 to 63 lowercase letters, digits, dots and hyphens" />
+            Name{' '}
+            <input
+              name="name"
+              required
+              pattern="[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
+              title="3 to 63 lowercase letters, digits, dots and hyphens"
+            />
           </label>
           <label>
             Data shards (k) <input name="k" type="number" min="1" max="16" value="4" required />
@@ -92,7 +106,12 @@ export function Buckets({ me }: { me: Me }) {
                   </td>
                   <td>{date(b.created)}</td>
                   <td>
-                    <button type="button" class="danger" onClick={() => remove(b.name)} aria-label={`Delete bucket ${b.name}`}>
+                    <button
+                      type="button"
+                      class="danger"
+                      onClick={() => remove(b.name)}
+                      aria-label={`Delete bucket ${b.name}`}
+                    >
                       Delete
                     </button>
                   </td>

@@ -59,7 +59,8 @@ export function Cluster() {
       {state && (
         <>
           <p class={state.writable ? 'ok' : 'warn'} data-testid="cluster-summary">
-            {state.up} of {state.backends.length} backends up; objects are written as {state.geometry.dataShards}+{state.geometry.parityShards}
+            {state.up} of {state.backends.length} backends up; objects are written as {state.geometry.dataShards}+
+            {state.geometry.parityShards}
             {state.writable ? '.' : ': too few backends for a full-redundancy write.'}
           </p>
           <div class="scroll">
@@ -114,11 +115,14 @@ export function Cluster() {
                 })}
               </div>
               <p class="hint">
-                Since start: {state.traffic.requests} requests, {state.traffic.clientErrors} refused (4xx), {state.traffic.serverErrors} failed (5xx).
+                Since start: {state.traffic.requests} requests, {state.traffic.clientErrors} refused (4xx),{' '}
+                {state.traffic.serverErrors} failed (5xx).
               </p>
             </>
           )}
-          <p class="hint">Refreshed every {REFRESH_MS / 1000} s. Prometheus metrics at <a href="/metrics">/metrics</a>.</p>
+          <p class="hint">
+            Refreshed every {REFRESH_MS / 1000} s. Prometheus metrics at <a href="/metrics">/metrics</a>.
+          </p>
         </>
       )}
     </section>

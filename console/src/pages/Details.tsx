@@ -16,7 +16,14 @@ export function Details({ bucket, object, onClose }: { bucket: string; object: O
   const [error, setError] = useState('');
   const share = async (): Promise<void> => {
     try {
-      setLink((await api<{ url: string }>('POST', `${bucketPath(bucket)}/share`, { key: object.key, expiresSeconds: expires })).url);
+      setLink(
+        (
+          await api<{ url: string }>('POST', `${bucketPath(bucket)}/share`, {
+            key: object.key,
+            expiresSeconds: expires,
+          })
+        ).url,
+      );
       setError('');
     } catch (e) {
       setError((e as Error).message);
@@ -65,7 +72,13 @@ export function Details({ bucket, object, onClose }: { bucket: string; object: O
       {link && (
         <p class="inline">
           <label>
-            Share link <input readOnly value={link} data-testid="share-link" onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+            Share link{' '}
+            <input
+              readOnly
+              value={link}
+              data-testid="share-link"
+              onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+            />
           </label>
           <CopyButton text={link} label="Copy the share link" />
         </p>

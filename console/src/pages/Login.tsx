@@ -11,7 +11,12 @@ export function Login({ onLogin }: { onLogin: (me: Me) => void }) {
     setError('');
     try {
       // The secret goes in the body of one POST, never in a URL; the server keeps only a session.
-      onLogin(await api<Me>('POST', '/api/session', { accessKeyId: form.get('accessKeyId'), secretAccessKey: form.get('secretAccessKey') }));
+      onLogin(
+        await api<Me>('POST', '/api/session', {
+          accessKeyId: form.get('accessKeyId'),
+          secretAccessKey: form.get('secretAccessKey'),
+        }),
+      );
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -35,7 +40,10 @@ export function Login({ onLogin }: { onLogin: (me: Me) => void }) {
           </p>
         )}
       </form>
-      <p class="hint">Root's pair is in the data directory's credentials.json; other keys come from Access or `qstor admin key create`.</p>
+      <p class="hint">
+        Root's pair is in the data directory's credentials.json; other keys come from Access or `qstor admin key
+        create`.
+      </p>
     </main>
   );
 }

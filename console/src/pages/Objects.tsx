@@ -27,8 +27,19 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
   const load = async (more: boolean): Promise<void> => {
     const after = more && page?.nextStartAfter ? `&startAfter=${encodeURIComponent(page.nextStartAfter)}` : '';
     try {
-      const next = await api<ObjectPage>('GET', `${bucketPath(bucket)}/objects?prefix=${encodeURIComponent(listPrefix)}&maxKeys=${PAGE}${after}`);
-      setPage(more && page ? { objects: [...page.objects, ...next.objects], folders: [...page.folders, ...next.folders], nextStartAfter: next.nextStartAfter } : next);
+      const next = await api<ObjectPage>(
+        'GET',
+        `${bucketPath(bucket)}/objects?prefix=${encodeURIComponent(listPrefix)}&maxKeys=${PAGE}${after}`,
+      );
+      setPage(
+        more && page
+          ? {
+              objects: [...page.objects, ...next.objects],
+              folders: [...page.folders, ...next.folders],
+              nextStartAfter: next.nextStartAfter,
+            }
+          : next,
+      );
       setError('');
     } catch (e) {
       setError((e as Error).message);
@@ -49,7 +60,11 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
       }),
     [bucket],
   );
-  const enqueue = (files: PickedFile[]): void => queue.add(bucket, files.map((f) => ({ file: f.file, key: prefix + f.path })));
+  const enqueue = (files: PickedFile[]): void =>
+    queue.add(
+      bucket,
+      files.map((f) => ({ file: f.file, key: prefix + f.path })),
+    );
   const picked = (e: Event): void => {
     const input = e.currentTarget as HTMLInputElement;
     enqueue([...(input.files ?? [])].map((file) => ({ file, path: file.webkitRelativePath || file.name })));
@@ -69,7 +84,9 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
   const removeSelected = async (): Promise<void> => {
     if (!confirm(`Delete ${selected.size} object(s)?`)) return;
     try {
-      const { deleted } = await api<{ deleted: string[] }>('POST', `${bucketPath(bucket)}/delete`, { keys: [...selected] });
+      const { deleted } = await api<{ deleted: string[] }>('POST', `${bucketPath(bucket)}/delete`, {
+        keys: [...selected],
+      });
       setNotice(`Deleted ${deleted.length} object(s)`);
       setSelected(new Set());
       await load(false);
@@ -105,7 +122,11 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
         {crumbs.map((c, i) => (
           <span key={i}>
             {' / '}
-            <a href={`#/buckets/${encodeURIComponent(bucket)}?prefix=${encodeURIComponent(crumbs.slice(0, i + 1).join('/') + '/')}`}>{c}</a>
+            <a
+              href={`#/buckets/${encodeURIComponent(bucket)}?prefix=${encodeURIComponent(crumbs.slice(0, i + 1).join('/') + '/')}`}
+            >
+              {c}
+            </a>
           </span>
         ))}
       </nav>
@@ -113,7 +134,8 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
       <Alert error={error} notice={notice} />
       <div class="toolbar">
         <label>
-          Search by prefix <input type="search" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
+          Search by prefix{' '}
+          <input type="search" value={search} onInput={(e) => setSearch((e.currentTarget as HTMLInputElement).value)} />
         </label>
         <label class="button">
           Upload files <input type="file" multiple onChange={picked} class="sr-only" data-testid="file-input" />
@@ -129,13 +151,15 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
       {uploads.length > 0 && (
         <div class="uploads" aria-label="Uploads">
           <label>
-            All uploads <progress data-testid="overall-progress" max={total || 1} value={sent} /> {total ? Math.floor((100 * sent) / total) : 0}%
+            All uploads <progress data-testid="overall-progress" max={total || 1} value={sent} />{' '}
+            {total ? Math.floor((100 * sent) / total) : 0}%
           </label>
           <ul>
             {uploads.map((u) => (
               <li key={u.id} data-state={u.state}>
                 <label>
-                  {u.key} <progress max={u.size || 1} value={u.loaded} aria-label={`Upload of ${u.key}`} /> {u.state === 'uploading' ? `${bytes(u.loaded)} of ${bytes(u.size)}` : u.state}
+                  {u.key} <progress max={u.size || 1} value={u.loaded} aria-label={`Upload of ${u.key}`} />{' '}
+                  {u.state === 'uploading' ? `${bytes(u.loaded)} of ${bytes(u.size)}` : u.state}
                 </label>
                 {(u.state === 'uploading' || u.state === 'queued') && (
                   <button type="button" onClick={() => queue.cancel(u.id)} aria-label={`Cancel the upload of ${u.key}`}>
@@ -181,7 +205,12 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
               {page.objects.map((o) => (
                 <tr key={o.key} data-key={o.key}>
                   <td>
-                    <input type="checkbox" checked={selected.has(o.key)} onChange={() => toggle(o.key)} aria-label={`Select ${o.key}`} />
+                    <input
+                      type="checkbox"
+                      checked={selected.has(o.key)}
+                      onChange={() => toggle(o.key)}
+                      aria-label={`Select ${o.key}`}
+                    />
                   </td>
                   <td>
                     <button type="button" class="link" onClick={() => open(o)}>
@@ -191,7 +220,11 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
                   <td>{bytes(o.size)}</td>
                   <td>{date(o.lastModified)}</td>
                   <td>
-                    <a href={`${bucketPath(bucket)}/download?key=${encodeURIComponent(o.key)}`} download aria-label={`Download ${o.key}`}>
+                    <a
+                      href={`${bucketPath(bucket)}/download?key=${encodeURIComponent(o.key)}`}
+                      download
+                      aria-label={`Download ${o.key}`}
+                    >
                       Download
                     </a>
                   </td>

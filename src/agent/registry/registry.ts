@@ -148,17 +148,24 @@ export class Registry {
     check(text(), name, 'name');
     const secret = newToken();
     try {
-      const { lastInsertRowid } = this.db.prepare('INSERT INTO registry_farms (name, token_hash, created) VALUES (?, ?, ?)').run(name, tokenHash(secret), now);
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO registry_farms (name, token_hash, created) VALUES (?, ?, ?)')
+        .run(name, tokenHash(secret), now);
       const farmId = Number(lastInsertRowid);
       return { farmId, farmerToken: `${farmId}.${secret}` };
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new AgentError('CONFLICT', `a farm named "${name}" exists already`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw new AgentError('CONFLICT', `a farm named "${name}" exists already`);
       throw err;
     }
   }
 
   listFarms(): Farm[] {
-    const rows = this.db.prepare('SELECT id, name, created FROM registry_farms ORDER BY id').all() as Array<{ id: number; name: string; created: number }>;
+    const rows = this.db.prepare('SELECT id, name, created FROM registry_farms ORDER BY id').all() as Array<{
+      id: number;
+      name: string;
+      created: number;
+    }>;
     return rows.map((r) => ({ farmId: r.id, name: r.name, created: r.created }));
   }
 
@@ -174,7 +181,11 @@ export class Registry {
         const v = this.verify(envelope, REGISTER_KIND, existing, now);
         const farmId = this.farmOfToken(check(record({ farmToken: text() }), v.body, 'body').farmToken);
         const report = parseNodeReport(v.body);
-        if (existing && existing.farm_id !== farmId) throw new AgentError('FARM_MISMATCH', `node ${signer} is registered in farm ${existing.farm_id}, not ${farmId}`);
+        if (existing && existing.farm_id !== farmId)
+          throw new AgentError(
+            'FARM_MISMATCH',
+            `node ${signer} is registered in farm ${existing.farm_id}, not ${farmId}`,
+          );
         this.db
           .prepare(
             `INSERT INTO registry_nodes (id, farm_id, agent_url, addresses, cores, memory_bytes, registered_at, last_heartbeat, last_seq)
@@ -196,7 +207,8 @@ export class Registry {
         const signer = signerOf(envelope);
         const existing = this.nodeRow(signer);
         const v = this.verify(envelope, HEARTBEAT_KIND, existing, now);
-        if (v.signer !== nodeId) throw new AgentError('WRONG_AUDIENCE', `heartbeat for node ${nodeId} signed by node ${v.signer}`);
+        if (v.signer !== nodeId)
+          throw new AgentError('WRONG_AUDIENCE', `heartbeat for node ${nodeId} signed by node ${v.signer}`);
         if (!existing) throw new AgentError('UNKNOWN_NODE', `node ${nodeId} is not registered`);
         const report = parseNodeReport(v.body);
         this.db
@@ -249,30 +261,51 @@ export class Registry {
   }
 
   private verify(envelope: unknown, kind: string, existing: NodeRow | undefined, now: number): Verified {
-    return verifySigned(envelope, { kind, audience: REGISTRY_AUDIENCE, lastSeq: existing?.last_seq, now, windowMs: this.windowMs });
+    return verifySigned(envelope, {
+      kind,
+      audience: REGISTRY_AUDIENCE,
+      lastSeq: existing?.last_seq,
+      now,
+      windowMs: this.windowMs,
+    });
   }
 
   /**
    * The farmer admits `store` on the farm (every node, or `node` only) for `rights`, until
    * `expires` or revoked; admitting again replaces the terms.
    */
-  admitStore(farmId: number, terms: { store: string; rights: Right[]; node?: string | null; expires?: number | null }, now = Date.now()): StoreAdmission {
+  admitStore(
+    farmId: number,
+    terms: { store: string; rights: Right[]; node?: string | null; expires?: number | null },
+    now = Date.now(),
+  ): StoreAdmission {
     this.db
       .prepare(
         `INSERT INTO registry_admissions (farm_id, store, node, rights, expires, created) VALUES (@farm, @store, @node, @rights, @expires, @now)
          ON CONFLICT (farm_id, store) DO UPDATE SET node = @node, rights = @rights, expires = @expires, created = @now`,
       )
-      .run({ farm: farmId, store: terms.store, node: terms.node ?? null, rights: JSON.stringify(terms.rights), expires: terms.expires ?? null, now });
+      .run({
+        farm: farmId,
+        store: terms.store,
+        node: terms.node ?? null,
+        rights: JSON.stringify(terms.rights),
+        expires: terms.expires ?? null,
+        now,
+      });
     return this.admission(farmId, terms.store)!;
   }
 
   /** Ends an admission; grants already issued run out within GRANT_TTL_MS. */
   revokeStore(farmId: number, store: string): boolean {
-    return this.db.prepare('DELETE FROM registry_admissions WHERE farm_id = ? AND store = ?').run(farmId, store).changes > 0;
+    return (
+      this.db.prepare('DELETE FROM registry_admissions WHERE farm_id = ? AND store = ?').run(farmId, store).changes > 0
+    );
   }
 
   listAdmissions(farmId: number): StoreAdmission[] {
-    const rows = this.db.prepare('SELECT * FROM registry_admissions WHERE farm_id = ? ORDER BY created, store').all(farmId) as AdmissionRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM registry_admissions WHERE farm_id = ? ORDER BY created, store')
+      .all(farmId) as AdmissionRow[];
     return rows.map(toAdmission);
   }
 
@@ -284,7 +317,13 @@ export class Registry {
     if (!this.identity) throw new AgentError('CONFIG', 'this registry has no key to sign grants with');
     const a = this.admission(farmId, store);
     if (!a || (a.expires !== null && a.expires <= now)) return undefined;
-    return signGrant(this.identity, { store, farm: farmId, node: a.node ?? undefined, rights: a.rights, expires: Math.min(a.expires ?? Infinity, now + GRANT_TTL_MS) });
+    return signGrant(this.identity, {
+      store,
+      farm: farmId,
+      node: a.node ?? undefined,
+      rights: a.rights,
+      expires: Math.min(a.expires ?? Infinity, now + GRANT_TTL_MS),
+    });
   }
 
   /** A grant asked for over HTTP: a request signed by the store itself (`GRANT_KIND`, body `{ farmId }`). */
@@ -293,12 +332,18 @@ export class Registry {
     const v = verifySigned(envelope, { kind: GRANT_KIND, audience: REGISTRY_AUDIENCE, now, windowMs: this.windowMs });
     const { farmId } = check(record({ farmId: int(1) }), v.body, 'body');
     const grant = this.grantFor(v.signer, farmId, now);
-    if (!grant) throw new AgentError('NOT_ADMITTED', `store ${v.signer} is not admitted in farm ${farmId} (its farmer runs qstor admin farm admit)`);
+    if (!grant)
+      throw new AgentError(
+        'NOT_ADMITTED',
+        `store ${v.signer} is not admitted in farm ${farmId} (its farmer runs qstor admin farm admit)`,
+      );
     return grant;
   }
 
   private admission(farmId: number, store: string): StoreAdmission | undefined {
-    const row = this.db.prepare('SELECT * FROM registry_admissions WHERE farm_id = ? AND store = ?').get(farmId, store) as AdmissionRow | undefined;
+    const row = this.db
+      .prepare('SELECT * FROM registry_admissions WHERE farm_id = ? AND store = ?')
+      .get(farmId, store) as AdmissionRow | undefined;
     return row && toAdmission(row);
   }
 
@@ -306,9 +351,14 @@ export class Registry {
   farmOfToken(token: string): number {
     const dot = token.indexOf('.');
     const farmId = Number(token.slice(0, dot));
-    const row = dot > 0 && Number.isSafeInteger(farmId) ? (this.db.prepare('SELECT token_hash FROM registry_farms WHERE id = ?').get(farmId) as { token_hash: string } | undefined) : undefined;
+    const row =
+      dot > 0 && Number.isSafeInteger(farmId)
+        ? (this.db.prepare('SELECT token_hash FROM registry_farms WHERE id = ?').get(farmId) as
+            { token_hash: string } | undefined)
+        : undefined;
     // Same answer for an unknown farm and a wrong secret: the refusal tells nothing about which farms exist.
-    if (!row || !tokenMatchesHash(token.slice(dot + 1), row.token_hash)) throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
+    if (!row || !tokenMatchesHash(token.slice(dot + 1), row.token_hash))
+      throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
     return farmId;
   }
 
@@ -317,7 +367,12 @@ export class Registry {
   }
 
   private reportParams(r: NodeReport) {
-    return { url: r.agentUrl, addresses: JSON.stringify(r.addresses), cores: r.capacity.cores, memory: r.capacity.memoryBytes };
+    return {
+      url: r.agentUrl,
+      addresses: JSON.stringify(r.addresses),
+      cores: r.capacity.cores,
+      memory: r.capacity.memoryBytes,
+    };
   }
 
   private replaceDisks(nodeId: string, disks: DiskReport[]): void {
@@ -328,9 +383,19 @@ export class Registry {
     );
     for (const d of disks) {
       try {
-        insert.run(nodeId, d.name, d.totalBytes, d.freeBytes, d.zdb.port, d.zdb.state, d.zdb.namespaces, d.zdb.usedBytes);
+        insert.run(
+          nodeId,
+          d.name,
+          d.totalBytes,
+          d.freeBytes,
+          d.zdb.port,
+          d.zdb.state,
+          d.zdb.namespaces,
+          d.zdb.usedBytes,
+        );
       } catch (err) {
-        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AgentError('BAD_REQUEST', `disk name "${d.name}" reported twice`);
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+          throw new AgentError('BAD_REQUEST', `disk name "${d.name}" reported twice`);
         throw err;
       }
     }
@@ -339,10 +404,17 @@ export class Registry {
   private disksOf(ids: string[]): Map<string, DiskReport[]> {
     const out = new Map<string, DiskReport[]>();
     if (ids.length === 0) return out;
-    const rows = this.db.prepare(`SELECT * FROM registry_disks WHERE node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, name`).all(JSON.stringify(ids)) as DiskRow[];
+    const rows = this.db
+      .prepare(`SELECT * FROM registry_disks WHERE node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, name`)
+      .all(JSON.stringify(ids)) as DiskRow[];
     for (const r of rows) {
       const list = out.get(r.node_id) ?? [];
-      list.push({ name: r.name, totalBytes: r.total_bytes, freeBytes: r.free_bytes, zdb: { port: r.zdb_port, state: r.zdb_state, namespaces: r.namespaces, usedBytes: r.used_bytes } });
+      list.push({
+        name: r.name,
+        totalBytes: r.total_bytes,
+        freeBytes: r.free_bytes,
+        zdb: { port: r.zdb_port, state: r.zdb_state, namespaces: r.namespaces, usedBytes: r.used_bytes },
+      });
       out.set(r.node_id, list);
     }
     return out;
@@ -372,7 +444,14 @@ interface AdmissionRow {
 }
 
 function toAdmission(r: AdmissionRow): StoreAdmission {
-  return { farmId: r.farm_id, store: r.store, node: r.node, rights: JSON.parse(r.rights) as Right[], expires: r.expires, created: r.created };
+  return {
+    farmId: r.farm_id,
+    store: r.store,
+    node: r.node,
+    rights: JSON.parse(r.rights) as Right[],
+    expires: r.expires,
+    created: r.created,
+  };
 }
 
 /** The claimed signer, to look its node up before verifying; verifySigned checks the rest. */

@@ -34,14 +34,16 @@ const FARM_STORES_PATH = /^\/v1\/farms\/(\d+)\/stores(?:\/([0-9a-f]{64}))?$/;
  * Requests are logged by route and outcome only: never a body, so never a token.
  */
 export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
-  if (o.adminToken.length < 16) throw new AgentError('CONFIG', 'the registry admin token must be at least 16 characters');
+  if (o.adminToken.length < 16)
+    throw new AgentError('CONFIG', 'the registry admin token must be at least 16 characters');
   const identity = loadOrCreateIdentity(o.identityFile ?? path.join(path.dirname(o.dbPath), 'registry.key'));
   const registry = new Registry(o.dbPath, { ...o, identity });
   const log = o.logger ?? pino({ name: 'qstor-registry' });
 
   const admin = (req: http.IncomingMessage): void => {
     const t = bearer(req);
-    if (t === undefined || !tokensEqual(t, o.adminToken)) throw new AgentError('UNAUTHORIZED', 'this route needs the admin bearer token');
+    if (t === undefined || !tokensEqual(t, o.adminToken))
+      throw new AgentError('UNAUTHORIZED', 'this route needs the admin bearer token');
   };
 
   const route = async (req: http.IncomingMessage): Promise<[number, unknown]> => {
@@ -61,7 +63,8 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     }
     const farmStores = FARM_STORES_PATH.exec(path);
     if (farmStores) return farmStoresRoute(req, Number(farmStores[1]), farmStores[2], now);
-    if (req.method === 'POST' && path === '/v1/grants') return [200, registry.acceptGrantRequest(await readJson(req), now)];
+    if (req.method === 'POST' && path === '/v1/grants')
+      return [200, registry.acceptGrantRequest(await readJson(req), now)];
     const hb = HEARTBEAT_PATH.exec(path);
     if (req.method === 'POST' && hb) {
       const node = registry.acceptHeartbeat(hb[1]!, await readJson(req), now);
@@ -80,17 +83,41 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
   };
 
   /** A farmer's admissions of stores, with the farm's token as bearer. */
-  const farmStoresRoute = async (req: http.IncomingMessage, farmId: number, store: string | undefined, now: number): Promise<[number, unknown]> => {
+  const farmStoresRoute = async (
+    req: http.IncomingMessage,
+    farmId: number,
+    store: string | undefined,
+    now: number,
+  ): Promise<[number, unknown]> => {
     // Same answer for another farm's token as for a wrong one.
-    if (registry.farmOfToken(bearer(req) ?? '') !== farmId) throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
+    if (registry.farmOfToken(bearer(req) ?? '') !== farmId)
+      throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
     if (req.method === 'GET' && store === undefined) return [200, { stores: registry.listAdmissions(farmId) }];
     if (req.method === 'DELETE' && store !== undefined) {
-      if (!registry.revokeStore(farmId, store)) throw new AgentError('NOT_FOUND', `store ${store} is not admitted in farm ${farmId}`);
+      if (!registry.revokeStore(farmId, store))
+        throw new AgentError('NOT_FOUND', `store ${store} is not admitted in farm ${farmId}`);
       return [200, { farmId, store }];
     }
-    if (req.method !== 'POST' || store !== undefined) throw new AgentError('NOT_FOUND', `no route ${req.method} ${req.url}`);
-    const b = check(fields({ store: publicKeySchema, rights: rightsSchema, node: publicKeySchema.optional(), expires: int(now + 1).optional() }), await readJson(req), 'body');
-    return [201, registry.admitStore(farmId, { store: b.store, rights: b.rights, node: b.node ?? null, expires: b.expires ?? null }, now)];
+    if (req.method !== 'POST' || store !== undefined)
+      throw new AgentError('NOT_FOUND', `no route ${req.method} ${req.url}`);
+    const b = check(
+      fields({
+        store: publicKeySchema,
+        rights: rightsSchema,
+        node: publicKeySchema.optional(),
+        expires: int(now + 1).optional(),
+      }),
+      await readJson(req),
+      'body',
+    );
+    return [
+      201,
+      registry.admitStore(
+        farmId,
+        { store: b.store, rights: b.rights, node: b.node ?? null, expires: b.expires ?? null },
+        now,
+      ),
+    ];
   };
 
   const service = jsonService(route, log);

@@ -29,19 +29,32 @@ export function openStore(url: string): BlockStore {
   const password = decodeURIComponent(u.password);
   switch (u.protocol) {
     case 'dir:':
-      if (!path.isAbsolute(decodeURIComponent(u.pathname))) throw new FlistError('BAD_URL', `dir store needs an absolute path: ${url}`);
+      if (!path.isAbsolute(decodeURIComponent(u.pathname)))
+        throw new FlistError('BAD_URL', `dir store needs an absolute path: ${url}`);
       return new DirStore(url, decodeURIComponent(u.pathname));
     case 'zdb:': {
       // zdb://host:port/namespace; 9900 and the default namespace when left out, as rfs.
       const namespace = decodeURIComponent(u.pathname.replace(/^\/+/, '')) || undefined;
-      return new ZdbStore(url, { host: hostOf(u), port: Number(u.port) || 9900, namespace, password: password || undefined });
+      return new ZdbStore(url, {
+        host: hostOf(u),
+        port: Number(u.port) || 9900,
+        namespace,
+        password: password || undefined,
+      });
     }
     case 's3:':
     case 's3s:': {
       const bucket = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
-      if (!bucket || !user || !password || !u.port) throw new FlistError('BAD_URL', `s3 store needs s3://access:secret@host:port/bucket: ${redact(url)}`);
+      if (!bucket || !user || !password || !u.port)
+        throw new FlistError('BAD_URL', `s3 store needs s3://access:secret@host:port/bucket: ${redact(url)}`);
       const endpoint = new URL(`${u.protocol === 's3s:' ? 'https' : 'http'}://${u.host}`);
-      return new S3Store(url, { endpoint, bucket, region: u.searchParams.get('region') || 'us-east-1', accessKeyId: user, secretAccessKey: password });
+      return new S3Store(url, {
+        endpoint,
+        bucket,
+        region: u.searchParams.get('region') || 'us-east-1',
+        accessKeyId: user,
+        secretAccessKey: password,
+      });
     }
     case 'http:':
     case 'https:':

@@ -52,7 +52,9 @@ export class Router {
       }
     }
     // Corruption beats absence beats store errors in what the caller is told.
-    const worst = (['CORRUPT', 'NOT_FOUND'] as const).find((code) => errors.some((e) => e instanceof FlistError && e.code === code));
+    const worst = (['CORRUPT', 'NOT_FOUND'] as const).find((code) =>
+      errors.some((e) => e instanceof FlistError && e.code === code),
+    );
     throw new FlistError(worst ?? 'STORE', `block ${id.toString('hex')}: ${errors.map((e) => e.message).join('; ')}`);
   }
 

@@ -74,7 +74,16 @@ export class S3Store implements BlockStore {
       .digest('hex');
     const headers: Record<string, string> = { host: endpoint.host, 'x-amz-content-sha256': payloadHash };
     if (body) headers['content-length'] = String(body.length);
-    const signed = await this.signer.sign(new HttpRequest({ method, protocol: endpoint.protocol, hostname: endpoint.hostname, port: Number(endpoint.port) || undefined, path, headers }));
+    const signed = await this.signer.sign(
+      new HttpRequest({
+        method,
+        protocol: endpoint.protocol,
+        hostname: endpoint.hostname,
+        port: Number(endpoint.port) || undefined,
+        path,
+        headers,
+      }),
+    );
     return request(new URL(path, endpoint), method, signed.headers as Record<string, string>, body);
   }
 

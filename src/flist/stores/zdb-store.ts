@@ -10,7 +10,13 @@ export class ZdbStore implements BlockStore {
     readonly url: string,
     options: { host: string; port: number; namespace?: string; password?: string },
   ) {
-    this.client = new ZdbClient({ host: options.host, port: options.port, namespace: options.namespace, namespacePassword: options.password, connections: 4 });
+    this.client = new ZdbClient({
+      host: options.host,
+      port: options.port,
+      namespace: options.namespace,
+      namespacePassword: options.password,
+      connections: 4,
+    });
   }
 
   async get(id: Buffer): Promise<Buffer> {

@@ -19,7 +19,8 @@ export class ChunkRefs {
     db: Database.Database,
     private readonly deletes: DeleteQueue,
   ) {
-    this.increment = prepare(db, 
+    this.increment = prepare(
+      db,
       'INSERT INTO chunk_refs (chunk_id, refs) VALUES (?, 1) ON CONFLICT (chunk_id) DO UPDATE SET refs = refs + 1',
     );
     this.decrement = prepare(db, 'UPDATE chunk_refs SET refs = refs - 1 WHERE chunk_id = ? RETURNING refs');

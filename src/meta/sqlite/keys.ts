@@ -53,7 +53,8 @@ export class AccessKeys {
   }
 
   create(accessKeyId: string, encryptedSecret: Buffer, name: string): AccessKey {
-    if (this.byId.get(accessKeyId)) throw new MetaError('AccessKeyAlreadyExists', `access key ${accessKeyId} already exists`);
+    if (this.byId.get(accessKeyId))
+      throw new MetaError('AccessKeyAlreadyExists', `access key ${accessKeyId} already exists`);
     const created = Date.now();
     this.insert.run(accessKeyId, encryptedSecret, name, created);
     return { accessKeyId, encryptedSecret, name, created };

@@ -65,7 +65,10 @@ export class Multipart {
     private readonly writes: PendingWrites,
     private readonly objects: Objects,
   ) {
-    this.insertUpload = prepare(db, 'INSERT INTO uploads (upload_id, bucket_id, key, initiated, headers) VALUES (?, ?, ?, ?, ?)');
+    this.insertUpload = prepare(
+      db,
+      'INSERT INTO uploads (upload_id, bucket_id, key, initiated, headers) VALUES (?, ?, ?, ?, ?)',
+    );
     this.upload = prepare(
       db,
       `SELECT u.bucket_id AS bucketId, b.name AS bucket, u.key, u.initiated, u.headers
@@ -74,7 +77,10 @@ export class Multipart {
     this.deleteUpload = prepare(db, 'DELETE FROM uploads WHERE upload_id = ?');
     this.uploadsOfBucket = prepare(db, 'SELECT upload_id AS uploadId FROM uploads WHERE bucket_id = ?');
     const select = 'SELECT key, upload_id AS uploadId, initiated FROM uploads';
-    this.sameKeyAfter = prepare(db, `${select} WHERE bucket_id = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?`);
+    this.sameKeyAfter = prepare(
+      db,
+      `${select} WHERE bucket_id = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?`,
+    );
     this.scan = bucketScan(db, select, 'key, upload_id');
     this.deletePart = prepare(db, 'DELETE FROM parts WHERE upload_id = ? AND part_number = ? RETURNING chunks');
     this.insertPart = prepare(
@@ -99,7 +105,15 @@ export class Multipart {
 
   get(uploadId: string): UploadInfo | null {
     const row = this.upload.get(uploadId);
-    return row ? { uploadId, bucket: row.bucket, key: row.key.toString(), initiated: row.initiated, headers: JSON.parse(row.headers) as ObjectHeaders } : null;
+    return row
+      ? {
+          uploadId,
+          bucket: row.bucket,
+          key: row.key.toString(),
+          initiated: row.initiated,
+          headers: JSON.parse(row.headers) as ObjectHeaders,
+        }
+      : null;
   }
 
   putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): void {
@@ -124,14 +138,18 @@ export class Multipart {
     const prefix = Buffer.from(options.prefix ?? '');
     const delimiter = options.delimiter ? Buffer.from(options.delimiter) : null;
     const keyMarker = options.keyMarker ? Buffer.from(options.keyMarker) : null;
-    if (max <= 0) return { uploads: [], commonPrefixes: [], isTruncated: false, nextKeyMarker: null, nextUploadIdMarker: null };
+    if (max <= 0)
+      return { uploads: [], commonPrefixes: [], isTruncated: false, nextKeyMarker: null, nextUploadIdMarker: null };
     // Uploads of the marker key itself come first, unless the key is outside the prefix or
     // rolled up into a common prefix (which an earlier page returned).
     const markerListed =
       keyMarker !== null &&
       keyMarker.subarray(0, prefix.length).equals(prefix) &&
       !(delimiter && keyMarker.indexOf(delimiter, prefix.length) >= 0);
-    const head = markerListed && options.uploadIdMarker ? this.sameKeyAfter.all(bucketId, keyMarker, options.uploadIdMarker, max + 1) : [];
+    const head =
+      markerListed && options.uploadIdMarker
+        ? this.sameKeyAfter.all(bucketId, keyMarker, options.uploadIdMarker, max + 1)
+        : [];
     let page: Walk<UploadEntry>;
     if (head.length > max) {
       page = { rows: head.slice(0, max), prefixes: [], truncated: true, last: null };
@@ -161,12 +179,14 @@ export class Multipart {
     const stored = new Map(this.allParts.all(uploadId).map((row) => [row.partNumber, row]));
     const chosen = parts.map(({ partNumber, etag }) => {
       const row = stored.get(partNumber);
-      if (!row || unquote(row.etag) !== unquote(etag)) throw new MetaError('InvalidPart', `part ${partNumber} was not uploaded with that ETag`);
+      if (!row || unquote(row.etag) !== unquote(etag))
+        throw new MetaError('InvalidPart', `part ${partNumber} was not uploaded with that ETag`);
       return row;
     });
     const minPartSize = fields.minPartSize ?? MIN_PART_SIZE;
     for (const row of chosen.slice(0, -1)) {
-      if (row.size < minPartSize) throw new MetaError('EntityTooSmall', `part ${row.partNumber} is smaller than ${minPartSize} bytes`);
+      if (row.size < minPartSize)
+        throw new MetaError('EntityTooSmall', `part ${row.partNumber} is smaller than ${minPartSize} bytes`);
     }
     const chunksOf = new Map([...stored.values()].map((row) => [row.partNumber, JSON.parse(row.chunks) as ChunkRef[]]));
     const headers = JSON.parse(upload.headers) as ObjectHeaders;
@@ -193,7 +213,10 @@ export class Multipart {
 
   abort(uploadId: string): void {
     this.require(uploadId);
-    this.drop(uploadId, this.allParts.all(uploadId).map((row) => JSON.parse(row.chunks) as ChunkRef[]));
+    this.drop(
+      uploadId,
+      this.allParts.all(uploadId).map((row) => JSON.parse(row.chunks) as ChunkRef[]),
+    );
   }
 
   /** Aborts every upload into the bucket (the bucket is going). */

@@ -40,7 +40,8 @@ export interface VersionRow {
   manifestId: number | null;
 }
 
-const VERSION_COLUMNS = 'seq, version_id AS versionId, size, etag, last_modified AS lastModified, manifest_id AS manifestId';
+const VERSION_COLUMNS =
+  'seq, version_id AS versionId, size, etag, last_modified AS lastModified, manifest_id AS manifestId';
 
 /** A new opaque S3 version id: 128 random bits, URL-safe, never "null". */
 function newVersionId(): string {
@@ -91,8 +92,14 @@ export class Objects {
       `SELECT m.body FROM objects o JOIN manifests m ON m.id = o.manifest_id WHERE o.bucket_id = ? AND o.key = ?`,
     );
     this.etagOf = prepare(db, 'SELECT etag FROM objects WHERE bucket_id = ? AND key = ?');
-    this.newestRow = prepare(db, `SELECT ${VERSION_COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? ORDER BY seq DESC LIMIT 1`);
-    this.versionRow = prepare(db, `SELECT ${VERSION_COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? AND version_id = ?`);
+    this.newestRow = prepare(
+      db,
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? ORDER BY seq DESC LIMIT 1`,
+    );
+    this.versionRow = prepare(
+      db,
+      `SELECT ${VERSION_COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? AND version_id = ?`,
+    );
     this.insertVersion = prepare(
       db,
       'INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -114,12 +121,16 @@ export class Objects {
   put(bucketId: number, key: Buffer, manifest: ObjectManifest, writeId?: string): ObjectChange {
     const settings = this.buckets.settingsOf(bucketId);
     const versioned = settings.versioning === 'Enabled';
-    const stored: ObjectManifest = { ...manifest, versionId: newVersionId(), lock: lockOfNewVersion(manifest.lock, settings, Date.now()) };
+    const stored: ObjectManifest = {
+      ...manifest,
+      versionId: newVersionId(),
+      lock: lockOfNewVersion(manifest.lock, settings, Date.now()),
+    };
     if (!versioned) delete stored.versionId; // the null version carries none
     if (!stored.lock) delete stored.lock;
     // Retained before the replaced version releases its chunks: a chunk both share never hits zero.
     this.refs.retain(stored.chunks);
-    const previous = versioned ? null : this.remove(bucketId, key, NULL_VERSION, false)?.manifest ?? null;
+    const previous = versioned ? null : (this.remove(bucketId, key, NULL_VERSION, false)?.manifest ?? null);
     this.append(bucketId, key, { manifest: stored });
     if (writeId !== undefined) this.writes.commit(writeId, stored.chunks);
     return { manifest: stored, previous };
@@ -141,7 +152,8 @@ export class Objects {
 
   /** The named version (newest: undefined), object or delete marker. */
   getVersion(bucketId: number, key: Buffer, versionId?: string): StoredVersion | null {
-    const row = versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
+    const row =
+      versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
     if (!row) return null;
     if (row.manifestId === null) return { marker: { versionId: row.versionId, lastModified: row.lastModified } };
     return { manifest: JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest };
@@ -167,7 +179,11 @@ export class Objects {
     if (versionId !== undefined) {
       const gone = this.remove(bucketId, key, versionId, bypassGovernance);
       if (gone) this.syncListing(bucketId, key);
-      return { removed: gone?.manifest ?? null, versionId: gone ? versionId : null, deleteMarker: gone?.marker ?? false };
+      return {
+        removed: gone?.manifest ?? null,
+        versionId: gone ? versionId : null,
+        deleteMarker: gone?.marker ?? false,
+      };
     }
     const versioning = this.buckets.versioning(bucketId);
     if (versioning === undefined) {
@@ -176,8 +192,14 @@ export class Objects {
       return { removed: gone?.manifest ?? null, versionId: null, deleteMarker: false };
     }
     // Suspended: the null version, wherever it is, gives way to a null marker as the newest.
-    const removed = versioning === 'Suspended' ? this.remove(bucketId, key, NULL_VERSION, bypassGovernance)?.manifest ?? null : null;
-    const marker: DeleteMarker = { versionId: versioning === 'Enabled' ? newVersionId() : NULL_VERSION, lastModified: Date.now() };
+    const removed =
+      versioning === 'Suspended'
+        ? (this.remove(bucketId, key, NULL_VERSION, bypassGovernance)?.manifest ?? null)
+        : null;
+    const marker: DeleteMarker = {
+      versionId: versioning === 'Enabled' ? newVersionId() : NULL_VERSION,
+      lastModified: Date.now(),
+    };
     this.append(bucketId, key, { marker });
     return { removed, versionId: marker.versionId, deleteMarker: true, added: marker };
   }
@@ -193,11 +215,18 @@ export class Objects {
     const found = this.getVersion(source.bucketId, source.key, source.versionId);
     if (source.id !== undefined && found?.manifest?.id !== source.id) return null;
     if (found?.marker && source.versionId !== undefined) {
-      throw new MetaError('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.');
+      throw new MetaError(
+        'InvalidRequest',
+        'The source of a copy request may not specifically refer to a delete marker by version id.',
+      );
     }
     if (!found?.manifest) throw new MetaError('NoSuchKey', `key ${source.key.toString()} does not exist`);
     // A copy is a new version: it takes the lock its request or the bucket gives, not the source's.
-    const manifest: ObjectManifest = { ...found.manifest, id: randomBytes(16).toString('hex'), lastModified: Date.now() };
+    const manifest: ObjectManifest = {
+      ...found.manifest,
+      id: randomBytes(16).toString('hex'),
+      lastModified: Date.now(),
+    };
     delete manifest.lock;
     if (lock) manifest.lock = lock;
     if (replace) {
@@ -218,7 +247,8 @@ export class Objects {
     change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
     bypassGovernance: boolean,
   ): ObjectManifest {
-    const row = versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
+    const row =
+      versionId === undefined ? this.newestRow.get(bucketId, key) : this.versionRow.get(bucketId, key, versionId);
     if (!row || row.manifestId === null) throw new MetaError('NoSuchKey', 'The specified key does not exist.');
     const manifest = JSON.parse(this.manifestBody.get(row.manifestId)!.body) as ObjectManifest;
     const lock: ObjectLock = { ...manifest.lock };
@@ -244,7 +274,12 @@ export class Objects {
     if (maxKeys <= 0) return { entries: [], commonPrefixes: [], isTruncated: false, nextMarker: null };
     const page = walk(this.scan(bucketId), { ...options, max: maxKeys });
     return {
-      entries: page.rows.map(({ key, size, etag, lastModified }) => ({ key: key.toString(), size, etag, lastModified })),
+      entries: page.rows.map(({ key, size, etag, lastModified }) => ({
+        key: key.toString(),
+        size,
+        etag,
+        lastModified,
+      })),
       commonPrefixes: page.prefixes.map((prefix) => prefix.toString()),
       isTruncated: page.truncated,
       nextMarker: page.truncated && page.last ? page.last.key.toString() : null,
@@ -262,7 +297,16 @@ export class Objects {
     const { manifest, marker } = version;
     if (manifest) {
       const manifestId = Number(this.insertManifest.run(JSON.stringify(manifest)).lastInsertRowid);
-      this.insertVersion.run(bucketId, key, seq, versionIdOf(manifest), manifest.size, manifest.etag, manifest.lastModified, manifestId);
+      this.insertVersion.run(
+        bucketId,
+        key,
+        seq,
+        versionIdOf(manifest),
+        manifest.size,
+        manifest.etag,
+        manifest.lastModified,
+        manifestId,
+      );
       this.upsertListing.run(bucketId, key, manifest.size, manifest.etag, manifest.lastModified, manifestId);
     } else {
       this.insertVersion.run(bucketId, key, seq, marker.versionId, 0, '', marker.lastModified, null);
@@ -274,7 +318,12 @@ export class Objects {
    * Removes a version for good, releasing its chunks; the caller syncs the listing. Throws
    * AccessDenied when it is locked (`bypassGovernance` null: no check, a rebuild's own records).
    */
-  private remove(bucketId: number, key: Buffer, versionId: string, bypassGovernance: boolean | null): { manifest: ObjectManifest | null; marker: boolean } | null {
+  private remove(
+    bucketId: number,
+    key: Buffer,
+    versionId: string,
+    bypassGovernance: boolean | null,
+  ): { manifest: ObjectManifest | null; marker: boolean } | null {
     const row = this.versionRow.get(bucketId, key, versionId);
     if (!row) return null;
     if (row.manifestId === null) {

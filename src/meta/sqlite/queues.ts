@@ -26,10 +26,13 @@ export class DeleteQueue {
 
   constructor(db: Database.Database) {
     this.insert = prepare(db, 'INSERT INTO delete_queue (backend, key, interrupted) VALUES (?, ?, ?)');
-    this.lease = prepare(db, `
+    this.lease = prepare(
+      db,
+      `
       UPDATE delete_queue SET leased_until = @until
       WHERE id IN (SELECT id FROM delete_queue WHERE leased_until <= @now ORDER BY id LIMIT @limit)
-      RETURNING id, backend, key, interrupted`);
+      RETURNING id, backend, key, interrupted`,
+    );
     this.remove = prepare(db, 'DELETE FROM delete_queue WHERE id = ?');
   }
 
@@ -41,7 +44,9 @@ export class DeleteQueue {
   take(limit: number, leaseMs: number, referenced: (chunkId: string) => boolean): QueuedShard[] {
     const now = Date.now();
     const taken: QueuedShard[] = [];
-    for (const { id, backend, key, interrupted } of this.lease.all({ until: now + leaseMs, now, limit }).sort((a, b) => a.id - b.id)) {
+    for (const { id, backend, key, interrupted } of this.lease
+      .all({ until: now + leaseMs, now, limit })
+      .sort((a, b) => a.id - b.id)) {
       if (interrupted && referenced(chunkOfShard(key))) this.remove.run(id);
       else taken.push({ id, backend, key });
     }
@@ -59,11 +64,17 @@ export class RepairQueue {
   private readonly remove: Statement<[string]>;
 
   constructor(db: Database.Database) {
-    this.insert = prepare(db, 'INSERT INTO repair_queue (chunk_id, reason) VALUES (?, ?) ON CONFLICT (chunk_id) DO NOTHING');
-    this.lease = prepare(db, `
+    this.insert = prepare(
+      db,
+      'INSERT INTO repair_queue (chunk_id, reason) VALUES (?, ?) ON CONFLICT (chunk_id) DO NOTHING',
+    );
+    this.lease = prepare(
+      db,
+      `
       UPDATE repair_queue SET leased_until = @until
       WHERE id IN (SELECT id FROM repair_queue WHERE leased_until <= @now ORDER BY id LIMIT @limit)
-      RETURNING id, chunk_id AS chunkId, reason`);
+      RETURNING id, chunk_id AS chunkId, reason`,
+    );
     this.remove = prepare(db, 'DELETE FROM repair_queue WHERE chunk_id = ?');
   }
 

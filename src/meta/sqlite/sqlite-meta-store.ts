@@ -158,7 +158,13 @@ export class SqliteMetaStore implements MetaStore {
     });
   }
 
-  async putObject(bucket: string, key: string, manifest: ObjectManifest, writeId?: string, condition?: PutCondition): Promise<ObjectChange> {
+  async putObject(
+    bucket: string,
+    key: string,
+    manifest: ObjectManifest,
+    writeId?: string,
+    condition?: PutCondition,
+  ): Promise<ObjectChange> {
     return this.writeDeferred(() => {
       const id = this.buckets.id(bucket);
       const k = Buffer.from(key);
@@ -186,8 +192,15 @@ export class SqliteMetaStore implements MetaStore {
     return this.write(() => this.objects.update(this.buckets.id(bucket), Buffer.from(key), expectedId, manifest));
   }
 
-  async deleteObject(bucket: string, key: string, versionId?: string, options: { bypassGovernance?: boolean } = {}): Promise<DeleteResult> {
-    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options.bypassGovernance));
+  async deleteObject(
+    bucket: string,
+    key: string,
+    versionId?: string,
+    options: { bypassGovernance?: boolean } = {},
+  ): Promise<DeleteResult> {
+    return this.writeDeferred(() =>
+      this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options.bypassGovernance),
+    );
   }
 
   async updateObjectLock(
@@ -197,16 +210,36 @@ export class SqliteMetaStore implements MetaStore {
     change: { retention?: Pick<ObjectLock, 'mode' | 'retainUntil'> | null; legalHold?: boolean },
     bypassGovernance = false,
   ): Promise<ObjectManifest> {
-    return this.write(() => this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance));
-  }
-
-  async copyObject(source: VersionSource, dstBucket: string, dstKey: string, replace?: ObjectHeaders, lock?: ObjectLock): Promise<ObjectChange | null> {
-    return this.writeDeferred(() =>
-      this.objects.copy({ ...source, bucketId: this.buckets.id(source.bucket), key: Buffer.from(source.key) }, this.buckets.id(dstBucket), Buffer.from(dstKey), replace, lock),
+    return this.write(() =>
+      this.objects.updateLock(this.buckets.id(bucket), Buffer.from(key), versionId, change, bypassGovernance),
     );
   }
 
-  async listObjects({ bucket, prefix = '', delimiter, startAfter, maxKeys = 1000 }: ListObjectsOptions): Promise<ListObjectsResult> {
+  async copyObject(
+    source: VersionSource,
+    dstBucket: string,
+    dstKey: string,
+    replace?: ObjectHeaders,
+    lock?: ObjectLock,
+  ): Promise<ObjectChange | null> {
+    return this.writeDeferred(() =>
+      this.objects.copy(
+        { ...source, bucketId: this.buckets.id(source.bucket), key: Buffer.from(source.key) },
+        this.buckets.id(dstBucket),
+        Buffer.from(dstKey),
+        replace,
+        lock,
+      ),
+    );
+  }
+
+  async listObjects({
+    bucket,
+    prefix = '',
+    delimiter,
+    startAfter,
+    maxKeys = 1000,
+  }: ListObjectsOptions): Promise<ListObjectsResult> {
     return this.read(() =>
       this.objects.list(
         this.buckets.id(bucket),
@@ -220,7 +253,14 @@ export class SqliteMetaStore implements MetaStore {
     );
   }
 
-  async listVersions({ bucket, prefix = '', delimiter, keyMarker, versionIdMarker, maxKeys = 1000 }: ListVersionsOptions): Promise<ListVersionsResult> {
+  async listVersions({
+    bucket,
+    prefix = '',
+    delimiter,
+    keyMarker,
+    versionIdMarker,
+    maxKeys = 1000,
+  }: ListVersionsOptions): Promise<ListVersionsResult> {
     return this.read(() =>
       this.versions.list(this.buckets.id(bucket), {
         prefix: Buffer.from(prefix),
@@ -244,9 +284,18 @@ export class SqliteMetaStore implements MetaStore {
     this.writeDeferred(() => this.multipart.putPart(uploadId, partNumber, part, writeId));
   }
 
-  async putCopiedPart(uploadId: string, partNumber: number, part: PartUpload, source: VersionSource & { id: string }): Promise<boolean> {
+  async putCopiedPart(
+    uploadId: string,
+    partNumber: number,
+    part: PartUpload,
+    source: VersionSource & { id: string },
+  ): Promise<boolean> {
     return this.writeDeferred(() => {
-      if (this.objects.getVersion(this.buckets.id(source.bucket), Buffer.from(source.key), source.versionId)?.manifest?.id !== source.id) return false;
+      if (
+        this.objects.getVersion(this.buckets.id(source.bucket), Buffer.from(source.key), source.versionId)?.manifest
+          ?.id !== source.id
+      )
+        return false;
       this.multipart.putPart(uploadId, partNumber, part);
       return true;
     });
@@ -260,7 +309,11 @@ export class SqliteMetaStore implements MetaStore {
     return this.read(() => this.multipart.list(this.buckets.id(bucket), options));
   }
 
-  async completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): Promise<CompletedUpload> {
+  async completeUpload(
+    uploadId: string,
+    parts: CompletedPart[],
+    fields: FinalManifestFields,
+  ): Promise<CompletedUpload> {
     return this.writeDeferred(() => this.multipart.complete(uploadId, parts, fields));
   }
 

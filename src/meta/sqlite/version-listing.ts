@@ -14,7 +14,8 @@ export interface VersionListingOptions {
   max: number;
 }
 
-const COLUMNS = 'key, seq, version_id AS versionId, size, etag, last_modified AS lastModified, manifest_id AS manifestId';
+const COLUMNS =
+  'key, seq, version_id AS versionId, size, etag, last_modified AS lastModified, manifest_id AS manifestId';
 
 /**
  * ListObjectVersions over the versions table, in its index order: key bytes, then newest first.
@@ -30,18 +31,36 @@ export class VersionListing {
     private readonly objects: Objects,
   ) {
     this.scan = bucketScan(db, `SELECT ${COLUMNS} FROM versions`, 'key, seq DESC');
-    this.olderOfKey = prepare(db, `SELECT ${COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? AND seq < ? ORDER BY seq DESC`);
+    this.olderOfKey = prepare(
+      db,
+      `SELECT ${COLUMNS} FROM versions WHERE bucket_id = ? AND key = ? AND seq < ? ORDER BY seq DESC`,
+    );
   }
 
-  list(bucketId: number, { prefix, delimiter, keyMarker, versionIdMarker, max }: VersionListingOptions): ListVersionsResult {
+  list(
+    bucketId: number,
+    { prefix, delimiter, keyMarker, versionIdMarker, max }: VersionListingOptions,
+  ): ListVersionsResult {
     const versions: VersionEntry[] = [];
-    const result: ListVersionsResult = { versions, commonPrefixes: [], isTruncated: false, nextKeyMarker: null, nextVersionIdMarker: null };
+    const result: ListVersionsResult = {
+      versions,
+      commonPrefixes: [],
+      isTruncated: false,
+      nextKeyMarker: null,
+      nextVersionIdMarker: null,
+    };
     if (max <= 0) return result;
     // Where the page ends: a version, or a common prefix (versionId null).
     let end: { key: Buffer; versionId: string | null } | null = null;
     // The rest of the key-marker's history first, unless a common prefix covers that key.
-    const marker = keyMarker && versionIdMarker !== null ? this.objects.versionOf(bucketId, keyMarker, versionIdMarker) : null;
-    if (keyMarker && marker && keyMarker.subarray(0, prefix.length).equals(prefix) && !(delimiter?.length && keyMarker.indexOf(delimiter, prefix.length) >= 0)) {
+    const marker =
+      keyMarker && versionIdMarker !== null ? this.objects.versionOf(bucketId, keyMarker, versionIdMarker) : null;
+    if (
+      keyMarker &&
+      marker &&
+      keyMarker.subarray(0, prefix.length).equals(prefix) &&
+      !(delimiter?.length && keyMarker.indexOf(delimiter, prefix.length) >= 0)
+    ) {
       for (const row of this.olderOfKey.iterate(bucketId, keyMarker, marker.seq)) {
         if (versions.length >= max) {
           result.isTruncated = true;

@@ -152,7 +152,8 @@ function nsset(ctx: CommandContext): Chunks {
   const s = ns.settings;
   switch (prop) {
     case 'mode': {
-      if (engine.opts.mode !== null) throw new CommandError('UNSUPPORTED', 'This server instance is configured to use a single runtime mode');
+      if (engine.opts.mode !== null)
+        throw new CommandError('UNSUPPORTED', 'This server instance is configured to use a single runtime mode');
       if (ns.used) throw invalid('Cannot change mode of used namespace');
       if (value !== 'user' && value !== 'seq') throw invalid('Invalid property value (expected: user, seq)');
       const mode = value === 'seq' ? IndexMode.Seq : IndexMode.User;
@@ -195,7 +196,8 @@ function dbsize(ctx: CommandContext): Chunks {
 
 function flush(ctx: CommandContext): Chunks {
   const ns = current(ctx);
-  if (ns.settings.public || !ns.settings.password) throw new CommandError('PERMISSION', 'Flushing public namespace denied');
+  if (ns.settings.public || !ns.settings.password)
+    throw new CommandError('PERMISSION', 'Flushing public namespace denied');
   ns.assertWritable();
   ctx.server.engine.flush(ns);
   ctx.durable = true;
