@@ -20,7 +20,7 @@ import { StartupError } from './startup-error.js';
  * or over backends named in a config file (`--config FILE`); HTTPS with `--tls-cert FILE
  * --tls-key FILE` (PEM). The admin port (`/metrics`, `/health` and the web console) comes from
  * `--admin-port N` (0: none; on `--admin-host`, 127.0.0.1 by default) or the config file's
- * `adminPort`. Lines on stdout are for a parent: `credentials <id> <secret>` when new
+ * `adminPort` (absent: none; 0: any free port). Lines on stdout are for a parent: `credentials <id> <secret>` when new
  * ones were made, then `ready <port>`.
  */
 async function main(): Promise<void> {
@@ -55,8 +55,10 @@ async function main(): Promise<void> {
   maintenance.start();
   if (cluster) say(`registry ${cluster.port}`);
   const s3Port = config?.port ?? Number(values.port);
-  const adminPort =
-    values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : (config?.adminPort ?? 0);
+  // --admin-port 0 turns the admin server off; in a config file it is off when adminPort is
+  // absent, and 0 there asks for any free port (tests).
+  const flagPort = values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : undefined;
+  const adminPort = flagPort !== undefined ? (flagPort === 0 ? null : flagPort) : (config?.adminPort ?? null);
   const adminHost =
     values['admin-port'] !== undefined ? values['admin-host'] : (config?.adminListen ?? values['admin-host']);
   const creds = rootCredentials(dir);
@@ -70,7 +72,7 @@ async function main(): Promise<void> {
     rootAccessKey: creds.accessKey,
     rootSecretKey: creds.secretKey,
     logger,
-    onRequest: adminPort !== 0 ? (r) => admin?.record(r) : undefined,
+    onRequest: adminPort !== null ? (r) => admin?.record(r) : undefined,
     tls,
     idleTimeoutMs: config?.idleTimeoutSeconds != null ? config.idleTimeoutSeconds * 1000 : undefined,
     maxConnections: config?.maxConnections ?? undefined,
@@ -91,10 +93,10 @@ async function main(): Promise<void> {
     traffic: async () => (admin ? admin.traffic() : null),
   });
   admin =
-    adminPort !== 0
+    adminPort !== null
       ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole)
       : null;
-  if (admin) say(`admin ${await admin.listen(adminPort, adminHost)}`);
+  if (admin && adminPort !== null) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
   let stopping = false;
   const stop = (): void => {

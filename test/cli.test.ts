@@ -63,7 +63,7 @@ describe('qstor command', () => {
       `export AWS_ACCESS_KEY_ID=${accessKey} AWS_SECRET_ACCESS_KEY=${secretKey} AWS_DEFAULT_REGION=us-east-1\n`,
     );
     expect(output).toContain(`Log: ${path.join(dir, 'gateway.log')}`);
-    expect(output).toContain(`/metrics and /health at http://127.0.0.1:${port + 11}/`);
+    expect(output).toContain(`Console at http://127.0.0.1:${port + 11}/`);
     expect((await fetch(`http://127.0.0.1:${port + 11}/health`)).status).toBe(200);
 
     // The aws cli, unchanged: a multipart upload and download through the gateway.

@@ -154,9 +154,9 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     expect([post.status, errorCode(post)]).toEqual([405, 'MethodNotAllowed']);
     const lifecycle = await rawRequest(g.port, { method: 'GET', path: '/bad?lifecycle' });
     expect([lifecycle.status, errorCode(lifecycle)]).toEqual([501, 'NotImplemented']);
-    // Objects have one version, `null`: naming another must not answer with the current one.
+    // In an unversioned bucket the object is the `null` version: naming another must not answer with it.
     const version = await rawRequest(g.port, { method: 'GET', path: '/bad/keep?versionId=3HL4kqCxf3vjVBH40Nrjfkd' });
-    expect([version.status, errorCode(version)]).toEqual([501, 'NotImplemented']);
+    expect([version.status, errorCode(version)]).toEqual([404, 'NoSuchVersion']);
     const current = await rawRequest(g.port, { method: 'GET', path: '/bad/keep?versionId=null' });
     expect(current.status).toBe(200);
     const head = await rawRequest(g.port, { method: 'HEAD', path: '/bad/absent' });

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 function startGateway(
   config: string,
   env: NodeJS.ProcessEnv,
-  wanted = /\/health on port (\d+)/,
+  wanted = /\/health at http:\/\/127\.0\.0\.1:(\d+)\//,
 ): Promise<{ child: ChildProcess; port: number; admin: number }> {
   const child = spawn(process.execPath, [QSTOR, 'gateway', '--config', config], {
     env,

@@ -73,9 +73,9 @@ export async function download(ctx: ApiContext, bucket: string): Promise<void> {
   await pipeline(body, ctx.res);
 }
 
-/** POST /api/buckets/B/delete {keys}: as DeleteObjects (write right); each key's outcome. */
+/** POST /api/buckets/B/delete {keys}: as DeleteObject of each key (write right); each key's outcome. */
 export async function deleteObjects(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'DeleteObjects', bucket);
+  await allow(ctx, 'DeleteObject', bucket);
   const keys = (await readJson(ctx.req)).keys;
   if (
     !Array.isArray(keys) ||
