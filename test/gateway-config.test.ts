@@ -146,16 +146,18 @@ describe('qstor gateway --config', () => {
       });
       await s3.send(new CreateBucketCommand({ Bucket: 'grid' }));
       const body = Buffer.alloc(5 * 1024 * 1024 + 7, 3);
-      // The gateway reserves a namespace on each zdb as the nodes appear (every 2 s).
+      // The gateway reserves a namespace on each zdb as the nodes appear (every 2 s). A PUT made
+      // before the sixth would be written degraded (5 of 6 shards, the write quorum), so wait.
+      const reserved = (): number =>
+        fs.existsSync(path.join(data, 'gateway.log'))
+          ? (fs.readFileSync(path.join(data, 'gateway.log'), 'utf8').match(/reserved namespace/g) ?? []).length
+          : 0;
       await until(
-        'the gateway to store on the nodes',
-        () =>
-          s3.send(new PutObjectCommand({ Bucket: 'grid', Key: 'k', Body: body })).then(
-            () => true,
-            () => undefined,
-          ),
+        'the gateway to reserve a namespace on every node',
+        () => (reserved() === 6 ? true : undefined),
         30_000,
       );
+      await s3.send(new PutObjectCommand({ Bucket: 'grid', Key: 'k', Body: body }));
       const got = Buffer.from(
         await (await s3.send(new GetObjectCommand({ Bucket: 'grid', Key: 'k' }))).Body!.transformToByteArray(),
       );
