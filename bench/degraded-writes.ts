@@ -109,6 +109,7 @@ export async function degradedWritesBench(values: {
     host: '127.0.0.1',
     port: z.port,
     namespace: 'default',
+    password: z.password,
     freeBytes: 0,
     state: 'up',
   }));

@@ -784,6 +784,7 @@ async function main(): Promise<void> {
       host: '127.0.0.1',
       port: z.port,
       namespace: 'default',
+      password: z.password,
       freeBytes: 0,
       state: 'up',
     }));
@@ -868,7 +869,7 @@ async function main(): Promise<void> {
     console.log('  stage references ...');
     refZdbs = await startLocalBackends(path.join(dir, 'ref'), BACKENDS, await freePorts(BACKENDS));
     refBackends = new TimedBackendPool(
-      refZdbs.map((z, i) => ({ ...list[i]!, id: `r${i}`, port: z.port, state: 'up' as const })),
+      refZdbs.map((z, i) => ({ ...list[i]!, id: `r${i}`, port: z.port, password: z.password, state: 'up' as const })),
     );
     const refs = await references({ ...ctx, backends: refBackends, zdbs: refZdbs }, values.quick ? 8 : 32);
 

@@ -10,6 +10,8 @@ export interface LocalBackend {
   port: number;
   dir: string;
   process: ChildProcess;
+  /** The backends' admin secret, which selects their protected `default` namespace. */
+  password: string;
 }
 
 export class BackendStartError extends CodedError<'BACKEND_EXITED' | 'PORT_TAKEN' | 'NO_ANSWER'> {}
@@ -22,6 +24,7 @@ export class BackendStartError extends CodedError<'BACKEND_EXITED' | 'PORT_TAKEN
  * started; otherwise stops them all and throws.
  */
 export async function startLocalBackends(dataDir: string, count: number, firstPort: number): Promise<LocalBackend[]> {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = loadOrCreateBackendSecret(dataDir);
   const backends: LocalBackend[] = [];
   for (let i = 0; i < count; i++) {
@@ -47,7 +50,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
       ],
       { stdio: ['ignore', 'inherit', 'inherit'], env: lowMemoryEnv() },
     );
-    backends.push({ port, dir, process: child });
+    backends.push({ port, dir, process: child, password: secret });
   }
   // Every answer awaited, then the lowest port's refusal reported: the same message whichever
   // zdb answers first on a busy machine.
