@@ -1,4 +1,5 @@
-// The S3 clients test/gateway-clients.test.ts drives, Chromium for the console's browser test, and
+// The S3 clients test/gateway-clients.test.ts drives, Chromium for the console's browser test, PostgreSQL
+// and HAProxy for the several-gateways tests, and
 // what the flist tests need (FUSE with the libfuse2 that fuse-native links, a static busybox as a rootfs), that npm cannot provide:
 // installed from Debian when missing and we are root (CI containers); otherwise named, so the
 // tests that need them fail with a message instead of being skipped.
@@ -17,6 +18,10 @@ const TOOLS = [
   { command: 'ip', pkg: 'iproute2' },
   // The browser test/console.test.ts drives with playwright-core (never a downloaded browser).
   { file: '/usr/bin/chromium', pkg: 'chromium' },
+  // The PostgreSQL metadata engine's tests start a real server (initdb + pg_ctl, Debian's 15), and the
+  // several-gateways test puts HAProxy in front of them.
+  { file: '/usr/lib/postgresql/15/bin/pg_ctl', pkg: 'postgresql' },
+  { command: 'haproxy', pkg: 'haproxy' },
 ];
 
 function hasLibrary(name) {
