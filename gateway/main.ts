@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { openStore } from '../src/data-dir/local-store.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
+import { LifecycleWorker } from '../src/lifecycle/index.js';
 import { fileURLToPath } from 'node:url';
 import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
@@ -53,6 +54,9 @@ async function main(): Promise<void> {
   const graceMs = config?.registry ? config.registry.graceSeconds * 1000 : DEFAULT_MAINTENANCE.graceMs;
   const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, graceMs, log: (m) => logger.info(m) });
   maintenance.start();
+  // Its day is QSTOR_LIFECYCLE_DAY_SECONDS when set (tests), else 24 h.
+  const lifecycle = new LifecycleWorker(opened.store, { log: (m) => logger.info(m) });
+  lifecycle.start();
   if (cluster) say(`registry ${cluster.port}`);
   const s3Port = config?.port ?? Number(values.port);
   // --admin-port 0 turns the admin server off; in a config file it is off when adminPort is
@@ -103,7 +107,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     maintenance.stop();
-    void Promise.all([gateway.close(), admin?.close(), cluster?.close()])
+    void Promise.all([gateway.close(), admin?.close(), cluster?.close(), lifecycle.stop()])
       .then(() => opened.close())
       .then(() => process.exit(0));
   };
