@@ -66,6 +66,22 @@ export const ACTION: Record<Operation, string | null> = {
   Unsupported: null,
 };
 
+/** The actions AWS authorises under another name when the request names a version (`versionId`). */
+const VERSION_ACTION: Readonly<Record<string, string>> = {
+  's3:GetObject': 's3:GetObjectVersion',
+  's3:DeleteObject': 's3:DeleteObjectVersion',
+  's3:GetObjectTagging': 's3:GetObjectVersionTagging',
+  's3:PutObjectTagging': 's3:PutObjectVersionTagging',
+  's3:DeleteObjectTagging': 's3:DeleteObjectVersionTagging',
+  's3:GetObjectAcl': 's3:GetObjectVersionAcl',
+  's3:PutObjectAcl': 's3:PutObjectVersionAcl',
+};
+
+/** `action` as AWS authorises it on the version `versionId` names (none: the action itself). */
+export function versionAction(action: string, versionId: string | undefined): string {
+  return versionId === undefined ? action : (VERSION_ACTION[action] ?? action);
+}
+
 /**
  * Every S3 action a bucket policy may name (AWS's list): a policy naming another is refused
  * (MalformedPolicy), even if this gateway does not implement its operation yet.

@@ -8,6 +8,7 @@ import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { authorizeAccess } from '../auth/request-access.js';
+import { versionAction } from '../auth/actions.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
@@ -187,7 +188,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
         ctx.auth.identity,
         ctx.req,
         ctx.route.query,
-        { action: 's3:DeleteObject', right: 'write', bucket, key },
+        { action: versionAction('s3:DeleteObject', versionId), right: 'write', bucket, key },
         Date.now(),
       );
       const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
