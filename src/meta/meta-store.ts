@@ -251,7 +251,11 @@ export interface ListVersionsOptions {
   bucket: string;
   prefix?: string;
   delimiter?: string;
-  /** Exclusive: only versions of keys after this one, or with versionIdMarker, after that version of it. */
+  /**
+   * Exclusive: only versions of keys after this one, or with versionIdMarker, after that version
+   * of it; when that version is gone (removed since the page that named it), every version of
+   * the key left comes first.
+   */
   keyMarker?: string;
   versionIdMarker?: string;
   /** Default 1000. Versions, markers and common prefixes count toward it. */
