@@ -13,7 +13,9 @@ import {
   type LifecycleRule,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { lifecycleStatus, LifecycleWorker } from '../src/lifecycle/index.js';
 import { errorCode, failure, gatewayForSuite, rawRequest, type GatewayHarness } from './helpers/gateway-harness.js';
 
@@ -55,6 +57,17 @@ describe('gateway: lifecycle configuration', () => {
     await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'conf', LifecycleConfiguration: { Rules } }));
     const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'conf' }));
     expect(got.Rules).toEqual(Rules);
+    // In the bucket's encrypted metadata copies: `meta rebuild` restores it.
+    const fresh = new SqliteMetaStore(path.join(g.h.dir, 'rebuilt-lifecycle.db'));
+    try {
+      await g.h.store.replica.rebuild(fresh);
+      expect((await fresh.getBucket('conf'))?.settings.lifecycle).toEqual(
+        (await g.h.meta.getBucket('conf'))?.settings.lifecycle,
+      );
+      expect((await fresh.getBucket('conf'))?.settings.lifecycle).toHaveLength(5);
+    } finally {
+      await fresh.close();
+    }
     await s3.send(new DeleteBucketLifecycleCommand({ Bucket: 'conf' }));
     expect(await failure(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'conf' })))).toBe(
       'NoSuchLifecycleConfiguration',
