@@ -152,7 +152,12 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
     worker = new LifecycleWorker(g.h.store, { dayMs: DAY_MS, pageSize: 2 });
   });
 
-  async function bucket(Bucket: string, Rules: LifecycleRule[], versioning?: 'Enabled', lock = false): Promise<void> {
+  async function bucket(
+    Bucket: string,
+    Rules: LifecycleRule[],
+    versioning?: 'Enabled' | 'Suspended',
+    lock = false,
+  ): Promise<void> {
     await s3.send(new CreateBucketCommand({ Bucket, ObjectLockEnabledForBucket: lock || undefined }));
     if (versioning)
       await s3.send(new PutBucketVersioningCommand({ Bucket, VersioningConfiguration: { Status: versioning } }));
@@ -203,6 +208,7 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
       },
     ]);
     await bucket('ver', [{ ID: 'all', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }], 'Enabled');
+    await bucket('paused', [{ ID: 'all', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }], 'Enabled');
     await bucket(
       'trim',
       [
@@ -243,6 +249,11 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
     await put('filters', 'big/small', Buffer.alloc(10));
     await put('filters', 'other/large', Buffer.alloc(200));
     const verId = await put('ver', 'doc', 'v1');
+    const enabledId = await put('paused', 'doc', 'while enabled');
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'paused', VersioningConfiguration: { Status: 'Suspended' } }),
+    );
+    await put('paused', 'doc', 'the null version');
     const trimIds: string[] = [];
     for (let i = 1; i <= 5; i++) trimIds.push((await put('trim', 'k', `v${i}`))!);
     await put('markers', 'gone', 'x');
@@ -287,6 +298,9 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
     expect(ver).toContain(`doc object ${verId}`);
     expect(ver.filter((v) => v.startsWith('doc marker'))).toHaveLength(1);
     expect(await exists('ver', 'doc')).toBe(false);
+
+    // Suspended: a null delete marker replaces the null version; the older version stays.
+    expect(await versions('paused')).toEqual([`doc object ${enabledId}`, 'doc marker null']);
 
     // Two newer noncurrent versions kept, the older ones removed.
     expect(await versions('trim')).toEqual(

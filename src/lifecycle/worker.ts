@@ -83,6 +83,8 @@ export class LifecycleWorker {
 
   /** One pass: every bucket whose rules have not run this lifecycle day. Returns what each run did. */
   async runOnce(now = Date.now()): Promise<Map<string, LifecycleCounts>> {
+    // One pass at a time (the timer's and a caller's): the second starts when the first ends.
+    while (this.current) await this.current.catch(() => {});
     const run = this.pass(now);
     this.current = run;
     try {
