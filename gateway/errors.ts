@@ -49,6 +49,7 @@ const STATUS = {
   NoSuchBucketPolicy: 404,
   NoSuchCORSConfiguration: 404,
   NoSuchKey: 404,
+  NoSuchLifecycleConfiguration: 404,
   NoSuchObjectLockConfiguration: 404,
   NoSuchPublicAccessBlockConfiguration: 404,
   NoSuchTagSet: 404,

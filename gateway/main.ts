@@ -4,9 +4,10 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { openStore } from '../src/data-dir/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
-import { ORPHANED_WRITES_MS } from '../src/repair/leased-job.js';
+import { LeasedJob, leaseTtl, ORPHANED_WRITES_MS } from '../src/repair/leased-job.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
+import { LifecycleWorker } from '../src/lifecycle/index.js';
 import { fileURLToPath } from 'node:url';
 import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
@@ -81,6 +82,18 @@ async function main(): Promise<void> {
     log: (m) => logger.info(m),
   });
   maintenance.start();
+  // Its day is QSTOR_LIFECYCLE_DAY_SECONDS when set (tests), else 24 h. Under a lease: with
+  // several gateways on one database, one of them walks the buckets.
+  const lifecycleWorker = new LifecycleWorker(opened.store, { log: (m) => logger.info(m) });
+  const lifecycle = new LeasedJob(opened.meta, {
+    name: 'lifecycle',
+    holder: id,
+    periodMs: lifecycleWorker.checkMs,
+    ttlMs: leaseTtl(lifecycleWorker.checkMs),
+    run: () => lifecycleWorker.runOnce(),
+    log: (m) => logger.warn(m),
+  });
+  lifecycle.start();
   if (cluster) say(`registry ${cluster.port}`);
   // --admin-port 0 turns the admin server off; in a config file it is off when adminPort is
   // absent, and 0 there asks for any free port (tests).
@@ -130,7 +143,14 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void Promise.all([maintenance.stop(), gateway.close(), admin?.close(), cluster?.close()])
+    void Promise.all([
+      maintenance.stop(),
+      // The worker ends its pass at the next key, then the lease is given up.
+      lifecycleWorker.stop().then(() => lifecycle.stop()),
+      gateway.close(),
+      admin?.close(),
+      cluster?.close(),
+    ])
       .then(() => presence.leave())
       .catch((e: unknown) => logger.error({ err: e }, 'shutdown'))
       .then(() => opened.close())

@@ -39,6 +39,9 @@ export const ACTION: Record<Operation, string | null> = {
   DeleteBucketOwnershipControls: 's3:PutBucketOwnershipControls',
   PutBucketTagging: 's3:PutBucketTagging',
   DeleteBucketTagging: 's3:PutBucketTagging',
+  GetBucketLifecycle: 's3:GetLifecycleConfiguration',
+  PutBucketLifecycle: 's3:PutLifecycleConfiguration',
+  DeleteBucketLifecycle: 's3:PutLifecycleConfiguration',
   GetObjectTagging: 's3:GetObjectTagging',
   PutObjectTagging: 's3:PutObjectTagging',
   DeleteObjectTagging: 's3:DeleteObjectTagging',
@@ -62,6 +65,22 @@ export const ACTION: Record<Operation, string | null> = {
   AbortMultipartUpload: 's3:AbortMultipartUpload',
   Unsupported: null,
 };
+
+/** The actions AWS authorises under another name when the request names a version (`versionId`). */
+const VERSION_ACTION: Readonly<Record<string, string>> = {
+  's3:GetObject': 's3:GetObjectVersion',
+  's3:DeleteObject': 's3:DeleteObjectVersion',
+  's3:GetObjectTagging': 's3:GetObjectVersionTagging',
+  's3:PutObjectTagging': 's3:PutObjectVersionTagging',
+  's3:DeleteObjectTagging': 's3:DeleteObjectVersionTagging',
+  's3:GetObjectAcl': 's3:GetObjectVersionAcl',
+  's3:PutObjectAcl': 's3:PutObjectVersionAcl',
+};
+
+/** `action` as AWS authorises it on the version `versionId` names (none: the action itself). */
+export function versionAction(action: string, versionId: string | undefined): string {
+  return versionId === undefined ? action : (VERSION_ACTION[action] ?? action);
+}
 
 /**
  * Every S3 action a bucket policy may name (AWS's list): a policy naming another is refused

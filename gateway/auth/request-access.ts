@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Acl, BucketSettings, MetaStore } from '../../src/meta/meta-store.js';
 import { S3Error } from '../errors.js';
-import { ACTION } from './actions.js';
+import { ACTION, versionAction } from './actions.js';
 import { NEEDED, type Right } from './access.js';
 import { decide, grantAllows, readsObjectAcl, type Principal } from './authorize.js';
 import { isPublicPolicy, parsePolicy, type Policy } from './policy.js';
@@ -40,7 +40,10 @@ export async function authorizeRoute(
     return;
   }
   if (route.bucket === null) throw accessDenied();
-  await authorizeAccess(meta, identity, req, route.query, { action, right, bucket: route.bucket, key: route.key }, now);
+  // A versionId (object requests only) makes s3:GetObject s3:GetObjectVersion, and so on.
+  const named = route.key === null ? undefined : route.query.get('versionId');
+  const check = { action: versionAction(action, named), right, bucket: route.bucket, key: route.key };
+  await authorizeAccess(meta, identity, req, route.query, check, now);
 }
 
 /** Authorises one action on one resource (a request's own, or a copy's source). */

@@ -1,5 +1,6 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { authorizeAccess } from '../auth/request-access.js';
+import { versionAction } from '../auth/actions.js';
 import { DeleteMarkerError } from '../../src/store/errors.js';
 import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -20,7 +21,8 @@ type CheckedSource = CopySource & { manifest: ObjectManifest };
 
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
-  const access = { action: 's3:GetObject', right: 'read', bucket: source.bucket, key: source.key } as const;
+  const action = versionAction('s3:GetObject', source.versionId);
+  const access = { action, right: 'read', bucket: source.bucket, key: source.key } as const;
   await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, access, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {
     if (e instanceof DeleteMarkerError && e.code === 'MethodNotAllowed') {

@@ -13,6 +13,7 @@ import {
 } from './buckets.js';
 import { copyObject } from './copy.js';
 import { deleteBucketCors, getBucketCors, preflightCors, putBucketCors, setCorsHeaders } from './cors.js';
+import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { listObjectVersions } from './list-versions.js';
 import {
@@ -89,6 +90,9 @@ const OPERATIONS: Handlers = {
   DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
   PutBucketTagging: putBucketTagging,
   DeleteBucketTagging: deleteBucketTagging,
+  GetBucketLifecycle: getBucketLifecycle,
+  PutBucketLifecycle: putBucketLifecycle,
+  DeleteBucketLifecycle: deleteBucketLifecycle,
   GetObjectTagging: getObjectTagging,
   PutObjectTagging: putObjectTagging,
   DeleteObjectTagging: deleteObjectTagging,

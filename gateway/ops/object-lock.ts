@@ -14,9 +14,14 @@ function missingConfiguration(): S3Error {
 
 /** The lock a PUT names in its `x-amz-object-lock-*` headers; InvalidRequest on a bucket without object lock. */
 export function lockFromHeaders(ctx: Context, bucket: Bucket | null): ObjectLock | undefined {
-  const mode = header(ctx, 'x-amz-object-lock-mode');
-  const until = header(ctx, 'x-amz-object-lock-retain-until-date');
-  const hold = header(ctx, 'x-amz-object-lock-legal-hold');
+  return lockFrom((name) => header(ctx, name), bucket);
+}
+
+/** The lock named by `x-amz-object-lock-*` values (request headers, or a POST form's fields). */
+export function lockFrom(value: (name: string) => string | undefined, bucket: Bucket | null): ObjectLock | undefined {
+  const mode = value('x-amz-object-lock-mode');
+  const until = value('x-amz-object-lock-retain-until-date');
+  const hold = value('x-amz-object-lock-legal-hold');
   if (mode === undefined && until === undefined && hold === undefined) return undefined;
   if (bucket && !bucket.settings.objectLock) throw missingConfiguration();
   const lock: ObjectLock = {};

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
+import { checkPutCondition, NULL_VERSION, type PutCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -8,11 +8,13 @@ import { S3Error, toS3Error } from '../errors.js';
 import type { ByteRange } from '../router.js';
 import { el, malformed, text } from '../xml.js';
 import { authorizeAccess } from '../auth/request-access.js';
+import { versionAction } from '../auth/actions.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
 import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
+import { expirationHeaders } from './lifecycle.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -24,13 +26,21 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket, key), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
-  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
+  const target = await ctx.meta.getBucket(bucket);
+  const lock = lockFromHeaders(ctx, target);
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
-  sendEmpty(ctx, 200, { etag: `"${result.etag}"`, ...checksumHeaders(checksums), ...versionHeader(result.manifest) });
+  // A bucket with versioning Suspended writes the null version, and says so (as AWS does).
+  const versioned = target?.settings.versioning !== undefined;
+  sendEmpty(ctx, 200, {
+    etag: `"${result.etag}"`,
+    ...checksumHeaders(checksums),
+    ...versionHeader(result.manifest, versioned ? NULL_VERSION : undefined),
+    ...expirationHeaders(target, key, result.manifest),
+  });
 }
 
 /**
@@ -83,6 +93,8 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
     ...objectResponseHeaders(ctx, manifest, !range),
     ...versionHeader(manifest, e.versionId),
     ...lockHeaders(manifest),
+    // Of the current version only: a rule's expiry is the current version's.
+    ...(e.versionId === undefined ? expirationHeaders(await ctx.meta.getBucket(e.bucket), e.key, manifest) : {}),
   };
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
@@ -176,7 +188,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
         ctx.auth.identity,
         ctx.req,
         ctx.route.query,
-        { action: 's3:DeleteObject', right: 'write', bucket, key },
+        { action: versionAction('s3:DeleteObject', versionId), right: 'write', bucket, key },
         Date.now(),
       );
       const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });

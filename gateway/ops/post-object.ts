@@ -7,7 +7,9 @@ import { readForm, type Form } from '../form-data.js';
 import { el } from '../xml.js';
 import { newObjectAcl } from './acl.js';
 import { headersToStore, versionHeader } from './object-headers.js';
+import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
+import { NULL_VERSION } from '../../src/meta/meta-store.js';
 
 /** S3's limit on the form fields that precede the file. */
 const MAX_FORM_FIELDS = 20 * 1024;
@@ -56,11 +58,17 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     { action: 's3:PutObject', right: 'write', bucket, key },
     Date.now(),
   );
+  const target = await ctx.meta.getBucket(bucket);
+  // The form's x-amz-object-lock-* fields, as a PUT's headers (the policy signed them).
+  const lock = lockFrom((name) => fields.get(name), target);
   const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
+    lock,
   });
-  respond(ctx, fields, key, etag, versionHeader(manifest));
+  // A Suspended bucket writes the null version, and says so.
+  const versioned = target?.settings.versioning !== undefined;
+  respond(ctx, fields, key, etag, versionHeader(manifest, versioned ? NULL_VERSION : undefined));
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */

@@ -64,6 +64,9 @@ type Members =
   | ({ kind: 'DeleteBucketOwnershipControls' } & InBucket)
   | ({ kind: 'PutBucketTagging' } & InBucket)
   | ({ kind: 'DeleteBucketTagging' } & InBucket)
+  | ({ kind: 'GetBucketLifecycle' } & InBucket)
+  | ({ kind: 'PutBucketLifecycle' } & InBucket)
+  | ({ kind: 'DeleteBucketLifecycle' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */
   | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
   | ({

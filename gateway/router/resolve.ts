@@ -25,7 +25,6 @@ const NOT_IMPLEMENTED = [
   'encryption',
   'intelligent-tiering',
   'inventory',
-  'lifecycle',
   'logging',
   'metrics',
   'notification',
@@ -38,7 +37,7 @@ const NOT_IMPLEMENTED = [
 ];
 
 /** Subresources S3 has on buckets only. */
-const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls'];
+const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'lifecycle'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
@@ -75,6 +74,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('policyStatus')) return { kind: 'GetBucketPolicyStatus', bucket };
       if (q.has('acl')) return { kind: 'GetBucketAcl', bucket };
       if (q.has('tagging')) return { kind: 'GetBucketTagging', bucket };
+      if (q.has('lifecycle')) return { kind: 'GetBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'GetPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'GetBucketOwnershipControls', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
@@ -88,12 +88,14 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('policy')) return { kind: 'PutBucketPolicy', bucket };
       if (q.has('acl')) return { kind: 'PutBucketAcl', bucket };
       if (q.has('tagging')) return { kind: 'PutBucketTagging', bucket };
+      if (q.has('lifecycle')) return { kind: 'PutBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'PutPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'PutBucketOwnershipControls', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
       if (q.has('tagging')) return { kind: 'DeleteBucketTagging', bucket };
+      if (q.has('lifecycle')) return { kind: 'DeleteBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'DeletePublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'DeleteBucketOwnershipControls', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };

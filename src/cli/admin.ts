@@ -10,6 +10,7 @@ import { loadGatewayConfig } from '../config/gateway-config.js';
 import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/local-store.js';
 import { ZdbClient } from '../zdb-client/index.js';
 import { DirLockError, lockDir } from '../util/dir-lock.js';
+import { lifecycleStatus } from '../lifecycle/index.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
   const answers = await Promise.all(
@@ -144,6 +145,7 @@ export async function status(o: StoreChoice): Promise<void> {
     process.stdout.write(
       `objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`,
     );
+    for (const line of await lifecycleStatus(s.meta)) process.stdout.write(`${line}\n`);
   } finally {
     await s.close();
   }

@@ -46,6 +46,51 @@ export interface BucketSettings {
    * locks every new version that names none.
    */
   objectLock?: { defaultRetention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } };
+  /** The lifecycle rules as put (validated by src/lifecycle/), in their order. */
+  lifecycle?: LifecycleRule[];
+  /** The lifecycle worker's progress on this bucket (resumed after a restart). */
+  lifecycleProgress?: LifecycleProgress;
+}
+
+/** Which objects a lifecycle rule applies to: every condition given must hold. */
+export interface LifecycleFilter {
+  prefix?: string;
+  /** Tags the object must carry, each with this value, in the order put. */
+  tags?: Array<{ key: string; value: string }>;
+  objectSizeGreaterThan?: number;
+  objectSizeLessThan?: number;
+}
+
+/** One rule of a bucket's lifecycle configuration. Days count lifecycle days; dates are Unix ms. */
+export interface LifecycleRule {
+  id: string;
+  enabled: boolean;
+  filter: LifecycleFilter;
+  /** How the filter was put, to give it back the same way: a top-level Prefix, a Filter, or `And`. */
+  filterForm: 'prefix' | 'filter' | 'and' | 'none';
+  expiration?: { days?: number; date?: number; expiredObjectDeleteMarker?: boolean };
+  noncurrentExpiration?: { noncurrentDays: number; newerNoncurrentVersions?: number };
+  abortIncompleteUploadDays?: number;
+}
+
+/** What one lifecycle run did to a bucket. */
+export interface LifecycleCounts {
+  /** Current versions expired (deleted, or hidden behind a delete marker). */
+  expired: number;
+  noncurrentRemoved: number;
+  markersRemoved: number;
+  uploadsAborted: number;
+  /** Versions a rule selected that object lock kept. */
+  locked: number;
+}
+
+export interface LifecycleProgress {
+  /** The lifecycle day (days since the epoch) of the last run that finished, and when it did. */
+  lastDay?: number;
+  lastFinished?: number;
+  lastCounts?: LifecycleCounts;
+  /** A run under way: keys up to `afterKey` are done (resumed from there after a restart). */
+  running?: { day: number; started: number; afterKey: string; counts: LifecycleCounts };
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -206,7 +251,11 @@ export interface ListVersionsOptions {
   bucket: string;
   prefix?: string;
   delimiter?: string;
-  /** Exclusive: only versions of keys after this one, or with versionIdMarker, after that version of it. */
+  /**
+   * Exclusive: only versions of keys after this one, or with versionIdMarker, after that version
+   * of it; when that version is gone (removed since the page that named it), every version of
+   * the key left comes first.
+   */
   keyMarker?: string;
   versionIdMarker?: string;
   /** Default 1000. Versions, markers and common prefixes count toward it. */

@@ -455,6 +455,31 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect((await meta.listVersions({ bucket: 'v', maxKeys: 0 })).versions).toEqual([]);
       });
 
+      it('pages on when the version named by the version-id marker was removed since (a clean-up deleting what it lists)', async () => {
+        for (const [key, n] of [
+          ['a', 4],
+          ['b', 2],
+        ] as const) {
+          for (let i = 0; i < n; i++) await meta.putObject('v', key, manifest(`${key}-${i}`));
+        }
+        const removed: string[] = [];
+        let keyMarker: string | undefined;
+        let versionIdMarker: string | undefined;
+        for (let pages = 0; ; pages++) {
+          expect(pages).toBeLessThan(20);
+          const page = await meta.listVersions({ bucket: 'v', keyMarker, versionIdMarker, maxKeys: 3 });
+          for (const v of page.versions) {
+            await meta.deleteObject('v', v.key, v.versionId);
+            removed.push(`${v.key}:${v.object!.etag}`);
+          }
+          if (!page.isTruncated) break;
+          keyMarker = page.nextKeyMarker!;
+          versionIdMarker = page.nextVersionIdMarker ?? undefined;
+        }
+        expect(removed).toEqual(['a:etag-a-3', 'a:etag-a-2', 'a:etag-a-1', 'a:etag-a-0', 'b:etag-b-1', 'b:etag-b-0']);
+        expect((await meta.listVersions({ bucket: 'v' })).versions).toEqual([]);
+      });
+
       it('copies a named version, refuses a marker named as source, and frees shared chunks with the last reference', async () => {
         const shared = chunk('shared');
         const v1 = (await meta.putObject('v', 'src', manifest('m1', [shared]))).manifest;

@@ -368,11 +368,23 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
       source: { bucket: 'bucket', key: 'my-image.jpg', versionId: '3/L4kqtJlcpXroDTDmpUMLUo' },
     },
   ],
+  [
+    'PUT /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'PutBucketLifecycle', bucket: 'examplebucket' },
+  ],
+  [
+    'GET /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'GetBucketLifecycle', bucket: 'examplebucket' },
+  ],
+  [
+    'DELETE /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'DeleteBucketLifecycle', bucket: 'examplebucket' },
+  ],
 ];
 
 /** The examples of the parts of the API not implemented yet: each is 501 NotImplemented, never a wrong answer. */
 const NOT_YET: Array<[string, string, string | null]> = [
-  ['PUT /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com', 'lifecycle', null],
+  ['GET /key?lifecycle HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'lifecycle', 'key'],
   ['GET /key?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', 'key'],
   ['GET /key?publicAccessBlock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'publicAccessBlock', 'key'],
   [

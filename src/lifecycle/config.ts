@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { LifecycleFilter, LifecycleRule } from '../meta/meta-store.js';
+import { LifecycleError } from './errors.js';
+
+/**
+ * A lifecycle configuration document (`<LifecycleConfiguration>`, as the gateway's XML parser
+ * gives it: element values are strings, `Rule` and `Tag` always arrays) validated to AWS's
+ * rules. Transitions are refused: this store has one storage class.
+ */
+
+/** AWS's limits. */
+export const MAX_RULES = 1000;
+const MAX_ID = 255;
+const MAX_NEWER_NONCURRENT = 100;
+const REAL_DAY_MS = 24 * 3600 * 1000;
+
+/** The elements the parser must always give as arrays. */
+export const LIFECYCLE_ARRAYS = ['Rule', 'Tag'];
+
+type Fields = Record<string, unknown>;
+
+function malformed(): LifecycleError {
+  return new LifecycleError(
+    'MalformedXML',
+    'The XML you provided was not well-formed or did not validate against our published schema',
+  );
+}
+
+function invalid(message: string): LifecycleError {
+  return new LifecycleError('InvalidArgument', message);
+}
+
+/** An element holding elements; an empty one (`<Filter/>`) is none. */
+function fieldsOf(value: unknown): Fields {
+  if (value === '') return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw malformed();
+  return value as Fields;
+}
+
+function textOf(fields: Fields, name: string): string | undefined {
+  const value = fields[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw malformed();
+  return value;
+}
+
+/** A whole number written in decimal digits; `message` when it is not, or not above `min`. */
+function integer(text: string, min: number, message: string): number {
+  const n = Number(text.trim());
+  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) throw invalid(message);
+  return n;
+}
+
+export function parseLifecycle(doc: Fields): LifecycleRule[] {
+  const root = fieldsOf(doc['LifecycleConfiguration']);
+  const list = root['Rule'];
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_RULES) throw malformed();
+  const rules = list.map((r) => parseRule(fieldsOf(r)));
+  const ids = new Set<string>();
+  for (const rule of rules) {
+    if (ids.has(rule.id)) throw invalid('Rule ID must be unique. Found same ID for more than one rule');
+    ids.add(rule.id);
+  }
+  return rules;
+}
+
+function parseRule(r: Fields): LifecycleRule {
+  const id = textOf(r, 'ID') ?? randomBytes(12).toString('base64url');
+  if ([...id].length > MAX_ID) throw invalid(`ID length should not exceed allowed limit of ${MAX_ID}`);
+  // The schema's enumeration: anything else (even "enabled") is not valid XML for S3.
+  const status = textOf(r, 'Status');
+  if (status !== 'Enabled' && status !== 'Disabled') throw malformed();
+  if (r['Transition'] !== undefined || r['NoncurrentVersionTransition'] !== undefined)
+    throw new LifecycleError(
+      'NotImplemented',
+      'Lifecycle transitions are not implemented: this store has a single storage class.',
+    );
+  const { filter, filterForm } = parseFilterOf(r);
+  const rule: LifecycleRule = { id, enabled: status === 'Enabled', filter, filterForm };
+  const hasTags = (filter.tags?.length ?? 0) > 0;
+  if (r['Expiration'] !== undefined) {
+    rule.expiration = parseExpiration(fieldsOf(r['Expiration']));
+    if (rule.expiration.expiredObjectDeleteMarker !== undefined && hasTags)
+      throw invalid('ExpiredObjectDeleteMarker cannot be specified with object tags');
+  }
+  if (r['NoncurrentVersionExpiration'] !== undefined)
+    rule.noncurrentExpiration = parseNoncurrent(fieldsOf(r['NoncurrentVersionExpiration']));
+  if (r['AbortIncompleteMultipartUpload'] !== undefined) {
+    const abort = fieldsOf(r['AbortIncompleteMultipartUpload']);
+    const days = textOf(abort, 'DaysAfterInitiation');
+    if (days === undefined) throw malformed();
+    rule.abortIncompleteUploadDays = integer(
+      days,
+      1,
+      "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
+    );
+    if (hasTags || filter.objectSizeGreaterThan !== undefined || filter.objectSizeLessThan !== undefined)
+      throw invalid('AbortIncompleteMultipartUpload cannot be specified with Tags or object size filters');
+  }
+  if (!rule.expiration && !rule.noncurrentExpiration && rule.abortIncompleteUploadDays === undefined)
+    throw invalid('At least one action needs to be specified in a rule');
+  return rule;
+}
+
+/** The rule's filter: the legacy top-level Prefix, or Filter with one condition, or And. */
+function parseFilterOf(r: Fields): { filter: LifecycleFilter; filterForm: LifecycleRule['filterForm'] } {
+  const legacy = textOf(r, 'Prefix');
+  if (legacy !== undefined && r['Filter'] !== undefined) throw malformed();
+  if (legacy !== undefined) return { filter: { prefix: legacy }, filterForm: 'prefix' };
+  if (r['Filter'] === undefined) return { filter: {}, filterForm: 'none' };
+  const f = fieldsOf(r['Filter']);
+  const given = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter(
+    (n) => f[n] !== undefined,
+  );
+  if (given.length > 1 || (Array.isArray(f['Tag']) && f['Tag'].length > 1)) throw malformed();
+  if (given[0] === 'And') return { filter: conditions(fieldsOf(f['And'])), filterForm: 'and' };
+  return { filter: conditions(f), filterForm: 'filter' };
+}
+
+function conditions(f: Fields): LifecycleFilter {
+  const filter: LifecycleFilter = {};
+  const prefix = textOf(f, 'Prefix');
+  if (prefix !== undefined) filter.prefix = prefix;
+  const tags = f['Tag'];
+  if (tags !== undefined) {
+    if (!Array.isArray(tags)) throw malformed();
+    filter.tags = tags.map((t) => {
+      const tag = fieldsOf(t);
+      const key = textOf(tag, 'Key');
+      if (key === undefined || key === '') throw malformed();
+      return { key, value: textOf(tag, 'Value') ?? '' };
+    });
+    if (new Set(filter.tags.map((t) => t.key)).size !== filter.tags.length)
+      throw invalid('Duplicate Tag Keys are not allowed.');
+  }
+  const greater = textOf(f, 'ObjectSizeGreaterThan');
+  if (greater !== undefined)
+    filter.objectSizeGreaterThan = integer(greater, 0, 'ObjectSizeGreaterThan must be a non-negative integer');
+  const less = textOf(f, 'ObjectSizeLessThan');
+  if (less !== undefined) filter.objectSizeLessThan = integer(less, 1, 'ObjectSizeLessThan must be a positive integer');
+  if (
+    filter.objectSizeGreaterThan !== undefined &&
+    filter.objectSizeLessThan !== undefined &&
+    filter.objectSizeGreaterThan >= filter.objectSizeLessThan
+  )
+    throw invalid('ObjectSizeGreaterThan must be less than ObjectSizeLessThan');
+  return filter;
+}
+
+function parseExpiration(e: Fields): NonNullable<LifecycleRule['expiration']> {
+  const days = textOf(e, 'Days');
+  const date = textOf(e, 'Date');
+  const marker = textOf(e, 'ExpiredObjectDeleteMarker');
+  const given = [days, date, marker].filter((v) => v !== undefined).length;
+  if (given === 0) throw malformed();
+  if (marker !== undefined && given > 1)
+    throw invalid('ExpiredObjectDeleteMarker cannot be specified with Days or Date in a Lifecycle Expiration Policy');
+  if (given > 1) throw malformed();
+  if (days !== undefined) return { days: integer(days, 1, "'Days' for Expiration action must be a positive integer") };
+  if (date !== undefined) return { date: midnight(date) };
+  if (marker !== 'true' && marker !== 'false') throw malformed();
+  return { expiredObjectDeleteMarker: marker === 'true' };
+}
+
+/** An ISO 8601 date at midnight UTC (AWS refuses any other time), as Unix ms. */
+function midnight(text: string): number {
+  const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]00:?00)?)?$/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (Number.isNaN(ms) || ms % REAL_DAY_MS !== 0) throw invalid("'Date' must be at midnight GMT");
+  return ms;
+}
+
+function parseNoncurrent(n: Fields): NonNullable<LifecycleRule['noncurrentExpiration']> {
+  const days = textOf(n, 'NoncurrentDays');
+  const newer = textOf(n, 'NewerNoncurrentVersions');
+  if (days === undefined) throw malformed();
+  const out: NonNullable<LifecycleRule['noncurrentExpiration']> = {
+    noncurrentDays: integer(
+      days,
+      1,
+      "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer",
+    ),
+  };
+  if (newer !== undefined) {
+    const n = integer(newer, 1, `NewerNoncurrentVersions must be between 1 and ${MAX_NEWER_NONCURRENT}`);
+    if (n > MAX_NEWER_NONCURRENT)
+      throw invalid(`NewerNoncurrentVersions must be between 1 and ${MAX_NEWER_NONCURRENT}`);
+    out.newerNoncurrentVersions = n;
+  }
+  return out;
+}
