@@ -23,7 +23,7 @@ export async function startClusterLink(
   opened: OpenStore,
   logger: Logger,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createRegistryServer({
+  const server = await createRegistryServer({
     dbPath: layout(dir).meta,
     identityFile: path.join(dir, 'registry.key'),
     adminToken: loadOrCreateTokenFile(path.join(dir, 'registry-admin.token')),
