@@ -8,19 +8,23 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { identityFromSeed, Registry, Signer, type RegistryLocation } from '../src/agent/index.js';
 import { verifyGrant } from '../src/agent/grants.js';
 import { HEARTBEAT_KIND, REGISTER_KIND } from '../src/agent/registry/registry.js';
 import type { NodeReport } from '../src/agent/report.js';
 import { REGISTRY_AUDIENCE } from '../src/agent/signed.js';
 import { SqliteMetaStore } from '../src/meta/index.js';
-import { startPostgres, type PostgresServer } from './helpers/postgres.js';
+import {
+  REGISTRY_ENGINES,
+  registryMetadataUrl,
+  stopRegistryEngines,
+  type RegistryEngine,
+} from './helpers/registry-engines.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-registry-db-'));
-let postgres: PostgresServer | undefined;
 afterAll(async () => {
-  await postgres?.destroy();
+  await stopRegistryEngines();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -51,31 +55,14 @@ const newSigner = () => new Signer(identityFromSeed(crypto.randomBytes(32)));
 const codeOf = (r: PromiseSettledResult<unknown>) =>
   r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code;
 
-interface Engine {
-  name: string;
-  /** A fresh, empty place for the registry's tables. */
-  fresh(test: string): Promise<RegistryLocation>;
+/** A fresh, empty place for the registry's tables on `engine`. */
+async function fresh(engine: RegistryEngine, test: string): Promise<RegistryLocation> {
+  return { dbPath: path.join(tmp, `${engine}-${test}.db`), metadataUrl: await registryMetadataUrl(engine) };
 }
 
-let databases = 0;
-const engines: Engine[] = [
-  { name: 'sqlite', fresh: async (test) => ({ dbPath: path.join(tmp, `${test}.db`) }) },
-  {
-    name: 'postgres',
-    fresh: async () => ({
-      dbPath: path.join(tmp, 'unused.db'),
-      metadataUrl: await postgres!.createDatabase(`registry_${++databases}`),
-    }),
-  },
-];
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 120_000);
-
-describe.each(engines)('Registry on $name', (engine) => {
+describe.each(REGISTRY_ENGINES)('Registry on $engine', ({ engine }) => {
   it('computes node states and backends, and keeps them across a reopen', async () => {
-    const where = await engine.fresh('states');
+    const where = await fresh(engine, 'states');
     const reg = await Registry.open(where, { downAfterMs: 1000 });
     const { farmerToken, farmId } = await reg.createFarm('farm-1', 1_000);
     const node = newSigner();
@@ -111,7 +98,7 @@ describe.each(engines)('Registry on $name', (engine) => {
   });
 
   it('refuses a taken farm name, wrong farm tokens, a node moving farm and a disk named twice', async () => {
-    const reg = await Registry.open(await engine.fresh('refusals'));
+    const reg = await Registry.open(await fresh(engine, 'refusals'));
     const a = await reg.createFarm('farm-a');
     const b = await reg.createFarm('farm-b');
     await expect(reg.createFarm('farm-a')).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -147,7 +134,7 @@ describe.each(engines)('Registry on $name', (engine) => {
 
   it('admits, replaces, lists and revokes stores, and signs grants only for admitted ones', async () => {
     const identity = identityFromSeed(crypto.randomBytes(32));
-    const reg = await Registry.open(await engine.fresh('admissions'), { identity });
+    const reg = await Registry.open(await fresh(engine, 'admissions'), { identity });
     const { farmId } = await reg.createFarm('farm-a');
     const store = newSigner();
     const node = newSigner().id;
@@ -187,7 +174,7 @@ describe.each(engines)('Registry on $name', (engine) => {
   });
 
   it('accepts one signed registration or heartbeat once, when two registries over one database take it at once', async () => {
-    const where = await engine.fresh('replays');
+    const where = await fresh(engine, 'replays');
     const gateways = [await Registry.open(where), await Registry.open(where)];
     const { farmerToken } = await gateways[0]!.createFarm('farm-a');
     for (let round = 0; round < 5; round++) {
@@ -248,7 +235,7 @@ describe('Registry on sqlite', () => {
 
 describe('Registry on PostgreSQL', () => {
   it('migrates once when gateways start together, over a pool it leaves open', async () => {
-    const url = await postgres!.createDatabase('registry_together');
+    const url = (await registryMetadataUrl('postgres'))!;
     const starting = await Promise.all(
       Array.from({ length: 4 }, () => Registry.open({ dbPath: '', metadataUrl: url })),
     );
