@@ -170,9 +170,7 @@ async function main(): Promise<void> {
     await until(
       'the node down in the registry',
       async () =>
-        (await registry.registry.listBackends())
-          .filter((b) => b.nodeId === victimId)
-          .every((b) => b.state === 'down'),
+        (await registry.registry.listBackends()).filter((b) => b.nodeId === victimId).every((b) => b.state === 'down'),
       30_000,
     );
     await discovery.sync();

@@ -58,7 +58,11 @@ function clusterSuite(failure: Failure): void {
 
   beforeAll(async () => {
     const dbPath = path.join(dir, 'meta.db');
-    registry = await createRegistryServer({ dbPath, adminToken: crypto.randomBytes(24).toString('hex'), downAfterMs: 1500 });
+    registry = await createRegistryServer({
+      dbPath,
+      adminToken: crypto.randomBytes(24).toString('hex'),
+      downAfterMs: 1500,
+    });
     if (failure === 'link cut') for (let i = 0; i < 6; i++) hosts.push(makeTestHost(i));
     // Every node reaches this machine's side of node 0's link (the one link never cut).
     const registryHost = hosts[0]?.hostAddress ?? '127.0.0.1';
