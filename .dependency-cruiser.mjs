@@ -94,7 +94,7 @@ export default {
     ]),
     only('src/repair', 'src/repair/README.md', ['^src/(meta|pipeline|placement|store|util)/', npm('@node-rs/crc32')]),
     only('src/lifecycle', 'src/lifecycle/README.md', ['^src/(meta|store|util)/']),
-    only('src/agent', 'src/agent/README.md', ['^src/(zdb-client|util)/', npm('better-sqlite3', 'pino', 'zod')]),
+    only('src/agent', 'src/agent/README.md', ['^src/(zdb-client|util)/', npm('better-sqlite3', 'pg', 'pino', 'zod')]),
     only('src/cluster', 'src/cluster/README.md', ['^src/(agent|meta|pipeline|placement|store|util)/']),
     only('src/config', 'src/config/README.md', ['^src/(erasure|placement|util)/', npm('zod')]),
     only('src/data-dir', 'src/data-dir/README.md', ['^src/(config|meta|pipeline|placement|store|cluster|util)/']),

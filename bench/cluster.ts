@@ -40,9 +40,9 @@ interface Node {
   disks: string[];
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs: number): Promise<void> {
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
+  while (!(await probe())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const count = Math.max(4, Math.round(total / objectBytes));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-cluster-'));
   const nodes: Node[] = [];
-  const registry = createRegistryServer({
+  const registry = await createRegistryServer({
     dbPath: path.join(dir, 'meta.db'),
     adminToken: crypto.randomBytes(24).toString('hex'),
     downAfterMs: 2000,
@@ -115,18 +115,19 @@ async function main(): Promise<void> {
   const pipeline = new PipelinePool();
   try {
     const url = `http://127.0.0.1:${await registry.listen(0)}`;
-    const farms = ['farm-a', 'farm-b', 'farm-c'].map((name) => registry.registry.createFarm(name));
+    const farms: Array<{ farmId: number; farmerToken: string }> = [];
+    for (const name of ['farm-a', 'farm-b', 'farm-c']) farms.push(await registry.registry.createFarm(name));
     for (let i = 0; i < 6; i++) nodes.push(await startNode(path.join(dir, `node${i}`), url, farms[i % 3]!.farmerToken));
     await until(
       '12 zdbs up in the registry',
-      () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+      async () => (await registry.registry.listBackends()).filter((b) => b.state === 'up').length === 12,
       60_000,
     );
     const masterKey = crypto.randomBytes(32);
     const store = new ObjectStore({ meta, backends: pool, pipeline, masterKey });
     const signer = new Signer(identityFromSeed(crypto.randomBytes(32)));
     // Agents serve only stores their farmer admitted.
-    for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
+    for (const f of farms) await registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
     const discovery = new Discovery({
       registry: registry.registry,
       pool,
@@ -168,11 +169,8 @@ async function main(): Promise<void> {
     for (const pid of zdbPids) process.kill(pid, 'SIGKILL');
     await until(
       'the node down in the registry',
-      () =>
-        registry.registry
-          .listBackends()
-          .filter((b) => b.nodeId === victimId)
-          .every((b) => b.state === 'down'),
+      async () =>
+        (await registry.registry.listBackends()).filter((b) => b.nodeId === victimId).every((b) => b.state === 'down'),
       30_000,
     );
     await discovery.sync();

@@ -27,7 +27,7 @@ export async function startClusterLink(
   logger: Logger,
   gatewayId: string,
 ): Promise<{ port: number; close(): Promise<void> }> {
-  const server = createRegistryServer({
+  const server = await createRegistryServer({
     dbPath: layout(dir).meta,
     identityFile: path.join(dir, 'registry.key'),
     adminToken: loadOrCreateTokenFile(path.join(dir, 'registry-admin.token')),

@@ -1,5 +1,6 @@
 // The registry as a real process: farms, signed registrations and heartbeats, and every
-// refusal (forged, replayed, wrong farm, unregistered, wrong node) with its status and code.
+// refusal (forged, replayed, wrong farm, unregistered, wrong node) with its status and code;
+// on both engines: its tables in its own meta.db, or in a PostgreSQL database (QSTOR_METADATA).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { HEARTBEAT_KIND, REGISTER_KIND } from '../src/agent/registry/registry.js
 import type { NodeReport } from '../src/agent/report.js';
 import { REGISTRY_AUDIENCE, Signer, type SignedEnvelope } from '../src/agent/signed.js';
 import { startRegistry, type RegistryProcess } from './helpers/agent-harness.js';
+import { REGISTRY_ENGINES, registryMetadataUrl, stopRegistryEngines } from './helpers/registry-engines.js';
 
 let tmp: string;
 let reg: RegistryProcess;
@@ -52,18 +54,22 @@ const register = (s: Signer, token = farmToken) =>
 const heartbeat = (s: Signer, e: SignedEnvelope = s.sign(HEARTBEAT_KIND, REGISTRY_AUDIENCE, report()), id = s.id) =>
   post(`/v1/nodes/${id}/heartbeat`, e);
 
-beforeAll(async () => {
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-registry-'));
-  reg = await startRegistry(path.join(tmp, 'reg'));
-  farmToken = (await reg.client.createFarm(reg.adminToken, 'farm-a')).farmerToken;
-});
-afterAll(async () => {
-  await reg?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(stopRegistryEngines);
 
-describe('registry', () => {
+describe.each(REGISTRY_ENGINES)('registry on $engine', ({ engine }) => {
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-registry-'));
+    reg = await startRegistry(path.join(tmp, 'reg'), 30, await registryMetadataUrl(engine));
+    farmToken = (await reg.client.createFarm(reg.adminToken, 'farm-a')).farmerToken;
+  });
+  afterAll(async () => {
+    await reg?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
   it('creates farms with the admin token only, and refuses a duplicate name', async () => {
+    // The tables are where the engine says: a meta.db in the data directory only for sqlite.
+    expect(fs.existsSync(path.join(tmp, 'reg', 'meta.db'))).toBe(engine === 'sqlite');
     expect(await post('/v1/farms', { name: 'x' })).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
     expect(await post('/v1/farms', { name: 'x' }, 'not-the-admin-token')).toMatchObject({
       status: 401,

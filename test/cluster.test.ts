@@ -58,12 +58,17 @@ function clusterSuite(failure: Failure): void {
 
   beforeAll(async () => {
     const dbPath = path.join(dir, 'meta.db');
-    registry = createRegistryServer({ dbPath, adminToken: crypto.randomBytes(24).toString('hex'), downAfterMs: 1500 });
+    registry = await createRegistryServer({
+      dbPath,
+      adminToken: crypto.randomBytes(24).toString('hex'),
+      downAfterMs: 1500,
+    });
     if (failure === 'link cut') for (let i = 0; i < 6; i++) hosts.push(makeTestHost(i));
     // Every node reaches this machine's side of node 0's link (the one link never cut).
     const registryHost = hosts[0]?.hostAddress ?? '127.0.0.1';
     const url = `http://${registryHost}:${await registry.listen(0, registryHost)}`;
-    const farms = ['farm-a', 'farm-b', 'farm-c'].map((name) => registry.registry.createFarm(name));
+    const farms: Array<{ farmId: number; farmerToken: string }> = [];
+    for (const name of ['farm-a', 'farm-b', 'farm-c']) farms.push(await registry.registry.createFarm(name));
     agents = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         startAgent(path.join(dir, `node${i}`), {
@@ -77,7 +82,7 @@ function clusterSuite(failure: Failure): void {
     );
     await until(
       '12 zdbs up in the registry',
-      () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+      async () => (await registry.registry.listBackends()).filter((b) => b.state === 'up').length === 12,
       30_000,
     );
 
@@ -99,7 +104,7 @@ function clusterSuite(failure: Failure): void {
     const allUp = () =>
       until(
         '12 zdbs up in the registry',
-        () => registry.registry.listBackends().filter((b) => b.state === 'up').length === 12,
+        async () => (await registry.registry.listBackends()).filter((b) => b.state === 'up').length === 12,
         30_000,
       );
     await allUp();
@@ -108,7 +113,7 @@ function clusterSuite(failure: Failure): void {
     expect(unadmitted).toMatchObject({ reserved: 0, failed: 0 });
     expect(unadmitted.notAdmitted).toBeGreaterThan(0);
     expect(await meta.listBackends()).toEqual([]);
-    for (const f of farms) registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
+    for (const f of farms) await registry.registry.admitStore(f.farmId, { store: signer.id, rights: ['storage'] });
     await allUp();
     expect(await discovery.sync()).toEqual({ reserved: 12, down: 0, failed: 0, notAdmitted: 0 });
     await pool.refresh();
@@ -174,9 +179,8 @@ function clusterSuite(failure: Failure): void {
     }
     await until(
       'the node to be down in the registry',
-      () =>
-        registry.registry
-          .listBackends()
+      async () =>
+        (await registry.registry.listBackends())
           .filter((b) => b.nodeId === victim.nodeId)
           .every((b) => b.state === 'down'),
       10_000,
@@ -207,9 +211,8 @@ function clusterSuite(failure: Failure): void {
     else agents[1] = await victim.restart();
     await until(
       'the node up again',
-      () =>
-        registry.registry
-          .listBackends()
+      async () =>
+        (await registry.registry.listBackends())
           .filter((b) => b.nodeId === victim.nodeId)
           .every((b) => b.state === 'up'),
       15_000,

@@ -4,7 +4,10 @@ import { authorize } from '../auth/access.js';
 import type { ApiContext } from './context.js';
 import { ConsoleError, readJson, sendJson, stringField } from './http.js';
 
-/** Access keys and grants are root's business, as with `qstor admin key` and `admin bucket`. */
+/**
+ * Access keys and grants are root's business, as with `qstor admin key` and `admin bucket`. Each
+ * change is written to the metadata copies on the backends too, which `qstor meta rebuild` restores.
+ */
 function requireRoot(ctx: ApiContext): Promise<void> {
   return authorize(ctx.meta, ctx.identity, null, 'root');
 }
@@ -32,6 +35,7 @@ export async function createKey(ctx: ApiContext): Promise<void> {
   // base64url: a secret without '/' or '+' goes into s3:// URLs and shells unquoted.
   const secretAccessKey = crypto.randomBytes(30).toString('base64url');
   await ctx.meta.createAccessKey(accessKeyId, sealSecret(ctx.masterKey, accessKeyId, secretAccessKey), name);
+  await ctx.store.replica.putAccessKey(ctx.meta, accessKeyId);
   sendJson(ctx.res, 201, { accessKeyId, secretAccessKey, name });
 }
 
@@ -40,6 +44,7 @@ export async function deleteKey(ctx: ApiContext, accessKeyId: string): Promise<v
   await requireRoot(ctx);
   if (!(await ctx.meta.getAccessKey(accessKeyId))) throw new ConsoleError('NotFound', `no access key ${accessKeyId}`);
   await ctx.meta.deleteAccessKey(accessKeyId);
+  await ctx.store.replica.putAccessKey(ctx.meta, accessKeyId);
   sendJson(ctx.res, 200, {});
 }
 
@@ -62,5 +67,6 @@ export async function setGrant(ctx: ApiContext, accessKeyId: string): Promise<vo
     Object.keys(taken).length > 0
       ? await ctx.meta.deny(accessKeyId, bucket, taken)
       : await ctx.meta.check(accessKeyId, bucket);
+  await ctx.store.replica.putAccessKey(ctx.meta, accessKeyId);
   sendJson(ctx.res, 200, { bucket, permissions });
 }

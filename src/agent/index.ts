@@ -10,14 +10,9 @@ export type { CreateRequest, NamespaceSummary, Reservation } from './namespaces.
 export { RegistryClient } from './registry/client.js';
 export type { NodeView } from './registry/client.js';
 export { Registry } from './registry/registry.js';
-export type {
-  BackendRecord,
-  Farm,
-  NodeRecord,
-  NodeState,
-  RegistryOptions,
-  StoreAdmission,
-} from './registry/registry.js';
+export type { BackendRecord, NodeState, RegistryOptions } from './registry/registry.js';
+export type { RegistryLocation } from './registry/open.js';
+export type { Farm, NodeRecord, RegistryStore, StoreAdmission } from './registry/store.js';
 export { createRegistryServer } from './registry/server.js';
 export type { RegistryServer, RegistryServerOptions } from './registry/server.js';
 export type { Capacity, DiskReport, NodeReport, ZdbReport } from './report.js';

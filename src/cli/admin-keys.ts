@@ -3,12 +3,17 @@ import { sealSecret } from '../pipeline/keys.js';
 import { openStore, type OpenStore } from '../data-dir/local-store.js';
 import { CliError } from './errors.js';
 
-/** `qstor admin key create`: an access key other than root (its secret sealed under the master key), printed once. */
+/**
+ * `qstor admin key create`: an access key other than root (its secret sealed under the master key), printed once.
+ * Every change of a key or its grants is also written to the metadata copies on the backends
+ * (`MetaReplica.putAccessKey`), so `qstor meta rebuild` restores it.
+ */
 export async function keyCreate(o: { data: string; name: string }): Promise<void> {
   await withStore(o.data, async (s) => {
     const id = 'QK' + crypto.randomBytes(12).toString('hex').toUpperCase().slice(0, 18);
     const secret = crypto.randomBytes(30).toString('base64');
     await s.meta.createAccessKey(id, sealSecret(s.masterKey, id, secret), o.name);
+    await s.store.replica.putAccessKey(s.meta, id);
     process.stdout.write(
       `AWS_ACCESS_KEY_ID=${id}\nAWS_SECRET_ACCESS_KEY=${secret}\n(the secret is shown once; grant buckets with: qstor admin bucket allow BUCKET --key ${id} --read --write)\n`,
     );
@@ -30,6 +35,7 @@ export async function keyList(o: { data: string }): Promise<void> {
 export async function keyDelete(keyId: string, o: { data: string }): Promise<void> {
   await withStore(o.data, async (s) => {
     await s.meta.deleteAccessKey(keyId);
+    await s.store.replica.putAccessKey(s.meta, keyId);
     process.stdout.write(`deleted ${keyId}\n`);
   });
 }
@@ -62,6 +68,7 @@ export async function bucket(action: 'allow' | 'deny', name: string, o: GrantOpt
   await withStore(o.data, async (s) => {
     const wanted = { read: o.read, write: o.write, owner: o.owner };
     const now = await (action === 'allow' ? s.meta.allow(o.key, name, wanted) : s.meta.deny(o.key, name, wanted));
+    await s.store.replica.putAccessKey(s.meta, o.key);
     process.stdout.write(`${o.key} on ${name}: ${flags(now)}\n`);
   });
 }

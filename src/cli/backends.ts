@@ -86,9 +86,10 @@ async function waitOwnBackend(b: LocalBackend, secret: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   for (;;) {
     const answer = await Promise.race([probe(b.port, secret), exited]);
-    if (answer === 'ours') {
-      const pid = await Promise.race([instanceId(b.port, secret), exited]);
-      if (pid === b.process.pid) return;
+    // 'down' again right after answering: a zdb starved on a busy machine; asked again below.
+    const pid = answer === 'ours' ? await Promise.race([instanceId(b.port, secret), exited]) : 'down';
+    if (pid === b.process.pid) return;
+    if (pid !== 'down') {
       throw new BackendStartError(
         'PORT_TAKEN',
         `port ${b.port} is answered by another zdb (pid ${pid}), not the one this store started${portHint(b)}`,
@@ -132,8 +133,8 @@ async function probe(port: number, secret: string): Promise<'ours' | 'foreign' |
   }
 }
 
-/** The `instance_id` a zdb's INFO reports (its pid), read as admin. */
-async function instanceId(port: number, secret: string): Promise<number | null> {
+/** The `instance_id` a zdb's INFO reports (its pid), read as admin; 'down' when it does not answer in time. */
+async function instanceId(port: number, secret: string): Promise<number | null | 'down'> {
   const client = new ZdbClient({
     port,
     connections: 1,
@@ -146,6 +147,9 @@ async function instanceId(port: number, secret: string): Promise<number | null> 
     const info = String(await client.command(['INFO']));
     const m = /^instance_id: (\d+)$/m.exec(info);
     return m ? Number(m[1]) : null;
+  } catch (e) {
+    if (e instanceof ZdbError && (e.code === 'CONNECTION' || e.code === 'TIMEOUT')) return 'down';
+    throw e;
   } finally {
     client.destroy();
   }

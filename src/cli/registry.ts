@@ -9,7 +9,9 @@ import { loadOrCreateTokenFile } from '../agent/tokens.js';
  * the registry on its own, in DIR/meta.db (the tables a gateway on DIR would use). Without
  * --admin-token-file the token is DIR/registry-admin.token, created 0600 on first start; it
  * is never printed. Its signing key (grants for admitted stores) is DIR/registry.key, 0600;
- * the public half is printed, for agents' `registryKey`.
+ * the public half is printed, for agents' `registryKey`. With QSTOR_METADATA set to a
+ * `postgres://` URL the tables are in that database instead (the one the gateways share); the
+ * URL may hold a password, so it is read from the environment, never from the command line.
  */
 export async function registry(values: {
   data: string;
@@ -27,8 +29,9 @@ export async function registry(values: {
     : loadOrCreateTokenFile(tokenFile);
 
   const logger = serviceLogger('qstor-registry');
-  const server = createRegistryServer({
+  const server = await createRegistryServer({
     dbPath: path.join(values.data, 'meta.db'),
+    metadataUrl: process.env['QSTOR_METADATA'] || undefined,
     adminToken,
     downAfterMs: downAfter * 1000,
     logger,

@@ -72,12 +72,12 @@ export class Discovery {
   async sync(now = Date.now(), { reserve = true } = {}): Promise<DiscoveryReport> {
     const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0, notAdmitted: 0 };
     const known = new Map((await this.o.meta.listBackends()).map((b) => [b.id, b]));
-    for (const r of this.o.registry.listBackends(now)) {
+    for (const r of await this.o.registry.listBackends(now)) {
       const id = backendId(r);
       let have = known.get(id);
       if (!have) {
         if (r.state !== 'up' || !reserve) continue;
-        const grant = this.o.registry.grantFor(this.o.signer.id, r.farmId, now);
+        const grant = await this.o.registry.grantFor(this.o.signer.id, r.farmId, now);
         if (!grant) {
           report.notAdmitted++;
           this.tellNotAdmitted(r.farmId);

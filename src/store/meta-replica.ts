@@ -4,6 +4,7 @@ import {
   type BucketSettings,
   type DeleteMarker,
   type MetaStore,
+  type Permissions,
   type StoredVersion,
   type VersionRecord,
 } from '../meta/meta-store.js';
@@ -26,7 +27,21 @@ const SHORT_MAX = 10_000;
  */
 type RecordBody =
   | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null; marker?: DeleteMarker }
-  | { t: 'bucket'; bucket: string; created: number; settings: BucketSettings | null };
+  | { t: 'bucket'; bucket: string; created: number; settings: BucketSettings | null }
+  | { t: 'key'; accessKeyId: string; key: AccessKeyRecord | null };
+
+/**
+ * An access key as the database holds it: its secret still sealed under the master key (as
+ * `createAccessKey` stored it, base64), and its grants. A grant names its bucket's creation
+ * time: a bucket deleted (which drops its grants) and made again is another bucket, which the
+ * grant must not reach after a rebuild.
+ */
+interface AccessKeyRecord {
+  name: string;
+  created: number;
+  sealedSecret: string;
+  grants: Array<{ bucket: string; bucketCreated: number; permissions: Permissions }>;
+}
 
 interface Record_ {
   /** Newest wins on rebuild; a null manifest/settings is a tombstone. */
@@ -39,11 +54,13 @@ export interface RebuildReport {
   records: number;
   buckets: number;
   objects: number;
+  accessKeys: number;
   unreadable: number;
 }
 
 /**
- * Copies of every bucket and manifest record, encrypted with a key derived from the master
+ * Copies of every bucket, manifest and access key record (its secret as sealed in the
+ * database, its grants), encrypted with a key derived from the master
  * key, on `copies` up backends chosen by rendezvous hashing (so an update lands where the
  * record already is); a copy a backend fails or does not take in time goes to the next one in
  * the ranking, so a backend down costs no copy while spares are up. Once all copies but one are
@@ -90,6 +107,25 @@ export class MetaReplica {
 
   putBucket(bucket: string, created: number, settings: BucketSettings | null): Promise<void> {
     return this.write(`b\0${bucket}`, { t: 'bucket', bucket, created, settings });
+  }
+
+  /**
+   * Records access key `accessKeyId` as the database holds it now (secret, name, grants), or its
+   * tombstone once it is gone: call after every change of the key or of its grants.
+   */
+  async putAccessKey(meta: MetaStore, accessKeyId: string): Promise<void> {
+    const key = await meta.getAccessKey(accessKeyId);
+    if (!key) return this.write(`k\0${accessKeyId}`, { t: 'key', accessKeyId, key: null });
+    const grants: AccessKeyRecord['grants'] = [];
+    for (const g of await meta.listGrants(accessKeyId)) {
+      const bucket = await meta.getBucket(g.bucket);
+      if (bucket) grants.push({ bucket: g.bucket, bucketCreated: bucket.created, permissions: g.permissions });
+    }
+    return this.write(`k\0${accessKeyId}`, {
+      t: 'key',
+      accessKeyId,
+      key: { name: key.name, created: key.created, sealedSecret: key.encryptedSecret.toString('base64'), grants },
+    });
   }
 
   private async write(id: string, body: RecordBody): Promise<void> {
@@ -190,7 +226,7 @@ export class MetaReplica {
    */
   async rebuild(meta: MetaStore, progress: (message: string) => void = () => {}): Promise<RebuildReport> {
     const newest = new Map<string, Record_>();
-    const report: RebuildReport = { backends: 0, records: 0, buckets: 0, objects: 0, unreadable: 0 };
+    const report: RebuildReport = { backends: 0, records: 0, buckets: 0, objects: 0, accessKeys: 0, unreadable: 0 };
     for (const b of this.backends.list()) {
       let keys: Buffer[] = [];
       try {
@@ -253,6 +289,33 @@ export class MetaReplica {
       report.objects += objects.length;
       progress(`bucket ${bucket}: ${objects.length} objects`);
     }
+    report.accessKeys = await this.restoreAccessKeys(meta, records);
     return report;
+  }
+
+  /**
+   * The access keys of `records` (the newest of each) into `meta`, with the grants whose bucket
+   * is the one restored (same creation time); then every bucket and key record is written again
+   * from the rebuilt database, whose buckets carry new creation times, so that a later rebuild
+   * still matches them.
+   */
+  private async restoreAccessKeys(meta: MetaStore, records: Record_[]): Promise<number> {
+    const created = new Map<string, number>();
+    for (const r of records) if (r.body.t === 'bucket' && r.body.settings) created.set(r.body.bucket, r.body.created);
+    const restored: string[] = [];
+    for (const r of records) {
+      if (r.body.t !== 'key' || !r.body.key) continue;
+      const { accessKeyId, key } = r.body;
+      await meta.createAccessKey(accessKeyId, Buffer.from(key.sealedSecret, 'base64'), key.name);
+      for (const g of key.grants)
+        if (created.get(g.bucket) === g.bucketCreated) await meta.allow(accessKeyId, g.bucket, g.permissions);
+      restored.push(accessKeyId);
+    }
+    for (const b of await meta.listBuckets()) {
+      const bucket = (await meta.getBucket(b.name))!;
+      await this.putBucket(b.name, bucket.created, bucket.settings);
+    }
+    for (const id of restored) await this.putAccessKey(meta, id);
+    return restored.length;
   }
 }

@@ -19,13 +19,19 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** `netns`: run it in that network namespace (`ip netns exec` execs, so the pid is node's). */
-function spawnLogged(args: string[], logFile: string, netns?: string): ChildProcess {
+/**
+ * `netns`: run it in that network namespace (`ip netns exec` execs, so the pid is node's);
+ * `env`: added to this process's environment.
+ */
+function spawnLogged(args: string[], logFile: string, netns?: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const out = fs.openSync(logFile, 'a');
   const command = netns
     ? (['ip', ['netns', 'exec', netns, process.execPath, QSTOR, ...args]] as const)
     : ([process.execPath, [QSTOR, ...args]] as const);
-  const child = spawn(command[0], [...command[1]], { stdio: ['ignore', out, out] });
+  const child = spawn(command[0], [...command[1]], {
+    stdio: ['ignore', out, out],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   fs.closeSync(out);
   running.add(child);
   child.once('exit', () => running.delete(child));
@@ -69,13 +75,20 @@ export interface RegistryProcess {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(dir: string, downAfterSeconds = 30): Promise<RegistryProcess> {
+/** `metadataUrl`: the registry's tables in that PostgreSQL database (QSTOR_METADATA), else in DIR/meta.db. */
+export async function startRegistry(
+  dir: string,
+  downAfterSeconds = 30,
+  metadataUrl?: string,
+): Promise<RegistryProcess> {
   fs.mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const logFile = path.join(dir, 'registry.log');
   const child = spawnLogged(
     ['registry', '--data', dir, '--port', String(port), '--down-after', String(downAfterSeconds)],
     logFile,
+    undefined,
+    metadataUrl ? { QSTOR_METADATA: metadataUrl } : undefined,
   );
   await until(
     'the registry to listen',

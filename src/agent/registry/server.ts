@@ -8,10 +8,14 @@ import { loadOrCreateIdentity } from '../identity.js';
 import { tokensEqual } from '../tokens.js';
 import { fields, int, record, text } from '../../util/schema.js';
 import { check } from '../validate.js';
+import type { RegistryLocation } from './open.js';
 import { Registry, type RegistryOptions } from './registry.js';
 
-export interface RegistryServerOptions extends RegistryOptions {
-  dbPath: string;
+/**
+ * `dbPath` is the sqlite file, unless `metadataUrl` or `pool` name the PostgreSQL database of the
+ * metadata (RegistryLocation); the identity file sits beside `dbPath` either way.
+ */
+export interface RegistryServerOptions extends RegistryOptions, RegistryLocation {
   /** Bearer token of the operator: farm creation and listings. */
   adminToken: string;
   /** The registry's ed25519 seed (0600, made on first start); default `registry.key` beside dbPath. */
@@ -33,11 +37,11 @@ const FARM_STORES_PATH = /^\/v1\/farms\/(\d+)\/stores(?:\/([0-9a-f]{64}))?$/;
  * The registry over HTTP (JSON). Routes, auth and bodies are listed in src/agent/README.md.
  * Requests are logged by route and outcome only: never a body, so never a token.
  */
-export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
+export async function createRegistryServer(o: RegistryServerOptions): Promise<RegistryServer> {
   if (o.adminToken.length < 16)
     throw new AgentError('CONFIG', 'the registry admin token must be at least 16 characters');
   const identity = loadOrCreateIdentity(o.identityFile ?? path.join(path.dirname(o.dbPath), 'registry.key'));
-  const registry = new Registry(o.dbPath, { ...o, identity });
+  const registry = await Registry.open(o, { ...o, identity });
   const log = o.logger ?? pino({ name: 'qstor-registry' });
 
   const admin = (req: http.IncomingMessage): void => {
@@ -51,33 +55,33 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     const now = Date.now();
     if (req.method === 'POST' && path === '/v1/farms') {
       admin(req);
-      return [201, registry.createFarm(check(record({ name: text() }), await readJson(req), 'body').name, now)];
+      return [201, await registry.createFarm(check(record({ name: text() }), await readJson(req), 'body').name, now)];
     }
     if (req.method === 'GET' && path === '/v1/farms') {
       admin(req);
-      return [200, { farms: registry.listFarms() }];
+      return [200, { farms: await registry.listFarms() }];
     }
     if (req.method === 'POST' && path === '/v1/nodes') {
-      const node = registry.acceptRegistration(await readJson(req), now);
+      const node = await registry.acceptRegistration(await readJson(req), now);
       return [201, { nodeId: node.id, farmId: node.farmId, registryKey: identity.id }];
     }
     const farmStores = FARM_STORES_PATH.exec(path);
     if (farmStores) return farmStoresRoute(req, Number(farmStores[1]), farmStores[2], now);
     if (req.method === 'POST' && path === '/v1/grants')
-      return [200, registry.acceptGrantRequest(await readJson(req), now)];
+      return [200, await registry.acceptGrantRequest(await readJson(req), now)];
     const hb = HEARTBEAT_PATH.exec(path);
     if (req.method === 'POST' && hb) {
-      const node = registry.acceptHeartbeat(hb[1]!, await readJson(req), now);
+      const node = await registry.acceptHeartbeat(hb[1]!, await readJson(req), now);
       return [200, { nodeId: node.id, lastHeartbeat: node.lastHeartbeat }];
     }
     if (req.method === 'GET' && path === '/v1/nodes') {
       admin(req);
-      const nodes = registry.listNodes().map((n) => ({ ...n, state: registry.nodeState(n, now) }));
+      const nodes = (await registry.listNodes()).map((n) => ({ ...n, state: registry.nodeState(n, now) }));
       return [200, { now, downAfterMs: registry.downAfterMs, nodes }];
     }
     if (req.method === 'GET' && path === '/v1/backends') {
       admin(req);
-      return [200, { now, backends: registry.listBackends(now) }];
+      return [200, { now, backends: await registry.listBackends(now) }];
     }
     throw new AgentError('NOT_FOUND', `no route ${req.method} ${path}`);
   };
@@ -90,11 +94,11 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     now: number,
   ): Promise<[number, unknown]> => {
     // Same answer for another farm's token as for a wrong one.
-    if (registry.farmOfToken(bearer(req) ?? '') !== farmId)
+    if ((await registry.farmOfToken(bearer(req) ?? '')) !== farmId)
       throw new AgentError('BAD_FARM_TOKEN', 'unknown farm or wrong farmer token');
-    if (req.method === 'GET' && store === undefined) return [200, { stores: registry.listAdmissions(farmId) }];
+    if (req.method === 'GET' && store === undefined) return [200, { stores: await registry.listAdmissions(farmId) }];
     if (req.method === 'DELETE' && store !== undefined) {
-      if (!registry.revokeStore(farmId, store))
+      if (!(await registry.revokeStore(farmId, store)))
         throw new AgentError('NOT_FOUND', `store ${store} is not admitted in farm ${farmId}`);
       return [200, { farmId, store }];
     }
@@ -112,7 +116,7 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     );
     return [
       201,
-      registry.admitStore(
+      await registry.admitStore(
         farmId,
         { store: b.store, rights: b.rights, node: b.node ?? null, expires: b.expires ?? null },
         now,
@@ -126,7 +130,7 @@ export function createRegistryServer(o: RegistryServerOptions): RegistryServer {
     listen: service.listen,
     close: async () => {
       await service.close();
-      registry.close();
+      await registry.close();
     },
   };
 }
