@@ -12,6 +12,17 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Promises: every one awaited or handed on, none where a callback's result is ignored. These
+  // need the type checker (slower), and caught real bugs when the MetaStore became asynchronous.
+  {
+    files: ['src/**/*.ts', 'gateway/**/*.ts', 'zdb/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'wasm/**/*.ts'],
+    languageOptions: { parserOptions: { project: './tsconfig.json', tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
   // The test tiers' boundaries (test/README.md, src/testing/README.md). The typescript-eslint
   // rule, so that folder rules written with the core no-restricted-imports do not replace these.
   {

@@ -269,7 +269,7 @@ async function main(): Promise<void> {
       nodes.map((n) =>
         n.child.exitCode === null && n.child.signalCode === null
           ? new Promise((r) => n.child.once('exit', r))
-          : undefined,
+          : Promise.resolve(),
       ),
     );
     await pool.close();

@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
   it('makes a share link that plain HTTP can fetch', async () => {
     await page.getByRole('button', { name: 'big.bin' }).click();
     const details = page.getByRole('complementary', { name: 'Details of big.bin' });
-    await expect(details.getByText('20971520 bytes')).toBeTruthy();
+    await details.getByText('20971520 bytes').waitFor();
     await details.getByLabel('Share link valid for').selectOption('86400');
     await details.getByRole('button', { name: 'Make share link' }).click();
     const url = await details.getByTestId('share-link').inputValue();
