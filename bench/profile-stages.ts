@@ -53,6 +53,7 @@ const RULES: Rule[] = [
   ['AEAD (AES-256-GCM)', url('internal/crypto/cipher')],
   ['hash', url('internal/crypto/hash')],
   ['CRC32C (shards)', url('@node-rs/crc32')],
+  ['CRC32C (shards)', fn('shardCrc')], // the native crc32c() has no frame of its own
   ['checksums (x-amz-checksum-*)', url('gateway/auth/checksums.js')],
   ['zstd', url('zstd-napi')],
   ['zstd', url('src/pipeline/compress.js')],
