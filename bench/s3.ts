@@ -69,11 +69,13 @@ import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/loc
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
 import { fmt, freePorts, printTable, textLike } from './common.js';
+import { awsCli, awsCliAvailable, type AwsCli } from './s3-aws-cli.js';
 
 const MiB = 1 << 20;
 const PIECE = MiB;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const QSTOR_BIN = path.join(REPO, 'bin', 'qstor.js');
+/** `qstor` as started (--qstor-bin: another build's bin/qstor.js, for before/after runs). */
+let qstorBin = path.join(REPO, 'bin', 'qstor.js');
 const CEPH_DIR = process.env['CEPH_PEER_DIR'] ?? '/work/shared/peers/ceph';
 const TARGET = {
   storeRatio: 0.85,
@@ -99,6 +101,16 @@ async function* pieces(size: number, seed: number): AsyncGenerator<Buffer> {
     yield i % 2 === 0
       ? cipher.update(zeros.subarray(0, n))
       : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
+  }
+}
+
+/** The body as a file, for the aws cli (untimed). */
+async function writeBody(file: string, size: number): Promise<void> {
+  const fd = fs.openSync(file, 'w', 0o600);
+  try {
+    for await (const p of pieces(size, 1)) fs.writeSync(fd, p);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -223,6 +235,8 @@ async function waitIdle(maxS = IDLE_WAIT_S): Promise<number> {
 
 interface Sys {
   name: 'qstor' | 'store API' | 'Ceph' | 'SDK alone';
+  /** The store runs in this process (store API): its CPU is the client's, counted as server CPU. */
+  inProcess?: boolean;
   /** Server processes now (their CPU and RSS are summed). */
   serverPids(): number[];
   /** The gateway process (qstor), or radosgw (Ceph), for the RSS figure. */
@@ -243,6 +257,12 @@ interface Measure {
   latencyMs?: { p50: number; p99: number };
   /** `others`: the machine minus client and server (other processes, kernel threads). */
   cores: { client: number; server: number; gateway: number; machine: number; others: number };
+  /**
+   * Server CPU-seconds (utime+stime from /proc, every thread) per GiB moved, for the byte
+   * workloads: all server processes (qstor: the gateway with its worker threads, its zdb children
+   * and the launcher), and the gateway alone. Store API: the bench process plus its zdb.
+   */
+  cpuSPerGiB?: { server: number; gateway: number };
   rssMiB: { gatewayPeakSampled: number; serverPeakSampled: number };
   note?: string;
 }
@@ -307,11 +327,19 @@ async function measure(
     note: r.note,
   };
   out.cores.others = Math.max(0, out.cores.machine - out.cores.client - out.cores.server);
+  if (unit === 'MB/s' && r.count > 0) {
+    const gib = r.count / 2 ** 30;
+    const clientS = sys.inProcess ? (c.user + c.system) / 1e6 : 0;
+    out.cpuSPerGiB = { server: (server + clientS) / gib, gateway: (out.cores.gateway * wallS + clientS) / gib };
+  }
+  const perGiB = out.cpuSPerGiB
+    ? `; ${fmt(out.cpuSPerGiB.server, 2)} server CPU-s/GiB${gw ? ` (gateway ${fmt(out.cpuSPerGiB.gateway, 2)})` : ''}`
+    : '';
   const lt = out.latencyMs ? `, p50 ${fmt(out.latencyMs.p50, 1)} ms, p99 ${fmt(out.latencyMs.p99, 1)} ms` : '';
   console.log(
     `  ${sys.name.padEnd(9)} ${workload}: ${fmt(out.rate)} ${unit} (${fmt(r.count)} in ${fmt(wallS, 2)} s${lt}${out.errors ? `, ${out.errors} ERRORS` : ''}); ` +
       `cores: client ${fmt(out.cores.client, 2)}, server ${fmt(out.cores.server, 2)}${gw ? ` (gateway ${fmt(out.cores.gateway, 2)})` : ''}, machine ${fmt(out.cores.machine, 2)}, others ${fmt(out.cores.others, 2)}; ` +
-      `load ${l.toFixed(2)}${gw ? `; RSS gateway ${fmt(out.rssMiB.gatewayPeakSampled)} MiB` : ''}, server ${fmt(out.rssMiB.serverPeakSampled)} MiB${r.note ? `; ${r.note}` : ''}`,
+      `load ${l.toFixed(2)}${perGiB}${gw ? `; RSS gateway ${fmt(out.rssMiB.gatewayPeakSampled)} MiB` : ''}, server ${fmt(out.rssMiB.serverPeakSampled)} MiB${r.note ? `; ${r.note}` : ''}`,
   );
   return out;
 }
@@ -362,6 +390,14 @@ interface Opts {
   smallCount: number;
   smallSeconds: number;
   concurrency: number;
+  /** The large-object loads from the SDK, from the aws cli, or both. */
+  clients: { sdk: boolean; aws: boolean };
+  /** Only the large-object loads (no store API, 4 KiB, LIST, SDK alone). */
+  largeOnly: boolean;
+  /** The body on disk for the aws cli (the same bytes as `pieces(size, 1)`). */
+  bodyFile: string;
+  /** Where the aws cli's config files go. */
+  workDir: string;
 }
 
 function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
@@ -378,12 +414,17 @@ function client(endpoint: string, accessKeyId: string, secretAccessKey: string):
   });
 }
 
-/** The large-object and 4 KiB loads against one S3 endpoint. */
-async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measure[]): Promise<void> {
+/** The large-object loads (SDK, aws cli) and the 4 KiB loads against one S3 endpoint. */
+async function s3Loads(
+  sys: Sys,
+  s3: S3Client,
+  endpoint: { url: string; id: string; secret: string },
+  o: Opts,
+  sha: string,
+  out: Measure[],
+): Promise<void> {
   const B = 'bench';
   await s3.send(new CreateBucketCommand({ Bucket: B }));
-  await s3.send(new CreateBucketCommand({ Bucket: 'small' }));
-  const label = sizeLabel(o.size);
   const verify = async (key: string): Promise<string> => {
     const h = createHash('sha256');
     const res = await s3.send(new GetObjectCommand({ Bucket: B, Key: key }));
@@ -393,7 +434,26 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
       throw new Error(`${sys.name} ${key}: read back ${n} bytes, sha256 ${d}; expected ${o.size}, ${sha}`);
     return 'verified by SHA-256 (untimed GET)';
   };
+  if (o.clients.sdk) await sdkLargeLoads(sys, s3, B, o, out, verify);
+  if (o.clients.aws) {
+    const cli = awsCli(endpoint.url, endpoint, path.join(o.workDir, `aws-${sys.name}`), track);
+    await awsLargeLoads(sys, cli, B, o, out, verify);
+  }
+  if (o.largeOnly) return;
+  await s3.send(new CreateBucketCommand({ Bucket: 'small' }));
+  await smallLoads(sys, s3, o, out, true);
+}
 
+/** 1 GiB PUT and GET through the SDK: one request each, then 4-way multipart and ranged. */
+async function sdkLargeLoads(
+  sys: Sys,
+  s3: S3Client,
+  B: string,
+  o: Opts,
+  out: Measure[],
+  verify: (key: string) => Promise<string>,
+): Promise<void> {
+  const label = sizeLabel(o.size);
   out.push(
     await measure(sys, `${label} PUT, single stream`, 'MB/s', 1e-6, async () => {
       await s3.send(
@@ -447,7 +507,37 @@ async function s3Loads(sys: Sys, s3: S3Client, o: Opts, sha: string, out: Measur
     }),
   );
   out[out.length - 1]!.note += `; ${await verify('multi')}`;
-  await smallLoads(sys, s3, o, out, true);
+}
+
+/** The same object through the aws cli: one request each way, then 8 MiB multipart and ranged GETs, 10 in flight. */
+async function awsLargeLoads(
+  sys: Sys,
+  cli: AwsCli,
+  B: string,
+  o: Opts,
+  out: Measure[],
+  verify: (key: string) => Promise<string>,
+): Promise<void> {
+  const label = sizeLabel(o.size);
+  for (const [mode, key, put, get] of [
+    ['one request', 'aws-single', 'PUT, aws cli one request', 'GET, aws cli one request'],
+    ['multipart', 'aws-multi', 'PUT, aws cli 8 MiB multipart x10', 'GET, aws cli ranged x10'],
+  ] as const) {
+    out.push(
+      await measure(sys, `${label} ${put}`, 'MB/s', 1e-6, async () => {
+        await cli.put(o.bodyFile, B, key, mode);
+        return { count: o.size };
+      }),
+    );
+    out[out.length - 1]!.note = await verify(key);
+    out.push(
+      await measure(sys, `${label} ${get}`, 'MB/s', 1e-6, async () => {
+        const n = await cli.get(B, key, mode);
+        if (n !== o.size) throw new Error(`${sys.name}: aws cli GET returned ${n} bytes of ${o.size}`);
+        return { count: n };
+      }),
+    );
+  }
 }
 
 /** 4 KiB PUT, GET, HEAD, (LIST of them,) DELETE at the set concurrency. */
@@ -554,7 +644,12 @@ async function storeApiLoads(
     await opened.backends.refresh();
     const store = opened.store;
     await store.createBucket('bench');
-    const sys: Sys = { name: 'store API', serverPids: () => zdbs.map((z) => z.process.pid!), gatewayPid: () => null };
+    const sys: Sys = {
+      name: 'store API',
+      inProcess: true,
+      serverPids: () => zdbs.map((z) => z.process.pid!),
+      gatewayPid: () => null,
+    };
     const label = sizeLabel(o.size);
     out.push(
       await measure(sys, `${label} PUT, single stream`, 'MB/s', 1e-6, async () => {
@@ -601,7 +696,7 @@ async function startQstor(
 ): Promise<Qstor> {
   const args = [
     ...(cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : []),
-    QSTOR_BIN,
+    qstorBin,
     'start',
     '--data',
     dir,
@@ -783,6 +878,11 @@ function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, log: 
 
 const live = new Set<ChildProcess>();
 
+function track(p: ChildProcess): void {
+  live.add(p);
+  p.once('exit', () => live.delete(p));
+}
+
 function sizeLabel(bytes: number): string {
   return bytes >= 1 << 30 && bytes % (1 << 30) === 0 ? `${bytes / (1 << 30)} GiB` : `${fmt(bytes / MiB)} MiB`;
 }
@@ -809,12 +909,25 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'string' },
       json: { type: 'string' },
       'idle-wait': { type: 'string', default: '180' },
+      clients: { type: 'string', default: 'sdk,aws' },
+      'large-only': { type: 'boolean', default: false },
+      'qstor-bin': { type: 'string' },
     },
   });
   const quick = values.quick;
   IDLE_WAIT_S = Number(values['idle-wait']);
   const withCeph = values['no-ceph'] ? false : quick ? values.ceph : true;
+  const clients = new Set(values.clients.split(','));
+  if ([...clients].some((c) => c !== 'sdk' && c !== 'aws')) throw new Error('--clients is a list of sdk, aws');
+  if (clients.has('aws') && !awsCliAvailable())
+    throw new Error('the aws cli is not on PATH (pip install awscli), or leave it out: --clients sdk');
+  if (values['qstor-bin']) qstorBin = path.resolve(values['qstor-bin']);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-s3-'));
   const o: Opts = {
+    clients: { sdk: clients.has('sdk'), aws: clients.has('aws') },
+    largeOnly: values['large-only'],
+    bodyFile: path.join(tmp, 'body.bin'),
+    workDir: tmp,
     size: Number(values.size ?? (quick ? 64 : 1024)) * MiB,
     partSize: Number(values['part-size']) * MiB,
     smallCount: Number(values['small-count'] ?? (quick ? 2000 : 30_000)),
@@ -834,7 +947,6 @@ async function main(): Promise<void> {
   const cpuProf = values['cpu-prof'] ? path.resolve(values['cpu-prof']) : undefined;
   if (cpuProf) fs.mkdirSync(cpuProf, { recursive: true });
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-s3-'));
   const cephBase = path.join(tmp, 'ceph-cluster');
   const cephLog = path.join(os.tmpdir(), `qstor-bench-s3-ceph-${process.pid}.log`);
   let cephStarted = false;
@@ -871,16 +983,19 @@ async function main(): Promise<void> {
   let failure: unknown;
   try {
     const sha = await expectedSha256(o.size, 1);
+    if (o.clients.aws) await writeBody(o.bodyFile, o.size);
 
     // ---- 1. the store API in this process
-    console.log('\n[store API] ObjectStore (openStore, as the gateway) in this process over 6 local durable zdb');
-    await waitLoad();
-    await storeApiLoads(o, sha, path.join(tmp, 'store-api'), results, (z) => (storeZdbs = z));
-    storeZdbs = [];
-    fs.rmSync(path.join(tmp, 'store-api'), { recursive: true, force: true });
+    if (!o.largeOnly) {
+      console.log('\n[store API] ObjectStore (openStore, as the gateway) in this process over 6 local durable zdb');
+      await waitLoad();
+      await storeApiLoads(o, sha, path.join(tmp, 'store-api'), results, (z) => (storeZdbs = z));
+      storeZdbs = [];
+      fs.rmSync(path.join(tmp, 'store-api'), { recursive: true, force: true });
+    }
 
     // ---- 2. qstor start
-    console.log('\n[qstor] node bin/qstor.js start (durable zdb, 4+2 over 6 backends)');
+    console.log(`\n[qstor] node ${qstorBin} start (durable zdb, 4+2 over 6 backends)`);
     await waitLoad();
     const qdir = path.join(tmp, 'qstor');
     const keys = { id: 'QSTORBENCHACCESS0001', secret: randomBytes(20).toString('hex') };
@@ -894,37 +1009,40 @@ async function main(): Promise<void> {
     });
     const s3q = client(`http://127.0.0.1:${port}`, keys.id, keys.secret);
     try {
-      await s3Loads(qSys(), s3q, o, sha, results);
-      await s3q.send(new CreateBucketCommand({ Bucket: 'list' }));
+      await s3Loads(qSys(), s3q, { url: `http://127.0.0.1:${port}`, ...keys }, o, sha, results);
+      if (!o.largeOnly) await s3q.send(new CreateBucketCommand({ Bucket: 'list' }));
     } finally {
       gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
       await q.stop();
     }
-    console.log(
-      `  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`,
-    );
-    const fill = await fillBucket(qdir, 'list', listKeys);
-    console.log(
-      `  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`,
-    );
-    extra['listFillSeconds'] = fill.seconds;
-    q = await startQstor(qdir, port, backendPort, keys, cpuProf);
-    try {
-      results.push(await listBucket(qSys(), s3q, 'list', `LIST of ${fmt(listKeys)} keys, pages of 1000`, listKeys));
-    } finally {
-      gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
-      await q.stop();
-      s3q.destroy();
-    }
-    console.log(`  gateway peak RSS (VmHWM, both gateway processes): ${fmt(gatewayHwmKiB / 1024)} MiB`);
-    fs.rmSync(qdir, { recursive: true, force: true });
+    if (o.largeOnly) s3q.destroy();
+    else {
+      console.log(
+        `  qstor stopped; filling bucket "list" with ${fmt(listKeys)} keys straight through SqliteMetaStore.putObjects (empty objects) ...`,
+      );
+      const fill = await fillBucket(qdir, 'list', listKeys);
+      console.log(
+        `  filled in ${fmt(fill.seconds, 1)} s (${fmt(listKeys / fill.seconds)} keys/s, not an S3 figure); starting qstor again on the same directory`,
+      );
+      extra['listFillSeconds'] = fill.seconds;
+      q = await startQstor(qdir, port, backendPort, keys, cpuProf);
+      try {
+        results.push(await listBucket(qSys(), s3q, 'list', `LIST of ${fmt(listKeys)} keys, pages of 1000`, listKeys));
+      } finally {
+        gatewayHwmKiB = Math.max(gatewayHwmKiB, q.hwmKiB());
+        await q.stop();
+        s3q.destroy();
+      }
+      console.log(`  gateway peak RSS (VmHWM, both gateway processes): ${fmt(gatewayHwmKiB / 1024)} MiB`);
+      fs.rmSync(qdir, { recursive: true, force: true });
 
-    // ---- 2b. the client alone, against a server that does nothing
-    console.log(
-      '\n[SDK alone] the same client against dist/bench/null-s3.js (answers at once, stores nothing): the ceiling this client reaches here',
-    );
-    await waitLoad();
-    await nullLoads(o, listKeys, results);
+      // ---- 2b. the client alone, against a server that does nothing
+      console.log(
+        '\n[SDK alone] the same client against dist/bench/null-s3.js (answers at once, stores nothing): the ceiling this client reaches here',
+      );
+      await waitLoad();
+      await nullLoads(o, listKeys, results);
+    }
 
     // ---- 3. Ceph RGW
     if (withCeph) {
@@ -946,7 +1064,14 @@ async function main(): Promise<void> {
         const s3c = client('http://127.0.0.1:7480', ck.id, ck.secret);
         const rgw = (): number | null => cephPids(cephBase).find((p) => cmdlineOf(p).includes('radosgw')) ?? null;
         try {
-          await s3Loads({ name: 'Ceph', serverPids: () => cephPids(cephBase), gatewayPid: rgw }, s3c, o, sha, results);
+          await s3Loads(
+            { name: 'Ceph', serverPids: () => cephPids(cephBase), gatewayPid: rgw },
+            s3c,
+            { url: 'http://127.0.0.1:7480', ...ck },
+            o,
+            sha,
+            results,
+          );
           const r = rgw();
           if (r) extra['radosgwHwmMiB'] = statusKiB(r, 'VmHWM') / 1024;
         } finally {
@@ -981,6 +1106,7 @@ async function main(): Promise<void> {
   const busy = (m: Measure): string => (m.cores.others > 0.3 || m.idleCoresBefore >= 0.5 ? '*' : '');
   const cell = (m: Measure | undefined): string =>
     m ? `${busy(m)}${fmt(m.rate)}${m.errors ? ` (${m.errors} err)` : ''}` : '-';
+  const perGiB = (m: Measure | undefined): string => (m?.cpuSPerGiB ? fmt(m.cpuSPerGiB.server, 2) : '-');
   const loads = (q: Measure | undefined, c: Measure | undefined): string =>
     `${q ? q.load1.toFixed(2) : '-'} / ${c ? c.load1.toFixed(2) : '-'}`;
   const row = (
@@ -1000,6 +1126,8 @@ async function main(): Promise<void> {
       cell(q),
       cell(c),
       q && c ? `${fmt(q.rate / c.rate, 2)}x` : '-',
+      perGiB(q),
+      perGiB(c),
       cell(n),
       q && n ? `${fmt(q.rate / n.rate, 2)}x` : '-',
       target,
@@ -1039,6 +1167,13 @@ async function main(): Promise<void> {
     vsCeph(TARGET.getVsCeph),
     'getMultiVsCeph',
   );
+  for (const w of [
+    'PUT, aws cli one request',
+    'GET, aws cli one request',
+    'PUT, aws cli 8 MiB multipart x10',
+    'GET, aws cli ranged x10',
+  ])
+    row(`${label} ${w}, MB/s`, `${label} ${w}`, '-', null, `aws ${w}`);
   row(
     `4 KiB PUT c${o.concurrency}, ops/s`,
     '4 KiB PUT',
@@ -1079,6 +1214,8 @@ async function main(): Promise<void> {
       s && a ? `${fmt(s.rate)} / ${fmt(a.rate)} MB/s` : '-',
       '-',
       Number.isFinite(ratio) ? `${fmt(ratio, 2)}x` : '-',
+      perGiB(a),
+      '-',
       '-',
       '-',
       `>= ${TARGET.storeRatio}x`,
@@ -1102,6 +1239,8 @@ async function main(): Promise<void> {
     '-',
     '-',
     '-',
+    '-',
+    '-',
     '',
   ]);
   rows.push([
@@ -1113,22 +1252,49 @@ async function main(): Promise<void> {
     '-',
     '-',
     '-',
+    '-',
+    '-',
     '',
   ]);
   console.log('');
-  printTable(['workload', 'qstor', 'Ceph', 'ratio', 'SDK alone', 'q / alone', 'target', 'result', 'load q / c'], rows);
+  printTable(
+    [
+      'workload',
+      'qstor',
+      'Ceph',
+      'ratio',
+      'qstor CPU-s/GiB',
+      'Ceph CPU-s/GiB',
+      'SDK alone',
+      'q / alone',
+      'target',
+      'result',
+      'load q / c',
+    ],
+    rows.filter((r) => r[1] !== '-' || r[2] !== '-'),
+  );
   console.log(
     `\n  MB = 10^6 bytes. qstor: durable (zdb --sync, sqlite WAL synced before each answer), 4+2 over 6 zdb, objects <= 16 KiB inline in their manifest. Ceph: ${hasCeph ? 'RGW 16.2, EC 4+2 data pool, 6 BlueStore OSDs on sparse files' : cephError ? `not measured: ${cephError}` : 'not measured'}.` +
       `\n  Timed GETs count bytes; every object was then read again untimed and checked by SHA-256. PUT timings include generating the body (AES-CTR + text, ~0.3 CPU-s/GiB).` +
       `\n  SDK alone: the same client and loads against bench/null-s3 (no auth, no storage, answers at once): what the client can drive on these cores; q / alone = qstor's share of it.` +
       `\n  Store API: ObjectStore opened by openStore (the gateway's code) in the bench process, same data, same run. LIST of ${fmt(listKeys)}: qstor only (filled through SqliteMetaStore.putObjects while stopped).` +
+      `\n  CPU-s/GiB: utime+stime (/proc, all threads) of every server process per GiB moved: qstor = gateway with its worker threads + its 6 zdb + the launcher; Ceph = every daemon; store API row: the bench process + its zdb.` +
       `\n  load q / c: 1-minute load average before the qstor / Ceph workload (each also waited for < 0.5 core busy over 1 s).` +
       `\n  others (below): machine CPU minus client and server during the workload: kernel threads (loopback, fsync) and any other process.` +
       `\n  * = the machine was not quiet: others > 0.3 core during the workload, or >= 0.5 core busy just before it.`,
   );
   console.log('');
   printTable(
-    ['where the CPU went (cores)', 'client', 'server', 'of which gateway', 'machine', 'others', 'p50 / p99 ms'],
+    [
+      'where the CPU went (cores)',
+      'client',
+      'server',
+      'of which gateway',
+      'machine',
+      'others',
+      'server CPU-s/GiB (gateway)',
+      'p50 / p99 ms',
+    ],
     results.map((r) => [
       `${r.system}: ${r.workload}`,
       fmt(r.cores.client, 2),
@@ -1136,6 +1302,7 @@ async function main(): Promise<void> {
       r.system === 'store API' ? '(in client)' : fmt(r.cores.gateway, 2),
       fmt(r.cores.machine, 2),
       fmt(r.cores.others, 2),
+      r.cpuSPerGiB ? `${fmt(r.cpuSPerGiB.server, 2)} (${fmt(r.cpuSPerGiB.gateway, 2)})` : '',
       r.latencyMs ? `${fmt(r.latencyMs.p50, 1)} / ${fmt(r.latencyMs.p99, 1)}` : '',
     ]),
   );

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CodedError } from '../util/coded-error.js';
-import { lowMemoryEnv, ZDB_MAIN } from '../util/programs.js';
+import { ZDB_MAIN } from '../util/programs.js';
+import { dataPathEnv } from '../util/data-path-env.js';
 import { secureHash, ZdbClient, ZdbError } from '../zdb-client/index.js';
 import { layout, loadOrCreateBackendSecret } from '../data-dir/local-store.js';
 
@@ -48,7 +49,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
         ...['--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
         ...['--admin-file', layout(dataDir).backendSecret, '--protect'],
       ],
-      { stdio: ['ignore', 'inherit', 'inherit'], env: lowMemoryEnv() },
+      { stdio: ['ignore', 'inherit', 'inherit'], env: dataPathEnv() },
     );
     backends.push({ port, dir, process: child, password: secret });
   }

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
+import { GATEWAY_MAIN } from '../util/programs.js';
+import { dataPathEnv } from '../util/data-path-env.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
 import { lockDataDir } from './data-dir.js';
 import { exportLine } from './start.js';
@@ -16,7 +17,7 @@ export function gateway(o: { config: string }): void {
   const lock = lockDataDir(dir, `${o.config}: data`);
   const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--config', o.config], {
     stdio: ['ignore', 'pipe', 'inherit', lock.fd],
-    env: lowMemoryEnv(),
+    env: dataPathEnv(),
   });
   child.stdout!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n').filter(Boolean)) {

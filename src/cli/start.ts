@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalBackends, stopLocalBackends } from './backends.js';
 import { CliError } from './errors.js';
-import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
+import { GATEWAY_MAIN } from '../util/programs.js';
+import { dataPathEnv } from '../util/data-path-env.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { lockDataDir, requireFreePort } from './data-dir.js';
@@ -97,7 +98,7 @@ export async function start(values: StartOptions): Promise<void> {
       ],
       {
         stdio: ['ignore', 'pipe', 'inherit', lock.fd],
-        env: lowMemoryEnv(),
+        env: dataPathEnv(),
       },
     );
   } catch (e) {

@@ -27,11 +27,16 @@ export function allocateShards(storedSize: number, k: number, m: number): ShardS
   return { buffer: all.buffer, shards, shardSize };
 }
 
+/** A shard's CRC32C; a named function so that a CPU profile shows its time (the native call has no frame). */
+function shardCrc(shard: Uint8Array): number {
+  return crc32c(shard);
+}
+
 /** Computes the parity shards in place and returns the CRC32C of every shard. */
 export function encodeShards(codec: ErasureCodec, shards: readonly Uint8Array[]): number[] {
   const k = codec.dataShards;
   codec.encode(shards.slice(0, k), shards.slice(k));
-  return shards.map((shard) => crc32c(shard));
+  return shards.map(shardCrc);
 }
 
 export interface JoinedShards {
@@ -62,7 +67,7 @@ export function joinShards(
     );
   }
   const bad = slots.flatMap((shard, i) =>
-    shard === null || shard.length !== shardSize || crc32c(shard) !== crcs[i] ? [i] : [],
+    shard === null || shard.length !== shardSize || shardCrc(shard) !== crcs[i] ? [i] : [],
   );
   if (bad.length > m) {
     throw new PipelineError(
@@ -103,7 +108,7 @@ export function rebuildShards(
   const m = codec.parityShards;
   const bad = new Set(missing);
   slots.forEach((shard, i) => {
-    if (shard === null || shard.length !== shardSize || crc32c(shard) !== crcs[i]) bad.add(i);
+    if (shard === null || shard.length !== shardSize || shardCrc(shard) !== crcs[i]) bad.add(i);
   });
   if (bad.size > m) throw new PipelineError('TOO_FEW_SHARDS', `${bad.size} of ${k}+${m} shards missing or corrupt`);
   const all = Buffer.allocUnsafeSlow((k + m) * shardSize);
@@ -116,7 +121,7 @@ export function rebuildShards(
     [...bad].sort((a, b) => a - b),
   );
   for (const i of missing) {
-    if (crc32c(shards[i]!) !== crcs[i])
+    if (shardCrc(shards[i]!) !== crcs[i])
       throw new PipelineError('MANIFEST_MISMATCH', `rebuilt shard ${i} does not match its recorded CRC`);
   }
   return { buffer: all.buffer, shards: missing.map((i) => shards[i]!) };
