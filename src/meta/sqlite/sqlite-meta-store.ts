@@ -10,6 +10,7 @@ import type {
   BucketGrant,
   BucketInfo,
   BucketSettings,
+  BucketUsage,
   CompletedPart,
   CompletedUpload,
   DeleteResult,
@@ -38,6 +39,7 @@ import type {
 import { Backends } from './backends.js';
 import { Buckets } from './buckets.js';
 import { ChunkRefs } from './chunk-refs.js';
+import { Counts } from './counts.js';
 import { AccessKeys } from './keys.js';
 import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
@@ -76,6 +78,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly repairs: RepairQueue;
   private readonly writes: PendingWrites;
   private readonly refs: ChunkRefs;
+  private readonly counts: Counts;
   private readonly wal: WalSync;
 
   constructor(path: string, { cacheMiB = 64 }: SqliteMetaStoreOptions = {}) {
@@ -100,6 +103,7 @@ export class SqliteMetaStore implements MetaStore {
     this.multipart = new Multipart(this.db, this.refs, this.writes, this.objects);
     this.keys = new AccessKeys(this.db);
     this.backends = new Backends(this.db);
+    this.counts = new Counts(this.db);
   }
 
   /**
@@ -387,6 +391,18 @@ export class SqliteMetaStore implements MetaStore {
 
   async ackRepairs(chunkIds: string[]): Promise<void> {
     this.write(() => this.repairs.ack(chunkIds));
+  }
+
+  async countRepairs(): Promise<number> {
+    return this.counts.repairQueue();
+  }
+
+  async countDeletes(): Promise<number> {
+    return this.counts.deleteQueue();
+  }
+
+  async bucketUsage(bucket: string): Promise<BucketUsage> {
+    return this.read(() => this.counts.usage(this.buckets.id(bucket)));
   }
 
   async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
