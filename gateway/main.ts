@@ -10,6 +10,7 @@ import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from '../src/config/log-level.js';
 import { rootCredentials } from './credentials-file.js';
 import { createGateway } from './server.js';
 import { StartupError } from './startup-error.js';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string', default: '127.0.0.1' },
+      'log-level': { type: 'string' },
     },
   });
   // Read before anything opens: a bad certificate path fails the start, not the first request.
@@ -42,7 +44,7 @@ async function main(): Promise<void> {
   const dir = config?.data ?? values.data;
   const opened = config ? await openStore(dir, config.store) : await openStore(dir);
   const logger = pino(
-    { level: 'info' },
+    { level: logLevel(values['log-level'] ?? config?.logLevel ?? DEFAULT_LOG_LEVEL) },
     pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }),
   );
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
@@ -94,7 +96,7 @@ async function main(): Promise<void> {
   });
   admin =
     adminPort !== null
-      ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole)
+      ? new AdminServer({ backends: opened.backends, store: opened.store, meta: opened.meta }, webConsole)
       : null;
   if (admin && adminPort !== null) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
@@ -109,6 +111,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (!level) throw new StartupError('INVALID_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }
 
 function portOption(option: string, value: string): number {

@@ -6,12 +6,17 @@ import type { Credentials, Identity } from '../auth/credentials.js';
 import type { Operation } from '../router.js';
 import type { Exchange } from './http.js';
 
-/** Totals since start of `qstor_s3_requests_total` (by status class) and of its latency histogram's sum. */
+/**
+ * Totals since start of `qstor_s3_requests_total` (by status class), of its latency histogram's
+ * sum, and of the body bytes received and sent.
+ */
 export interface Traffic {
   requests: number;
   clientErrors: number;
   serverErrors: number;
   latencySeconds: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** What every API handler gets: the exchange, the session's identity and the store. */

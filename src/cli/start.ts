@@ -5,6 +5,7 @@ import { startLocalBackends, stopLocalBackends } from './backends.js';
 import { CliError } from './errors.js';
 import { GATEWAY_MAIN, lowMemoryEnv } from '../util/programs.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
+import type { LogLevel } from '../config/log-level.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { lockDataDir, requireFreePort } from './data-dir.js';
 
@@ -25,6 +26,7 @@ export interface StartOptions {
   writeQuorum?: number;
   /** The console, /metrics and /health; 0: none. */
   adminPort: number;
+  logLevel: LogLevel;
 }
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
@@ -93,6 +95,8 @@ export async function start(values: StartOptions): Promise<void> {
         values.host,
         '--admin-port',
         String(values.adminPort),
+        '--log-level',
+        values.logLevel,
         ...tlsArgs,
       ],
       {
