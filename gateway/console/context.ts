@@ -1,3 +1,4 @@
+import type { ReservationFailure } from '../../src/cluster/discovery.js';
 import type { MetaStore } from '../../src/meta/meta-store.js';
 import type { BackendPool } from '../../src/store/backend-pool.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
@@ -32,6 +33,8 @@ export interface ApiContext extends Exchange {
   s3Endpoint: string;
   /** The S3 request counters of /metrics, when the admin port keeps them. */
   traffic: () => Promise<Traffic | null>;
+  /** The registry's zdbs whose namespace reservation failed (none without a registry). */
+  reservationFailures: () => ReservationFailure[];
 }
 
 /**
