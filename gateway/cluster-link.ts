@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Signer } from '../src/agent/index.js';
 import type { OpenStore } from '../src/data-dir/local-store.js';
 import { layout } from '../src/data-dir/local-store.js';
-import { Discovery } from '../src/cluster/discovery.js';
+import { Discovery, type ReservationFailure } from '../src/cluster/discovery.js';
 import type { RegistryConfig } from '../src/config/gateway-config.js';
 
 /** How often the registry's view is applied to the backend pool. */
@@ -22,7 +22,7 @@ export async function startClusterLink(
   config: RegistryConfig,
   opened: OpenStore,
   logger: Logger,
-): Promise<{ port: number; close(): Promise<void> }> {
+): Promise<{ port: number; reservationFailures(): ReservationFailure[]; close(): Promise<void> }> {
   const server = createRegistryServer({
     dbPath: layout(dir).meta,
     identityFile: path.join(dir, 'registry.key'),
@@ -58,6 +58,7 @@ export async function startClusterLink(
   const timer = setInterval(sync, SYNC_MS);
   return {
     port,
+    reservationFailures: () => discovery.failures(),
     async close() {
       clearInterval(timer);
       await server.close();

@@ -93,6 +93,7 @@ async function main(): Promise<void> {
     uiDir: fileURLToPath(new URL('../console-ui/', import.meta.url)),
     logger,
     traffic: async () => (admin ? admin.traffic() : null),
+    reservationFailures: () => cluster?.reservationFailures() ?? [],
   });
   admin =
     adminPort !== null
