@@ -1,4 +1,3 @@
-import type { ReservationFailure } from '../../src/cluster/discovery.js';
 import type { MetaStore } from '../../src/meta/meta-store.js';
 import type { BackendPool } from '../../src/store/backend-pool.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
@@ -18,6 +17,15 @@ export interface Traffic {
   latencySeconds: number;
   bytesIn: number;
   bytesOut: number;
+}
+
+/** A registry zdb whose namespace reservation failed, as `src/cluster`'s Discovery keeps it. */
+export interface ReservationFailure {
+  backend: string;
+  farm: string;
+  node: string;
+  reason: string;
+  at: number;
 }
 
 /** What every API handler gets: the exchange, the session's identity and the store. */

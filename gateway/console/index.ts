@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ReservationFailure } from '../../src/cluster/discovery.js';
 import type { MetaStore } from '../../src/meta/meta-store.js';
 import type { BackendPool } from '../../src/store/backend-pool.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
 import { Credentials } from '../auth/credentials.js';
 import { createBucket, deleteBucket, getBucket, listBuckets, setVersioning } from './buckets.js';
 import { cluster } from './cluster.js';
-import type { ApiContext, Traffic } from './context.js';
+import type { ApiContext, ReservationFailure, Traffic } from './context.js';
 import { ConsoleError, sendError, sendJson, type Exchange } from './http.js';
 import { createKey, deleteKey, listKeys, setGrant } from './keys.js';
 import {
