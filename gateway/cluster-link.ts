@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Signer } from '../src/agent/index.js';
 import type { OpenStore } from '../src/data-dir/local-store.js';
 import { layout } from '../src/data-dir/local-store.js';
-import { Discovery } from '../src/cluster/discovery.js';
+import { Discovery, type ReservationFailure } from '../src/cluster/discovery.js';
 import type { RegistryConfig } from '../src/config/gateway-config.js';
 import { LeasedJob, leaseTtl } from '../src/repair/leased-job.js';
 
@@ -26,7 +26,7 @@ export async function startClusterLink(
   opened: OpenStore,
   logger: Logger,
   gatewayId: string,
-): Promise<{ port: number; close(): Promise<void> }> {
+): Promise<{ port: number; reservationFailures(): ReservationFailure[]; close(): Promise<void> }> {
   const server = await createRegistryServer({
     dbPath: layout(dir).meta,
     identityFile: path.join(dir, 'registry.key'),
@@ -62,6 +62,7 @@ export async function startClusterLink(
   sync.start();
   return {
     port,
+    reservationFailures: () => discovery.failures(),
     async close() {
       await sync.stop();
       await server.close();

@@ -122,9 +122,10 @@ export function toS3Error(error: unknown): S3Error {
 /**
  * Whether the failure is ours and worth a logged stack trace. SlowDown is not: too few backends
  * up for the write quorum is a state of the grid, which the store's maintenance logs in a line.
+ * NotImplemented neither: it is a request we refuse by design, and the access log has it.
  */
 export function isInternal(error: S3Error): boolean {
-  return error.status >= 500 && error.code !== 'SlowDown';
+  return error.status >= 500 && error.code !== 'SlowDown' && error.code !== 'NotImplemented';
 }
 
 function internal(): S3Error {

@@ -13,6 +13,7 @@ import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from '../src/config/log-level.js';
 import { rootCredentials } from './credentials-file.js';
 import { gatewayId, Presence, qstorVersion } from './presence.js';
 import { createGateway } from './server.js';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string', default: '127.0.0.1' },
+      'log-level': { type: 'string' },
     },
   });
   // Read before anything opens: a bad certificate path fails the start, not the first request.
@@ -48,7 +50,7 @@ async function main(): Promise<void> {
   const dir = config?.data ?? values.data;
   const opened = config ? await openStore(dir, config.store) : await openStore(dir);
   const logger = pino(
-    { level: 'info' },
+    { level: logLevel(values['log-level'] ?? config?.logLevel ?? DEFAULT_LOG_LEVEL) },
     pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }),
   );
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
@@ -132,10 +134,11 @@ async function main(): Promise<void> {
     uiDir: fileURLToPath(new URL('../console-ui/', import.meta.url)),
     logger,
     traffic: async () => (admin ? admin.traffic() : null),
+    reservationFailures: () => cluster?.reservationFailures() ?? [],
   });
   admin =
     adminPort !== null
-      ? new AdminServer(opened.backends, opened.meta, opened.config.dataShards + opened.config.parityShards, webConsole)
+      ? new AdminServer({ backends: opened.backends, store: opened.store, meta: opened.meta }, webConsole)
       : null;
   if (admin && adminPort !== null) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
@@ -158,6 +161,12 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (!level) throw new StartupError('INVALID_OPTION', `--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }
 
 function portOption(option: string, value: string): number {

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { MetaStore } from '../src/meta/meta-store.js';
 import type { ObjectStore } from '../src/store/object-store.js';
+import { countBodyBytes, logRequest, type RequestRecord } from './access-log.js';
 import { Credentials } from './auth/credentials.js';
 import { verifiedBody, type VerifiedBody } from './auth/payload.js';
 import { authorizeRoute } from './auth/request-access.js';
@@ -12,7 +13,7 @@ import { authenticate } from './auth/sigv4.js';
 import type { Context } from './context.js';
 import { isInternal, S3Error, toS3Error } from './errors.js';
 import { runOperation } from './ops/index.js';
-import { route, type Operation, type Route } from './router.js';
+import { route, type Route } from './router.js';
 import { errorXml } from './xml.js';
 
 export interface GatewayOptions {
@@ -45,21 +46,7 @@ export interface GatewayOptions {
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
 
-/** One line per request: what the log and metrics get. Never headers, never secrets. */
-export interface RequestRecord {
-  requestId: string;
-  method: string;
-  op: Operation | null;
-  bucket: string | null;
-  status: number;
-  code: string | null;
-  /**
-   * How the body came: the x-amz-content-sha256 mode (UNSIGNED-PAYLOAD, STREAMING-...), or
-   * 'sha256' for a digest; null when the request did not authenticate.
-   */
-  payload: string | null;
-  ms: number;
-}
+export type { RequestRecord } from './access-log.js';
 
 export interface Gateway {
   /** Resolves with the port listened on (0 picks a free one). */
@@ -85,7 +72,9 @@ export function createGateway(o: GatewayOptions): Gateway {
     let r: Route | null = null;
     let code: string | null = null;
     let payload: string | null = null;
+    let accessKeyId: string | null = null;
     let timedOut = false;
+    const bytes = countBodyBytes(req, res);
     const socket = req.socket;
     serving.set(socket, {
       req,
@@ -103,6 +92,7 @@ export function createGateway(o: GatewayOptions): Gateway {
       r = route(req.method ?? 'GET', req.url ?? '/', req.headers, domains);
       const auth = await authenticate(req, r, { credentials, region, now: now() });
       payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
+      if (!auth.identity.anonymous) accessKeyId = auth.identity.accessKeyId;
       await authorizeRoute(o.meta, auth.identity, req, r, now());
       let body: VerifiedBody | null = null;
       const ctx: Context = {
@@ -129,17 +119,21 @@ export function createGateway(o: GatewayOptions): Gateway {
         sendError(req, res, error, r, requestId);
       }
     } finally {
-      const record = {
+      const record: RequestRecord = {
         requestId,
+        remote: socket.remoteAddress ?? null,
+        accessKeyId,
         method: req.method ?? '',
         op: r?.endpoint.kind ?? null,
         bucket: r?.bucket ?? null,
+        key: r?.key ?? null,
         status: res.statusCode,
         code,
         payload,
+        ...bytes(),
         ms: performance.now() - started,
       };
-      log.debug(record, 'request');
+      logRequest(log, record);
       o.onRequest?.(record);
     }
   }

@@ -107,6 +107,46 @@ describe('console API', () => {
     expect((await call('POST', '/api/buckets', { session: s, body: { name: 'mine' } })).status).toBe(403);
   });
 
+  it("shows a bucket's usage and settings, and changes versioning with S3's rights and rules", async () => {
+    const root = await login(ROOT);
+    const s = await login(reader);
+    const pics = (await (await call('GET', '/api/buckets/pics', { session: s })).json()) as Record<string, unknown>;
+    expect(pics).toMatchObject({ name: 'pics', objects: 1, bytes: 5, versions: 1, versionBytes: 5, versioning: 'Off' });
+    expect(pics.objectLock).toBeNull();
+    expect((await call('GET', '/api/buckets/secret', { session: s })).status).toBe(403);
+    // Versioning needs owner rights, as PutBucketVersioning.
+    const refused = await call('PUT', '/api/buckets/pics/versioning', { session: s, body: { status: 'Enabled' } });
+    expect(refused.status).toBe(403);
+    expect((await c.g.h.meta.getBucket('pics'))?.settings.versioning).toBeUndefined();
+    const bad = await call('PUT', '/api/buckets/pics/versioning', { session: root, body: { status: 'Off' } });
+    expect(bad.status).toBe(400);
+    const enabled = await call('PUT', '/api/buckets/pics/versioning', { session: root, body: { status: 'Enabled' } });
+    expect(enabled.status).toBe(200);
+    expect((await c.g.h.meta.getBucket('pics'))?.settings.versioning).toBe('Enabled');
+    // A second version of a.txt, the same bytes (later tests read them).
+    await c.g.client().send(new PutObjectCommand({ Bucket: 'pics', Key: 'a.txt', Body: 'hello' }));
+    expect(await (await call('GET', '/api/buckets/pics', { session: root })).json()).toMatchObject({
+      objects: 1,
+      bytes: 5,
+      versions: 2,
+      versionBytes: 10,
+      versioning: 'Enabled',
+    });
+    // Object lock, chosen at creation, keeps versioning Enabled: Suspended is refused as S3 refuses it.
+    const made = await call('POST', '/api/buckets', { session: root, body: { name: 'locked', objectLock: true } });
+    expect(made.status).toBe(201);
+    expect(await (await call('GET', '/api/buckets/locked', { session: root })).json()).toMatchObject({
+      versioning: 'Enabled',
+      objectLock: { defaultRetention: null },
+    });
+    const suspend = await call('PUT', '/api/buckets/locked/versioning', {
+      session: root,
+      body: { status: 'Suspended' },
+    });
+    expect(suspend.status).toBe(409);
+    expect(await suspend.json()).toMatchObject({ code: 'InvalidBucketState' });
+  });
+
   it('keeps a multipart upload to its bucket: a key granted on one bucket cannot add parts to an upload in another', async () => {
     const root = await login(ROOT);
     const { uploadId } = (await (

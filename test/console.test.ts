@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConsole, type ConsoleHarness } from './helpers/console-harness.js';
@@ -52,6 +53,8 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
   const shot = async (name: string): Promise<void> => {
     if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
+  /** A link of the main menu (a bucket's page has a Buckets link in its breadcrumb too). */
+  const menu = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
   const login = async (creds: Creds): Promise<void> => {
     await page.goto(c.url + '/');
     await page.getByLabel('Access key id').fill(creds.accessKeyId);
@@ -139,6 +142,37 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await shot('object-details');
   });
 
+  it("shows the bucket's usage from the metadata, toggles versioning, and shows object lock", async () => {
+    await menu('Buckets').click();
+    const photos = page.locator('tr', { has: page.getByRole('link', { name: 'photos' }) });
+    await expect(photos.getByTestId('bucket-objects').innerText()).resolves.toBe('1');
+    await expect(photos.getByTestId('bucket-bytes').innerText()).resolves.toBe('20.0 MiB');
+    await expect(photos.getByTestId('bucket-versioning').innerText()).resolves.toBe('Off');
+    await page.getByRole('link', { name: 'photos' }).click();
+    await expect(page.getByTestId('bucket-usage').innerText()).resolves.toBe('1 object, 20.0 MiB. Erasure 3+2.');
+    await expect(page.getByTestId('versioning-status').innerText()).resolves.toBe('Off');
+    await page.getByRole('button', { name: 'Enable versioning' }).click();
+    await page.getByTestId('versioning-status').getByText('Enabled').waitFor();
+    expect((await c.g.h.meta.getBucket('photos'))?.settings.versioning).toBe('Enabled');
+    await page.getByRole('button', { name: 'Suspend versioning' }).click();
+    await page.getByTestId('versioning-status').getByText('Suspended').waitFor();
+    expect((await c.g.h.meta.getBucket('photos'))?.settings.versioning).toBe('Suspended');
+    await expect(page.getByTestId('object-lock').innerText()).resolves.toBe('off');
+
+    // Object lock is chosen at creation, and keeps versioning on: the toggle is disabled.
+    await menu('Buckets').click();
+    await page.getByLabel('Name').fill('vault');
+    await page.getByLabel('Object lock').check();
+    await page.getByRole('button', { name: 'Create bucket' }).click();
+    const vault = page.locator('tr', { has: page.getByRole('link', { name: 'vault' }) });
+    await vault.getByTestId('bucket-versioning').getByText('Enabled, object lock').waitFor();
+    expect((await c.g.h.meta.getBucket('vault'))?.settings).toMatchObject({ versioning: 'Enabled', objectLock: {} });
+    await page.getByRole('link', { name: 'vault' }).click();
+    await expect(page.getByTestId('object-lock').innerText()).resolves.toBe('on, no default retention');
+    expect(await page.getByRole('button', { name: 'Suspend versioning' }).isDisabled()).toBe(true);
+    await shot('bucket');
+  });
+
   it('creates a key (secret shown once), grants it read on the bucket, and deletes another key', async () => {
     await page.getByRole('link', { name: 'Access' }).click();
     await page.getByLabel('Name').fill('reader');
@@ -185,6 +219,16 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await c.g.h.zdbs[0]!.stop();
     await page.locator('tr[data-backend="b0"] .state.down').waitFor({ timeout: 20_000 });
     await expect(page.getByTestId('cluster-summary').innerText()).resolves.toContain('5 of 6 backends up');
+    // A write with a backend down is degraded (4+2, 5 up): its chunks wait in the repair queue.
+    const s3 = c.g.client();
+    await s3.send(new CreateBucketCommand({ Bucket: 'logs' }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: 'logs', Key: 'two-chunks', Body: crypto.randomBytes(2 * 1024 * 1024) }),
+    );
+    expect(await c.g.h.meta.countRepairs()).toBe(2);
+    await expect
+      .poll(() => page.getByTestId('cluster-queues').innerText(), { timeout: 10_000 })
+      .toContain('Repair queue: 2 chunks below full redundancy');
     // The S3 counters of /metrics, charted: the share link's GET at least.
     await page.getByRole('img', { name: /^Requests\/s, last two minutes; now \d/ }).waitFor();
     expect(

@@ -6,8 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../gateway/admin-server.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
-import { BackendPool } from '../src/store/backend-pool.js';
 import { until } from './helpers/agent-harness.js';
+import { memoryStore } from './helpers/memory-store.js';
 import { startZdb, type ZdbProcess } from './helpers/zdb-process.js';
 
 const QSTOR = path.resolve('bin/qstor.js');
@@ -118,7 +118,9 @@ describe('a gateway on the metadata database: its id, heartbeat, leases and /hea
   it('answers /health 503, naming the failure, when the metadata database does not answer', async () => {
     const meta = new SqliteMetaStore(path.join(dir, 'unreachable.db'));
     await meta.close(); // every query fails from now on, as on a database gone
-    const server = new AdminServer(new BackendPool([]), meta, 0);
+    // A store on in-memory backends for the metrics; the admin server's database is the closed one.
+    const ms = await memoryStore();
+    const server = new AdminServer({ backends: ms.backends, store: ms.store, meta });
     const adminPort = await server.listen(0, '127.0.0.1');
     try {
       const health = await fetch(`http://127.0.0.1:${adminPort}/health`);
@@ -129,6 +131,7 @@ describe('a gateway on the metadata database: its id, heartbeat, leases and /hea
       });
     } finally {
       await server.close();
+      await ms.close();
     }
   });
 });

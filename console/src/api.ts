@@ -55,10 +55,15 @@ export const bucketPath = (bucket: string): string => `/api/buckets/${encodeURIC
 export interface BucketRow {
   name: string;
   created: number;
+  /** Keys whose newest version is an object, and their bytes. */
   objects: number;
   bytes: number;
-  countIsLowerBound: boolean;
+  /** Every stored object version (the newest included), and their bytes. */
+  versions: number;
+  versionBytes: number;
   erasure: { dataShards: number; parityShards: number };
+  versioning: 'Off' | 'Enabled' | 'Suspended';
+  objectLock: { defaultRetention: { mode: string; days?: number; years?: number } | null } | null;
 }
 
 export interface ObjectRow {
@@ -100,6 +105,16 @@ export interface Traffic {
   clientErrors: number;
   serverErrors: number;
   latencySeconds: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface ReservationFailure {
+  backend: string;
+  farm: string;
+  node: string;
+  reason: string;
+  at: number;
 }
 
 export interface ClusterState {
@@ -110,4 +125,7 @@ export interface ClusterState {
   up: number;
   geometry: { dataShards: number; parityShards: number };
   writable: boolean;
+  /** Chunks waiting for repair (degraded writes to complete), shards waiting for deletion. */
+  queues: { repair: number; delete: number };
+  reservationFailures: ReservationFailure[];
 }

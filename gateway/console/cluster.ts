@@ -9,7 +9,10 @@ const probes = new WeakMap<BackendPool, { at: number; done: Promise<void> }>();
 /**
  * GET /api/cluster: each backend's farm, node, state and free space, from the store's pool,
  * probed first (as /health reports it, so a killed backend shows down within seconds).
- * Addresses for root only. `traffic`: the S3 request counters of /metrics, whose rates the page charts.
+ * Addresses for root only. `traffic`: the S3 request counters of /metrics, whose rates the page
+ * charts. `queues`: chunks waiting for repair (degraded writes to complete) and shards waiting
+ * for deletion. `reservationFailures`: zdbs of the registry on which no namespace could be
+ * reserved, and why (a gateway with a registry only).
  */
 export async function cluster(ctx: ApiContext): Promise<void> {
   let probe = probes.get(ctx.backends);
@@ -31,6 +34,8 @@ export async function cluster(ctx: ApiContext): Promise<void> {
     geometry: { dataShards: ctx.store.k, parityShards: ctx.store.m },
     writable: up >= ctx.store.k + ctx.store.m,
     traffic: await ctx.traffic(),
+    queues: { repair: await ctx.meta.countRepairs(), delete: await ctx.meta.countDeletes() },
+    reservationFailures: ctx.reservationFailures(),
     at: Date.now(),
   });
 }

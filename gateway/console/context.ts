@@ -6,12 +6,26 @@ import type { Credentials, Identity } from '../auth/credentials.js';
 import type { Operation } from '../router.js';
 import type { Exchange } from './http.js';
 
-/** Totals since start of `qstor_s3_requests_total` (by status class) and of its latency histogram's sum. */
+/**
+ * Totals since start of `qstor_s3_requests_total` (by status class), of its latency histogram's
+ * sum, and of the body bytes received and sent.
+ */
 export interface Traffic {
   requests: number;
   clientErrors: number;
   serverErrors: number;
   latencySeconds: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+/** A registry zdb whose namespace reservation failed, as `src/cluster`'s Discovery keeps it. */
+export interface ReservationFailure {
+  backend: string;
+  farm: string;
+  node: string;
+  reason: string;
+  at: number;
 }
 
 /** What every API handler gets: the exchange, the session's identity and the store. */
@@ -27,6 +41,8 @@ export interface ApiContext extends Exchange {
   s3Endpoint: string;
   /** The S3 request counters of /metrics, when the admin port keeps them. */
   traffic: () => Promise<Traffic | null>;
+  /** The registry's zdbs whose namespace reservation failed (none without a registry). */
+  reservationFailures: () => ReservationFailure[];
 }
 
 /**

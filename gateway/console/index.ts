@@ -4,9 +4,9 @@ import type { MetaStore } from '../../src/meta/meta-store.js';
 import type { BackendPool } from '../../src/store/backend-pool.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
 import { Credentials } from '../auth/credentials.js';
-import { createBucket, deleteBucket, listBuckets } from './buckets.js';
+import { createBucket, deleteBucket, getBucket, listBuckets, setVersioning } from './buckets.js';
 import { cluster } from './cluster.js';
-import type { ApiContext, Traffic } from './context.js';
+import type { ApiContext, ReservationFailure, Traffic } from './context.js';
 import { ConsoleError, sendError, sendJson, type Exchange } from './http.js';
 import { createKey, deleteKey, listKeys, setGrant } from './keys.js';
 import {
@@ -40,6 +40,8 @@ export interface ConsoleOptions {
   logger: Logger;
   /** The S3 request counters of /metrics (the admin server's `traffic`), for the cluster page. */
   traffic?: () => Promise<Traffic | null>;
+  /** The registry's zdbs whose namespace reservation failed (the cluster link's), for the cluster page. */
+  reservationFailures?: () => ReservationFailure[];
 }
 
 type Handler = (ctx: ApiContext, ...args: string[]) => Promise<void>;
@@ -48,7 +50,9 @@ type Handler = (ctx: ApiContext, ...args: string[]) => Promise<void>;
 const ROUTES: Array<[method: string, pattern: string, handler: Handler]> = [
   ['GET', '/api/buckets', listBuckets],
   ['POST', '/api/buckets', createBucket],
+  ['GET', '/api/buckets/:b', getBucket],
   ['DELETE', '/api/buckets/:b', deleteBucket],
+  ['PUT', '/api/buckets/:b/versioning', setVersioning],
   ['GET', '/api/buckets/:b/objects', listObjects],
   ['GET', '/api/buckets/:b/object', objectDetails],
   ['GET', '/api/buckets/:b/download', download],
@@ -178,6 +182,7 @@ export class Console {
       masterKey: o.masterKey,
       region: o.region ?? 'us-east-1',
       traffic: o.traffic ?? (async () => null),
+      reservationFailures: o.reservationFailures ?? (() => []),
       s3Endpoint: `${o.s3Tls ? 'https' : 'http'}://${hostname}:${o.s3Port}`,
     };
   }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
+import type { BucketSettings } from '../../src/meta/meta-store.js';
 import { ownerOf } from '../auth/acl.js';
 import { bucketOf, header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -103,14 +104,17 @@ export async function putBucketVersioning(ctx: Context<'PutBucketVersioning'>): 
     throw new S3Error('NotImplemented', 'MFA delete is not supported.');
   if (mfaDelete !== undefined && mfaDelete !== 'Disabled') throw malformed();
   if (status !== 'Enabled' && status !== 'Suspended') throw malformed();
-  await ctx.store.updateBucketSettings(bucket.name, (settings) => {
-    if (status === 'Suspended' && settings.objectLock) {
-      throw new S3Error(
-        'InvalidBucketState',
-        'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
-      );
-    }
-    return { ...settings, versioning: status };
-  });
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => withVersioning(settings, status));
   sendEmpty(ctx);
+}
+
+/** The settings with versioning `status`; object lock keeps versioning Enabled for good. Shared with the console. */
+export function withVersioning(settings: BucketSettings, status: 'Enabled' | 'Suspended'): BucketSettings {
+  if (status === 'Suspended' && settings.objectLock) {
+    throw new S3Error(
+      'InvalidBucketState',
+      'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.',
+    );
+  }
+  return { ...settings, versioning: status };
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { lockDir, type DirLock } from '../util/dir-lock.js';
 import { CliError } from './errors.js';
 
@@ -11,6 +12,7 @@ const REASONS: Record<string, string> = {
   EPERM: 'permission denied',
   EROFS: 'the file system is read-only',
   ENOSPC: 'the disk is full',
+  ENOENT: 'no directory can be made there',
 };
 
 /**
@@ -20,7 +22,7 @@ const REASONS: Record<string, string> = {
  */
 export function lockDataDir(dir: string, option: string): DirLock {
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir, 0o700);
     if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'EEXIST' });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
@@ -31,6 +33,19 @@ export function lockDataDir(dir: string, option: string): DirLock {
     );
   }
   return lockDir(dir, 'data directory');
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir never returns where a parent answers
+ * ENOENT to a new entry (`--data /proc/nope` hung the start); here that is an error.
+ */
+function makeDirectory(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !fs.existsSync(at); at = path.dirname(at)) {
+    missing.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const level of missing) fs.mkdirSync(level, { mode });
 }
 
 /** Refuses a port another process listens on (before anything starts), naming the option that moves it. */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { GATEWAY_MAIN } from '../util/programs.js';
 import { dataPathEnv } from '../util/data-path-env.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
+import type { LogLevel } from '../config/log-level.js';
 import { lockDataDir } from './data-dir.js';
 import { exportLine } from './start.js';
 
@@ -9,13 +10,14 @@ import { exportLine } from './start.js';
  * `qstor gateway --config FILE`: the S3 gateway over the backends a config file names. The file
  * is required: without it the gateway would run over a default directory the user never chose.
  */
-export function gateway(o: { config: string }): void {
+export function gateway(o: { config: string; logLevel?: LogLevel }): void {
   // Locked before the daemon reads anything in it, and held by the daemon too (it inherits the
   // descriptor): a second gateway on one data directory would requeue the first one's writes in
   // flight for deletion.
   const dir = loadGatewayConfig(o.config).data;
   const lock = lockDataDir(dir, `${o.config}: data`);
-  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--config', o.config], {
+  const logLevel = o.logLevel ? ['--log-level', o.logLevel] : [];
+  const child = spawn(process.execPath, [...process.execArgv, GATEWAY_MAIN, '--config', o.config, ...logLevel], {
     stdio: ['ignore', 'pipe', 'inherit', lock.fd],
     env: dataPathEnv(),
   });

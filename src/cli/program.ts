@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/codec.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../config/log-level.js';
 import { ZDB_MAIN } from '../util/programs.js';
 import { metaRebuild, repair, status } from './admin.js';
 import { bucket, keyCreate, keyDelete, keyList } from './admin-keys.js';
@@ -50,12 +51,15 @@ export function buildProgram(): Command {
     .option('--admin-port <n>', '/metrics, /health and the console on 127.0.0.1 (0: off)', integer(0, 65535), 9001)
     .option('--tls-cert <file>', 'HTTPS: PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'HTTPS: PEM private key (with --tls-cert)')
+    .addOption(logLevelOption().default(DEFAULT_LOG_LEVEL))
     .action(start);
 
   program
     .command('gateway')
     .description('the S3 gateway over backends named in a config file (see gateway/README.md)')
     .requiredOption('--config <file>', 'the gateway config file (JSON: data, backends or a registry section, ...)')
+    // No default here: the config file's logLevel applies unless the option is given.
+    .addOption(logLevelOption("(default: the config file's logLevel, else info)"))
     .action(gateway);
 
   const admin = program.command('admin').description("operate a store (local or a gateway's) or the registry");
@@ -167,6 +171,11 @@ export function buildProgram(): Command {
     () => `\nEvery command (qstor help COMMAND... for its options):\n${synopsis(program).join('\n')}\n`,
   );
   return program;
+}
+
+/** `--log-level`: the gateway log's level (DIR/gateway.log); info writes one line per S3 request. */
+function logLevelOption(note = ''): Option {
+  return new Option('--log-level <level>', `the gateway log's level ${note}`.trim()).choices(LOG_LEVELS);
 }
 
 /** One line per command that runs something: its path, arguments and options (required ones unbracketed). */

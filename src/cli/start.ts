@@ -6,6 +6,7 @@ import { CliError } from './errors.js';
 import { GATEWAY_MAIN } from '../util/programs.js';
 import { dataPathEnv } from '../util/data-path-env.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
+import type { LogLevel } from '../config/log-level.js';
 import type { StoreConfig } from '../config/store-config.js';
 import { lockDataDir, requireFreePort } from './data-dir.js';
 
@@ -26,6 +27,7 @@ export interface StartOptions {
   writeQuorum?: number;
   /** The console, /metrics and /health; 0: none. */
   adminPort: number;
+  logLevel: LogLevel;
 }
 
 /** `qstor start`: the all-in-one store on local disk: zdb backends, then the S3 gateway. */
@@ -94,6 +96,8 @@ export async function start(values: StartOptions): Promise<void> {
         values.host,
         '--admin-port',
         String(values.adminPort),
+        '--log-level',
+        values.logLevel,
         ...tlsArgs,
       ],
       {

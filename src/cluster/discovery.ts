@@ -1,4 +1,12 @@
-import { AgentClient, type BackendRecord, type Grant, type Registry, type Signer } from '../agent/index.js';
+import {
+  AgentClient,
+  AgentError,
+  type BackendRecord,
+  type Grant,
+  type Reservation,
+  type Registry,
+  type Signer,
+} from '../agent/index.js';
 import type { Backend as MetaBackend, MetaStore } from '../meta/meta-store.js';
 import { openSecret, sealSecret } from '../pipeline/keys.js';
 import type { Backend } from '../placement/backend.js';
@@ -15,6 +23,23 @@ export interface DiscoveryOptions {
   namespaceBytes: number;
   log: (message: string) => void;
 }
+
+/** A zdb on which no namespace could be reserved at the last try, and why (shown to operators). */
+export interface ReservationFailure {
+  backend: string;
+  farm: string;
+  node: string;
+  reason: string;
+  at: number;
+}
+
+/**
+ * The share of a disk's reported free space a reservation asks for at most: the agent keeps a
+ * margin free (1% of the disk, 64 MiB at least) and counts other namespaces' promises.
+ */
+const FREE_SHARE = 0.9;
+/** Below this a namespace is not worth reserving: the failure is reported instead. */
+const MIN_NAMESPACE_BYTES = 64 * 2 ** 20;
 
 export interface DiscoveryReport {
   reserved: number;
@@ -62,6 +87,7 @@ export function poolBackend(b: MetaBackend, masterKey: Buffer): Backend {
 export class Discovery {
   /** Farms already told about in the log as not admitting this store: said once, not every sync. */
   private readonly toldNotAdmitted = new Set<number>();
+  private readonly failed = new Map<string, ReservationFailure>();
 
   constructor(private readonly o: DiscoveryOptions) {}
 
@@ -86,9 +112,12 @@ export class Discovery {
         try {
           have = await this.reserve(id, r, grant);
           report.reserved++;
+          this.failed.delete(id);
         } catch (e) {
           report.failed++;
-          this.o.log(`could not reserve a namespace on ${id}: ${(e as Error).message}`);
+          const reason = (e as Error).message;
+          this.failed.set(id, { backend: id, farm: String(r.farmId), node: r.nodeId, reason, at: now });
+          this.o.log(`could not reserve a namespace on ${id}: ${reason}`);
           continue;
         }
       } else if (have.address !== address(r.host, r.port) || have.freeBytes !== r.freeBytes) {
@@ -104,6 +133,11 @@ export class Discovery {
     return report;
   }
 
+  /** The zdbs whose last reservation failed (each is tried again at every sync). */
+  failures(): ReservationFailure[] {
+    return [...this.failed.values()];
+  }
+
   private tellNotAdmitted(farmId: number): void {
     if (this.toldNotAdmitted.has(farmId)) return;
     this.toldNotAdmitted.add(farmId);
@@ -114,7 +148,7 @@ export class Discovery {
 
   private async reserve(id: string, r: BackendRecord, grant: Grant): Promise<MetaBackend> {
     const agent = new AgentClient({ url: r.agentUrl, nodeId: r.nodeId, signer: this.o.signer, grant });
-    const ns = await agent.createNamespace({ size: this.o.namespaceBytes, mode: 'user', disk: r.disk });
+    const ns = await this.createNamespace(agent, r);
     const backend: MetaBackend = {
       id,
       farm: String(r.farmId),
@@ -127,7 +161,33 @@ export class Discovery {
       lastSeen: Date.now(),
     };
     await this.o.meta.upsertBackend(backend);
-    this.o.log(`reserved namespace ${ns.namespace} on ${id} (farm ${r.farmId}) at ${backend.address}`);
+    this.o.log(
+      `reserved namespace ${ns.namespace} on ${id} (farm ${r.farmId}) at ${backend.address}, ${ns.size} bytes`,
+    );
     return backend;
   }
+
+  /**
+   * A namespace of `namespaceBytes`, or less when the disk cannot hold that (the default, 100
+   * GiB, is more than a small disk has: every reservation failed): at most a share of the free
+   * space the node reports, then, if the agent still refuses, what it says can be reserved.
+   */
+  private async createNamespace(agent: AgentClient, r: BackendRecord): Promise<Reservation> {
+    const fits = r.freeBytes > 0 ? Math.floor(r.freeBytes * FREE_SHARE) : Infinity;
+    const size = Math.min(this.o.namespaceBytes, fits);
+    try {
+      return await agent.createNamespace({ size, mode: 'user', disk: r.disk });
+    } catch (e) {
+      const room = reservable(e);
+      if (room === null || room < MIN_NAMESPACE_BYTES || room >= size) throw e;
+      return agent.createNamespace({ size: room, mode: 'user', disk: r.disk });
+    }
+  }
+}
+
+/** The bytes an agent's INSUFFICIENT_STORAGE answer says can still be reserved (src/agent/namespaces.ts). */
+function reservable(e: unknown): number | null {
+  if (!(e instanceof AgentError) || e.code !== 'INSUFFICIENT_STORAGE') return null;
+  const m = /(\d+) bytes can be reserved/.exec(e.message);
+  return m ? Number(m[1]) : null;
 }

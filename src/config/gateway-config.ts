@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/codec.js';
 import { backendList } from '../placement/config.js';
 import { CodedError } from '../util/coded-error.js';
-import { fields, int, num, parseWith, text } from '../util/schema.js';
+import { fields, int, num, oneOf, parseWith, text } from '../util/schema.js';
+import { LOG_LEVELS, type LogLevel } from './log-level.js';
 import type { StoreConfig } from './store-config.js';
 
 /** `qstor gateway --config FILE`: a gateway over backends named in a file. */
@@ -19,6 +20,8 @@ export interface GatewayConfig {
   idleTimeoutSeconds: number | null;
   /** S3 connections open at once, more are refused; null: the gateway's default (512). */
   maxConnections: number | null;
+  /** The gateway log's level (`--log-level` overrides it); null: info. */
+  logLevel: LogLevel | null;
   /**
    * The registry in this process: nodes register and heartbeat here, and the store reserves a
    * namespace on every zdb they report (then `backends` may be left out).
@@ -68,6 +71,7 @@ const gatewayFile = fields({
   registry: registrySection.optional(),
   idleTimeoutSeconds: int(1, 3600).optional(),
   maxConnections: int(1, 1_000_000).optional(),
+  logLevel: oneOf(LOG_LEVELS).optional(),
 }).superRefine((c, ctx) => {
   const shards = c.dataShards + c.parityShards;
   if (c.registry) return;
@@ -103,6 +107,7 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     tls: c.tls ?? null,
     idleTimeoutSeconds: c.idleTimeoutSeconds ?? null,
     maxConnections: c.maxConnections ?? null,
+    logLevel: c.logLevel ?? null,
     registry: c.registry ?? null,
     store: {
       dataShards: c.dataShards,

@@ -420,6 +420,16 @@ export interface LiveGateway extends GatewayInfo {
   lastSeen: number; /* ms since epoch */
 }
 
+/** What a bucket holds, for the console and metrics. */
+export interface BucketUsage {
+  /** Keys whose newest version is an object (what ListObjects lists), and their bytes. */
+  objects: number;
+  bytes: number;
+  /** Every stored object version, the newest included (delete markers are not counted), and their bytes. */
+  versions: number;
+  versionBytes: number;
+}
+
 export interface MetaStore {
   // Buckets
   /** Throws BucketAlreadyExists. */
@@ -583,6 +593,14 @@ export interface MetaStore {
   enqueueRepair(chunkId: string, reason: string): Promise<void>;
   takeRepairs(limit: number, leaseMs: number): Promise<RepairTask[]>;
   ackRepairs(chunkIds: string[]): Promise<void>;
+
+  // Counts, for operators (metrics, console, admin status).
+  /** Chunks in the repair queue, leased ones included. */
+  countRepairs(): Promise<number>;
+  /** Shards in the delete queue, leased ones included. */
+  countDeletes(): Promise<number>;
+  /** Throws NoSuchBucket. */
+  bucketUsage(bucket: string): Promise<BucketUsage>;
 
   // Pending writes: the intent log that leaves no orphan shard behind a failed or crashed PUT.
   /**

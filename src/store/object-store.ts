@@ -123,8 +123,11 @@ export class ObjectStore {
   private readonly metaCopies: number;
   private readonly inlineMax: number;
   readonly replica: MetaReplica;
-  /** Since start: chunks written degraded, and writes refused below the write quorum (for logs and metrics). */
-  readonly writes = { degradedChunks: 0, refused: 0, lastRefusal: '' };
+  /**
+   * Since start: chunks written degraded and their plain bytes, and writes refused below the
+   * write quorum (for logs and metrics).
+   */
+  readonly writes = { degradedChunks: 0, degradedBytes: 0, refused: 0, lastRefusal: '' };
 
   constructor(private readonly o: ObjectStoreOptions) {
     this.k = o.dataShards ?? 4;
@@ -293,7 +296,10 @@ export class ObjectStore {
         const p: Promise<void> = writeChunk(ctx, plain, i).then(
           (ref) => {
             chunks[i] = ref;
-            if (missingShards(ref) > 0) this.writes.degradedChunks++;
+            if (missingShards(ref) > 0) {
+              this.writes.degradedChunks++;
+              this.writes.degradedBytes += ref.plainSize;
+            }
           },
           (e: unknown) => {
             failure ??= e;

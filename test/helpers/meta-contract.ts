@@ -1233,5 +1233,51 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await expect(meta.ping()).resolves.toBeUndefined();
       });
     });
+
+    // Counts for operators (metrics, console): added after the rest, engines implement them too.
+    describe('counts and usage', () => {
+      it('counts the repair and delete queues, leased entries included, until acknowledged', async () => {
+        expect(await meta.countRepairs()).toBe(0);
+        expect(await meta.countDeletes()).toBe(0);
+        await meta.enqueueRepair('c1', 'missing');
+        await meta.enqueueRepair('c2', 'missing');
+        await meta.enqueueRepair('c1', 'again');
+        await meta.enqueueDeletes([
+          { backend: 'b1', key: 'k1' },
+          { backend: 'b2', key: 'k2' },
+          { backend: 'b3', key: 'k3' },
+        ]);
+        expect(await meta.countRepairs()).toBe(2);
+        expect(await meta.countDeletes()).toBe(3);
+        const taken = await meta.takeDeletes(2, 60_000);
+        await meta.takeRepairs(1, 60_000);
+        expect(await meta.countRepairs()).toBe(2);
+        expect(await meta.countDeletes()).toBe(3);
+        await meta.ackDeletes(taken.map((t) => t.id));
+        await meta.ackRepairs(['c1']);
+        await reopen();
+        expect(await meta.countRepairs()).toBe(1);
+        expect(await meta.countDeletes()).toBe(1);
+      });
+
+      it("sums a bucket's current objects and every stored version, markers aside", async () => {
+        await meta.createBucket('b');
+        await meta.createBucket('v', { versioning: 'Enabled' });
+        await meta.createBucket('empty');
+        const zero = { objects: 0, bytes: 0, versions: 0, versionBytes: 0 };
+        expect(await meta.bucketUsage('empty')).toEqual(zero);
+        await meta.putObject('b', 'a', manifest('a', [chunk('a0', 300)]));
+        await meta.putObject('b', 'a', manifest('a2', [chunk('a1', 100)]));
+        await meta.putObject('b', 'c', manifest('c', [chunk('c0', 50), chunk('c1', 25)]));
+        expect(await meta.bucketUsage('b')).toEqual({ objects: 2, bytes: 175, versions: 2, versionBytes: 175 });
+        await meta.putObject('v', 'k', manifest('v1', [chunk('v1c', 1000)]));
+        await meta.putObject('v', 'k', manifest('v2', [chunk('v2c', 10)]));
+        await meta.putObject('v', 'gone', manifest('g', [chunk('gc', 7)]));
+        await meta.deleteObject('v', 'gone');
+        expect(await meta.bucketUsage('v')).toEqual({ objects: 1, bytes: 10, versions: 3, versionBytes: 1017 });
+        expect(await meta.bucketUsage('empty')).toEqual(zero);
+        expect(await errorCode(meta.bucketUsage('nope'))).toBe('NoSuchBucket');
+      });
+    });
   });
 }

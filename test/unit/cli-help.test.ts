@@ -24,7 +24,7 @@ describe('qstor help', () => {
   it('lists every command, and each command its options with their defaults', () => {
     const all = help();
     for (const line of [
-      'qstor gateway --config <file>',
+      'qstor gateway --config <file> [--log-level <level>]',
       'qstor admin status [--data <dir>] [--config <file>]',
       'qstor flist run <flist> [--user <uid:gid>] [--store <url>] [--cache <dir>] -- <cmd> [args...]',
       'qstor zdb [zdb flags...]',
@@ -38,5 +38,12 @@ describe('qstor help', () => {
     expect(start).toMatch(/--backend-port <n>/);
     expect(start).toContain('(default: "./qstor-data")');
     expect(help('admin')).toContain('repair [options]');
+    // The log level: a default on start; on gateway none, so that the config file's applies.
+    expect(start).toMatch(
+      /--log-level <level> +the gateway log's level \(choices: "fatal", "error", "warn", "info", "debug",\s+"silent", default: "info"\)/,
+    );
+    expect(help('gateway')).toMatch(
+      /--log-level <level> +the gateway log's level \(default: the config file's logLevel, else info\)/,
+    );
   });
 });

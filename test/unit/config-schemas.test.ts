@@ -40,7 +40,9 @@ describe('gateway config file', () => {
       tls: null,
       registry: null,
       idleTimeoutSeconds: null,
+      logLevel: null,
     });
+    expect(gatewayFile({ data: '/d', backends: six, logLevel: 'debug' })().logLevel).toBe('debug');
     expect(c.store).toMatchObject({ dataShards: 4, parityShards: 2 });
     expect(c.store.backends[0]).toEqual({ id: 'b0', farm: 'f', node: 'n0', address: '127.0.0.1:9900', namespace: 'x' });
   });
@@ -83,6 +85,7 @@ describe('gateway config file', () => {
     [{ data: '/d', backends: [six[0], six[0]] }, 'backends[1].id: "b0" is used twice'],
     [{ data: '/d', backends: six, tls: { cert: 'c' } }, 'tls.key: missing'],
     [{ data: '/d', backends: six, port: '9000' }, 'port: must be an integer from 0 to 65535'],
+    [{ data: '/d', backends: six, logLevel: 'loud' }, 'logLevel: must be one of'],
     [[], 'must be an object'],
   ])('refuses %j naming the field', (doc, message) => {
     const load = gatewayFile(doc);

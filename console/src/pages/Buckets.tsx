@@ -24,6 +24,8 @@ export function Buckets({ me }: { me: Me }) {
         name: form.get('name'),
         dataShards: Number(form.get('k')),
         parityShards: Number(form.get('m')),
+        versioning: form.get('versioning') === 'on',
+        objectLock: form.get('objectLock') === 'on',
       });
       setNotice(`Bucket ${String(form.get('name'))} created`);
       formEl.reset();
@@ -65,6 +67,12 @@ export function Buckets({ me }: { me: Me }) {
           <label>
             Parity shards (m) <input name="m" type="number" min="0" max="8" value="2" required />
           </label>
+          <label>
+            <input name="versioning" type="checkbox" /> Versioning
+          </label>
+          <label title="Chosen at creation only; turns versioning on for good">
+            <input name="objectLock" type="checkbox" /> Object lock
+          </label>
           <button type="submit">Create bucket</button>
         </form>
       )}
@@ -81,6 +89,7 @@ export function Buckets({ me }: { me: Me }) {
                 <th scope="col">Objects</th>
                 <th scope="col">Size</th>
                 <th scope="col">Erasure</th>
+                <th scope="col">Versioning</th>
                 <th scope="col">Created</th>
                 <th scope="col">
                   <span class="sr-only">Actions</span>
@@ -93,16 +102,14 @@ export function Buckets({ me }: { me: Me }) {
                   <td>
                     <a href={`#/buckets/${encodeURIComponent(b.name)}`}>{b.name}</a>
                   </td>
-                  <td>
-                    {b.objects}
-                    {b.countIsLowerBound ? '+' : ''}
-                  </td>
-                  <td>
-                    {bytes(b.bytes)}
-                    {b.countIsLowerBound ? '+' : ''}
-                  </td>
+                  <td data-testid="bucket-objects">{b.objects}</td>
+                  <td data-testid="bucket-bytes">{bytes(b.bytes)}</td>
                   <td>
                     {b.erasure.dataShards}+{b.erasure.parityShards}
+                  </td>
+                  <td data-testid="bucket-versioning">
+                    {b.versioning}
+                    {b.objectLock ? ', object lock' : ''}
                   </td>
                   <td>{date(b.created)}</td>
                   <td>

@@ -12,6 +12,8 @@ interface Rates {
   requests: number;
   errors: number;
   latencyMs: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** Per-second rates between two samples of the counters. */
@@ -23,6 +25,8 @@ function rates(a: ClusterState, b: ClusterState): Rates | null {
     requests: n / s,
     errors: (b.traffic.serverErrors + b.traffic.clientErrors - a.traffic.serverErrors - a.traffic.clientErrors) / s,
     latencyMs: n > 0 ? ((b.traffic.latencySeconds - a.traffic.latencySeconds) / n) * 1000 : 0,
+    bytesIn: (b.traffic.bytesIn - a.traffic.bytesIn) / s,
+    bytesOut: (b.traffic.bytesOut - a.traffic.bytesOut) / s,
   };
 }
 
@@ -91,6 +95,23 @@ export function Cluster() {
               </tbody>
             </table>
           </div>
+          <p data-testid="cluster-queues">
+            Repair queue: <strong>{state.queues.repair}</strong> chunk{state.queues.repair === 1 ? '' : 's'} below full
+            redundancy (degraded writes to complete, shards to rebuild). Delete queue:{' '}
+            <strong>{state.queues.delete}</strong> shard{state.queues.delete === 1 ? '' : 's'} to remove.
+          </p>
+          {state.reservationFailures.length > 0 && (
+            <>
+              <h2>Namespace reservations failed</h2>
+              <ul class="warn" data-testid="reservation-failures">
+                {state.reservationFailures.map((f) => (
+                  <li key={f.backend}>
+                    {f.backend} (farm {f.farm}, node {f.node.slice(0, 16)}): {f.reason}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           {state.traffic && (
             <>
               <h2>S3 traffic</h2>
@@ -100,6 +121,8 @@ export function Cluster() {
                     ['requests', 'Requests/s', (v: number) => v.toFixed(1)],
                     ['errors', 'Errors/s (4xx and 5xx)', (v: number) => v.toFixed(1)],
                     ['latencyMs', 'Mean latency, ms', (v: number) => v.toFixed(0)],
+                    ['bytesIn', 'Received/s', (v: number) => bytes(v)],
+                    ['bytesOut', 'Sent/s', (v: number) => bytes(v)],
                   ] as const
                 ).map(([field, title, show]) => {
                   const values = history.map((r) => r[field]);
@@ -116,7 +139,8 @@ export function Cluster() {
               </div>
               <p class="hint">
                 Since start: {state.traffic.requests} requests, {state.traffic.clientErrors} refused (4xx),{' '}
-                {state.traffic.serverErrors} failed (5xx).
+                {state.traffic.serverErrors} failed (5xx); {bytes(state.traffic.bytesIn)} received,{' '}
+                {bytes(state.traffic.bytesOut)} sent.
               </p>
             </>
           )}

@@ -3,6 +3,7 @@ import { api, bucketPath, type ObjectDetails, type ObjectPage, type ObjectRow } 
 import { bytes, date } from '../format';
 import { UploadQueue, type Upload } from '../upload';
 import { Alert } from './Alert';
+import { BucketSettings } from './BucketSettings';
 import { Details } from './Details';
 import { filesOfDrop, type PickedFile } from './drop';
 
@@ -21,6 +22,8 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
   const [dragging, setDragging] = useState(false);
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
+  /** Bumped by each upload finished and delete made here: the usage shown is loaded again. */
+  const [changed, setChanged] = useState(0);
   const listPrefix = prefix + search;
 
   /** The first page, or the next one appended. */
@@ -55,7 +58,10 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
     () =>
       new UploadQueue((list, finished) => {
         setUploads(list);
-        if (finished?.state === 'done') void load(false);
+        if (finished?.state === 'done') {
+          void load(false);
+          setChanged((n) => n + 1);
+        }
         if (finished?.state === 'failed') setError(`Upload of ${finished.key} failed: ${finished.error ?? ''}`);
       }),
     [bucket],
@@ -89,6 +95,7 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
       });
       setNotice(`Deleted ${deleted.length} object(s)`);
       setSelected(new Set());
+      setChanged((n) => n + 1);
       await load(false);
     } catch (e) {
       setError(`Delete refused: ${(e as Error).message}`);
@@ -131,6 +138,7 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
         ))}
       </nav>
       <h1>{bucket}</h1>
+      <BucketSettings bucket={bucket} changed={changed} />
       <Alert error={error} notice={notice} />
       <div class="toolbar">
         <label>

@@ -11,6 +11,7 @@ import type {
   BucketGrant,
   BucketInfo,
   BucketSettings,
+  BucketUsage,
   CompletedPart,
   CompletedUpload,
   DeleteResult,
@@ -42,6 +43,7 @@ import type {
 import { Backends } from './backends.js';
 import { Buckets } from './buckets.js';
 import { ChunkRefs } from './chunk-refs.js';
+import { Counts } from './counts.js';
 import { AccessKeys } from './keys.js';
 import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
@@ -81,6 +83,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly repairs: RepairQueue;
   private readonly writes: PendingWrites;
   private readonly refs: ChunkRefs;
+  private readonly counts: Counts;
   private readonly wal: WalSync;
   private readonly leases: Leases;
   private readonly gateways: Gateways;
@@ -111,6 +114,7 @@ export class SqliteMetaStore implements MetaStore {
     this.backends = new Backends(this.db);
     this.leases = new Leases(this.db);
     this.gateways = new Gateways(this.db);
+    this.counts = new Counts(this.db);
   }
 
   /**
@@ -398,6 +402,18 @@ export class SqliteMetaStore implements MetaStore {
 
   async ackRepairs(chunkIds: string[]): Promise<void> {
     this.write(() => this.repairs.ack(chunkIds));
+  }
+
+  async countRepairs(): Promise<number> {
+    return this.counts.repairQueue();
+  }
+
+  async countDeletes(): Promise<number> {
+    return this.counts.deleteQueue();
+  }
+
+  async bucketUsage(bucket: string): Promise<BucketUsage> {
+    return this.read(() => this.counts.usage(this.buckets.id(bucket)));
   }
 
   async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
