@@ -111,7 +111,8 @@ describe('a gateway on the metadata database: its id, heartbeat, leases and /hea
     }
     // A clean shutdown takes the gateway off the list and gives its leases up.
     const after = (await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config])).stdout;
-    expect(after).toContain('no gateway alive on this metadata database');
+    // (gw-crashed's seeded heartbeat may still be within the 15 s that count as alive.)
+    expect(after).not.toMatch(/^gw-test-1\s/m);
     expect(after).toContain('no lease held');
   }, 120_000);
 
