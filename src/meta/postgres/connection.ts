@@ -99,8 +99,16 @@ function isRetryable(error: unknown): boolean {
 
 const MAX_ATTEMPTS = 30;
 
+// Every statement text gets a name, so each connection parses and plans it once, then binds.
+const names = new Map<string, string>();
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = `qstor${names.size}`));
+  return name;
+}
+
 function sqlOf(client: pg.PoolClient): Sql {
-  const query = (text: string, values?: unknown[]) => client.query({ text, values });
+  const query = (text: string, values?: unknown[]) => client.query({ name: nameOf(text), text, values });
   return {
     rows: async <R>(text: string, values?: unknown[]) => (await query(text, values)).rows as R[],
     row: async <R>(text: string, values?: unknown[]) => (await query(text, values)).rows[0] as R | undefined,

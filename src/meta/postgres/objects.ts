@@ -123,13 +123,15 @@ export class Objects {
     await this.append(sql, bucketId, key, version);
   }
 
-  /** The key's newest version when it is an object. */
-  async get(sql: Sql, bucketId: number, key: Buffer): Promise<ObjectManifest | null> {
-    const row = await sql.row<{ body: string }>(
-      'SELECT m.body FROM objects o JOIN manifests m ON m.id = o.manifest_id WHERE o.bucket_id = $1 AND o.key = $2',
-      [bucketId, key],
+  /** The key's newest version when it is an object; throws NoSuchBucket. One statement (the GET path). */
+  async get(sql: Sql, bucket: string, key: Buffer): Promise<ObjectManifest | null> {
+    const row = await sql.row<{ body: string | null }>(
+      `SELECT m.body FROM buckets b LEFT JOIN objects o ON o.bucket_id = b.id AND o.key = $2
+       LEFT JOIN manifests m ON m.id = o.manifest_id WHERE b.name = $1`,
+      [bucket, key],
     );
-    return row ? parse(row.body) : null;
+    if (!row) throw new MetaError('NoSuchBucket', `bucket ${bucket} does not exist`);
+    return row.body === null ? null : parse(row.body);
   }
 
   /** The named version (newest: undefined), object or delete marker. */

@@ -157,11 +157,11 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async getObject(bucket: string, key: string): Promise<ObjectManifest | null> {
-    return this.read(async (sql) => this.objects.get(sql, await this.buckets.id(sql, bucket), Buffer.from(key)));
+    return this.statement((sql) => this.objects.get(sql, bucket, Buffer.from(key)));
   }
 
   async getVersion(bucket: string, key: string, versionId?: string): Promise<StoredVersion | null> {
-    return this.read(async (sql) =>
+    return this.statement(async (sql) =>
       this.objects.getVersion(sql, await this.buckets.id(sql, bucket), Buffer.from(key), versionId),
     );
   }
@@ -234,7 +234,8 @@ export class PostgresMetaStore implements MetaStore {
     startAfter,
     maxKeys = 1000,
   }: ListObjectsOptions): Promise<ListObjectsResult> {
-    return this.read(async (sql) =>
+    // A page is one query: no snapshot to share, no transaction to open.
+    return this.statement(async (sql) =>
       this.objects.list(
         sql,
         await this.buckets.id(sql, bucket),
