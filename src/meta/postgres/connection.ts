@@ -32,15 +32,6 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Whether `url` carries a password. */
-export function urlHasPassword(url: string): boolean {
-  try {
-    return new URL(url).password !== '';
-  } catch {
-    return false;
-  }
-}
-
 // bigint (int8) and numeric columns as numbers: every count, id and time here fits in 2^53.
 const INT8 = 20;
 const NUMERIC = 1700;
