@@ -356,6 +356,21 @@ export interface RepairTask {
   reason: string;
 }
 
+export interface Lease {
+  name: string;
+  holder: string;
+  expiresAt: number /* ms since epoch */;
+}
+export interface GatewayInfo {
+  id: string;
+  address: string;
+  version: string;
+  startedAt: number;
+}
+export interface LiveGateway extends GatewayInfo {
+  lastSeen: number /* ms since epoch */;
+}
+
 export interface MetaStore {
   // Buckets
   /** Throws BucketAlreadyExists. */
@@ -532,6 +547,21 @@ export interface MetaStore {
   abortWrite(writeId: string): Promise<void>;
   /** At startup, before serving: every leftover write's shards go to the delete queue. Returns their count. */
   recoverPendingWrites(): Promise<number>;
+
+  // Leases and live gateways (several gateways over one database)
+  /** Takes lease `name` for `holder`, or renews it when `holder` already has it, until now + ttlMs.
+   *  false when another holder's lease has not yet expired. Atomic across processes sharing the database. */
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, only if `holder` holds it (no-op otherwise). */
+  releaseLease(name: string, holder: string): Promise<void>;
+  /** Every lease not yet expired, ordered by name. */
+  listLeases(): Promise<Lease[]>;
+  /** Records that a gateway is alive now (insert or update by id). */
+  heartbeatGateway(info: GatewayInfo): Promise<void>;
+  /** Gateways whose last heartbeat is newer than now - maxAgeMs, ordered by id. */
+  listGateways(maxAgeMs: number): Promise<LiveGateway[]>;
+  /** Removes a gateway's row (clean shutdown). */
+  forgetGateway(id: string): Promise<void>;
 
   /** Resolves once every change made before the call is on disk. */
   durable(): Promise<void>;
