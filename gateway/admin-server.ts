@@ -1,16 +1,20 @@
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { MetaStore } from '../src/meta/meta-store.js';
 import type { BackendPool } from '../src/store/backend-pool.js';
 import type { Traffic } from './console/context.js';
 import type { Console } from './console/index.js';
 import type { RequestRecord } from './server.js';
 
+/** How long `/health` waits for the metadata database's answer before calling it unreachable. */
+const PING_TIMEOUT_MS = 2_000;
+
 /**
  * The admin port: Prometheus `/metrics` (requests by operation and status, latency, backend
- * health and free space, process metrics) and `/health` (200 while the store can place a
- * whole chunk, 503 otherwise, with the backends' states as JSON). No S3 auth on those two: bind
- * it to a private address. Given a console, every other path is the web console
- * (gateway/console/), which has its own login.
+ * health and free space, process metrics) and `/health` (200 while the metadata database
+ * answers and the store can place a whole chunk, 503 otherwise, with the database's and the
+ * backends' states as JSON). No S3 auth on those two: bind it to a private address. Given a
+ * console, every other path is the web console (gateway/console/), which has its own login.
  */
 export class AdminServer {
   private readonly registry = new Registry();
@@ -20,6 +24,7 @@ export class AdminServer {
 
   constructor(
     private readonly backends: BackendPool,
+    private readonly database: Pick<MetaStore, 'ping'>,
     private readonly shardsPerChunk: number,
     private readonly console: Console | null = null,
   ) {
@@ -92,13 +97,15 @@ export class AdminServer {
       res.writeHead(200, { 'content-type': this.registry.contentType });
       res.end(body);
     } else if (req.url === '/health') {
+      const database = await this.pingDatabase();
       const list = this.backends.list();
       const up = list.filter((b) => b.state === 'up').length;
-      const healthy = up >= this.shardsPerChunk;
-      res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
+      const status = database.reachable ? (up >= this.shardsPerChunk ? 'ok' : 'degraded') : 'unavailable';
+      res.writeHead(status === 'ok' ? 200 : 503, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          status: healthy ? 'ok' : 'degraded',
+          status,
+          database,
           backendsUp: up,
           backends: list.map((b) => ({ id: b.id, state: b.state })),
         }),
@@ -108,6 +115,22 @@ export class AdminServer {
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found: /metrics, /health\n');
+    }
+  }
+
+  /** Whether the metadata database answers a query within PING_TIMEOUT_MS, and if not why. */
+  private async pingDatabase(): Promise<{ reachable: true } | { reachable: false; error: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer in ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.database.ping(), timeout]);
+      return { reachable: true };
+    } catch (e) {
+      return { reachable: false, error: `metadata database unreachable: ${(e as Error).message}` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

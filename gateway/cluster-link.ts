@@ -5,6 +5,7 @@ import type { OpenStore } from '../src/data-dir/local-store.js';
 import { layout } from '../src/data-dir/local-store.js';
 import { Discovery } from '../src/cluster/discovery.js';
 import type { RegistryConfig } from '../src/config/gateway-config.js';
+import { LeasedJob, leaseTtl } from '../src/repair/leased-job.js';
 
 /** How often the registry's view is applied to the backend pool. */
 const SYNC_MS = 2000;
@@ -16,12 +17,15 @@ const SYNC_MS = 2000;
  * the registry's signing key DIR/registry.key (it signs the grants agents check) and the store's
  * identity DIR/store.key (all 0600, made on first start, never printed). The store's public key
  * is logged: each farmer admits it (`qstor admin farm admit --store KEY`) before its nodes serve it.
+ * Gateways sharing the metadata all apply the registry's view to their pools; only the holder
+ * of the `registry-reserve` lease reserves namespaces on new zdbs (two would reserve two each).
  */
 export async function startClusterLink(
   dir: string,
   config: RegistryConfig,
   opened: OpenStore,
   logger: Logger,
+  gatewayId: string,
 ): Promise<{ port: number; close(): Promise<void> }> {
   const server = createRegistryServer({
     dbPath: layout(dir).meta,
@@ -45,21 +49,21 @@ export async function startClusterLink(
     log: (m) => logger.info(m),
   });
   const port = await server.listen(config.port, config.listen);
-  let running = false;
-  const sync = (): void => {
-    if (running) return;
-    running = true;
-    discovery
-      .sync()
-      .catch((e: unknown) => logger.error({ err: e }, 'registry sync failed'))
-      .finally(() => (running = false));
-  };
-  sync();
-  const timer = setInterval(sync, SYNC_MS);
+  const sync = new LeasedJob(opened.meta, {
+    name: 'registry-reserve',
+    holder: gatewayId,
+    periodMs: SYNC_MS,
+    ttlMs: leaseTtl(SYNC_MS),
+    run: () => discovery.sync(Date.now(), { reserve: true }),
+    otherwise: () => discovery.sync(Date.now(), { reserve: false }),
+    log: (m) => logger.error(`registry sync: ${m}`),
+  });
+  void sync.tick();
+  sync.start();
   return {
     port,
     async close() {
-      clearInterval(timer);
+      await sync.stop();
       await server.close();
     },
   };

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { openStore } from '../src/data-dir/local-store.js';
+import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
+import { ORPHANED_WRITES_MS } from '../src/repair/leased-job.js';
 import { startClusterLink } from './cluster-link.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../src/repair/maintenance.js';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,7 @@ import { Console } from './console/index.js';
 import { loadGatewayConfig } from '../src/config/gateway-config.js';
 import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
 import { rootCredentials } from './credentials-file.js';
+import { gatewayId, Presence, qstorVersion } from './presence.js';
 import { createGateway } from './server.js';
 import { StartupError } from './startup-error.js';
 
@@ -21,7 +24,9 @@ import { StartupError } from './startup-error.js';
  * --tls-key FILE` (PEM). The admin port (`/metrics`, `/health` and the web console) comes from
  * `--admin-port N` (0: none; on `--admin-host`, 127.0.0.1 by default) or the config file's
  * `adminPort` (absent: none; 0: any free port). Lines on stdout are for a parent: `credentials <id> <secret>` when new
- * ones were made, then `ready <port>`.
+ * ones were made, then `ready <port>`. Each start is a gateway of its own id (QSTOR_GATEWAY_ID, else
+ * random) that heartbeats into the metadata database and takes leases on background work, so
+ * that gateways sharing one database split it.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -47,15 +52,37 @@ async function main(): Promise<void> {
     pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }),
   );
   const say = (message: string): void => void process.stdout.write(`${message}\n`);
-  const orphans = await opened.meta.recoverPendingWrites();
+  const id = gatewayId();
+  const s3Port = config?.port ?? Number(values.port);
+  const s3Host = config?.listen ?? values.host;
+  const presence = new Presence(
+    opened.meta,
+    { id, address: `${s3Host}:${s3Port}`, version: qstorVersion(), startedAt: Date.now() },
+    (m) => logger.warn(m),
+  );
+  // A row of this id left by a crash (QSTOR_GATEWAY_ID) would make its writes look alive.
+  await opened.meta.forgetGateway(id);
+  // The data directory's sqlite file is this process's alone (the directory lock keeps any other
+  // gateway off it): every leftover write is a crashed predecessor's. A shared database holds
+  // other gateways' writes in flight: only those of gateways gone silent are recovered, here
+  // and then periodically (Maintenance).
+  const exclusive = opened.meta instanceof SqliteMetaStore;
+  const orphans = await opened.meta.recoverPendingWrites(exclusive ? undefined : ORPHANED_WRITES_MS);
   if (orphans > 0) logger.info({ orphans }, 'shards of interrupted writes queued for deletion');
-  const cluster = config?.registry ? await startClusterLink(dir, config.registry, opened, logger) : null;
+  // Before any write: the heartbeat makes this store's pending writes this gateway's.
+  await presence.start();
+  logger.info({ gateway: id }, 'gateway id');
+  const cluster = config?.registry ? await startClusterLink(dir, config.registry, opened, logger, id) : null;
   await opened.backends.refresh();
   const graceMs = config?.registry ? config.registry.graceSeconds * 1000 : DEFAULT_MAINTENANCE.graceMs;
-  const maintenance = new Maintenance(opened, { ...DEFAULT_MAINTENANCE, graceMs, log: (m) => logger.info(m) });
+  const maintenance = new Maintenance(opened, {
+    ...DEFAULT_MAINTENANCE,
+    graceMs,
+    gatewayId: id,
+    log: (m) => logger.info(m),
+  });
   maintenance.start();
   if (cluster) say(`registry ${cluster.port}`);
-  const s3Port = config?.port ?? Number(values.port);
   // --admin-port 0 turns the admin server off; in a config file it is off when adminPort is
   // absent, and 0 there asks for any free port (tests).
   const flagPort = values['admin-port'] !== undefined ? portOption('--admin-port', values['admin-port']) : undefined;
@@ -78,7 +105,8 @@ async function main(): Promise<void> {
     idleTimeoutMs: config?.idleTimeoutSeconds != null ? config.idleTimeoutSeconds * 1000 : undefined,
     maxConnections: config?.maxConnections ?? undefined,
   });
-  const port = await gateway.listen(s3Port, config?.listen ?? values.host);
+  const port = await gateway.listen(s3Port, s3Host);
+  await presence.moveTo(`${s3Host}:${port}`);
   const webConsole = new Console({
     store: opened.store,
     meta: opened.meta,
@@ -95,7 +123,7 @@ async function main(): Promise<void> {
   });
   admin =
     adminPort !== null
-      ? new AdminServer(opened.backends, opened.config.dataShards + opened.config.parityShards, webConsole)
+      ? new AdminServer(opened.backends, opened.meta, opened.config.dataShards + opened.config.parityShards, webConsole)
       : null;
   if (admin && adminPort !== null) say(`admin ${await admin.listen(adminPort, adminHost)}`);
   say(`ready ${port}`);
@@ -103,8 +131,9 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    maintenance.stop();
-    void Promise.all([gateway.close(), admin?.close(), cluster?.close()])
+    void Promise.all([maintenance.stop(), gateway.close(), admin?.close(), cluster?.close()])
+      .then(() => presence.leave())
+      .catch((e: unknown) => logger.error({ err: e }, 'shutdown'))
       .then(() => opened.close())
       .then(() => process.exit(0));
   };

@@ -55,7 +55,9 @@ describe('sqlite files', () => {
     await meta.close();
     // The schema as it was before the versions table.
     const db = new Database(path.join(dir, 'meta.db'));
-    db.exec('DROP TABLE versions');
+    db.exec(
+      'DROP TABLE versions; DROP TABLE leases; DROP TABLE gateways; ALTER TABLE pending_writes DROP COLUMN owner',
+    );
     db.pragma('user_version = 2');
     db.close();
     meta = new SqliteMetaStore(path.join(dir, 'meta.db'));

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
+import { ALIVE_MS } from '../repair/leased-job.js';
+import type { MetaStore } from '../meta/meta-store.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { CliError } from './errors.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
@@ -76,7 +78,46 @@ function progressLine(r: ScrubReport, where: string): string {
   return `\r${r.objects} objects, ${r.chunks} chunks: ${r.healthy} healthy, ${r.repaired} repaired, ${r.belowRedundancy} below redundancy  ${where.slice(0, 40).padEnd(40)}`;
 }
 
-/** `qstor admin status`: backends, their health and space, and chunks below full redundancy. */
+/** `rows` under `head` in columns two spaces apart, then a blank line. */
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return `${[head, ...rows].map(line).join('\n')}\n\n`;
+}
+
+/** How long ago `ms` was, or how long until it comes: "4s ago", "in 12s". */
+function relative(ms: number, now: number): string {
+  const s = Math.round((ms - now) / 1000);
+  return s <= 0 ? `${-s}s ago` : `in ${s}s`;
+}
+
+/** The gateways alive on the metadata database and the leases they hold on background work. */
+async function gatewaysAndLeases(meta: MetaStore): Promise<string> {
+  const now = Date.now();
+  const gateways = (await meta.listGateways(ALIVE_MS)).map((g) => [
+    g.id,
+    g.address,
+    g.version,
+    relative(g.lastSeen, now),
+    new Date(g.startedAt).toISOString(),
+  ]);
+  const leases = (await meta.listLeases()).map((l) => [l.name, l.holder, relative(l.expiresAt, now)]);
+  return (
+    (gateways.length > 0
+      ? table(['GATEWAY', 'ADDRESS', 'VERSION', 'LAST SEEN', 'STARTED'], gateways)
+      : 'no gateway alive on this metadata database\n\n') +
+    (leases.length > 0 ? table(['LEASE', 'HOLDER', 'EXPIRES'], leases) : 'no lease held\n\n')
+  );
+}
+
+/**
+ * `qstor admin status`: backends, their health and space; the gateways alive and who holds which
+ * lease on background work; chunks below full redundancy.
+ */
 export async function status(o: StoreChoice): Promise<void> {
   const s = await openAdminStore(o);
   try {
@@ -91,16 +132,14 @@ export async function status(o: StoreChoice): Promise<void> {
         b.state,
         b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-',
       ]);
-    const head = ['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'];
-    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ');
-    process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n\n`);
+    process.stdout.write(table(['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'], rows));
     const shards = s.config.dataShards + s.config.parityShards;
     const nodes = distinctNodes(s.backends.list());
     if (nodes < shards)
       process.stdout.write(
         `note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`,
       );
+    process.stdout.write(await gatewaysAndLeases(s.meta));
     const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
     process.stdout.write(
       `objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`,

@@ -65,14 +65,18 @@ export class Discovery {
 
   constructor(private readonly o: DiscoveryOptions) {}
 
-  async sync(now = Date.now()): Promise<DiscoveryReport> {
+  /**
+   * Applies the registry's view to the pool. `reserve` false (gateways sharing the metadata:
+   * another one holds the reservation lease) leaves new zdbs to the gateway that reserves.
+   */
+  async sync(now = Date.now(), { reserve = true } = {}): Promise<DiscoveryReport> {
     const report: DiscoveryReport = { reserved: 0, down: 0, failed: 0, notAdmitted: 0 };
     const known = new Map((await this.o.meta.listBackends()).map((b) => [b.id, b]));
     for (const r of this.o.registry.listBackends(now)) {
       const id = backendId(r);
       let have = known.get(id);
       if (!have) {
-        if (r.state !== 'up') continue;
+        if (r.state !== 'up' || !reserve) continue;
         const grant = this.o.registry.grantFor(this.o.signer.id, r.farmId, now);
         if (!grant) {
           report.notAdmitted++;

@@ -359,7 +359,7 @@ export interface RepairTask {
 export interface Lease {
   name: string;
   holder: string;
-  expiresAt: number /* ms since epoch */;
+  expiresAt: number; /* ms since epoch */
 }
 export interface GatewayInfo {
   id: string;
@@ -368,7 +368,7 @@ export interface GatewayInfo {
   startedAt: number;
 }
 export interface LiveGateway extends GatewayInfo {
-  lastSeen: number /* ms since epoch */;
+  lastSeen: number; /* ms since epoch */
 }
 
 export interface MetaStore {
@@ -545,10 +545,16 @@ export interface MetaStore {
   commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void>;
   /** The write failed: its shards go to the delete queue. Group-committed (a crash leaves it to `recoverPendingWrites`). */
   abortWrite(writeId: string): Promise<void>;
-  /** At startup, before serving: every leftover write's shards go to the delete queue. Returns their count. */
-  recoverPendingWrites(): Promise<number>;
+  /**
+   * The shards of leftover writes go to the delete queue; returns their count. Without
+   * `maxAgeMs` (one process owns the database, at its start, before serving): every leftover
+   * write. With it (gateways share the database): only the writes whose gateway (see
+   * `heartbeatGateway`) has no heartbeat newer than now - maxAgeMs, or none at all.
+   */
+  recoverPendingWrites(maxAgeMs?: number): Promise<number>;
 
-  // Leases and live gateways (several gateways over one database)
+  // Gateways sharing the database, and the leases that split background work between them.
+  // Times are the gateway's clock (Date.now()) on sqlite, the server's clock on PostgreSQL.
   /** Takes lease `name` for `holder`, or renews it when `holder` already has it, until now + ttlMs.
    *  false when another holder's lease has not yet expired. Atomic across processes sharing the database. */
   acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
@@ -556,12 +562,19 @@ export interface MetaStore {
   releaseLease(name: string, holder: string): Promise<void>;
   /** Every lease not yet expired, ordered by name. */
   listLeases(): Promise<Lease[]>;
-  /** Records that a gateway is alive now (insert or update by id). */
+  /**
+   * Records that a gateway is alive now (insert or update by id). The pending writes begun
+   * through this store from then on are that gateway's (before any heartbeat: an id of this
+   * store object's own, which no gateway announces).
+   */
   heartbeatGateway(info: GatewayInfo): Promise<void>;
   /** Gateways whose last heartbeat is newer than now - maxAgeMs, ordered by id. */
   listGateways(maxAgeMs: number): Promise<LiveGateway[]>;
   /** Removes a gateway's row (clean shutdown). */
   forgetGateway(id: string): Promise<void>;
+
+  /** Resolves when the database answers a query; rejects with the reason it does not (`/health`). */
+  ping(): Promise<void>;
 
   /** Resolves once every change made before the call is on disk. */
   durable(): Promise<void>;

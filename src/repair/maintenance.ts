@@ -4,6 +4,7 @@ import type { BackendPool } from '../store/backend-pool.js';
 import { Deleter } from '../store/deleter.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { Completer } from './completion.js';
+import { LeasedJob, leaseTtl, ORPHANED_WRITES_MS } from './leased-job.js';
 import { Scrubber, type ScrubReport } from './scrubber.js';
 
 export interface MaintenanceOptions {
@@ -15,28 +16,37 @@ export interface MaintenanceOptions {
   scrubMs: number;
   /** How often the repair queue (chunks written degraded, shards a read missed) is worked on. */
   completeMs: number;
+  /** How often the pending writes of gateways gone silent are recovered (their shards deleted). */
+  recoverMs: number;
   /** A backend down this long has lost its shards: they are rebuilt elsewhere. */
   graceMs: number;
   chunksPerSecond: number;
+  /** This gateway's id: the holder of the leases it takes. */
+  gatewayId: string;
   log: (message: string) => void;
 }
 
-export const DEFAULT_MAINTENANCE: Omit<MaintenanceOptions, 'log'> = {
+export const DEFAULT_MAINTENANCE: Omit<MaintenanceOptions, 'log' | 'gatewayId'> = {
   refreshMs: 10_000,
   deleteMs: 5_000,
   scrubMs: 10 * 60_000,
   completeMs: 5_000,
+  recoverMs: 30_000,
   graceMs: 15 * 60_000,
   chunksPerSecond: 100,
 };
 
 /**
  * The background work of a running store: health checks, the delete queue, completing chunks
- * short of shards (the repair queue), scrubbing; and a line in the log when writes were refused
- * below the write quorum (no stack trace per request: it is the grid's state, not a bug).
+ * short of shards (the repair queue), scrubbing, recovering the writes of gateways gone; and a
+ * line in the log when writes were refused below the write quorum (no stack trace per request:
+ * it is the grid's state, not a bug). Gateways sharing the metadata split it (see README.md):
+ * the repair queue, scrubs and recovery run on the holder of their lease only; every gateway
+ * drains the delete queue (`takeDeletes` hands each entry to one) and refreshes its own pool.
  */
 export class Maintenance {
   private timers: NodeJS.Timeout[] = [];
+  private jobs: LeasedJob[] = [];
   private busy = new Set<string>();
   private refusalsLogged = 0;
   lastScrub: ScrubReport | null = null;
@@ -62,7 +72,7 @@ export class Maintenance {
       if (caught > 0)
         this.opts.log(`metadata copies missed while backends were down: ${caught} records complete again`);
     });
-    this.every('complete', this.opts.completeMs, async () => {
+    this.leased('complete', this.opts.completeMs, async () => {
       const r = await completer.pass();
       if (r.taken > 0) {
         this.opts.log(
@@ -74,7 +84,11 @@ export class Maintenance {
       const n = await deleter.drain();
       if (n > 0) this.opts.log(`deleted ${n} unreferenced shards`);
     });
-    this.every('scrub', this.opts.scrubMs, async () => {
+    this.leased('recover-writes', this.opts.recoverMs, async () => {
+      const n = await this.d.meta.recoverPendingWrites(ORPHANED_WRITES_MS);
+      if (n > 0) this.opts.log(`shards of writes left by gateways gone queued for deletion: ${n}`);
+    });
+    this.leased('scrub', this.opts.scrubMs, async () => {
       this.lastScrub = await scrubber.pass();
       const r = this.lastScrub;
       if (r.repaired > 0 || r.belowRedundancy > 0 || r.failed > 0) {
@@ -106,8 +120,26 @@ export class Maintenance {
     this.timers.push(setInterval(run, ms));
   }
 
-  stop(): void {
+  /** Runs `run` every `ms` while this gateway holds lease `name` (see LeasedJob). */
+  private leased(name: string, ms: number, run: () => Promise<unknown>): void {
+    const job = new LeasedJob(this.d.meta, {
+      name,
+      holder: this.opts.gatewayId,
+      periodMs: ms,
+      ttlMs: leaseTtl(ms),
+      run,
+      log: this.opts.log,
+    });
+    job.start();
+    this.jobs.push(job);
+  }
+
+  /** Stops every timer; resolves once the rounds running ended and the leases are given up. */
+  async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    const jobs = this.jobs;
+    this.jobs = [];
+    await Promise.all(jobs.map((job) => job.stop()));
   }
 }

@@ -41,7 +41,7 @@ export async function startConsole(): Promise<ConsoleHarness> {
     logger,
     traffic: async () => admin?.traffic() ?? null,
   });
-  admin = new AdminServer(g.h.backends, g.h.store.k + g.h.store.m, webConsole);
+  admin = new AdminServer(g.h.backends, g.h.meta, g.h.store.k + g.h.store.m, webConsole);
   const port = await admin.listen(0, '127.0.0.1');
   return {
     g,

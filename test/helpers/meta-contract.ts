@@ -1190,5 +1190,95 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       });
     });
     });
+
+    describe('leases and live gateways', () => {
+      const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+      const gateway = (id: string) => ({ id, address: `10.0.0.1:${id.length}`, version: '1.2.3', startedAt: 1000 });
+
+      it('gives a lease to one holder, renews it for that holder, and lets it go only for that holder', async () => {
+        const before = Date.now();
+        expect(await meta.acquireLease('scrub', 'gw-a', 60_000)).toBe(true);
+        expect(await meta.acquireLease('scrub', 'gw-b', 60_000)).toBe(false);
+        expect(await meta.acquireLease('scrub', 'gw-a', 120_000)).toBe(true);
+        const [lease] = await meta.listLeases();
+        expect(lease).toMatchObject({ name: 'scrub', holder: 'gw-a' });
+        expect(lease!.expiresAt).toBeGreaterThanOrEqual(before + 110_000);
+        await meta.releaseLease('scrub', 'gw-b');
+        expect(await meta.acquireLease('scrub', 'gw-b', 60_000)).toBe(false);
+        await meta.releaseLease('scrub', 'gw-a');
+        expect(await meta.listLeases()).toEqual([]);
+        expect(await meta.acquireLease('scrub', 'gw-b', 60_000)).toBe(true);
+        expect((await meta.listLeases()).map((l) => l.holder)).toEqual(['gw-b']);
+      });
+
+      it('gives an expired lease to another holder and lists only leases in force, by name', async () => {
+        expect(await meta.acquireLease('delete', 'gw-a', 300)).toBe(true);
+        expect(await meta.acquireLease('complete', 'gw-a', 60_000)).toBe(true);
+        expect(await meta.acquireLease('at-once', 'gw-a', 60_000)).toBe(true);
+        await sleep(600);
+        expect((await meta.listLeases()).map((l) => l.name)).toEqual(['at-once', 'complete']);
+        expect(await meta.acquireLease('delete', 'gw-b', 60_000)).toBe(true);
+        expect(await meta.acquireLease('delete', 'gw-a', 60_000)).toBe(false);
+        expect((await meta.listLeases()).map((l) => `${l.name}:${l.holder}`)).toEqual([
+          'at-once:gw-a',
+          'complete:gw-a',
+          'delete:gw-b',
+        ]);
+      });
+
+      it('lists the gateways heard from within maxAge, by id, and forgets one', async () => {
+        const before = Date.now();
+        await meta.heartbeatGateway(gateway('gw-b'));
+        await meta.heartbeatGateway(gateway('gw-a'));
+        await meta.heartbeatGateway({ ...gateway('gw-a'), address: '10.0.0.2:9000' });
+        const live = await meta.listGateways(60_000);
+        expect(live.map(({ lastSeen: _lastSeen, ...info }) => info)).toEqual([
+          { ...gateway('gw-a'), address: '10.0.0.2:9000' },
+          gateway('gw-b'),
+        ]);
+        for (const g of live) expect(g.lastSeen).toBeGreaterThanOrEqual(before - 1000);
+        await meta.forgetGateway('gw-a');
+        await meta.forgetGateway('gw-none');
+        expect((await meta.listGateways(60_000)).map((g) => g.id)).toEqual(['gw-b']);
+        await sleep(600);
+        await meta.heartbeatGateway(gateway('gw-c'));
+        expect((await meta.listGateways(300)).map((g) => g.id)).toEqual(['gw-c']);
+      });
+
+      describe('pending writes of gateways', () => {
+        beforeEach(() => meta.createBucket('b'));
+
+        it("recovers the writes of gateways not alive, never a live gateway's writes in flight", async () => {
+          await meta.beginWrite('w0', shardsOf(chunk('before-any-heartbeat')));
+          await meta.heartbeatGateway(gateway('gw-a'));
+          await meta.beginWrite('w1', shardsOf(chunk('of-a')));
+          await meta.heartbeatGateway(gateway('gw-b'));
+          await meta.beginWrite('w2', shardsOf(chunk('of-b')));
+          expect(await meta.recoverPendingWrites(60_000)).toBe(6);
+          expect(await drainDeletes()).toEqual(names(shardsOf(chunk('before-any-heartbeat'))));
+          await meta.forgetGateway('gw-a');
+          expect(await meta.recoverPendingWrites(60_000)).toBe(6);
+          expect(await drainDeletes()).toEqual(names(shardsOf(chunk('of-a'))));
+          // gw-b's write commits after all the others' recoveries: nothing of it is deleted.
+          await meta.putObject('b', 'k', manifest('m', [chunk('of-b')]), 'w2');
+          expect(await meta.recoverPendingWrites()).toBe(0);
+          expect(await drainDeletes()).toEqual([]);
+        });
+
+        it('recovers the writes of a gateway whose heartbeats stopped, after reopening', async () => {
+          await meta.heartbeatGateway(gateway('gw-a'));
+          await meta.beginWrite('w1', shardsOf(chunk('c1')));
+          await reopen();
+          expect(await meta.recoverPendingWrites(60_000)).toBe(0);
+          await sleep(600);
+          expect(await meta.recoverPendingWrites(300)).toBe(6);
+          expect(await drainDeletes()).toEqual(names(shardsOf(chunk('c1'))));
+        });
+      });
+
+      it('answers a ping', async () => {
+        await expect(meta.ping()).resolves.toBeUndefined();
+      });
+    });
   });
 }

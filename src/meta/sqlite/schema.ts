@@ -118,6 +118,21 @@ const MIGRATIONS: string[] = [
   INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id)
     SELECT bucket_id, key, 1, 'null', size, etag, last_modified, manifest_id FROM objects;
   `,
+  `
+  -- Several gateways over one database: the leases that split background work between them,
+  -- the gateways alive (heartbeats), and the gateway whose write each pending write is, so that
+  -- one gateway's start-up recovery leaves another's writes in flight alone. Writes left by an
+  -- older version have no owner: no gateway is alive under '' and they are recovered.
+  CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+  CREATE TABLE gateways (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  ALTER TABLE pending_writes ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
@@ -14,6 +15,8 @@ import type {
   CompletedUpload,
   DeleteResult,
   FinalManifestFields,
+  GatewayInfo,
+  Lease,
   ListObjectsOptions,
   ListObjectsResult,
   ListPartsResult,
@@ -21,6 +24,7 @@ import type {
   ListUploadsResult,
   ListVersionsOptions,
   ListVersionsResult,
+  LiveGateway,
   MetaStore,
   ObjectChange,
   ObjectHeaders,
@@ -41,6 +45,7 @@ import { ChunkRefs } from './chunk-refs.js';
 import { AccessKeys } from './keys.js';
 import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
+import { Gateways, Leases } from './leases.js';
 import { PendingWrites } from './pending-writes.js';
 import { DeleteQueue, RepairQueue } from './queues.js';
 import { VersionListing } from './version-listing.js';
@@ -77,6 +82,10 @@ export class SqliteMetaStore implements MetaStore {
   private readonly writes: PendingWrites;
   private readonly refs: ChunkRefs;
   private readonly wal: WalSync;
+  private readonly leases: Leases;
+  private readonly gateways: Gateways;
+  /** The gateway whose pending writes this store begins (see `heartbeatGateway`). */
+  private owner = `store-${randomUUID()}`;
 
   constructor(path: string, { cacheMiB = 64 }: SqliteMetaStoreOptions = {}) {
     // Created 0600 before sqlite opens it: it holds wrapped keys and encrypted secrets, and
@@ -100,6 +109,8 @@ export class SqliteMetaStore implements MetaStore {
     this.multipart = new Multipart(this.db, this.refs, this.writes, this.objects);
     this.keys = new AccessKeys(this.db);
     this.backends = new Backends(this.db);
+    this.leases = new Leases(this.db);
+    this.gateways = new Gateways(this.db);
   }
 
   /**
@@ -390,7 +401,7 @@ export class SqliteMetaStore implements MetaStore {
   }
 
   async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
-    this.writeDeferred(() => this.writes.begin(writeId, shards));
+    this.writeDeferred(() => this.writes.begin(writeId, shards, this.owner));
   }
 
   async commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void> {
@@ -401,34 +412,39 @@ export class SqliteMetaStore implements MetaStore {
     this.writeDeferred(() => this.writes.abort(writeId));
   }
 
-  async recoverPendingWrites(): Promise<number> {
-    return this.write(() => this.writes.recover());
+  async recoverPendingWrites(maxAgeMs?: number): Promise<number> {
+    return this.write(() => this.writes.recover(maxAgeMs));
   }
 
-  // Leases and live gateways: implemented on branch gateway-leases (take that side at the merge);
-  // these only keep this branch compiling until then.
-  async acquireLease(): Promise<boolean> {
-    throw new Error('leases: not in the sqlite engine yet');
+  // Leases and heartbeats matter only while gateways run: not synced on their own, since a crash
+  // of the machine loses nothing they need, and they come every few seconds.
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.writeDeferred(() => this.leases.acquire(name, holder, ttlMs));
   }
 
-  async releaseLease(): Promise<void> {
-    throw new Error('leases: not in the sqlite engine yet');
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.writeDeferred(() => this.leases.give(name, holder));
   }
 
-  async listLeases(): Promise<never[]> {
-    throw new Error('leases: not in the sqlite engine yet');
+  async listLeases(): Promise<Lease[]> {
+    return this.leases.current();
   }
 
-  async heartbeatGateway(): Promise<void> {
-    throw new Error('leases: not in the sqlite engine yet');
+  async heartbeatGateway(info: GatewayInfo): Promise<void> {
+    this.writeDeferred(() => this.gateways.heartbeat(info));
+    this.owner = info.id;
   }
 
-  async listGateways(): Promise<never[]> {
-    throw new Error('leases: not in the sqlite engine yet');
+  async listGateways(maxAgeMs: number): Promise<LiveGateway[]> {
+    return this.gateways.list(maxAgeMs);
   }
 
-  async forgetGateway(): Promise<void> {
-    throw new Error('leases: not in the sqlite engine yet');
+  async forgetGateway(id: string): Promise<void> {
+    this.writeDeferred(() => this.gateways.forget(id));
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
   }
 
   async close(): Promise<void> {
