@@ -77,7 +77,10 @@ const UNAVAILABLE_MESSAGES =
 export function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || code.startsWith('08') || UNAVAILABLE_ERRNOS.has(code)))
+  if (
+    typeof code === 'string' &&
+    (UNAVAILABLE_STATES.has(code) || code.startsWith('08') || UNAVAILABLE_ERRNOS.has(code))
+  )
     return true;
   return UNAVAILABLE_MESSAGES.test(error.message);
 }
@@ -165,7 +168,8 @@ export class Database {
       if (isolation) await client.query('COMMIT');
       return result;
     } catch (error) {
-      if (isolation && !broken && !isUnavailable(error)) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      if (isolation && !broken && !isUnavailable(error))
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       if (isUnavailable(error)) broken ??= error as Error;
       throw error;
     } finally {

@@ -98,7 +98,13 @@ export class Objects {
    * Stores `manifest` as the key's newest version: a new version id when the bucket's versioning
    * is Enabled, else the null version, replacing the one there was (returned as `previous`).
    */
-  async put(sql: Sql, bucket: BucketRef, key: Buffer, manifest: ObjectManifest, writeId?: string): Promise<ObjectChange> {
+  async put(
+    sql: Sql,
+    bucket: BucketRef,
+    key: Buffer,
+    manifest: ObjectManifest,
+    writeId?: string,
+  ): Promise<ObjectChange> {
     const versioned = bucket.settings.versioning === 'Enabled';
     const stored: ObjectManifest = {
       ...manifest,
@@ -109,7 +115,9 @@ export class Objects {
     if (!stored.lock) delete stored.lock;
     // Retained before the replaced version releases its chunks: a chunk both share never hits zero.
     await this.refs.retain(sql, stored.chunks);
-    const previous = versioned ? null : ((await this.remove(sql, bucket.id, key, NULL_VERSION, false))?.manifest ?? null);
+    const previous = versioned
+      ? null
+      : ((await this.remove(sql, bucket.id, key, NULL_VERSION, false))?.manifest ?? null);
     await this.append(sql, bucket.id, key, { manifest: stored });
     if (writeId !== undefined) await this.writes.commit(sql, writeId, stored.chunks);
     return { manifest: stored, previous };
@@ -143,7 +151,13 @@ export class Objects {
   }
 
   /** Replaces the manifest of version `manifest.versionId` if it is still `expectedId`. */
-  async update(sql: Sql, bucketId: number, key: Buffer, expectedId: string, manifest: ObjectManifest): Promise<boolean> {
+  async update(
+    sql: Sql,
+    bucketId: number,
+    key: Buffer,
+    expectedId: string,
+    manifest: ObjectManifest,
+  ): Promise<boolean> {
     const row = await this.versionWithBody(sql, bucketId, key, versionIdOf(manifest));
     if (!row || row.manifestId === null) return false;
     const current = parse(row.body);

@@ -39,7 +39,11 @@ export class DeleteQueue {
     rows.sort((a, b) => a.id - b.id);
     const held = await referenced(rows.filter((row) => row.interrupted).map((row) => chunkOfShard(row.key)));
     const dropped = rows.filter((row) => row.interrupted && held.has(chunkOfShard(row.key)));
-    if (dropped.length > 0) await this.ack(sql, dropped.map((row) => row.id));
+    if (dropped.length > 0)
+      await this.ack(
+        sql,
+        dropped.map((row) => row.id),
+      );
     return rows
       .filter((row) => !(row.interrupted && held.has(chunkOfShard(row.key))))
       .map(({ id, backend, key }) => ({ id, backend, key }));
