@@ -118,6 +118,17 @@ async function openMeta(sqliteFile: string, metadata: MetadataConfig | null): Pr
 }
 
 /**
+ * Refuses a master key other than the one the store was created with (its key check value):
+ * recorded in the database a store's gateways share, else in the data directory beside sqlite.
+ */
+async function checkKey(meta: MetaStore, file: string, masterKey: Buffer): Promise<void> {
+  if (meta instanceof PostgresMetaStore)
+    return checkMasterKey(masterKey, await meta.claimKeyCheck(keyCheckValue(masterKey)));
+  if (fs.existsSync(file)) checkMasterKey(masterKey, fs.readFileSync(file, 'utf8').trim());
+  else fs.writeFileSync(file, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
+}
+
+/**
  * Opens the store of a data directory: its metadata database, its master key (checked
  * against the one the data was written with), a client pool over its backends (those of
  * DIR/store.json, selected with the local backends' secret, or of `config` for a gateway
@@ -134,11 +145,15 @@ export async function openStore(
   const config = given ?? withBackendSecret(readStoreConfig(dir), readBackendSecret(files.backendSecret));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
-  if (fs.existsSync(files.keyCheck)) checkMasterKey(masterKey, fs.readFileSync(files.keyCheck, 'utf8').trim());
-  else fs.writeFileSync(files.keyCheck, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
   // A gateway with a registry may start with no fixed backend: they come from the nodes.
   const list: Backend[] = config.backends.length === 0 ? [] : parseBackendConfig(config, files.config);
   const meta = await openMeta(files.meta, metadata);
+  try {
+    await checkKey(meta, files.keyCheck, masterKey);
+  } catch (e) {
+    await meta.close();
+    throw e;
+  }
   const backends = new BackendPool(list, pool);
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
   for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));

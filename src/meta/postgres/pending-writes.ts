@@ -11,12 +11,13 @@ import type { DeleteQueue } from './queues.js';
 export class PendingWrites {
   constructor(private readonly deletes: DeleteQueue) {}
 
-  async begin(sql: Sql, writeId: string, shards: ShardLocation[]): Promise<void> {
+  /** `owner`: the gateway writing, whose heartbeats keep the write from being recovered. */
+  async begin(sql: Sql, writeId: string, shards: ShardLocation[], owner: string): Promise<void> {
     if (shards.length === 0) return;
     await sql.run(
-      `INSERT INTO pending_writes (write_id, backend, key)
-       SELECT $1, b, k FROM unnest($2::text[], $3::text[]) AS s(b, k) ON CONFLICT DO NOTHING`,
-      [writeId, shards.map((s) => s.backend), shards.map((s) => s.key)],
+      `INSERT INTO pending_writes (write_id, backend, key, owner)
+       SELECT $1, b, k, $4 FROM unnest($2::text[], $3::text[]) AS s(b, k) ON CONFLICT DO NOTHING`,
+      [writeId, shards.map((s) => s.backend), shards.map((s) => s.key), owner],
     );
   }
 
@@ -35,8 +36,17 @@ export class PendingWrites {
     await this.deletes.enqueue(sql, await this.clear(sql, writeId), true);
   }
 
-  async recover(sql: Sql): Promise<number> {
-    const shards = await sql.rows<ShardLocation>('DELETE FROM pending_writes RETURNING backend, key');
+  /** Every leftover write, or with `maxAgeMs` those of gateways with no heartbeat that recent (server clock). */
+  async recover(sql: Sql, maxAgeMs?: number): Promise<number> {
+    const shards =
+      maxAgeMs === undefined
+        ? await sql.rows<ShardLocation>('DELETE FROM pending_writes RETURNING backend, key')
+        : await sql.rows<ShardLocation>(
+            `DELETE FROM pending_writes WHERE owner NOT IN
+               (SELECT id FROM gateways WHERE last_seen > now() - $1::float8 * interval '1 millisecond')
+             RETURNING backend, key`,
+            [maxAgeMs],
+          );
     await this.deletes.enqueue(sql, shards, true);
     return shards.length;
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
@@ -74,6 +75,9 @@ export class PostgresMetaStore implements MetaStore {
   private readonly keys = new AccessKeys();
   private readonly backends = new Backends();
   private readonly leases = new Leases();
+
+  /** The gateway whose pending writes this store begins (see `heartbeatGateway`). */
+  private owner = `store-${randomUUID()}`;
 
   private constructor(private readonly db: Database) {}
 
@@ -392,7 +396,7 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
-    await this.statement((sql) => this.writes.begin(sql, writeId, shards));
+    await this.statement((sql) => this.writes.begin(sql, writeId, shards, this.owner));
   }
 
   async commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void> {
@@ -403,8 +407,8 @@ export class PostgresMetaStore implements MetaStore {
     await this.write((sql) => this.writes.abort(sql, writeId));
   }
 
-  async recoverPendingWrites(): Promise<number> {
-    return this.write((sql) => this.writes.recover(sql));
+  async recoverPendingWrites(maxAgeMs?: number): Promise<number> {
+    return this.write((sql) => this.writes.recover(sql, maxAgeMs));
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -421,6 +425,7 @@ export class PostgresMetaStore implements MetaStore {
 
   async heartbeatGateway(info: GatewayInfo): Promise<void> {
     await this.statement((sql) => this.leases.heartbeat(sql, info));
+    this.owner = info.id;
   }
 
   async listGateways(maxAgeMs: number): Promise<LiveGateway[]> {
@@ -429,6 +434,27 @@ export class PostgresMetaStore implements MetaStore {
 
   async forgetGateway(id: string): Promise<void> {
     await this.statement((sql) => this.leases.forget(sql, id));
+  }
+
+  /**
+   * The key check value of the store's master key (see keyCheckValue): `value` when none was
+   * recorded yet (now it is), else the one recorded by the first gateway. It lives here, not in
+   * each gateway's data directory, so that a gateway given another master key is refused
+   * whatever its own directory holds.
+   */
+  async claimKeyCheck(value: string): Promise<string> {
+    return this.write(async (sql) => {
+      await sql.run(
+        `INSERT INTO store_settings (name, value) VALUES ('master_key_check', $1) ON CONFLICT (name) DO NOTHING`,
+        [value],
+      );
+      const row = await sql.row<{ value: string }>(`SELECT value FROM store_settings WHERE name = 'master_key_check'`);
+      return row!.value;
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.statement((sql) => sql.row('SELECT 1'));
   }
 
   async close(): Promise<void> {

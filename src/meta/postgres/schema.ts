@@ -129,6 +129,14 @@ const MIGRATIONS: string[] = [
     last_seen timestamptz NOT NULL
   );
   `,
+  `
+  -- The gateway whose write each pending write is (its heartbeats in gateways), so that one
+  -- gateway's recovery leaves another's writes in flight alone. Rows left before this version
+  -- have no owner: no gateway is alive under '' and they are recovered.
+  ALTER TABLE pending_writes ADD COLUMN owner text NOT NULL DEFAULT '';
+  -- What the whole store shares: the key check value of its master key (claimKeyCheck).
+  CREATE TABLE store_settings (name text PRIMARY KEY, value text NOT NULL);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
