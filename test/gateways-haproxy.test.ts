@@ -102,16 +102,16 @@ describe('HAProxy in front of two gateways, aws cli through it', () => {
     };
     const aws = async (...args: string[]): Promise<string> =>
       (await run('aws', ['--endpoint-url', endpoint, ...args], { env, maxBuffer: 16 * MiB })).stdout;
-    await aws('s3', 'mb', 's3://lb');
-    const data = crypto.randomBytes(40 * MiB);
+    await aws('s3', 'mb', 's3://balanced');
+    const data = crypto.randomBytes(20 * MiB);
     const file = path.join(dir, 'big.bin');
     fs.writeFileSync(file, data);
 
     const direct = c.client(1);
-    const upload = aws('s3', 'cp', '--no-progress', file, 's3://lb/big.bin');
+    const upload = aws('s3', 'cp', '--no-progress', file, 's3://balanced/big.bin');
     // Killed once the multipart upload exists: its parts are then going through both gateways.
-    const deadline = Date.now() + 60_000;
-    while (((await direct.send(new ListMultipartUploadsCommand({ Bucket: 'lb' }))).Uploads ?? []).length === 0) {
+    let deadline = Date.now() + 60_000;
+    while (((await direct.send(new ListMultipartUploadsCommand({ Bucket: 'balanced' }))).Uploads ?? []).length === 0) {
       if (Date.now() > deadline) throw new Error('the multipart upload never started');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -119,22 +119,27 @@ describe('HAProxy in front of two gateways, aws cli through it', () => {
     await upload;
 
     const back = path.join(dir, 'big.back');
-    await aws('s3', 'cp', '--no-progress', 's3://lb/big.bin', back);
+    await aws('s3', 'cp', '--no-progress', 's3://balanced/big.bin', back);
     expect(fs.readFileSync(back).equals(data)).toBe(true);
 
     // Gateway 0 back (HAProxy sees it healthy again), gateway 1 killed in the middle of a download.
     await c.start(0);
     await new Promise((r) => setTimeout(r, 1500));
     fs.rmSync(back);
-    const download = aws('s3', 'cp', '--no-progress', 's3://lb/big.bin', back);
-    await new Promise((r) => setTimeout(r, 1500));
+    deadline = Date.now() + 60_000;
+    const download = aws('s3', 'cp', '--no-progress', 's3://balanced/big.bin', back);
+    // Killed once the first bytes are on disk (the cli writes to a temporary name beside `back`).
+    while (!fs.readdirSync(dir).some((f) => f.startsWith('big.back') && fs.statSync(path.join(dir, f)).size > 0)) {
+      if (Date.now() > deadline) throw new Error('the download never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     await c.kill(1);
     await download;
     expect(fs.readFileSync(back).equals(data)).toBe(true);
 
     // And small objects, put and read back through the one gateway left.
     fs.writeFileSync(path.join(dir, 'small.txt'), 'through the balancer\n');
-    await aws('s3', 'cp', '--no-progress', path.join(dir, 'small.txt'), 's3://lb/small.txt');
-    expect(await aws('s3', 'cp', '--no-progress', 's3://lb/small.txt', '-')).toBe('through the balancer\n');
+    await aws('s3', 'cp', '--no-progress', path.join(dir, 'small.txt'), 's3://balanced/small.txt');
+    expect(await aws('s3', 'cp', '--no-progress', 's3://balanced/small.txt', '-')).toBe('through the balancer\n');
   }, 120_000);
 });

@@ -184,7 +184,8 @@ export async function startGatewayCluster(o: ClusterOptions): Promise<GatewayClu
         fs.rmSync(tmp, { recursive: true, force: true });
       },
     };
-    for (let i = 0; i < o.gateways; i++) await cluster.start(i);
+    // Together, as an operator's would: the schema is migrated once, under an advisory lock.
+    await Promise.all(Array.from({ length: o.gateways }, (_, i) => cluster.start(i)));
     return cluster;
   } catch (e) {
     for (const w of wrappers.values()) await stopQstor(w);
