@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src/cli/backends.js';
 import { fmt, freePorts, printTable } from './common.js';
-import { client, drain, expectedSha256, lanes, pieces } from './s3-load.js';
+import { client, drain, expectedSha256, lanes, pieces, quietSdkNodeNotice } from './s3-load.js';
 
 const run = promisify(execFile);
 const MiB = 1 << 20;
@@ -80,7 +80,7 @@ interface Postgres {
   stop(): Promise<void>;
 }
 
-async function startPostgres(tmp: string): Promise<Postgres> {
+async function startPostgres(): Promise<Postgres> {
   const root = '/usr/lib/postgresql';
   const major = fs.existsSync(root)
     ? fs
@@ -93,8 +93,8 @@ async function startPostgres(tmp: string): Promise<Postgres> {
   const asRoot = process.getuid?.() === 0;
   const as = (file: string, args: string[]) =>
     asRoot ? run('runuser', ['-u', 'postgres', '--', file, ...args]) : run(file, args);
-  const dir = path.join(tmp, 'pg');
-  fs.mkdirSync(dir, { mode: 0o700 });
+  // Its own temporary directory (the bench's is 0700 root's): the postgres user must reach it.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-pg-'));
   if (asRoot) await run('chown', ['postgres:postgres', dir]);
   const data = path.join(dir, 'data');
   await as(bin('initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8']);
@@ -119,6 +119,7 @@ async function startPostgres(tmp: string): Promise<Postgres> {
     },
     async stop() {
       await as(bin('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
@@ -272,6 +273,7 @@ async function measureSetup(s: Setup, tmp: string, pg: Postgres | null, o: Opts,
 // ------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
+  quietSdkNodeNotice();
   const { values } = parseArgs({
     options: {
       'large-mib': { type: 'string' },
@@ -301,7 +303,7 @@ async function main(): Promise<void> {
   });
   const results: Figures[] = [];
   try {
-    pg = await startPostgres(tmp);
+    pg = await startPostgres();
     const shas = [await expectedSha256(o.largeBytes / 2, 1), await expectedSha256(o.largeBytes / 2, 2)];
     for (const s of SETUPS) results.push(await measureSetup(s, tmp, s.postgres ? pg : null, o, shas));
   } finally {

@@ -84,3 +84,11 @@ export async function drain(body: unknown, hash?: ReturnType<typeof createHash>)
   }
   return n;
 }
+
+/** The SDK's notice that it will want Node 22 in 2027 is not about a benchmark run: other warnings still show. */
+export function quietSdkNodeNotice(): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => {
+    if (w.name !== 'NodeVersionSupportWarning') console.warn(`${w.name}: ${w.message}`);
+  });
+}

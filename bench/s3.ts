@@ -68,7 +68,7 @@ import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/loc
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
 import { fmt, freePorts, printTable } from './common.js';
-import { client, drain, expectedSha256, lanes, pieces } from './s3-load.js';
+import { client, drain, expectedSha256, lanes, pieces, quietSdkNodeNotice } from './s3-load.js';
 
 const MiB = 1 << 20;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -714,11 +714,7 @@ function sizeLabel(bytes: number): string {
 // ------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
-  // The SDK's notice that it will want Node 22 in 2027 is not about this run.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => {
-    if (w.name !== 'NodeVersionSupportWarning') console.warn(`${w.name}: ${w.message}`);
-  });
+  quietSdkNodeNotice();
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },
