@@ -16,6 +16,7 @@ import {
   type ObjectHeaders,
   type PutCondition,
   type StoredVersion,
+  type VersionRecord,
 } from '../meta-store.js';
 import type { WalkOptions } from '../listing.js';
 import type { Sql } from './connection.js';
@@ -129,6 +130,82 @@ export class Objects {
     if (version.manifest) await this.refs.retain(sql, version.manifest.chunks);
     await this.remove(sql, bucketId, key, versionId, null);
     await this.append(sql, bucketId, key, version);
+  }
+
+  /**
+   * Restores many versions (a rebuild, an import): as `restore` one by one, but when the keys
+   * are distinct and none of the versions exists yet, in a few multi-row statements.
+   */
+  async restoreAll(sql: Sql, bucketId: number, records: VersionRecord[]): Promise<void> {
+    const keys = records.map((r) => Buffer.from(r.key));
+    const versionIds = records.map((r) => ('manifest' in r ? versionIdOf(r.manifest) : r.marker.versionId));
+    const distinct = new Set(records.map((r) => r.key)).size === records.length;
+    const clash =
+      distinct &&
+      (await sql.row(
+        `SELECT 1 FROM versions v JOIN unnest($2::bytea[], $3::text[]) AS r(k, vid) ON v.key = r.k AND v.version_id = r.vid
+         WHERE v.bucket_id = $1 LIMIT 1`,
+        [bucketId, keys, versionIds],
+      )) !== undefined;
+    if (!distinct || clash) {
+      for (const [i, record] of records.entries()) await this.restore(sql, bucketId, keys[i]!, record);
+      return;
+    }
+    const objects = records.flatMap((r, i) => ('manifest' in r ? [{ key: keys[i]!, manifest: r.manifest }] : []));
+    const markers = records.flatMap((r, i) => ('marker' in r ? [{ key: keys[i]!, marker: r.marker }] : []));
+    await this.refs.retain(
+      sql,
+      objects.flatMap((o) => o.manifest.chunks),
+    );
+    if (objects.length > 0) {
+      const ids = (
+        await sql.rows<{ id: number }>("SELECT nextval('manifests_id_seq') AS id FROM generate_series(1, $1)", [
+          objects.length,
+        ])
+      ).map((row) => row.id);
+      const columns = [
+        objects.map((o) => o.key),
+        objects.map((o) => versionIdOf(o.manifest)),
+        objects.map((o) => o.manifest.size),
+        objects.map((o) => o.manifest.etag),
+        objects.map((o) => o.manifest.lastModified),
+        ids,
+      ];
+      await sql.run('INSERT INTO manifests (id, body) SELECT * FROM unnest($1::bigint[], $2::text[])', [
+        ids,
+        objects.map((o) => JSON.stringify(o.manifest)),
+      ]);
+      const rows =
+        'unnest($2::bytea[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[]) AS r(k, vid, size, etag, lm, mid)';
+      await sql.run(
+        `INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id)
+         SELECT $1, k, nextval('version_seq'), vid, size, etag, lm, mid FROM ${rows}`,
+        [bucketId, ...columns],
+      );
+      await sql.run(
+        `INSERT INTO objects (bucket_id, key, size, etag, last_modified, manifest_id)
+         SELECT $1, k, size, etag, lm, mid FROM ${rows}
+         ON CONFLICT (bucket_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
+           last_modified = excluded.last_modified, manifest_id = excluded.manifest_id`,
+        [bucketId, ...columns],
+      );
+    }
+    if (markers.length > 0) {
+      await sql.run(
+        `INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id)
+         SELECT $1, k, nextval('version_seq'), vid, 0, '', lm, NULL FROM unnest($2::bytea[], $3::text[], $4::bigint[]) AS r(k, vid, lm)`,
+        [
+          bucketId,
+          markers.map((m) => m.key),
+          markers.map((m) => m.marker.versionId),
+          markers.map((m) => m.marker.lastModified),
+        ],
+      );
+      await sql.run('DELETE FROM objects WHERE bucket_id = $1 AND key = ANY($2::bytea[])', [
+        bucketId,
+        markers.map((m) => m.key),
+      ]);
+    }
   }
 
   /** The key's newest version when it is an object; throws NoSuchBucket. One statement (the GET path). */

@@ -155,8 +155,7 @@ export class PostgresMetaStore implements MetaStore {
 
   async putObjects(bucket: string, versions: VersionRecord[]): Promise<void> {
     await this.write(async (sql) => {
-      const id = await this.buckets.id(sql, bucket);
-      for (const version of versions) await this.objects.restore(sql, id, Buffer.from(version.key), version);
+      await this.objects.restoreAll(sql, await this.buckets.id(sql, bucket), versions);
     });
   }
 
