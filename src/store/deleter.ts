@@ -12,7 +12,8 @@ export interface DeleterOptions {
  * (deleted and overwritten objects, failed writes). A shard already gone counts as done;
  * a backend that is down keeps its entries queued for a later pass. zdb compaction then
  * reclaims the space. The shard of an interrupted write that committed after all never gets
- * here: `takeDeletes` drops it (see the MetaStore).
+ * here: `takeDeletes` drops it (see the MetaStore). Gateways sharing one metadata database all
+ * drain, with no lease of their own: `takeDeletes` hands each entry to one taker at a time.
  */
 export class Deleter {
   constructor(
