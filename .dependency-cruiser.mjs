@@ -87,7 +87,7 @@ export default {
       npm('zstd-napi', 'piscina', '@node-rs/crc32'),
     ]),
     only('src/placement', 'src/placement/README.md', ['^src/util/', npm('zod')]),
-    only('src/meta', 'src/meta/README.md', ['^src/util/', npm('better-sqlite3')]),
+    only('src/meta', 'src/meta/README.md', ['^src/util/', npm('better-sqlite3'), npm('pg')]),
     only('src/store', 'src/store/README.md', [
       '^src/(meta|pipeline|placement|zdb-client|util)/',
       npm('@node-rs/crc32'),

@@ -1,10 +1,14 @@
 /**
- * Metadata store: bulk inserts, single acknowledged PUT commits, and ListObjectsV2-style
- * listing (pages of 1000, each page starting after the previous page's last entry) over a
- * bucket of N keys, without and with a delimiter.
+ * Metadata store, both engines in one run: bulk inserts, single acknowledged PUT commits, and
+ * ListObjectsV2-style listing (pages of 1000, each page starting after the previous page's last
+ * entry) over a bucket of N keys, without and with a delimiter; then PostgreSQL / sqlite.
  *
  *   node dist/bench/meta-list.js [--keys 1000000] [--batch 10000] [--cache-mib 64] [--passes 3]
- *                                [--dir DIR] [--json FILE]
+ *                                [--engines sqlite,postgres] [--postgres URL] [--dir DIR] [--json FILE]
+ *
+ * PostgreSQL needs an empty database: --postgres URL, or QSTOR_METADATA_URL. Both engines are
+ * loaded through `putObjects` (the rebuild path: one transaction per batch; multi-row
+ * statements in PostgreSQL) and measured through the MetaStore interface only.
  *
  * The key set is half plain keys (`obj-<hex>`) and half keys in directories of ten
  * (`dir-<hex>/part-<n>`), inserted in random order. With delimiter '/' a listing returns the
@@ -16,14 +20,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { SqliteMetaStore } from '../src/meta/index.js';
+import { SqliteMetaStore, type MetaStore } from '../src/meta/index.js';
+import { PostgresMetaStore } from '../src/meta/postgres/postgres-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
 
 const PAGE = 1000;
 const SINGLE_PUTS = 2000;
 const DIR_SIZE = 10;
 
+type Engine = 'sqlite' | 'postgres';
+
 interface Row {
+  engine: Engine;
   operation: string;
   /** What one unit is: inserts, commits, entries returned, keys covered. */
   unit: string;
@@ -98,7 +106,7 @@ function median(values: number[]): number {
 
 /** Lists the whole bucket in pages; returns entries returned and the median seconds per pass. */
 async function listAll(
-  meta: SqliteMetaStore,
+  meta: MetaStore,
   delimiter: string | undefined,
   passes: number,
 ): Promise<{ entries: number; seconds: number }> {
@@ -124,16 +132,49 @@ function fmt(n: number, digits = 0): string {
 
 function printTable(title: string, rows: Row[]): void {
   const lines = [
-    ['operation', 'count', 'unit', 'seconds', 'per second'],
-    ...rows.map((r) => [r.operation, fmt(r.count), r.unit, fmt(r.seconds, 2), fmt(r.perSecond)]),
+    ['engine', 'operation', 'count', 'unit', 'seconds', 'per second'],
+    ...rows.map((r) => [r.engine, r.operation, fmt(r.count), r.unit, fmt(r.seconds, 2), fmt(r.perSecond)]),
   ];
   const widths = lines[0].map((_, i) => Math.max(...lines.map((line) => line[i].length)));
   console.log(title);
   for (const line of lines) {
     console.log(
-      line.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
+      line.map((cell, i) => (i <= 1 || i === 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
     );
   }
+}
+
+/** Loads, commits and lists on one engine; its rows. */
+async function measure(engine: Engine, meta: MetaStore, n: number, batch: number, passes: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const row = (operation: string, unit: string, count: number, secs: number): void => {
+    rows.push({ engine, operation, unit, count, seconds: secs, perSecond: count / secs });
+  };
+  await meta.createBucket('bench');
+  const names = keys(n);
+  let start = process.hrtime.bigint();
+  for (let i = 0; i < n; i += batch) {
+    await meta.putObjects(
+      'bench',
+      names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })),
+    );
+  }
+  row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
+
+  await meta.createBucket('single');
+  start = process.hrtime.bigint();
+  for (let i = 0; i < SINGLE_PUTS; i++) {
+    await meta.putObject('single', names[i], manifest(i));
+    await meta.durable();
+  }
+  row('putObject, one durable commit each', 'commits', SINGLE_PUTS, seconds(start));
+
+  const flat = await listAll(meta, undefined, passes);
+  row(`list, no delimiter, pages of ${PAGE}`, 'keys', flat.entries, flat.seconds);
+  const rolled = await listAll(meta, '/', passes);
+  row(`list, delimiter '/', pages of ${PAGE}`, 'entries', rolled.entries, rolled.seconds);
+  row(`list, delimiter '/', pages of ${PAGE}`, 'keys covered', n, rolled.seconds);
+  return rows;
 }
 
 async function main(): Promise<void> {
@@ -143,6 +184,8 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '10000' },
       'cache-mib': { type: 'string', default: '64' },
       passes: { type: 'string', default: '3' },
+      engines: { type: 'string', default: 'sqlite,postgres' },
+      postgres: { type: 'string' },
       dir: { type: 'string' },
       json: { type: 'string' },
     },
@@ -151,44 +194,51 @@ async function main(): Promise<void> {
   const batch = Number(values.batch);
   const cacheMiB = Number(values['cache-mib']);
   const passes = Number(values.passes);
-  const dir = values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-meta-'));
-  const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB });
+  const engines = values.engines.split(',') as Engine[];
+  const url = values.postgres ?? process.env['QSTOR_METADATA_URL'];
+  if (engines.includes('postgres') && !url) throw new Error('postgres: give --postgres URL or QSTOR_METADATA_URL');
   const rows: Row[] = [];
-  const row = (operation: string, unit: string, count: number, secs: number): void => {
-    rows.push({ operation, unit, count, seconds: secs, perSecond: count / secs });
-  };
-  try {
-    await meta.createBucket('bench');
-    const names = keys(n);
-    let start = process.hrtime.bigint();
-    for (let i = 0; i < n; i += batch) {
-      await meta.putObjects(
-        'bench',
-        names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })),
-      );
+  for (const engine of engines) {
+    if (engine === 'sqlite') {
+      const dir = values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-meta-'));
+      const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB });
+      try {
+        rows.push(...(await measure(engine, meta, n, batch, passes)));
+      } finally {
+        await meta.close();
+        if (!values.dir) rmSync(dir, { recursive: true, force: true });
+      }
+    } else if (engine === 'postgres') {
+      const meta = await PostgresMetaStore.open(url!);
+      try {
+        rows.push(...(await measure(engine, meta, n, batch, passes)));
+      } finally {
+        await meta.close();
+      }
+    } else {
+      throw new Error(`--engines: sqlite or postgres, not ${engine as string}`);
     }
-    row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
-
-    await meta.createBucket('single');
-    start = process.hrtime.bigint();
-    for (let i = 0; i < SINGLE_PUTS; i++) await meta.putObject('single', names[i], manifest(i));
-    row('putObject, one durable commit each', 'commits', SINGLE_PUTS, seconds(start));
-
-    const flat = await listAll(meta, undefined, passes);
-    row(`list, no delimiter, pages of ${PAGE}`, 'keys', flat.entries, flat.seconds);
-    const rolled = await listAll(meta, '/', passes);
-    row(`list, delimiter '/', pages of ${PAGE}`, 'entries', rolled.entries, rolled.seconds);
-    row(`list, delimiter '/', pages of ${PAGE}`, 'keys covered', n, rolled.seconds);
-  } finally {
-    await meta.close();
-    if (!values.dir) rmSync(dir, { recursive: true, force: true });
   }
+  // PostgreSQL against sqlite, operation by operation.
+  const ratios = rows
+    .filter((r) => r.engine === 'postgres')
+    .flatMap((pg) => {
+      const lite = rows.find((r) => r.engine === 'sqlite' && r.operation === pg.operation && r.unit === pg.unit);
+      return lite
+        ? [{ operation: pg.operation, unit: pg.unit, postgresOverSqlite: pg.perSecond / lite.perSecond }]
+        : [];
+    });
   printTable(
-    `metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys, node ${process.version}`,
+    `metadata store, ${fmt(n)} keys, node ${process.version} (sqlite WAL, ${cacheMiB} MiB cache; PostgreSQL over a local socket)`,
     rows,
   );
+  for (const r of ratios)
+    console.log(`postgres / sqlite  ${r.operation} (${r.unit}): ${r.postgresOverSqlite.toFixed(2)}`);
   if (values.json)
-    writeFileSync(values.json, JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2));
+    writeFileSync(
+      values.json,
+      JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, engines, rows, ratios }, null, 2),
+    );
 }
 
 await main();

@@ -56,9 +56,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -68,11 +67,11 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
-import { fmt, freePorts, printTable, textLike } from './common.js';
+import { fmt, freePorts, printTable } from './common.js';
 import { awsCli, awsCliAvailable, type AwsCli } from './s3-aws-cli.js';
+import { client, drain, expectedSha256, lanes, pieces, quietSdkNodeNotice } from './s3-load.js';
 
 const MiB = 1 << 20;
-const PIECE = MiB;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 /** `qstor` as started (--qstor-bin: another build's bin/qstor.js, for before/after runs). */
 let qstorBin = path.join(REPO, 'bin', 'qstor.js');
@@ -89,21 +88,6 @@ const TARGET = {
 
 // ------------------------------------------------------------------------ data
 
-const TEMPLATES = Array.from({ length: 8 }, (_, i) => textLike(PIECE, 1000 + i));
-
-/** `size` bytes in 1 MiB pieces: even pieces AES-256-CTR keystream of a seeded key, odd pieces text. */
-async function* pieces(size: number, seed: number): AsyncGenerator<Buffer> {
-  const key = createHash('sha256').update(`qstor bench ${seed}`).digest();
-  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  const zeros = Buffer.alloc(PIECE);
-  for (let offset = 0, i = 0; offset < size; offset += PIECE, i++) {
-    const n = Math.min(PIECE, size - offset);
-    yield i % 2 === 0
-      ? cipher.update(zeros.subarray(0, n))
-      : Buffer.from(TEMPLATES[(i >> 1) % TEMPLATES.length]!.subarray(0, n));
-  }
-}
-
 /** The body as a file, for the aws cli (untimed). */
 async function writeBody(file: string, size: number): Promise<void> {
   const fd = fs.openSync(file, 'w', 0o600);
@@ -112,12 +96,6 @@ async function writeBody(file: string, size: number): Promise<void> {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-async function expectedSha256(size: number, seed: number): Promise<string> {
-  const h = createHash('sha256');
-  for await (const p of pieces(size, seed)) h.update(p);
-  return h.digest('hex');
 }
 
 // ------------------------------------------------------------------------ /proc
@@ -344,45 +322,7 @@ async function measure(
   return out;
 }
 
-/** `parallel` lanes taking operation numbers until `max` are taken or `seconds` have passed. */
-async function lanes(
-  parallel: number,
-  max: number,
-  seconds: number,
-  op: (i: number) => Promise<void>,
-): Promise<{ count: number; errors: number; lat: number[]; firstError?: string }> {
-  const deadline = performance.now() + seconds * 1000;
-  let next = 0;
-  let errors = 0;
-  let firstError: string | undefined;
-  const lat: number[] = [];
-  const lane = async (): Promise<void> => {
-    while (next < max && performance.now() < deadline) {
-      const i = next++;
-      const t = performance.now();
-      try {
-        await op(i);
-        lat.push(performance.now() - t);
-      } catch (e) {
-        errors++;
-        firstError ??= (e as Error).message || (e as Error).name;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, lane));
-  return { count: lat.length, errors, lat, firstError };
-}
-
 // ------------------------------------------------------------------------ S3 loads
-
-async function drain(body: unknown, hash?: ReturnType<typeof createHash>): Promise<number> {
-  let n = 0;
-  for await (const c of body as AsyncIterable<Uint8Array>) {
-    n += c.length;
-    hash?.update(c);
-  }
-  return n;
-}
 
 interface Opts {
   size: number;
@@ -398,20 +338,6 @@ interface Opts {
   bodyFile: string;
   /** Where the aws cli's config files go. */
   workDir: string;
-}
-
-function client(endpoint: string, accessKeyId: string, secretAccessKey: string): S3Client {
-  return new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-    // Plain SigV4 for both servers (Ceph 16 predates the SDK's default CRC32 trailers).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    maxAttempts: 1,
-    requestHandler: { httpAgent: new http.Agent({ keepAlive: true, maxSockets: 64 }), requestTimeout: 600_000 },
-  });
 }
 
 /** The large-object loads (SDK, aws cli) and the 4 KiB loads against one S3 endpoint. */
@@ -890,11 +816,7 @@ function sizeLabel(bytes: number): string {
 // ------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
-  // The SDK's notice that it will want Node 22 in 2027 is not about this run.
-  process.removeAllListeners('warning');
-  process.on('warning', (w) => {
-    if (w.name !== 'NodeVersionSupportWarning') console.warn(`${w.name}: ${w.message}`);
-  });
+  quietSdkNodeNotice();
   const { values } = parseArgs({
     options: {
       quick: { type: 'boolean', default: false },

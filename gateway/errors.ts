@@ -1,4 +1,4 @@
-import { MetaError } from '../src/meta/errors.js';
+import { MetaError, MetaUnavailableError } from '../src/meta/errors.js';
 import { PipelineError } from '../src/pipeline/errors.js';
 import { DeleteMarkerError, StoreError } from '../src/store/errors.js';
 import { CodedError } from '../src/util/coded-error.js';
@@ -112,6 +112,12 @@ export function toS3Error(error: unknown): S3Error {
   if (error instanceof StoreError || error instanceof MetaError) {
     if (error.code === 'InternalError') return internal();
     return new S3Error(error.code, error.message);
+  }
+  if (error instanceof MetaUnavailableError) {
+    // The metadata database is down or restarting: nothing to say about the data, retry soon.
+    return new S3Error('ServiceUnavailable', 'Please reduce your request rate or try again later.', undefined, {
+      'retry-after': '1',
+    });
   }
   if (error instanceof PipelineError && PIPELINE_UNAVAILABLE.has(error.code)) {
     return new S3Error('ServiceUnavailable', 'Please reduce your request rate or try again later.');

@@ -48,7 +48,8 @@ async function main(): Promise<void> {
   const tls = readTls(values['tls-cert'], values['tls-key']);
   const config = values.config ? loadGatewayConfig(values.config) : null;
   const dir = config?.data ?? values.data;
-  const opened = config ? await openStore(dir, config.store) : await openStore(dir);
+  for (const warning of config?.warnings ?? []) process.stderr.write(`warning: ${warning}\n`);
+  const opened = config ? await openStore(dir, config.store, {}, config.metadata) : await openStore(dir);
   const logger = pino(
     { level: logLevel(values['log-level'] ?? config?.logLevel ?? DEFAULT_LOG_LEVEL) },
     pino.destination({ dest: path.join(dir, 'gateway.log'), mkdir: true, sync: false }),

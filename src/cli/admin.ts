@@ -47,7 +47,7 @@ async function openAdminStore(o: StoreChoice): Promise<OpenStore> {
   const once = { downAfterFailures: 1 };
   if (o.config !== undefined) {
     const config = loadGatewayConfig(o.config);
-    return openStore(config.data, config.store, once);
+    return openStore(config.data, config.store, once, config.metadata);
   }
   const s = await openStore(o.data, undefined, once);
   if (!isRunning(o.data)) {

@@ -28,7 +28,26 @@ export interface GatewayConfig {
    */
   registry: RegistryConfig | null;
   store: StoreConfig;
+  /** Where the metadata lives: null, sqlite in `data`; else a PostgreSQL database shared by several gateways. */
+  metadata: MetadataConfig | null;
+  /** What the operator should hear about the file (said on stderr at start), e.g. a password in a readable file. */
+  warnings: string[];
 }
+
+export interface MetadataConfig {
+  /** `postgres://USER[:PASS]@HOST:PORT/DB`; never logged as is (see redactUrl). */
+  url: string;
+  /** Connections in the gateway's pool. */
+  poolMax: number;
+  /** A statement running longer is cancelled (the request fails with 503). */
+  statementTimeoutMs: number;
+}
+
+/** The environment variable that gives the metadata URL, so that its password need not be in the file. */
+export const METADATA_URL_ENV = 'QSTOR_METADATA_URL';
+
+const POSTGRES_URL = /^postgres(ql)?:\/\/[^/]+\/[^/?]+/;
+const POSTGRES_URL_FORM = 'must be a URL postgres://USER[:PASS]@HOST:PORT/DB';
 
 export interface RegistryConfig {
   listen: string;
@@ -72,6 +91,11 @@ const gatewayFile = fields({
   idleTimeoutSeconds: int(1, 3600).optional(),
   maxConnections: int(1, 1_000_000).optional(),
   logLevel: oneOf(LOG_LEVELS).optional(),
+  metadata: text().regex(POSTGRES_URL, POSTGRES_URL_FORM).optional(),
+  metadataPool: fields({
+    max: int(1, 1000).default(10),
+    statementTimeoutMs: int(100, 3_600_000).default(30_000),
+  }).optional(),
 }).superRefine((c, ctx) => {
   const shards = c.dataShards + c.parityShards;
   if (c.registry) return;
@@ -89,8 +113,11 @@ const gatewayFile = fields({
     });
 });
 
-/** Reads and validates the file; every error names the field. */
-export function loadGatewayConfig(file: string): GatewayConfig {
+/**
+ * Reads and validates the file; every error names the field. The metadata URL is the file's
+ * `metadata`, else QSTOR_METADATA_URL from `env` (a secret kept out of a readable file).
+ */
+export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   let doc: unknown;
   try {
     doc = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -98,6 +125,14 @@ export function loadGatewayConfig(file: string): GatewayConfig {
     throw new GatewayConfigError(`${file}: ${(e as Error).message}`, { cause: e });
   }
   const c = parseWith(gatewayFile, doc, '', (message) => new GatewayConfigError(`${file}: ${message}`));
+  const url = c.metadata ?? env[METADATA_URL_ENV];
+  if (url !== undefined && !POSTGRES_URL.test(url))
+    throw new GatewayConfigError(`${METADATA_URL_ENV}: ${POSTGRES_URL_FORM}`);
+  const warnings: string[] = [];
+  if (c.metadata !== undefined && urlHasPassword(c.metadata) && (fs.statSync(file).mode & 0o077) !== 0)
+    warnings.push(
+      `${file} holds the metadata database password and others may read it: chmod 600 it, or give the URL in ${METADATA_URL_ENV}`,
+    );
   return {
     data: c.data,
     listen: c.listen,
@@ -121,5 +156,23 @@ export function loadGatewayConfig(file: string): GatewayConfig {
         ...(b.password ? { password: b.password } : {}),
       })),
     },
+    metadata:
+      url === undefined
+        ? null
+        : {
+            url,
+            poolMax: c.metadataPool?.max ?? 10,
+            statementTimeoutMs: c.metadataPool?.statementTimeoutMs ?? 30_000,
+          },
+    warnings,
   };
+}
+
+/** Whether a postgres URL carries a password. */
+function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== '';
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { MetaStore } from '../meta/meta-store.js';
+import { PostgresMetaStore } from '../meta/postgres/postgres-meta-store.js';
 import { SqliteMetaStore } from '../meta/sqlite/sqlite-meta-store.js';
+import type { MetadataConfig } from '../config/gateway-config.js';
 import { checkMasterKey, keyCheckValue, loadOrCreateMasterKey } from '../pipeline/keys.js';
 import { PipelinePool } from '../pipeline/pool.js';
 import type { Backend } from '../placement/backend.js';
@@ -97,7 +100,7 @@ function withBackendSecret(config: StoreConfig, secret: string | undefined): Sto
 
 export interface OpenStore {
   store: ObjectStore;
-  meta: SqliteMetaStore;
+  meta: MetaStore;
   backends: BackendPool;
   pipeline: PipelinePool;
   masterKey: Buffer;
@@ -105,27 +108,53 @@ export interface OpenStore {
   close(): Promise<void>;
 }
 
+/** The metadata engine: PostgreSQL when configured, else the data directory's sqlite file. */
+async function openMeta(sqliteFile: string, metadata: MetadataConfig | null): Promise<MetaStore> {
+  if (!metadata) return new SqliteMetaStore(sqliteFile);
+  return PostgresMetaStore.open(metadata.url, {
+    max: metadata.poolMax,
+    statementTimeoutMs: metadata.statementTimeoutMs,
+  });
+}
+
+/**
+ * Refuses a master key other than the one the store was created with (its key check value):
+ * recorded in the database a store's gateways share, else in the data directory beside sqlite.
+ */
+async function checkKey(meta: MetaStore, file: string, masterKey: Buffer): Promise<void> {
+  if (meta instanceof PostgresMetaStore)
+    return checkMasterKey(masterKey, await meta.claimKeyCheck(keyCheckValue(masterKey)));
+  if (fs.existsSync(file)) checkMasterKey(masterKey, fs.readFileSync(file, 'utf8').trim());
+  else fs.writeFileSync(file, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
+}
+
 /**
  * Opens the store of a data directory: its metadata database, its master key (checked
  * against the one the data was written with), a client pool over its backends (those of
  * DIR/store.json, selected with the local backends' secret, or of `config` for a gateway
- * configured by file) and the worker pool.
+ * configured by file) and the worker pool. The metadata is DIR/meta.db (sqlite) unless
+ * `metadata` names a PostgreSQL database (several gateways share it).
  */
 export async function openStore(
   dir: string,
   given?: StoreConfig,
   pool: Partial<BackendPoolOptions> = {},
+  metadata: MetadataConfig | null = null,
 ): Promise<OpenStore> {
   const files = layout(dir);
   const config = given ?? withBackendSecret(readStoreConfig(dir), readBackendSecret(files.backendSecret));
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const { key: masterKey } = await loadOrCreateMasterKey(files.masterKey);
-  if (fs.existsSync(files.keyCheck)) checkMasterKey(masterKey, fs.readFileSync(files.keyCheck, 'utf8').trim());
-  else fs.writeFileSync(files.keyCheck, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
   // A gateway with a registry may start with no fixed backend: they come from the nodes.
   const list: Backend[] = config.backends.length === 0 ? [] : parseBackendConfig(config, files.config);
+  const meta = await openMeta(files.meta, metadata);
+  try {
+    await checkKey(meta, files.keyCheck, masterKey);
+  } catch (e) {
+    await meta.close();
+    throw e;
+  }
   const backends = new BackendPool(list, pool);
-  const meta = new SqliteMetaStore(files.meta);
   // Namespaces reserved on the nodes of a registry (src/cluster) join the fixed backends.
   for (const b of await meta.listBackends()) if (!backends.get(b.id)) backends.add(poolBackend(b, masterKey));
   const pipeline = new PipelinePool();

@@ -22,3 +22,14 @@ export type MetaErrorCode =
   | 'AccessKeyAlreadyExists';
 
 export class MetaError extends CodedError<MetaErrorCode> {}
+
+/**
+ * The metadata database cannot answer now (PostgreSQL down, restarting, out of connections, a
+ * statement timed out): nothing was changed, or a commit's outcome is unknown. The client should
+ * retry (503 with Retry-After); never an answer about the data.
+ */
+export class MetaUnavailableError extends CodedError<'ServiceUnavailable'> {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ServiceUnavailable', message, options);
+  }
+}

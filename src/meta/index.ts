@@ -1,3 +1,3 @@
 export * from './meta-store.js';
-export { MetaError, type MetaErrorCode } from './errors.js';
+export { MetaError, MetaUnavailableError, type MetaErrorCode } from './errors.js';
 export { SqliteMetaStore, type SqliteMetaStoreOptions } from './sqlite/sqlite-meta-store.js';

@@ -23,18 +23,25 @@ export interface QstorRun {
   output: string;
 }
 
-function spawnQstor(args: string[]): ChildProcess {
+function spawnQstor(args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
   // `qstor start` serves the console on 9001 by default: tests running side by side would fight over it.
   const noConsole = args[0] === 'start' && !args.includes('--admin-port') ? ['--admin-port', '0'] : [];
-  const child = spawn(process.execPath, [QSTOR, ...args, ...noConsole], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [QSTOR, ...args, ...noConsole], { stdio: ['ignore', 'pipe', 'pipe'], env });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
-/** Starts a long-running command (`start ...`, `gateway ...`); resolves once a line matches `ready`. */
-export function startQstor(args: string[], ready = /Ctrl-C stops everything|S3 on port/): Promise<RunningQstor> {
-  const child = spawnQstor(args);
+/**
+ * Starts a long-running command (`start ...`, `gateway ...`) in `env` (default: this process's);
+ * resolves once a line matches `ready`.
+ */
+export function startQstor(
+  args: string[],
+  ready = /Ctrl-C stops everything|S3 on port/,
+  env?: NodeJS.ProcessEnv,
+): Promise<RunningQstor> {
+  const child = spawnQstor(args, env);
   return new Promise((resolve, reject) => {
     let out = '';
     const seen = (d: Buffer): void => {

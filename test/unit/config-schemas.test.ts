@@ -30,6 +30,29 @@ function gatewayFile(doc: unknown): () => ReturnType<typeof loadGatewayConfig> {
 }
 
 describe('gateway config file', () => {
+  it('chooses the metadata engine: a postgres URL from the file or QSTOR_METADATA_URL, sqlite when neither', () => {
+    const url = 'postgres://qstor:pw@db.example:5432/qstor';
+    const file = (doc: object, mode: number): string => {
+      const name = path.join(tmp, `gw-${Math.random()}.json`);
+      fs.writeFileSync(name, JSON.stringify({ data: '/d', backends: six, ...doc }), { mode });
+      return name;
+    };
+    expect(loadGatewayConfig(file({}, 0o600), {}).metadata).toBeNull();
+    const readable = loadGatewayConfig(file({ metadata: url, metadataPool: { max: 3 } }, 0o644), {});
+    expect(readable.metadata).toEqual({ url, poolMax: 3, statementTimeoutMs: 30_000 });
+    expect(readable.warnings).toEqual([expect.stringMatching(/holds the metadata database password/)]);
+    expect(readable.warnings[0]).not.toContain('pw@');
+    expect(loadGatewayConfig(file({ metadata: url }, 0o600), {}).warnings).toEqual([]);
+    const fromEnv = loadGatewayConfig(file({}, 0o644), { QSTOR_METADATA_URL: url });
+    expect(fromEnv.metadata?.url).toBe(url);
+    expect(fromEnv.warnings).toEqual([]);
+    const bad = 'mysql://qstor:secret-pw@db/x';
+    expect(() => loadGatewayConfig(file({ metadata: bad }, 0o600), {})).toThrow(/metadata: must be a URL postgres:/);
+    expect(() => loadGatewayConfig(file({ metadata: bad }, 0o600), {})).not.toThrow(/secret-pw/);
+    expect(() => loadGatewayConfig(file({}, 0o600), { QSTOR_METADATA_URL: bad })).toThrow(/QSTOR_METADATA_URL/);
+    expect(() => loadGatewayConfig(file({ metadataPool: { max: 0 } }, 0o600), {})).toThrow(GatewayConfigError);
+  });
+
   it('fills the defaults of a minimal file', () => {
     const c = gatewayFile({ data: '/d', backends: six })();
     expect(c).toMatchObject({
