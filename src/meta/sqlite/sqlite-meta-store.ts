@@ -239,6 +239,7 @@ export class SqliteMetaStore implements MetaStore {
     delimiter,
     startAfter,
     maxKeys = 1000,
+    owners,
   }: ListObjectsOptions): Promise<ListObjectsResult> {
     return this.read(() =>
       this.objects.list(
@@ -249,6 +250,7 @@ export class SqliteMetaStore implements MetaStore {
           after: startAfter ? Buffer.from(startAfter) : null,
         },
         maxKeys,
+        owners,
       ),
     );
   }
