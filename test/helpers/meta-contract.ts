@@ -822,6 +822,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
           checksums: {},
           chunks: [p1, p3],
           parts: [5 * MiB, 10],
+          uploadId: 'u1',
         });
         expect(await meta.getObject('b', 'big')).toEqual(done.manifest);
         expect(await drainDeletes()).toEqual(names(shardsOf(p2)));
