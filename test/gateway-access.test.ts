@@ -20,6 +20,8 @@ import {
   GetBucketAclCommand,
   GetObjectAclCommand,
   ListBucketsCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
   PutBucketAclCommand,
   PutObjectAclCommand,
   UploadPartCommand,
@@ -109,6 +111,24 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     await s3.send(new DeleteBucketPolicyCommand({ Bucket: 'site' }));
     expect(await failure(s3.send(new GetBucketPolicyCommand({ Bucket: 'site' })))).toBe('NoSuchBucketPolicy');
     expect((await anonymousGet('/site/index.html')).status).toBe(403);
+  });
+
+  it("names each object's owner in listings: the key that wrote it, as GetObjectAcl does", async () => {
+    await g.client(reader).send(new PutObjectCommand({ Bucket: 'guarded', Key: 'owners/by-reader', Body: 'r' }));
+    await s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'owners/by-root', Body: 'o' }));
+    const readerOwner = { ID: canonicalId(reader.accessKeyId), DisplayName: reader.accessKeyId };
+    const rootOwner = { ID: canonicalId(ROOT.accessKeyId), DisplayName: ROOT.accessKeyId };
+    const aclOwner = async (Key: string) => (await s3.send(new GetObjectAclCommand({ Bucket: 'guarded', Key }))).Owner;
+    expect([await aclOwner('owners/by-reader'), await aclOwner('owners/by-root')]).toEqual([readerOwner, rootOwner]);
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: 'guarded', Prefix: 'owners/' }));
+    expect(v1.Contents?.map((c) => [c.Key, c.Owner])).toEqual([
+      ['owners/by-reader', readerOwner],
+      ['owners/by-root', rootOwner],
+    ]);
+    const v2 = await s3.send(new ListObjectsV2Command({ Bucket: 'guarded', Prefix: 'owners/', FetchOwner: true }));
+    expect(v2.Contents?.map((c) => c.Owner)).toEqual([readerOwner, rootOwner]);
+    const plain = await s3.send(new ListObjectsV2Command({ Bucket: 'guarded', Prefix: 'owners/' }));
+    expect(plain.Contents?.map((c) => c.Owner)).toEqual([undefined, undefined]);
   });
 
   it('lets an explicit Deny win over a key grant: a read-write key denied DeleteObject', async () => {

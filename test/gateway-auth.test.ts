@@ -144,6 +144,32 @@ describe('gateway: SigV4 authentication and access', () => {
     expect((await fetch(tampered)).status).toBe(403);
   });
 
+  it('answers X-Amz-Expires as AWS: 0 is expired (403), negative or over a week 400', async () => {
+    const command = new GetObjectCommand({ Bucket: 'auth', Key: 'pre signed' });
+    const answer = async (url: string): Promise<[number, string | undefined, string | undefined]> => {
+      const res = await fetch(url);
+      const text = await res.text();
+      return [res.status, /<Code>(.*)<\/Code>/.exec(text)?.[1], /<Message>(.*)<\/Message>/.exec(text)?.[1]];
+    };
+    expect(await answer(await getSignedUrl(s3, command, { expiresIn: 0 }))).toEqual([
+      403,
+      'AccessDenied',
+      'Request has expired',
+    ]);
+    const valid = await getSignedUrl(s3, command, { expiresIn: 300 });
+    expect(await answer(valid.replace('X-Amz-Expires=300', 'X-Amz-Expires=-7'))).toEqual([
+      400,
+      'AuthorizationQueryParametersError',
+      'X-Amz-Expires must be non-negative',
+    ]);
+    const [status, code, message] = await answer(valid.replace('X-Amz-Expires=300', 'X-Amz-Expires=609901'));
+    expect([status, code, message?.startsWith('X-Amz-Expires must be less than a week')]).toEqual([
+      400,
+      'AuthorizationQueryParametersError',
+      true,
+    ]);
+  });
+
   it('refuses a wrong secret, an unknown key, a skewed clock and anonymous requests', async () => {
     expect(
       await failure(

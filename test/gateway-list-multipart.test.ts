@@ -8,6 +8,7 @@ import {
   ListObjectsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -182,7 +183,35 @@ describe('gateway: multipart uploads', () => {
     await complete([{ PartNumber: 2, ETag: p2.ETag }]);
     const got = await s3.send(new GetObjectCommand({ Bucket: 'mpu', Key: 'manual' }));
     expect(Buffer.from(await got.Body!.transformToByteArray()).equals(big)).toBe(true);
+  });
 
+  it('answers a completion repeated with the same parts 200 with the same ETag, as AWS; other repeats NoSuchUpload', async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'twice' }));
+    const body = content(1024, 7);
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: 'mpu', Key: 'twice', UploadId, PartNumber: 1, Body: body }),
+    );
+    const complete = (Key: string, ETag = part.ETag) =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: 'mpu',
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: [{ PartNumber: 1, ETag }] },
+        }),
+      );
+    const first = await complete('twice');
+    const again = await complete('twice');
+    expect(again.ETag).toBe(first.ETag);
+    expect(await failure(complete('twice', '"00000000000000000000000000000000"'))).toBe('NoSuchUpload');
+    expect(await failure(complete('elsewhere'))).toBe('NoSuchUpload');
+    // Once the key holds another object, the upload is gone for good.
+    await s3.send(new PutObjectCommand({ Bucket: 'mpu', Key: 'twice', Body: 'replaced' }));
+    expect(await failure(complete('twice'))).toBe('NoSuchUpload');
+  });
+
+  it('aborts an upload: its parts go, ListParts answers NoSuchUpload', async () => {
+    const small = Buffer.from('small part');
     const second = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpu', Key: 'aborted' }));
     await s3.send(
       new UploadPartCommand({ Bucket: 'mpu', Key: 'aborted', UploadId: second.UploadId, PartNumber: 1, Body: small }),

@@ -135,6 +135,20 @@ async function authenticateHeader(
   };
 }
 
+/** X-Amz-Expires in seconds, 0 to a week; outside that 400 with AWS's messages. */
+function checkExpires(text: string): number {
+  const expires = Number(text);
+  const refuse = (message: string): S3Error => new S3Error('AuthorizationQueryParametersError', message);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(expires)) throw refuse('X-Amz-Expires should be a number');
+  if (expires < 0) throw refuse('X-Amz-Expires must be non-negative');
+  if (expires > MAX_PRESIGNED_SECONDS) {
+    throw refuse(
+      'X-Amz-Expires must be less than a week (in seconds) that is; the given X-Amz-Expires must be less than 604800 seconds',
+    );
+  }
+  return expires;
+}
+
 async function authenticatePresigned(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
   const q = route.query;
   if (q.get('X-Amz-Algorithm') !== 'AWS4-HMAC-SHA256') {
@@ -153,10 +167,7 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
       'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.',
     );
   }
-  const expires = Number(expiresText);
-  if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGNED_SECONDS) {
-    throw new S3Error('AuthorizationQueryParametersError', 'X-Amz-Expires must be between 1 and 604800 seconds.');
-  }
+  const expires = checkExpires(expiresText);
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
   const { key, scope, time } = await resolveCredential(
     claim.credential,
@@ -164,7 +175,8 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
     o,
     'AuthorizationQueryParametersError',
   );
-  if (o.now > time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
+  // A lifetime of 0 is valid and already over (403 like any expired URL), as on AWS.
+  if (o.now >= time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
   const signer = signerFor(key, o.region);

@@ -1,10 +1,11 @@
-import type { ListObjectsResult } from '../../src/meta/meta-store.js';
-import { OWNER, sendXml, type Context } from '../context.js';
+import type { ListObjectsResult, ObjectEntry } from '../../src/meta/meta-store.js';
+import { requireBucket, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { EncodingType, Endpoint } from '../router.js';
 import { el, isoTime } from '../xml.js';
+import { bucketOwnerOf } from './acl.js';
 
-const OWNER_XML = `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner>`;
+type Owner = NonNullable<ObjectEntry['owner']>;
 
 /**
  * encoding-type=url: keys as S3 encodes them, percent-encoding all but unreserved characters and
@@ -21,13 +22,22 @@ export function keyEncoder(encodingType: EncodingType | undefined): (text: strin
   return encodingType === 'url' ? urlEncodeKey : (text) => text;
 }
 
-/** Contents and CommonPrefixes, built by hand: a 1000-key page is the hot path of listing. */
-function entriesXml(page: ListObjectsResult, encode: (text: string) => string, owner: boolean): string {
+function ownerXml(owner: Owner): string {
+  return `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner>`;
+}
+
+/**
+ * Contents and CommonPrefixes, built by hand: a 1000-key page is the hot path of listing. With
+ * `bucketOwner`, each object names its owner (the bucket's for an object without an ACL).
+ */
+function entriesXml(page: ListObjectsResult, encode: (text: string) => string, bucketOwner: Owner | null): string {
   let xml = '';
+  const bucketOwnerXml = bucketOwner ? ownerXml(bucketOwner) : '';
   for (const e of page.entries) {
+    const owner = bucketOwner ? (e.owner ? ownerXml(e.owner) : bucketOwnerXml) : '';
     xml +=
       `<Contents>${el('Key', encode(e.key))}${el('LastModified', isoTime(e.lastModified))}${el('ETag', `"${e.etag}"`)}` +
-      `${el('Size', e.size)}${owner ? OWNER_XML : ''}<StorageClass>STANDARD</StorageClass></Contents>`;
+      `${el('Size', e.size)}${owner}<StorageClass>STANDARD</StorageClass></Contents>`;
   }
   for (const prefix of page.commonPrefixes) xml += `<CommonPrefixes>${el('Prefix', encode(prefix))}</CommonPrefixes>`;
   return xml;
@@ -35,20 +45,28 @@ function entriesXml(page: ListObjectsResult, encode: (text: string) => string, o
 
 type Listing = Endpoint<'ListObjects'> | Endpoint<'ListObjectsV2'>;
 
-function listing(ctx: Context, e: Listing, startAfter: string | undefined): Promise<ListObjectsResult> {
+function listing(
+  ctx: Context,
+  e: Listing,
+  startAfter: string | undefined,
+  owners: boolean,
+): Promise<ListObjectsResult> {
   return ctx.meta.listObjects({
     bucket: e.bucket,
     prefix: e.prefix,
     delimiter: e.delimiter,
     startAfter: startAfter || undefined,
     maxKeys: e.maxKeys,
+    owners,
   });
 }
 
 export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
-  const page = await listing(ctx, e, e.marker);
+  // V1 always names each object's owner, as AWS does.
+  const bucketOwner = bucketOwnerOf(await requireBucket(ctx));
+  const page = await listing(ctx, e, e.marker, true);
   let xml =
     el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
@@ -56,7 +74,7 @@ export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
   // AWS sends NextMarker only with a delimiter; without one the last key is the next marker.
   if (page.isTruncated && e.delimiter !== undefined && page.nextMarker !== null)
     xml += el('NextMarker', encode(page.nextMarker));
-  xml += entriesXml(page, encode, true);
+  xml += entriesXml(page, encode, bucketOwner);
   if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
 }
@@ -65,7 +83,8 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
   const token = e.continuationToken;
-  const page = await listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter);
+  const bucketOwner = e.fetchOwner ? bucketOwnerOf(await requireBucket(ctx)) : null;
+  const page = await listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter, e.fetchOwner);
   let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix));
   if (e.startAfter !== undefined) xml += el('StartAfter', encode(e.startAfter));
   if (token !== undefined) xml += el('ContinuationToken', token);
@@ -74,7 +93,7 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
   xml += el('IsTruncated', page.isTruncated);
   if (page.isTruncated && page.nextMarker !== null)
     xml += el('NextContinuationToken', Buffer.from(page.nextMarker).toString('base64url'));
-  xml += entriesXml(page, encode, e.fetchOwner);
+  xml += entriesXml(page, encode, bucketOwner);
   if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
 }

@@ -1,4 +1,6 @@
+import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
+import { multipartEtag } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, keyOf, OWNER, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER } from '../router.js';
@@ -18,15 +20,22 @@ type UploadOperation =
 
 /** The upload named by `uploadId`, which must be one into this bucket and key. */
 export async function requireUpload(ctx: Context<UploadOperation>): Promise<UploadInfo> {
+  const upload = await findUpload(ctx);
+  if (!upload) throw noSuchUpload();
+  return upload;
+}
+
+async function findUpload(ctx: Context<UploadOperation>): Promise<UploadInfo | null> {
   const { uploadId, bucket, key } = ctx.route.endpoint;
   const upload = await ctx.meta.getUpload(uploadId);
-  if (!upload || upload.bucket !== bucket || upload.key !== key) {
-    throw new S3Error(
-      'NoSuchUpload',
-      'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
-    );
-  }
-  return upload;
+  return upload && upload.bucket === bucket && upload.key === key ? upload : null;
+}
+
+function noSuchUpload(): S3Error {
+  return new S3Error(
+    'NoSuchUpload',
+    'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+  );
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
@@ -56,28 +65,46 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
 }
 
 export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpload'>): Promise<void> {
-  const upload = await requireUpload(ctx);
+  const upload = await findUpload(ctx);
+  const completed = await completedParts(ctx);
+  const manifest = upload
+    ? await ctx.store.completeUpload(upload.uploadId, completed)
+    : await completedBefore(ctx, completed);
+  const { bucket, key } = ctx.route.endpoint;
+  sendXml(
+    ctx,
+    'CompleteMultipartUploadResult',
+    el('Location', `/${bucket}/${key}`) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${manifest.etag}"`),
+    200,
+    versionHeader(manifest),
+  );
+}
+
+/**
+ * A completion repeated once it succeeded (a client retrying an answer it lost) is answered 200
+ * again, as AWS does, when the key's object is still the one this upload made from these parts.
+ */
+async function completedBefore(
+  ctx: Context<'CompleteMultipartUpload'>,
+  parts: CompletedPart[],
+): Promise<ObjectManifest> {
+  const { uploadId, bucket, key } = ctx.route.endpoint;
+  const current = await ctx.meta.getObject(bucket, key);
+  if (current?.uploadId === uploadId && current.etag === multipartEtag(parts)) return current;
+  throw noSuchUpload();
+}
+
+async function completedParts(ctx: Context<'CompleteMultipartUpload'>): Promise<CompletedPart[]> {
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw malformed();
-  const completed: CompletedPart[] = parts.map((p) => {
+  return parts.map((p) => {
     if (typeof p !== 'object' || p === null) throw malformed();
     const etag = text(p as Record<string, unknown>, 'ETag');
     const number = Number(text(p as Record<string, unknown>, 'PartNumber'));
     if (etag === undefined || !Number.isInteger(number)) throw malformed();
     return { partNumber: number, etag: etag.trim() };
   });
-  const manifest = await ctx.store.completeUpload(upload.uploadId, completed);
-  sendXml(
-    ctx,
-    'CompleteMultipartUploadResult',
-    el('Location', `/${upload.bucket}/${upload.key}`) +
-      el('Bucket', upload.bucket) +
-      el('Key', upload.key) +
-      el('ETag', `"${manifest.etag}"`),
-    200,
-    versionHeader(manifest),
-  );
 }
 
 export async function abortMultipartUpload(ctx: Context<'AbortMultipartUpload'>): Promise<void> {

@@ -130,7 +130,7 @@ type Members =
   | ({ kind: 'CompleteMultipartUpload' } & InUpload)
   | ({ kind: 'AbortMultipartUpload' } & InUpload)
   | ({ kind: 'ListParts'; maxParts: number; partNumberMarker: number } & InUpload)
-  /** A part of the S3 API we know but do not implement: 501, never a wrong answer. */
+  /** A part of the S3 API we know but do not implement (the subresource or header naming it): 501, never a wrong answer. */
   | { kind: 'Unsupported'; bucket: string | null; key: string | null; subresource: string };
 
 /** Every operation the gateway answers. */

@@ -100,6 +100,8 @@ export interface ObjectManifest {
   inline?: InlineData;
   /** For multipart objects: plaintext size of each part, in order (partNumber GETs). */
   parts?: number[];
+  /** For multipart objects: the upload completed into it (a repeated completion is answered from it). */
+  uploadId?: string;
   /** Object lock of this version (buckets with object lock only). */
   lock?: ObjectLock;
   /** The object's ACL; none: private to the bucket's owner (objects stored before ACLs). */

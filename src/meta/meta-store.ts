@@ -190,6 +190,8 @@ export interface ListObjectsOptions {
   startAfter?: string;
   /** Default 1000. Common prefixes count toward it. */
   maxKeys?: number;
+  /** Give each entry its owner (from its ACL): reads each listed manifest, so only when asked. */
+  owners?: boolean;
 }
 
 export interface ObjectEntry {
@@ -197,6 +199,8 @@ export interface ObjectEntry {
   size: number;
   etag: string;
   lastModified: number;
+  /** With `owners`: the ACL's owner; none for an object without an ACL (its bucket's owner's). */
+  owner?: { id: string; displayName: string };
 }
 
 export interface ListObjectsResult {

@@ -111,6 +111,13 @@ export interface StoredChunks {
  * write quorum with the others recorded missing when backends are down) and the manifest is
  * committed, last: no crash leaves an object pointing at shards that were never written.
  */
+/** A multipart object's ETag: the MD5 of its parts' MD5s, then `-<part count>`, as S3's. */
+export function multipartEtag(parts: CompletedPart[]): string {
+  const md5 = crypto.createHash('md5');
+  for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
+  return `${md5.digest('hex')}-${parts.length}`;
+}
+
 export class ObjectStore {
   readonly k: number;
   readonly m: number;
@@ -499,9 +506,7 @@ export class ObjectStore {
   ): Promise<ObjectManifest> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
-    const md5 = crypto.createHash('md5');
-    for (const p of parts) md5.update(Buffer.from(p.etag.replace(/"/g, ''), 'hex'));
-    const etag = `${md5.digest('hex')}-${parts.length}`;
+    const etag = multipartEtag(parts);
     const done = await this.o.meta.completeUpload(uploadId, parts, {
       id: crypto.randomBytes(16).toString('hex'),
       etag,

@@ -237,6 +237,18 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await errorCode(meta.copyObject({ bucket: 'b', key: 'missing' }, 'b', 'x'))).toBe('NoSuchKey');
       });
 
+      it("lists each object's owner from its ACL, only when asked", async () => {
+        const owner = { id: 'owner-id', displayName: 'Owner' };
+        await meta.putObject('b', 'a', { ...manifest('m1'), acl: { owner, grants: [] } });
+        await meta.putObject('b', 'b', manifest('m2'));
+        const withOwners = (await meta.listObjects({ bucket: 'b', owners: true })).entries;
+        expect(withOwners.map((e) => [e.key, e.owner])).toEqual([
+          ['a', owner],
+          ['b', undefined],
+        ]);
+        expect((await meta.listObjects({ bucket: 'b' })).entries.map((e) => e.owner)).toEqual([undefined, undefined]);
+      });
+
       it("keeps an object's ACL and tags: a copy takes those given with its headers, an update changes them in place", async () => {
         const acl = {
           owner: { id: 'o', displayName: 'O' },
@@ -836,6 +848,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
           checksums: {},
           chunks: [p1, p3],
           parts: [5 * MiB, 10],
+          uploadId: 'u1',
         });
         expect(await meta.getObject('b', 'big')).toEqual(done.manifest);
         expect(await drainDeletes()).toEqual(names(shardsOf(p2)));

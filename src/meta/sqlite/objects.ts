@@ -13,6 +13,7 @@ import {
   type DeleteResult,
   type ListObjectsResult,
   type ObjectChange,
+  type ObjectEntry,
   type ObjectHeaders,
   type PutCondition,
   type StoredVersion,
@@ -28,6 +29,7 @@ interface ListRow {
   size: number;
   etag: string;
   lastModified: number;
+  manifestId: number;
 }
 
 export interface VersionRow {
@@ -58,6 +60,7 @@ export class Objects {
   private readonly insertManifest: Statement<[string]>;
   private readonly deleteManifest: Statement<[number], { body: string }>;
   private readonly manifestBody: Statement<[number], { body: string }>;
+  private readonly manifestOwner: Statement<[number], { id: string | null; displayName: string | null }>;
   private readonly updateManifestBody: Statement<[string, number]>;
   private readonly upsertListing: Statement<[number, Buffer, number, string, number, number]>;
   private readonly deleteListing: Statement<[number, Buffer]>;
@@ -79,6 +82,11 @@ export class Objects {
     this.insertManifest = prepare(db, 'INSERT INTO manifests (body) VALUES (?)');
     this.deleteManifest = prepare(db, 'DELETE FROM manifests WHERE id = ? RETURNING body');
     this.manifestBody = prepare(db, 'SELECT body FROM manifests WHERE id = ?');
+    this.manifestOwner = prepare(
+      db,
+      `SELECT json_extract(body, '$.acl.owner.id') AS id, json_extract(body, '$.acl.owner.displayName') AS displayName
+       FROM manifests WHERE id = ?`,
+    );
     this.updateManifestBody = prepare(db, 'UPDATE manifests SET body = ? WHERE id = ?');
     this.upsertListing = prepare(
       db,
@@ -106,7 +114,11 @@ export class Objects {
     );
     this.deleteVersion = prepare(db, 'DELETE FROM versions WHERE bucket_id = ? AND key = ? AND seq = ?');
     this.anyInBucket = prepare(db, 'SELECT 1 FROM versions WHERE bucket_id = ? LIMIT 1');
-    this.scan = bucketScan(db, 'SELECT key, size, etag, last_modified AS lastModified FROM objects', 'key');
+    this.scan = bucketScan(
+      db,
+      'SELECT key, size, etag, last_modified AS lastModified, manifest_id AS manifestId FROM objects',
+      'key',
+    );
   }
 
   /** Throws unless `condition` holds for what the key holds now (inside the put's transaction). */
@@ -270,16 +282,17 @@ export class Objects {
     return this.anyInBucket.get(bucketId) === undefined;
   }
 
-  list(bucketId: number, options: Omit<WalkOptions, 'max'>, maxKeys: number): ListObjectsResult {
+  list(bucketId: number, options: Omit<WalkOptions, 'max'>, maxKeys: number, owners = false): ListObjectsResult {
     if (maxKeys <= 0) return { entries: [], commonPrefixes: [], isTruncated: false, nextMarker: null };
     const page = walk(this.scan(bucketId), { ...options, max: maxKeys });
     return {
-      entries: page.rows.map(({ key, size, etag, lastModified }) => ({
-        key: key.toString(),
-        size,
-        etag,
-        lastModified,
-      })),
+      entries: page.rows.map(({ key, size, etag, lastModified, manifestId }) => {
+        const entry: ObjectEntry = { key: key.toString(), size, etag, lastModified };
+        // Only the page's own manifests are read, and only when asked: listing stays index-only.
+        const owner = owners ? this.manifestOwner.get(manifestId) : undefined;
+        if (owner?.id != null) entry.owner = { id: owner.id, displayName: owner.displayName ?? '' };
+        return entry;
+      }),
       commonPrefixes: page.prefixes.map((prefix) => prefix.toString()),
       isTruncated: page.truncated,
       nextMarker: page.truncated && page.last ? page.last.key.toString() : null,

@@ -254,6 +254,7 @@ export class SqliteMetaStore implements MetaStore {
     delimiter,
     startAfter,
     maxKeys = 1000,
+    owners,
   }: ListObjectsOptions): Promise<ListObjectsResult> {
     return this.read(() =>
       this.objects.list(
@@ -264,6 +265,7 @@ export class SqliteMetaStore implements MetaStore {
           after: startAfter ? Buffer.from(startAfter) : null,
         },
         maxKeys,
+        owners,
       ),
     );
   }
