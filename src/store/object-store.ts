@@ -104,13 +104,6 @@ export interface StoredChunks {
   chunks: ChunkRef[];
 }
 
-/**
- * The object store: objects in, objects out, over erasure-coded, encrypted shards on zdb
- * backends. Memory per request is bounded by chunk size x depth, never by object size. A PUT
- * is acknowledged only once every shard its manifest names is stored (all k+m, or at least the
- * write quorum with the others recorded missing when backends are down) and the manifest is
- * committed, last: no crash leaves an object pointing at shards that were never written.
- */
 /** A multipart object's ETag: the MD5 of its parts' MD5s, then `-<part count>`, as S3's. */
 export function multipartEtag(parts: CompletedPart[]): string {
   const md5 = crypto.createHash('md5');
@@ -118,6 +111,13 @@ export function multipartEtag(parts: CompletedPart[]): string {
   return `${md5.digest('hex')}-${parts.length}`;
 }
 
+/**
+ * The object store: objects in, objects out, over erasure-coded, encrypted shards on zdb
+ * backends. Memory per request is bounded by chunk size x depth, never by object size. A PUT
+ * is acknowledged only once every shard its manifest names is stored (all k+m, or at least the
+ * write quorum with the others recorded missing when backends are down) and the manifest is
+ * committed, last: no crash leaves an object pointing at shards that were never written.
+ */
 export class ObjectStore {
   readonly k: number;
   readonly m: number;

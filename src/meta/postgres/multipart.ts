@@ -201,6 +201,7 @@ export class Multipart {
       checksums: fields.checksums ?? {},
       chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
       parts: chosen.map((row) => row.size),
+      uploadId,
     };
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.

@@ -13,6 +13,7 @@ import {
   type DeleteResult,
   type ListObjectsResult,
   type ObjectChange,
+  type ObjectEntry,
   type ObjectHeaders,
   type PutCondition,
   type StoredVersion,
@@ -24,11 +25,14 @@ import type { ChunkRefs } from './chunk-refs.js';
 import type { PendingWrites } from './pending-writes.js';
 import { walkTable, type TableScan } from './scan.js';
 
+type Owner = NonNullable<ObjectEntry['owner']>;
+
 interface ListRow {
   key: Buffer;
   size: number;
   etag: string;
   lastModified: number;
+  manifestId: number;
 }
 
 export interface VersionRow {
@@ -59,7 +63,7 @@ const NEWEST = `${WITH_BODY} ORDER BY v.seq DESC LIMIT 1`;
 const NAMED = `${WITH_BODY} AND v.version_id = $3`;
 
 const LISTING: TableScan = {
-  select: 'SELECT key, size, etag, last_modified AS "lastModified" FROM objects',
+  select: 'SELECT key, size, etag, last_modified AS "lastModified", manifest_id AS "manifestId" FROM objects',
   order: 'key',
   manyPerKey: false,
 };
@@ -356,20 +360,43 @@ export class Objects {
     bucketId: number,
     options: Omit<WalkOptions, 'max'>,
     maxKeys: number,
+    owners = false,
   ): Promise<ListObjectsResult> {
     if (maxKeys <= 0) return { entries: [], commonPrefixes: [], isTruncated: false, nextMarker: null };
     const page = await walkTable<ListRow>(sql, LISTING, bucketId, { ...options, max: maxKeys });
+    // Only the page's own manifests are read, in one query, and only when asked.
+    const ownerOf = owners
+      ? await this.owners(
+          sql,
+          page.rows.map((r) => r.manifestId),
+        )
+      : new Map<number, Owner>();
     return {
-      entries: page.rows.map(({ key, size, etag, lastModified }) => ({
-        key: key.toString(),
-        size,
-        etag,
-        lastModified,
-      })),
+      entries: page.rows.map(({ key, size, etag, lastModified, manifestId }) => {
+        const entry: ObjectEntry = { key: key.toString(), size, etag, lastModified };
+        const owner = ownerOf.get(Number(manifestId));
+        if (owner) entry.owner = owner;
+        return entry;
+      }),
       commonPrefixes: page.prefixes.map((prefix) => prefix.toString()),
       isTruncated: page.truncated,
       nextMarker: page.truncated && page.last ? page.last.key.toString() : null,
     };
+  }
+
+  /** The ACL owner of each manifest that has one. */
+  private async owners(sql: Sql, manifestIds: number[]): Promise<Map<number, Owner>> {
+    if (manifestIds.length === 0) return new Map();
+    const rows = await sql.rows<{ id: number; ownerId: string | null; displayName: string | null }>(
+      `SELECT id, body::json->'acl'->'owner'->>'id' AS "ownerId", body::json->'acl'->'owner'->>'displayName' AS "displayName"
+       FROM manifests WHERE id = ANY($1::bigint[])`,
+      [manifestIds],
+    );
+    return new Map(
+      rows
+        .filter((r) => r.ownerId !== null)
+        .map((r) => [Number(r.id), { id: r.ownerId!, displayName: r.displayName ?? '' }]),
+    );
   }
 
   /** The row of version `versionId` of the key (listing markers). */

@@ -239,6 +239,7 @@ export class PostgresMetaStore implements MetaStore {
     delimiter,
     startAfter,
     maxKeys = 1000,
+    owners,
   }: ListObjectsOptions): Promise<ListObjectsResult> {
     // A page is one query: no snapshot to share, no transaction to open.
     return this.statement(async (sql) =>
@@ -251,6 +252,7 @@ export class PostgresMetaStore implements MetaStore {
           after: startAfter ? Buffer.from(startAfter) : null,
         },
         maxKeys,
+        owners,
       ),
     );
   }

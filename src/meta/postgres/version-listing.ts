@@ -41,10 +41,14 @@ export class VersionListing {
     if (max <= 0) return result;
     // Where the page ends: a version, or a common prefix (versionId null).
     let end: { key: Buffer; versionId: string | null } | null = null;
-    // The rest of the key-marker's history first, unless a common prefix covers that key.
+    // The rest of the key-marker's history first, unless a common prefix covers that key. A
+    // marker version removed since the last page (a clean-up deleting what it lists) leaves no
+    // place in that history: all of what is left of it comes then, rather than none.
     const marker =
       keyMarker && versionIdMarker !== null
-        ? await this.objects.versionOf(sql, bucketId, keyMarker, versionIdMarker)
+        ? ((await this.objects.versionOf(sql, bucketId, keyMarker, versionIdMarker)) ?? {
+            seq: Number.MAX_SAFE_INTEGER,
+          })
         : null;
     if (
       keyMarker &&
