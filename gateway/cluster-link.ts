@@ -26,9 +26,13 @@ export async function startClusterLink(
   opened: OpenStore,
   logger: Logger,
   gatewayId: string,
+  metadataUrl?: string,
 ): Promise<{ port: number; reservationFailures(): ReservationFailure[]; close(): Promise<void> }> {
   const server = await createRegistryServer({
+    // The registry's tables live beside the metadata: in PostgreSQL when the gateways share one
+    // (any gateway serves the same farms and nodes), else in the data directory's sqlite file.
     dbPath: layout(dir).meta,
+    ...(metadataUrl ? { metadataUrl } : {}),
     identityFile: path.join(dir, 'registry.key'),
     adminToken: loadOrCreateTokenFile(path.join(dir, 'registry-admin.token')),
     downAfterMs: config.downAfterSeconds * 1000,
