@@ -10,6 +10,7 @@ import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
+import { SSE_HEADERS } from './encryption.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -114,6 +115,6 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     'CopyObjectResult',
     el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
     200,
-    { ...read, ...versionHeader(copied) },
+    { ...read, ...versionHeader(copied), ...SSE_HEADERS },
   );
 }
