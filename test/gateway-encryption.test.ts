@@ -129,6 +129,25 @@ describe('gateway: bucket default encryption and SSE-S3 headers', () => {
     expect(done.ServerSideEncryption).toBe('AES256');
   });
 
+  it('copies an object onto itself when the copy names its encryption, as AWS does', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'in-place', Body: 'encrypt me in place' }));
+    const bare = await failure(
+      s3.send(new CopyObjectCommand({ Bucket: 'enc', Key: 'in-place', CopySource: 'enc/in-place' })),
+    );
+    expect(bare).toBe('InvalidRequest');
+    const copied = await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'enc',
+        Key: 'in-place',
+        CopySource: 'enc/in-place',
+        ServerSideEncryption: 'AES256',
+      }),
+    );
+    expect(copied.ServerSideEncryption).toBe('AES256');
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'enc', Key: 'in-place' }));
+    expect(await got.Body!.transformToString()).toBe('encrypt me in place');
+  });
+
   it('refuses aws:kms on a write (501), an unknown algorithm (400), and the header on a read (400)', async () => {
     const kms = await failure(
       s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' })),
