@@ -43,6 +43,9 @@ export const NEEDED: Record<Operation, Right> = {
   GetBucketLifecycle: 'read',
   PutBucketLifecycle: 'owner',
   DeleteBucketLifecycle: 'owner',
+  GetBucketEncryption: 'read',
+  PutBucketEncryption: 'owner',
+  DeleteBucketEncryption: 'owner',
   GetObjectTagging: 'read',
   PutObjectTagging: 'write',
   DeleteObjectTagging: 'write',
@@ -58,6 +61,7 @@ export const NEEDED: Record<Operation, Right> = {
   PostObject: 'none', // the form's signed policy names the key, whose write right the operation checks
   CopyObject: 'write', // and read on the source, checked by the copy
   DeleteObject: 'write',
+  GetObjectAttributes: 'read',
   DeleteObjects: 'none', // s3:DeleteObject on each key, checked by the operation
   CreateMultipartUpload: 'write',
   UploadPart: 'write',

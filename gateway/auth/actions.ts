@@ -42,6 +42,9 @@ export const ACTION: Record<Operation, string | null> = {
   GetBucketLifecycle: 's3:GetLifecycleConfiguration',
   PutBucketLifecycle: 's3:PutLifecycleConfiguration',
   DeleteBucketLifecycle: 's3:PutLifecycleConfiguration',
+  GetBucketEncryption: 's3:GetEncryptionConfiguration',
+  PutBucketEncryption: 's3:PutEncryptionConfiguration',
+  DeleteBucketEncryption: 's3:PutEncryptionConfiguration',
   GetObjectTagging: 's3:GetObjectTagging',
   PutObjectTagging: 's3:PutObjectTagging',
   DeleteObjectTagging: 's3:DeleteObjectTagging',
@@ -57,6 +60,7 @@ export const ACTION: Record<Operation, string | null> = {
   PostObject: null,
   CopyObject: 's3:PutObject', // and s3:GetObject on the source, checked by the copy
   DeleteObject: 's3:DeleteObject',
+  GetObjectAttributes: 's3:GetObjectAttributes',
   DeleteObjects: null, // s3:DeleteObject on each key, checked by the operation (a policy may name some keys only)
   CreateMultipartUpload: 's3:PutObject',
   UploadPart: 's3:PutObject',
@@ -75,6 +79,7 @@ const VERSION_ACTION: Readonly<Record<string, string>> = {
   's3:DeleteObjectTagging': 's3:DeleteObjectVersionTagging',
   's3:GetObjectAcl': 's3:GetObjectVersionAcl',
   's3:PutObjectAcl': 's3:PutObjectVersionAcl',
+  's3:GetObjectAttributes': 's3:GetObjectVersionAttributes',
 };
 
 /** `action` as AWS authorises it on the version `versionId` names (none: the action itself). */

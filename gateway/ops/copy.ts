@@ -10,6 +10,7 @@ import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
+import { SSE_HEADERS } from './encryption.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -87,8 +88,10 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE')
       throw new S3Error('InvalidArgument', 'Unknown metadata directive.');
-    // Copying a named version onto its own key is how S3 restores an old version.
-    if (directive === 'COPY' && source.bucket === bucket && source.key === key && source.versionId === undefined) {
+    // Copying a named version onto its own key is how S3 restores an old version; naming the
+    // encryption is how AWS users encrypt an object in place (`aws s3 cp s3://b/k s3://b/k --sse`).
+    const inPlace = source.bucket === bucket && source.key === key && source.versionId === undefined;
+    if (directive === 'COPY' && inPlace && header(ctx, 'x-amz-server-side-encryption') === undefined) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -114,6 +117,6 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     'CopyObjectResult',
     el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
     200,
-    { ...read, ...versionHeader(copied) },
+    { ...read, ...versionHeader(copied), ...SSE_HEADERS },
   );
 }

@@ -11,8 +11,15 @@ import {
   listBuckets,
   putBucketVersioning,
 } from './buckets.js';
+import { getObjectAttributes } from './attributes.js';
 import { copyObject } from './copy.js';
 import { deleteBucketCors, getBucketCors, preflightCors, putBucketCors, setCorsHeaders } from './cors.js';
+import {
+  checkEncryptionHeaders,
+  deleteBucketEncryption,
+  getBucketEncryption,
+  putBucketEncryption,
+} from './encryption.js';
 import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { listObjectVersions } from './list-versions.js';
@@ -93,6 +100,9 @@ const OPERATIONS: Handlers = {
   GetBucketLifecycle: getBucketLifecycle,
   PutBucketLifecycle: putBucketLifecycle,
   DeleteBucketLifecycle: deleteBucketLifecycle,
+  GetBucketEncryption: getBucketEncryption,
+  PutBucketEncryption: putBucketEncryption,
+  DeleteBucketEncryption: deleteBucketEncryption,
   GetObjectTagging: getObjectTagging,
   PutObjectTagging: putObjectTagging,
   DeleteObjectTagging: deleteObjectTagging,
@@ -108,6 +118,7 @@ const OPERATIONS: Handlers = {
   GetObject: getObject,
   HeadObject: headObject,
   DeleteObject: deleteObject,
+  GetObjectAttributes: getObjectAttributes,
   CreateMultipartUpload: createMultipartUpload,
   UploadPart: uploadPart,
   UploadPartCopy: uploadPartCopy,
@@ -128,6 +139,7 @@ const OPERATIONS: Handlers = {
  */
 export async function runOperation(ctx: Context): Promise<void> {
   if (ctx.route.endpoint.kind !== 'PreflightCors') await setCorsHeaders(ctx);
+  checkEncryptionHeaders(ctx);
   await run(ctx, ctx.route.endpoint.kind);
 }
 

@@ -11,6 +11,7 @@ import { requestTags } from './tagging.js';
 import { objectHeaders, versionHeader } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
+import { SSE_HEADERS } from './encryption.js';
 
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
@@ -76,7 +77,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     'CompleteMultipartUploadResult',
     el('Location', `/${bucket}/${key}`) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${manifest.etag}"`),
     200,
-    versionHeader(manifest),
+    { ...versionHeader(manifest), ...SSE_HEADERS },
   );
 }
 

@@ -15,6 +15,7 @@ import { checkConditions } from './conditions.js';
 import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
 import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
 import { expirationHeaders } from './lifecycle.js';
+import { SSE_HEADERS } from './encryption.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -37,6 +38,7 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const versioned = target?.settings.versioning !== undefined;
   sendEmpty(ctx, 200, {
     etag: `"${result.etag}"`,
+    ...SSE_HEADERS,
     ...checksumHeaders(checksums),
     ...versionHeader(result.manifest, versioned ? NULL_VERSION : undefined),
     ...expirationHeaders(target, key, result.manifest),

@@ -22,6 +22,10 @@ export interface CopySource {
   versionId?: string;
 }
 
+/** What GetObjectAttributes may be asked for (`x-amz-object-attributes`), AWS's names. */
+export const OBJECT_ATTRIBUTES = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'] as const;
+export type ObjectAttribute = (typeof OBJECT_ATTRIBUTES)[number];
+
 /** The list parameters S3 encodes with `encoding-type=url` (the only encoding S3 knows). */
 export type EncodingType = 'url';
 
@@ -67,6 +71,9 @@ type Members =
   | ({ kind: 'GetBucketLifecycle' } & InBucket)
   | ({ kind: 'PutBucketLifecycle' } & InBucket)
   | ({ kind: 'DeleteBucketLifecycle' } & InBucket)
+  | ({ kind: 'GetBucketEncryption' } & InBucket)
+  | ({ kind: 'PutBucketEncryption' } & InBucket)
+  | ({ kind: 'DeleteBucketEncryption' } & InBucket)
   /** OPTIONS, on a bucket or an object path alike. */
   | ({ kind: 'PreflightCors'; key: string | null } & InBucket)
   | ({
@@ -114,6 +121,14 @@ type Members =
   | ({ kind: 'GetObject' } & ObjectRead)
   | ({ kind: 'HeadObject' } & ObjectRead)
   | ({ kind: 'DeleteObject' } & InObject & Versioned)
+  /** `?attributes`: what `x-amz-object-attributes` names; parts paged by `x-amz-max-parts` / `-part-number-marker`. */
+  | ({
+      kind: 'GetObjectAttributes';
+      attributes: ObjectAttribute[];
+      maxParts: number;
+      partNumberMarker: number;
+    } & InObject &
+      Versioned)
   | ({ kind: 'GetObjectAcl' } & InObject)
   | ({ kind: 'PutObjectAcl' } & InObject)
   | ({ kind: 'GetObjectTagging' } & InObject)

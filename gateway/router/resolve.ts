@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { S3Error } from '../errors.js';
-import type { Endpoint } from './endpoints.js';
+import { OBJECT_ATTRIBUTES, type Endpoint } from './endpoints.js';
 import { byteRange, copySource, copySourceRange, headerValue } from './headers.js';
 import {
   count,
@@ -21,8 +21,6 @@ import {
 const NOT_IMPLEMENTED = [
   'analytics',
   'accelerate',
-  'attributes',
-  'encryption',
   'intelligent-tiering',
   'inventory',
   'logging',
@@ -43,7 +41,10 @@ const NOT_IMPLEMENTED = [
 const SSE_C_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
 
 /** Subresources S3 has on buckets only. */
-const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'lifecycle'];
+const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'lifecycle', 'encryption'];
+
+/** Subresources S3 has on objects only: on a bucket path, one S3 does not have either. */
+const OBJECT_ONLY = ['attributes'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
@@ -58,7 +59,8 @@ export function resolveEndpoint(
 ): Endpoint {
   // A subresource of buckets only (policy) on an object path is one S3 does not have either.
   const subresource =
-    NOT_IMPLEMENTED.find((name) => q.has(name)) ?? (key !== null ? BUCKET_ONLY.find((name) => q.has(name)) : undefined);
+    NOT_IMPLEMENTED.find((name) => q.has(name)) ??
+    (key !== null ? BUCKET_ONLY : OBJECT_ONLY).find((name) => q.has(name));
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
   const sseC = Object.keys(headers).find((name) => SSE_C_HEADER.test(name));
   if (sseC !== undefined) return { kind: 'Unsupported', bucket, key, subresource: sseC };
@@ -85,6 +87,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('lifecycle')) return { kind: 'GetBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'GetPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'GetBucketOwnershipControls', bucket };
+      if (q.has('encryption')) return { kind: 'GetBucketEncryption', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
@@ -99,6 +102,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('lifecycle')) return { kind: 'PutBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'PutPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'PutBucketOwnershipControls', bucket };
+      if (q.has('encryption')) return { kind: 'PutBucketEncryption', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
@@ -106,6 +110,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('lifecycle')) return { kind: 'DeleteBucketLifecycle', bucket };
       if (q.has('publicAccessBlock')) return { kind: 'DeletePublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'DeleteBucketOwnershipControls', bucket };
+      if (q.has('encryption')) return { kind: 'DeleteBucketEncryption', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).
@@ -117,6 +122,10 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
 function objectEndpoint(method: string, bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
   const versionId = versionIdOf(q.get('versionId'));
   const uploadId = q.get('uploadId');
+  if (q.has('attributes')) {
+    if (method !== 'GET') throw notAllowed();
+    return objectAttributes(bucket, key, versionId, headers);
+  }
   switch (method) {
     case 'GET':
       if (q.has('retention')) return { kind: 'GetObjectRetention', bucket, key, versionId };
@@ -185,6 +194,42 @@ function objectRead(
     partNumber: partNumber(q, false),
     range: byteRange(headerValue(headers, 'range')),
     overrides: responseOverrides(q),
+  };
+}
+
+/** GetObjectAttributes: its parameters are headers (AWS's), the attributes named once each. */
+function objectAttributes(
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  headers: IncomingHttpHeaders,
+): Endpoint<'GetObjectAttributes'> {
+  const names = (headerValue(headers, 'x-amz-object-attributes') ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+  if (names.length === 0) {
+    throw new S3Error(
+      'InvalidRequest',
+      'The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty',
+    );
+  }
+  const attributes = names.map((name) => {
+    const known = OBJECT_ATTRIBUTES.find((attribute) => attribute === name);
+    if (known === undefined)
+      throw invalidArgument('Invalid attribute name specified.', 'x-amz-object-attributes', name);
+    return known;
+  });
+  const maxParts = headerValue(headers, 'x-amz-max-parts');
+  const marker = headerValue(headers, 'x-amz-part-number-marker');
+  return {
+    kind: 'GetObjectAttributes',
+    bucket,
+    key,
+    versionId,
+    attributes: [...new Set(attributes)],
+    maxParts: maxParts === undefined ? MAX_PAGE : Math.min(count(maxParts, 'x-amz-max-parts', 'max-parts'), MAX_PAGE),
+    partNumberMarker: marker === undefined ? 0 : count(marker, 'x-amz-part-number-marker', 'part-number-marker'),
   };
 }
 

@@ -48,6 +48,11 @@ export interface BucketSettings {
   objectLock?: { defaultRetention?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days?: number; years?: number } };
   /** The lifecycle rules as put (validated by src/lifecycle/), in their order. */
   lifecycle?: LifecycleRule[];
+  /**
+   * Default encryption as put (PutBucketEncryption). Always SSE-S3 (AES256): the store encrypts
+   * every object; none means AWS's default rule, with BucketKeyEnabled false.
+   */
+  encryption?: { bucketKeyEnabled: boolean };
   /** The lifecycle worker's progress on this bucket (resumed after a restart). */
   lifecycleProgress?: LifecycleProgress;
 }

@@ -380,6 +380,29 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
     'DELETE /?lifecycle HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
     { kind: 'DeleteBucketLifecycle', bucket: 'examplebucket' },
   ],
+  [
+    'PUT /?encryption HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'PutBucketEncryption', bucket: 'examplebucket' },
+  ],
+  [
+    'GET /?encryption HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'GetBucketEncryption', bucket: 'examplebucket' },
+  ],
+  [
+    'DELETE /?encryption HTTP/1.1\nHost: examplebucket.s3.us-west-2.amazonaws.com',
+    { kind: 'DeleteBucketEncryption', bucket: 'examplebucket' },
+  ],
+  [
+    'GET /example-object?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-object-attributes: ETag,ObjectParts, ETag\nx-amz-max-parts: 2\nx-amz-part-number-marker: 1',
+    {
+      kind: 'GetObjectAttributes',
+      bucket: 'bucket',
+      key: 'example-object',
+      attributes: ['ETag', 'ObjectParts'],
+      maxParts: 2,
+      partNumberMarker: 1,
+    },
+  ],
 ];
 
 /** The examples of the parts of the API not implemented yet: each is 501 NotImplemented, never a wrong answer. */
@@ -387,11 +410,8 @@ const NOT_YET: Array<[string, string, string | null]> = [
   ['GET /key?lifecycle HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'lifecycle', 'key'],
   ['GET /key?policy HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'policy', 'key'],
   ['GET /key?publicAccessBlock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'publicAccessBlock', 'key'],
-  [
-    'GET /example-object?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com\nx-amz-object-attributes: ETag',
-    'attributes',
-    'example-object',
-  ],
+  ['GET /?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'attributes', null],
+  ['GET /key?encryption HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'encryption', 'key'],
   ['GET /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'website', null],
 ];
 

@@ -1,0 +1,128 @@
+import { header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { S3Error } from '../errors.js';
+import { invalidArgument } from '../router/query.js';
+import { child, el, malformed, text } from '../xml.js';
+
+/**
+ * Server-side encryption as S3 clients see it. The store encrypts every object (AES-256-GCM,
+ * per-object keys wrapped by the master key), which is what AWS calls SSE-S3 (`AES256`): every
+ * bucket's default, every object's answer. Get/Put/DeleteBucketEncryption keep the bucket's rule
+ * in its settings (so in its encrypted metadata copies, restored by `meta rebuild`). There is no
+ * KMS here: `aws:kms` and `aws:kms:dsse` are refused with 501 NotImplemented (a valid request for
+ * a feature we lack, not the client's mistake). Customer keys (SSE-C) are refused the same way.
+ */
+
+/** AWS's name of the one algorithm there is here. */
+const SSE_S3 = 'AES256';
+const KMS = ['aws:kms', 'aws:kms:dsse'];
+
+/** What AWS answers on a write, GET and HEAD of an SSE-S3 object: every object here. */
+export const SSE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption': SSE_S3 };
+
+/** The SSE-C headers (of the object, and of a copy's source). */
+const CUSTOMER_KEY_HEADERS = [
+  'x-amz-server-side-encryption-customer-algorithm',
+  'x-amz-server-side-encryption-customer-key',
+  'x-amz-server-side-encryption-customer-key-md5',
+  'x-amz-copy-source-server-side-encryption-customer-algorithm',
+  'x-amz-copy-source-server-side-encryption-customer-key',
+  'x-amz-copy-source-server-side-encryption-customer-key-md5',
+];
+
+/** The operations whose request may name the object's encryption (`x-amz-server-side-encryption`). */
+const WRITES = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
+
+export async function getBucketEncryption(ctx: Context<'GetBucketEncryption'>): Promise<void> {
+  const rule = (await requireBucket(ctx)).settings.encryption;
+  // A bucket never put one has AWS's default since 2023: SSE-S3, no bucket key.
+  const byDefault = `<ApplyServerSideEncryptionByDefault>${el('SSEAlgorithm', SSE_S3)}</ApplyServerSideEncryptionByDefault>`;
+  sendXml(
+    ctx,
+    'ServerSideEncryptionConfiguration',
+    `<Rule>${byDefault}${el('BucketKeyEnabled', rule?.bucketKeyEnabled ?? false)}</Rule>`,
+  );
+}
+
+export async function putBucketEncryption(ctx: Context<'PutBucketEncryption'>): Promise<void> {
+  const bucket = await requireBucket(ctx);
+  const rules = child(await xmlBody(ctx, ['Rule']), 'ServerSideEncryptionConfiguration')['Rule'];
+  // AWS takes exactly one rule.
+  if (!Array.isArray(rules) || rules.length !== 1) throw malformed();
+  const rule: unknown = rules[0];
+  if (typeof rule !== 'object' || rule === null) throw malformed();
+  const byDefault = child(rule, 'ApplyServerSideEncryptionByDefault');
+  checkAlgorithm(text(byDefault, 'SSEAlgorithm'), malformed);
+  if (text(byDefault, 'KMSMasterKeyID') !== undefined) {
+    throw new S3Error(
+      'InvalidArgument',
+      'a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse',
+    );
+  }
+  const bucketKey =
+    text(rule as Record<string, unknown>, 'BucketKeyEnabled')
+      ?.trim()
+      .toLowerCase() ?? 'false';
+  if (bucketKey !== 'true' && bucketKey !== 'false') throw malformed();
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({
+    ...settings,
+    encryption: { bucketKeyEnabled: bucketKey === 'true' },
+  }));
+  sendEmpty(ctx);
+}
+
+/** Back to AWS's default rule (the objects stay encrypted: they always are). */
+export async function deleteBucketEncryption(ctx: Context<'DeleteBucketEncryption'>): Promise<void> {
+  const bucket = await requireBucket(ctx);
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, encryption: undefined }));
+  sendEmpty(ctx, 204);
+}
+
+/**
+ * The request's encryption headers, checked before any operation runs: SSE-C is 501 wherever it
+ * is sent (accepting it would let a client believe its key protects data that it does not);
+ * `x-amz-server-side-encryption` on a write must be AES256 (KMS: 501), and elsewhere is 400 as
+ * from AWS.
+ */
+export function checkEncryptionHeaders(ctx: Context): void {
+  if (CUSTOMER_KEY_HEADERS.some((name) => header(ctx, name) !== undefined)) {
+    throw new S3Error(
+      'NotImplemented',
+      'Server-side encryption with customer-provided keys (SSE-C) is not implemented; every object is encrypted with AES256 (SSE-S3).',
+    );
+  }
+  const requested = header(ctx, 'x-amz-server-side-encryption');
+  const kmsKey = header(ctx, 'x-amz-server-side-encryption-aws-kms-key-id');
+  if (requested === undefined && kmsKey === undefined) return;
+  if (!WRITES.has(ctx.route.endpoint.kind)) {
+    throw invalidArgument(
+      'x-amz-server-side-encryption header is not supported for this operation.',
+      'x-amz-server-side-encryption',
+      requested ?? '',
+    );
+  }
+  checkAlgorithm(requested, () =>
+    invalidArgument(
+      'The encryption method specified is not supported',
+      'x-amz-server-side-encryption',
+      requested ?? '',
+    ),
+  );
+  if (kmsKey !== undefined) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms',
+    );
+  }
+}
+
+/** AES256 passes; KMS is 501 (none here); anything else (or nothing) is `invalid()`. */
+function checkAlgorithm(algorithm: string | undefined, invalid: () => S3Error): void {
+  if (algorithm === SSE_S3) return;
+  if (algorithm !== undefined && KMS.includes(algorithm)) {
+    throw new S3Error(
+      'NotImplemented',
+      `Server-side encryption with ${algorithm} is not implemented: this server has no KMS; every object is encrypted with AES256 (SSE-S3).`,
+    );
+  }
+  throw invalid();
+}
