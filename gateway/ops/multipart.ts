@@ -6,7 +6,7 @@ import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
-import { objectHeaders, versionHeader } from './object-headers.js';
+import { createdVersionHeaders, objectHeaders } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -76,7 +76,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
       el('Key', upload.key) +
       el('ETag', `"${manifest.etag}"`),
     200,
-    versionHeader(manifest),
+    createdVersionHeaders(await ctx.meta.getBucket(upload.bucket), upload.key, manifest),
   );
 }
 
