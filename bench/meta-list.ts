@@ -4,13 +4,16 @@
  * bucket of N keys, without and with a delimiter.
  *
  *   node dist/bench/meta-list.js [--keys 1000000] [--batch 10000] [--cache-mib 64] [--passes 3]
- *                                [--dir DIR] [--json FILE]
+ *                                [--versions 1] [--dir DIR] [--json FILE]
  *
  * The key set is half plain keys (`obj-<hex>`) and half keys in directories of ten
  * (`dir-<hex>/part-<n>`), inserted in random order. With delimiter '/' a listing returns the
  * plain keys and one common prefix per directory, so it both reads rows and seeks past
  * prefixes. Each object has a one-chunk manifest (6 shards), like a small real object.
  * Listing figures are the median of the passes.
+ *
+ * `--versions N` gives every key N versions in a versioned bucket (issue 13): a listing must
+ * still return each key once, its newest version, at the speed of a bucket of one version per key.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteMetaStore } from '../src/meta/index.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
+import type { VersionRecord } from '../src/meta/meta-store.js';
 
 const PAGE = 1000;
 const SINGLE_PUTS = 2000;
@@ -69,6 +73,23 @@ function manifest(i: number): ObjectManifest {
       },
     ],
   };
+}
+
+/**
+ * The `versions` versions of key number `i` of `n`, oldest first (each restored as the key's
+ * newest), each with its own chunks. One version: the unversioned object of before versioning.
+ */
+function versionsOf(key: string, i: number, n: number, versions: number): VersionRecord[] {
+  if (versions === 1) return [{ key, manifest: manifest(i) }];
+  return Array.from({ length: versions }, (_, v) => {
+    const m = manifest(v * n + i);
+    return { key, manifest: { ...m, versionId: Buffer.from(m.id, 'hex').toString('base64url') } };
+  });
+}
+
+/** Checks that a listing of a bucket with several versions per key returned each key once. */
+function checkOneEntryPerKey(entries: number, n: number): void {
+  if (entries !== n) throw new Error(`listing returned ${entries} entries for ${n} keys: not only the newest versions`);
 }
 
 /** The key set, shuffled with a fixed seed (objects arrive in no particular order). */
@@ -143,6 +164,7 @@ async function main(): Promise<void> {
       batch: { type: 'string', default: '10000' },
       'cache-mib': { type: 'string', default: '64' },
       passes: { type: 'string', default: '3' },
+      versions: { type: 'string', default: '1' },
       dir: { type: 'string' },
       json: { type: 'string' },
     },
@@ -151,6 +173,8 @@ async function main(): Promise<void> {
   const batch = Number(values.batch);
   const cacheMiB = Number(values['cache-mib']);
   const passes = Number(values.passes);
+  const versions = Number(values.versions);
+  if (!Number.isInteger(versions) || versions < 1) throw new Error('--versions: a whole number >= 1');
   const dir = values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-meta-'));
   const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB });
   const rows: Row[] = [];
@@ -159,15 +183,16 @@ async function main(): Promise<void> {
   };
   try {
     await meta.createBucket('bench');
+    if (versions > 1) await meta.updateBucketSettings('bench', (settings) => ({ ...settings, versioning: 'Enabled' }));
     const names = keys(n);
     let start = process.hrtime.bigint();
     for (let i = 0; i < n; i += batch) {
       await meta.putObjects(
         'bench',
-        names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })),
+        names.slice(i, i + batch).flatMap((key, j) => versionsOf(key, i + j, n, versions)),
       );
     }
-    row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
+    row(`bulk insert (${fmt(batch)} keys per transaction)`, 'inserts', n * versions, seconds(start));
 
     await meta.createBucket('single');
     start = process.hrtime.bigint();
@@ -175,6 +200,7 @@ async function main(): Promise<void> {
     row('putObject, one durable commit each', 'commits', SINGLE_PUTS, seconds(start));
 
     const flat = await listAll(meta, undefined, passes);
+    checkOneEntryPerKey(flat.entries, n);
     row(`list, no delimiter, pages of ${PAGE}`, 'keys', flat.entries, flat.seconds);
     const rolled = await listAll(meta, '/', passes);
     row(`list, delimiter '/', pages of ${PAGE}`, 'entries', rolled.entries, rolled.seconds);
@@ -184,11 +210,14 @@ async function main(): Promise<void> {
     if (!values.dir) rmSync(dir, { recursive: true, force: true });
   }
   printTable(
-    `metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys, node ${process.version}`,
+    `metadata store (sqlite WAL, synchronous=FULL, ${cacheMiB} MiB cache), ${fmt(n)} keys x ${versions} version(s), node ${process.version}`,
     rows,
   );
   if (values.json)
-    writeFileSync(values.json, JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2));
+    writeFileSync(
+      values.json,
+      JSON.stringify({ keys: n, versions, batch, cacheMiB, pageSize: PAGE, passes, rows }, null, 2),
+    );
 }
 
 await main();
