@@ -3,13 +3,14 @@
  * with versioning Enabled against one never versioned, on one `qstor start` (durable zdb, 4+2).
  * Target: versioned >= 0.9x unversioned.
  *
- *   npm run build && node dist/bench/versioning.js [--seconds 15] [--rounds 3] [--concurrency 32]
- *                                                  [--keys 1000] [--json FILE]
+ *   npm run build && node dist/bench/versioning.js [--seconds 15] [--rounds 3] [--warmup 5]
+ *                                                  [--concurrency 32] [--keys 1000] [--json FILE]
  *
  * Each PUT overwrites one of `--keys` keys, so the versioned bucket grows a history (every PUT a
  * new version) while the other replaces its objects (and frees the old ones): the two things a
  * backup target does. The buckets alternate within a round and the one going first alternates
- * between rounds, so a machine whose load drifts biases neither; figures are medians of the rounds.
+ * between rounds, so a machine whose load drifts biases neither; figures are medians of the rounds,
+ * after `--warmup` unmeasured seconds on each bucket (a fresh gateway's first seconds are slower).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,7 @@ type Kind = keyof typeof BUCKETS;
 
 interface Options {
   seconds: number;
+  warmup: number;
   rounds: number;
   concurrency: number;
   keys: number;
@@ -77,9 +79,9 @@ async function stopQstor(proc: ChildProcess): Promise<void> {
 }
 
 /** PUT ops/s into `bucket` for `seconds`: `concurrency` lanes, each PUT overwriting one of `keys` keys. */
-async function putRate(s3: S3Client, bucket: string, o: Options, bodies: Buffer[]): Promise<number> {
+async function putRate(s3: S3Client, bucket: string, o: Options, seconds: number, bodies: Buffer[]): Promise<number> {
   const start = performance.now();
-  const deadline = start + o.seconds * 1000;
+  const deadline = start + seconds * 1000;
   let done = 0;
   const run = async (lane: number): Promise<void> => {
     for (let i = lane; performance.now() < deadline; i += o.concurrency) {
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       seconds: { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '32' },
       keys: { type: 'string', default: '1000' },
@@ -103,6 +106,7 @@ async function main(): Promise<void> {
   });
   const o: Options = {
     seconds: Number(values.seconds),
+    warmup: Number(values.warmup),
     rounds: Number(values.rounds),
     concurrency: Number(values.concurrency),
     keys: Number(values.keys),
@@ -128,10 +132,11 @@ async function main(): Promise<void> {
       new PutBucketVersioningCommand({ Bucket: BUCKETS.versioned, VersioningConfiguration: { Status: 'Enabled' } }),
     );
     const bodies = Array.from({ length: o.concurrency }, () => randomBytes(4096));
+    for (const bucket of Object.values(BUCKETS)) await putRate(s3, bucket, o, o.warmup, bodies);
     for (let round = 0; round < o.rounds; round++) {
       const order: Kind[] = round % 2 === 0 ? ['unversioned', 'versioned'] : ['versioned', 'unversioned'];
       for (const kind of order) {
-        const rate = await putRate(s3, BUCKETS[kind], o, bodies);
+        const rate = await putRate(s3, BUCKETS[kind], o, o.seconds, bodies);
         samples[kind].push(rate);
         console.log(`  round ${round + 1}, ${kind}: ${fmt(rate)} PUT/s (load ${os.loadavg()[0]!.toFixed(1)})`);
       }
