@@ -4,7 +4,8 @@
  * entry) over a bucket of N keys, without and with a delimiter; then PostgreSQL / sqlite.
  *
  *   node dist/bench/meta-list.js [--keys 1000000] [--batch 10000] [--cache-mib 64] [--passes 3]
- *                                [--engines sqlite,postgres] [--postgres URL] [--dir DIR] [--json FILE]
+ *                                [--engines sqlite,postgres] [--postgres URL] [--versions 1] [--dir DIR]
+ *                                [--json FILE]
  *
  * PostgreSQL needs an empty database: --postgres URL, or QSTOR_METADATA_URL. Both engines are
  * loaded through `putObjects` (the rebuild path: one transaction per batch; multi-row
@@ -15,6 +16,9 @@
  * plain keys and one common prefix per directory, so it both reads rows and seeks past
  * prefixes. Each object has a one-chunk manifest (6 shards), like a small real object.
  * Listing figures are the median of the passes.
+ *
+ * `--versions N` gives every key N versions in a versioned bucket (issue 13): a listing must
+ * still return each key once, its newest version, at the speed of a bucket of one version per key.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { SqliteMetaStore, type MetaStore } from '../src/meta/index.js';
 import { PostgresMetaStore } from '../src/meta/postgres/postgres-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
+import type { VersionRecord } from '../src/meta/meta-store.js';
 
 const PAGE = 1000;
 const SINGLE_PUTS = 2000;
@@ -77,6 +82,23 @@ function manifest(i: number): ObjectManifest {
       },
     ],
   };
+}
+
+/**
+ * The `versions` versions of key number `i` of `n`, oldest first (each restored as the key's
+ * newest), each with its own chunks. One version: the unversioned object of before versioning.
+ */
+function versionsOf(key: string, i: number, n: number, versions: number): VersionRecord[] {
+  if (versions === 1) return [{ key, manifest: manifest(i) }];
+  return Array.from({ length: versions }, (_, v) => {
+    const m = manifest(v * n + i);
+    return { key, manifest: { ...m, versionId: Buffer.from(m.id, 'hex').toString('base64url') } };
+  });
+}
+
+/** Checks that a listing of a bucket with several versions per key returned each key once. */
+function checkOneEntryPerKey(entries: number, n: number): void {
+  if (entries !== n) throw new Error(`listing returned ${entries} entries for ${n} keys: not only the newest versions`);
 }
 
 /** The key set, shuffled with a fixed seed (objects arrive in no particular order). */
@@ -145,21 +167,29 @@ function printTable(title: string, rows: Row[]): void {
 }
 
 /** Loads, commits and lists on one engine; its rows. */
-async function measure(engine: Engine, meta: MetaStore, n: number, batch: number, passes: number): Promise<Row[]> {
+async function measure(
+  engine: Engine,
+  meta: MetaStore,
+  n: number,
+  batch: number,
+  passes: number,
+  versions: number,
+): Promise<Row[]> {
   const rows: Row[] = [];
   const row = (operation: string, unit: string, count: number, secs: number): void => {
     rows.push({ engine, operation, unit, count, seconds: secs, perSecond: count / secs });
   };
   await meta.createBucket('bench');
+  if (versions > 1) await meta.updateBucketSettings('bench', (settings) => ({ ...settings, versioning: 'Enabled' }));
   const names = keys(n);
   let start = process.hrtime.bigint();
   for (let i = 0; i < n; i += batch) {
     await meta.putObjects(
       'bench',
-      names.slice(i, i + batch).map((key, j) => ({ key, manifest: manifest(i + j) })),
+      names.slice(i, i + batch).flatMap((key, j) => versionsOf(key, i + j, n, versions)),
     );
   }
-  row(`bulk insert (${fmt(batch)} per transaction)`, 'inserts', n, seconds(start));
+  row(`bulk insert (${fmt(batch)} keys per transaction)`, 'inserts', n * versions, seconds(start));
 
   await meta.createBucket('single');
   start = process.hrtime.bigint();
@@ -170,6 +200,7 @@ async function measure(engine: Engine, meta: MetaStore, n: number, batch: number
   row('putObject, one durable commit each', 'commits', SINGLE_PUTS, seconds(start));
 
   const flat = await listAll(meta, undefined, passes);
+  checkOneEntryPerKey(flat.entries, n);
   row(`list, no delimiter, pages of ${PAGE}`, 'keys', flat.entries, flat.seconds);
   const rolled = await listAll(meta, '/', passes);
   row(`list, delimiter '/', pages of ${PAGE}`, 'entries', rolled.entries, rolled.seconds);
@@ -186,6 +217,7 @@ async function main(): Promise<void> {
       passes: { type: 'string', default: '3' },
       engines: { type: 'string', default: 'sqlite,postgres' },
       postgres: { type: 'string' },
+      versions: { type: 'string', default: '1' },
       dir: { type: 'string' },
       json: { type: 'string' },
     },
@@ -194,6 +226,8 @@ async function main(): Promise<void> {
   const batch = Number(values.batch);
   const cacheMiB = Number(values['cache-mib']);
   const passes = Number(values.passes);
+  const versions = Number(values.versions);
+  if (!Number.isInteger(versions) || versions < 1) throw new Error('--versions: a whole number >= 1');
   const engines = values.engines.split(',') as Engine[];
   const url = values.postgres ?? process.env['QSTOR_METADATA_URL'];
   if (engines.includes('postgres') && !url) throw new Error('postgres: give --postgres URL or QSTOR_METADATA_URL');
@@ -203,7 +237,7 @@ async function main(): Promise<void> {
       const dir = values.dir ?? mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-meta-'));
       const meta = new SqliteMetaStore(path.join(dir, 'meta.db'), { cacheMiB });
       try {
-        rows.push(...(await measure(engine, meta, n, batch, passes)));
+        rows.push(...(await measure(engine, meta, n, batch, passes, versions)));
       } finally {
         await meta.close();
         if (!values.dir) rmSync(dir, { recursive: true, force: true });
@@ -211,7 +245,7 @@ async function main(): Promise<void> {
     } else if (engine === 'postgres') {
       const meta = await PostgresMetaStore.open(url!);
       try {
-        rows.push(...(await measure(engine, meta, n, batch, passes)));
+        rows.push(...(await measure(engine, meta, n, batch, passes, versions)));
       } finally {
         await meta.close();
       }
@@ -229,7 +263,7 @@ async function main(): Promise<void> {
         : [];
     });
   printTable(
-    `metadata store, ${fmt(n)} keys, node ${process.version} (sqlite WAL, ${cacheMiB} MiB cache; PostgreSQL over a local socket)`,
+    `metadata store, ${fmt(n)} keys x ${versions} version(s), node ${process.version} (sqlite WAL, ${cacheMiB} MiB cache; PostgreSQL over a local socket)`,
     rows,
   );
   for (const r of ratios)
@@ -237,7 +271,7 @@ async function main(): Promise<void> {
   if (values.json)
     writeFileSync(
       values.json,
-      JSON.stringify({ keys: n, batch, cacheMiB, pageSize: PAGE, passes, engines, rows, ratios }, null, 2),
+      JSON.stringify({ keys: n, versions, batch, cacheMiB, pageSize: PAGE, passes, engines, rows, ratios }, null, 2),
     );
 }
 

@@ -21,6 +21,8 @@ export interface AccessCheck {
   right: Right;
   bucket: string;
   key: string | null;
+  /** The version the request names: its ACL and tags are the ones that count, not the newest's. */
+  versionId?: string;
 }
 
 /** Authorises a routed request as its operation (CopyObject's source is checked by the copy). */
@@ -42,7 +44,7 @@ export async function authorizeRoute(
   if (route.bucket === null) throw accessDenied();
   // A versionId (object requests only) makes s3:GetObject s3:GetObjectVersion, and so on.
   const named = route.key === null ? undefined : route.query.get('versionId');
-  const check = { action: versionAction(action, named), right, bucket: route.bucket, key: route.key };
+  const check = { action: versionAction(action, named), right, bucket: route.bucket, key: route.key, versionId: named };
   await authorizeAccess(meta, identity, req, route.query, check, now);
 }
 
@@ -72,7 +74,10 @@ export async function authorizeAccess(
   const allowedElsewhere =
     principal.kind === 'root' || (principal.kind === 'key' && grantAllows(principal.grants, check.right));
   if (check.key !== null && (settings.policy !== undefined || (!allowedElsewhere && readsObjectAcl(check.action)))) {
-    const manifest = await meta.getObject(check.bucket, check.key!);
+    const manifest =
+      check.versionId === undefined
+        ? await meta.getObject(check.bucket, check.key!)
+        : ((await meta.getVersion(check.bucket, check.key!, check.versionId))?.manifest ?? null);
     missing = manifest === null;
     objectAcl = manifest ? (manifest.acl ?? defaultAcl(settings)) : null;
     for (const [tag, value] of Object.entries(manifest?.tags ?? {}))

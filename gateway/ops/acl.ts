@@ -61,36 +61,37 @@ export async function putBucketAcl(ctx: Context<'PutBucketAcl'>): Promise<void> 
 
 export async function getObjectAcl(ctx: Context<'GetObjectAcl'>): Promise<void> {
   const bucket = await requireBucket(ctx);
-  const manifest = await ctx.store.head(bucket.name, keyOf(ctx));
+  const manifest = await ctx.store.head(bucket.name, keyOf(ctx), ctx.route.endpoint.versionId);
   sendAcl(ctx, manifest.acl ?? cannedAcl('private', bucketOwnerOf(bucket)));
 }
 
 export async function putObjectAcl(ctx: Context<'PutObjectAcl'>): Promise<void> {
   const bucket = await requireBucket(ctx);
   const bucketOwner = bucketOwnerOf(bucket);
-  const current = await ctx.store.head(bucket.name, keyOf(ctx));
+  const current = await ctx.store.head(bucket.name, keyOf(ctx), ctx.route.endpoint.versionId);
   const acl = settable(
     bucket.settings,
     await aclToPut(ctx, current.acl?.owner ?? bucketOwner, bucketOwner),
     bucketOwner,
   );
-  await updateManifest(ctx, bucket.name, current, (m) => ({ ...m, acl }));
+  await updateManifest(ctx, current, (m) => ({ ...m, acl }));
   sendEmpty(ctx);
 }
 
 /**
- * Changes the object's manifest (its ACL or tags) in place, not as a new version: only if the
- * object is still the one read, else again on the one now there.
+ * Changes the manifest (its ACL or tags) of the version the request names (the newest: none) in
+ * place, not as a new version: only if that version is still the one read, else again on the one
+ * now there. Returns the manifest stored.
  */
 export async function updateManifest(
-  ctx: Context,
-  bucket: string,
+  ctx: Context<'PutObjectAcl' | 'PutObjectTagging' | 'DeleteObjectTagging'>,
   first: ObjectManifest,
   change: (m: ObjectManifest) => ObjectManifest,
-): Promise<void> {
-  const key = ctx.route.key!;
-  for (let current = first; ; current = await ctx.store.head(bucket, key)) {
-    if (await ctx.store.updateObject(bucket, key, current.id, change(current))) return;
+): Promise<ObjectManifest> {
+  const { bucket, key, versionId } = ctx.route.endpoint;
+  for (let current = first; ; current = await ctx.store.head(bucket, key, versionId)) {
+    const updated = change(current);
+    if (await ctx.store.updateObject(bucket, key, current.id, updated)) return updated;
   }
 }
 

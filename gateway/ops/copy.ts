@@ -9,7 +9,7 @@ import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
-import { objectHeaders, versionHeader } from './object-headers.js';
+import { createdVersionHeaders, objectHeaders, versionHeader } from './object-headers.js';
 import { SSE_HEADERS } from './encryption.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
@@ -23,7 +23,13 @@ type CheckedSource = CopySource & { manifest: ObjectManifest };
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
   const action = versionAction('s3:GetObject', source.versionId);
-  const access = { action, right: 'read', bucket: source.bucket, key: source.key } as const;
+  const access = {
+    action,
+    right: 'read',
+    bucket: source.bucket,
+    key: source.key,
+    versionId: source.versionId,
+  } as const;
   await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, access, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {
     if (e instanceof DeleteMarkerError && e.code === 'MethodNotAllowed') {
@@ -79,7 +85,8 @@ export function copyTooLarge(): S3Error {
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
-  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucket));
+  const target = await ctx.meta.getBucket(bucket);
+  const lock = lockFromHeaders(ctx, target);
   const acl = await newObjectAcl(ctx, bucket, key);
   let read: Record<string, string> = {};
   const copied = await withCopySource(ctx, (checked) => {
@@ -117,6 +124,6 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     'CopyObjectResult',
     el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
     200,
-    { ...read, ...versionHeader(copied), ...SSE_HEADERS },
+    { ...read, ...createdVersionHeaders(target, key, copied), ...SSE_HEADERS },
   );
 }

@@ -8,7 +8,7 @@ import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
-import { objectHeaders, versionHeader } from './object-headers.js';
+import { createdVersionHeaders, objectHeaders } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { SSE_HEADERS } from './encryption.js';
@@ -77,7 +77,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     'CompleteMultipartUploadResult',
     el('Location', `/${bucket}/${key}`) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${manifest.etag}"`),
     200,
-    { ...versionHeader(manifest), ...SSE_HEADERS },
+    { ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest), ...SSE_HEADERS },
   );
 }
 

@@ -1,15 +1,33 @@
-import type { ObjectHeaders } from '../../src/meta/meta-store.js';
+import { NULL_VERSION, type Bucket, type ObjectHeaders } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkHeader } from '../header-value.js';
 import { SSE_HEADERS } from './encryption.js';
+import { expirationHeaders } from './lifecycle.js';
 
 /** `x-amz-version-id` of a version that has an id: one a versioned bucket gave it, or the null version named. */
 export function versionHeader(manifest: ObjectManifest, named?: string): Record<string, string> {
   return manifest.versionId !== undefined || named !== undefined
     ? { 'x-amz-version-id': manifest.versionId ?? 'null' }
     : {};
+}
+
+/**
+ * The headers answering a write that created a version (PUT, CopyObject, CompleteMultipartUpload):
+ * its `x-amz-version-id` (`null` in a bucket with versioning Suspended, as AWS says) and the
+ * `x-amz-expiration` of the lifecycle rule that will expire it.
+ */
+export function createdVersionHeaders(
+  bucket: Bucket | null,
+  key: string,
+  manifest: ObjectManifest,
+): Record<string, string> {
+  const versioned = bucket?.settings.versioning !== undefined;
+  return {
+    ...versionHeader(manifest, versioned ? NULL_VERSION : undefined),
+    ...expirationHeaders(bucket, key, manifest),
+  };
 }
 
 /** Standard headers S3 stores with an object and returns on GET/HEAD. */

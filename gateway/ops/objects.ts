@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkPutCondition, NULL_VERSION, type PutCondition } from '../../src/meta/meta-store.js';
+import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -12,7 +12,13 @@ import { versionAction } from '../auth/actions.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
 import { checkConditions } from './conditions.js';
-import { bareEtag, objectHeaders, objectResponseHeaders, versionHeader } from './object-headers.js';
+import {
+  bareEtag,
+  createdVersionHeaders,
+  objectHeaders,
+  objectResponseHeaders,
+  versionHeader,
+} from './object-headers.js';
 import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
 import { expirationHeaders } from './lifecycle.js';
 import { SSE_HEADERS } from './encryption.js';
@@ -34,14 +40,11 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   if (length > MAX_PUT_SIZE)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
   const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
-  // A bucket with versioning Suspended writes the null version, and says so (as AWS does).
-  const versioned = target?.settings.versioning !== undefined;
   sendEmpty(ctx, 200, {
     etag: `"${result.etag}"`,
     ...SSE_HEADERS,
     ...checksumHeaders(checksums),
-    ...versionHeader(result.manifest, versioned ? NULL_VERSION : undefined),
-    ...expirationHeaders(target, key, result.manifest),
+    ...createdVersionHeaders(target, key, result.manifest),
   });
 }
 

@@ -2,6 +2,7 @@ import { header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context
 import { S3Error } from '../errors.js';
 import { child, el, malformed } from '../xml.js';
 import { updateManifest } from './acl.js';
+import { versionHeader } from './object-headers.js';
 
 /**
  * Object and bucket tags: Get/Put/DeleteObjectTagging, Get/Put/DeleteBucketTagging, and the
@@ -57,22 +58,24 @@ export function copyTags(ctx: Context, source: Tags | undefined): Tags | undefin
 }
 
 export async function getObjectTagging(ctx: Context<'GetObjectTagging'>): Promise<void> {
-  sendTags(ctx, (await ctx.store.head(ctx.route.endpoint.bucket, keyOf(ctx))).tags ?? {});
+  const { bucket, versionId } = ctx.route.endpoint;
+  const manifest = await ctx.store.head(bucket, keyOf(ctx), versionId);
+  sendTags(ctx, manifest.tags ?? {}, versionHeader(manifest, versionId));
 }
 
 export async function putObjectTagging(ctx: Context<'PutObjectTagging'>): Promise<void> {
-  const bucket = ctx.route.endpoint.bucket;
-  const current = await ctx.store.head(bucket, keyOf(ctx));
+  const { bucket, versionId } = ctx.route.endpoint;
+  const current = await ctx.store.head(bucket, keyOf(ctx), versionId);
   const tags = await tagsOfBody(ctx, MAX_OBJECT_TAGS);
-  await updateManifest(ctx, bucket, current, (m) => ({ ...m, tags }));
-  sendEmpty(ctx);
+  const updated = await updateManifest(ctx, current, (m) => ({ ...m, tags }));
+  sendEmpty(ctx, 200, versionHeader(updated, versionId));
 }
 
 export async function deleteObjectTagging(ctx: Context<'DeleteObjectTagging'>): Promise<void> {
-  const bucket = ctx.route.endpoint.bucket;
-  const current = await ctx.store.head(bucket, keyOf(ctx));
-  await updateManifest(ctx, bucket, current, ({ tags: _, ...m }) => m);
-  sendEmpty(ctx, 204);
+  const { bucket, versionId } = ctx.route.endpoint;
+  const current = await ctx.store.head(bucket, keyOf(ctx), versionId);
+  const updated = await updateManifest(ctx, current, ({ tags: _, ...m }) => m);
+  sendEmpty(ctx, 204, versionHeader(updated, versionId));
 }
 
 export async function getBucketTagging(ctx: Context<'GetBucketTagging'>): Promise<void> {
@@ -110,9 +113,9 @@ async function tagsOfBody(ctx: Context, max: number): Promise<Tags> {
   );
 }
 
-function sendTags(ctx: Context, tags: Tags): void {
+function sendTags(ctx: Context, tags: Tags, headers: Record<string, string> = {}): void {
   const items = Object.entries(tags)
     .map(([k, v]) => `<Tag>${el('Key', k)}${el('Value', v)}</Tag>`)
     .join('');
-  sendXml(ctx, 'Tagging', `<TagSet>${items}</TagSet>`);
+  sendXml(ctx, 'Tagging', `<TagSet>${items}</TagSet>`, 200, headers);
 }

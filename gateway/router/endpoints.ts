@@ -129,11 +129,11 @@ type Members =
       partNumberMarker: number;
     } & InObject &
       Versioned)
-  | ({ kind: 'GetObjectAcl' } & InObject)
-  | ({ kind: 'PutObjectAcl' } & InObject)
-  | ({ kind: 'GetObjectTagging' } & InObject)
-  | ({ kind: 'PutObjectTagging' } & InObject)
-  | ({ kind: 'DeleteObjectTagging' } & InObject)
+  | ({ kind: 'GetObjectAcl' } & InObject & Versioned)
+  | ({ kind: 'PutObjectAcl' } & InObject & Versioned)
+  | ({ kind: 'GetObjectTagging' } & InObject & Versioned)
+  | ({ kind: 'PutObjectTagging' } & InObject & Versioned)
+  | ({ kind: 'DeleteObjectTagging' } & InObject & Versioned)
   | ({ kind: 'CreateMultipartUpload' } & InObject)
   | ({ kind: 'UploadPart'; partNumber: number } & InUpload)
   | ({

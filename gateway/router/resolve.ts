@@ -131,21 +131,23 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
       if (q.has('retention')) return { kind: 'GetObjectRetention', bucket, key, versionId };
       if (q.has('legal-hold')) return { kind: 'GetObjectLegalHold', bucket, key, versionId };
       if (uploadId !== undefined) return listParts(bucket, key, uploadId, q);
-      if (q.has('acl')) return { kind: 'GetObjectAcl', bucket, key };
-      if (q.has('tagging')) return { kind: 'GetObjectTagging', bucket, key };
+      if (q.has('acl')) return { kind: 'GetObjectAcl', bucket, key, versionId };
+      if (q.has('tagging')) return { kind: 'GetObjectTagging', bucket, key, versionId };
       return { kind: 'GetObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'HEAD':
       return { kind: 'HeadObject', ...objectRead(bucket, key, q, headers), versionId };
     case 'PUT':
       if (q.has('retention')) return { kind: 'PutObjectRetention', bucket, key, versionId };
       if (q.has('legal-hold')) return { kind: 'PutObjectLegalHold', bucket, key, versionId };
+      if (q.has('acl')) return { kind: 'PutObjectAcl', bucket, key, versionId };
+      if (q.has('tagging')) return { kind: 'PutObjectTagging', bucket, key, versionId };
       return putEndpoint(bucket, key, q, headers);
     case 'POST':
       if (q.has('uploads')) return { kind: 'CreateMultipartUpload', bucket, key };
       if (uploadId !== undefined) return { kind: 'CompleteMultipartUpload', bucket, key, uploadId };
       break;
     case 'DELETE':
-      if (q.has('tagging')) return { kind: 'DeleteObjectTagging', bucket, key };
+      if (q.has('tagging')) return { kind: 'DeleteObjectTagging', bucket, key, versionId };
       return uploadId !== undefined
         ? { kind: 'AbortMultipartUpload', bucket, key, uploadId }
         : { kind: 'DeleteObject', bucket, key, versionId };
@@ -155,8 +157,6 @@ function objectEndpoint(method: string, bucket: string, key: string, q: Query, h
 
 /** PUT on a key: an object or a part, its bytes in the body or copied from `x-amz-copy-source`. */
 function putEndpoint(bucket: string, key: string, q: Query, headers: IncomingHttpHeaders): Endpoint {
-  if (q.has('acl')) return { kind: 'PutObjectAcl', bucket, key };
-  if (q.has('tagging')) return { kind: 'PutObjectTagging', bucket, key };
   const copy = headerValue(headers, 'x-amz-copy-source');
   const copied = copy === undefined ? undefined : copySource(copy);
   const sourceVersionId = versionIdOf(copied?.versionId);
