@@ -8,7 +8,13 @@
  * connections; it counts zdb's SET reply (the key as a bulk string) like +OK. SET keys are new,
  * GET keys (key:000000000000 ...) are filled beforehand, so every SET writes and every GET hits. Durable SET runs both servers with --sync. RSS per key is the VmRSS growth over 1M SETs
  * of 32-byte keys and 8-byte values. Each figure is the median of the iterations, each on a server
- * started with fresh directories; MB/s counts value bytes, 10^6 per MB.
+ * started with fresh directories; MB/s counts value bytes, 10^6 per MB. CPU-s/GiB is the server's
+ * utime+stime (/proc, every thread) over one redis-benchmark run per GiB of values it moved: the
+ * figure that survives a loaded shared machine, unlike ops/s. Ours runs with the malloc settings
+ * `qstor start` gives it (src/util/data-path-env.ts).
+ *
+ *   --large-only   only the 1 MiB and 4 MiB loads (the size of shards)
+ *   --ours PATH    another build's bin/zdb.js as ours (before/after runs: alternate, medians of 3)
  */
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,14 +24,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { dataPathEnv } from '../src/util/data-path-env.js';
 import { ZdbClient } from '../src/zdb-client/index.js';
+import { processCpuSeconds } from './common.js';
 
 const HOST = '127.0.0.1';
 const CONNECTIONS = 50;
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
 const SET_KEYSPACE = 2_000_000_000; // redis-benchmark's -r is a C int
-const OURS = fileURLToPath(new URL('../../bin/zdb.js', import.meta.url));
+const THIS_BUILD = fileURLToPath(new URL('../../bin/zdb.js', import.meta.url));
 
 interface Plan {
   iterations: number;
@@ -35,6 +44,9 @@ interface Plan {
   largeSet: number;
   largeGet: number;
   largeKeys: number;
+  hugeSet: number; // 4 MiB SETs per run
+  hugeGet: number;
+  hugeKeys: number;
   durableSet: number;
   rssKeys: number;
 }
@@ -44,9 +56,12 @@ const FULL: Plan = {
   smallSet: 50_000,
   smallGet: 100_000,
   smallKeys: 20_000,
-  largeSet: 1_600,
-  largeGet: 2_000,
+  largeSet: 512,
+  largeGet: 1_024,
   largeKeys: 200,
+  hugeSet: 128,
+  hugeGet: 256,
+  hugeKeys: 50,
   durableSet: 5_000,
   rssKeys: 1_000_000,
 };
@@ -58,13 +73,21 @@ const QUICK: Plan = {
   largeSet: 50,
   largeGet: 50,
   largeKeys: 10,
+  hugeSet: 20,
+  hugeGet: 20,
+  hugeKeys: 5,
   durableSet: 200,
   rssKeys: 20_000,
 };
 
 type Target = ['>=' | '<=', number] | null;
-/** Runs workloads on one fresh server; their figures by name: ops/s, or bytes per key for RSS. */
-type Measure = (server: Server) => Promise<Record<string, number>>;
+/** A workload's figure (ops/s, or bytes per key for RSS) and the server's CPU-s per GiB moved. */
+interface Figure {
+  value: number;
+  cpuPerGiB: number | null;
+}
+/** Runs workloads on one fresh server; their figures by name. */
+type Measure = (server: Server) => Promise<Record<string, Figure>>;
 
 interface Workload {
   name: string;
@@ -78,6 +101,7 @@ interface Side {
   samples: number[];
   median: number;
   mbPerSec: number | null;
+  cpuPerGiB: number | null;
 }
 
 interface Row extends Workload {
@@ -142,7 +166,9 @@ async function startServer(bin: string, flags: string[]): Promise<Server> {
     ...flags,
   ];
   const stdio: StdioOptions = ['ignore', 'ignore', 'pipe'];
-  const child = bin.endsWith('.js') ? spawn(process.execPath, [bin, ...args], { stdio }) : spawn(bin, args, { stdio });
+  const child = bin.endsWith('.js')
+    ? spawn(process.execPath, [bin, ...args], { stdio, env: dataPathEnv() })
+    : spawn(bin, args, { stdio });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4096)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -213,6 +239,13 @@ function fill(port: number, count: number, key: (i: number) => string, value: Bu
   });
 }
 
+/** Runs one load and takes the server's CPU-seconds over it, per GiB of the `bytes` it moved. */
+function withCpu(pid: number, bytes: number, load: () => number): Figure {
+  const before = processCpuSeconds(pid);
+  const value = load();
+  return { value, cpuPerGiB: (processCpuSeconds(pid) - before) / (bytes / GiB) };
+}
+
 let setRuns = 0;
 
 /**
@@ -220,13 +253,15 @@ let setRuns = 0;
  * can draw the same random keys, and a SET of an unchanged value writes nothing. redis-benchmark
  * does not look at replies, so check that the server stored them.
  */
-async function setRun(port: number, pipeline: number, requests: number, bytes: number): Promise<number> {
+async function setRun(server: Server, pipeline: number, requests: number, bytes: number): Promise<Figure> {
+  const { pid, port } = server;
   const before = await withClient(port, (c) => c.dbsize());
   const load = ['-r', String(SET_KEYSPACE), '-x', 'SET', `run${++setRuns}:__rand_int__`];
-  const opsPerSec = redisBenchmark(port, pipeline, requests, load, Buffer.alloc(bytes, 'x'));
+  const value = Buffer.alloc(bytes, 'x');
+  const figure = withCpu(pid, requests * bytes, () => redisBenchmark(port, pipeline, requests, load, value));
   const stored = (await withClient(port, (c) => c.dbsize())) - before;
   if (stored < requests * 0.99) throw new Error(`only ${stored} of ${requests} SETs stored on port ${port}`);
-  return opsPerSec;
+  return figure;
 }
 
 async function vmRss(pid: number): Promise<number> {
@@ -238,25 +273,29 @@ async function vmRss(pid: number): Promise<number> {
 /** SET at pipeline 1 and 16, then fill `keys` keys and GET them at pipeline 1 and 16. */
 function throughput(bytes: number, setRequests: number, getRequests: number, keys: number): Measure {
   const label = bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / KiB} KiB`;
-  return async ({ port }) => {
-    const out: Record<string, number> = {};
-    for (const p of [1, 16]) out[`SET ${label} P${p}`] = await setRun(port, p, setRequests, bytes);
-    await fill(port, keys, (i) => `key:${String(i).padStart(12, '0')}`, Buffer.alloc(bytes, 'x'));
+  return async (server) => {
+    const out: Record<string, Figure> = {};
+    for (const p of [1, 16]) out[`SET ${label} P${p}`] = await setRun(server, p, setRequests, bytes);
+    await fill(server.port, keys, (i) => `key:${String(i).padStart(12, '0')}`, Buffer.alloc(bytes, 'x'));
+    const get = ['-d', String(bytes), '-r', String(keys), '-t', 'get'];
     for (const p of [1, 16])
-      out[`GET ${label} P${p}`] = redisBenchmark(port, p, getRequests, [
-        '-d',
-        String(bytes),
-        '-r',
-        String(keys),
-        '-t',
-        'get',
-      ]);
+      out[`GET ${label} P${p}`] = withCpu(server.pid, getRequests * bytes, () =>
+        redisBenchmark(server.port, p, getRequests, get),
+      );
     return out;
   };
 }
 
+interface Group {
+  flags: string[];
+  measure: Measure;
+  info: Workload[];
+  /** Values of 1 MiB and more (what --large-only keeps). */
+  large?: boolean;
+}
+
 /** Groups of workloads; each group gets a fresh server (started with `flags`) per iteration. */
-function workloads(plan: Plan): Array<{ flags: string[]; measure: Measure; info: Workload[] }> {
+function workloads(plan: Plan): Group[] {
   const rate = (name: string, bytes: number, target: Target): Workload => ({ name, bytes, unit: 'ops/s', target });
   const rssName = `RSS per key, ${plan.rssKeys.toLocaleString('en-US')} 32-byte keys`;
   return [
@@ -274,10 +313,18 @@ function workloads(plan: Plan): Array<{ flags: string[]; measure: Measure; info:
       flags: [],
       measure: throughput(MiB, plan.largeSet, plan.largeGet, plan.largeKeys),
       info: ['SET', 'GET'].flatMap((op) => [1, 16].map((p) => rate(`${op} 1 MiB P${p}`, MiB, ['>=', 0.9]))),
+      large: true,
+    },
+    {
+      // Shards as a store writes them: durable.
+      flags: ['--sync'],
+      measure: throughput(4 * MiB, plan.hugeSet, plan.hugeGet, plan.hugeKeys),
+      info: ['SET', 'GET'].flatMap((op) => [1, 16].map((p) => rate(`${op} 4 MiB P${p}`, 4 * MiB, ['>=', 0.9]))),
+      large: true,
     },
     {
       flags: ['--sync'],
-      measure: async (s) => ({ 'SET 4 KiB P1 --sync': await setRun(s.port, 1, plan.durableSet, 4 * KiB) }),
+      measure: async (s) => ({ 'SET 4 KiB P1 --sync': await setRun(s, 1, plan.durableSet, 4 * KiB) }),
       info: [rate('SET 4 KiB P1 --sync', 4 * KiB, null)],
     },
     {
@@ -286,23 +333,30 @@ function workloads(plan: Plan): Array<{ flags: string[]; measure: Measure; info:
         const before = await vmRss(s.pid);
         await fill(s.port, plan.rssKeys, (i) => `rss:${String(i).padStart(28, '0')}`, Buffer.from('12345678'));
         await new Promise((r) => setTimeout(r, 1_000));
-        return { [rssName]: ((await vmRss(s.pid)) - before) / plan.rssKeys };
+        return { [rssName]: { value: ((await vmRss(s.pid)) - before) / plan.rssKeys, cpuPerGiB: null } };
       },
       info: [{ name: rssName, bytes: 0, unit: 'bytes/key', target: ['<=', 1.5] }],
     },
   ];
 }
 
-function side(samples: number[], bytes: number): Side {
+function side(figures: Figure[], bytes: number): Side {
+  const samples = figures.map((f) => f.value);
   const m = median(samples);
-  return { samples, median: m, mbPerSec: bytes ? (m * bytes) / 1e6 : null };
+  const cpu = figures.flatMap((f) => (f.cpuPerGiB === null ? [] : [f.cpuPerGiB]));
+  return {
+    samples,
+    median: m,
+    mbPerSec: bytes ? (m * bytes) / 1e6 : null,
+    cpuPerGiB: cpu.length ? median(cpu) : null,
+  };
 }
 
-async function measureAll(plan: Plan, reference: string | undefined): Promise<Row[]> {
-  const bins = reference ? { ours: OURS, reference } : { ours: OURS };
+async function measureAll(plan: Plan, groups: Group[], ours: string, reference: string | undefined): Promise<Row[]> {
+  const bins = reference ? { ours, reference } : { ours };
   const rows: Row[] = [];
-  for (const { flags, measure, info } of workloads(plan)) {
-    const samples: Record<string, Record<string, number[]>> = { ours: {}, reference: {} };
+  for (const { flags, measure, info } of groups) {
+    const samples: Record<string, Record<string, Figure[]>> = { ours: {}, reference: {} };
     for (let it = 0; it < plan.iterations; it++) {
       const order = Object.entries(bins);
       if (it % 2) order.reverse();
@@ -322,7 +376,10 @@ async function measureAll(plan: Plan, reference: string | undefined): Promise<Ro
       const pass =
         ratio === null || !w.target ? null : w.target[0] === '>=' ? ratio >= w.target[1] : ratio <= w.target[1];
       rows.push({ ...w, ours, reference: ref, ratio, pass });
-      console.error(`  ${w.name}: ours ${fmt(ours.median)}${ref ? `, reference ${fmt(ref.median)}` : ''}`);
+      const cpu = (s: Side): string => (s.cpuPerGiB === null ? '' : ` (${fmt(s.cpuPerGiB, 2)} CPU-s/GiB)`);
+      console.error(
+        `  ${w.name}: ours ${fmt(ours.median)}${cpu(ours)}${ref ? `, reference ${fmt(ref.median)}${cpu(ref)}` : ''}`,
+      );
     }
   }
   return rows;
@@ -339,20 +396,25 @@ function printTable(rows: Row[]): void {
     'workload',
     'ours ops/s',
     'ours MB/s',
+    'ours CPU-s/GiB',
     'reference ops/s',
     'reference MB/s',
+    'reference CPU-s/GiB',
     'ratio',
     'target',
     'pass/fail',
   ];
+  const cpuCell = (s: Side): string => (s.cpuPerGiB === null ? '-' : fmt(s.cpuPerGiB, 2));
   const value = (s: Side | null, unit: Row['unit']): string =>
     s === null ? 'n/a' : unit === 'ops/s' ? fmt(s.median) : `${fmt(s.median, 1)} B/key`;
   const lines = rows.map((r) => [
     r.name,
     value(r.ours, r.unit),
     r.unit === 'ops/s' ? fmt(r.ours.mbPerSec, 1) : '-',
+    cpuCell(r.ours),
     value(r.reference, r.unit),
     r.unit === 'ops/s' && r.reference ? fmt(r.reference.mbPerSec, 1) : r.reference ? '-' : 'n/a',
+    r.reference ? cpuCell(r.reference) : 'n/a',
     fmt(r.ratio, 2),
     r.target ? `${r.target[0]} ${r.target[1]}x` : '-',
     r.pass === null ? (r.ratio === null ? 'n/a' : '-') : r.pass ? 'pass' : 'FAIL',
@@ -364,7 +426,13 @@ function printTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { json: { type: 'string' }, quick: { type: 'boolean', default: false }, iterations: { type: 'string' } },
+    options: {
+      json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      iterations: { type: 'string' },
+      'large-only': { type: 'boolean', default: false },
+      ours: { type: 'string' },
+    },
   });
   const plan = { ...(values.quick ? QUICK : FULL) };
   if (values.iterations) plan.iterations = Number(values.iterations);
@@ -376,13 +444,16 @@ async function main(): Promise<void> {
     `zdb bench: ${CONNECTIONS} connections, median of ${plan.iterations}, reference ${reference ?? 'none (set ZDB_REFERENCE_BIN)'}`,
   );
   const started = Date.now();
-  const rows = await measureAll(plan, reference);
+  const ours = values.ours ? path.resolve(values.ours) : THIS_BUILD;
+  const groups = workloads(plan).filter((g) => !values['large-only'] || g.large);
+  const rows = await measureAll(plan, groups, ours, reference);
   printTable(rows);
   if (values.json) {
     const meta = {
       node: process.version,
       connections: CONNECTIONS,
       plan,
+      ours,
       reference: reference ?? null,
       seconds: (Date.now() - started) / 1000,
     };

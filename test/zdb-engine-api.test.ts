@@ -47,6 +47,22 @@ describe('zdb engine: the Namespace API', () => {
     return undefined;
   }
 
+  it('set takes a value in pieces: stored whole, CRC of the whole, unchanged only when byte-identical', () => {
+    const ns = open().get('default')!;
+    const value = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    const split = (at: number[]): Buffer[] => [0, ...at].map((from, i) => value.subarray(from, at[i] ?? value.length));
+    expect(ns.set(b('k'), split([1, 70_000, 200_000]))).toEqual({ stored: true, key: b('k') });
+    expect(ns.get(b('k'))!.equals(value)).toBe(true);
+    expect(ns.check(b('k'))).toBe(true);
+    // The same bytes cut elsewhere are the same value; one byte changed is not.
+    expect(ns.set(b('k'), split([65_536, 131_072]))).toEqual({ stored: false });
+    const changed = Buffer.from(value);
+    changed[150_000] ^= 1;
+    expect(ns.set(b('k'), [changed.subarray(0, 100), changed.subarray(100)])).toEqual({ stored: true, key: b('k') });
+    expect(ns.get(b('k'))!.equals(changed)).toBe(true);
+    expect(ns.length(b('k'))).toBe(value.length);
+  });
+
   it('exists, length, keytime: values of the current version, null when missing', () => {
     const ns = open().get('default')!;
     expect(ns.used).toBe(false);

@@ -1,6 +1,7 @@
 /**
  * A queue of received chunks that a RESP parser reads from without concatenating
- * everything it is given: only a value that straddles chunks is copied, once.
+ * everything it is given: a value that straddles chunks is copied once (take) or handed out
+ * as the list of its pieces (takePieces).
  */
 export class ByteQueue {
   private chunks: Buffer[] = [];
@@ -68,6 +69,31 @@ export class ByteQueue {
       c.copy(out, filled, this.head, this.head + want);
       filled += want;
       this.advanceWithin(want);
+    }
+    return out;
+  }
+
+  /** How many chunks the next n bytes span. */
+  chunksSpanned(n: number): number {
+    let count = 0;
+    let left = n + this.head;
+    for (const c of this.chunks) {
+      if (left <= 0) break;
+      count++;
+      left -= c.length;
+    }
+    return count;
+  }
+
+  /** Remove the next n bytes and return them as they arrived: views of the chunks, nothing copied. */
+  takePieces(n: number): Buffer[] {
+    const out: Buffer[] = [];
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const step = Math.min(c.length - this.head, n);
+      out.push(this.head === 0 && step === c.length ? c : c.subarray(this.head, this.head + step));
+      this.advanceWithin(step);
+      n -= step;
     }
     return out;
   }

@@ -21,6 +21,43 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = {
   maxRequestBytes: 8 * 1024 * 1024 + 64 * 1024,
 };
 
+/**
+ * An argument at least this long that arrives over several socket chunks is kept as its pieces
+ * (views), not copied into one buffer: a zdb SET of a 4 MiB shard arrives in ~64 pieces of 64 KiB,
+ * and its value goes from them to the data file with one writev. Past MAX_PIECES (a peer sending
+ * tiny segments) it is joined instead, so that one writev (IOV_MAX 1024) still takes it whole.
+ */
+const PIECES_MIN_BYTES = 64 * 1024;
+const MAX_PIECES = 1024;
+
+/** The pieces of the arguments kept in pieces, by request (the args array next() returned). */
+const piecesByRequest = new WeakMap<Buffer[], Map<number, Buffer[]>>();
+
+/**
+ * Argument `i` of a request from RequestParser.next() as the pieces it arrived in (one piece when
+ * it arrived whole or was joined). Reading `args[i]` instead joins the pieces into one buffer, once.
+ */
+export function argumentPieces(args: Buffer[], i: number): Buffer[] {
+  return piecesByRequest.get(args)?.get(i) ?? [args[i]!];
+}
+
+/** Puts a pieced argument at args[i]: joined into one buffer only if someone reads it. */
+function definePieced(args: Buffer[], pieces: Buffer[]): void {
+  const i = args.length;
+  let byIndex = piecesByRequest.get(args);
+  if (!byIndex) piecesByRequest.set(args, (byIndex = new Map()));
+  byIndex.set(i, pieces);
+  Object.defineProperty(args, i, {
+    configurable: true,
+    enumerable: true,
+    get(): Buffer {
+      const joined = Buffer.concat(pieces);
+      Object.defineProperty(args, i, { value: joined, writable: true, enumerable: true, configurable: true });
+      return joined;
+    },
+  });
+}
+
 const STAR = 42;
 const DOLLAR = 36;
 const MAX_HEADER_LINE = 32;
@@ -81,10 +118,12 @@ export class RequestParser {
         this.bulkLen = len;
       }
       if (q.length < this.bulkLen + 2) return null;
-      const arg = q.take(this.bulkLen);
+      const spanned = q.chunksSpanned(this.bulkLen);
+      if (this.bulkLen >= PIECES_MIN_BYTES && spanned > 1 && spanned <= MAX_PIECES)
+        definePieced(this.args, q.takePieces(this.bulkLen));
+      else this.args.push(q.take(this.bulkLen));
       if (q.peek(0) !== 13 || q.peek(1) !== 10) throw malformed('missing CRLF');
       q.skip(2);
-      this.args.push(arg);
       this.bulkLen = -1;
     }
     const out = this.args;

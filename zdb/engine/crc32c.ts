@@ -8,3 +8,10 @@ import { crc32c as standardCrc32c } from '@node-rs/crc32';
 export function zdbCrc32c(data: Uint8Array, previous = 0): number {
   return ~standardCrc32c(data as Buffer, ~previous >>> 0) >>> 0;
 }
+
+/** zdbCrc32c of the concatenation of `pieces`, without concatenating them. */
+export function zdbCrc32cOfPieces(pieces: readonly Uint8Array[]): number {
+  let crc = 0;
+  for (const p of pieces) crc = zdbCrc32c(p, crc);
+  return crc;
+}

@@ -1,4 +1,4 @@
-import { zdbCrc32c } from './crc32c.js';
+import { zdbCrc32c, zdbCrc32cOfPieces } from './crc32c.js';
 import { EntryTable, type EntryLocation } from './entry-table.js';
 import { EngineError, Errors } from './errors.js';
 import { FileSet } from './file-set.js';
@@ -252,7 +252,14 @@ export class Namespace {
 
   // ---------------------------------------------------------------- writes
 
-  set(key: Buffer, value: Buffer, timestamp?: number): SetResult {
+  /**
+   * SET. The value may be given as the pieces it arrived in (RequestParser keeps a large one so):
+   * they are hashed one after the other and written with the entry's header in one writev.
+   */
+  set(key: Buffer, value: Buffer | readonly Buffer[], timestamp?: number): SetResult {
+    const pieces = Buffer.isBuffer(value) ? [value] : value;
+    let length = 0;
+    for (const p of pieces) length += p.length;
     this.assertWritable();
     if (key.length > MAX_KEY_LENGTH) throw Errors.keyTooLarge();
     const existing = this.find(key);
@@ -263,15 +270,15 @@ export class Namespace {
     }
     if (existing >= 0 && this.settings.worm) throw Errors.worm();
     const floating = existing >= 0 ? this.table.length[existing]! : 0;
-    if (this.settings.maxsize > 0 && this.dataBytes + value.length > this.settings.maxsize + floating)
-      throw Errors.noSpace();
-    const crc = zdbCrc32c(value);
+    if (this.settings.maxsize > 0 && this.dataBytes + length > this.settings.maxsize + floating) throw Errors.noSpace();
+    const crc = zdbCrc32cOfPieces(pieces);
     // Unchanged only when byte-identical: equal CRCs alone are not proof.
-    if (existing >= 0 && this.table.crc[existing] === crc && this.table.length[existing] === value.length) {
-      if (this.readValue(existing, key)?.equals(value)) return { stored: false };
+    if (existing >= 0 && this.table.crc[existing] === crc && this.table.length[existing] === length) {
+      const stored = this.readValue(existing, key);
+      if (stored !== null && equalsPieces(stored, pieces)) return { stored: false };
     }
     const ts = timestamp ?? Math.floor(Date.now() / 1000);
-    this.rotateIfNeeded(value.length);
+    this.rotateIfNeeded(length);
     const id = this.mode === IndexMode.Seq ? (existing >= 0 ? existing : this.nextId) : -1;
     const storedKey = this.mode === IndexMode.Seq ? seqKey(id) : key;
 
@@ -279,7 +286,7 @@ export class Namespace {
     const indexSizeBefore = this.files.indexSize;
     let dataOffset: number;
     try {
-      dataOffset = this.appendDataEntry(storedKey, value, crc, 0, ts);
+      dataOffset = this.appendDataEntry(storedKey, pieces, length, crc, 0, ts);
     } catch (e) {
       this.undo(dataSizeBefore, indexSizeBefore);
       throw wrapIo(e, Errors.cannotWriteData);
@@ -287,7 +294,7 @@ export class Namespace {
     const loc: EntryLocation = {
       dataFile: this.files.headId,
       dataOffset,
-      length: value.length,
+      length,
       crc,
       timestamp: ts,
       indexFile: this.files.headId,
@@ -304,7 +311,7 @@ export class Namespace {
       throw wrapIo(e, Errors.cannotWriteIndex);
     }
     this.stats.writes++;
-    this.stats.writeBytes += value.length;
+    this.stats.writeBytes += length;
     return { stored: true, key: storedKey };
   }
 
@@ -319,7 +326,7 @@ export class Namespace {
     const indexSizeBefore = this.files.indexSize;
     try {
       this.rotateIfNeeded(0);
-      this.appendDataEntry(storedKey, Buffer.alloc(0), 0, FLAG_DELETED, ts);
+      this.appendDataEntry(storedKey, [], 0, 0, FLAG_DELETED, ts);
       this.flagIndexItemDeleted(this.table.indexFile[slot]!, this.table.indexOffset[slot]!);
     } catch (e) {
       this.undo(dataSizeBefore, indexSizeBefore);
@@ -468,18 +475,25 @@ export class Namespace {
 
   // ---------------------------------------------------------------- internals
 
-  private appendDataEntry(key: Buffer, value: Buffer, crc: number, flags: number, ts: number): number {
+  private appendDataEntry(
+    key: Buffer,
+    value: readonly Buffer[],
+    length: number,
+    crc: number,
+    flags: number,
+    ts: number,
+  ): number {
     const head = Buffer.allocUnsafe(DATA_ENTRY_HEADER_SIZE + key.length);
     writeDataEntryHeader(head, 0, {
       keyLength: key.length,
-      dataLength: value.length,
+      dataLength: length,
       previous: this.lastDataEntry,
       crc,
       flags,
       timestamp: ts,
     });
     key.copy(head, DATA_ENTRY_HEADER_SIZE);
-    const at = this.files.appendData(value.length > 0 ? [head, value] : [head]);
+    const at = this.files.appendData([head, ...value]);
     this.lastDataEntry = at;
     this.commit.markDirty(this.files.dataFd);
     return at;
@@ -592,6 +606,16 @@ function liveItem(
     parentFileId,
     parentOffset,
   };
+}
+
+/** Does `whole` hold exactly the bytes of `pieces`, one after the other? */
+function equalsPieces(whole: Buffer, pieces: readonly Buffer[]): boolean {
+  let at = 0;
+  for (const p of pieces) {
+    if (at + p.length > whole.length || !whole.subarray(at, at + p.length).equals(p)) return false;
+    at += p.length;
+  }
+  return at === whole.length;
 }
 
 function wrapIo(e: unknown, fallback: (cause: unknown) => Error): Error {

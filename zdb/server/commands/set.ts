@@ -1,4 +1,5 @@
 import { bulk, NIL, type Chunks } from '../../../src/resp/encode.js';
+import { argumentPieces } from '../../../src/resp/request-parser.js';
 import { Errors } from '../../engine/errors.js';
 import { MAX_KEY_LENGTH } from '../../engine/format.js';
 import type { CommandContext, CommandSpec } from '../context.js';
@@ -12,7 +13,8 @@ function set(ctx: CommandContext): Chunks {
   if (key.length > MAX_KEY_LENGTH) throw Errors.keyTooLarge();
   assertClientWritable(ctx);
   const timestamp = ctx.args.length === 4 ? parseTimestamp(ctx.args[3]!) : undefined;
-  const result = current(ctx).set(key, ctx.args[2]!, timestamp);
+  // A large value stays in the pieces it arrived in: no copy before it is written.
+  const result = current(ctx).set(key, argumentPieces(ctx.args, 2), timestamp);
   if (!result.stored) return [NIL];
   ctx.durable = true;
   return bulk(result.key);
