@@ -146,7 +146,7 @@ export class ObjectStore {
     this.shardTimeoutMs = o.shardTimeoutMs ?? 3000;
     this.stragglerMs = o.stragglerMs ?? 1000;
     this.metaCopies = o.metaCopies ?? 3;
-    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, {
+    this.replica = new MetaReplica(o.meta, o.backends, o.masterKey, this.metaCopies, {
       timeoutMs: this.shardTimeoutMs,
       stragglerMs: this.stragglerMs,
     });
