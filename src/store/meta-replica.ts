@@ -138,10 +138,9 @@ export class MetaReplica {
    */
   async catchUp(): Promise<number> {
     let done = 0;
-    if (this.backends.list().filter((b) => b.state === 'up').length < this.copies) {
-      this.short = await this.meta.countRecordsShort();
-      return done; // too few up yet
-    }
+    // Counted first: taking is a write transaction, not to be made on every refresh for nothing.
+    this.short = await this.meta.countRecordsShort();
+    if (this.short === 0 || this.backends.list().filter((b) => b.state === 'up').length < this.copies) return done;
     for (const id of await this.meta.takeRecordsShort(CATCH_UP_BATCH)) {
       const recordKey = recordKeyOf(id);
       try {
