@@ -4,13 +4,14 @@
  * connections, never answers). Each scenario starts right after the fault, so the time the
  * store takes to notice it (connection refused; the shard timeout) is in its figures.
  *
- *   node dist/bench/store.js --writes [--size MiB] [--count N] [--json FILE] [--quick]
+ *   node dist/bench/store.js --writes [--size MiB] [--count N] [--heal-gib G] [--json FILE] [--quick]
  *
  * Figures per scenario: a single-stream PUT of --size MiB (MB/s, 10^6 bytes/s), and PUT ops/s
  * of 4 KiB objects (kept inline: metadata copies only) and 64 KiB objects (one chunk, six
- * shards), --count each at concurrency 16; ratios to healthy (target >= 0.8x). Then the killed
- * backend comes back (same data): the time until the chunks written while it was down are at
- * k+m again (the repair queue's Completer, unthrottled).
+ * shards), --count each at concurrency 16; ratios to healthy (target >= 0.8x). Then, the
+ * backend still dead, --heal-gib GiB more (default 0.5, in objects of 64 MiB), and it comes
+ * back (same data): the time to redundancy, until every chunk written while it was down is at
+ * k+m again and the repair queue is empty (the queue's Completer, unthrottled).
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -35,8 +36,9 @@ interface Scenario {
   putMBps: number;
   small4kOps: number;
   small64kOps: number;
-  /** Chunks written with a shard recorded missing. */
+  /** Chunks written with a shard recorded missing, and their plain bytes. */
   degradedChunks: number;
+  degradedBytes: number;
 }
 
 /** `size` bytes in 1 MiB pieces, half random (incompressible) and half text-like. */
@@ -46,6 +48,27 @@ async function* body(size: number, seed: number): AsyncGenerator<Buffer> {
     const n = Math.min(MiB, size - offset);
     yield i % 2 ? Buffer.from(text.subarray(0, n)) : randomBytes(n);
   }
+}
+
+/** Writes `bytes` in objects of 64 MiB; resolves to the seconds taken. */
+async function fill(store: ObjectStore, tag: string, bytes: number): Promise<number> {
+  const t0 = performance.now();
+  for (let offset = 0, i = 0; offset < bytes; offset += 64 * MiB, i++)
+    await store.put('bench', `${tag}/${i}`, body(Math.min(64 * MiB, bytes - offset), i));
+  return (performance.now() - t0) / 1000;
+}
+
+/** Time to redundancy: Completer passes until the repair queue is empty. */
+async function heal(completer: Completer, meta: SqliteMetaStore): Promise<{ chunks: number; seconds: number }> {
+  const t0 = performance.now();
+  let chunks = 0;
+  while ((await meta.countRepairs()) > 0) {
+    if (performance.now() - t0 > 30 * 60_000) throw new Error('the repair queue did not drain in 30 minutes');
+    const r = await completer.pass();
+    chunks += r.completed;
+    if (r.taken === 0) await new Promise((resolve) => setTimeout(resolve, 100)); // leased ones come back
+  }
+  return { chunks, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function* once(piece: Buffer): AsyncGenerator<Buffer> {
@@ -67,7 +90,7 @@ async function opsPerSecond(store: ObjectStore, tag: string, size: number, count
 }
 
 async function scenario(store: ObjectStore, name: string, tag: string, size: number, count: number): Promise<Scenario> {
-  const before = store.writes.degradedChunks;
+  const before = { ...store.writes };
   const t0 = performance.now();
   await store.put('bench', `${tag}/big`, body(size, tag.length));
   const putMBps = size / ((performance.now() - t0) * 1000);
@@ -78,7 +101,8 @@ async function scenario(store: ObjectStore, name: string, tag: string, size: num
     putMBps,
     small4kOps,
     small64kOps,
-    degradedChunks: store.writes.degradedChunks - before,
+    degradedChunks: store.writes.degradedChunks - before.degradedChunks,
+    degradedBytes: store.writes.degradedBytes - before.degradedBytes,
   };
   console.log(
     `  ${name}: PUT ${fmt(putMBps)} MB/s, 4 KiB ${fmt(small4kOps)} ops/s, 64 KiB ${fmt(small64kOps)} ops/s, ${r.degradedChunks} chunks degraded`,
@@ -89,13 +113,16 @@ async function scenario(store: ObjectStore, name: string, tag: string, size: num
 export async function degradedWritesBench(values: {
   size?: string;
   count?: string;
+  'heal-gib'?: string;
   json?: string;
   quick?: boolean;
 }): Promise<void> {
   const size = Number(values.size ?? (values.quick ? 32 : 256)) * MiB;
   const count = Number(values.count ?? (values.quick ? 200 : 1000));
+  const healBytes = Math.round(Number(values['heal-gib'] ?? (values.quick ? 0.125 : 0.5)) * 1024 * MiB);
   if (!Number.isSafeInteger(size) || size <= 0 || !Number.isSafeInteger(count) || count <= 0)
     throw new Error('--size (MiB) and --count take positive numbers');
+  if (!Number.isSafeInteger(healBytes) || healBytes < 0) throw new Error('--heal-gib takes a number of GiB');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-bench-degraded-'));
   const firstPort = await freePorts(BACKENDS);
   // One data root per backend, so that one can be started again alone on its data.
@@ -137,24 +164,27 @@ export async function degradedWritesBench(values: {
     zdbs[5]!.process.kill('SIGKILL');
     await new Promise((r) => zdbs[5]!.process.once('exit', r));
     const dead = await scenario(store, 'one zdb killed', 'dead', size, count);
+    const degradedBefore = store.writes.degradedBytes;
+    const fillS = await fill(store, 'heal', healBytes);
+    console.log(`  still killed: ${sizeGiB(healBytes)} GiB more in ${fmt(fillS, 1)} s`);
+    const degradedBytes = store.writes.degradedBytes - degradedBefore + dead.degradedBytes;
 
     // Back, with its data: time to bring the chunks written meanwhile to k+m.
     zdbs[5] = await start(5);
+    const back = performance.now();
     while (backends.get('b5')!.state !== 'up') await backends.refresh();
     const completer = new Completer(
       { meta, backends, pipeline },
-      {
-        batch: 1000,
-        leaseMs: 60_000,
-        graceMs: 15 * 60_000,
-        chunksPerSecond: 0,
-      },
+      { batch: 1000, leaseMs: 10_000, graceMs: 15 * 60_000, chunksPerSecond: 0 },
     );
-    const t0 = performance.now();
-    let completed = 0;
-    for (let r = await completer.pass(); r.taken > 0; r = await completer.pass()) completed += r.completed;
-    const completionS = (performance.now() - t0) / 1000;
-    console.log(`  b5 back: ${completed} chunks to k+m in ${fmt(completionS, 1)} s`);
+    const healed = await heal(completer, meta);
+    const completion = {
+      chunks: healed.chunks,
+      bytesWrittenDown: degradedBytes,
+      seconds: (performance.now() - back) / 1000,
+      completerSeconds: healed.seconds,
+    };
+    console.log(`  b5 back: ${completion.chunks} chunks to k+m in ${fmt(completion.seconds, 1)} s`);
 
     frozen = zdbs[4]!;
     frozen.process.kill('SIGSTOP');
@@ -180,7 +210,22 @@ export async function degradedWritesBench(values: {
     console.log(
       `\n  PUT of ${size / MiB} MiB single stream; ${count} small PUTs per size at concurrency ${CONCURRENCY}; target >= ${TARGET_RATIO}x healthy.`,
     );
-    console.log(`  Completion after the killed zdb came back: ${completed} chunks in ${fmt(completionS, 1)} s.\n`);
+    console.log('');
+    printTable(
+      ['time to redundancy', 'written degraded', 'chunks completed', 'seconds', 'MB/s completed'],
+      [
+        [
+          'killed zdb back (same data)',
+          `${sizeGiB(completion.bytesWrittenDown)} GiB`,
+          String(completion.chunks),
+          fmt(completion.seconds, 1),
+          fmt(completion.bytesWrittenDown / completion.seconds / 1e6),
+        ],
+      ],
+    );
+    console.log(
+      `\n  From the zdb's start to an empty repair queue: every chunk written while it was dead (the killed scenario and --heal-gib ${sizeGiB(healBytes)} GiB) back at k+m.\n`,
+    );
     if (values.json) {
       const pass = [dead, hung].every(
         (s) => s.putMBps >= TARGET_RATIO * healthy.putMBps && s.small4kOps >= TARGET_RATIO * healthy.small4kOps,
@@ -198,7 +243,8 @@ export async function degradedWritesBench(values: {
             count,
             concurrency: CONCURRENCY,
             scenarios: { healthy, dead, hung },
-            completion: { chunks: completed, seconds: completionS },
+            healBytes,
+            completion,
             targetRatio: TARGET_RATIO,
             pass,
           },
@@ -215,4 +261,8 @@ export async function degradedWritesBench(values: {
     await stopLocalBackends(zdbs.filter((z) => z.process.exitCode === null && z.process.signalCode === null));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function sizeGiB(bytes: number): string {
+  return fmt(bytes / (1024 * MiB), 2);
 }

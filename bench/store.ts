@@ -4,8 +4,9 @@
  * healthy and with 2 of the 6 backends killed (SIGKILL).
  *
  *   node dist/bench/store.js [--size MiB] [--degraded-size MiB] [--repeat N] [--json FILE] [--quick]
- *   node dist/bench/store.js --writes [--size MiB] [--count N] [--json FILE] [--quick]
- *     writes with one backend killed or frozen beside healthy (bench/degraded-writes.ts)
+ *   node dist/bench/store.js --writes [--size MiB] [--count N] [--heal-gib G] [--json FILE] [--quick]
+ *     writes with one backend killed or frozen beside healthy, and the time to redundancy once
+ *     the killed one returns (bench/degraded-writes.ts)
  *
  * The store is assembled as `qstor start` does it (defaults of BackendPool, PipelinePool with
  * one thread per core, ObjectStore); only the pool and the backend pool are subclassed here to
@@ -735,6 +736,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string', default: '3' },
       writes: { type: 'boolean', default: false },
       count: { type: 'string' },
+      'heal-gib': { type: 'string' },
     },
   });
   if (values.writes) return degradedWritesBench(values);

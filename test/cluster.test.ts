@@ -263,6 +263,49 @@ function clusterSuite(failure: Failure): void {
     ).toBe(true);
     await readAll();
   }, 60_000);
+
+  it(`a node ${failure} during a write load: no PUT fails while the write quorum holds, and all read back`, async () => {
+    const victim = agents[2]!;
+    const lanes = 6;
+    const perLane = 8;
+    let done = 0;
+    let lost = false;
+    const failures: unknown[] = [];
+    const lose = async (): Promise<void> => {
+      lost = true;
+      if (failure === 'link cut') return hosts[2]!.cut();
+      const pids = [0, 1].map((d) => victim.zdbPid(d));
+      victim.child.kill('SIGKILL');
+      for (const pid of pids) process.kill(pid, 'SIGKILL');
+    };
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        for (let i = 0; i < perLane; i++) {
+          const key = `load-${lane}-${i}`;
+          const data = content(300 * 1024 + lane * 7919 + i * 101, 1000 + lane * perLane + i);
+          try {
+            await s3.send(new PutObjectCommand({ Bucket: 'data', Key: key, Body: data }));
+            written.set(key, data);
+          } catch (e) {
+            failures.push(e);
+          }
+          // The node goes once a quarter of the load is done, with writes to it in flight.
+          if (++done === (lanes * perLane) / 4 && !lost) await lose();
+        }
+      }),
+    );
+    console.log(`write load: ${lanes * perLane} PUTs in ${Math.round(performance.now() - t0)} ms, node ${failure}`);
+    expect(lost).toBe(true);
+    expect(failures).toEqual([]);
+    for (let lane = 0; lane < lanes; lane++) {
+      for (let i = 0; i < perLane; i++) {
+        for (const chunk of (await manifestOf(`load-${lane}-${i}`)).chunks)
+          expect(chunk.shards.filter((x) => !x.missing).length).toBeGreaterThanOrEqual(store.writeQuorum);
+      }
+    }
+    await readAll();
+  }, 120_000);
 }
 
 describe('a store over nodes found through the registry, a node killed', () => clusterSuite('killed'));

@@ -603,6 +603,15 @@ export interface MetaStore {
   takeRepairs(limit: number, leaseMs: number): Promise<RepairTask[]>;
   ackRepairs(chunkIds: string[]): Promise<void>;
 
+  // Metadata records short of copies (store/meta-replica.ts): record ids, each at most once,
+  // kept across restarts so that the copies missed while a backend was down are written when it
+  // returns, whichever gateway is running then.
+  /** Adds ids (one already listed keeps its place). Group-committed. */
+  addRecordsShort(ids: string[]): Promise<void>;
+  /** Removes up to `limit` ids, oldest first, and returns them (the caller adds back those still short). */
+  takeRecordsShort(limit: number): Promise<string[]>;
+  countRecordsShort(): Promise<number>;
+
   // Counts, for operators (metrics, console, admin status).
   /** Chunks in the repair queue, leased ones included. */
   countRepairs(): Promise<number>;

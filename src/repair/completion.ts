@@ -1,4 +1,6 @@
 import type { ChunkRef } from '../meta/manifest.js';
+import type { RepairTask } from '../meta/meta-store.js';
+import { uploadOfReason } from '../store/repair-reasons.js';
 import { shardHealth } from './chunk-health.js';
 import { repairChunk, type RepairDeps } from './chunk-repair.js';
 
@@ -21,7 +23,9 @@ export interface CompletionReport {
   shardsRebuilt: number;
   /** Still short (no distinct backend up to take a shard, or one out of reach): stay queued. */
   waiting: number;
-  /** In no object: deleted since, or a part of an upload not completed yet (queued again then). */
+  /** A part's chunk whose upload is still open (in no object yet): stays queued. */
+  inUpload: number;
+  /** In no object and no open upload: deleted since, or its upload aborted. Off the queue. */
   notFound: number;
   failed: number;
 }
@@ -38,7 +42,8 @@ interface Owner {
  * and rate-limited, it writes each missing shard on an up backend holding no shard of the
  * chunk (the same one back up, a new one, a spare) and points every manifest holding the chunk
  * at it. The queue names chunks only, so a pass first finds them in the manifests: one sweep of
- * the metadata per batch (no backend I/O), done only when the queue holds something.
+ * the metadata per batch (no backend I/O), done only when the queue holds something. A part's
+ * chunk is in no object until its upload completes: it stays queued while the upload is open.
  */
 export class Completer {
   constructor(
@@ -47,15 +52,30 @@ export class Completer {
   ) {}
 
   async pass(): Promise<CompletionReport> {
-    const report: CompletionReport = { taken: 0, completed: 0, shardsRebuilt: 0, waiting: 0, notFound: 0, failed: 0 };
+    const report: CompletionReport = {
+      taken: 0,
+      completed: 0,
+      shardsRebuilt: 0,
+      waiting: 0,
+      inUpload: 0,
+      notFound: 0,
+      failed: 0,
+    };
     const tasks = await this.d.meta.takeRepairs(this.opts.batch, this.opts.leaseMs);
     if (tasks.length === 0) return report;
     report.taken = tasks.length;
+    // Asked before the sweep: an upload completing during it moves its chunks into an object the
+    // sweep may have passed already, and its own enqueue is a no-op on a chunk this pass holds.
+    const open = await this.openUploads(tasks);
     const found = await this.locate(new Set(tasks.map((t) => t.chunkId)));
     const done: string[] = [];
     const started = Date.now();
     for (const [n, task] of tasks.entries()) {
       const at = found.get(task.chunkId);
+      if (!at && open.has(task.chunkId)) {
+        report.inUpload++; // leased: offered again after leaseMs, found once the upload completes
+        continue;
+      }
       if (!at) {
         report.notFound++;
         done.push(task.chunkId);
@@ -99,6 +119,19 @@ export class Completer {
     if (repair.remaining > 0) return false;
     report.completed++;
     return true;
+  }
+
+  /** The tasks' chunks written as parts of an upload still open now. */
+  private async openUploads(tasks: readonly RepairTask[]): Promise<Set<string>> {
+    const open = new Set<string>();
+    const known = new Map<string, boolean>();
+    for (const task of tasks) {
+      const uploadId = uploadOfReason(task.reason);
+      if (uploadId === null) continue;
+      if (!known.has(uploadId)) known.set(uploadId, (await this.d.meta.getUpload(uploadId)) !== null);
+      if (known.get(uploadId)) open.add(task.chunkId);
+    }
+    return open;
   }
 
   /** Every object holding one of `wanted`, by chunk id, with the chunk as its manifest has it. */

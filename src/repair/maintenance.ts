@@ -76,7 +76,7 @@ export class Maintenance {
       const r = await completer.pass();
       if (r.taken > 0) {
         this.opts.log(
-          `repair queue: ${r.taken} chunks, ${r.completed} at full redundancy (${r.shardsRebuilt} shards written), ${r.waiting} waiting for a backend, ${r.notFound} gone, ${r.failed} failed`,
+          `repair queue: ${r.taken} chunks, ${r.completed} at full redundancy (${r.shardsRebuilt} shards written), ${r.waiting} waiting for a backend, ${r.inUpload} in open uploads, ${r.notFound} gone, ${r.failed} failed`,
         );
       }
     });

@@ -18,8 +18,8 @@ import type { ObjectManifest } from '../meta/manifest.js';
 /** Keys of metadata records in a backend's namespace; shard keys never start like this. */
 const PREFIX = 'meta:';
 const AAD = Buffer.from('qstor metadata record v1');
-/** Records remembered short of copies at most (the oldest forgotten first). */
-const SHORT_MAX = 10_000;
+/** Records short of copies written again per `catchUp`. */
+const CATCH_UP_BATCH = 1000;
 
 /**
  * One version of a key: its manifest, or a delete marker (`marker`). The null version's record
@@ -70,16 +70,14 @@ export interface RebuildReport {
 export class MetaReplica {
   private readonly key: Buffer;
   private lastVersion = 0;
-  /**
-   * Records stored with fewer than `copies` copies (backends down or frozen then), newest
-   * sealed version by record key: `catchUp` writes them again. In memory only, bounded: a
-   * restart forgets them (the record is still in the database and on at least one backend).
-   */
-  private readonly short = new Map<string, Buffer>();
+  /** Records short of copies (see `MetaStore.addRecordsShort`), as last counted or added here. */
+  private short = 0;
   /** The last write under way per record: writes of one record go out one after the other, so an older version never lands after a newer one. */
   private readonly writing = new Map<string, Promise<unknown>>();
 
   constructor(
+    /** Where the records short of copies are kept, and what `catchUp` writes them from. */
+    private readonly meta: MetaStore,
     private readonly backends: BackendPool,
     masterKey: Buffer,
     private readonly copies = 3,
@@ -114,45 +112,53 @@ export class MetaReplica {
    * tombstone once it is gone: call after every change of the key or of its grants.
    */
   async putAccessKey(meta: MetaStore, accessKeyId: string): Promise<void> {
-    const key = await meta.getAccessKey(accessKeyId);
-    if (!key) return this.write(`k\0${accessKeyId}`, { t: 'key', accessKeyId, key: null });
-    const grants: AccessKeyRecord['grants'] = [];
-    for (const g of await meta.listGrants(accessKeyId)) {
-      const bucket = await meta.getBucket(g.bucket);
-      if (bucket) grants.push({ bucket: g.bucket, bucketCreated: bucket.created, permissions: g.permissions });
-    }
-    return this.write(`k\0${accessKeyId}`, {
-      t: 'key',
-      accessKeyId,
-      key: { name: key.name, created: key.created, sealedSecret: key.encryptedSecret.toString('base64'), grants },
-    });
+    return this.write(`k\0${accessKeyId}`, await accessKeyBody(meta, accessKeyId));
   }
 
   private async write(id: string, body: RecordBody): Promise<void> {
-    const recordKey = PREFIX + crypto.createHash('sha256').update(id).digest('hex');
-    const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
-    this.lastVersion = version;
-    const sealed = this.encrypt({ version, body });
-    const stored = await this.serial(recordKey, () => this.replicate(recordKey, sealed));
+    const recordKey = recordKeyOf(id);
+    const sealed = this.seal(body);
+    const stored = await this.serial(recordKey, () => this.replicate(id, recordKey, sealed));
     if (stored === 0)
       throw new StoreError('ServiceUnavailable', `metadata record could not be replicated to any backend up`);
   }
 
-  /** Writes the copies missed while backends were down or frozen; resolves to the records now complete. */
+  /** A new version of the record, newer than any this process sealed before. */
+  private seal(body: RecordBody): Buffer {
+    const version = Math.max(Date.now() * 1000, this.lastVersion + 1);
+    this.lastVersion = version;
+    return this.encrypt({ version, body });
+  }
+
+  /**
+   * Writes the copies missed while backends were down or frozen, by this gateway or another,
+   * before a restart or since: each record as the database holds it now. Resolves to the records
+   * now complete. A record taken is added back when still short; one taken by a gateway that
+   * dies before writing it keeps the copies it had (at least one).
+   */
   async catchUp(): Promise<number> {
     let done = 0;
-    for (const [recordKey, sealed] of [...this.short]) {
-      if (this.ranked(recordKey).length < this.copies) break; // not enough backends up yet
-      await this.serial(recordKey, async () => {
-        if (this.short.get(recordKey) !== sealed) return; // written again meanwhile
-        if ((await this.replicate(recordKey, sealed)) === this.copies) done++;
-      });
+    // Counted first: taking is a write transaction, not to be made on every refresh for nothing.
+    this.short = await this.meta.countRecordsShort();
+    if (this.short === 0 || this.backends.list().filter((b) => b.state === 'up').length < this.copies) return done;
+    for (const id of await this.meta.takeRecordsShort(CATCH_UP_BATCH)) {
+      const recordKey = recordKeyOf(id);
+      try {
+        const stored = await this.serial(recordKey, async () => {
+          const body = await currentBody(this.meta, id);
+          return body ? this.replicate(id, recordKey, this.seal(body)) : this.copies;
+        });
+        if (stored === this.copies) done++;
+      } catch {
+        await this.meta.addRecordsShort([id]); // the database out of reach: next time
+      }
     }
+    this.short = await this.meta.countRecordsShort();
     return done;
   }
 
-  /** Stores `copies` copies where it can; remembers the record when short. Resolves to the copies stored. */
-  private async replicate(recordKey: string, sealed: Buffer): Promise<number> {
+  /** Stores `copies` copies where it can; records the record as short when short. Resolves to the copies stored. */
+  private async replicate(id: string, recordKey: string, sealed: Buffer): Promise<number> {
     const ranked = this.ranked(recordKey);
     // A copy that fails (or does not answer in time) goes to the next backend in the ranking.
     const spares = ranked.slice(this.copies);
@@ -172,10 +178,9 @@ export class MetaReplica {
         }
       }),
     ).finally(() => waits.close());
-    this.short.delete(recordKey);
     if (waits.stored < this.copies) {
-      this.short.set(recordKey, sealed);
-      if (this.short.size > SHORT_MAX) this.short.delete(this.short.keys().next().value!);
+      await this.meta.addRecordsShort([id]);
+      this.short++;
     }
     return waits.stored;
   }
@@ -192,7 +197,7 @@ export class MetaReplica {
 
   /** Records short of copies waiting for `catchUp`. */
   get recordsShort(): number {
-    return this.short.size;
+    return this.short;
   }
 
   /** The up backends by rendezvous score for this record, highest first: the first `copies` hold it. */
@@ -318,4 +323,51 @@ export class MetaReplica {
     for (const id of restored) await this.putAccessKey(meta, id);
     return restored.length;
   }
+}
+
+/** The backend key of record `id` (`o\0bucket\0key`, `v\0bucket\0key\0version`, `b\0bucket`, `k\0access key`). */
+function recordKeyOf(id: string): string {
+  return PREFIX + crypto.createHash('sha256').update(id).digest('hex');
+}
+
+/** An access key's record as the database holds it now (a tombstone once it is gone). */
+async function accessKeyBody(meta: MetaStore, accessKeyId: string): Promise<RecordBody> {
+  const key = await meta.getAccessKey(accessKeyId);
+  if (!key) return { t: 'key', accessKeyId, key: null };
+  const grants: AccessKeyRecord['grants'] = [];
+  for (const g of await meta.listGrants(accessKeyId)) {
+    const bucket = await meta.getBucket(g.bucket);
+    if (bucket) grants.push({ bucket: g.bucket, bucketCreated: bucket.created, permissions: g.permissions });
+  }
+  return {
+    t: 'key',
+    accessKeyId,
+    key: { name: key.name, created: key.created, sealedSecret: key.encryptedSecret.toString('base64'), grants },
+  };
+}
+
+/** Record `id` as the database holds it now (tombstones for what is gone); null for an id of no known form. */
+async function currentBody(meta: MetaStore, id: string): Promise<RecordBody | null> {
+  const kind = id.slice(0, 2);
+  const rest = id.slice(2);
+  if (kind === 'k\0') return accessKeyBody(meta, rest);
+  if (kind === 'b\0') {
+    const bucket = await meta.getBucket(rest);
+    return { t: 'bucket', bucket: rest, created: bucket?.created ?? 0, settings: bucket?.settings ?? null };
+  }
+  if (kind !== 'o\0' && kind !== 'v\0') return null;
+  const sep = rest.indexOf('\0');
+  const bucket = rest.slice(0, sep);
+  // A version id never holds a NUL; a key might.
+  const end = kind === 'v\0' ? rest.lastIndexOf('\0') : rest.length;
+  const key = rest.slice(sep + 1, end);
+  const versionId = kind === 'v\0' ? rest.slice(end + 1) : NULL_VERSION;
+  const version = (await meta.getBucket(bucket)) ? await meta.getVersion(bucket, key, versionId) : null;
+  return {
+    t: 'object',
+    bucket,
+    key,
+    manifest: version?.manifest ?? null,
+    ...(version?.marker ? { marker: version.marker } : {}),
+  };
 }

@@ -27,6 +27,7 @@ import {
   type ObjectManifest,
 } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
+import { degradedReason } from './repair-reasons.js';
 
 export interface ObjectStoreOptions {
   meta: MetaStore;
@@ -152,7 +153,7 @@ export class ObjectStore {
     this.shardTimeoutMs = o.shardTimeoutMs ?? 3000;
     this.stragglerMs = o.stragglerMs ?? 1000;
     this.metaCopies = o.metaCopies ?? 3;
-    this.replica = new MetaReplica(o.backends, o.masterKey, this.metaCopies, {
+    this.replica = new MetaReplica(o.meta, o.backends, o.masterKey, this.metaCopies, {
       timeoutMs: this.shardTimeoutMs,
       stragglerMs: this.stragglerMs,
     });
@@ -257,11 +258,14 @@ export class ObjectStore {
     return { k: e.dataShards, m: e.parityShards, quorum: writeQuorum(e.dataShards, e.parityShards, e.writeQuorum) };
   }
 
-  /** Puts the chunks written degraded (shards recorded missing) in the repair queue: called once they are committed. */
-  private async queueDegraded(chunks: readonly ChunkRef[]): Promise<void> {
+  /**
+   * Puts the chunks written degraded (shards recorded missing) in the repair queue: called once
+   * they are committed. A part's chunks name its upload (see `degradedReason`).
+   */
+  private async queueDegraded(chunks: readonly ChunkRef[], uploadId?: string): Promise<void> {
     for (const chunk of chunks) {
       const missing = missingShards(chunk);
-      if (missing > 0) await this.o.meta.enqueueRepair(chunk.id, `degraded write: ${missing} shards missing`);
+      if (missing > 0) await this.o.meta.enqueueRepair(chunk.id, degradedReason(missing, uploadId));
     }
   }
 
@@ -438,7 +442,7 @@ export class ObjectStore {
       }
       const etag = stored.md5.toString('hex');
       await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
-      await this.queueDegraded(stored.chunks);
+      await this.queueDegraded(stored.chunks, uploadId);
       await this.o.meta.durable();
       return { etag, size: stored.size };
     } catch (e) {
@@ -513,7 +517,8 @@ export class ObjectStore {
       lastModified: Date.now(),
       checksums,
     });
-    // Again: repair can only find a part's chunks once an object holds them.
+    // Again, for chunks shared with a source (UploadPartCopy) that repair completed in the source's
+    // manifest only: the parts' references still name the missing shards.
     await this.queueDegraded(done.manifest.chunks);
     await Promise.all([
       this.o.meta.durable(),

@@ -1364,5 +1364,23 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await errorCode(meta.bucketUsage('nope'))).toBe('NoSuchBucket');
       });
     });
+
+    describe('metadata records short of copies', () => {
+      it('keeps ids once each, oldest first, across a restart; take removes what it returns', async () => {
+        expect(await meta.countRecordsShort()).toBe(0);
+        expect(await meta.takeRecordsShort(10)).toEqual([]);
+        await meta.addRecordsShort(['o\0b\0k1', 'b\0b']);
+        await meta.addRecordsShort(['v\0b\0k\0v1', 'o\0b\0k1']); // already listed: keeps its place
+        await meta.durable();
+        expect(await meta.countRecordsShort()).toBe(3);
+        await reopen();
+        expect(await meta.countRecordsShort()).toBe(3);
+        expect(await meta.takeRecordsShort(2)).toEqual(['o\0b\0k1', 'b\0b']);
+        expect(await meta.countRecordsShort()).toBe(1);
+        await meta.addRecordsShort(['o\0b\0k1']); // still short: back, now the newest
+        expect(await meta.takeRecordsShort(10)).toEqual(['v\0b\0k\0v1', 'o\0b\0k1']);
+        expect(await meta.countRecordsShort()).toBe(0);
+      });
+    });
   });
 }

@@ -45,6 +45,7 @@ import { createPool, Database, type PoolOptions, type Sql } from './connection.j
 import { AccessKeys } from './keys.js';
 import { Leases } from './leases.js';
 import { Counts } from './counts.js';
+import { RecordsShort } from './records-short.js';
 import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
 import { PendingWrites } from './pending-writes.js';
@@ -78,6 +79,7 @@ export class PostgresMetaStore implements MetaStore {
   private readonly backends = new Backends();
   private readonly leases = new Leases();
   private readonly counts = new Counts();
+  private readonly recordsShort = new RecordsShort();
 
   /** The gateway whose pending writes this store begins (see `heartbeatGateway`). */
   private owner = `store-${randomUUID()}`;
@@ -455,6 +457,18 @@ export class PostgresMetaStore implements MetaStore {
       const row = await sql.row<{ value: string }>(`SELECT value FROM store_settings WHERE name = 'master_key_check'`);
       return row!.value;
     });
+  }
+
+  async addRecordsShort(ids: string[]): Promise<void> {
+    await this.statement((sql) => this.recordsShort.add(sql, ids));
+  }
+
+  async takeRecordsShort(limit: number): Promise<string[]> {
+    return this.statement((sql) => this.recordsShort.take(sql, limit));
+  }
+
+  async countRecordsShort(): Promise<number> {
+    return this.statement((sql) => this.recordsShort.count(sql));
   }
 
   async countRepairs(): Promise<number> {

@@ -137,6 +137,16 @@ const MIGRATIONS: string[] = [
   -- What the whole store shares: the key check value of its master key (claimKeyCheck).
   CREATE TABLE store_settings (name text PRIMARY KEY, value text NOT NULL);
   `,
+  `
+  -- Metadata records stored with fewer copies than wanted (store/meta-replica.ts), oldest first:
+  -- whichever gateway runs when the backends return writes the missed copies. Ids hold NUL
+  -- separators, which a text column refuses: bytea.
+  CREATE TABLE records_short (
+    seq bigserial PRIMARY KEY,
+    record_id bytea NOT NULL UNIQUE,
+    since bigint NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -50,6 +50,7 @@ import { Objects } from './objects.js';
 import { Gateways, Leases } from './leases.js';
 import { PendingWrites } from './pending-writes.js';
 import { DeleteQueue, RepairQueue } from './queues.js';
+import { RecordsShort } from './records-short.js';
 import { VersionListing } from './version-listing.js';
 import { migrate } from './schema.js';
 import { WalSync } from './wal-sync.js';
@@ -81,6 +82,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly backends: Backends;
   private readonly deletes: DeleteQueue;
   private readonly repairs: RepairQueue;
+  private readonly recordsShort: RecordsShort;
   private readonly writes: PendingWrites;
   private readonly refs: ChunkRefs;
   private readonly counts: Counts;
@@ -105,6 +107,7 @@ export class SqliteMetaStore implements MetaStore {
     this.buckets = new Buckets(this.db);
     this.deletes = new DeleteQueue(this.db);
     this.repairs = new RepairQueue(this.db);
+    this.recordsShort = new RecordsShort(this.db);
     this.writes = new PendingWrites(this.db, this.deletes);
     this.refs = new ChunkRefs(this.db, this.deletes);
     this.objects = new Objects(this.db, this.buckets, this.refs, this.writes);
@@ -404,6 +407,18 @@ export class SqliteMetaStore implements MetaStore {
 
   async ackRepairs(chunkIds: string[]): Promise<void> {
     this.write(() => this.repairs.ack(chunkIds));
+  }
+
+  async addRecordsShort(ids: string[]): Promise<void> {
+    this.writeDeferred(() => this.recordsShort.add(ids));
+  }
+
+  async takeRecordsShort(limit: number): Promise<string[]> {
+    return this.write(() => this.recordsShort.take(limit));
+  }
+
+  async countRecordsShort(): Promise<number> {
+    return this.read(() => this.recordsShort.count());
   }
 
   async countRepairs(): Promise<number> {
