@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
-import type { ChunkRef, ObjectManifest } from '../manifest.js';
+import type { ChunkRef } from '../manifest.js';
 import { MetaError } from '../errors.js';
+import { planCompletion } from '../multipart-completion.js';
 import { walk, type Scan, type Walk } from '../listing.js';
 import type {
   CompletedPart,
@@ -18,8 +19,6 @@ import type { ChunkRefs } from './chunk-refs.js';
 import type { Objects } from './objects.js';
 import type { PendingWrites } from './pending-writes.js';
 import { bucketScan, prepare, type Statement } from './statements.js';
-
-const MIN_PART_SIZE = 5 * 1024 * 1024;
 
 interface UploadRow {
   bucketId: number;
@@ -170,41 +169,7 @@ export class Multipart {
 
   complete(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
     const upload = this.require(uploadId);
-    if (parts.length === 0) throw new MetaError('MalformedXML', 'a completion must list at least one part');
-    parts.forEach((part, i) => {
-      if (i > 0 && part.partNumber <= parts[i - 1].partNumber) {
-        throw new MetaError('InvalidPartOrder', 'parts must be listed in ascending order of part number');
-      }
-    });
-    const stored = new Map(this.allParts.all(uploadId).map((row) => [row.partNumber, row]));
-    const chosen = parts.map(({ partNumber, etag }) => {
-      const row = stored.get(partNumber);
-      if (!row || unquote(row.etag) !== unquote(etag))
-        throw new MetaError('InvalidPart', `part ${partNumber} was not uploaded with that ETag`);
-      return row;
-    });
-    const minPartSize = fields.minPartSize ?? MIN_PART_SIZE;
-    for (const row of chosen.slice(0, -1)) {
-      if (row.size < minPartSize)
-        throw new MetaError('EntityTooSmall', `part ${row.partNumber} is smaller than ${minPartSize} bytes`);
-    }
-    const chunksOf = new Map([...stored.values()].map((row) => [row.partNumber, JSON.parse(row.chunks) as ChunkRef[]]));
-    const headers = JSON.parse(upload.headers) as ObjectHeaders;
-    const manifest: ObjectManifest = {
-      id: fields.id,
-      size: chosen.reduce((sum, row) => sum + row.size, 0),
-      etag: fields.etag,
-      lastModified: fields.lastModified,
-      contentType: headers.contentType,
-      metadata: headers.metadata,
-      ...(headers.lock ? { lock: headers.lock } : {}),
-      ...(headers.acl ? { acl: headers.acl } : {}),
-      ...(headers.tags ? { tags: headers.tags } : {}),
-      checksums: fields.checksums ?? {},
-      chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
-      parts: chosen.map((row) => row.size),
-      uploadId,
-    };
+    const { manifest, chunksOf } = planCompletion(uploadId, parts, this.allParts.all(uploadId), upload.headers, fields);
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.
     const change = this.objects.put(upload.bucketId, upload.key, manifest);
@@ -236,8 +201,4 @@ export class Multipart {
     this.deleteParts.run(uploadId);
     this.deleteUpload.run(uploadId);
   }
-}
-
-function unquote(etag: string): string {
-  return etag.replace(/^"|"$/g, '');
 }

@@ -1,0 +1,75 @@
+import { MetaError } from './errors.js';
+import type { ChunkRef, ObjectManifest } from './manifest.js';
+import type { CompletedPart, FinalManifestFields, ObjectHeaders } from './meta-store.js';
+
+/** S3's smallest part but the last. */
+const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+/** A part as an engine stores it: its chunks as JSON. */
+export interface StoredPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+  chunks: string;
+}
+
+export interface CompletionPlan {
+  /** The object the upload becomes. */
+  manifest: ObjectManifest;
+  /** Every stored part's chunks, chosen or not: the parts release them all once the object holds its own. */
+  chunksOf: Map<number, ChunkRef[]>;
+}
+
+/**
+ * CompleteMultipartUpload's rules, the same in every engine: the parts listed in ascending
+ * order, each uploaded with that ETag, all but the last at least 5 MiB; the object is the chosen
+ * parts' chunks in order, with the headers the upload was created with.
+ */
+export function planCompletion(
+  uploadId: string,
+  parts: CompletedPart[],
+  stored: Iterable<StoredPart>,
+  headersJson: string,
+  fields: FinalManifestFields,
+): CompletionPlan {
+  if (parts.length === 0) throw new MetaError('MalformedXML', 'a completion must list at least one part');
+  parts.forEach((part, i) => {
+    if (i > 0 && part.partNumber <= parts[i - 1]!.partNumber) {
+      throw new MetaError('InvalidPartOrder', 'parts must be listed in ascending order of part number');
+    }
+  });
+  const byNumber = new Map([...stored].map((row) => [row.partNumber, row]));
+  const chosen = parts.map(({ partNumber, etag }) => {
+    const row = byNumber.get(partNumber);
+    if (!row || unquote(row.etag) !== unquote(etag))
+      throw new MetaError('InvalidPart', `part ${partNumber} was not uploaded with that ETag`);
+    return row;
+  });
+  const minPartSize = fields.minPartSize ?? MIN_PART_SIZE;
+  for (const row of chosen.slice(0, -1)) {
+    if (row.size < minPartSize)
+      throw new MetaError('EntityTooSmall', `part ${row.partNumber} is smaller than ${minPartSize} bytes`);
+  }
+  const chunksOf = new Map([...byNumber.values()].map((row) => [row.partNumber, JSON.parse(row.chunks) as ChunkRef[]]));
+  const headers = JSON.parse(headersJson) as ObjectHeaders;
+  const manifest: ObjectManifest = {
+    id: fields.id,
+    size: chosen.reduce((sum, row) => sum + row.size, 0),
+    etag: fields.etag,
+    lastModified: fields.lastModified,
+    contentType: headers.contentType,
+    metadata: headers.metadata,
+    ...(headers.lock ? { lock: headers.lock } : {}),
+    ...(headers.acl ? { acl: headers.acl } : {}),
+    ...(headers.tags ? { tags: headers.tags } : {}),
+    checksums: fields.checksums ?? {},
+    chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
+    parts: chosen.map((row) => row.size),
+    uploadId,
+  };
+  return { manifest, chunksOf };
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^"|"$/g, '');
+}
