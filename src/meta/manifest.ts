@@ -125,3 +125,9 @@ export interface Acl {
   owner: { id: string; displayName: string };
   grants: AclGrant[];
 }
+
+/** The chunk of a shard key, `<chunk id>/<index>` (store/chunk-writer.ts, shardKey). */
+export function chunkOfShard(key: string): string {
+  const slash = key.lastIndexOf('/');
+  return slash < 0 ? key : key.slice(0, slash);
+}

@@ -1,4 +1,5 @@
 import type { QueuedShard, RepairTask, ShardLocation } from '../meta-store.js';
+import { chunkOfShard } from '../manifest.js';
 import { NOW_MS, type Sql } from './connection.js';
 
 /**
@@ -76,10 +77,4 @@ export class RepairQueue {
   async ack(sql: Sql, chunkIds: string[]): Promise<void> {
     if (chunkIds.length > 0) await sql.run('DELETE FROM repair_queue WHERE chunk_id = ANY($1::text[])', [chunkIds]);
   }
-}
-
-/** The chunk of a shard key, `<chunk id>/<index>` (store/chunk-writer.ts, shardKey). */
-function chunkOfShard(key: string): string {
-  const slash = key.lastIndexOf('/');
-  return slash < 0 ? key : key.slice(0, slash);
 }

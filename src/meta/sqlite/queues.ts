@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { prepare, type Statement } from './statements.js';
 import type { QueuedShard, RepairTask, ShardLocation } from '../meta-store.js';
+import { chunkOfShard } from '../manifest.js';
 
 /**
  * Persistent work queues with leases: a taken entry is hidden until its lease ends, so a worker
@@ -93,10 +94,4 @@ export class RepairQueue {
   ack(chunkIds: string[]): void {
     for (const chunkId of chunkIds) this.remove.run(chunkId);
   }
-}
-
-/** The chunk of a shard key, `<chunk id>/<index>` (store/chunk-writer.ts, shardKey). */
-function chunkOfShard(key: string): string {
-  const slash = key.lastIndexOf('/');
-  return slash < 0 ? key : key.slice(0, slash);
 }
