@@ -129,10 +129,10 @@ describe('qstor gateway with metadata on PostgreSQL', () => {
 
     // A second gateway: the URL from the environment, the same master key, its own data directory.
     fs.mkdirSync(path.join(dir, 'second'), { mode: 0o700 });
-    for (const file of ['master.key', 'master.check']) {
-      fs.copyFileSync(path.join(dir, 'first', file), path.join(dir, 'second', file));
-      fs.chmodSync(path.join(dir, 'second', file), 0o600);
-    }
+    // Only the key: its check value lives in the database, where every gateway is held to it.
+    fs.copyFileSync(path.join(dir, 'first', 'master.key'), path.join(dir, 'second', 'master.key'));
+    fs.chmodSync(path.join(dir, 'second', 'master.key'), 0o600);
+    expect(fs.existsSync(path.join(dir, 'first', 'master.check'))).toBe(false);
     const second = await startGateway(writeConfig('second', {}), { QSTOR_METADATA_URL: url });
     gateways.push(second);
     expect(second.output()).not.toMatch(/password/);
