@@ -75,7 +75,9 @@ async function main(): Promise<void> {
   // Before any write: the heartbeat makes this store's pending writes this gateway's.
   await presence.start();
   logger.info({ gateway: id }, 'gateway id');
-  const cluster = config?.registry ? await startClusterLink(dir, config.registry, opened, logger, id, config.metadata?.url) : null;
+  const cluster = config?.registry
+    ? await startClusterLink(dir, config.registry, opened, logger, id, config.metadata?.url)
+    : null;
   await opened.backends.refresh();
   const graceMs = config?.registry ? config.registry.graceSeconds * 1000 : DEFAULT_MAINTENANCE.graceMs;
   const maintenance = new Maintenance(opened, {
