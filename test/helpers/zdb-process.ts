@@ -158,17 +158,30 @@ async function startOnce(options: StartZdbOptions, tmp: string): Promise<ZdbProc
   };
 }
 
-/** A port nothing listens on right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+/** Ports this process handed out: the kernel may offer a closed one again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * A port nothing listens on right now (the kernel picks it), never one this process handed out
+ * before: two servers started together given the same port would both pass the PING check, the
+ * second answering through the first (a store of 8 zdbs once ran with two on one port).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.unref();
+      server.once('error', reject);
+      server.listen(0, HOST, () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 /** One connection, one PING, +PONG within a second. */
