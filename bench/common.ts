@@ -71,7 +71,8 @@ export function printTable(header: string[], lines: string[][]): void {
     console.log(line.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
 }
 
-const CLK_TCK = ((): number => {
+/** The kernel's clock ticks per second, the unit of /proc's CPU times. */
+export const CLK_TCK = ((): number => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -79,10 +80,21 @@ const CLK_TCK = ((): number => {
   }
 })();
 
-/** utime+stime of a process so far (every thread), seconds, from /proc/<pid>/stat. */
-export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After the comm field: state is f[0], utime (field 14 of stat) f[11], stime f[12].
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+/** utime+stime of a process so far (every thread), seconds, from /proc/<pid>/stat; null once it is gone. */
+export function processCpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the comm field: state is f[0], utime (field 14 of stat) f[11], stime f[12].
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return null;
+  }
+}
+
+/** The whole machine from /proc/stat: busy and iowait seconds (summed over cores). */
+export function machineCpu(): { busy: number; iowait: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+  return { busy: (user + nice + system + irq + softirq + steal) / CLK_TCK, iowait: iowait / CLK_TCK };
 }

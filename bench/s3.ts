@@ -67,7 +67,7 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
-import { fmt, freePorts, printTable } from './common.js';
+import { fmt, freePorts, machineCpu, printTable, processCpuSeconds } from './common.js';
 import { awsCli, awsCliAvailable, type AwsCli } from './s3-aws-cli.js';
 import { client, drain, expectedSha256, lanes, pieces, quietSdkNodeNotice } from './s3-load.js';
 
@@ -99,24 +99,6 @@ async function writeBody(file: string, size: number): Promise<void> {
 }
 
 // ------------------------------------------------------------------------ /proc
-
-const CLK_TCK = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-function procCpuSeconds(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
 
 function ppidOf(pid: number): number {
   try {
@@ -167,12 +149,6 @@ function statusKiB(pid: number | 'self', field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-function machineBusy(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return (user + nice + system + irq + softirq + steal) / CLK_TCK;
-}
-
 function load1(): number {
   return Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }
@@ -202,9 +178,9 @@ async function waitLoad(maxS = 60): Promise<number> {
 async function waitIdle(maxS = IDLE_WAIT_S): Promise<number> {
   const deadline = Date.now() + maxS * 1000;
   for (;;) {
-    const b = machineBusy();
+    const b = machineCpu().busy;
     await sleep(1000);
-    const cores = machineBusy() - b;
+    const cores = machineCpu().busy - b;
     if (cores < 0.5 || Date.now() > deadline) return cores;
   }
 }
@@ -256,8 +232,8 @@ async function measure(
   const l = load1();
   const pids = sys.serverPids();
   const gw = sys.gatewayPid();
-  const serverBefore = pids.map(procCpuSeconds);
-  const gwBefore = gw ? procCpuSeconds(gw) : 0;
+  const serverBefore = pids.map((p) => processCpuSeconds(p) ?? 0);
+  const gwBefore = gw ? (processCpuSeconds(gw) ?? 0) : 0;
   let gwRss = gw ? statusKiB(gw, 'VmRSS') : 0;
   let serverRss = 0;
   const sample = (): void => {
@@ -269,7 +245,7 @@ async function measure(
   };
   sample();
   const sampler = setInterval(sample, 100);
-  const m0 = machineBusy();
+  const m0 = machineCpu().busy;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let r: Awaited<ReturnType<typeof work>>;
@@ -281,7 +257,7 @@ async function measure(
   const wallS = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   sample();
-  const server = pids.reduce((s, p, i) => s + Math.max(0, procCpuSeconds(p) - serverBefore[i]!), 0);
+  const server = pids.reduce((s, p, i) => s + Math.max(0, (processCpuSeconds(p) ?? 0) - serverBefore[i]!), 0);
   const lat = r.lat?.sort((a, b) => a - b);
   const out: Measure = {
     workload,
@@ -297,8 +273,8 @@ async function measure(
     cores: {
       client: (c.user + c.system) / 1e6 / wallS,
       server: server / wallS,
-      gateway: gw ? (procCpuSeconds(gw) - gwBefore) / wallS : 0,
-      machine: (machineBusy() - m0) / wallS,
+      gateway: gw ? ((processCpuSeconds(gw) ?? 0) - gwBefore) / wallS : 0,
+      machine: (machineCpu().busy - m0) / wallS,
       others: 0,
     },
     rssMiB: { gatewayPeakSampled: gwRss / 1024, serverPeakSampled: serverRss / 1024 },

@@ -34,7 +34,7 @@
  * same data, and zdb storing/serving such shards (on 6 fresh backends), without the rest.
  */
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,7 +55,7 @@ import { BackendPool } from '../src/store/backend-pool.js';
 import type { ShardBackend } from '../src/store/shard-backend.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
 import { ObjectStore } from '../src/store/object-store.js';
-import { fmt, freePorts, printTable, textLike } from './common.js';
+import { CLK_TCK, fmt, freePorts, machineCpu, printTable, processCpuSeconds, textLike } from './common.js';
 import { degradedWritesBench } from './degraded-writes.js';
 
 const MiB = 1 << 20;
@@ -222,33 +222,6 @@ function threadCpuNs(): Map<number, number> {
   return out;
 }
 
-const CLK_TCK = ((): number => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime of a process, seconds (every thread of it); null once it is gone. */
-function procCpuSeconds(pid: number): number | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the comm field: state is f[0], utime is field 14 of stat, i.e. f[11], stime f[12].
-    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
-  } catch {
-    return null;
-  }
-}
-
-/** The whole machine from /proc/stat: busy and iowait seconds (summed over cores). */
-function machineCpu(): { busy: number; iowait: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
-  return { busy: (user + nice + system + irq + softirq + steal) / CLK_TCK, iowait: iowait / CLK_TCK };
-}
-
 interface DiskCounters {
   name: string;
   sectorsWritten: number;
@@ -369,7 +342,7 @@ async function phase(
   const sampler = setInterval(() => {
     sampled = Math.max(sampled, statusKiB('VmRSS'));
   }, 100);
-  const zdbBefore = ctx.zdbs.map((z) => procCpuSeconds(z.process.pid!));
+  const zdbBefore = ctx.zdbs.map((z) => processCpuSeconds(z.process.pid!));
   const threadsBefore = threadCpuNs();
   const machineBefore = machineCpu();
   const diskBefore = diskCounters(ctx.disk);
@@ -386,7 +359,7 @@ async function phase(
   const machineAfter = machineCpu();
   const diskAfter = diskCounters(ctx.disk);
   const threadsAfter = threadCpuNs();
-  const zdbAfter = ctx.zdbs.map((z) => procCpuSeconds(z.process.pid!));
+  const zdbAfter = ctx.zdbs.map((z) => processCpuSeconds(z.process.pid!));
   sampled = Math.max(sampled, statusKiB('VmRSS'));
   const hwm = statusKiB('VmHWM');
   ctx.peakSoFarKiB = Math.max(ctx.peakSoFarKiB, hwm, sampled);
@@ -514,13 +487,13 @@ class Meter {
   constructor(private readonly ctx: Ctx) {}
 
   async time(fn: () => Promise<void>): Promise<void> {
-    const zdbBefore = this.ctx.zdbs.map((z) => procCpuSeconds(z.process.pid!) ?? 0);
+    const zdbBefore = this.ctx.zdbs.map((z) => processCpuSeconds(z.process.pid!) ?? 0);
     const c = process.cpuUsage();
     const t = performance.now();
     await fn();
     this.wallMs += performance.now() - t;
     this.store += cpuSeconds(process.cpuUsage(c));
-    this.zdb += this.ctx.zdbs.reduce((s, z, i) => s + ((procCpuSeconds(z.process.pid!) ?? 0) - zdbBefore[i]!), 0);
+    this.zdb += this.ctx.zdbs.reduce((s, z, i) => s + ((processCpuSeconds(z.process.pid!) ?? 0) - zdbBefore[i]!), 0);
   }
 
   result(plainBytes: number): { mbps: number; store: number; zdb: number } {

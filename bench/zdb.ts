@@ -241,9 +241,9 @@ function fill(port: number, count: number, key: (i: number) => string, value: Bu
 
 /** Runs one load and takes the server's CPU-seconds over it, per GiB of the `bytes` it moved. */
 function withCpu(pid: number, bytes: number, load: () => number): Figure {
-  const before = processCpuSeconds(pid);
+  const before = processCpuSeconds(pid) ?? 0;
   const value = load();
-  return { value, cpuPerGiB: (processCpuSeconds(pid) - before) / (bytes / GiB) };
+  return { value, cpuPerGiB: ((processCpuSeconds(pid) ?? 0) - before) / (bytes / GiB) };
 }
 
 let setRuns = 0;
