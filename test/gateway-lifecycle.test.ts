@@ -3,6 +3,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketLifecycleCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   GetBucketLifecycleConfigurationCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -17,6 +18,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { lifecycleStatus, LifecycleWorker } from '../src/lifecycle/index.js';
+import type { ObjectStore } from '../src/store/object-store.js';
 import { errorCode, failure, gatewayForSuite, rawRequest, type GatewayHarness } from './helpers/gateway-harness.js';
 
 /** A lifecycle day of one second: a rule of Days 1 expires an object at most 2 s after its write. */
@@ -354,6 +356,36 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
     // The next day's run starts over from the first key.
     await worker.runOnce(now + DAY_MS);
     expect([await exists('resume', 'a'), await exists('resume', 'b')]).toEqual([false, false]);
+  });
+
+  it('keeps a key a client rewrote between the scan and the delete (unversioned and versioned)', async () => {
+    await bucket('raced', [{ ID: 'all', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+    await bucket('raced-v', [{ ID: 'all', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }], 'Enabled');
+    await put('raced', 'k', 'old');
+    await put('raced-v', 'k', 'old');
+    await sleep(2.2 * DAY_MS);
+    // The store the worker deletes through: the first delete of each key is preceded by a
+    // client's PUT of that key, as when the client's request lands right after the worker's check.
+    const rewritten = new Set<string>();
+    const store = new Proxy(g.h.store, {
+      get(target, name, receiver) {
+        if (name !== 'delete') return Reflect.get(target, name, receiver) as unknown;
+        return async (...args: Parameters<ObjectStore['delete']>) => {
+          const [b, key] = args;
+          if (!rewritten.has(b)) {
+            rewritten.add(b);
+            await put(b, key, 'new');
+          }
+          return target.delete(...args);
+        };
+      },
+    });
+    const done = await new LifecycleWorker(store, { dayMs: DAY_MS }).runOnce();
+    expect([done.get('raced')?.expired, done.get('raced-v')?.expired]).toEqual([0, 0]);
+    for (const b of ['raced', 'raced-v']) {
+      const res = await s3.send(new GetObjectCommand({ Bucket: b, Key: 'k' }));
+      expect(await res.Body!.transformToString()).toBe('new');
+    }
   });
 
   it('runs by itself once started', async () => {

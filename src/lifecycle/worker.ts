@@ -212,12 +212,7 @@ export class LifecycleWorker {
     const latest = versions[0]!;
     if (latest.object) {
       const expiry = currentExpiry(rules, await candidate(latest), latest.lastModified, this.dayMs);
-      if (expiry && now >= expiry.at && (await this.stillNewest(name, key, latest))) {
-        // Unversioned: the object goes; Enabled: a delete marker hides it; Suspended: a null
-        // delete marker replaces the null version (AWS's expiration in each state).
-        await this.store.delete(name, key);
-        counts.expired++;
-      }
+      if (expiry && now >= expiry.at && (await this.expire(name, key, latest))) counts.expired++;
     } else if (
       versions.every((v) => v === latest || removed.has(v.versionId)) &&
       rules.some((r) => r.expiration?.expiredObjectDeleteMarker === true && matches(r.filter, { key }))
@@ -228,16 +223,21 @@ export class LifecycleWorker {
   }
 
   /**
-   * Whether the version listed is still the key's newest: a client's PUT since the listing wins
-   * (the window left is between this read and the delete, in one process).
+   * Expires the current version listed. Unversioned: the object goes; Enabled: a delete marker
+   * hides it; Suspended: a null delete marker replaces the null version (AWS's expiration in
+   * each state). Only while it is still the key's current version, checked in the delete's
+   * transaction: a client's write since the listing wins. False when it lost to one.
    */
-  private async stillNewest(bucket: string, key: string, listed: VersionEntry): Promise<boolean> {
-    const newest = await this.meta.getVersion(bucket, key);
-    return (
-      newest?.manifest !== undefined &&
-      (newest.manifest.versionId ?? 'null') === listed.versionId &&
-      newest.manifest.lastModified === listed.lastModified
-    );
+  private async expire(bucket: string, key: string, listed: VersionEntry): Promise<boolean> {
+    try {
+      await this.store.delete(bucket, key, undefined, {
+        condition: { versionId: listed.versionId, lastModified: listed.lastModified, etag: listed.object?.etag },
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof MetaError && (e.code === 'PreconditionFailed' || e.code === 'NoSuchKey')) return false;
+      throw e;
+    }
   }
 
   /** Removes a version for good; false when object lock keeps it. */

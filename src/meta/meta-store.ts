@@ -242,6 +242,36 @@ export interface DeleteMarker {
 export type StoredVersion =
   { manifest: ObjectManifest; marker?: undefined } | { manifest?: undefined; marker: DeleteMarker };
 
+/**
+ * A delete that goes ahead only while the key's current version is an object matching every
+ * field given (none given: any object). It serves If-Match on DeleteObject(s) and the lifecycle
+ * worker's "still the version I listed", checked inside the delete's transaction so that a
+ * write committed since the caller's read wins.
+ */
+export interface DeleteCondition {
+  etag?: string;
+  versionId?: string;
+  /** Unix milliseconds. */
+  lastModified?: number;
+}
+
+export interface DeleteOptions {
+  bypassGovernance?: boolean;
+  condition?: DeleteCondition;
+}
+
+/** Throws NoSuchKey when the current version is missing or a delete marker, PreconditionFailed when a field differs. */
+export function checkDeleteCondition(condition: DeleteCondition, current: StoredVersion | null): void {
+  const manifest = current?.manifest;
+  if (!manifest) throw new MetaError('NoSuchKey', 'The specified key does not exist.');
+  const holds =
+    (condition.etag === undefined || condition.etag === manifest.etag) &&
+    (condition.versionId === undefined || condition.versionId === versionIdOf(manifest)) &&
+    (condition.lastModified === undefined || condition.lastModified === manifest.lastModified);
+  if (!holds)
+    throw new MetaError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+}
+
 export interface DeleteResult {
   /** The object version removed for good (its chunks released unless shared), or null. */
   removed: ObjectManifest | null;
@@ -490,14 +520,10 @@ export interface MetaStore {
    * the one before. Without: removes the object (never versioned), adds a delete marker
    * (Enabled), or replaces the null version with a null delete marker (Suspended). Throws
    * NoSuchBucket; AccessDenied when the version named is locked (see `isLocked`; a new delete
-   * marker never is). Group-committed.
+   * marker never is); with `options.condition`, what `checkDeleteCondition` throws (nothing is
+   * changed then). Group-committed.
    */
-  deleteObject(
-    bucket: string,
-    key: string,
-    versionId?: string,
-    options?: { bypassGovernance?: boolean },
-  ): Promise<DeleteResult>;
+  deleteObject(bucket: string, key: string, versionId?: string, options?: DeleteOptions): Promise<DeleteResult>;
   /**
    * Changes the lock of a version (newest: undefined): `retention` replaces the mode and date
    * (null: removes them), `legalHold` sets the hold. Checked in the transaction

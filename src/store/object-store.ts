@@ -6,6 +6,7 @@ import {
   type Bucket,
   type BucketSettings,
   type CompletedPart,
+  type DeleteOptions,
   type DeleteResult,
   type MetaStore,
   type ObjectHeaders,
@@ -558,12 +559,7 @@ export class ObjectStore {
    * Deletes an object, or adds a delete marker, or removes version `versionId` for good (see
    * `MetaStore.deleteObject`); shards no version uses any more go to the delete queue.
    */
-  async delete(
-    bucket: string,
-    key: string,
-    versionId?: string,
-    options: { bypassGovernance?: boolean } = {},
-  ): Promise<DeleteResult> {
+  async delete(bucket: string, key: string, versionId?: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const result = await this.o.meta.deleteObject(bucket, key, versionId, options);
     // The record of the version removed goes, or the marker added takes its place (the null

@@ -1382,5 +1382,50 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(await meta.countRecordsShort()).toBe(0);
       });
     });
+
+    describe('delete if unchanged', () => {
+      it("deletes only while the key's current version is the object the condition names", async () => {
+        await meta.createBucket('b');
+        const first = manifest('first');
+        await meta.putObject('b', 'k', first);
+        // A rewrite between a reader's look and its delete: same key, another write.
+        const rewrite = { ...manifest('rewrite'), lastModified: first.lastModified + 1 };
+        await meta.putObject('b', 'k', rewrite);
+        const stale = { versionId: 'null', lastModified: first.lastModified };
+        expect(await errorCode(meta.deleteObject('b', 'k', undefined, { condition: stale }))).toBe(
+          'PreconditionFailed',
+        );
+        expect(await errorCode(meta.deleteObject('b', 'k', undefined, { condition: { etag: 'etag-first' } }))).toBe(
+          'PreconditionFailed',
+        );
+        expect((await meta.getObject('b', 'k'))?.id).toBe('rewrite');
+        const result = await meta.deleteObject('b', 'k', undefined, {
+          condition: { versionId: 'null', lastModified: rewrite.lastModified, etag: 'etag-rewrite' },
+        });
+        expect(result.removed?.id).toBe('rewrite');
+        expect(await meta.getObject('b', 'k')).toBeNull();
+        expect(await errorCode(meta.deleteObject('b', 'k', undefined, { condition: {} }))).toBe('NoSuchKey');
+      });
+
+      it('checks the current version of a versioned key: a delete marker is no object', async () => {
+        await meta.createBucket('v', { versioning: 'Enabled' });
+        const old = await meta.putObject('v', 'k', manifest('old'));
+        const current = await meta.putObject('v', 'k', manifest('current'));
+        const oldId = old.manifest.versionId!;
+        // The condition is on the current version, even when another version is named.
+        const onOld = { versionId: oldId };
+        expect(await errorCode(meta.deleteObject('v', 'k', oldId, { condition: onOld }))).toBe('PreconditionFailed');
+        expect((await meta.getVersion('v', 'k', oldId))?.manifest?.id).toBe('old');
+        const hidden = await meta.deleteObject('v', 'k', undefined, { condition: { etag: 'etag-current' } });
+        expect(hidden.deleteMarker).toBe(true);
+        expect(await errorCode(meta.deleteObject('v', 'k', undefined, { condition: {} }))).toBe('NoSuchKey');
+        const versions = await meta.listVersions({ bucket: 'v' });
+        expect(versions.versions.map((v) => v.versionId)).toEqual([
+          hidden.versionId,
+          current.manifest.versionId,
+          oldId,
+        ]);
+      });
+    });
   });
 }

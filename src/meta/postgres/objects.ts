@@ -10,7 +10,9 @@ import {
   versionIdOf,
   type BucketSettings,
   type DeleteMarker,
+  type DeleteOptions,
   type DeleteResult,
+  checkDeleteCondition,
   type ListObjectsResult,
   type ObjectChange,
   type ObjectEntry,
@@ -257,9 +259,11 @@ export class Objects {
     sql: Sql,
     bucket: BucketRef,
     key: Buffer,
-    versionId?: string,
-    bypassGovernance = false,
+    versionId: string | undefined,
+    options: DeleteOptions,
   ): Promise<DeleteResult> {
+    if (options.condition) checkDeleteCondition(options.condition, await this.getVersion(sql, bucket.id, key));
+    const bypassGovernance = options.bypassGovernance ?? false;
     if (versionId !== undefined) {
       const gone = await this.remove(sql, bucket.id, key, versionId, bypassGovernance);
       if (gone) await this.syncListing(sql, bucket.id, key);

@@ -12,6 +12,7 @@ import type {
   BucketSettings,
   CompletedPart,
   CompletedUpload,
+  DeleteOptions,
   DeleteResult,
   FinalManifestFields,
   GatewayInfo,
@@ -184,16 +185,10 @@ export class PostgresMetaStore implements MetaStore {
     bucket: string,
     key: string,
     versionId?: string,
-    options: { bypassGovernance?: boolean } = {},
+    options: DeleteOptions = {},
   ): Promise<DeleteResult> {
     return this.write(async (sql) =>
-      this.objects.delete(
-        sql,
-        await this.buckets.require(sql, bucket),
-        Buffer.from(key),
-        versionId,
-        options.bypassGovernance,
-      ),
+      this.objects.delete(sql, await this.buckets.require(sql, bucket), Buffer.from(key), versionId, options),
     );
   }
 

@@ -10,7 +10,9 @@ import {
   NULL_VERSION,
   versionIdOf,
   type DeleteMarker,
+  type DeleteOptions,
   type DeleteResult,
+  checkDeleteCondition,
   type ListObjectsResult,
   type ObjectChange,
   type ObjectEntry,
@@ -187,7 +189,9 @@ export class Objects {
   }
 
   /** See `MetaStore.deleteObject`. */
-  delete(bucketId: number, key: Buffer, versionId?: string, bypassGovernance = false): DeleteResult {
+  delete(bucketId: number, key: Buffer, versionId: string | undefined, options: DeleteOptions): DeleteResult {
+    if (options.condition) checkDeleteCondition(options.condition, this.getVersion(bucketId, key));
+    const bypassGovernance = options.bypassGovernance ?? false;
     if (versionId !== undefined) {
       const gone = this.remove(bucketId, key, versionId, bypassGovernance);
       if (gone) this.syncListing(bucketId, key);

@@ -14,6 +14,7 @@ import type {
   BucketUsage,
   CompletedPart,
   CompletedUpload,
+  DeleteOptions,
   DeleteResult,
   FinalManifestFields,
   GatewayInfo,
@@ -214,11 +215,9 @@ export class SqliteMetaStore implements MetaStore {
     bucket: string,
     key: string,
     versionId?: string,
-    options: { bypassGovernance?: boolean } = {},
+    options: DeleteOptions = {},
   ): Promise<DeleteResult> {
-    return this.writeDeferred(() =>
-      this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options.bypassGovernance),
-    );
+    return this.writeDeferred(() => this.objects.delete(this.buckets.id(bucket), Buffer.from(key), versionId, options));
   }
 
   async updateObjectLock(
