@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
+import { checkPutCondition, type DeleteCondition, type PutCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -150,11 +150,35 @@ async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator
   yield* rest;
 }
 
+/**
+ * A conditional delete as AWS documents it for general purpose buckets: `If-Match` (an ETag, or
+ * `*` for any object) on the key's current version; no current object: 404 NoSuchKey; another
+ * ETag: 412 (docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html). The
+ * modification-time and size conditions are for directory buckets only on AWS
+ * (API_DeleteObject): refused rather than ignored, since ignoring one would turn a conditional
+ * delete into an unconditional one.
+ */
+function deleteCondition(c: { ifMatch?: string; lastModified?: string; size?: string }): DeleteCondition | undefined {
+  if (c.lastModified !== undefined || c.size !== undefined)
+    throw new S3Error(
+      'NotImplemented',
+      'Conditional deletes by modification time or size are for directory buckets; use If-Match.',
+    );
+  if (c.ifMatch === undefined) return undefined;
+  return c.ifMatch.trim() === '*' ? {} : { etag: bareEtag(c.ifMatch) };
+}
+
 /** DELETE: the object, or (versioned) a new delete marker, or the version named, for good. */
 export async function deleteObject(ctx: Context<'DeleteObject'>): Promise<void> {
   const { versionId } = ctx.route.endpoint;
+  const condition = deleteCondition({
+    ifMatch: header(ctx, 'if-match'),
+    lastModified: header(ctx, 'x-amz-if-match-last-modified-time'),
+    size: header(ctx, 'x-amz-if-match-size'),
+  });
   const result = await ctx.store.delete(bucketOf(ctx), keyOf(ctx), versionId, {
     bypassGovernance: await bypassGovernance(ctx),
+    condition,
   });
   const headers: Record<string, string> = {};
   const id = result.versionId ?? versionId;
@@ -179,12 +203,17 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
     const key = text(fields, 'Key');
     const versionId = text(fields, 'VersionId');
     if (key === undefined || key === '' || versionId === '') throw malformed();
-    return { key, versionId };
+    const condition = deleteCondition({
+      ifMatch: text(fields, 'ETag'),
+      lastModified: text(fields, 'LastModifiedTime'),
+      size: text(fields, 'Size'),
+    });
+    return { key, versionId, condition };
   });
   if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   const bypass = await bypassGovernance(ctx);
   let results = '';
-  for (const { key, versionId } of targets) {
+  for (const { key, versionId, condition } of targets) {
     const named = versionId === undefined ? '' : el('VersionId', versionId);
     try {
       if (Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
@@ -196,7 +225,7 @@ export async function deleteObjects(ctx: Context<'DeleteObjects'>): Promise<void
         { action: versionAction('s3:DeleteObject', versionId), right: 'write', bucket, key },
         Date.now(),
       );
-      const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass });
+      const result = await ctx.store.delete(bucket, key, versionId, { bypassGovernance: bypass, condition });
       const marker = result.deleteMarker
         ? el('DeleteMarker', 'true') + el('DeleteMarkerVersionId', result.versionId ?? versionId ?? 'null')
         : '';
