@@ -217,6 +217,50 @@ describe('gateway: object lock (WORM)', () => {
     await s3.send(new DeleteObjectCommand({ Bucket: 'worm', Key: 'held', VersionId: id }));
   });
 
+  it('enables object lock on an existing bucket only once its versioning is Enabled', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'later' }));
+    const config = {
+      Bucket: 'later',
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled' as const,
+        Rule: { DefaultRetention: { Mode: 'GOVERNANCE' as const, Days: 1 } },
+      },
+    };
+    const versioning = (Status: 'Enabled' | 'Suspended') =>
+      new PutBucketVersioningCommand({ Bucket: 'later', VersioningConfiguration: { Status } });
+    expect(await failure(s3.send(new PutObjectLockConfigurationCommand(config)))).toBe('InvalidBucketState');
+    await s3.send(versioning('Suspended'));
+    expect(await failure(s3.send(new PutObjectLockConfigurationCommand(config)))).toBe('InvalidBucketState');
+    await s3.send(versioning('Enabled'));
+    await s3.send(new PutObjectLockConfigurationCommand(config));
+    expect((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: 'later' }))).ObjectLockConfiguration).toEqual(
+      config.ObjectLockConfiguration,
+    );
+    expect(await failure(s3.send(versioning('Suspended')))).toBe('InvalidBucketState');
+    const { VersionId } = await s3.send(new PutObjectCommand({ Bucket: 'later', Key: 'k', Body: 'x' }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'later', Key: 'k', VersionId }))).ObjectLockMode).toBe(
+      'GOVERNANCE',
+    );
+    expect(await failure(s3.send(new DeleteObjectCommand({ Bucket: 'later', Key: 'k', VersionId })))).toBe(
+      'AccessDenied',
+    );
+  });
+
+  it('answers MalformedXML to a retention mode or legal hold status outside the schema', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: 'worm', Key: 'schema', Body: 'x' }));
+    const until = new Date(Date.now() + DAY);
+    for (const Mode of ['governance', 'abc']) {
+      const put = new PutObjectRetentionCommand({
+        Bucket: 'worm',
+        Key: 'schema',
+        Retention: { Mode: Mode as 'GOVERNANCE', RetainUntilDate: until },
+      });
+      expect(await failure(s3.send(put))).toBe('MalformedXML');
+    }
+    const hold = new PutObjectLegalHoldCommand({ Bucket: 'worm', Key: 'schema', LegalHold: { Status: 'abc' as 'ON' } });
+    expect(await failure(s3.send(hold))).toBe('MalformedXML');
+  });
+
   it('refuses lock headers and lock requests on a bucket without object lock', async () => {
     const until = new Date(Date.now() + DAY);
     expect(

@@ -92,13 +92,15 @@ export async function getObjectLockConfiguration(ctx: Context<'GetObjectLockConf
   );
 }
 
-/** Sets the default retention; object lock itself is enabled at CreateBucket only. */
+/**
+ * Sets the default retention, and enables object lock on an existing bucket whose versioning is
+ * Enabled (AWS since 2023, API_PutObjectLockConfiguration); 409 InvalidBucketState otherwise.
+ * Once enabled, object lock stays and versioning can no longer be suspended.
+ */
 export async function putObjectLockConfiguration(ctx: Context<'PutObjectLockConfiguration'>): Promise<void> {
   const bucket = await requireBucket(ctx);
   const config = child(await xmlBody(ctx), 'ObjectLockConfiguration');
   if (text(config, 'ObjectLockEnabled') !== 'Enabled') throw malformed();
-  if (!bucket.settings.objectLock)
-    throw new S3Error('InvalidBucketState', 'Object Lock configuration cannot be enabled on existing buckets');
   let objectLock: NonNullable<BucketSettings['objectLock']> = {};
   if (config['Rule'] !== undefined) {
     const rule = child(child(config, 'Rule'), 'DefaultRetention');
@@ -114,7 +116,15 @@ export async function putObjectLockConfiguration(ctx: Context<'PutObjectLockConf
       defaultRetention: { mode: mode as Mode, ...(days !== undefined ? { days: count } : { years: count }) },
     };
   }
-  await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, objectLock }));
+  // Checked in the settings' transaction: a concurrent suspension of versioning cannot slip in.
+  await ctx.store.updateBucketSettings(bucket.name, (settings) => {
+    if (!settings.objectLock && settings.versioning !== 'Enabled')
+      throw new S3Error(
+        'InvalidBucketState',
+        "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
+      );
+    return { ...settings, objectLock };
+  });
   sendEmpty(ctx);
 }
 
@@ -138,7 +148,9 @@ export async function putObjectRetention(ctx: Context<'PutObjectRetention'>): Pr
   const doc = child(await xmlBody(ctx), 'Retention');
   const mode = text(doc, 'Mode');
   const until = text(doc, 'RetainUntilDate');
-  if ((mode === undefined) !== (until === undefined)) throw malformed();
+  // The schema's enumeration: any other mode (even "governance") is not valid XML for S3.
+  if ((mode === undefined) !== (until === undefined) || (mode !== undefined && !MODES.includes(mode)))
+    throw malformed();
   const next = mode === undefined ? null : retention(mode, until!);
   const bypass = await bypassGovernance(ctx);
   await ctx.store.updateObjectLock(
@@ -161,7 +173,7 @@ export async function getObjectLegalHold(ctx: Context<'GetObjectLegalHold'>): Pr
 export async function putObjectLegalHold(ctx: Context<'PutObjectLegalHold'>): Promise<void> {
   await lockedVersion(ctx);
   const status = text(child(await xmlBody(ctx), 'LegalHold'), 'Status');
-  if (status === undefined) throw malformed();
+  if (status !== 'ON' && status !== 'OFF') throw malformed();
   await ctx.store.updateObjectLock(bucketOf(ctx), keyOf(ctx), ctx.route.endpoint.versionId, {
     legalHold: legalHold(status),
   });
