@@ -106,6 +106,21 @@ describe('gateway: lifecycle configuration', () => {
       501,
       'NotImplemented',
     ],
+    // A transition this store would not perform is still validated first, as AWS does.
+    [
+      rules(
+        '<Status>Enabled</Status><Transition><Date>20220927</Date><StorageClass>GLACIER</StorageClass></Transition>',
+      ),
+      400,
+      'InvalidArgument',
+    ],
+    [
+      rules(
+        '<Status>Enabled</Status><NoncurrentVersionTransition><StorageClass>GLACIER</StorageClass></NoncurrentVersionTransition>',
+      ),
+      400,
+      'MalformedXML',
+    ],
   ])('refuses %s', async (body, status, code) => {
     const doc = body.startsWith('<Rule>') ? `<LifecycleConfiguration>${body}</LifecycleConfiguration>` : body;
     const res = await rawRequest(g.port, { method: 'PUT', path: '/conf?lifecycle', body: doc });
@@ -356,6 +371,22 @@ describe('gateway: the lifecycle worker, with a one-second day', () => {
     // The next day's run starts over from the first key.
     await worker.runOnce(now + DAY_MS);
     expect([await exists('resume', 'a'), await exists('resume', 'b')]).toEqual([false, false]);
+  });
+
+  it('removes an expired object delete marker once a Days rule finds it old enough', async () => {
+    await bucket(
+      'lonely',
+      [{ ID: 'days', Status: 'Enabled', Filter: { Prefix: 'm/' }, Expiration: { Days: 1 } }],
+      'Enabled',
+    );
+    const VersionId = await put('lonely', 'm/k', 'x');
+    await s3.send(new DeleteObjectCommand({ Bucket: 'lonely', Key: 'm/k' }));
+    await s3.send(new DeleteObjectCommand({ Bucket: 'lonely', Key: 'm/k', VersionId }));
+    const now = Date.now();
+    expect((await worker.runOnce(now)).get('lonely')?.markersRemoved).toBe(0);
+    expect(await versions('lonely')).toHaveLength(1);
+    expect((await worker.runOnce(now + 3 * DAY_MS)).get('lonely')?.markersRemoved).toBe(1);
+    expect(await versions('lonely')).toEqual([]);
   });
 
   it('keeps a key a client rewrote between the scan and the delete (unversioned and versioned)', async () => {

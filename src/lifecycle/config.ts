@@ -70,11 +70,6 @@ function parseRule(r: Fields): LifecycleRule {
   // The schema's enumeration: anything else (even "enabled") is not valid XML for S3.
   const status = textOf(r, 'Status');
   if (status !== 'Enabled' && status !== 'Disabled') throw malformed();
-  if (r['Transition'] !== undefined || r['NoncurrentVersionTransition'] !== undefined)
-    throw new LifecycleError(
-      'NotImplemented',
-      'Lifecycle transitions are not implemented: this store has a single storage class.',
-    );
   const { filter, filterForm } = parseFilterOf(r);
   const rule: LifecycleRule = { id, enabled: status === 'Enabled', filter, filterForm };
   const hasTags = (filter.tags?.length ?? 0) > 0;
@@ -97,9 +92,37 @@ function parseRule(r: Fields): LifecycleRule {
     if (hasTags || filter.objectSizeGreaterThan !== undefined || filter.objectSizeLessThan !== undefined)
       throw invalid('AbortIncompleteMultipartUpload cannot be specified with Tags or object size filters');
   }
+  // A transition is validated as AWS does (a bad one is the client's 400), then refused.
+  if (checkTransitions(r))
+    throw new LifecycleError(
+      'NotImplemented',
+      'Lifecycle transitions are not implemented: this store has a single storage class.',
+    );
   if (!rule.expiration && !rule.noncurrentExpiration && rule.abortIncompleteUploadDays === undefined)
     throw invalid('At least one action needs to be specified in a rule');
   return rule;
+}
+
+/** Whether the rule has a Transition or NoncurrentVersionTransition; throws on a malformed one. */
+function checkTransitions(r: Fields): boolean {
+  let any = false;
+  for (const [name, daysName] of [
+    ['Transition', 'Days'],
+    ['NoncurrentVersionTransition', 'NoncurrentDays'],
+  ] as const) {
+    const given = r[name];
+    if (given === undefined) continue;
+    any = true;
+    for (const item of Array.isArray(given) ? (given as unknown[]) : [given]) {
+      const t = fieldsOf(item);
+      const days = textOf(t, daysName);
+      const date = name === 'Transition' ? textOf(t, 'Date') : undefined;
+      if (textOf(t, 'StorageClass') === undefined || (days === undefined) === (date === undefined)) throw malformed();
+      if (days !== undefined) integer(days, 0, `'${daysName}' for ${name} action must be a nonnegative integer`);
+      if (date !== undefined) midnight(date);
+    }
+  }
+  return any;
 }
 
 /** The rule's filter: the legacy top-level Prefix, or Filter with one condition, or And. */

@@ -213,13 +213,23 @@ export class LifecycleWorker {
     if (latest.object) {
       const expiry = currentExpiry(rules, await candidate(latest), latest.lastModified, this.dayMs);
       if (expiry && now >= expiry.at && (await this.expire(name, key, latest))) counts.expired++;
-    } else if (
-      versions.every((v) => v === latest || removed.has(v.versionId)) &&
-      rules.some((r) => r.expiration?.expiredObjectDeleteMarker === true && matches(r.filter, { key }))
-    ) {
+    } else if (versions.every((v) => v === latest || removed.has(v.versionId)) && this.markerDue(rules, latest, now)) {
       // A delete marker with no version left behind it: an expired object delete marker.
       if (await this.remove(name, key, latest.versionId, counts)) counts.markersRemoved++;
     }
+  }
+
+  /**
+   * Whether an expired object delete marker goes: at once under ExpiredObjectDeleteMarker, or
+   * once it is old enough for a Days or Date expiration rule it matches (AWS: "If the lifecycle
+   * configuration is set to delete current versions, ... Amazon S3 removes the expired object's
+   * delete marker", userguide/ManagingDelMarkers.html).
+   */
+  private markerDue(rules: LifecycleRule[], marker: VersionEntry, now: number): boolean {
+    const c = { key: marker.key };
+    if (rules.some((r) => r.expiration?.expiredObjectDeleteMarker === true && matches(r.filter, c))) return true;
+    const expiry = currentExpiry(rules, c, marker.lastModified, this.dayMs);
+    return expiry !== null && now >= expiry.at;
   }
 
   /**
