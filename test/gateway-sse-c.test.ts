@@ -230,6 +230,15 @@ describe('gateway: SSE-C (customer-provided keys)', () => {
         for await (const piece of g.h.store.readRange(manifest, 0, 10)) void piece;
       })(),
     ).rejects.toThrow(/customer-provided key/);
+    // The ETag is not the plaintext's MD5 (anyone who lists could test guesses against it).
+    for (const [key, content] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
+      const etag = (await g.h.meta.getObject('ssec', key))!.etag;
+      expect(etag).toMatch(/^[0-9a-f]{32}$/);
+      expect(etag).not.toBe(crypto.createHash('md5').update(content).digest('hex'));
+    }
     // The same key twice gives two different checks (salted).
     await s3.send(new PutObjectCommand({ Bucket: 'ssec', Key: 'salted', Body: 'x', ...sse(KEY_A) }));
     expect((await g.h.meta.getObject('ssec', 'salted'))!.sseCustomer!.keyCheck).not.toBe(

@@ -184,3 +184,16 @@ export function matchesCustomerKey(master: Uint8Array, recorded: string, custome
   const actual = customerCheck(master, salt, customerKey);
   return expected.length === actual.length && timingSafeEqual(actual, expected);
 }
+
+const CUSTOMER_ETAG_INFO = 'qstor sse-c etag v1';
+
+/**
+ * The ETag of bytes with MD5 `md5` stored under a customer key: not the MD5 itself, which would
+ * let anyone allowed to list test guesses of the content (AWS's SSE-C ETags are not MD5s
+ * either); an HMAC under a key derived from both keys, so the same bytes and key give the same
+ * ETag. 32 hex digits, as an MD5 ETag.
+ */
+export function customerEtag(master: Uint8Array, customerKey: Uint8Array, md5: Uint8Array): string {
+  const key = Buffer.from(hkdfSync('sha256', customerKey, master, CUSTOMER_ETAG_INFO, KEY_BYTES));
+  return createHmac('sha256', key).update(md5).digest('hex').slice(0, 32);
+}

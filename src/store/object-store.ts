@@ -13,6 +13,7 @@ import {
 } from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
 import {
+  customerEtag,
   customerKeyCheck,
   customerWrapKey,
   matchesCustomerKey,
@@ -218,7 +219,7 @@ export class ObjectStore {
       } else {
         stored = await this.writeChunks(objectId, prepend(first, chunks), geometry, options.customerKey);
       }
-      const etag = stored.md5.toString('hex');
+      const etag = this.etagOf(stored.md5, options.customerKey);
       if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
@@ -261,6 +262,11 @@ export class ObjectStore {
     customerKey?: Buffer,
   ): Promise<StoredChunks> {
     return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry, customerKey);
+  }
+
+  /** The ETag of bytes with MD5 `md5`: its hex, or an SSE-C object's keyed ETag (`customerEtag`). */
+  private etagOf(md5: Buffer, customerKey?: Buffer): string {
+    return customerKey ? customerEtag(this.o.masterKey, customerKey, md5) : md5.toString('hex');
   }
 
   /** What an object or upload stored with this SSE-C key records to recognise it. */
@@ -490,7 +496,7 @@ export class ObjectStore {
       if (contentMd5 !== undefined && contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
-      const etag = stored.md5.toString('hex');
+      const etag = this.etagOf(stored.md5, key);
       await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
       await this.queueDegraded(stored.chunks, uploadId);
       await this.o.meta.durable();
@@ -528,26 +534,23 @@ export class ObjectStore {
     }
     const start = range?.start ?? 0;
     const end = range ? range.end + 1 : source.size;
-    const { source: sourceKey, target: targetKey } = customerKeys;
+    const { source: sourceKey } = customerKeys;
+    const targetKey = this.uploadKey(upload.headers.sseCustomer, customerKeys.target);
     const spanning = chunksSpanning(source.chunks, start, end);
     if (!spanning)
       return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end, sourceKey), undefined, targetKey);
-    // A single PUT's ETag is already the MD5 of the whole; anything else is hashed by reading it
-    // (reads only: nothing is encoded or written).
+    const sseC = source.sseCustomer !== undefined || targetKey !== undefined;
+    // A single PUT's ETag is already the MD5 of the whole (SSE-C aside); anything else is hashed
+    // by reading it (reads only: nothing is encoded or written).
     const etag =
-      !range && /^[0-9a-f]{32}$/.test(source.etag)
+      !range && !sseC && /^[0-9a-f]{32}$/.test(source.etag)
         ? source.etag
-        : await md5Hex(this.readRange(source, start, end, sourceKey));
+        : this.etagOf(await md5Of(this.readRange(source, start, end, sourceKey)), targetKey);
     // With SSE-C on either side the shared chunks' data keys are rewrapped for the upload's key:
     // the bytes stay where they are, only who can unwrap them changes.
-    const shared =
-      source.sseCustomer || upload.headers.sseCustomer
-        ? this.rewrapped(
-            spanning,
-            this.unwrappingKey(source, sourceKey),
-            this.wrappingKey(this.uploadKey(upload.headers.sseCustomer, targetKey)),
-          )
-        : spanning;
+    const shared = sseC
+      ? this.rewrapped(spanning, this.unwrappingKey(source, sourceKey), this.wrappingKey(targetKey))
+      : spanning;
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
     const part = { etag, size: end - start, chunks: shared };
@@ -713,8 +716,8 @@ function chunksSpanning(chunks: ChunkRef[], start: number, end: number): ChunkRe
   return null;
 }
 
-async function md5Hex(body: AsyncIterable<Uint8Array>): Promise<string> {
+async function md5Of(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const md5 = crypto.createHash('md5');
   for await (const piece of body) md5.update(piece);
-  return md5.digest('hex');
+  return md5.digest();
 }
