@@ -25,6 +25,7 @@ const STATUS = {
   InvalidBucketName: 400,
   InvalidBucketState: 409,
   InvalidDigest: 400,
+  InvalidEncryptionAlgorithmError: 400,
   InvalidLocationConstraint: 400,
   InvalidPart: 400,
   InvalidPartNumber: 416,

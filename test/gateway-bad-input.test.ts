@@ -168,7 +168,7 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     );
   });
 
-  it('refuses SSE-C (customer-provided keys) with 501 NotImplemented, storing nothing, never ignoring the key', async () => {
+  it('refuses SSE-C (customer-provided keys) over plain HTTP with 400 InvalidRequest, storing nothing, never ignoring the key', async () => {
     const key = Buffer.alloc(32, 7);
     const sseC = {
       'x-amz-server-side-encryption-customer-algorithm': 'AES256',
@@ -176,10 +176,10 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
       'x-amz-server-side-encryption-customer-key-md5': crypto.createHash('md5').update(key).digest('base64'),
     };
     const put = await rawRequest(g.port, { method: 'PUT', path: '/bad/sse-c', headers: sseC, body: 'secret' });
-    expect([put.status, errorCode(put)]).toEqual([501, 'NotImplemented']);
+    expect([put.status, errorCode(put)]).toEqual([400, 'InvalidRequest']);
     expect((await rawRequest(g.port, { method: 'HEAD', path: '/bad/sse-c' })).status).toBe(404);
     const get = await rawRequest(g.port, { method: 'GET', path: '/bad/keep', headers: sseC });
-    expect([get.status, errorCode(get)]).toEqual([501, 'NotImplemented']);
+    expect([get.status, errorCode(get)]).toEqual([400, 'InvalidRequest']);
     const copy = await rawRequest(g.port, {
       method: 'PUT',
       path: '/bad/copied',
@@ -188,7 +188,7 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
         'x-amz-copy-source-server-side-encryption-customer-algorithm': 'AES256',
       },
     });
-    expect([copy.status, errorCode(copy)]).toEqual([501, 'NotImplemented']);
+    expect([copy.status, errorCode(copy)]).toEqual([400, 'InvalidRequest']);
   });
 
   it('malformed authorization -> AuthorizationHeaderMalformed, other schemes -> InvalidRequest', async () => {

@@ -183,29 +183,6 @@ describe('gateway: bucket default encryption and SSE-S3 headers', () => {
     expect([read.status, errorCode(read)]).toEqual([400, 'InvalidArgument']);
   });
 
-  it('refuses customer keys (SSE-C) with 501 rather than storing data the key does not protect', async () => {
-    const key = Buffer.alloc(32, 7).toString('base64');
-    const sseC = await failure(
-      s3.send(
-        new PutObjectCommand({
-          Bucket: 'enc',
-          Key: 'sse-c',
-          Body: 'secret',
-          SSECustomerAlgorithm: 'AES256',
-          SSECustomerKey: key,
-        }),
-      ),
-    );
-    expect(sseC).toBe('NotImplemented');
-    expect(await g.h.meta.getObject('enc', 'sse-c')).toBeNull();
-    const read = await failure(
-      s3.send(
-        new GetObjectCommand({ Bucket: 'enc', Key: 'plain', SSECustomerAlgorithm: 'AES256', SSECustomerKey: key }),
-      ),
-    );
-    expect(read).toBe('NotImplemented');
-  });
-
   it('authorises Get/PutBucketEncryption as s3:Get/PutEncryptionConfiguration', async () => {
     const reader = await grantKey(g, 'ENCREADER', { fresh: { read: true } });
     const client = g.client(reader);

@@ -164,6 +164,7 @@ export function requestContext(
     'x-amz-metadata-directive',
     'x-amz-server-side-encryption',
     'x-amz-server-side-encryption-aws-kms-key-id',
+    'x-amz-server-side-encryption-customer-algorithm',
     'x-amz-storage-class',
     'x-amz-content-sha256',
     'x-amz-grant-read',

@@ -3,6 +3,7 @@ import { sendXml, type Context } from '../context.js';
 import type { ObjectAttribute } from '../router/endpoints.js';
 import { el } from '../xml.js';
 import { versionHeader } from './object-headers.js';
+import { readingKey, requestCustomerKey } from './sse-c.js';
 
 /**
  * GetObjectAttributes (`GET /bucket/key?attributes`): what `x-amz-object-attributes` names, in
@@ -20,6 +21,8 @@ const STORAGE_CLASS = 'STANDARD';
 export async function getObjectAttributes(ctx: Context<'GetObjectAttributes'>): Promise<void> {
   const e = ctx.route.endpoint;
   const manifest = await ctx.store.head(e.bucket, e.key, e.versionId);
+  // An SSE-C object's attributes need its key, as its HEAD does.
+  readingKey(ctx.store, manifest.sseCustomer, requestCustomerKey(ctx));
   const xml: Record<ObjectAttribute, () => string> = {
     // Unquoted, unlike the ETag header of a GET (AWS's answer).
     ETag: () => el('ETag', manifest.etag),

@@ -10,7 +10,8 @@ import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
 import { createdVersionHeaders, objectHeaders, versionHeader } from './object-headers.js';
-import { SSE_HEADERS } from './encryption.js';
+import { objectEncryptionHeaders } from './encryption.js';
+import { readingKey, requestCustomerKey, sourceCustomerKey } from './sse-c.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -18,10 +19,15 @@ import { MAX_PUT_SIZE } from './objects.js';
  * The source of a CopyObject or UploadPartCopy: named by `x-amz-copy-source`, readable by the
  * caller, and satisfying the `x-amz-copy-source-if-*` preconditions.
  */
-type CheckedSource = CopySource & { manifest: ObjectManifest };
+type CheckedSource = CopySource & {
+  manifest: ObjectManifest;
+  /** The SSE-C key that reads it (`x-amz-copy-source-server-side-encryption-customer-*`). */
+  customerKey?: Buffer;
+};
 
 async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): Promise<CheckedSource> {
   const { source } = ctx.route.endpoint;
+  const given = sourceCustomerKey(ctx);
   const action = versionAction('s3:GetObject', source.versionId);
   const access = {
     action,
@@ -50,7 +56,7 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
     manifest,
     'PreconditionFailed',
   );
-  return { ...source, manifest };
+  return { ...source, manifest, customerKey: readingKey(ctx.store, manifest.sseCustomer, given) };
 }
 
 /**
@@ -88,9 +94,10 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const target = await ctx.meta.getBucket(bucket);
   const lock = lockFromHeaders(ctx, target);
   const acl = await newObjectAcl(ctx, bucket, key);
+  const customer = requestCustomerKey(ctx);
   let read: Record<string, string> = {};
   const copied = await withCopySource(ctx, (checked) => {
-    const { manifest, ...source } = checked;
+    const { manifest, customerKey: sourceKey, ...source } = checked;
     read = copySourceVersionHeader(checked);
     const directive = (header(ctx, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
     if (directive !== 'COPY' && directive !== 'REPLACE')
@@ -98,7 +105,9 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     // Copying a named version onto its own key is how S3 restores an old version; naming the
     // encryption is how AWS users encrypt an object in place (`aws s3 cp s3://b/k s3://b/k --sse`).
     const inPlace = source.bucket === bucket && source.key === key && source.versionId === undefined;
-    if (directive === 'COPY' && inPlace && header(ctx, 'x-amz-server-side-encryption') === undefined) {
+    const changesEncryption =
+      header(ctx, 'x-amz-server-side-encryption') !== undefined || customer !== undefined || sourceKey !== undefined;
+    if (directive === 'COPY' && inPlace && !changesEncryption) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -106,24 +115,35 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     }
     if (manifest.size > MAX_PUT_SIZE) throw copyTooLarge();
     // The copy's headers and tags are the source's (COPY) or the request's (REPLACE); its ACL is the request's.
-    const headers =
-      directive === 'REPLACE' ? objectHeaders(ctx) : { contentType: manifest.contentType, metadata: manifest.metadata };
-    return ctx.store.copy(
-      source.bucket,
-      source.key,
-      bucket,
-      key,
-      { ...headers, acl, tags: copyTags(ctx, manifest.tags) },
-      manifest.id,
-      source.versionId,
-      lock,
-    );
+    const headers = {
+      ...(directive === 'REPLACE'
+        ? objectHeaders(ctx)
+        : { contentType: manifest.contentType, metadata: manifest.metadata }),
+      acl,
+      tags: copyTags(ctx, manifest.tags),
+    };
+    // The chunks are shared only when the copy's data keys are wrapped as the source's are (both
+    // without SSE-C, or with the same customer key); else the bytes are read and encrypted anew.
+    const sameWrapping = manifest.sseCustomer
+      ? customer !== undefined && ctx.store.matchesCustomerKey(manifest.sseCustomer, customer.key)
+      : customer === undefined;
+    if (!sameWrapping) {
+      const bytes = ctx.store.readRange(manifest, 0, manifest.size, sourceKey);
+      return ctx.store
+        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key })
+        .then((put) => put.manifest);
+    }
+    return ctx.store.copy(source.bucket, source.key, bucket, key, headers, manifest.id, source.versionId, lock);
   });
   sendXml(
     ctx,
     'CopyObjectResult',
     el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
     200,
-    { ...read, ...createdVersionHeaders(target, key, copied), ...SSE_HEADERS },
+    {
+      ...read,
+      ...createdVersionHeaders(target, key, copied),
+      ...objectEncryptionHeaders(copied.sseCustomer !== undefined, customer),
+    },
   );
 }

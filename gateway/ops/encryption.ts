@@ -2,6 +2,7 @@ import { header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from
 import { S3Error } from '../errors.js';
 import { invalidArgument } from '../router/query.js';
 import { child, el, malformed, text } from '../xml.js';
+import { customerKeyHeaders, namesCustomerKey, type CustomerKey } from './sse-c.js';
 
 /**
  * Server-side encryption as S3 clients see it. The store encrypts every object (AES-256-GCM,
@@ -9,25 +10,26 @@ import { child, el, malformed, text } from '../xml.js';
  * bucket's default, every object's answer. Get/Put/DeleteBucketEncryption keep the bucket's rule
  * in its settings (so in its encrypted metadata copies, restored by `meta rebuild`). There is no
  * KMS here: `aws:kms` and `aws:kms:dsse` are refused with 501 NotImplemented (a valid request for
- * a feature we lack, not the client's mistake). Customer keys (SSE-C) are refused the same way.
+ * a feature we lack, not the client's mistake). Customer keys (SSE-C): see sse-c.ts.
  */
 
 /** AWS's name of the one algorithm there is here. */
 const SSE_S3 = 'AES256';
 const KMS = ['aws:kms', 'aws:kms:dsse'];
 
-/** What AWS answers on a write, GET and HEAD of an SSE-S3 object: every object here. */
-export const SSE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption': SSE_S3 };
+/** What AWS answers on a write, GET and HEAD of an SSE-S3 object: every object without SSE-C here. */
+const SSE_HEADERS: Readonly<Record<string, string>> = { 'x-amz-server-side-encryption': SSE_S3 };
 
-/** The SSE-C headers (of the object, and of a copy's source). */
-const CUSTOMER_KEY_HEADERS = [
-  'x-amz-server-side-encryption-customer-algorithm',
-  'x-amz-server-side-encryption-customer-key',
-  'x-amz-server-side-encryption-customer-key-md5',
-  'x-amz-copy-source-server-side-encryption-customer-algorithm',
-  'x-amz-copy-source-server-side-encryption-customer-key',
-  'x-amz-copy-source-server-side-encryption-customer-key-md5',
-];
+/**
+ * What a write, GET or HEAD answers about the object's encryption: SSE-S3, or for an SSE-C
+ * object its algorithm and the MD5 of the key the request gave (never the key).
+ */
+export function objectEncryptionHeaders(
+  customerEncrypted: boolean,
+  given?: CustomerKey,
+): Readonly<Record<string, string>> {
+  return customerEncrypted ? customerKeyHeaders(given) : SSE_HEADERS;
+}
 
 /** The operations whose request may name the object's encryption (`x-amz-server-side-encryption`). */
 const WRITES = new Set(['PutObject', 'CopyObject', 'CreateMultipartUpload']);
@@ -78,21 +80,22 @@ export async function deleteBucketEncryption(ctx: Context<'DeleteBucketEncryptio
 }
 
 /**
- * The request's encryption headers, checked before any operation runs: SSE-C is 501 wherever it
- * is sent (accepting it would let a client believe its key protects data that it does not);
+ * The request's encryption headers, checked before any operation runs: SSE-C with
+ * `x-amz-server-side-encryption` (AES256 or KMS) is a conflict, 400 InvalidArgument as from AWS
+ * (the SSE-C keys themselves are checked by the operations that take them, sse-c.ts);
  * `x-amz-server-side-encryption` on a write must be AES256 (KMS: 501), and elsewhere is 400 as
  * from AWS.
  */
 export function checkEncryptionHeaders(ctx: Context): void {
-  if (CUSTOMER_KEY_HEADERS.some((name) => header(ctx, name) !== undefined)) {
-    throw new S3Error(
-      'NotImplemented',
-      'Server-side encryption with customer-provided keys (SSE-C) is not implemented; every object is encrypted with AES256 (SSE-S3).',
-    );
-  }
   const requested = header(ctx, 'x-amz-server-side-encryption');
   const kmsKey = header(ctx, 'x-amz-server-side-encryption-aws-kms-key-id');
   if (requested === undefined && kmsKey === undefined) return;
+  if (namesCustomerKey(ctx)) {
+    throw new S3Error(
+      'InvalidArgument',
+      'Server Side Encryption with Customer provided key is incompatible with the encryption method specified',
+    );
+  }
   if (!WRITES.has(ctx.route.endpoint.kind)) {
     throw invalidArgument(
       'x-amz-server-side-encryption header is not supported for this operation.',

@@ -11,7 +11,8 @@ import { requestTags } from './tagging.js';
 import { createdVersionHeaders, objectHeaders } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
-import { SSE_HEADERS } from './encryption.js';
+import { objectEncryptionHeaders } from './encryption.js';
+import { requestCustomerKey, uploadKey } from './sse-c.js';
 
 const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
 
@@ -40,33 +41,45 @@ function noSuchUpload(): S3Error {
 }
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
+  const customer = requestCustomerKey(ctx);
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
-  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), {
+  const headers = {
     ...objectHeaders(ctx),
     ...(lock ? { lock } : {}),
     acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)),
     tags: requestTags(ctx),
-  });
+  };
+  const uploadId = await ctx.store.createUpload(bucketOf(ctx), keyOf(ctx), headers, customer?.key);
   sendXml(
     ctx,
     'InitiateMultipartUploadResult',
     el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId),
+    200,
+    objectEncryptionHeaders(customer !== undefined, customer),
   );
 }
 
 export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
   const upload = await requireUpload(ctx);
+  const customer = requestCustomerKey(ctx);
+  const customerKey = uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   const md5 = contentMd5(ctx);
   const { body, length } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const { etag } = await ctx.store.uploadPart(upload.uploadId, ctx.route.endpoint.partNumber, body, md5);
-  sendEmpty(ctx, 200, { etag: `"${etag}"` });
+  const { etag } = await ctx.store.uploadPart(upload.uploadId, ctx.route.endpoint.partNumber, body, md5, customerKey);
+  sendEmpty(ctx, 200, {
+    etag: `"${etag}"`,
+    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+  });
 }
 
 export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpload'>): Promise<void> {
   const upload = await findUpload(ctx);
+  const customer = requestCustomerKey(ctx);
+  // Optional here (AWS asks for it only with checksums), but when given it must be the upload's.
+  if (upload && customer) uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   const completed = await completedParts(ctx);
   const manifest = upload
     ? await ctx.store.completeUpload(upload.uploadId, completed)
@@ -77,7 +90,10 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     'CompleteMultipartUploadResult',
     el('Location', `/${bucket}/${key}`) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${manifest.etag}"`),
     200,
-    { ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest), ...SSE_HEADERS },
+    {
+      ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest),
+      ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
+    },
   );
 }
 

@@ -3,7 +3,6 @@ import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { checkHeader } from '../header-value.js';
-import { SSE_HEADERS } from './encryption.js';
 import { expirationHeaders } from './lifecycle.js';
 
 /** `x-amz-version-id` of a version that has an id: one a versioned bucket gave it, or the null version named. */
@@ -88,7 +87,6 @@ export function objectResponseHeaders(
     'last-modified': new Date(manifest.lastModified).toUTCString(),
     'accept-ranges': 'bytes',
     'content-type': manifest.contentType ?? 'binary/octet-stream',
-    ...SSE_HEADERS,
   };
   for (const [name, value] of Object.entries(manifest.metadata)) out[name] = value;
   if (manifest.parts) out['x-amz-mp-parts-count'] = manifest.parts.length;

@@ -21,7 +21,8 @@ import {
 } from './object-headers.js';
 import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js';
 import { expirationHeaders } from './lifecycle.js';
-import { SSE_HEADERS } from './encryption.js';
+import { objectEncryptionHeaders } from './encryption.js';
+import { readingKey, requestCustomerKey } from './sse-c.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -30,6 +31,7 @@ const MAX_DELETE_KEYS = 1000;
 export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const bucket = bucketOf(ctx);
   const key = keyOf(ctx);
+  const customer = requestCustomerKey(ctx);
   const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket, key), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
   const condition = await putCondition(ctx);
@@ -39,10 +41,17 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const result = await ctx.store.put(bucket, key, body, { ...headers, contentMd5: md5, checksums, condition, lock });
+  const result = await ctx.store.put(bucket, key, body, {
+    ...headers,
+    contentMd5: md5,
+    checksums,
+    condition,
+    lock,
+    customerKey: customer?.key,
+  });
   sendEmpty(ctx, 200, {
     etag: `"${result.etag}"`,
-    ...SSE_HEADERS,
+    ...objectEncryptionHeaders(result.manifest.sseCustomer !== undefined, customer),
     ...checksumHeaders(checksums),
     ...createdVersionHeaders(target, key, result.manifest),
   });
@@ -77,11 +86,15 @@ interface ReadPlan {
   end: number;
   status: 200 | 206;
   headers: Record<string, string | number>;
+  /** The SSE-C key that reads it (none: not SSE-C). */
+  customerKey?: Buffer;
 }
 
 async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadPlan> {
   const e = ctx.route.endpoint;
   const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx), e.versionId);
+  const customer = requestCustomerKey(ctx);
+  const customerKey = readingKey(ctx.store, manifest.sseCustomer, customer);
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -96,14 +109,15 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
     e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
   const headers = {
     ...objectResponseHeaders(ctx, manifest, !range),
+    ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
     ...versionHeader(manifest, e.versionId),
     ...lockHeaders(manifest),
     // Of the current version only: a rule's expiry is the current version's.
     ...(e.versionId === undefined ? expirationHeaders(await ctx.meta.getBucket(e.bucket), e.key, manifest) : {}),
   };
-  if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers };
+  if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers, customerKey };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
-  return { manifest, start: range.start, end: range.end, status: 206, headers };
+  return { manifest, start: range.start, end: range.end, status: 206, headers, customerKey };
 }
 
 /** `partNumber=N`: the bytes of that part of a multipart object (part 1 of any other object). */
@@ -134,7 +148,7 @@ export async function headObject(ctx: Context<'HeadObject'>): Promise<void> {
 
 export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
   const plan = await planRead(ctx);
-  const chunks = ctx.store.readRange(plan.manifest, plan.start, plan.end + 1);
+  const chunks = ctx.store.readRange(plan.manifest, plan.start, plan.end + 1, plan.customerKey);
   // The first chunk is read before the status line: while nothing is sent, a failure to read it
   // is still an S3 error (503 when too few shards answer); after, only a cut connection says it.
   const first = await chunks.next();

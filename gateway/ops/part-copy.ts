@@ -3,11 +3,15 @@ import { el, isoTime } from '../xml.js';
 import { copySourceVersionHeader, copyTooLarge, withCopySource } from './copy.js';
 import { requireUpload } from './multipart.js';
 import { MAX_PUT_SIZE } from './objects.js';
+import { objectEncryptionHeaders } from './encryption.js';
+import { requestCustomerKey, uploadKey } from './sse-c.js';
 
 /** UploadPartCopy: a part made of (a range of) another object, readable by the caller. */
 export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<void> {
   const upload = await requireUpload(ctx);
   const { partNumber, sourceRange: range } = ctx.route.endpoint;
+  const customer = requestCustomerKey(ctx);
+  const target = uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   let read: Record<string, string> = {};
   const { etag } = await withCopySource(ctx, (source) => {
     if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
@@ -20,7 +24,11 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
       range,
       source.manifest.id,
       source.versionId,
+      { source: source.customerKey, target },
     );
   });
-  sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, read);
+  sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, {
+    ...read,
+    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+  });
 }

@@ -34,12 +34,6 @@ const NOT_IMPLEMENTED = [
   'website',
 ];
 
-/**
- * SSE-C (customer-provided keys) is not implemented. Its headers are refused, never ignored:
- * storing the object without the customer's key would break the protection the client asked for.
- */
-const SSE_C_HEADER = /^x-amz-(copy-source-)?server-side-encryption-customer-/;
-
 /** Subresources S3 has on buckets only. */
 const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'lifecycle', 'encryption'];
 
@@ -62,8 +56,6 @@ export function resolveEndpoint(
     NOT_IMPLEMENTED.find((name) => q.has(name)) ??
     (key !== null ? BUCKET_ONLY : OBJECT_ONLY).find((name) => q.has(name));
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
-  const sseC = Object.keys(headers).find((name) => SSE_C_HEADER.test(name));
-  if (sseC !== undefined) return { kind: 'Unsupported', bucket, key, subresource: sseC };
   if (bucket === null) {
     if (method === 'GET') return { kind: 'ListBuckets' };
     throw notAllowed();

@@ -43,7 +43,7 @@ export interface ChunkRef {
   shardSize: number;
   dataShards: number;
   parityShards: number;
-  /** The data key that encrypted this chunk, wrapped by the master key (base64). */
+  /** The data key that encrypted this chunk, wrapped by the master key (base64), or by the SSE-C key. */
   wrappedKey: string;
   /** The AEAD nonce (base64, 12 bytes), unique per chunk. */
   nonce: string;
@@ -108,6 +108,18 @@ export interface ObjectManifest {
   acl?: Acl;
   /** The object's tags (x-amz-tagging, PutObjectTagging), by key. */
   tags?: Record<string, string>;
+  /**
+   * Stored with a customer-provided key (SSE-C): its data keys are wrapped by a key derived from
+   * the master key and the customer's (pipeline/keys.ts), not by the master key alone.
+   */
+  sseCustomer?: SseCustomer;
+}
+
+/** What an SSE-C object (or multipart upload) keeps of its customer's key: never the key itself. */
+export interface SseCustomer {
+  algorithm: 'AES256';
+  /** Salted HMAC recognising the key (pipeline/keys.ts customerKeyCheck), base64. */
+  keyCheck: string;
 }
 
 export type AclPermission = 'FULL_CONTROL' | 'WRITE' | 'WRITE_ACP' | 'READ' | 'READ_ACP';

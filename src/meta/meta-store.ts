@@ -10,7 +10,7 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { Acl, ChunkRef, ObjectLock, ObjectManifest, ShardRef } from './manifest.js';
+import type { Acl, ChunkRef, ObjectLock, ObjectManifest, ShardRef, SseCustomer } from './manifest.js';
 export type { Acl, AclGrant, AclGrantee, AclPermission } from './manifest.js';
 import { MetaError } from './errors.js';
 
@@ -165,6 +165,8 @@ export interface ObjectHeaders {
   /** The new object's ACL (canned or x-amz-grant-*) and tags (x-amz-tagging). */
   acl?: Acl;
   tags?: Record<string, string>;
+  /** An upload created with a customer-provided key: every part must use it (given to the object). */
+  sseCustomer?: SseCustomer;
 }
 
 /**

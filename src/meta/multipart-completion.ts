@@ -62,6 +62,7 @@ export function planCompletion(
     ...(headers.lock ? { lock: headers.lock } : {}),
     ...(headers.acl ? { acl: headers.acl } : {}),
     ...(headers.tags ? { tags: headers.tags } : {}),
+    ...(headers.sseCustomer ? { sseCustomer: headers.sseCustomer } : {}),
     checksums: fields.checksums ?? {},
     chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
     parts: chosen.map((row) => row.size),

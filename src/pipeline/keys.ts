@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open as openFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KEY_BYTES, NONCE_BYTES, open, seal, TAG_BYTES } from './encrypt.js';
@@ -141,4 +141,59 @@ export function checkMasterKey(master: Uint8Array, recorded: string): void {
   if (expected.length !== actual.length || !timingSafeEqual(actual, expected)) {
     throw new PipelineError('WRONG_MASTER_KEY', 'the configured master key is not the one this store was created with');
   }
+}
+
+/** Domain separation of the keys SSE-C derives from the master key and a customer's key. */
+const CUSTOMER_WRAP_INFO = 'qstor sse-c data key wrap v1';
+const CUSTOMER_CHECK_INFO = 'qstor sse-c key check v1';
+const CUSTOMER_CHECK_SALT_BYTES = 16;
+
+/**
+ * The key that wraps the data keys of an object stored with a customer-provided key (SSE-C):
+ * HKDF-SHA256 of the customer's key salted with the master key, so neither alone unwraps them
+ * (the store cannot read the object without the customer, nor the customer without the store).
+ */
+export function customerWrapKey(master: Uint8Array, customerKey: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', customerKey, master, CUSTOMER_WRAP_INFO, KEY_BYTES));
+}
+
+/** HMAC key of the customer-key checks: derived from the master key, useless without it. */
+function customerCheckSecret(master: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), CUSTOMER_CHECK_INFO, KEY_BYTES));
+}
+
+function customerCheck(master: Uint8Array, salt: Uint8Array, customerKey: Uint8Array): Buffer {
+  return createHmac('sha256', customerCheckSecret(master)).update(salt).update(customerKey).digest();
+}
+
+/**
+ * What an SSE-C object keeps to recognise its customer's key, as AWS keeps a salted HMAC:
+ * salt || HMAC-SHA256(master-derived secret, salt || key), base64. Never the key, nor a plain
+ * hash of it, which anyone could test guesses against.
+ */
+export function customerKeyCheck(master: Uint8Array, customerKey: Uint8Array): string {
+  const salt = randomBytes(CUSTOMER_CHECK_SALT_BYTES);
+  return Buffer.concat([salt, customerCheck(master, salt, customerKey)]).toString('base64');
+}
+
+/** Whether `customerKey` is the key `recorded` (from customerKeyCheck) was made of; constant time. */
+export function matchesCustomerKey(master: Uint8Array, recorded: string, customerKey: Uint8Array): boolean {
+  const bytes = Buffer.from(recorded, 'base64');
+  const salt = bytes.subarray(0, CUSTOMER_CHECK_SALT_BYTES);
+  const expected = bytes.subarray(CUSTOMER_CHECK_SALT_BYTES);
+  const actual = customerCheck(master, salt, customerKey);
+  return expected.length === actual.length && timingSafeEqual(actual, expected);
+}
+
+const CUSTOMER_ETAG_INFO = 'qstor sse-c etag v1';
+
+/**
+ * The ETag of bytes with MD5 `md5` stored under a customer key: not the MD5 itself, which would
+ * let anyone allowed to list test guesses of the content (AWS's SSE-C ETags are not MD5s
+ * either); an HMAC under a key derived from both keys, so the same bytes and key give the same
+ * ETag. 32 hex digits, as an MD5 ETag.
+ */
+export function customerEtag(master: Uint8Array, customerKey: Uint8Array, md5: Uint8Array): string {
+  const key = Buffer.from(hkdfSync('sha256', customerKey, master, CUSTOMER_ETAG_INFO, KEY_BYTES));
+  return createHmac('sha256', key).update(md5).digest('hex').slice(0, 32);
 }

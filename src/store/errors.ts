@@ -13,6 +13,8 @@ export type StoreErrorCode =
   | 'BadDigest'
   | 'InvalidArgument'
   | 'ServiceUnavailable'
+  /** An SSE-C object or upload read or written without its customer's key. */
+  | 'AccessDenied'
   /** Fewer healthy backends than the write quorum: AWS's "retry later". */
   | 'SlowDown'
   | 'InternalError';

@@ -18,13 +18,14 @@ import type { InlineData } from '../meta/manifest.js';
  */
 const compressor = new ChunkCompressor();
 
-export function sealInline(masterKey: Buffer, aadObject: string, plain: Uint8Array): InlineData {
+/** `wrappingKey`: the master key, or an SSE-C object's key derived from it (ObjectStore.wrappingKey). */
+export function sealInline(wrappingKey: Buffer, aadObject: string, plain: Uint8Array): InlineData {
   const dataKey = newDataKey();
   const { data, compressed } = compressor.compress(plain);
   const sealed = Buffer.allocUnsafe(data.length + TAG_BYTES);
   const nonce = encryptChunk(dataKey, aadObject, 0, data, sealed);
   return {
-    wrappedKey: wrapKey(masterKey, dataKey).toString('base64'),
+    wrappedKey: wrapKey(wrappingKey, dataKey).toString('base64'),
     nonce: nonce.toString('base64'),
     aadObject,
     compressed,
@@ -33,8 +34,8 @@ export function sealInline(masterKey: Buffer, aadObject: string, plain: Uint8Arr
 }
 
 /** The plaintext of an inline object of `size` bytes; CHUNK_AUTH_FAILED if it was altered. */
-export function openInline(masterKey: Buffer, inline: InlineData, size: number): Buffer {
-  const dataKey = unwrapKey(masterKey, Buffer.from(inline.wrappedKey, 'base64'));
+export function openInline(wrappingKey: Buffer, inline: InlineData, size: number): Buffer {
+  const dataKey = unwrapKey(wrappingKey, Buffer.from(inline.wrappedKey, 'base64'));
   const data = decryptChunk(
     dataKey,
     Buffer.from(inline.nonce, 'base64'),

@@ -13,7 +13,15 @@ import {
   type PutCondition,
 } from '../meta/meta-store.js';
 import { chunkStream, DEFAULT_CHUNK_SIZE } from '../pipeline/chunker.js';
-import { newDataKey, unwrapKey, wrapKey } from '../pipeline/keys.js';
+import {
+  customerEtag,
+  customerKeyCheck,
+  customerWrapKey,
+  matchesCustomerKey,
+  newDataKey,
+  unwrapKey,
+  wrapKey,
+} from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
@@ -26,6 +34,7 @@ import {
   type InlineData,
   type ObjectLock,
   type ObjectManifest,
+  type SseCustomer,
 } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 import { degradedReason } from './repair-reasons.js';
@@ -72,6 +81,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   condition?: PutCondition;
   /** The object lock the PUT names (buckets with object lock; else their default retention). */
   lock?: ObjectLock;
+  /** SSE-C: the customer's 256-bit key, mixed into the wrapping of the object's data keys. */
+  customerKey?: Buffer;
 }
 
 export interface PutResult {
@@ -205,11 +216,11 @@ export class ObjectStore {
         // A chunk shorter than the chunk size is the last one: this is the whole body.
         const plain = first.value;
         stored = { size: plain.length, md5: crypto.createHash('md5').update(plain).digest(), chunks: [] };
-        inline = sealInline(this.o.masterKey, objectId, plain);
+        inline = sealInline(this.wrappingKey(options.customerKey), objectId, plain);
       } else {
-        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry);
+        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry, options.customerKey);
       }
-      const etag = stored.md5.toString('hex');
+      const etag = this.etagOf(stored.md5, options.customerKey);
       if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
@@ -226,6 +237,7 @@ export class ObjectStore {
         ...(options.lock ? { lock: options.lock } : {}),
         ...(options.acl ? { acl: options.acl } : {}),
         ...(options.tags ? { tags: options.tags } : {}),
+        ...(options.customerKey ? { sseCustomer: this.sseCustomer(options.customerKey) } : {}),
       };
       const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await this.queueDegraded(committed.chunks);
@@ -248,8 +260,41 @@ export class ObjectStore {
     writeId: string,
     body: AsyncIterable<Uint8Array>,
     geometry: Geometry = this.geometry({}),
+    customerKey?: Buffer,
   ): Promise<StoredChunks> {
-    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry);
+    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry, customerKey);
+  }
+
+  /** The ETag of bytes with MD5 `md5`: its hex, or an SSE-C object's keyed ETag (`customerEtag`). */
+  private etagOf(md5: Buffer, customerKey?: Buffer): string {
+    return customerKey ? customerEtag(this.o.masterKey, customerKey, md5) : md5.toString('hex');
+  }
+
+  /** What an object or upload stored with this SSE-C key records to recognise it. */
+  sseCustomer(customerKey: Buffer): SseCustomer {
+    return { algorithm: 'AES256', keyCheck: customerKeyCheck(this.o.masterKey, customerKey) };
+  }
+
+  /** Whether `customerKey` is the one an SSE-C object or upload was stored with (constant time). */
+  matchesCustomerKey(recorded: SseCustomer, customerKey: Buffer): boolean {
+    return matchesCustomerKey(this.o.masterKey, recorded.keyCheck, customerKey);
+  }
+
+  /** The key that wraps data keys: the master key, or with SSE-C a key derived from it and the customer's. */
+  private wrappingKey(customerKey?: Buffer): Buffer {
+    return customerKey ? customerWrapKey(this.o.masterKey, customerKey) : this.o.masterKey;
+  }
+
+  /**
+   * The key that unwraps the manifest's data keys. An SSE-C object needs its customer's key
+   * (AccessDenied without the right one: the gateway checks first, this is the store's own
+   * guard); any other object is read with the master key alone, whatever the caller passed.
+   */
+  private unwrappingKey(manifest: ObjectManifest, customerKey?: Buffer): Buffer {
+    if (!manifest.sseCustomer) return this.o.masterKey;
+    if (!customerKey || !this.matchesCustomerKey(manifest.sseCustomer, customerKey))
+      throw new StoreError('AccessDenied', 'The object is encrypted with a customer-provided key; give that key.');
+    return this.wrappingKey(customerKey);
   }
 
   /** k, m and the write quorum of a bucket: its own `erasure` settings, else the store's. */
@@ -274,6 +319,7 @@ export class ObjectStore {
     writeId: string,
     plains: AsyncIterable<Buffer<ArrayBuffer>>,
     { k, m, quorum }: Geometry,
+    customerKey?: Buffer,
   ): Promise<StoredChunks> {
     const dataKey = newDataKey();
     const ctx = {
@@ -282,7 +328,7 @@ export class ObjectStore {
       pipeline: this.o.pipeline,
       writeId,
       dataKey,
-      wrappedKey: wrapKey(this.o.masterKey, dataKey).toString('base64'),
+      wrappedKey: wrapKey(this.wrappingKey(customerKey), dataKey).toString('base64'),
       aadObject: writeId,
       k,
       m,
@@ -367,10 +413,14 @@ export class ObjectStore {
     };
   }
 
-  /** Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer. */
-  async *readRange(manifest: ObjectManifest, start: number, end: number): AsyncGenerator<Buffer> {
+  /**
+   * Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer; an
+   * SSE-C object's only with its customer's key.
+   */
+  async *readRange(manifest: ObjectManifest, start: number, end: number, customerKey?: Buffer): AsyncGenerator<Buffer> {
+    const unwrapping = this.unwrappingKey(manifest, customerKey);
     if (manifest.inline) {
-      if (end > start) yield openInline(this.o.masterKey, manifest.inline, manifest.size).subarray(start, end);
+      if (end > start) yield openInline(unwrapping, manifest.inline, manifest.size).subarray(start, end);
       return;
     }
     const wanted: Array<{ chunk: ChunkRef; from: number; to: number }> = [];
@@ -384,7 +434,7 @@ export class ObjectStore {
     const keys = new Map<string, Buffer>();
     const dataKey = (wrapped: string): Buffer => {
       let key = keys.get(wrapped);
-      if (!key) keys.set(wrapped, (key = unwrapKey(this.o.masterKey, Buffer.from(wrapped, 'base64'))));
+      if (!key) keys.set(wrapped, (key = unwrapKey(unwrapping, Buffer.from(wrapped, 'base64'))));
       return key;
     };
     // Sparse: a slot is emptied once consumed, so a GET holds `depth` chunks, not the object.
@@ -418,30 +468,36 @@ export class ObjectStore {
   // ---------------------------------------------------------------- multipart
 
   /** Starts a multipart upload; returns its id. */
-  async createUpload(bucket: string, key: string, headers: ObjectHeaders): Promise<string> {
+  async createUpload(bucket: string, key: string, headers: ObjectHeaders, customerKey?: Buffer): Promise<string> {
     if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const uploadId = crypto.randomBytes(16).toString('hex');
-    await this.o.meta.createUpload(bucket, key, uploadId, headers);
+    const sse = customerKey ? { sseCustomer: this.sseCustomer(customerKey) } : {};
+    await this.o.meta.createUpload(bucket, key, uploadId, { ...headers, ...sse });
     return uploadId;
   }
 
-  /** Stores one part as chunks of its own; a part of the same number is replaced. */
+  /**
+   * Stores one part as chunks of its own; a part of the same number is replaced. The part of an
+   * SSE-C upload is wrapped with `customerKey`, which the caller checked is the upload's.
+   */
   async uploadPart(
     uploadId: string,
     partNumber: number,
     body: AsyncIterable<Uint8Array>,
     contentMd5?: string,
+    customerKey?: Buffer,
   ): Promise<{ etag: string; size: number }> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const key = this.uploadKey(upload.headers.sseCustomer, customerKey);
     const geometry = this.geometry((await this.o.meta.getBucket(upload.bucket))?.settings ?? {});
     const writeId = `${uploadId}.${partNumber}.${crypto.randomBytes(6).toString('hex')}`;
     try {
-      const stored = await this.storeChunks(writeId, body, geometry);
+      const stored = await this.storeChunks(writeId, body, geometry, key);
       if (contentMd5 !== undefined && contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
-      const etag = stored.md5.toString('hex');
+      const etag = this.etagOf(stored.md5, key);
       await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
       await this.queueDegraded(stored.chunks, uploadId);
       await this.o.meta.durable();
@@ -468,9 +524,10 @@ export class ObjectStore {
     range?: Range,
     sourceId?: string,
     sourceVersionId?: string,
+    customerKeys: { source?: Buffer; target?: Buffer } = {},
   ): Promise<{ etag: string; size: number } | null> {
-    if (!(await this.o.meta.getUpload(uploadId)))
-      throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
+    const upload = await this.o.meta.getUpload(uploadId);
+    if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const source = await this.head(srcBucket, srcKey, sourceVersionId);
     if (sourceId !== undefined && source.id !== sourceId) return null;
     if (range && (range.start < 0 || range.start > range.end || range.end >= source.size)) {
@@ -478,12 +535,23 @@ export class ObjectStore {
     }
     const start = range?.start ?? 0;
     const end = range ? range.end + 1 : source.size;
-    const shared = chunksSpanning(source.chunks, start, end);
-    if (!shared) return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end));
-    // A single PUT's ETag is already the MD5 of the whole; anything else is hashed by reading it
-    // (reads only: nothing is encoded or written).
+    const { source: sourceKey } = customerKeys;
+    const targetKey = this.uploadKey(upload.headers.sseCustomer, customerKeys.target);
+    const spanning = chunksSpanning(source.chunks, start, end);
+    if (!spanning)
+      return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end, sourceKey), undefined, targetKey);
+    const sseC = source.sseCustomer !== undefined || targetKey !== undefined;
+    // A single PUT's ETag is already the MD5 of the whole (SSE-C aside); anything else is hashed
+    // by reading it (reads only: nothing is encoded or written).
     const etag =
-      !range && /^[0-9a-f]{32}$/.test(source.etag) ? source.etag : await md5Hex(this.readRange(source, start, end));
+      !range && !sseC && /^[0-9a-f]{32}$/.test(source.etag)
+        ? source.etag
+        : this.etagOf(await md5Of(this.readRange(source, start, end, sourceKey)), targetKey);
+    // With SSE-C on either side the shared chunks' data keys are rewrapped for the upload's key:
+    // the bytes stay where they are, only who can unwrap them changes.
+    const shared = sseC
+      ? this.rewrapped(spanning, this.unwrappingKey(source, sourceKey), this.wrappingKey(targetKey))
+      : spanning;
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
     const part = { etag, size: end - start, chunks: shared };
@@ -498,6 +566,25 @@ export class ObjectStore {
       return null;
     await this.o.meta.durable();
     return { etag, size: end - start };
+  }
+
+  /** The chunks with their data keys unwrapped by `from` and wrapped again by `to`. */
+  private rewrapped(chunks: ChunkRef[], from: Buffer, to: Buffer): ChunkRef[] {
+    return chunks.map((chunk) => ({
+      ...chunk,
+      wrappedKey: wrapKey(to, unwrapKey(from, Buffer.from(chunk.wrappedKey, 'base64'))).toString('base64'),
+    }));
+  }
+
+  /**
+   * The customer key a part of an upload is written with: the upload's (AccessDenied when the
+   * caller's is not it), none for an upload without SSE-C.
+   */
+  private uploadKey(recorded: SseCustomer | undefined, customerKey?: Buffer): Buffer | undefined {
+    if (!recorded) return undefined;
+    if (!customerKey || !this.matchesCustomerKey(recorded, customerKey))
+      throw new StoreError('AccessDenied', 'The upload is encrypted with a customer-provided key; give that key.');
+    return customerKey;
   }
 
   /**
@@ -625,8 +712,8 @@ function chunksSpanning(chunks: ChunkRef[], start: number, end: number): ChunkRe
   return null;
 }
 
-async function md5Hex(body: AsyncIterable<Uint8Array>): Promise<string> {
+async function md5Of(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const md5 = crypto.createHash('md5');
   for await (const piece of body) md5.update(piece);
-  return md5.digest('hex');
+  return md5.digest();
 }

@@ -1427,5 +1427,22 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         ]);
       });
     });
+
+    describe('SSE-C uploads', () => {
+      it("keeps an upload's customer-key check and gives it to the completed object", async () => {
+        await meta.createBucket('b');
+        const sseCustomer = { algorithm: 'AES256' as const, keyCheck: 'c2FsdCtobWFj' };
+        await meta.createUpload('b', 'k', 'u1', { metadata: {}, sseCustomer });
+        expect((await meta.getUpload('u1'))?.headers.sseCustomer).toEqual(sseCustomer);
+        await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)] });
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], {
+          id: 'obj',
+          etag: 'x-1',
+          lastModified: 5,
+        });
+        expect(done.manifest.sseCustomer).toEqual(sseCustomer);
+        expect((await meta.getObject('b', 'k'))?.sseCustomer).toEqual(sseCustomer);
+      });
+    });
   });
 }
