@@ -4,6 +4,7 @@ import { createRegistryServer, loadOrCreateIdentity, loadOrCreateTokenFile, Sign
 import type { OpenStore } from '../src/data-dir/local-store.js';
 import { layout } from '../src/data-dir/local-store.js';
 import { Discovery, type ReservationFailure } from '../src/cluster/discovery.js';
+import { failureLine, writeReservationFailures } from '../src/cluster/reservation-report.js';
 import type { RegistryConfig } from '../src/config/gateway-config.js';
 import { LeasedJob, leaseTtl } from '../src/repair/leased-job.js';
 
@@ -19,6 +20,8 @@ const SYNC_MS = 2000;
  * is logged: each farmer admits it (`qstor admin farm admit --store KEY`) before its nodes serve it.
  * Gateways sharing the metadata all apply the registry's view to their pools; only the holder
  * of the `registry-reserve` lease reserves namespaces on new zdbs (two would reserve two each).
+ * That one tells each reservation that fails (`tell`: one line for the operator, on stdout) and
+ * keeps the list in DIR/reservation-failures.json for `qstor admin status`.
  */
 export async function startClusterLink(
   dir: string,
@@ -26,7 +29,8 @@ export async function startClusterLink(
   opened: OpenStore,
   logger: Logger,
   gatewayId: string,
-  metadataUrl?: string,
+  metadataUrl: string | undefined,
+  tell: (line: string) => void,
 ): Promise<{ port: number; reservationFailures(): ReservationFailure[]; close(): Promise<void> }> {
   const server = await createRegistryServer({
     // The registry's tables live beside the metadata: in PostgreSQL when the gateways share one
@@ -53,12 +57,25 @@ export async function startClusterLink(
     log: (m) => logger.info(m),
   });
   const port = await server.listen(config.port, config.listen);
+  // Each failing zdb's reason as last told: a failure is told once, not at every retry. Null:
+  // nothing written yet (the first pass replaces the file an earlier run left).
+  let told: Map<string, string> | null = null;
+  const reserve = async (): Promise<void> => {
+    await discovery.sync(Date.now(), { reserve: true });
+    const failures = discovery.failures();
+    const now = new Map(failures.map((f) => [f.backend, f.reason]));
+    const before = told;
+    if (before && now.size === before.size && [...now].every(([id, reason]) => before.get(id) === reason)) return;
+    for (const f of failures) if (before?.get(f.backend) !== f.reason) tell(failureLine(f));
+    told = now;
+    writeReservationFailures(dir, failures);
+  };
   const sync = new LeasedJob(opened.meta, {
     name: 'registry-reserve',
     holder: gatewayId,
     periodMs: SYNC_MS,
     ttlMs: leaseTtl(SYNC_MS),
-    run: () => discovery.sync(Date.now(), { reserve: true }),
+    run: reserve,
     otherwise: () => discovery.sync(Date.now(), { reserve: false }),
     log: (m) => logger.error(`registry sync: ${m}`),
   });

@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   await presence.start();
   logger.info({ gateway: id }, 'gateway id');
   const cluster = config?.registry
-    ? await startClusterLink(dir, config.registry, opened, logger, id, config.metadata?.url)
+    ? await startClusterLink(dir, config.registry, opened, logger, id, config.metadata?.url, (line) =>
+        say(`qstor: ${line}`),
+      )
     : null;
   await opened.backends.refresh();
   const graceMs = config?.registry ? config.registry.graceSeconds * 1000 : DEFAULT_MAINTENANCE.graceMs;

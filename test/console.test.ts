@@ -173,6 +173,41 @@ describe.skipIf(!hasChromium)('web console in Chromium', () => {
     await shot('bucket');
   });
 
+  it("lists an object's versions in its details, downloads the old one and deletes it", async () => {
+    await menu('Buckets').click();
+    await page.getByLabel('Name').fill('history');
+    await page.getByLabel('Versioning').check();
+    await page.getByRole('button', { name: 'Create bucket' }).click();
+    await page.getByRole('link', { name: 'history' }).waitFor();
+    expect((await c.g.h.meta.getBucket('history'))?.settings.versioning).toBe('Enabled');
+    const s3 = c.g.client();
+    const old = crypto.randomBytes(300 * 1024);
+    const oldId = (await s3.send(new PutObjectCommand({ Bucket: 'history', Key: 'notes.txt', Body: old }))).VersionId!;
+    const newId = (await s3.send(new PutObjectCommand({ Bucket: 'history', Key: 'notes.txt', Body: 'second' })))
+      .VersionId!;
+    await page.getByRole('link', { name: 'history' }).click();
+    await page.getByRole('button', { name: 'notes.txt' }).click();
+    const versions = page.getByRole('region', { name: 'Versions of notes.txt' });
+    const rows = versions.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-version')))).toEqual([newId, oldId]);
+    await expect(rows.nth(0).innerText()).resolves.toContain('latest');
+    await expect(rows.nth(1).innerText()).resolves.toContain('300.0 KiB');
+    await shot('object-versions');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      versions.getByRole('link', { name: `Download version ${oldId}` }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('notes.txt');
+    expect(sha256(fs.readFileSync(await download.path()))).toBe(sha256(old));
+    await versions.getByRole('button', { name: `Delete version ${oldId}` }).click();
+    await versions.locator(`tr[data-version="${oldId}"]`).waitFor({ state: 'detached' });
+    expect(await c.g.h.meta.getVersion('history', 'notes.txt', oldId)).toBeNull();
+    expect((await c.g.h.meta.getObject('history', 'notes.txt'))?.versionId).toBe(newId);
+    // One version left of a versioned bucket: still listed, with its id.
+    await versions.locator(`tr[data-version="${newId}"]`).waitFor();
+  });
+
   it('creates a key (secret shown once), grants it read on the bucket, and deletes another key', async () => {
     await page.getByRole('link', { name: 'Access' }).click();
     await page.getByLabel('Name').fill('reader');

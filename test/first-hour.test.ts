@@ -9,12 +9,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRegistryServer, identityFromSeed, Signer } from '../src/agent/index.js';
+import { createRegistryServer, identityFromSeed, RegistryClient, Signer } from '../src/agent/index.js';
 import { Discovery } from '../src/cluster/discovery.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { BackendPool } from '../src/store/backend-pool.js';
 import { startAgent, until } from './helpers/agent-harness.js';
 import { QSTOR, startQstor, stopAll, stopQstor } from './helpers/qstor-process.js';
+import { freePort } from './helpers/zdb-process.js';
 
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-first-hour-'));
@@ -136,4 +137,99 @@ describe('registry reservations', () => {
       await registry.close();
     }
   }, 120_000);
+});
+
+describe('failed reservations, through the CLI', () => {
+  it("are told on the gateway's stdout, one line each, and listed by qstor admin status (text and --json)", async () => {
+    const gw = path.join(dir, 'gw-registry');
+    const config = path.join(dir, 'gw-registry.json');
+    const registryPort = await freePort();
+    const url = `http://127.0.0.1:${registryPort}`;
+    // A node that stopped stays "up" for ten minutes: its reservation fails instead.
+    fs.writeFileSync(
+      config,
+      JSON.stringify({ data: gw, port: await freePort(), registry: { port: registryPort, downAfterSeconds: 600 } }),
+    );
+    const q = await startQstor(['gateway', '--config', config]);
+    let stdout = q.output;
+    q.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const agents: Array<{ stop(): Promise<void> }> = [];
+    try {
+      const token = path.join(gw, 'registry-admin.token');
+      const farm = await run(process.execPath, [
+        QSTOR,
+        'admin',
+        'farm',
+        'create',
+        '--name',
+        'f',
+        '--registry',
+        url,
+        '--admin-token-file',
+        token,
+      ]);
+      const farmToken = /farmer token: (\S+)/.exec(farm.stdout)![1]!;
+      const agent = await startAgent(path.join(dir, 'rnode'), { registry: url, farmToken, disks: 1 });
+      agents.push(agent);
+      const registry = new RegistryClient(url);
+      const adminToken = fs.readFileSync(token, 'utf8').trim();
+      await until(
+        "the node's zdb up in the registry",
+        async () =>
+          (await registry.listNodes(adminToken)).nodes.some(
+            (n) => n.id === agent.nodeId && n.capacity.disks.some((d) => d.zdb.state === 'up' && d.freeBytes > 0),
+          ),
+        30_000,
+      );
+      await agent.stop();
+      const storeKey = fs
+        .readFileSync(path.join(gw, 'gateway.log'), 'utf8')
+        .split('\n')
+        .map((l) => (l.includes('store identity') ? (JSON.parse(l) as { store: string }).store : null))
+        .find(Boolean)!;
+      await run(process.execPath, [
+        QSTOR,
+        'admin',
+        'farm',
+        'admit',
+        '--store',
+        storeKey,
+        '--rights',
+        'storage',
+        '--registry',
+        url,
+        '--farm-token',
+        farmToken,
+      ]);
+      const told = await until(
+        'the failure told on stdout',
+        () => /^qstor: namespace reservation failed on node .*$/m.exec(stdout)?.[0],
+        30_000,
+      );
+      expect(told).toContain(`on node ${agent.nodeId} (zdb ${agent.nodeId.slice(0, 16)}/`);
+      // The agent is gone: the fix is to bring it back, not to free space.
+      expect(told).toMatch(
+        /\. Fix: check that the node's agent runs and that this gateway reaches its address \(tried again every 2 s\)$/,
+      );
+      // Told once, not at every retry (every 2 s).
+      await new Promise((r) => setTimeout(r, 5000));
+      expect(stdout.match(/namespace reservation failed/g)).toHaveLength(1);
+
+      const text = await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config], { timeout: 60_000 });
+      expect(text.stdout).toContain('1 namespace reservation(s) failed');
+      expect(text.stdout).toContain(`  ${told.slice('qstor: '.length)}`);
+      const json = await run(process.execPath, [QSTOR, 'admin', 'status', '--config', config, '--json'], {
+        timeout: 60_000,
+      });
+      const status = JSON.parse(json.stdout) as {
+        reservationFailures: { failures: Array<{ node: string; farm: string; reason: string }> };
+      };
+      expect(status.reservationFailures.failures).toEqual([
+        expect.objectContaining({ node: agent.nodeId, reason: expect.stringMatching(/.+/) }),
+      ]);
+    } finally {
+      await stopQstor(q.child);
+      for (const a of agents) await a.stop();
+    }
+  }, 240_000);
 });

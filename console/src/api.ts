@@ -84,6 +84,22 @@ export interface ObjectDetails extends ObjectRow {
   metadata: Record<string, string>;
 }
 
+/** One version of a key (ListObjectVersions' row): an object, or a delete marker. */
+export interface VersionRow {
+  versionId: string;
+  lastModified: number;
+  isLatest: boolean;
+  deleteMarker: boolean;
+  size: number;
+  etag: string | null;
+}
+
+export interface VersionPage {
+  versions: VersionRow[];
+  /** Pass as `after` for the next page; null on the last. */
+  nextAfter: string | null;
+}
+
 export interface KeyRow {
   accessKeyId: string;
   name: string;

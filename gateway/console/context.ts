@@ -2,6 +2,8 @@ import type { MetaStore } from '../../src/meta/meta-store.js';
 import type { BackendPool } from '../../src/store/backend-pool.js';
 import type { ObjectStore } from '../../src/store/object-store.js';
 import { authorize, NEEDED } from '../auth/access.js';
+import { ACTION, versionAction } from '../auth/actions.js';
+import { authorizeAccess } from '../auth/request-access.js';
 import type { Credentials, Identity } from '../auth/credentials.js';
 import type { Operation } from '../router.js';
 import type { Exchange } from './http.js';
@@ -45,10 +47,29 @@ export interface ApiContext extends Exchange {
   reservationFailures: () => ReservationFailure[];
 }
 
+/** The object a call acts on, and the version it names (which makes s3:GetObject s3:GetObjectVersion...). */
+export interface Target {
+  key: string;
+  versionId?: string;
+}
+
 /**
- * The same check an S3 request of operation `op` on `bucket` passes (gateway/auth/access.ts):
- * the console grants nothing S3 would refuse.
+ * The same check an S3 request of operation `op` on `bucket` (and `target`) passes: the key's
+ * grants, the bucket's policy and ACLs (gateway/auth/request-access.ts), so the console grants
+ * nothing S3 would refuse. Calls on no bucket (keys, creating one) are root's or anyone's, as
+ * `NEEDED` says.
  */
-export function allow(ctx: ApiContext, op: Operation, bucket: string | null): Promise<void> {
-  return authorize(ctx.meta, ctx.identity, bucket, NEEDED[op]);
+export function allow(ctx: ApiContext, op: Operation, bucket: string | null, target?: Target): Promise<void> {
+  const right = NEEDED[op];
+  const action = ACTION[op];
+  if (bucket === null || right === 'root' || right === 'none' || action === null)
+    return authorize(ctx.meta, ctx.identity, bucket, right);
+  const check = {
+    action: versionAction(action, target?.versionId),
+    right,
+    bucket,
+    key: target?.key ?? null,
+    versionId: target?.versionId,
+  };
+  return authorizeAccess(ctx.meta, ctx.identity, ctx.req, new Map(ctx.url.searchParams), check, Date.now());
 }

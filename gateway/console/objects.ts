@@ -1,5 +1,6 @@
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Error } from '../errors.js';
@@ -8,6 +9,7 @@ import { allow, type ApiContext } from './context.js';
 import { ConsoleError, param, readJson, sendJson, stringField } from './http.js';
 
 const MAX_PAGE = 1000;
+const VERSIONS_PAGE = 100;
 const MAX_KEY_BYTES = 1024;
 /** S3's limit for a presigned URL: 7 days. */
 const MAX_SHARE_SECONDS = 604_800;
@@ -44,10 +46,11 @@ export async function listObjects(ctx: ApiContext, bucket: string): Promise<void
 
 /** GET /api/buckets/B/object?key=K: what HEAD answers. */
 export async function objectDetails(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'HeadObject', bucket);
-  const m = await ctx.store.head(bucket, objectKey(param(ctx.url, 'key')));
+  const key = objectKey(param(ctx.url, 'key'));
+  await allow(ctx, 'HeadObject', bucket, { key });
+  const m = await ctx.store.head(bucket, key);
   sendJson(ctx.res, 200, {
-    key: param(ctx.url, 'key'),
+    key,
     size: m.size,
     etag: m.etag,
     lastModified: m.lastModified,
@@ -56,11 +59,50 @@ export async function objectDetails(ctx: ApiContext, bucket: string): Promise<vo
   });
 }
 
-/** GET /api/buckets/B/download?key=K: the object as an attachment. */
-export async function download(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'GetObject', bucket);
+/** The `versionId` parameter, when the call names a version. */
+function versionParam(url: URL): string | undefined {
+  return url.searchParams.get('versionId') || undefined;
+}
+
+/**
+ * GET /api/buckets/B/versions?key=K&after=V: the key's versions and delete markers, newest
+ * first, a page of 100 (`nextAfter` continues), as ListObjectVersions with the key as prefix:
+ * the key's own versions sort before those of every longer key it prefixes.
+ */
+export async function objectVersions(ctx: ApiContext, bucket: string): Promise<void> {
+  await allow(ctx, 'ListObjectVersions', bucket);
   const key = objectKey(param(ctx.url, 'key'));
-  const { manifest, body } = await ctx.store.get(bucket, key);
+  if (!(await ctx.meta.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
+  const after = ctx.url.searchParams.get('after') || undefined;
+  const page = await ctx.meta.listVersions({
+    bucket,
+    prefix: key,
+    keyMarker: after === undefined ? undefined : key,
+    versionIdMarker: after,
+    maxKeys: VERSIONS_PAGE,
+  });
+  const versions = page.versions.filter((v) => v.key === key);
+  // Truncated within this key's versions: more of them follow.
+  const more = page.isTruncated && versions.length === page.versions.length && versions.length > 0;
+  sendJson(ctx.res, 200, {
+    versions: versions.map((v) => ({
+      versionId: v.versionId,
+      lastModified: v.lastModified,
+      isLatest: v.isLatest,
+      deleteMarker: v.object === null,
+      size: v.object?.size ?? 0,
+      etag: v.object?.etag ?? null,
+    })),
+    nextAfter: more ? versions[versions.length - 1]!.versionId : null,
+  });
+}
+
+/** GET /api/buckets/B/download?key=K[&versionId=V]: the object (or that version) as an attachment. */
+export async function download(ctx: ApiContext, bucket: string): Promise<void> {
+  const key = objectKey(param(ctx.url, 'key'));
+  const versionId = versionParam(ctx.url);
+  await allow(ctx, 'GetObject', bucket, { key, versionId });
+  const manifest = await ctx.store.head(bucket, key, versionId);
   const name = key.slice(key.lastIndexOf('/') + 1) || 'download';
   ctx.res.writeHead(200, {
     'content-type': manifest.contentType ?? 'application/octet-stream',
@@ -70,12 +112,23 @@ export async function download(ctx: ApiContext, bucket: string): Promise<void> {
     'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(name)}`,
     'x-content-type-options': 'nosniff',
   });
-  await pipeline(body, ctx.res);
+  await pipeline(Readable.from(ctx.store.readRange(manifest, 0, manifest.size)), ctx.res);
 }
 
-/** POST /api/buckets/B/delete {keys}: as DeleteObject of each key (write right); each key's outcome. */
+/**
+ * DELETE /api/buckets/B/versions?key=K&versionId=V: that version (or delete marker) removed for
+ * good, as DeleteObject with a versionId (s3:DeleteObjectVersion; object lock holds as in S3).
+ */
+export async function deleteVersion(ctx: ApiContext, bucket: string): Promise<void> {
+  const key = objectKey(param(ctx.url, 'key'));
+  const versionId = param(ctx.url, 'versionId');
+  await allow(ctx, 'DeleteObject', bucket, { key, versionId });
+  const result = await ctx.store.delete(bucket, key, versionId);
+  sendJson(ctx.res, 200, { key, versionId, deleteMarker: result.deleteMarker });
+}
+
+/** POST /api/buckets/B/delete {keys}: as DeleteObject of each key, each checked as S3 checks it. */
 export async function deleteObjects(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'DeleteObject', bucket);
   const keys = (await readJson(ctx.req)).keys;
   if (
     !Array.isArray(keys) ||
@@ -87,7 +140,8 @@ export async function deleteObjects(ctx: ApiContext, bucket: string): Promise<vo
   }
   const deleted: string[] = [];
   for (const key of keys as string[]) {
-    await ctx.store.delete(bucket, objectKey(key));
+    await allow(ctx, 'DeleteObject', bucket, { key: objectKey(key) });
+    await ctx.store.delete(bucket, key);
     deleted.push(key);
   }
   sendJson(ctx.res, 200, { deleted });
@@ -103,16 +157,16 @@ function contentType(ctx: ApiContext): string | undefined {
 
 /** PUT /api/buckets/B/upload?key=K: the body streamed into the store, as PutObject. */
 export async function upload(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'PutObject', bucket);
   const key = objectKey(param(ctx.url, 'key'));
+  await allow(ctx, 'PutObject', bucket, { key });
   const result = await ctx.store.put(bucket, key, ctx.req, { contentType: contentType(ctx), metadata: {} });
   sendJson(ctx.res, 200, { key, etag: result.etag, size: result.size });
 }
 
 /** POST /api/buckets/B/uploads?key=K: a multipart upload, as CreateMultipartUpload. */
 export async function createUpload(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'CreateMultipartUpload', bucket);
   const key = objectKey(param(ctx.url, 'key'));
+  await allow(ctx, 'CreateMultipartUpload', bucket, { key });
   const uploadId = await ctx.store.createUpload(bucket, key, { contentType: contentType(ctx), metadata: {} });
   sendJson(ctx.res, 200, { uploadId });
 }
@@ -163,9 +217,9 @@ export async function abortUpload(ctx: ApiContext, bucket: string, uploadId: str
  * signed with the logged-in key, so that the link carries that key's rights and no more.
  */
 export async function share(ctx: ApiContext, bucket: string): Promise<void> {
-  await allow(ctx, 'GetObject', bucket);
   const body = await readJson(ctx.req);
   const key = objectKey(stringField(body, 'key'));
+  await allow(ctx, 'GetObject', bucket, { key });
   const expires = body.expiresSeconds;
   if (!Number.isInteger(expires) || (expires as number) < 1 || (expires as number) > MAX_SHARE_SECONDS) {
     throw new ConsoleError('BadRequest', 'expiresSeconds must be between 1 and 604800 (7 days)');

@@ -3,7 +3,6 @@ import { distinctNodes } from '../placement/placement.js';
 import path from 'node:path';
 import { Scrubber, type ScrubReport } from '../repair/scrubber.js';
 import { ALIVE_MS } from '../repair/leased-job.js';
-import type { MetaStore } from '../meta/meta-store.js';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { CliError } from './errors.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
@@ -11,6 +10,7 @@ import { layout, openStore, readStoreConfig, type OpenStore } from '../data-dir/
 import { ZdbClient } from '../zdb-client/index.js';
 import { DirLockError, lockDir } from '../util/dir-lock.js';
 import { lifecycleStatus } from '../lifecycle/index.js';
+import { failureLine, readReservationFailures, type ReservationReport } from '../cluster/reservation-report.js';
 
 async function anyReachable(addresses: string[]): Promise<boolean> {
   const answers = await Promise.all(
@@ -96,56 +96,108 @@ function relative(ms: number, now: number): string {
   return s <= 0 ? `${-s}s ago` : `in ${s}s`;
 }
 
-/** The gateways alive on the metadata database and the leases they hold on background work. */
-async function gatewaysAndLeases(meta: MetaStore): Promise<string> {
+/** What `qstor admin status` reports, as `--json` prints it. */
+interface StoreStatus {
+  backends: Array<{ id: string; farm: string; node: string; address: string; state: string; freeBytes: number }>;
+  /** Distinct nodes up, and the shards a chunk has: fewer nodes put two shards on one. */
+  nodesUp: number;
+  shardsPerChunk: number;
+  gateways: Array<{ id: string; address: string; version: string; lastSeen: number; startedAt: number }>;
+  leases: Array<{ name: string; holder: string; expiresAt: number }>;
+  /**
+   * The registry's zdbs on which no namespace could be reserved, as the gateway that reserves
+   * last wrote them in its data directory (null: no registry there).
+   */
+  reservationFailures: ReservationReport | null;
+  chunks: { objects: number; chunks: number; belowRedundancy: number; writtenDegraded: number };
+  lifecycle: string[];
+}
+
+async function collectStatus(s: OpenStore, dir: string): Promise<StoreStatus> {
+  await s.backends.refresh();
+  const list = s.backends.list();
+  const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
+  return {
+    backends: list.map((b) => ({
+      id: b.id,
+      farm: b.farm,
+      node: b.node,
+      address: `${b.host}:${b.port}`,
+      state: b.state,
+      freeBytes: b.freeBytes,
+    })),
+    nodesUp: distinctNodes(list),
+    shardsPerChunk: s.config.dataShards + s.config.parityShards,
+    gateways: await s.meta.listGateways(ALIVE_MS),
+    leases: await s.meta.listLeases(),
+    reservationFailures: readReservationFailures(dir),
+    chunks: {
+      objects: report.objects,
+      chunks: report.chunks,
+      belowRedundancy: report.belowRedundancy,
+      writtenDegraded: report.writtenDegraded,
+    },
+    lifecycle: await lifecycleStatus(s.meta),
+  };
+}
+
+function statusText(st: StoreStatus): string {
   const now = Date.now();
-  const gateways = (await meta.listGateways(ALIVE_MS)).map((g) => [
-    g.id,
-    g.address,
-    g.version,
-    relative(g.lastSeen, now),
-    new Date(g.startedAt).toISOString(),
-  ]);
-  const leases = (await meta.listLeases()).map((l) => [l.name, l.holder, relative(l.expiresAt, now)]);
-  return (
-    (gateways.length > 0
-      ? table(['GATEWAY', 'ADDRESS', 'VERSION', 'LAST SEEN', 'STARTED'], gateways)
-      : 'no gateway alive on this metadata database\n\n') +
-    (leases.length > 0 ? table(['LEASE', 'HOLDER', 'EXPIRES'], leases) : 'no lease held\n\n')
+  let out = table(
+    ['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'],
+    st.backends.map((b) => [
+      b.id,
+      b.farm,
+      b.node,
+      b.address,
+      b.state,
+      b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-',
+    ]),
   );
+  if (st.nodesUp < st.shardsPerChunk)
+    out += `note: ${st.nodesUp} nodes up for ${st.shardsPerChunk} shards per chunk: some chunks keep two shards on one node\n`;
+  const failed = st.reservationFailures?.failures ?? [];
+  if (failed.length > 0) {
+    out += `${failed.length} namespace reservation(s) failed (as of ${new Date(st.reservationFailures!.written).toISOString()}):\n`;
+    for (const f of failed) out += `  ${failureLine(f)}\n`;
+    out += '\n';
+  }
+  out +=
+    st.gateways.length > 0
+      ? table(
+          ['GATEWAY', 'ADDRESS', 'VERSION', 'LAST SEEN', 'STARTED'],
+          st.gateways.map((g) => [
+            g.id,
+            g.address,
+            g.version,
+            relative(g.lastSeen, now),
+            new Date(g.startedAt).toISOString(),
+          ]),
+        )
+      : 'no gateway alive on this metadata database\n\n';
+  out +=
+    st.leases.length > 0
+      ? table(
+          ['LEASE', 'HOLDER', 'EXPIRES'],
+          st.leases.map((l) => [l.name, l.holder, relative(l.expiresAt, now)]),
+        )
+      : 'no lease held\n\n';
+  const c = st.chunks;
+  out += `objects: ${c.objects}  chunks: ${c.chunks}  below full redundancy: ${c.belowRedundancy} (written degraded, awaiting repair: ${c.writtenDegraded})\n`;
+  for (const line of st.lifecycle) out += `${line}\n`;
+  return out;
 }
 
 /**
- * `qstor admin status`: backends, their health and space; the gateways alive and who holds which
- * lease on background work; chunks below full redundancy.
+ * `qstor admin status [--json]`: backends, their health and space; the namespace reservations
+ * that failed on the registry's nodes; the gateways alive and who holds which lease on
+ * background work; chunks below full redundancy; lifecycle runs.
  */
-export async function status(o: StoreChoice): Promise<void> {
+export async function status(o: StoreChoice & { json?: boolean }): Promise<void> {
   const s = await openAdminStore(o);
   try {
-    await s.backends.refresh();
-    const rows = s.backends
-      .list()
-      .map((b) => [
-        b.id,
-        b.farm,
-        b.node,
-        `${b.host}:${b.port}`,
-        b.state,
-        b.freeBytes > 0 ? `${(b.freeBytes / 2 ** 30).toFixed(1)} GiB` : '-',
-      ]);
-    process.stdout.write(table(['BACKEND', 'FARM', 'NODE', 'ADDRESS', 'STATE', 'FREE'], rows));
-    const shards = s.config.dataShards + s.config.parityShards;
-    const nodes = distinctNodes(s.backends.list());
-    if (nodes < shards)
-      process.stdout.write(
-        `note: ${nodes} nodes up for ${shards} shards per chunk: some chunks keep two shards on one node\n`,
-      );
-    process.stdout.write(await gatewaysAndLeases(s.meta));
-    const report = await new Scrubber(s, { graceMs: 0, chunksPerSecond: 0, repair: false }).pass();
-    process.stdout.write(
-      `objects: ${report.objects}  chunks: ${report.chunks}  below full redundancy: ${report.belowRedundancy} (written degraded, awaiting repair: ${report.writtenDegraded})\n`,
-    );
-    for (const line of await lifecycleStatus(s.meta)) process.stdout.write(`${line}\n`);
+    const st = await collectStatus(s, o.config !== undefined ? loadGatewayConfig(o.config).data : o.data);
+    process.stdout.write(o.json ? `${JSON.stringify(st, null, 2)}\n` : statusText(st));
   } finally {
     await s.close();
   }

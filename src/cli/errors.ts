@@ -13,6 +13,8 @@ export type CliErrorCode =
   /** A path that is not a regular file where one is needed (`flist cat`). */
   | 'NOT_A_FILE'
   /** `admin status|repair` on the data directory of a store that is not running (its backends are its children). */
-  | 'NOT_RUNNING';
+  | 'NOT_RUNNING'
+  /** An s3 flist store with no secret, and none in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). */
+  | 'MISSING_CREDENTIALS';
 
 export class CliError extends CodedError<CliErrorCode> {}

@@ -2,6 +2,7 @@ import { FlistError } from '../flist/errors.js';
 import { isMounted, mountFlist, openFlist, unmountPath } from '../flist/mount.js';
 import { runInFlist } from '../flist/run.js';
 import { CliError } from './errors.js';
+import { readingStores } from './flist-stores.js';
 
 /** `--store` (repeatable) and `--cache`, which every reading subcommand takes. */
 export interface ReadOptions {
@@ -11,7 +12,7 @@ export interface ReadOptions {
 
 /** `qstor flist mount`: serves the mount until SIGINT/SIGTERM or until it is unmounted from outside. */
 export async function flistMount(file: string, mountpoint: string, o: ReadOptions): Promise<void> {
-  const f = await openFlist(file, { stores: o.store, cacheDir: o.cache });
+  const f = await openFlist(file, { stores: readingStores(file, o.store), cacheDir: o.cache });
   const m = await mountFlist(f, mountpoint, {
     onReadError: (path, err) => process.stderr.write(`qstor flist: read ${path}: ${(err as Error).message}\n`),
   });
@@ -47,7 +48,7 @@ export async function flistRun(
   const user = values.user === undefined ? undefined : /^(\d+):(\d+)$/.exec(values.user);
   if (user === null) throw new CliError('INVALID_OPTION', `--user: UID:GID (numbers), not ${values.user}`);
   if (process.getuid?.() !== 0) throw new FlistError('MOUNT', 'flist run needs root (FUSE, overlayfs, namespaces)');
-  const f = await openFlist(file, { stores: values.store, cacheDir: values.cache });
+  const f = await openFlist(file, { stores: readingStores(file, values.store), cacheDir: values.cache });
   let code: number;
   try {
     code = await runInFlist(f, command, { user: user && { uid: Number(user[1]), gid: Number(user[2]) } });

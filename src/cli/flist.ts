@@ -7,6 +7,7 @@ import { isRegular, isSymlink, S_IFMT, type Inode } from '../flist/schema.js';
 import { unpackFlist } from '../flist/unpack.js';
 import { walkFlist } from '../flist/walk-flist.js';
 import { CliError } from './errors.js';
+import { givenStores, readingStores } from './flist-stores.js';
 import type { ReadOptions } from './flist-mount.js';
 
 function formatBytes(n: number): string {
@@ -42,7 +43,7 @@ export async function create(values: CreateOptions): Promise<void> {
   const stats = await createFlist({
     from: values.from,
     out: values.out,
-    stores: values.store,
+    stores: givenStores(values.store) ?? [],
     tags,
     keepPasswords: !values.stripPassword,
     onProgress: (s) => progress(s),
@@ -91,7 +92,7 @@ export async function inspect(file: string): Promise<void> {
 
 /** Opens the flist with the --store/--cache options, runs `fn`, closes. */
 async function withFlist(file: string, o: ReadOptions, fn: (f: OpenedFlist) => Promise<void>): Promise<void> {
-  const f = await openFlist(file, { stores: o.store, cacheDir: o.cache });
+  const f = await openFlist(file, { stores: readingStores(file, o.store), cacheDir: o.cache });
   try {
     await fn(f);
   } finally {

@@ -66,7 +66,10 @@ export function buildProgram(): Command {
   const storeChoice = (c: Command): Command =>
     c.addOption(dataOption()).option('--config <file>', "a gateway's config file instead of --data");
   storeChoice(
-    admin.command('status').description('backends, their health and space, chunks below full redundancy'),
+    admin
+      .command('status')
+      .description('backends, their health and space, failed reservations, chunks below full redundancy')
+      .option('--json', 'the same as one JSON document'),
   ).action(status);
   storeChoice(admin.command('repair').description('one repair pass now, with progress')).action(repair);
 

@@ -25,7 +25,7 @@ describe('qstor help', () => {
     const all = help();
     for (const line of [
       'qstor gateway --config <file> [--log-level <level>]',
-      'qstor admin status [--data <dir>] [--config <file>]',
+      'qstor admin status [--json] [--data <dir>] [--config <file>]',
       'qstor flist run <flist> [--user <uid:gid>] [--store <url>] [--cache <dir>] -- <cmd> [args...]',
       'qstor zdb [zdb flags...]',
     ]) {

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, bucketPath, type ObjectDetails } from '../api';
 import { bytes, date } from '../format';
 import { CopyButton } from './CopyButton';
+import { Versions } from './Versions';
 
 const EXPIRIES: Array<[seconds: number, label: string]> = [
   [3600, '1 hour'],
@@ -9,8 +10,21 @@ const EXPIRIES: Array<[seconds: number, label: string]> = [
   [604800, '7 days'],
 ];
 
-/** One object: what HEAD says of it, and a share link (a presigned GET URL of the S3 port). */
-export function Details({ bucket, object, onClose }: { bucket: string; object: ObjectDetails; onClose: () => void }) {
+/**
+ * One object: what HEAD says of it, its versions, and a share link (a presigned GET URL of the
+ * S3 port). `onChanged`: a version was deleted, so the listing may have changed.
+ */
+export function Details({
+  bucket,
+  object,
+  onClose,
+  onChanged,
+}: {
+  bucket: string;
+  object: ObjectDetails;
+  onClose: () => void;
+  onChanged: () => void;
+}) {
   const [expires, setExpires] = useState(3600);
   const [link, setLink] = useState('');
   const [error, setError] = useState('');
@@ -49,6 +63,7 @@ export function Details({ bucket, object, onClose }: { bucket: string; object: O
         <dt>Metadata</dt>
         <dd>{meta.length === 0 ? 'none' : meta.map(([k, v]) => `${k}: ${v}`).join('; ')}</dd>
       </dl>
+      <Versions bucket={bucket} objectKey={object.key} onChanged={onChanged} />
       <div class="inline">
         <label>
           Share link valid for

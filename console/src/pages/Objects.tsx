@@ -182,7 +182,17 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
           </button>
         </div>
       )}
-      {details && <Details bucket={bucket} object={details} onClose={() => setDetails(null)} />}
+      {details && (
+        <Details
+          bucket={bucket}
+          object={details}
+          onClose={() => setDetails(null)}
+          onChanged={() => {
+            setChanged((n) => n + 1);
+            void load(false);
+          }}
+        />
+      )}
       {page && (
         <div class="scroll">
           <table>
