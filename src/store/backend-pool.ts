@@ -13,6 +13,13 @@ export interface BackendPoolOptions {
   connect: ShardConnector;
 }
 
+/**
+ * Answers from a reachable server that this store cannot use as configured (its namespace is
+ * missing, or the password is refused): no retry fixes them, so the backend is down at once,
+ * with the fix in its last error, instead of looking healthy while every write to it fails.
+ */
+const UNUSABLE = new Set(['NS_NOT_FOUND', 'PERMISSION']);
+
 const DEFAULTS: BackendPoolOptions = {
   connections: 2,
   requestTimeoutMs: 10_000,
@@ -162,9 +169,24 @@ export class BackendPool {
           this.succeeded(b.id);
         } catch (e) {
           this.failed(b.id, e as Error);
+          if (UNUSABLE.has((e as { code?: string }).code ?? '')) this.unusable(b, e as Error);
         }
       }),
     );
+  }
+
+  private unusable(b: Backend, e: Error): void {
+    const h = this.health.get(b.id)!;
+    const where = `${b.host}:${b.port}`;
+    h.lastError =
+      (e as { code?: string }).code === 'NS_NOT_FOUND'
+        ? `namespace "${b.namespace}" does not exist on zdb ${where}: create it (redis-cli -h ${b.host} -p ${b.port} NSNEW ${b.namespace}) or fix the backend's namespace in the config`
+        : `zdb ${where} refuses namespace "${b.namespace}" (${e.message}): check its password in the config`;
+    h.failures = Math.max(h.failures, this.opts.downAfterFailures);
+    if (h.downSince === null) {
+      h.downSince = Date.now();
+      b.state = 'down';
+    }
   }
 
   async close(): Promise<void> {
