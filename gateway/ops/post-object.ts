@@ -6,10 +6,9 @@ import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
 import { el } from '../xml.js';
 import { newObjectAcl } from './acl.js';
-import { headersToStore, versionHeader } from './object-headers.js';
+import { createdVersionHeaders, headersToStore } from './object-headers.js';
 import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
-import { NULL_VERSION } from '../../src/meta/meta-store.js';
 
 /** S3's limit on the form fields that precede the file. */
 const MAX_FORM_FIELDS = 20 * 1024;
@@ -66,9 +65,8 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
     lock,
   });
-  // A Suspended bucket writes the null version, and says so.
-  const versioned = target?.settings.versioning !== undefined;
-  respond(ctx, fields, key, etag, versionHeader(manifest, versioned ? NULL_VERSION : undefined));
+  // As a PUT's: the version written (null in a Suspended bucket) and the lifecycle expiry.
+  respond(ctx, fields, key, etag, createdVersionHeaders(target, key, manifest));
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */
