@@ -192,6 +192,13 @@ describe('gateway: the rest of the S3 API (ceph/s3-tests findings)', () => {
     ).toBe('UnresolvableGrantByEmailAddress');
   });
 
+  it("tells a key creating another's bucket that the name is taken (409 BucketAlreadyExists)", async () => {
+    const annS3 = g.client(ann);
+    expect(await failure(annS3.send(new CreateBucketCommand({ Bucket: 'forms' })))).toBe('BucketAlreadyExists');
+    // A new name stays root's to create.
+    expect(await failure(annS3.send(new CreateBucketCommand({ Bucket: 'anns-own' })))).toBe('AccessDenied');
+  });
+
   it('lists canned grants to groups before the owner', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'canned', ACL: 'public-read' }));
     const acl = await s3.send(new GetBucketAclCommand({ Bucket: 'canned' }));
