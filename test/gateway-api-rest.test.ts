@@ -23,6 +23,7 @@ import {
   gatewayForSuite,
   rawRequest,
   ROOT,
+  signHeaders,
   type Creds,
   type GatewayHarness,
   type RawResponse,
@@ -197,6 +198,27 @@ describe('gateway: the rest of the S3 API (ceph/s3-tests findings)', () => {
     expect(await failure(annS3.send(new CreateBucketCommand({ Bucket: 'forms' })))).toBe('BucketAlreadyExists');
     // A new name stays root's to create.
     expect(await failure(annS3.send(new CreateBucketCommand({ Bucket: 'anns-own' })))).toBe('AccessDenied');
+  });
+
+  it('verifies the signature of UTF-8 metadata as its client signed it, and keeps its bytes', async () => {
+    const value = 'Hello Worldé';
+    const signed = await signHeaders(g.port, {
+      method: 'PUT',
+      path: '/forms/unicode',
+      headers: { 'x-amz-meta-meta1': value },
+      body: 'bar',
+    });
+    // On the wire as UTF-8 (as botocore sends it); Node sends a string's chars as bytes.
+    const put = await rawRequest(g.port, {
+      method: 'PUT',
+      path: '/forms/unicode',
+      headers: { ...signed, 'x-amz-meta-meta1': Buffer.from(value).toString('latin1') },
+      body: 'bar',
+      creds: null,
+    });
+    expect(put.status).toBe(200);
+    const got = await rawRequest(g.port, { method: 'GET', path: '/forms/unicode' });
+    expect(Buffer.from(got.headers['x-amz-meta-meta1'] as string, 'latin1').toString('utf8')).toBe(value);
   });
 
   it('lists canned grants to groups before the owner', async () => {
