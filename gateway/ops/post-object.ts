@@ -1,10 +1,10 @@
 import type { TLSSocket } from 'node:tls';
 import { authorizeAccess } from '../auth/request-access.js';
 import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
-import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.js';
+import { bucketOf, header, sendEmpty, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
-import { el } from '../xml.js';
+import { el, XML_HEADER } from '../xml.js';
 import { newObjectAcl } from './acl.js';
 import { createdVersionHeaders, headersToStore } from './object-headers.js';
 import { lockFrom } from './object-lock.js';
@@ -106,13 +106,12 @@ function respond(
   }
   const status = fields.get('success_action_status');
   if (status === '201') {
-    sendXml(
-      ctx,
-      'PostResponse',
-      el('Location', location) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${etag}"`),
-      201,
-      headers,
+    // Without S3's namespace, as AWS's PostResponse (clients read it by bare element names).
+    const body = Buffer.from(
+      `${XML_HEADER}<PostResponse>${el('Location', location)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', `"${etag}"`)}</PostResponse>`,
     );
+    ctx.res.writeHead(201, { ...headers, 'content-type': 'application/xml', 'content-length': body.length });
+    ctx.res.end(body);
   } else {
     sendEmpty(ctx, status === '200' ? 200 : 204, headers);
   }
