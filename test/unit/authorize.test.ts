@@ -395,6 +395,41 @@ describe('bucket policy evaluation', () => {
   });
 });
 
+describe('policy variables', () => {
+  // ${aws:username} and ${aws:userid} are the key id of the key that signed (the IAM user name
+  // in its ARN); an anonymous request has neither, so what names them matches nothing.
+  const homes = policy([
+    {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${BUCKET}/home/\${aws:username}/*`,
+    },
+    {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:ListBucket',
+      Resource: `arn:aws:s3:::${BUCKET}`,
+      Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } },
+    },
+  ]);
+  const as = (principal: Principal, action: string, key: string | null, context: RequestContext): boolean =>
+    allowed(request(principal, action, key, { policy: homes, context }));
+  const stranger = { 'aws:username': 'STRANGER', 'aws:userid': 'STRANGER' };
+
+  it('expands ${aws:username} in resources and ${aws:userid} in condition values to the signing key', () => {
+    expect(as(STRANGER, 's3:GetObject', 'home/STRANGER/a', stranger)).toBe(true);
+    expect(as(STRANGER, 's3:GetObject', 'home/READER/a', stranger)).toBe(false);
+    expect(as(STRANGER, 's3:ListBucket', null, { ...stranger, 's3:prefix': 'home/STRANGER/' })).toBe(true);
+    expect(as(STRANGER, 's3:ListBucket', null, { ...stranger, 's3:prefix': 'home/READER/' })).toBe(false);
+  });
+
+  it('matches nothing for a request without the variable (anonymous)', () => {
+    expect(as(ANONYMOUS, 's3:GetObject', 'home/${aws:username}/a', {})).toBe(false);
+    expect(as(ANONYMOUS, 's3:GetObject', 'home//a', {})).toBe(false);
+  });
+});
+
 describe('ACLs', () => {
   it('spells the canned ACLs as AWS does', () => {
     const owner = ownerOf('K');
