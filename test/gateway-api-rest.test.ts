@@ -221,6 +221,25 @@ describe('gateway: the rest of the S3 API (ceph/s3-tests findings)', () => {
     expect(Buffer.from(got.headers['x-amz-meta-meta1'] as string, 'latin1').toString('utf8')).toBe(value);
   });
 
+  it('lists grants to groups before grants to users, canned or put in another order', async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: 'reordered' }));
+    const { Owner } = await s3.send(new GetBucketAclCommand({ Bucket: 'reordered' }));
+    await s3.send(
+      new PutBucketAclCommand({
+        Bucket: 'reordered',
+        AccessControlPolicy: {
+          Owner,
+          Grants: [
+            { Grantee: { Type: 'CanonicalUser', ID: Owner!.ID }, Permission: 'FULL_CONTROL' },
+            { Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' },
+          ],
+        },
+      }),
+    );
+    const acl = await s3.send(new GetBucketAclCommand({ Bucket: 'reordered' }));
+    expect(acl.Grants?.map((grant) => grant.Grantee?.URI ?? grant.Grantee?.ID)).toEqual([ALL_USERS, Owner!.ID]);
+  });
+
   it('lists canned grants to groups before the owner', async () => {
     await s3.send(new CreateBucketCommand({ Bucket: 'canned', ACL: 'public-read' }));
     const acl = await s3.send(new GetBucketAclCommand({ Bucket: 'canned' }));

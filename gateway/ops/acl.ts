@@ -141,7 +141,13 @@ function parseAcl(doc: Record<string, unknown>, directory: GranteeDirectory): Ac
 }
 
 function sendAcl(ctx: Context, acl: Acl): void {
-  const grants = acl.grants
+  // Grants to groups first, then to users (RGW's order, which clients such as ceph/s3-tests read
+  // by position); the order of grants means nothing to access.
+  const ordered = [
+    ...acl.grants.filter((g) => g.grantee.type === 'Group'),
+    ...acl.grants.filter((g) => g.grantee.type === 'CanonicalUser'),
+  ];
+  const grants = ordered
     .map((g) => {
       const grantee =
         g.grantee.type === 'CanonicalUser'
