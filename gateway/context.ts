@@ -23,9 +23,6 @@ export interface Context<out K extends Operation = Operation> {
   body(): VerifiedBody;
 }
 
-/** The owner every listing names: the store has one account. */
-export const OWNER = { id: 'qstor', displayName: 'qstor' };
-
 export function bucketOf(ctx: Context<BucketOperation>): string {
   return ctx.route.endpoint.bucket;
 }

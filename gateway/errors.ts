@@ -7,6 +7,7 @@ import { CodedError } from '../src/util/coded-error.js';
 const STATUS = {
   AccessDenied: 403,
   AccessControlListNotSupported: 400,
+  InvalidBucketAclWithObjectOwnership: 400,
   AccessForbidden: 403,
   AccessKeyAlreadyExists: 409,
   AuthorizationHeaderMalformed: 400,

@@ -55,28 +55,47 @@ export function readForm(req: IncomingMessage, maxFieldBytes: number): Promise<F
         upload?.destroy(error);
       }
     };
+    // Fields sent as file parts still being read: the form is ready once they are in.
+    const pending: Array<Promise<void>> = [];
+    let fileSeen = false;
     const done = (file: Form['file']): void => {
-      settled = true;
-      resolve({ fields, file, close });
+      fileSeen = true;
+      void Promise.all(pending).then(() => {
+        if (settled) return; // failed meanwhile
+        settled = true;
+        resolve({ fields, file, close });
+      });
     };
 
-    parser.on('field', (name, value, info) => {
-      if (settled) return;
+    const field = (name: string, value: string, truncated: boolean): void => {
       fieldBytes += Buffer.byteLength(name) + Buffer.byteLength(value);
-      if (info.valueTruncated || fieldBytes > maxFieldBytes) return fail(fieldsTooLarge());
+      if (truncated || fieldBytes > maxFieldBytes) return fail(fieldsTooLarge());
       const lower = name.toLowerCase();
       if (!fields.has(lower)) fields.set(lower, value);
+    };
+    parser.on('field', (name, value, info) => {
+      if (!fileSeen) field(name, value, info.valueTruncated);
     });
     parser.on('file', (name, stream, info) => {
-      if (settled || name.toLowerCase() !== 'file') {
-        stream.resume(); // a part S3 ignores
+      if (fileSeen) {
+        stream.resume(); // after the file: S3 ignores it
+        return;
+      }
+      if (name.toLowerCase() !== 'file') {
+        // A field sent with a filename (as Python's requests does with `files=`) is still a field.
+        pending.push(
+          fieldPart(stream, maxFieldBytes - fieldBytes).then(
+            ([value, truncated]) => field(name, value, truncated),
+            () => fail(malformedPost()),
+          ),
+        );
         return;
       }
       upload = stream;
       done({ filename: info.filename ?? '', body: fileBody(stream) });
     });
     parser.on('close', () => {
-      if (!settled) done(null);
+      if (!fileSeen) done(null);
     });
     parser.on('error', () => fail(malformedPost()));
     // A client that stops sending mid-form must not leave the file's consumer waiting forever.
@@ -85,6 +104,17 @@ export function readForm(req: IncomingMessage, maxFieldBytes: number): Promise<F
     });
     req.pipe(parser);
   });
+}
+
+/** A part's bytes as text, at most `limit` of them (`truncated` when there were more). */
+async function fieldPart(stream: Readable, limit: number): Promise<[string, boolean]> {
+  const pieces: Buffer[] = [];
+  let size = 0;
+  for await (const piece of stream) {
+    size += (piece as Buffer).length;
+    if (size <= limit) pieces.push(piece as Buffer);
+  }
+  return [Buffer.concat(pieces).toString('utf8'), size > limit];
 }
 
 /** The file's bytes; a form that breaks off inside it fails the iteration as S3 reports it. */

@@ -248,8 +248,8 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
     expect(acls.Owner).toEqual({ ID: rootId, DisplayName: ROOT.accessKeyId });
     expect((await s3.send(new ListBucketsCommand({}))).Owner).toEqual(acls.Owner);
     expect(acls.Grants).toEqual([
-      { Grantee: { Type: 'CanonicalUser', ID: rootId, DisplayName: ROOT.accessKeyId }, Permission: 'FULL_CONTROL' },
       { Grantee: { Type: 'Group', URI: ALL_USERS }, Permission: 'READ' },
+      { Grantee: { Type: 'CanonicalUser', ID: rootId, DisplayName: ROOT.accessKeyId }, Permission: 'FULL_CONTROL' },
     ]);
     // Made private again: anonymous reads stop.
     await s3.send(new PutObjectAclCommand({ Bucket: 'private', Key: 'public.txt', ACL: 'private' }));
@@ -326,9 +326,9 @@ describe('gateway: access control (bucket policies, ACLs, anonymous requests)', 
 
     await s3.send(new PutBucketAclCommand({ Bucket: 'listed', ACL: 'public-read-write' }));
     expect((await s3.send(new GetBucketAclCommand({ Bucket: 'listed' }))).Grants?.map((g) => g.Permission)).toEqual([
-      'FULL_CONTROL',
       'READ',
       'WRITE',
+      'FULL_CONTROL',
     ]);
     const put = await rawRequest(g.port, { method: 'PUT', path: '/listed/b', body: 'anonymous', creds: null });
     expect(put.status).toBe(200);

@@ -61,7 +61,9 @@ export function isPublicAcl(acl: Acl): boolean {
 export function cannedAcl(name: string, owner: Owner, bucketOwner: Owner = owner): Acl {
   if (!(CANNED_ACLS as readonly string[]).includes(name))
     throw new S3Error('InvalidArgument', `Invalid canned ACL: ${name}`);
-  const grants: AclGrant[] = [user(owner, 'FULL_CONTROL')];
+  // The owner's grant comes last (RGW's order, which clients such as ceph/s3-tests read by
+  // position); the order of grants means nothing to access.
+  const grants: AclGrant[] = [];
   const group = (uri: string, permission: AclPermission): AclGrant => ({ grantee: { type: 'Group', uri }, permission });
   switch (name as CannedAcl) {
     case 'public-read':
@@ -82,6 +84,7 @@ export function cannedAcl(name: string, owner: Owner, bucketOwner: Owner = owner
     case 'private':
       break;
   }
+  grants.push(user(owner, 'FULL_CONTROL'));
   return { owner, grants };
 }
 
@@ -98,11 +101,31 @@ export const GRANT_HEADERS: ReadonlyArray<[string, AclPermission]> = [
   ['x-amz-grant-full-control', 'FULL_CONTROL'],
 ];
 
+/** Who a grant may name: the owners of this store's keys, by canonical id or e-mail address. */
+export interface GranteeDirectory {
+  byId(id: string): Owner | undefined;
+  byEmail(email: string): Owner | undefined;
+}
+
 /**
- * The grants of `x-amz-grant-*` headers: `id="<canonical id>"` or `uri="<group>"`, comma
- * separated. E-mail grantees need an account directory this store does not have.
+ * The canonical user a grant names by id (its display name filled in) or by e-mail address;
+ * AWS's InvalidArgument / UnresolvableGrantByEmailAddress when no key's owner is that.
  */
-export function headerGrants(headers: ReadonlyArray<[AclPermission, string]>): AclGrant[] {
+export function granteeUser(directory: GranteeDirectory, by: 'id' | 'email', value: string): AclGrant['grantee'] {
+  const owner = by === 'id' ? directory.byId(value) : directory.byEmail(value);
+  if (owner) return { type: 'CanonicalUser', id: owner.id, displayName: owner.displayName };
+  if (by === 'id') throw new S3Error('InvalidArgument', 'Invalid id');
+  throw new S3Error(
+    'UnresolvableGrantByEmailAddress',
+    'The e-mail address you provided does not match any account on record.',
+  );
+}
+
+/**
+ * The grants of `x-amz-grant-*` headers: `id="<canonical id>"`, `emailAddress="<e-mail>"` or
+ * `uri="<group>"`, comma separated.
+ */
+export function headerGrants(headers: ReadonlyArray<[AclPermission, string]>, directory: GranteeDirectory): AclGrant[] {
   const grants: AclGrant[] = [];
   for (const [permission, value] of headers) {
     for (const part of value.split(',')) {
@@ -110,13 +133,11 @@ export function headerGrants(headers: ReadonlyArray<[AclPermission, string]>): A
       if (!match) throw new S3Error('InvalidArgument', 'Invalid grant header');
       const kind = match[1]!.toLowerCase();
       const value = match[2]!;
-      if (kind === 'emailaddress')
-        throw new S3Error(
-          'UnresolvableGrantByEmailAddress',
-          'The e-mail address you provided does not match any account on record.',
-        );
       grants.push({
-        grantee: kind === 'id' ? { type: 'CanonicalUser', id: value } : { type: 'Group', uri: checkedGroup(value) },
+        grantee:
+          kind === 'uri'
+            ? { type: 'Group', uri: checkedGroup(value) }
+            : granteeUser(directory, kind === 'id' ? 'id' : 'email', value),
         permission,
       });
     }

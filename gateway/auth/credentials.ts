@@ -1,5 +1,6 @@
 import type { MetaStore } from '../../src/meta/meta-store.js';
 import { openSecret } from '../../src/pipeline/keys.js';
+import { ownerOf, type GranteeDirectory, type Owner } from './acl.js';
 
 export interface Identity {
   accessKeyId: string;
@@ -27,5 +28,22 @@ export class Credentials {
     const stored = await this.meta.getAccessKey(accessKeyId);
     if (!stored) return null;
     return { accessKeyId, root: false, secret: openSecret(this.masterKey, accessKeyId, stored.encryptedSecret) };
+  }
+
+  /**
+   * The owners of every key, for ACL grants that name one by canonical id or e-mail address. A
+   * key's e-mail address is its name when that is one (`qstor admin key create --name
+   * ann@example.com`); the root key has none.
+   */
+  async directory(): Promise<GranteeDirectory> {
+    const keys = await this.meta.listAccessKeys();
+    const byId = new Map<string, Owner>();
+    const byEmail = new Map<string, Owner>();
+    for (const { accessKeyId, name } of [{ accessKeyId: this.rootAccessKey, name: '' }, ...keys]) {
+      const owner = ownerOf(accessKeyId);
+      byId.set(owner.id, owner);
+      if (name.includes('@')) byEmail.set(name.toLowerCase(), owner);
+    }
+    return { byId: (id) => byId.get(id), byEmail: (email) => byEmail.get(email.toLowerCase()) };
   }
 }

@@ -74,6 +74,23 @@ export function parseOperator(operator: string): Pick<Condition, 'base' | 'ifExi
   return rest in POSITIVE || rest in NEGATED ? { base: rest, ifExists, set } : null;
 }
 
+/**
+ * A policy text with its variables (`${aws:username}`, `${s3:prefix}`: any context key) replaced
+ * by the request's values; `${*}`, `${?}`, `${$}` stand for those characters. Null when a
+ * variable has no single value in this request: what names it matches nothing, as in IAM.
+ */
+export function expandVariables(text: string, context: RequestContext): string | null {
+  if (!text.includes('${')) return text;
+  let missing = false;
+  const expanded = text.replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+    if (name === '*' || name === '?' || name === '$') return name;
+    const value = context[name.toLowerCase()];
+    if (typeof value !== 'string') missing = true;
+    return typeof value === 'string' ? value : '';
+  });
+  return missing ? null : expanded;
+}
+
 /** Whether one condition holds for the request (every condition of a statement must). */
 export function conditionHolds(c: Condition, context: RequestContext): boolean {
   const raw = context[c.key.toLowerCase()];
@@ -82,7 +99,11 @@ export function conditionHolds(c: Condition, context: RequestContext): boolean {
   const positive = NEGATED[c.base] ?? c.base;
   const negated = positive !== c.base;
   const test = POSITIVE[positive]!;
-  const matches = (a: string): boolean => c.values.some((e) => test(e, a));
+  const matches = (a: string): boolean =>
+    c.values.some((e) => {
+      const expected = expandVariables(e, context);
+      return expected !== null && test(expected, a);
+    });
   if (actual.length === 0) {
     // A missing key: ForAllValues holds vacuously; a negated operator holds (nothing equals).
     if (c.ifExists) return true;

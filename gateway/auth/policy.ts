@@ -1,6 +1,13 @@
 import { S3Error } from '../errors.js';
 import { KNOWN_ACTIONS } from './actions.js';
-import { conditionHolds, parseOperator, validCidr, type Condition, type RequestContext } from './policy-conditions.js';
+import {
+  conditionHolds,
+  expandVariables,
+  parseOperator,
+  validCidr,
+  type Condition,
+  type RequestContext,
+} from './policy-conditions.js';
 import { wildcardMatch } from './wildcard.js';
 
 /**
@@ -198,7 +205,10 @@ function applies(s: Statement, r: PolicyRequest): boolean {
   const action = (p: string): boolean => wildcardMatch(p, r.action, true);
   if (s.actions && !s.actions.some(action)) return false;
   if (s.notActions?.some(action)) return false;
-  const resource = (p: string): boolean => wildcardMatch(p, r.resource);
+  const resource = (p: string): boolean => {
+    const pattern = expandVariables(p, r.context);
+    return pattern !== null && wildcardMatch(pattern, r.resource);
+  };
   if (s.resources && !s.resources.some(resource)) return false;
   if (s.notResources?.some(resource)) return false;
   return s.conditions.every((c) => conditionHolds(c, r.context));

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { Credentials, Identity } from './credentials.js';
 import { hmacHex, sameSignature, signingKey } from './signing.js';
@@ -17,7 +18,7 @@ export interface PostPolicyOptions {
 }
 
 /** Form fields that no condition needs to name (AWS's list). */
-const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'file']);
+const UNCONDITIONED = new Set(['policy', 'x-amz-signature', 'file', 'awsaccesskeyid', 'signature']);
 
 /**
  * Verifies a browser form's SigV4 POST policy. `fields` are the form fields by lower-case name,
@@ -31,8 +32,47 @@ export async function verifyPostPolicy(
   o: PostPolicyOptions,
 ): Promise<PostGrant> {
   const encoded = fields.get('policy');
-  // A form without a policy is anonymous, and no bucket here takes anonymous writes.
-  if (encoded === undefined) throw new S3Error('AccessDenied', 'Access Denied');
+  // A form without a policy is anonymous: the bucket's ACL or policy decides (as AWS).
+  if (encoded === undefined) return { identity: ANONYMOUS, length: null };
+  const identity = fields.has('awsaccesskeyid')
+    ? await signerV2(fields, encoded, o.credentials)
+    : await signerV4(fields, encoded, o);
+  return { identity, length: checkPolicy(parsePolicy(encoded), fields, bucket, o.now) };
+}
+
+const ANONYMOUS: Identity = { accessKeyId: '', root: false, anonymous: true };
+
+function signatureMismatch(): S3Error {
+  return new S3Error(
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+  );
+}
+
+function missingField(name: string): S3Error {
+  return new S3Error(
+    'InvalidArgument',
+    `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
+  );
+}
+
+/**
+ * A Signature Version 2 form (AWSAccessKeyId, signature: base64 HMAC-SHA1 of the base64 policy),
+ * which AWS still documents for browser uploads; the policy's conditions bind the fields as in
+ * Version 4.
+ */
+async function signerV2(fields: Map<string, string>, encoded: string, credentials: Credentials): Promise<Identity> {
+  const signature = fields.get('signature');
+  if (signature === undefined) throw missingField('Signature');
+  const key = await credentials.lookup(fields.get('awsaccesskeyid') ?? '');
+  if (!key)
+    throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  const expected = createHmac('sha1', key.secret).update(encoded).digest('base64');
+  if (!sameSignature(expected, signature)) throw signatureMismatch();
+  return key;
+}
+
+async function signerV4(fields: Map<string, string>, encoded: string, o: PostPolicyOptions): Promise<Identity> {
   const [algorithm, credential, longDate, signature] = [
     'x-amz-algorithm',
     'x-amz-credential',
@@ -40,30 +80,31 @@ export async function verifyPostPolicy(
     'x-amz-signature',
   ].map((name) => {
     const value = fields.get(name);
-    if (value === undefined)
-      throw new S3Error(
-        'InvalidArgument',
-        `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`,
-      );
+    if (value === undefined) throw missingField(name);
     return value;
   }) as [string, string, string, string];
   if (algorithm !== 'AWS4-HMAC-SHA256')
     throw new S3Error('InvalidArgument', 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
   const { key } = await resolveCredential(credential, longDate, o, 'InvalidArgument');
   const expected = hmacHex(signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), encoded);
-  if (!sameSignature(expected, signature)) {
-    throw new S3Error(
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-    );
-  }
+  if (!sameSignature(expected, signature)) throw signatureMismatch();
+  return key;
+}
 
-  const policy = parsePolicy(encoded);
+/** The expiration and every condition; no field may go unnamed. Returns the length range. */
+function checkPolicy(
+  policy: Record<string, unknown>,
+  fields: Map<string, string>,
+  bucket: string,
+  now: number,
+): PostGrant['length'] {
   const expiration = policy['expiration'];
   if (expiration === undefined) throw invalidPolicy('Policy missing expiration.');
-  const expires = typeof expiration === 'string' ? Date.parse(expiration) : NaN;
+  // ISO 8601 in UTC, as AWS requires (`2026-01-02T03:04:05.000Z`), not any date Date.parse reads.
+  const iso = typeof expiration === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(expiration);
+  const expires = iso ? Date.parse(expiration) : NaN;
   if (Number.isNaN(expires)) throw invalidPolicy(`Invalid 'expiration' value: '${String(expiration)}'`);
-  if (o.now > expires) throw denied('Policy expired.');
+  if (now > expires) throw denied('Policy expired.');
   const conditions = policy['conditions'];
   if (!Array.isArray(conditions)) throw invalidPolicy('Policy missing conditions.');
 
@@ -87,7 +128,7 @@ export async function verifyPostPolicy(
     if (!UNCONDITIONED.has(name) && !name.startsWith('x-ignore-') && !named.has(name))
       throw denied(`Extra input fields: ${name}`);
   }
-  return { identity: key, length };
+  return length;
 }
 
 function parsePolicy(encoded: string): Record<string, unknown> {
@@ -120,7 +161,7 @@ function matches(condition: unknown): Array<['eq' | 'starts-with', string, strin
     }
     return [[kind, field.slice(1).toLowerCase(), expected]];
   }
-  if (typeof condition !== 'object' || condition === null)
+  if (typeof condition !== 'object' || condition === null || Object.keys(condition).length === 0)
     throw invalidPolicy(`Invalid Condition: ${JSON.stringify(condition)}`);
   return Object.entries(condition).map(([field, expected]) => {
     if (typeof expected !== 'string')

@@ -66,6 +66,12 @@ export async function authorizeAccess(
     throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   }
   const settings = bucket.settings;
+  // Bucket names are global: whoever may not create it learns it is taken, as from AWS.
+  if (check.action === 's3:CreateBucket' && principal.kind === 'key' && settings.owner !== identity.accessKeyId)
+    throw new S3Error(
+      'BucketAlreadyExists',
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+    );
   const context = requestContext(req, query, identity, now);
   let objectAcl: Acl | null = null;
   let missing = false;

@@ -293,7 +293,7 @@ function httpRequest(
   for (const name of signedHeaders) {
     const value = req.headers[name];
     // A signed header that is absent cannot match: the signature check fails on its own.
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+    if (value !== undefined) headers[name] = wireText(Array.isArray(value) ? value.join(',') : value);
   }
   return new HttpRequest({
     method: req.method ?? 'GET',
@@ -303,6 +303,19 @@ function httpRequest(
     query,
     headers,
   });
+}
+
+/**
+ * A header value as the client signed it. Node reads header bytes as latin1, but clients sign
+ * the UTF-8 text they send (`x-amz-meta-*: Hello Worldé` arrives as c3 a9): the signer hashes
+ * the text's UTF-8, so valid UTF-8 bytes are read as UTF-8. Anything else stays as read.
+ */
+export function wireText(value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(value)) return value;
+  const bytes = Buffer.from(value, 'latin1');
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : value;
 }
 
 /** The query as the signer wants it, without the parameters that carry the signature itself. */

@@ -5,7 +5,8 @@ import { ownerOf } from '../auth/acl.js';
 import { bucketOf, header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
-import { requestAcl } from './acl.js';
+import { grantsOwnersOnly, invalidAclWithOwnership, requestAcl } from './acl.js';
+import { OWNERSHIPS } from './public-access.js';
 
 /** S3's naming rules for new buckets (general purpose buckets). */
 export function validBucketName(name: string): boolean {
@@ -50,11 +51,15 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
   }
   // Object lock is chosen at creation, and keeps versioning Enabled for good.
   const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
+  const ownership = requestedOwnership(ctx);
   try {
     const owner = ownerOf(ctx.auth.identity.accessKeyId);
+    const acl = await requestAcl(ctx, owner, owner);
+    if (ownership === 'BucketOwnerEnforced' && !grantsOwnersOnly(acl, owner)) throw invalidAclWithOwnership();
     await ctx.store.createBucket(bucket, {
       owner: ctx.auth.identity.accessKeyId,
-      acl: requestAcl(ctx, owner, owner),
+      acl,
+      ...(ownership ? { ownership } : {}),
       ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}),
     });
   } catch (e) {
@@ -68,6 +73,15 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
     throw e;
   }
   sendEmpty(ctx, 200, { location: `/${bucket}` });
+}
+
+/** Object Ownership chosen at creation (`x-amz-object-ownership`); none: no ownership controls. */
+function requestedOwnership(ctx: Context): BucketSettings['ownership'] {
+  const value = header(ctx, 'x-amz-object-ownership');
+  if (value === undefined) return undefined;
+  const ownership = OWNERSHIPS.find((o) => o === value);
+  if (!ownership) throw new S3Error('InvalidArgument', 'Invalid x-amz-object-ownership header');
+  return ownership;
 }
 
 export async function headBucket(ctx: Context<'HeadBucket'>): Promise<void> {

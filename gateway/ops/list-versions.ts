@@ -1,8 +1,7 @@
-import { OWNER, sendXml, type Context } from '../context.js';
+import { requireBucket, sendXml, type Context } from '../context.js';
 import { el, isoTime } from '../xml.js';
+import { bucketOwnerOf } from './acl.js';
 import { keyEncoder } from './list.js';
-
-const OWNER_XML = `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}</Owner>`;
 
 /**
  * ListObjectVersions: every version and delete marker, by key then newest first, interleaved as
@@ -12,6 +11,9 @@ const OWNER_XML = `<Owner>${el('ID', OWNER.id)}${el('DisplayName', OWNER.display
 export async function listObjectVersions(ctx: Context<'ListObjectVersions'>): Promise<void> {
   const e = ctx.route.endpoint;
   const encode = keyEncoder(e.encodingType);
+  // Each version names the bucket's owner (a version's own ACL owner would need its manifest read).
+  const owner = bucketOwnerOf(await requireBucket(ctx));
+  const ownerXml = `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner>`;
   const page = await ctx.meta.listVersions({
     bucket: e.bucket,
     prefix: e.prefix,
@@ -39,8 +41,8 @@ export async function listObjectVersions(ctx: Context<'ListObjectVersions'>): Pr
       el('IsLatest', v.isLatest) +
       el('LastModified', isoTime(v.lastModified));
     xml += v.object
-      ? `<Version>${common}${el('ETag', `"${v.object.etag}"`)}${el('Size', v.object.size)}${OWNER_XML}<StorageClass>STANDARD</StorageClass></Version>`
-      : `<DeleteMarker>${common}${OWNER_XML}</DeleteMarker>`;
+      ? `<Version>${common}${el('ETag', `"${v.object.etag}"`)}${el('Size', v.object.size)}${ownerXml}<StorageClass>STANDARD</StorageClass></Version>`
+      : `<DeleteMarker>${common}${ownerXml}</DeleteMarker>`;
   }
   for (const prefix of page.commonPrefixes) xml += `<CommonPrefixes>${el('Prefix', encode(prefix))}</CommonPrefixes>`;
   if (e.encodingType) xml += el('EncodingType', e.encodingType);

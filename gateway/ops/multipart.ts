@@ -1,12 +1,13 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
 import { multipartEtag } from '../../src/store/object-store.js';
-import { bucketOf, contentMd5, keyOf, OWNER, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { bucketOf, contentMd5, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
-import { MAX_PART_NUMBER } from '../router.js';
+import { MAX_PART_NUMBER, type BucketOperation } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { keyEncoder } from './list.js';
-import { newObjectAcl } from './acl.js';
+import { bucketOwnerOf, newObjectAcl } from './acl.js';
+import type { Owner } from '../auth/acl.js';
 import { requestTags } from './tagging.js';
 import { createdVersionHeaders, objectHeaders } from './object-headers.js';
 import { lockFromHeaders } from './object-lock.js';
@@ -14,7 +15,20 @@ import { MAX_PUT_SIZE } from './objects.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { requestCustomerKey, uploadKey } from './sse-c.js';
 
-const OWNER_XML = `${el('ID', OWNER.id)}${el('DisplayName', OWNER.displayName)}`;
+/**
+ * Initiator and Owner of an upload: the owner its object will have (the key that created it, or
+ * the bucket's owner under BucketOwnerEnforced); the bucket's owner for uploads stored before
+ * uploads kept an ACL.
+ */
+function uploadOwnersXml(uploadOwner: Owner | undefined, bucketOwner: Owner): string {
+  const owner = uploadOwner ?? bucketOwner;
+  const inner = `${el('ID', owner.id)}${el('DisplayName', owner.displayName)}`;
+  return `<Initiator>${inner}</Initiator><Owner>${inner}</Owner>`;
+}
+
+async function bucketOwner(ctx: Context<BucketOperation>): Promise<Owner> {
+  return bucketOwnerOf(await requireBucket(ctx));
+}
 
 /** The operations on one multipart upload, named by `uploadId`. */
 type UploadOperation =
@@ -137,7 +151,7 @@ export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
     el('Bucket', upload.bucket) +
     el('Key', upload.key) +
     el('UploadId', upload.uploadId) +
-    `<Initiator>${OWNER_XML}</Initiator><Owner>${OWNER_XML}</Owner><StorageClass>STANDARD</StorageClass>` +
+    `${uploadOwnersXml(upload.headers.acl?.owner, await bucketOwner(ctx))}<StorageClass>STANDARD</StorageClass>` +
     el('PartNumberMarker', marker) +
     el('MaxParts', maxParts) +
     el('IsTruncated', page.isTruncated);
@@ -164,10 +178,11 @@ export async function listMultipartUploads(ctx: Context<'ListMultipartUploads'>)
   xml += el('Prefix', encode(prefix));
   if (delimiter !== undefined) xml += el('Delimiter', encode(delimiter));
   xml += el('MaxUploads', maxUploads) + el('IsTruncated', page.isTruncated);
+  const owner = await bucketOwner(ctx);
   for (const u of page.uploads) {
     xml +=
-      `<Upload>${el('Key', encode(u.key))}${el('UploadId', u.uploadId)}<Initiator>${OWNER_XML}</Initiator>` +
-      `<Owner>${OWNER_XML}</Owner><StorageClass>STANDARD</StorageClass>${el('Initiated', isoTime(u.initiated))}</Upload>`;
+      `<Upload>${el('Key', encode(u.key))}${el('UploadId', u.uploadId)}${uploadOwnersXml(u.owner, owner)}` +
+      `<StorageClass>STANDARD</StorageClass>${el('Initiated', isoTime(u.initiated))}</Upload>`;
   }
   for (const p of page.commonPrefixes) xml += `<CommonPrefixes>${el('Prefix', encode(p))}</CommonPrefixes>`;
   if (encodingType) xml += el('EncodingType', encodingType);

@@ -1,15 +1,14 @@
 import type { TLSSocket } from 'node:tls';
 import { authorizeAccess } from '../auth/request-access.js';
 import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
-import { bucketOf, header, sendEmpty, sendXml, type Context } from '../context.js';
+import { bucketOf, header, sendEmpty, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { readForm, type Form } from '../form-data.js';
-import { el } from '../xml.js';
+import { el, XML_HEADER } from '../xml.js';
 import { newObjectAcl } from './acl.js';
-import { headersToStore, versionHeader } from './object-headers.js';
+import { createdVersionHeaders, headersToStore } from './object-headers.js';
 import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
-import { NULL_VERSION } from '../../src/meta/meta-store.js';
 
 /** S3's limit on the form fields that precede the file. */
 const MAX_FORM_FIELDS = 20 * 1024;
@@ -66,9 +65,8 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
     lock,
   });
-  // A Suspended bucket writes the null version, and says so.
-  const versioned = target?.settings.versioning !== undefined;
-  respond(ctx, fields, key, etag, versionHeader(manifest, versioned ? NULL_VERSION : undefined));
+  // As a PUT's: the version written (null in a Suspended bucket) and the lifecycle expiry.
+  respond(ctx, fields, key, etag, createdVersionHeaders(target, key, manifest));
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */
@@ -108,13 +106,12 @@ function respond(
   }
   const status = fields.get('success_action_status');
   if (status === '201') {
-    sendXml(
-      ctx,
-      'PostResponse',
-      el('Location', location) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${etag}"`),
-      201,
-      headers,
+    // Without S3's namespace, as AWS's PostResponse (clients read it by bare element names).
+    const body = Buffer.from(
+      `${XML_HEADER}<PostResponse>${el('Location', location)}${el('Bucket', bucket)}${el('Key', key)}${el('ETag', `"${etag}"`)}</PostResponse>`,
     );
+    ctx.res.writeHead(201, { ...headers, 'content-type': 'application/xml', 'content-length': body.length });
+    ctx.res.end(body);
   } else {
     sendEmpty(ctx, status === '200' ? 200 : 204, headers);
   }

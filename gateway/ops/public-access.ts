@@ -2,6 +2,7 @@ import type { BucketSettings, PublicAccessBlock } from '../../src/meta/meta-stor
 import { requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, malformed, text } from '../xml.js';
+import { grantsOwnersOnly, invalidAclWithOwnership } from './acl.js';
 
 /**
  * S3 Block Public Access and Object Ownership of a bucket (Get/Put/Delete of each). What they
@@ -15,7 +16,7 @@ const FLAGS: ReadonlyArray<[keyof PublicAccessBlock, string]> = [
   ['blockPublicPolicy', 'BlockPublicPolicy'],
   ['restrictPublicBuckets', 'RestrictPublicBuckets'],
 ];
-const OWNERSHIPS: ReadonlyArray<NonNullable<BucketSettings['ownership']>> = [
+export const OWNERSHIPS: ReadonlyArray<NonNullable<BucketSettings['ownership']>> = [
   'BucketOwnerEnforced',
   'BucketOwnerPreferred',
   'ObjectWriter',
@@ -60,6 +61,8 @@ export async function putBucketOwnershipControls(ctx: Context<'PutBucketOwnershi
     'ObjectOwnership',
   ) as BucketSettings['ownership'];
   if (!ownership || !OWNERSHIPS.includes(ownership)) throw malformed();
+  const { acl } = bucket.settings;
+  if (ownership === 'BucketOwnerEnforced' && acl && !grantsOwnersOnly(acl, acl.owner)) throw invalidAclWithOwnership();
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, ownership }));
   sendEmpty(ctx);
 }

@@ -370,8 +370,8 @@ export interface ListUploadsOptions {
 }
 
 export interface ListUploadsResult {
-  /** Ordered by key bytes, then upload id. */
-  uploads: Array<{ key: string; uploadId: string; initiated: number }>;
+  /** Ordered by key bytes, then upload id. `owner`: its ACL's owner (none: created without one). */
+  uploads: Array<{ key: string; uploadId: string; initiated: number; owner?: { id: string; displayName: string } }>;
   commonPrefixes: string[];
   isTruncated: boolean;
   nextKeyMarker: string | null;

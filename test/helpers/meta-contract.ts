@@ -1444,5 +1444,21 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect((await meta.getObject('b', 'k'))?.sseCustomer).toEqual(sseCustomer);
       });
     });
+
+    describe('owners of listed uploads', () => {
+      it("gives each listed upload its ACL's owner, and none to one created without an ACL", async () => {
+        await meta.createBucket('b');
+        const owner = { id: 'c'.repeat(64), displayName: 'KEY1' };
+        await meta.createUpload('b', 'a', 'u1', { metadata: {}, acl: { owner, grants: [] } });
+        await meta.createUpload('b', 'b', 'u2', { metadata: {} });
+        const page = await meta.listUploads('b');
+        expect(page.uploads.map((u) => [u.key, u.owner])).toEqual([
+          ['a', owner],
+          ['b', undefined],
+        ]);
+        const rolledUp = await meta.listUploads('b', { delimiter: '/', maxUploads: 1 });
+        expect(rolledUp.uploads[0]?.owner).toEqual(owner);
+      });
+    });
   });
 }

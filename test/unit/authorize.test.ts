@@ -6,6 +6,7 @@ import {
   canonicalId,
   headerGrants,
   ownerOf,
+  type GranteeDirectory,
 } from '../../gateway/auth/acl.js';
 import { ACCOUNT_ID, decide, type AccessRequest, type Principal } from '../../gateway/auth/authorize.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy, type Policy } from '../../gateway/auth/policy.js';
@@ -19,6 +20,11 @@ const READER: Principal = { kind: 'key', accessKeyId: 'READER', grants: { ...NO_
 const STRANGER: Principal = { kind: 'key', accessKeyId: 'STRANGER', grants: NO_GRANTS };
 const ANONYMOUS: Principal = { kind: 'anonymous' };
 const PRIVATE = cannedAcl('private', ownerOf('ROOTKEY'));
+/** Keys ANN (ann@example.com) and STRANGER. */
+const DIRECTORY: GranteeDirectory = {
+  byId: (id) => [ownerOf('ANN'), ownerOf('STRANGER')].find((o) => o.id === id),
+  byEmail: (email) => (email.toLowerCase() === 'ann@example.com' ? ownerOf('ANN') : undefined),
+};
 
 function policy(statements: unknown[]): Policy {
   return parsePolicy(JSON.stringify({ Version: '2012-10-17', Statement: statements }), BUCKET);
@@ -141,7 +147,10 @@ describe('the authorisation decision', () => {
   it("gives an object's owner full control through its ACL, and canonical-user grants to their key", () => {
     const acl = cannedAcl('private', ownerOf('STRANGER'));
     expect(allowed(request(STRANGER, 's3:GetObjectAcl', 'k', { objectAcl: acl }))).toBe(true);
-    const granted = { owner: ownerOf('ROOTKEY'), grants: headerGrants([['READ', `id="${canonicalId('STRANGER')}"`]]) };
+    const granted = {
+      owner: ownerOf('ROOTKEY'),
+      grants: headerGrants([['READ', `id="${canonicalId('STRANGER')}"`]], DIRECTORY),
+    };
     expect(allowed(request(STRANGER, 's3:GetObject', 'k', { objectAcl: granted }))).toBe(true);
     expect(allowed(request(STRANGER, 's3:GetObjectAcl', 'k', { objectAcl: granted }))).toBe(false);
   });
@@ -386,6 +395,41 @@ describe('bucket policy evaluation', () => {
   });
 });
 
+describe('policy variables', () => {
+  // ${aws:username} and ${aws:userid} are the key id of the key that signed (the IAM user name
+  // in its ARN); an anonymous request has neither, so what names them matches nothing.
+  const homes = policy([
+    {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${BUCKET}/home/\${aws:username}/*`,
+    },
+    {
+      Effect: 'Allow',
+      Principal: '*',
+      Action: 's3:ListBucket',
+      Resource: `arn:aws:s3:::${BUCKET}`,
+      Condition: { StringLike: { 's3:prefix': 'home/${aws:userid}/*' } },
+    },
+  ]);
+  const as = (principal: Principal, action: string, key: string | null, context: RequestContext): boolean =>
+    allowed(request(principal, action, key, { policy: homes, context }));
+  const stranger = { 'aws:username': 'STRANGER', 'aws:userid': 'STRANGER' };
+
+  it('expands ${aws:username} in resources and ${aws:userid} in condition values to the signing key', () => {
+    expect(as(STRANGER, 's3:GetObject', 'home/STRANGER/a', stranger)).toBe(true);
+    expect(as(STRANGER, 's3:GetObject', 'home/READER/a', stranger)).toBe(false);
+    expect(as(STRANGER, 's3:ListBucket', null, { ...stranger, 's3:prefix': 'home/STRANGER/' })).toBe(true);
+    expect(as(STRANGER, 's3:ListBucket', null, { ...stranger, 's3:prefix': 'home/READER/' })).toBe(false);
+  });
+
+  it('matches nothing for a request without the variable (anonymous)', () => {
+    expect(as(ANONYMOUS, 's3:GetObject', 'home/${aws:username}/a', {})).toBe(false);
+    expect(as(ANONYMOUS, 's3:GetObject', 'home//a', {})).toBe(false);
+  });
+});
+
 describe('ACLs', () => {
   it('spells the canned ACLs as AWS does', () => {
     const owner = ownerOf('K');
@@ -395,16 +439,16 @@ describe('ACLs', () => {
         g.permission,
       ]),
     ).toEqual([
-      [owner.id, 'FULL_CONTROL'],
       [ALL_USERS, 'READ'],
       [ALL_USERS, 'WRITE'],
+      [owner.id, 'FULL_CONTROL'],
     ]);
-    expect(cannedAcl('authenticated-read', owner).grants[1]).toEqual({
+    expect(cannedAcl('authenticated-read', owner).grants[0]).toEqual({
       grantee: { type: 'Group', uri: AUTHENTICATED_USERS },
       permission: 'READ',
     });
     const bucketOwner = ownerOf('B');
-    expect(cannedAcl('bucket-owner-full-control', owner, bucketOwner).grants[1]).toEqual({
+    expect(cannedAcl('bucket-owner-full-control', owner, bucketOwner).grants[0]).toEqual({
       grantee: { type: 'CanonicalUser', id: bucketOwner.id, displayName: 'B' },
       permission: 'FULL_CONTROL',
     });
@@ -417,11 +461,16 @@ describe('ACLs', () => {
     expect(canonicalId('K')).not.toBe(canonicalId('L'));
   });
 
-  it('reads x-amz-grant-* headers', () => {
-    expect(headerGrants([['READ', `uri="${ALL_USERS}", id="abc"`]])).toEqual([
+  it('reads x-amz-grant-* headers, naming known keys by canonical id or e-mail address', () => {
+    const ann = ownerOf('ANN');
+    expect(
+      headerGrants([['READ', `uri="${ALL_USERS}", id="${ann.id}", emailAddress="Ann@Example.com"`]], DIRECTORY),
+    ).toEqual([
       { grantee: { type: 'Group', uri: ALL_USERS }, permission: 'READ' },
-      { grantee: { type: 'CanonicalUser', id: 'abc' }, permission: 'READ' },
+      { grantee: { type: 'CanonicalUser', id: ann.id, displayName: 'ANN' }, permission: 'READ' },
+      { grantee: { type: 'CanonicalUser', id: ann.id, displayName: 'ANN' }, permission: 'READ' },
     ]);
-    expect(() => headerGrants([['READ', 'emailAddress="a@example.com"']])).toThrow(/e-mail/);
+    expect(() => headerGrants([['READ', 'emailAddress="b@example.com"']], DIRECTORY)).toThrow(/e-mail/);
+    expect(() => headerGrants([['READ', 'id="abc"']], DIRECTORY)).toThrow(/Invalid id/);
   });
 });

@@ -34,6 +34,8 @@ interface UploadEntry {
   key: Buffer;
   uploadId: string;
   initiated: number;
+  ownerId: string | null;
+  ownerName: string | null;
 }
 
 interface PartRow {
@@ -45,7 +47,8 @@ interface PartRow {
 
 const UPLOAD = `SELECT u.bucket_id AS "bucketId", b.name AS bucket, b.settings, u.key, u.initiated, u.headers
   FROM uploads u JOIN buckets b ON b.id = u.bucket_id WHERE u.upload_id = $1`;
-const ENTRY = 'SELECT key, upload_id AS "uploadId", initiated FROM uploads';
+const ENTRY = `SELECT key, upload_id AS "uploadId", initiated, headers::jsonb #>> '{acl,owner,id}' AS "ownerId",
+  headers::jsonb #>> '{acl,owner,displayName}' AS "ownerName" FROM uploads`;
 const UPLOADS: TableScan = { select: ENTRY, order: 'key, upload_id', manyPerKey: true };
 const ALL_PARTS =
   'SELECT part_number AS "partNumber", etag, size, chunks FROM parts WHERE upload_id = $1 ORDER BY part_number';
@@ -152,7 +155,12 @@ export class Multipart {
     const lastRow = page.rows.at(-1);
     const last = page.last ?? (lastRow ? { key: lastRow.key, row: lastRow } : null);
     return {
-      uploads: page.rows.map(({ key, uploadId, initiated }) => ({ key: key.toString(), uploadId, initiated })),
+      uploads: page.rows.map(({ key, uploadId, initiated, ownerId, ownerName }) => ({
+        key: key.toString(),
+        uploadId,
+        initiated,
+        ...(ownerId != null ? { owner: { id: ownerId, displayName: ownerName ?? '' } } : {}),
+      })),
       commonPrefixes: page.prefixes.map((common) => common.toString()),
       isTruncated: page.truncated,
       nextKeyMarker: page.truncated && last ? last.key.toString() : null,

@@ -32,6 +32,8 @@ interface UploadEntry {
   key: Buffer;
   uploadId: string;
   initiated: number;
+  ownerId: string | null;
+  ownerName: string | null;
 }
 
 interface PartRow {
@@ -75,7 +77,8 @@ export class Multipart {
     );
     this.deleteUpload = prepare(db, 'DELETE FROM uploads WHERE upload_id = ?');
     this.uploadsOfBucket = prepare(db, 'SELECT upload_id AS uploadId FROM uploads WHERE bucket_id = ?');
-    const select = 'SELECT key, upload_id AS uploadId, initiated FROM uploads';
+    const select = `SELECT key, upload_id AS uploadId, initiated, json_extract(headers, '$.acl.owner.id') AS ownerId,
+      json_extract(headers, '$.acl.owner.displayName') AS ownerName FROM uploads`;
     this.sameKeyAfter = prepare(
       db,
       `${select} WHERE bucket_id = ? AND key = ? AND upload_id > ? ORDER BY upload_id LIMIT ?`,
@@ -159,7 +162,12 @@ export class Multipart {
     const lastRow = page.rows.at(-1);
     const last = page.last ?? (lastRow ? { key: lastRow.key, row: lastRow } : null);
     return {
-      uploads: page.rows.map(({ key, uploadId, initiated }) => ({ key: key.toString(), uploadId, initiated })),
+      uploads: page.rows.map(({ key, uploadId, initiated, ownerId, ownerName }) => ({
+        key: key.toString(),
+        uploadId,
+        initiated,
+        ...(ownerId != null ? { owner: { id: ownerId, displayName: ownerName ?? '' } } : {}),
+      })),
       commonPrefixes: page.prefixes.map((common) => common.toString()),
       isTruncated: page.truncated,
       nextKeyMarker: page.truncated && last ? last.key.toString() : null,
