@@ -52,10 +52,10 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
   // Object lock is chosen at creation, and keeps versioning Enabled for good.
   const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   const ownership = requestedOwnership(ctx);
+  const owner = ownerOf(ctx.auth.identity.accessKeyId);
+  const acl = await requestAcl(ctx, owner, owner);
+  if (ownership === 'BucketOwnerEnforced' && !grantsOwnersOnly(acl, owner)) throw invalidAclWithOwnership();
   try {
-    const owner = ownerOf(ctx.auth.identity.accessKeyId);
-    const acl = await requestAcl(ctx, owner, owner);
-    if (ownership === 'BucketOwnerEnforced' && !grantsOwnersOnly(acl, owner)) throw invalidAclWithOwnership();
     await ctx.store.createBucket(bucket, {
       owner: ctx.auth.identity.accessKeyId,
       acl,
@@ -63,14 +63,17 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
       ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}),
     });
   } catch (e) {
-    // Only root creates buckets, and root owns every bucket.
-    if (e instanceof MetaError && e.code === 'BucketAlreadyExists') {
+    // Only the owner gets this far (authorisation answers anyone else BucketAlreadyExists).
+    if (!(e instanceof MetaError && e.code === 'BucketAlreadyExists')) throw e;
+    // AWS's legacy rule for its North Virginia region: re-creating a bucket you own answers
+    // 200 and resets its ACL; every other region answers BucketAlreadyOwnedByYou.
+    if (ctx.region !== 'us-east-1') {
       throw new S3Error(
         'BucketAlreadyOwnedByYou',
         'Your previous request to create the named bucket succeeded and you already own it.',
       );
     }
-    throw e;
+    await ctx.store.updateBucketSettings(bucket, (settings) => ({ ...settings, acl }));
   }
   sendEmpty(ctx, 200, { location: `/${bucket}` });
 }
