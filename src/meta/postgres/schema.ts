@@ -147,6 +147,11 @@ const MIGRATIONS: string[] = [
     since bigint NOT NULL
   );
   `,
+  `
+  -- Point lookups of a key's versions under SERIALIZABLE lock hash buckets, not the b-tree leaf
+  -- every new neighbouring key goes into (objects.ts, NAMED).
+  CREATE INDEX versions_by_key_hash ON versions USING hash ((int8send(bucket_id) || key));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
