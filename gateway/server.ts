@@ -44,6 +44,16 @@ export interface GatewayOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * How long an idle keep-alive connection stays open. Node's default, 5 s, is shorter than the
+ * idle time clients and balancers keep connections for (AWS ALB 60 s, nginx's upstream
+ * keepalive_timeout 60 s, HAProxy's `timeout http-keep-alive` or `timeout server`): one of them
+ * reuses a connection just as we close it and its request fails ("socket hang up",
+ * ECONNRESET). Above theirs, the peer closes first, between requests.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Above the keep-alive time (Node's rule: a lower one cut keep-alive connections short). */
+const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
 
 export type { RequestRecord } from './access-log.js';
@@ -149,6 +159,8 @@ export function createGateway(o: GatewayOptions): Gateway {
   // Uploads stream for as long as they take; what is limited is silence (and the headers' time).
   server.requestTimeout = 0;
   server.setTimeout(idleTimeoutMs);
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.on('timeout', (socket: Socket) => {
     const current = serving.get(socket);
     if (!current) {

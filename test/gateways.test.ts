@@ -20,9 +20,9 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatewayCluster, type GatewayCluster } from './helpers/gateways-harness.js';
+import { streamed } from './helpers/streamed-body.js';
 
 const MiB = 1 << 20;
 const B = 'shared';
@@ -45,30 +45,6 @@ async function status(p: Promise<unknown>): Promise<{ status: number; code: stri
     throw e;
   }
   throw new Error('the call succeeded');
-}
-
-/**
- * A body of `size` bytes sent in 1 MiB pieces; `at(bytes)` runs once that many bytes were
- * handed over (then the next piece waits `pauseMs`), so a test acts while the upload streams.
- */
-function streamed(data: Buffer, at: number, act: () => Promise<void>, pauseMs = 0): Readable {
-  let sent = 0;
-  let acted = false;
-  return Readable.from(
-    (async function* () {
-      while (sent < data.length) {
-        const piece = data.subarray(sent, sent + MiB);
-        sent += piece.length;
-        yield piece;
-        if (!acted && sent >= at) {
-          acted = true;
-          await act();
-        }
-        if (acted && pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
-      }
-    })(),
-    { objectMode: false },
-  );
 }
 
 beforeAll(async () => {

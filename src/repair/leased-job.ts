@@ -5,11 +5,23 @@ export const HEARTBEAT_MS = 3_000;
 /** A gateway heard from within this long is alive (`qstor admin status`, the gateways listed). */
 export const ALIVE_MS = 5 * HEARTBEAT_MS;
 /**
- * The pending writes of a gateway silent for this long are recovered (their shards deleted).
- * Far longer than ALIVE_MS: a gateway whose event loop or database link stalls for a while
- * still commits its writes in flight afterwards, and their shards must not be gone by then.
+ * The pending writes of a gateway silent for this long are recovered (their shards deleted):
+ * `QSTOR_ORPHANED_WRITES_SECONDS` when set, else 2 minutes. Far longer than ALIVE_MS: a
+ * gateway whose event loop or database link stalls for a while still commits its writes in
+ * flight afterwards, and their shards must not be gone by then. Tests set a few seconds.
  */
-export const ORPHANED_WRITES_MS = 2 * 60_000;
+export const ORPHANED_WRITES_MS = orphanedWritesMs();
+
+/** `QSTOR_ORPHANED_WRITES_SECONDS` (a positive number) in ms, else 2 minutes. */
+export function orphanedWritesMs(env: NodeJS.ProcessEnv = process.env): number {
+  return secondsFromEnv(env, 'QSTOR_ORPHANED_WRITES_SECONDS', 2 * 60_000);
+}
+
+/** Env variable `name` as a positive number of seconds, in ms; `fallbackMs` when unset or not one. */
+export function secondsFromEnv(env: NodeJS.ProcessEnv, name: string, fallbackMs: number): number {
+  const seconds = Number(env[name]);
+  return env[name] !== undefined && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : fallbackMs;
+}
 
 export interface LeasedJobOptions {
   /** The lease's name: one gateway at a time runs the job. */

@@ -4,7 +4,7 @@ import type { BackendPool } from '../store/backend-pool.js';
 import { Deleter } from '../store/deleter.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { Completer } from './completion.js';
-import { LeasedJob, leaseTtl, ORPHANED_WRITES_MS } from './leased-job.js';
+import { LeasedJob, leaseTtl, ORPHANED_WRITES_MS, secondsFromEnv } from './leased-job.js';
 import { Scrubber, type ScrubReport } from './scrubber.js';
 
 export interface MaintenanceOptions {
@@ -29,9 +29,11 @@ export interface MaintenanceOptions {
 export const DEFAULT_MAINTENANCE: Omit<MaintenanceOptions, 'log' | 'gatewayId'> = {
   refreshMs: 10_000,
   deleteMs: 5_000,
-  scrubMs: 10 * 60_000,
+  // QSTOR_SCRUB_SECONDS: tests watching a pass finish.
+  scrubMs: secondsFromEnv(process.env, 'QSTOR_SCRUB_SECONDS', 10 * 60_000),
   completeMs: 5_000,
-  recoverMs: 30_000,
+  // At least 4 rounds per orphan age: a shorter age (tests) is acted on soon after it passes.
+  recoverMs: Math.min(30_000, ORPHANED_WRITES_MS / 4),
   graceMs: 15 * 60_000,
   chunksPerSecond: 100,
 };

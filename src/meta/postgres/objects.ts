@@ -62,7 +62,16 @@ const WITH_BODY = `SELECT v.seq, v.version_id AS "versionId", v.size, v.etag, v.
   v.manifest_id AS "manifestId", m.body FROM versions v LEFT JOIN manifests m ON m.id = v.manifest_id
   WHERE v.bucket_id = $1 AND v.key = $2`;
 const NEWEST = `${WITH_BODY} ORDER BY v.seq DESC LIMIT 1`;
-const NAMED = `${WITH_BODY} AND v.version_id = $3`;
+// Found through the hash index on (bucket id, key) (migration 5), not the b-tree: under
+// SERIALIZABLE a lookup locks the index page it reads (a predicate lock, kept even when the key
+// is absent), and every PUT of a new key reads and then inserts into the same b-tree leaf as the
+// other PUTs of neighbouring keys: each pair of concurrent PUTs was a read-write cycle, one of
+// them retried (more than one retry per 4 KiB PUT at 16 at once). A hash bucket is shared by
+// few keys. The expression is the index's own, so the planner can use no other.
+const BY_KEY_HASH = 'int8send(v.bucket_id) || v.key = int8send($1::bigint) || $2::bytea';
+const NAMED = `SELECT v.seq, v.version_id AS "versionId", v.size, v.etag, v.last_modified AS "lastModified",
+  v.manifest_id AS "manifestId", m.body FROM versions v LEFT JOIN manifests m ON m.id = v.manifest_id
+  WHERE ${BY_KEY_HASH} AND v.version_id = $3`;
 
 const LISTING: TableScan = {
   select: 'SELECT key, size, etag, last_modified AS "lastModified", manifest_id AS "manifestId" FROM objects',

@@ -84,6 +84,13 @@ export class PostgresMetaStore implements MetaStore {
 
   /** The gateway whose pending writes this store begins (see `heartbeatGateway`). */
   private owner = `store-${randomUUID()}`;
+  /**
+   * The writes begun through this store and not yet committed or aborted. A write is begun,
+   * committed and aborted by one process (its ids are random), so a commit or abort of an id
+   * not here has no row to clear: an inline PUT's commit skips that statement (a round trip,
+   * and a read under SERIALIZABLE that concurrent begins conflict with), its abort the transaction.
+   */
+  private readonly begun = new Set<string>();
 
   private constructor(private readonly db: Database) {}
 
@@ -151,12 +158,14 @@ export class PostgresMetaStore implements MetaStore {
     writeId?: string,
     condition?: PutCondition,
   ): Promise<ObjectChange> {
-    return this.write(async (sql) => {
+    const change = await this.write(async (sql) => {
       const target = await this.buckets.require(sql, bucket);
       const k = Buffer.from(key);
       if (condition) await this.objects.check(sql, target.id, k, condition);
-      return this.objects.put(sql, target, k, manifest, writeId);
+      return this.objects.put(sql, target, k, manifest, this.begunOrNot(writeId));
     });
+    this.ended(writeId);
+    return change;
   }
 
   async putObjects(bucket: string, versions: VersionRecord[]): Promise<void> {
@@ -284,7 +293,8 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async putPart(uploadId: string, partNumber: number, part: PartUpload, writeId?: string): Promise<void> {
-    await this.write((sql) => this.multipart.putPart(sql, uploadId, partNumber, part, writeId));
+    await this.write((sql) => this.multipart.putPart(sql, uploadId, partNumber, part, this.begunOrNot(writeId)));
+    this.ended(writeId);
   }
 
   async putCopiedPart(
@@ -397,15 +407,31 @@ export class PostgresMetaStore implements MetaStore {
   }
 
   async beginWrite(writeId: string, shards: ShardLocation[]): Promise<void> {
+    // Before the statement: one that fails after reaching the server may have inserted rows.
+    if (shards.length > 0) this.begun.add(writeId);
     await this.statement((sql) => this.writes.begin(sql, writeId, shards, this.owner));
   }
 
   async commitWrite(writeId: string, chunks: ChunkRef[]): Promise<void> {
+    if (!this.begun.has(writeId)) return;
     await this.write((sql) => this.writes.commit(sql, writeId, chunks));
+    this.ended(writeId);
   }
 
   async abortWrite(writeId: string): Promise<void> {
+    if (!this.begun.has(writeId)) return;
     await this.write((sql) => this.writes.abort(sql, writeId));
+    this.ended(writeId);
+  }
+
+  /** `writeId` when it has rows to clear (see `begun`). */
+  private begunOrNot(writeId: string | undefined): string | undefined {
+    return writeId !== undefined && this.begun.has(writeId) ? writeId : undefined;
+  }
+
+  /** Called once a commit with `writeId` succeeded (one that failed leaves it begun, for its abort). */
+  private ended(writeId: string | undefined): void {
+    if (writeId !== undefined) this.begun.delete(writeId);
   }
 
   async recoverPendingWrites(maxAgeMs?: number): Promise<number> {

@@ -147,6 +147,11 @@ const MIGRATIONS: string[] = [
     since bigint NOT NULL
   );
   `,
+  `
+  -- Point lookups of a key's versions under SERIALIZABLE lock hash buckets, not the b-tree leaf
+  -- every new neighbouring key goes into (objects.ts, NAMED).
+  CREATE INDEX versions_by_key_hash ON versions USING hash ((int8send(bucket_id) || key));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -165,6 +170,9 @@ export async function migrate(pool: pg.Pool): Promise<void> {
   client.on('error', onError);
   let broken = false;
   try {
+    // No statement timeout while migrating: building an index over a large table, or waiting
+    // for another gateway doing it, takes what it takes (RESET: back to the pool's setting).
+    await client.query('SET statement_timeout = 0');
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       await client.query('CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)');
@@ -185,6 +193,7 @@ export async function migrate(pool: pg.Pool): Promise<void> {
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await client.query('RESET statement_timeout');
     }
   } catch (error) {
     broken = true;
