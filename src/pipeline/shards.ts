@@ -1,5 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import type { ErasureCodec } from '../erasure/codec.js';
+import { TAG_BYTES } from './encrypt.js';
 import { PipelineError } from './errors.js';
 
 /** k+m shards of one chunk: views of one ArrayBuffer, data shards first. */
@@ -15,13 +16,24 @@ export function shardSizeFor(storedSize: number, k: number): number {
 }
 
 /**
- * One allocation for all k+m shards of a chunk of `storedSize` bytes, to be transferred at once.
- * The caller writes the stored bytes at the start (data shards are contiguous); the padding
- * after them is zeroed here and the parity is written by encodeShards.
+ * The bytes a chunk's shard set takes at most: stored raw (incompressible), with its tag. The
+ * encoder allocates new shard sets at this size, whatever the chunk compressed to, so that any
+ * of them can be reused for any later chunk of the same size and geometry.
  */
-export function allocateShards(storedSize: number, k: number, m: number): ShardSet {
+export function shardCapacity(plainSize: number, k: number, m: number): number {
+  return (k + m) * shardSizeFor(plainSize + TAG_BYTES, k);
+}
+
+/**
+ * One allocation for all k+m shards of a chunk of `storedSize` bytes, to be transferred at once:
+ * the start of `into` when it is large enough (a reused buffer), else a new one of exactly the
+ * size. The caller writes the stored bytes at the start (data shards are contiguous); the
+ * padding after them is zeroed here and the parity is written by encodeShards.
+ */
+export function allocateShards(storedSize: number, k: number, m: number, into?: ArrayBuffer): ShardSet {
   const shardSize = shardSizeFor(storedSize, k);
-  const all = Buffer.allocUnsafeSlow((k + m) * shardSize);
+  const bytes = (k + m) * shardSize;
+  const all = into && into.byteLength >= bytes ? Buffer.from(into, 0, bytes) : Buffer.allocUnsafeSlow(bytes);
   all.fill(0, storedSize, k * shardSize);
   const shards = Array.from({ length: k + m }, (_, i) => all.subarray(i * shardSize, (i + 1) * shardSize));
   return { buffer: all.buffer, shards, shardSize };

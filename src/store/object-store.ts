@@ -196,7 +196,7 @@ export class ObjectStore {
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = this.geometry(b.settings);
     try {
-      const chunks = chunkStream(body, this.chunkSize);
+      const chunks = chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer);
       const first = await chunks.next();
       let stored: StoredChunks;
       let inline: InlineData | undefined;
@@ -248,7 +248,7 @@ export class ObjectStore {
     body: AsyncIterable<Uint8Array>,
     geometry: Geometry = this.geometry({}),
   ): Promise<StoredChunks> {
-    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry);
+    return this.writeChunks(writeId, chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer), geometry);
   }
 
   /** k, m and the write quorum of a bucket: its own `erasure` settings, else the store's. */
