@@ -139,6 +139,26 @@ describe('PipelinePool', () => {
     }
   });
 
+  it("decodes in a thread reusing its join buffer: an earlier chunk's plaintext stays intact", async () => {
+    // threads: 0 transfers nothing, so a result that aliased the reused buffer would change.
+    const inline = new PipelinePool({ threads: 0 });
+    const chunks = [randomBytes(MiB + 7), textBytes(MiB), randomBytes(MiB + 7)];
+    const encoded = await Promise.all(
+      chunks.map((plain, aadIndex) =>
+        inline.encode({ plain: Buffer.from(plain), dataKey, aadObject, aadIndex, k: 4, m: 2 }),
+      ),
+    );
+    const decoded = [];
+    for (const [aadIndex, chunk] of encoded.entries()) {
+      // The last one is rebuilt (a data shard missing): it goes through the join buffer too.
+      const shards = aadIndex === 2 ? [null, ...chunk.shards.slice(1)] : chunk.shards;
+      const request = { ...chunk, shards, dataKey, aadObject, aadIndex, k: 4, m: 2 };
+      decoded.push(await inline.decode({ ...request, plainSize: chunks[aadIndex]!.length }));
+    }
+    decoded.forEach(({ plain }, i) => expect(Buffer.compare(plain, chunks[i]!)).toBe(0));
+    await inline.close();
+  });
+
   it('transfers shards that own their buffer to decode', async () => {
     const encoded = await encode(textBytes(300_000), 4, 2);
     const owned = encoded.chunk.shards.map((shard) => new Uint8Array(shard));

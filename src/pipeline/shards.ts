@@ -61,7 +61,9 @@ export interface JoinedShards {
 /**
  * The stored bytes of a chunk from its k+m shard slots (null: not available). Shards that fail
  * their CRC count as missing. The data shards are joined directly when they are all good (the
- * code is systematic); otherwise the missing ones are rebuilt from any k good shards.
+ * code is systematic); otherwise the missing ones are rebuilt from any k good shards. The
+ * result is written at the start of `into` when it holds all k+m shards (a worker's scratch,
+ * reused for every chunk: `stored` is then valid only until the next call), else in new memory.
  */
 export function joinShards(
   codec: ErasureCodec,
@@ -69,6 +71,7 @@ export function joinShards(
   crcs: readonly number[],
   storedSize: number,
   shardSize: number,
+  into?: ArrayBuffer,
 ): JoinedShards {
   const k = codec.dataShards;
   const m = codec.parityShards;
@@ -87,8 +90,9 @@ export function joinShards(
       `${bad.length} of ${k}+${m} shards missing or corrupt (shards ${bad.join(', ')})`,
     );
   }
+  const scratch = into && into.byteLength >= (k + m) * shardSize ? into : undefined;
   if (bad.every((i) => i >= k)) {
-    const stored = Buffer.allocUnsafeSlow(storedSize);
+    const stored = scratch ? new Uint8Array(scratch, 0, storedSize) : Buffer.allocUnsafeSlow(storedSize);
     for (let i = 0; i * shardSize < storedSize; i++) {
       stored.set((slots[i] as Uint8Array).subarray(0, Math.min(shardSize, storedSize - i * shardSize)), i * shardSize);
     }
@@ -96,7 +100,7 @@ export function joinShards(
   }
   // Every bad shard, parity included, is rebuilt: the codec takes its sources among the shards
   // not listed as missing, so a bad parity shard left off the list could be read as a source.
-  const { buffer, shards } = allocateShards(storedSize, k, m);
+  const { buffer, shards } = allocateShards(storedSize, k, m, scratch);
   slots.forEach((shard, i) => {
     if (!bad.includes(i)) shards[i].set(shard as Uint8Array);
   });

@@ -83,6 +83,16 @@ export interface RebuildResult {
 export type Reply<T> = { result: T } | { error: { code: PipelineErrorCode; message: string } };
 
 const compressor = new ChunkCompressor();
+/**
+ * Where decode joins a chunk's shards: read once by the decryption, whose output is new memory,
+ * so one buffer per thread serves every chunk (a fresh 4 MiB per chunk was garbage and page faults).
+ */
+let joinScratch = new ArrayBuffer(0);
+
+function joinBuffer(bytes: number): ArrayBuffer {
+  if (joinScratch.byteLength < bytes) joinScratch = Buffer.allocUnsafeSlow(bytes).buffer;
+  return joinScratch;
+}
 const codecs = new Map<string, ReedSolomonCodec>();
 
 function codecFor(k: number, m: number): ReedSolomonCodec {
@@ -129,7 +139,14 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
   return reply(() => {
     const slots = task.shards.map((shard) => (shard ? new Uint8Array(shard) : null));
     const codec = codecFor(task.k, task.m);
-    const { stored, bad } = joinShards(codec, slots, task.crcs, task.storedSize, task.shardSize);
+    const { stored, bad } = joinShards(
+      codec,
+      slots,
+      task.crcs,
+      task.storedSize,
+      task.shardSize,
+      joinBuffer((task.k + task.m) * task.shardSize),
+    );
     const data = decryptChunk(task.dataKey, task.nonce, task.aadObject, task.aadIndex, stored);
     if (!task.compressed && data.length !== task.plainSize) {
       throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);
