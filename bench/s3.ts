@@ -158,8 +158,8 @@ let IDLE_WAIT_S = 180;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Before a system: the 1-minute load below 1.0, waiting up to `maxS`. */
-async function waitLoad(maxS = 60): Promise<number> {
+/** Before a system: the 1-minute load below 1.0, waiting up to `maxS` (60 s, at most --idle-wait). */
+async function waitLoad(maxS = Math.min(60, IDLE_WAIT_S)): Promise<number> {
   const deadline = Date.now() + maxS * 1000;
   const first = load1();
   let l = first;
@@ -606,6 +606,9 @@ async function startQstor(
     String(port),
     '--backend-port',
     String(backendPort),
+    // No console/metrics server: its fixed default port may be taken by another qstor here.
+    '--admin-port',
+    '0',
   ];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'inherit'],

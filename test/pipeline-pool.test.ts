@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TAG_BYTES } from '../src/pipeline/encrypt.js';
 import { newDataKey } from '../src/pipeline/keys.js';
 import { PipelinePool, type EncodedChunk } from '../src/pipeline/pool.js';
+import { shardCapacity } from '../src/pipeline/shards.js';
 import { expectRejects, textBytes } from './helpers/pipeline.js';
 
 const MiB = 1 << 20;
@@ -93,11 +94,69 @@ describe('PipelinePool', () => {
     expect(plain.buffer.byteLength).toBe(0); // detached: moved, not copied
     expect(plain.length).toBe(0);
     const buffer = chunk.shards[0].buffer;
-    expect(buffer.byteLength).toBe(6 * chunk.shardSize);
+    expect(buffer.byteLength).toBe(shardCapacity(MiB + 3, 4, 2));
     chunk.shards.forEach((shard, i) => {
       expect(shard.buffer).toBe(buffer);
       expect(shard.byteOffset).toBe(i * chunk.shardSize);
     });
+  });
+
+  it('reuses the plaintext buffer and a released shard set for the next chunk, bytes intact', async () => {
+    const fresh = new PipelinePool({ threads: 1 });
+    try {
+      const size = 4 * MiB;
+      const random = randomBytes(size);
+      const first = fresh.chunkBuffer(size);
+      random.copy(first);
+      const a = await fresh.encode({ plain: first, dataKey, aadObject, aadIndex: 0, k: 4, m: 2 });
+      // The worker handed the plaintext's memory back; the shards are the caller's until released.
+      expect(fresh.pooledBytes).toEqual({ chunks: size, shardSets: 0 });
+      a.release();
+      a.release(); // once only: the same memory must never go to two chunks
+      expect(fresh.pooledBytes).toEqual({ chunks: size, shardSets: shardCapacity(size, 4, 2) });
+
+      // Text now, in the memory random data left: compressed, shorter, the padding zeroed.
+      const text = textBytes(size);
+      const second = fresh.chunkBuffer(size);
+      expect(fresh.pooledBytes.chunks).toBe(0);
+      text.copy(second);
+      const b = await fresh.encode({ plain: second, dataKey, aadObject, aadIndex: 1, k: 4, m: 2 });
+      expect(fresh.pooledBytes.shardSets).toBe(0);
+      expect(b.compressed).toBe(true);
+      expect(b.shards[0].buffer.byteLength).toBe(shardCapacity(size, 4, 2));
+      const request = { ...b, dataKey, aadObject, aadIndex: 1, k: 4, m: 2, plainSize: size };
+      const healthy = await fresh.decode({ ...request, shards: b.shards.map((s) => Buffer.from(s)) });
+      expect(Buffer.compare(healthy.plain, text)).toBe(0);
+      // Parity computed over the reused memory rebuilds the data shards.
+      const rebuilt = await fresh.decode({
+        ...request,
+        shards: [null, null, ...b.shards.slice(2).map((s) => Buffer.from(s))],
+      });
+      expect(Buffer.compare(rebuilt.plain, text)).toBe(0);
+      expect(rebuilt.bad).toEqual([0, 1]);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it("decodes in a thread reusing its join buffer: an earlier chunk's plaintext stays intact", async () => {
+    // threads: 0 transfers nothing, so a result that aliased the reused buffer would change.
+    const inline = new PipelinePool({ threads: 0 });
+    const chunks = [randomBytes(MiB + 7), textBytes(MiB), randomBytes(MiB + 7)];
+    const encoded = await Promise.all(
+      chunks.map((plain, aadIndex) =>
+        inline.encode({ plain: Buffer.from(plain), dataKey, aadObject, aadIndex, k: 4, m: 2 }),
+      ),
+    );
+    const decoded = [];
+    for (const [aadIndex, chunk] of encoded.entries()) {
+      // The last one is rebuilt (a data shard missing): it goes through the join buffer too.
+      const shards = aadIndex === 2 ? [null, ...chunk.shards.slice(1)] : chunk.shards;
+      const request = { ...chunk, shards, dataKey, aadObject, aadIndex, k: 4, m: 2 };
+      decoded.push(await inline.decode({ ...request, plainSize: chunks[aadIndex]!.length }));
+    }
+    decoded.forEach(({ plain }, i) => expect(Buffer.compare(plain, chunks[i]!)).toBe(0));
+    await inline.close();
   });
 
   it('transfers shards that own their buffer to decode', async () => {

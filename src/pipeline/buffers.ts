@@ -7,11 +7,21 @@ export function ownsWholeBuffer(view: Uint8Array): view is Uint8Array<ArrayBuffe
   return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength;
 }
 
-/** The bytes of `parts` (in order, `size` bytes in all) in a Buffer that owns its ArrayBuffer. */
-export function ownedBuffer(parts: readonly Uint8Array[], size: number): Buffer<ArrayBuffer> {
+/** Where a chunk's memory comes from: a Buffer of `size` bytes that owns its ArrayBuffer. */
+export type ChunkAllocator = (size: number) => Buffer<ArrayBuffer>;
+
+/**
+ * The bytes of `parts` (in order, `size` bytes in all) in a Buffer that owns its ArrayBuffer,
+ * from `allocate` when they must be copied. allocUnsafeSlow never hands out a slice of the
+ * shared pool (Buffer.concat may).
+ */
+export function ownedBuffer(
+  parts: readonly Uint8Array[],
+  size: number,
+  allocate: ChunkAllocator = Buffer.allocUnsafeSlow,
+): Buffer<ArrayBuffer> {
   if (parts.length === 1 && ownsWholeBuffer(parts[0])) return Buffer.from(parts[0].buffer);
-  // allocUnsafeSlow never hands out a slice of the shared pool (Buffer.concat may).
-  const out = Buffer.allocUnsafeSlow(size);
+  const out = allocate(size);
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

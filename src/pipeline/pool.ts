@@ -2,9 +2,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina, valueSymbol } from 'piscina';
+import { BufferPool } from './buffer-pool.js';
 import { transferable } from './buffers.js';
 import { DEFAULT_LEVEL } from './compress.js';
 import { PipelineError } from './errors.js';
+import { shardCapacity } from './shards.js';
 import type {
   DecodeResult,
   DecodeTask,
@@ -40,6 +42,11 @@ export interface EncodedChunk {
   shardSize: number;
   compressed: boolean;
   nonce: Buffer;
+  /**
+   * Hands the shards' memory back for a later chunk. Call it only once nothing reads a shard
+   * any more (every backend acknowledged its write); never calling it is safe (garbage).
+   */
+  release(): void;
 }
 
 /** What decode() takes: the worker's task, with the shards as the caller has them. */
@@ -115,9 +122,20 @@ function asBuffer(view: Uint8Array): Buffer {
  */
 type TaskName = 'encodeChunk' | 'decodeChunk' | 'rebuildChunkShards';
 
+/**
+ * Free buffers kept per pool: a PUT keeps a few chunks in flight (ObjectStore's depth, 4) and
+ * a gateway a few PUTs, so these cover the steady state; beyond them buffers are garbage.
+ */
+const CHUNK_POOL_BYTES = 32 * 1024 * 1024;
+const SHARD_POOL_BYTES = 64 * 1024 * 1024;
+
 export class PipelinePool {
   /** Null when the work runs in the calling thread (threads: 0). */
   private readonly piscina: Piscina | null;
+  /** Chunk plaintext buffers the workers handed back. */
+  private readonly chunks = new BufferPool(CHUNK_POOL_BYTES);
+  /** Shard sets whose writes were acknowledged. */
+  private readonly shardSets = new BufferPool(SHARD_POOL_BYTES);
 
   constructor(options: PipelinePoolOptions = {}) {
     const threads = options.threads ?? availableParallelism();
@@ -138,17 +156,40 @@ export class PipelinePool {
     return reply[valueSymbol] ?? reply;
   }
 
+  /**
+   * A Buffer of `size` bytes for a chunk's plaintext (chunkStream's allocator): one a worker
+   * handed back when there is one, its old contents still in it.
+   */
+  readonly chunkBuffer = (size: number): Buffer<ArrayBuffer> => {
+    const reused = this.chunks.take(size);
+    return reused ? Buffer.from(reused) : Buffer.allocUnsafeSlow(size);
+  };
+
   async encode(request: EncodeRequest): Promise<EncodedChunk> {
     const plain = transferable(request.plain);
+    const spare = this.shardSets.take(shardCapacity(plain.byteLength, request.k, request.m));
     const task: EncodeTask = {
       ...request,
       plain,
       dataKey: exact(request.dataKey),
       level: request.level ?? DEFAULT_LEVEL,
+      ...(spare && { spare }),
     };
-    const reply: Reply<EncodeResult> = await this.run('encodeChunk', task, [plain]);
-    const result = unwrap(reply);
-    return { ...result, shards: result.shards.map(asBuffer), nonce: asBuffer(result.nonce) };
+    const reply: Reply<EncodeResult> = await this.run('encodeChunk', task, spare ? [plain, spare] : [plain]);
+    const { plain: returned, ...result } = unwrap(reply);
+    // Only a transferred buffer is free: with threads: 0 it is still the caller's.
+    if (this.piscina) this.chunks.give(returned);
+    let shardSet: ArrayBuffer | null = result.shards[0]!.buffer as ArrayBuffer;
+    return {
+      ...result,
+      shards: result.shards.map(asBuffer),
+      nonce: asBuffer(result.nonce),
+      // Once only: the same memory given twice would go to two chunks at once.
+      release: () => {
+        if (shardSet) this.shardSets.give(shardSet);
+        shardSet = null;
+      },
+    };
   }
 
   /** Rebuilds lost shards (repair); returns them in the order of `missing`. */
@@ -162,16 +203,30 @@ export class PipelinePool {
 
   async decode(request: DecodeRequest): Promise<DecodedChunk> {
     const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
+    // Field by field: a request spread from an EncodedChunk carries its release() (not cloneable).
     const task: DecodeTask = {
-      ...request,
       shards,
+      crcs: request.crcs,
       dataKey: exact(request.dataKey),
       nonce: exact(request.nonce),
+      aadObject: request.aadObject,
+      aadIndex: request.aadIndex,
+      k: request.k,
+      m: request.m,
+      storedSize: request.storedSize,
+      shardSize: request.shardSize,
+      compressed: request.compressed,
+      plainSize: request.plainSize,
     };
     const transferList = [...new Set(shards.filter((shard) => shard !== null))];
     const reply: Reply<DecodeResult> = await this.run('decodeChunk', task, transferList);
     const { plain, bad } = unwrap(reply);
     return { plain: Buffer.from(plain), bad };
+  }
+
+  /** Bytes of chunk buffers and shard sets held free for reuse. */
+  get pooledBytes(): { chunks: number; shardSets: number } {
+    return { chunks: this.chunks.heldBytes, shardSets: this.shardSets.heldBytes };
   }
 
   /** Waits for the tasks under way, then stops the workers. */

@@ -1,5 +1,6 @@
 import { crc32c } from '@node-rs/crc32';
 import type { ErasureCodec } from '../erasure/codec.js';
+import { TAG_BYTES } from './encrypt.js';
 import { PipelineError } from './errors.js';
 
 /** k+m shards of one chunk: views of one ArrayBuffer, data shards first. */
@@ -15,13 +16,24 @@ export function shardSizeFor(storedSize: number, k: number): number {
 }
 
 /**
- * One allocation for all k+m shards of a chunk of `storedSize` bytes, to be transferred at once.
- * The caller writes the stored bytes at the start (data shards are contiguous); the padding
- * after them is zeroed here and the parity is written by encodeShards.
+ * The bytes a chunk's shard set takes at most: stored raw (incompressible), with its tag. The
+ * encoder allocates new shard sets at this size, whatever the chunk compressed to, so that any
+ * of them can be reused for any later chunk of the same size and geometry.
  */
-export function allocateShards(storedSize: number, k: number, m: number): ShardSet {
+export function shardCapacity(plainSize: number, k: number, m: number): number {
+  return (k + m) * shardSizeFor(plainSize + TAG_BYTES, k);
+}
+
+/**
+ * One allocation for all k+m shards of a chunk of `storedSize` bytes, to be transferred at once:
+ * the start of `into` when it is large enough (a reused buffer), else a new one of exactly the
+ * size. The caller writes the stored bytes at the start (data shards are contiguous); the
+ * padding after them is zeroed here and the parity is written by encodeShards.
+ */
+export function allocateShards(storedSize: number, k: number, m: number, into?: ArrayBuffer): ShardSet {
   const shardSize = shardSizeFor(storedSize, k);
-  const all = Buffer.allocUnsafeSlow((k + m) * shardSize);
+  const bytes = (k + m) * shardSize;
+  const all = into && into.byteLength >= bytes ? Buffer.from(into, 0, bytes) : Buffer.allocUnsafeSlow(bytes);
   all.fill(0, storedSize, k * shardSize);
   const shards = Array.from({ length: k + m }, (_, i) => all.subarray(i * shardSize, (i + 1) * shardSize));
   return { buffer: all.buffer, shards, shardSize };
@@ -49,7 +61,9 @@ export interface JoinedShards {
 /**
  * The stored bytes of a chunk from its k+m shard slots (null: not available). Shards that fail
  * their CRC count as missing. The data shards are joined directly when they are all good (the
- * code is systematic); otherwise the missing ones are rebuilt from any k good shards.
+ * code is systematic); otherwise the missing ones are rebuilt from any k good shards. The
+ * result is written at the start of `into` when it holds all k+m shards (a worker's scratch,
+ * reused for every chunk: `stored` is then valid only until the next call), else in new memory.
  */
 export function joinShards(
   codec: ErasureCodec,
@@ -57,6 +71,7 @@ export function joinShards(
   crcs: readonly number[],
   storedSize: number,
   shardSize: number,
+  into?: ArrayBuffer,
 ): JoinedShards {
   const k = codec.dataShards;
   const m = codec.parityShards;
@@ -75,8 +90,9 @@ export function joinShards(
       `${bad.length} of ${k}+${m} shards missing or corrupt (shards ${bad.join(', ')})`,
     );
   }
+  const scratch = into && into.byteLength >= (k + m) * shardSize ? into : undefined;
   if (bad.every((i) => i >= k)) {
-    const stored = Buffer.allocUnsafeSlow(storedSize);
+    const stored = scratch ? new Uint8Array(scratch, 0, storedSize) : Buffer.allocUnsafeSlow(storedSize);
     for (let i = 0; i * shardSize < storedSize; i++) {
       stored.set((slots[i] as Uint8Array).subarray(0, Math.min(shardSize, storedSize - i * shardSize)), i * shardSize);
     }
@@ -84,7 +100,7 @@ export function joinShards(
   }
   // Every bad shard, parity included, is rebuilt: the codec takes its sources among the shards
   // not listed as missing, so a bad parity shard left off the list could be read as a source.
-  const { buffer, shards } = allocateShards(storedSize, k, m);
+  const { buffer, shards } = allocateShards(storedSize, k, m, scratch);
   slots.forEach((shard, i) => {
     if (!bad.includes(i)) shards[i].set(shard as Uint8Array);
   });

@@ -10,7 +10,7 @@ import { transferable } from './buffers.js';
 import { ChunkCompressor } from './compress.js';
 import { decryptChunk, encryptChunk, TAG_BYTES } from './encrypt.js';
 import { PipelineError, type PipelineErrorCode } from './errors.js';
-import { allocateShards, encodeShards, joinShards, rebuildShards } from './shards.js';
+import { allocateShards, encodeShards, joinShards, rebuildShards, shardCapacity } from './shards.js';
 
 export interface EncodeTask {
   /** The chunk's plaintext, transferred. */
@@ -21,6 +21,11 @@ export interface EncodeTask {
   k: number;
   m: number;
   level: number;
+  /**
+   * A shard set the store is done with, transferred for reuse when it can hold this chunk's
+   * shards at their largest (stored raw): see shardCapacity.
+   */
+  spare?: ArrayBuffer;
 }
 
 export interface EncodeResult {
@@ -31,6 +36,8 @@ export interface EncodeResult {
   shardSize: number;
   compressed: boolean;
   nonce: Uint8Array;
+  /** The task's plaintext buffer, handed back (transferred) for the next chunk. */
+  plain: ArrayBuffer;
 }
 
 export interface DecodeTask {
@@ -76,6 +83,16 @@ export interface RebuildResult {
 export type Reply<T> = { result: T } | { error: { code: PipelineErrorCode; message: string } };
 
 const compressor = new ChunkCompressor();
+/**
+ * Where decode joins a chunk's shards: read once by the decryption, whose output is new memory,
+ * so one buffer per thread serves every chunk (a fresh 4 MiB per chunk was garbage and page faults).
+ */
+let joinScratch = new ArrayBuffer(0);
+
+function joinBuffer(bytes: number): ArrayBuffer {
+  if (joinScratch.byteLength < bytes) joinScratch = Buffer.allocUnsafeSlow(bytes).buffer;
+  return joinScratch;
+}
 const codecs = new Map<string, ReedSolomonCodec>();
 
 function codecFor(k: number, m: number): ReedSolomonCodec {
@@ -109,11 +126,12 @@ export function encodeChunk(task: EncodeTask): Reply<EncodeResult> {
     const codec = codecFor(task.k, task.m);
     const { data, compressed } = compressor.compress(new Uint8Array(task.plain), task.level);
     const storedSize = data.length + TAG_BYTES;
-    const { buffer, shards, shardSize } = allocateShards(storedSize, task.k, task.m);
+    const into = task.spare ?? Buffer.allocUnsafeSlow(shardCapacity(task.plain.byteLength, task.k, task.m)).buffer;
+    const { buffer, shards, shardSize } = allocateShards(storedSize, task.k, task.m, into);
     // The stored bytes go straight into the data shards, which are contiguous.
     const nonce = encryptChunk(task.dataKey, task.aadObject, task.aadIndex, data, new Uint8Array(buffer));
     const crcs = encodeShards(codec, shards);
-    return [{ shards, crcs, storedSize, shardSize, compressed, nonce }, [buffer]];
+    return [{ shards, crcs, storedSize, shardSize, compressed, nonce, plain: task.plain }, [buffer, task.plain]];
   });
 }
 
@@ -121,7 +139,14 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
   return reply(() => {
     const slots = task.shards.map((shard) => (shard ? new Uint8Array(shard) : null));
     const codec = codecFor(task.k, task.m);
-    const { stored, bad } = joinShards(codec, slots, task.crcs, task.storedSize, task.shardSize);
+    const { stored, bad } = joinShards(
+      codec,
+      slots,
+      task.crcs,
+      task.storedSize,
+      task.shardSize,
+      joinBuffer((task.k + task.m) * task.shardSize),
+    );
     const data = decryptChunk(task.dataKey, task.nonce, task.aadObject, task.aadIndex, stored);
     if (!task.compressed && data.length !== task.plainSize) {
       throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);

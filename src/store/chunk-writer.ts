@@ -77,6 +77,9 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
   await ctx.meta.durable(); // the intent is on disk before any shard is
 
   const waits = new Stragglers(ctx.quorum, total, ctx.stragglerMs);
+  // A write given up on (timeout, straggler) may still sit in a socket's queue: the shards'
+  // memory is reused only when every backend answered on the first attempt.
+  let everyWriteAnswered = true;
   const writeShard = async (i: number, first: string | undefined): Promise<ShardRef> => {
     const key = shardKey(id, i);
     const crc = encoded.crcs[i]!;
@@ -87,6 +90,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
         waits.storedOne();
         return { backend, key, crc };
       } catch {
+        everyWriteAnswered = false;
         if (attempt >= ctx.attempts || waits.givenUp) break;
         backend = spareBackend(ctx.backends.list(), used)?.id;
         if (backend === undefined) break;
@@ -100,6 +104,7 @@ export async function writeChunk(ctx: ChunkWriteContext, plain: Buffer, index: n
   const shards = await Promise.all(Array.from({ length: total }, (_, i) => writeShard(i, placed[i]?.id))).finally(() =>
     waits.close(),
   );
+  if (everyWriteAnswered) encoded.release();
   if (waits.stored < ctx.quorum)
     throw belowQuorum(`chunk ${index}: ${waits.stored} of ${total} shards stored, write quorum ${ctx.quorum}`);
   return {

@@ -208,7 +208,7 @@ export class ObjectStore {
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = this.geometry(b.settings);
     try {
-      const chunks = chunkStream(body, this.chunkSize);
+      const chunks = chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer);
       const first = await chunks.next();
       let stored: StoredChunks;
       let inline: InlineData | undefined;
@@ -262,7 +262,12 @@ export class ObjectStore {
     geometry: Geometry = this.geometry({}),
     customerKey?: Buffer,
   ): Promise<StoredChunks> {
-    return this.writeChunks(writeId, chunkStream(body, this.chunkSize), geometry, customerKey);
+    return this.writeChunks(
+      writeId,
+      chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer),
+      geometry,
+      customerKey,
+    );
   }
 
   /** The ETag of bytes with MD5 `md5`: its hex, or an SSE-C object's keyed ETag (`customerEtag`). */
