@@ -94,6 +94,10 @@ describe('gateway: listings', () => {
     expect(body).toContain('<EncodingType>url</EncodingType>');
     const v1 = await rawRequest(g.port, { method: 'GET', path: '/list?encoding-type=url&prefix=%C3%BC' });
     expect(v1.body.toString()).toContain('<Key>%C3%BC</Key>');
+    // V1's own Prefix is not encoded (a v2 listing's is).
+    expect(v1.body.toString()).toContain('<Prefix>\u00fc</Prefix>');
+    const v2 = await rawRequest(g.port, { method: 'GET', path: '/list?list-type=2&encoding-type=url&prefix=%C3%BC' });
+    expect(v2.body.toString()).toContain('<Prefix>%C3%BC</Prefix>');
   });
 });
 

@@ -67,8 +67,9 @@ export async function listObjects(ctx: Context<'ListObjects'>): Promise<void> {
   // V1 always names each object's owner, as AWS does.
   const bucketOwner = bucketOwnerOf(await requireBucket(ctx));
   const page = await listing(ctx, e, e.marker, true);
-  let xml =
-    el('Name', e.bucket) + el('Prefix', encode(e.prefix)) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
+  // V1's own Prefix comes back as sent, even with encoding-type=url: so AWS answers (botocore,
+  // built against it, decodes every other v1 field but not this one; ceph/s3-tests agrees).
+  let xml = el('Name', e.bucket) + el('Prefix', e.prefix) + el('Marker', encode(e.marker)) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
   // AWS sends NextMarker only with a delimiter; without one the last key is the next marker.
