@@ -3,6 +3,7 @@ import { api, type BucketRow, type KeyRow } from '../api';
 import { date } from '../format';
 import { Alert } from './Alert';
 import { CopyButton } from './CopyButton';
+import { TableHead } from './TableHead';
 
 function rights(p: { read: boolean; write: boolean; owner: boolean }): string {
   return [p.read && 'read', p.write && 'write', p.owner && 'owner'].filter(Boolean).join(', ') || 'none';
@@ -96,17 +97,7 @@ export function Access() {
       ) : (
         <div class="scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Access key id</th>
-                <th scope="col">Name</th>
-                <th scope="col">Created</th>
-                <th scope="col">Buckets</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={['Access key id', 'Name', 'Created', 'Buckets', { hidden: 'Actions' }]} />
             <tbody>
               {keys.map((k) => (
                 <tr key={k.accessKeyId} data-key={k.accessKeyId}>

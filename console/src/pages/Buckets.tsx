@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, bucketPath, type BucketRow, type Me } from '../api';
 import { bytes, date } from '../format';
 import { Alert } from './Alert';
+import { TableHead } from './TableHead';
 
 export function Buckets({ me }: { me: Me }) {
   const [buckets, setBuckets] = useState<BucketRow[] | null>(null);
@@ -83,19 +84,9 @@ export function Buckets({ me }: { me: Me }) {
       ) : (
         <div class="scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Objects</th>
-                <th scope="col">Size</th>
-                <th scope="col">Erasure</th>
-                <th scope="col">Versioning</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead
+              columns={['Name', 'Objects', 'Size', 'Erasure', 'Versioning', 'Created', { hidden: 'Actions' }]}
+            />
             <tbody>
               {buckets.map((b) => (
                 <tr key={b.name}>

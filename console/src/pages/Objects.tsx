@@ -6,6 +6,7 @@ import { Alert } from './Alert';
 import { BucketSettings } from './BucketSettings';
 import { Details } from './Details';
 import { filesOfDrop, type PickedFile } from './drop';
+import { TableHead } from './TableHead';
 
 const PAGE = 100;
 
@@ -196,19 +197,7 @@ export function Objects({ bucket, prefix }: { bucket: string; prefix: string }) 
       {page && (
         <div class="scroll">
           <table>
-            <thead>
-              <tr>
-                <th scope="col">
-                  <span class="sr-only">Select</span>
-                </th>
-                <th scope="col">Name</th>
-                <th scope="col">Size</th>
-                <th scope="col">Modified</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
+            <TableHead columns={[{ hidden: 'Select' }, 'Name', 'Size', 'Modified', { hidden: 'Actions' }]} />
             <tbody>
               {page.folders.map((f) => (
                 <tr key={f}>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, bucketPath, type VersionPage, type VersionRow } from '../api';
 import { bytes, date } from '../format';
+import { TableHead } from './TableHead';
 
 /**
  * A key's versions, newest first, once the bucket has had versioning (a bucket that never had
@@ -59,16 +60,7 @@ export function Versions({
       {alert}
       <div class="scroll">
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Version id</th>
-              <th scope="col">Modified</th>
-              <th scope="col">Size</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Version id', 'Modified', 'Size', { hidden: 'Actions' }]} />
           <tbody>
             {versions.map((v) => (
               <tr key={v.versionId} data-version={v.versionId}>
