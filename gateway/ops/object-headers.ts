@@ -1,4 +1,4 @@
-import { NULL_VERSION, type Bucket, type ObjectHeaders } from '../../src/meta/meta-store.js';
+import type { Bucket, ObjectHeaders } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -13,8 +13,9 @@ export function versionHeader(manifest: ObjectManifest, named?: string): Record<
 }
 
 /**
- * The headers answering a write that created a version (PUT, CopyObject, CompleteMultipartUpload):
- * its `x-amz-version-id` (`null` in a bucket with versioning Suspended, as AWS says) and the
+ * The headers answering a write that created a version (PUT, POST, CopyObject,
+ * CompleteMultipartUpload): its `x-amz-version-id` when versioning is Enabled (none when it is
+ * Suspended, though the write is the `null` version: AWS's PutObject sample responses), and the
  * `x-amz-expiration` of the lifecycle rule that will expire it.
  */
 export function createdVersionHeaders(
@@ -22,9 +23,8 @@ export function createdVersionHeaders(
   key: string,
   manifest: ObjectManifest,
 ): Record<string, string> {
-  const versioned = bucket?.settings.versioning !== undefined;
   return {
-    ...versionHeader(manifest, versioned ? NULL_VERSION : undefined),
+    ...versionHeader(manifest),
     ...expirationHeaders(bucket, key, manifest),
   };
 }
