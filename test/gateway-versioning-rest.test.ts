@@ -9,6 +9,8 @@ import {
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  HeadObjectCommand,
+  GetObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +44,20 @@ describe('gateway: versioning, the rest', () => {
     await newBucket('never');
     const plain = await rawRequest(g.port, { method: 'PUT', path: '/never/k', body: 'v' });
     expect([plain.status, plain.headers['x-amz-version-id']]).toEqual([200, undefined]);
+  });
+
+  it('names the current null version `null` on GET and HEAD once the bucket has had versioning', async () => {
+    await newBucket('before');
+    await s3.send(new PutObjectCommand({ Bucket: 'before', Key: 'old', Body: 'written before versioning' }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'before', Key: 'old' }))).VersionId).toBeUndefined();
+    await s3.send(new PutBucketVersioningCommand({ Bucket: 'before', VersioningConfiguration: { Status: 'Enabled' } }));
+    expect((await s3.send(new HeadObjectCommand({ Bucket: 'before', Key: 'old' }))).VersionId).toBe('null');
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: 'before', VersioningConfiguration: { Status: 'Suspended' } }),
+    );
+    await s3.send(new PutObjectCommand({ Bucket: 'before', Key: 'paused', Body: 'written while suspended' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: 'before', Key: 'paused' }));
+    expect([got.VersionId, await got.Body?.transformToString()]).toEqual(['null', 'written while suspended']);
   });
 
   it('lists every version to a clean-up that deletes each page before asking for the next', async () => {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkPutCondition, type DeleteCondition, type PutCondition } from '../../src/meta/meta-store.js';
+import { checkPutCondition, NULL_VERSION, type DeleteCondition, type PutCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -107,13 +107,16 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
   );
   const range =
     e.partNumber !== undefined ? partRange(e.partNumber, manifest) : e.range && byteRange(e.range, manifest.size);
+  // The current version's bucket: a rule's expiry is the current version's, and in a bucket that
+  // has had versioning the current null version is named `null`, as AWS does.
+  const current = e.versionId === undefined ? await ctx.meta.getBucket(e.bucket) : null;
+  const named = e.versionId ?? (current?.settings.versioning !== undefined ? NULL_VERSION : undefined);
   const headers = {
     ...objectResponseHeaders(ctx, manifest, !range),
     ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
-    ...versionHeader(manifest, e.versionId),
+    ...versionHeader(manifest, named),
     ...lockHeaders(manifest),
-    // Of the current version only: a rule's expiry is the current version's.
-    ...(e.versionId === undefined ? expirationHeaders(await ctx.meta.getBucket(e.bucket), e.key, manifest) : {}),
+    ...(current ? expirationHeaders(current, e.key, manifest) : {}),
   };
   if (!range) return { manifest, start: 0, end: manifest.size - 1, status: 200, headers, customerKey };
   headers['content-range'] = `bytes ${range.start}-${range.end}/${manifest.size}`;
