@@ -14,6 +14,7 @@ import type { Context } from './context.js';
 import { isInternal, S3Error, toS3Error } from './errors.js';
 import { runOperation } from './ops/index.js';
 import { route, type Route } from './router.js';
+import { requestMeta } from './request-meta.js';
 import { errorXml } from './xml.js';
 
 export interface GatewayOptions {
@@ -103,7 +104,9 @@ export function createGateway(o: GatewayOptions): Gateway {
       const auth = await authenticate(req, r, { credentials, region, now: now() });
       payload = /^[0-9a-f]{64}$/.test(auth.payload) ? 'sha256' : auth.payload;
       if (!auth.identity.anonymous) accessKeyId = auth.identity.accessKeyId;
-      await authorizeRoute(o.meta, auth.identity, req, r, now());
+      // An object request never changes its bucket: it may read the bucket's record once.
+      const meta = r.key !== null ? requestMeta(o.meta) : o.meta;
+      await authorizeRoute(meta, auth.identity, req, r, now());
       let body: VerifiedBody | null = null;
       const ctx: Context = {
         req,
@@ -112,7 +115,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         auth,
         credentials,
         store: o.store,
-        meta: o.meta,
+        meta,
         region,
         body: () => (body ??= verifiedBody(req, auth)),
       };

@@ -48,6 +48,7 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
     condition,
     lock,
     customerKey: customer?.key,
+    bucketRecord: target,
   });
   sendEmpty(ctx, 200, {
     etag: `"${result.etag}"`,

@@ -83,6 +83,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   lock?: ObjectLock;
   /** SSE-C: the customer's 256-bit key, mixed into the wrapping of the object's data keys. */
   customerKey?: Buffer;
+  /** The bucket's record as the caller read it for this request: spares the store a lookup. */
+  bucketRecord?: Bucket | null;
 }
 
 export interface PutResult {
@@ -203,7 +205,7 @@ export class ObjectStore {
     body: AsyncIterable<Uint8Array>,
     options: PutOptions = {},
   ): Promise<PutResult> {
-    const b = await this.o.meta.getBucket(bucket);
+    const b = options.bucketRecord ?? (await this.o.meta.getBucket(bucket));
     if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = this.geometry(b.settings);
