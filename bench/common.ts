@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
@@ -97,4 +97,23 @@ export function machineCpu(): { busy: number; iowait: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
   return { busy: (user + nice + system + irq + softirq + steal) / CLK_TCK, iowait: iowait / CLK_TCK };
+}
+
+/** Resolves once a `qstor start` child prints that it is ready; rejects if it exits first or takes over 60 s. */
+export function startReady(proc: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`qstor start did not get ready in 60 s:\n${text}`)), 60_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('Ctrl-C stops everything')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', (code, sig) => {
+      clearTimeout(timer);
+      reject(new Error(`qstor start exited (${code ?? sig}) before it was ready:\n${text}`));
+    });
+  });
 }

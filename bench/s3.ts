@@ -67,7 +67,7 @@ import { startLocalBackends, stopLocalBackends, type LocalBackend } from '../src
 import { openStore, writeStoreConfig, type OpenStore } from '../src/data-dir/local-store.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { ObjectManifest } from '../src/meta/manifest.js';
-import { fmt, freePorts, machineCpu, printTable, processCpuSeconds } from './common.js';
+import { fmt, freePorts, machineCpu, printTable, processCpuSeconds, startReady } from './common.js';
 import { awsCli, awsCliAvailable, type AwsCli } from './s3-aws-cli.js';
 import { client, drain, expectedSha256, lanes, pieces, quietSdkNodeNotice } from './s3-load.js';
 
@@ -616,21 +616,7 @@ async function startQstor(
   });
   live.add(proc);
   proc.once('exit', () => live.delete(proc));
-  await new Promise<void>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`qstor start did not get ready in 60 s:\n${text}`)), 60_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`qstor start exited (${code ?? sig}) before it was ready:\n${text}`));
-    });
-  });
+  await startReady(proc);
   const gw = descendants(proc.pid!).find((p) => cmdlineOf(p).includes('gateway/main.js'));
   if (!gw) throw new Error('qstor start is ready but its gateway child (dist/gateway/main.js) was not found');
   let hwm = 0;

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { fmt, freePorts, median, printTable } from './common.js';
+import { fmt, freePorts, median, printTable, startReady } from './common.js';
 
 const QSTOR_BIN = fileURLToPath(new URL('../../bin/qstor.js', import.meta.url));
 const TARGET_RATIO = 0.9;
@@ -52,21 +52,7 @@ async function startQstor(dir: string, port: number, keys: { id: string; secret:
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, QSTOR_ROOT_ACCESS_KEY: keys.id, QSTOR_ROOT_SECRET_KEY: keys.secret },
   });
-  await new Promise<void>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`qstor start did not get ready in 60 s:\n${text}`)), 60_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('Ctrl-C stops everything')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.once('exit', (code, sig) => {
-      clearTimeout(timer);
-      reject(new Error(`qstor start exited (${code ?? sig}) before it was ready:\n${text}`));
-    });
-  });
+  await startReady(proc);
   return proc;
 }
 

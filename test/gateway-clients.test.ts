@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, type RequestRecord } from '../gateway/server.js';
 import { ROOT, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import { selfSigned } from './helpers/self-signed.js';
 
 /**
  * The S3 clients people use, unchanged, against one store served over HTTP and over HTTPS (a
@@ -117,28 +118,7 @@ const endpoints = {} as Record<'http' | 'https', Endpoint>;
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-clients-'));
-  certFile = path.join(work, 'cert.pem');
-  keyFile = path.join(work, 'key.pem');
-  // A self-signed certificate for both names a client may check the endpoint against.
-  await tool('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-  ]);
+  ({ certFile, keyFile } = await selfSigned(work));
   const httpRecords: RequestRecord[] = [];
   g = await startGateway({ onRequest: (r) => httpRecords.push(r) });
   sdk = g.client();

@@ -11,13 +11,11 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../gateway/server.js';
@@ -34,6 +32,7 @@ import {
   type GatewayHarness,
   type RawRequest,
 } from './helpers/gateway-harness.js';
+import { selfSigned } from './helpers/self-signed.js';
 
 /** A customer key as the SDK takes it (base64 of 32 bytes), with the MD5 S3 expects of it. */
 function customerKey(): { key: string; md5: string } {
@@ -439,27 +438,7 @@ describe('gateway: SSE-C (customer-provided keys)', () => {
     beforeAll(async () => {
       delete process.env[SSE_C_OVER_HTTP_ENV];
       work = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-sse-c-'));
-      const certFile = path.join(work, 'cert.pem');
-      const keyFile = path.join(work, 'key.pem');
-      await promisify(execFile)('openssl', [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-      ]);
+      const { certFile, keyFile } = await selfSigned(work);
       tls = createGateway({
         store: g.h.store,
         meta: g.h.meta,

@@ -124,7 +124,7 @@ function checkAlgorithm(algorithm: string | undefined, invalid: () => S3Error): 
   if (algorithm !== undefined && KMS.includes(algorithm)) {
     throw new S3Error(
       'NotImplemented',
-      `Server-side encryption with ${algorithm} is not implemented: this server has no KMS; every object is encrypted with AES256 (SSE-S3).`,
+      `Server-side encryption with ${algorithm} is not supported: this server has no KMS; every object is encrypted with AES256 (SSE-S3).`,
     );
   }
   throw invalid();

@@ -96,7 +96,7 @@ function parseRule(r: Fields): LifecycleRule {
   if (checkTransitions(r))
     throw new LifecycleError(
       'NotImplemented',
-      'Lifecycle transitions are not implemented: this store has a single storage class.',
+      'Lifecycle transitions are not supported: this store has a single storage class.',
     );
   if (!rule.expiration && !rule.noncurrentExpiration && rule.abortIncompleteUploadDays === undefined)
     throw invalid('At least one action needs to be specified in a rule');
