@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QSTOR, startQstor, stopAll, stopQstor } from './helpers/qstor-process.js';
+import { portBlock } from './helpers/port-block.js';
 
 const DIST = path.resolve('dist/src');
 const run = promisify(execFile);
@@ -40,9 +41,11 @@ async function startStore(dir: string, port: number): Promise<ChildProcess> {
   return up.child;
 }
 
+// Fixed ports: the store is restarted on the same ones.
+const port = await portBlock();
+
 describe('qstor command', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-cli-'));
-  const port = 20000 + Math.floor(Math.random() * 9000);
   afterAll(async () => {
     await stopAll();
     fs.rmSync(dir, { recursive: true, force: true });

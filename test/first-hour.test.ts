@@ -16,6 +16,7 @@ import { BackendPool } from '../src/store/backend-pool.js';
 import { startAgent, until } from './helpers/agent-harness.js';
 import { QSTOR, startQstor, stopAll, stopQstor } from './helpers/qstor-process.js';
 import { freePort } from './helpers/zdb-process.js';
+import { portBlock } from './helpers/port-block.js';
 
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-first-hour-'));
@@ -43,7 +44,7 @@ describe('qstor start', () => {
   }, 60_000);
 
   it('passes --log-level to the gateway: info writes an access line per request, warn none', async () => {
-    const port = 30000 + Math.floor(Math.random() * 9000);
+    const port = await portBlock();
     const data = path.join(dir, 'store');
     const requestLines = (): string[] =>
       fs

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway, type RequestRecord } from '../gateway/server.js';
 import { ROOT, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
 import { selfSigned } from './helpers/self-signed.js';
+import { portBlock } from './helpers/port-block.js';
 
 /**
  * The S3 clients people use, unchanged, against one store served over HTTP and over HTTPS (a
@@ -511,7 +512,7 @@ describe('qstor start with TLS', () => {
 
   it('serves HTTPS and says so', async () => {
     const data = path.join(work, 'start-tls');
-    const port = 21000 + Math.floor(Math.random() * 8000);
+    const port = await portBlock();
     const child = spawn(
       process.execPath,
       [

@@ -14,13 +14,16 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QSTOR, startQstor, stopAll } from './helpers/qstor-process.js';
+import { portBlock } from './helpers/port-block.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// Fixed ports: the store is restarted on the same ones.
+const port = await portBlock();
+
 describe('qstor start: the lifecycle worker', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-lifecycle-'));
-  const port = 20000 + Math.floor(Math.random() * 9000);
   afterAll(async () => {
     await stopAll();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -18,12 +18,15 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QSTOR, startQstor, stopAll, stopQstor } from './helpers/qstor-process.js';
+import { portBlock } from './helpers/port-block.js';
 
 const run = promisify(execFile);
 
+// Fixed ports: the store is restarted on the same ones.
+const port = await portBlock();
+
 describe('meta rebuild restores access keys and grants', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-rebuild-keys-'));
-  const port = 30000 + Math.floor(Math.random() * 9000);
   const clients: S3Client[] = [];
   afterAll(async () => {
     for (const c of clients) c.destroy();

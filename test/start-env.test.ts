@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPathEnv, MALLOC_THRESHOLDS } from '../src/util/data-path-env.js';
 import { processesUsing, startQstor, stopAll } from './helpers/qstor-process.js';
+import { portBlock } from './helpers/port-block.js';
 
 function environOf(pid: number): Map<string, string> {
   const text = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
@@ -39,7 +40,7 @@ describe('the processes that move data start with the malloc thresholds', () => 
   it.runIf(process.platform === 'linux')(
     "qstor start's gateway and its six zdb have them",
     async () => {
-      const base = 20000 + Math.floor(Math.random() * 9000);
+      const base = await portBlock();
       const data = path.join(root, 'store');
       await startQstor(['start', '--data', data, '--backend-port', String(base), '--port', String(base + 10)]);
       const pids = processesUsing(data).filter((pid) =>

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, signHeaders, type Creds } from './helpers/gateway-harness.js';
+import { portBlock } from './helpers/port-block.js';
 import {
   processesUsing,
   runQstor,
@@ -47,10 +48,12 @@ async function slowPut(
   });
 }
 
+// Fixed ports: the store is restarted on the same ones.
+const base = await portBlock();
+
 describe('one data directory, one set of ports: one store', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'qstor-safety-'));
   const dirA = path.join(root, 'a');
-  const base = 20000 + Math.floor(Math.random() * 9000);
   const s3Port = base + 10;
   let a: RunningQstor;
   let creds: Creds;
