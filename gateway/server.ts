@@ -108,6 +108,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       const meta = r.key !== null ? requestMeta(o.meta) : o.meta;
       await authorizeRoute(meta, auth.identity, req, r, now());
       let body: VerifiedBody | null = null;
+      // CompleteMultipartUpload's x-amz-checksum-* are the object's, not its body's.
+      const headerChecksums = r.endpoint.kind !== 'CompleteMultipartUpload';
       const ctx: Context = {
         req,
         res,
@@ -117,7 +119,7 @@ export function createGateway(o: GatewayOptions): Gateway {
         store: o.store,
         meta,
         region,
-        body: () => (body ??= verifiedBody(req, auth)),
+        body: () => (body ??= verifiedBody(req, auth, headerChecksums)),
       };
       await runOperation(ctx);
     } catch (e) {

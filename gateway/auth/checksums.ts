@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { crc32c } from '@node-rs/crc32';
@@ -74,10 +75,26 @@ export function checksumHeaderAlgorithm(header: string): ChecksumAlgorithm | nul
   return (CHECKSUM_ALGORITHMS as readonly string[]).includes(name) ? (name as ChecksumAlgorithm) : null;
 }
 
+/** Whether `value` is base64 of a digest of the algorithm's size. */
+export function isChecksumValue(algorithm: ChecksumAlgorithm, value: string): boolean {
+  const bytes = Buffer.from(value, 'base64');
+  return bytes.length === DIGEST_BYTES[algorithm] && bytes.toString('base64') === value;
+}
+
 /** Throws InvalidRequest unless `value` is base64 of the algorithm's digest size. */
 export function checkChecksumValue(algorithm: ChecksumAlgorithm, value: string): void {
-  const bytes = Buffer.from(value, 'base64');
-  if (bytes.length !== DIGEST_BYTES[algorithm] || bytes.toString('base64') !== value) {
+  if (!isChecksumValue(algorithm, value)) {
     throw new S3Error('InvalidRequest', `Value for x-amz-checksum-${algorithm} header is invalid.`);
   }
+}
+
+/**
+ * The algorithms of the checksums a request carries, in a header (`x-amz-checksum-<algorithm>`)
+ * or announced as a trailer (`x-amz-trailer`).
+ */
+export function requestChecksumAlgorithms(headers: IncomingHttpHeaders): ChecksumAlgorithm[] {
+  const names = Object.keys(headers);
+  const trailer = headers['x-amz-trailer'];
+  if (typeof trailer === 'string') names.push(...trailer.split(',').map((name) => name.trim().toLowerCase()));
+  return names.map(checksumHeaderAlgorithm).filter((algorithm) => algorithm !== null);
 }

@@ -32,8 +32,11 @@ const STREAMING = new Map([
   ['STREAMING-UNSIGNED-PAYLOAD-TRAILER', { signed: false, trailer: true }],
 ]);
 
-/** The request body as the signature and the headers say it must be. */
-export function verifiedBody(req: IncomingMessage, auth: Authenticated): VerifiedBody {
+/**
+ * The request body as the signature and the headers say it must be; `x-amz-checksum-*` headers
+ * describe the body unless `headerChecksums` is false (they describe something else).
+ */
+export function verifiedBody(req: IncomingMessage, auth: Authenticated, headerChecksums = true): VerifiedBody {
   const streaming = STREAMING.get(auth.payload);
   const sha256 = auth.payload === 'UNSIGNED-PAYLOAD' || streaming ? null : auth.payload;
   if (sha256 !== null && !/^[0-9a-f]{64}$/.test(sha256)) {
@@ -43,7 +46,7 @@ export function verifiedBody(req: IncomingMessage, auth: Authenticated): Verifie
     );
   }
   const length = declaredLength(req, streaming !== undefined);
-  const expected = expectedChecksums(req, streaming?.trailer ?? false);
+  const expected = headerChecksums ? expectedChecksums(req, streaming?.trailer ?? false) : new Map();
   const checksums: Record<string, string> = {};
   const running = new Map<ChecksumAlgorithm, Checksum>([...expected.keys()].map((a) => [a, newChecksum(a)]));
 

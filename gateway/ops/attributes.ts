@@ -2,6 +2,7 @@ import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { sendXml, type Context } from '../context.js';
 import type { ObjectAttribute } from '../router/endpoints.js';
 import { el } from '../xml.js';
+import { checksumElements, objectPartXml } from './checksum-fields.js';
 import { versionHeader } from './object-headers.js';
 import { readingKey, requestCustomerKey } from './sse-c.js';
 
@@ -10,9 +11,9 @@ import { readingKey, requestCustomerKey } from './sse-c.js';
  * AWS's order, of the newest version or the one `versionId` names. A delete marker answers as a
  * GET does (404 current, 405 named), from `ObjectStore.head`.
  *
- * ObjectParts (multipart objects only) gives the part count and the paging fields; no `Part`
- * element: AWS lists parts only with their additional checksums, and per-part checksums are not
- * kept here (the sizes are, for `partNumber` GETs).
+ * ObjectParts (multipart objects only) gives the part count and the paging fields, and the
+ * page's `Part` elements (number, size, checksum) when the object was uploaded with a checksum:
+ * AWS lists parts only with their additional checksums.
  */
 
 /** The one storage class there is. */
@@ -38,21 +39,22 @@ export async function getObjectAttributes(ctx: Context<'GetObjectAttributes'>): 
   });
 }
 
-/** The additional checksums the object was stored with (`x-amz-checksum-*`); nothing when none. */
+/** The additional checksum the object was stored with (`x-amz-checksum-*`) and its type; nothing when none. */
 function checksumXml(manifest: ObjectManifest): string {
-  const entries = Object.entries(manifest.checksums);
-  if (entries.length === 0) return '';
-  const values = entries.map(([algorithm, value]) => el(`Checksum${algorithm.toUpperCase()}`, value)).join('');
-  // A single PUT's checksum is of the whole object; multipart checksums are not kept per part.
-  const type = manifest.parts ? '' : el('ChecksumType', 'FULL_OBJECT');
-  return `<Checksum>${values}${type}</Checksum>`;
+  const elements = checksumElements(manifest);
+  return elements ? `<Checksum>${elements}</Checksum>` : '';
 }
 
-/** The page of parts after `marker`, at most `maxParts` of them, described by count and markers. */
+/**
+ * The page of parts after `marker`, at most `maxParts` of them: `Part` elements only for an
+ * object uploaded with a checksum (AWS's note on GetObjectAttributes' Parts).
+ */
 function partsXml(manifest: ObjectManifest, maxParts: number, marker: number): string {
   if (!manifest.parts) return '';
   const total = manifest.parts.length;
   const last = Math.min(marker + maxParts, total);
+  let parts = '';
+  if (manifest.partChecksums) for (let i = marker; i < last; i++) parts += objectPartXml(manifest, i);
   return (
     '<ObjectParts>' +
     el('IsTruncated', last < total) +
@@ -60,6 +62,7 @@ function partsXml(manifest: ObjectManifest, maxParts: number, marker: number): s
     el('NextPartNumberMarker', Math.max(last, marker)) +
     el('PartNumberMarker', marker) +
     el('PartsCount', total) +
+    parts +
     '</ObjectParts>'
   );
 }

@@ -1,7 +1,19 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
-import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
+import type { ChecksumType, CompletedPart, PartInfo, UploadInfo } from '../../src/meta/meta-store.js';
 import { multipartEtag } from '../../src/store/object-store.js';
-import { bucketOf, contentMd5, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { CHECKSUM_ALGORITHMS, requestChecksumAlgorithms, type ChecksumAlgorithm } from '../auth/checksums.js';
+import { multipartChecksum, uploadChecksumOf } from '../auth/multipart-checksums.js';
+import {
+  bucketOf,
+  contentMd5,
+  header,
+  keyOf,
+  requireBucket,
+  sendEmpty,
+  sendXml,
+  xmlBody,
+  type Context,
+} from '../context.js';
 import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER, type BucketOperation } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
@@ -14,6 +26,7 @@ import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { requestCustomerKey, uploadKey } from './sse-c.js';
+import { checksumElement, checksumElements } from './checksum-fields.js';
 
 /**
  * Initiator and Owner of an upload: the owner its object will have (the key that created it, or
@@ -57,9 +70,11 @@ function noSuchUpload(): S3Error {
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
   const customer = requestCustomerKey(ctx);
   const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
+  const checksum = uploadChecksumOf(header(ctx, 'x-amz-checksum-algorithm'), header(ctx, 'x-amz-checksum-type'));
   const headers = {
     ...objectHeaders(ctx),
     ...(lock ? { lock } : {}),
+    ...(checksum ? { checksum } : {}),
     acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)),
     tags: requestTags(ctx),
   };
@@ -69,7 +84,12 @@ export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'
     'InitiateMultipartUploadResult',
     el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId),
     200,
-    objectEncryptionHeaders(customer !== undefined, customer),
+    {
+      ...objectEncryptionHeaders(customer !== undefined, customer),
+      ...(checksum
+        ? { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type }
+        : {}),
+    },
   );
 }
 
@@ -78,15 +98,44 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
   const customer = requestCustomerKey(ctx);
   const customerKey = uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   const md5 = contentMd5(ctx);
-  const { body, length } = ctx.body();
+  const algorithm = partChecksumAlgorithm(ctx, upload);
+  const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE)
     throw new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.');
-  const { etag } = await ctx.store.uploadPart(upload.uploadId, ctx.route.endpoint.partNumber, body, md5, customerKey);
+  // Verified by the time the body ended (ctx.body()), when the store asks for it.
+  const checksum = algorithm ? () => Promise.resolve(checksums[algorithm]) : undefined;
+  const part = await ctx.store.uploadPart(
+    upload.uploadId,
+    ctx.route.endpoint.partNumber,
+    body,
+    md5,
+    customerKey,
+    checksum,
+  );
   sendEmpty(ctx, 200, {
-    etag: `"${etag}"`,
+    etag: `"${part.etag}"`,
+    ...(algorithm && part.checksum ? { [`x-amz-checksum-${algorithm}`]: part.checksum } : {}),
     ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
   });
+}
+
+/**
+ * The algorithm of the checksum a part of `upload` must carry: the upload's, and only it (AWS's
+ * InvalidRequest otherwise); none for an upload without a checksum (a part's own is verified, not kept).
+ */
+function partChecksumAlgorithm(ctx: Context<'UploadPart'>, upload: UploadInfo): ChecksumAlgorithm | undefined {
+  const expected = upload.headers.checksum?.algorithm as ChecksumAlgorithm | undefined;
+  if (!expected) return undefined;
+  const sent = requestChecksumAlgorithms(ctx.req.headers);
+  const other = sent.find((algorithm) => algorithm !== expected);
+  if (other !== undefined || sent.length === 0) {
+    throw new S3Error(
+      'InvalidRequest',
+      `Checksum Type mismatch occurred, expected checksum Type: ${expected}, actual checksum Type: ${other ?? 'null'}`,
+    );
+  }
+  return expected;
 }
 
 export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpload'>): Promise<void> {
@@ -95,14 +144,19 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
   // Optional here (AWS asks for it only with checksums), but when given it must be the upload's.
   if (upload && customer) uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   const completed = await completedParts(ctx);
+  const checksum = upload ? await completionChecksum(ctx, upload, completed) : undefined;
   const manifest = upload
-    ? await ctx.store.completeUpload(upload.uploadId, completed)
+    ? await ctx.store.completeUpload(upload.uploadId, completed, checksum?.checksums, checksum?.type)
     : await completedBefore(ctx, completed);
   const { bucket, key } = ctx.route.endpoint;
   sendXml(
     ctx,
     'CompleteMultipartUploadResult',
-    el('Location', `/${bucket}/${key}`) + el('Bucket', bucket) + el('Key', key) + el('ETag', `"${manifest.etag}"`),
+    el('Location', `/${bucket}/${key}`) +
+      el('Bucket', bucket) +
+      el('Key', key) +
+      el('ETag', `"${manifest.etag}"`) +
+      checksumElements(manifest),
     200,
     {
       ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest),
@@ -125,17 +179,98 @@ async function completedBefore(
   throw noSuchUpload();
 }
 
-async function completedParts(ctx: Context<'CompleteMultipartUpload'>): Promise<CompletedPart[]> {
+/** A part as CompleteMultipartUpload lists it, with the checksums it gives (by algorithm). */
+interface ListedPart extends CompletedPart {
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+async function completedParts(ctx: Context<'CompleteMultipartUpload'>): Promise<ListedPart[]> {
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw malformed();
   return parts.map((p) => {
     if (typeof p !== 'object' || p === null) throw malformed();
-    const etag = text(p as Record<string, unknown>, 'ETag');
-    const number = Number(text(p as Record<string, unknown>, 'PartNumber'));
+    const fields = p as Record<string, unknown>;
+    const etag = text(fields, 'ETag');
+    const number = Number(text(fields, 'PartNumber'));
     if (etag === undefined || !Number.isInteger(number)) throw malformed();
-    return { partNumber: number, etag: etag.trim() };
+    const checksums: ListedPart['checksums'] = {};
+    for (const algorithm of CHECKSUM_ALGORITHMS) {
+      const value = text(fields, `Checksum${algorithm.toUpperCase()}`);
+      if (value !== undefined) checksums[algorithm] = value.trim();
+    }
+    return { partNumber: number, etag: etag.trim(), checksums };
   });
+}
+
+/**
+ * The checksum of the object an upload with a checksum becomes, from its parts' stored checksums
+ * (no byte read), checked against what the request gives: each listed part's checksum (another
+ * than the stored one: InvalidPart, as a wrong ETag), the object's `x-amz-checksum-<algorithm>`
+ * (BadDigest) and `x-amz-checksum-type` (the upload's). Empty for an upload without one.
+ */
+async function completionChecksum(
+  ctx: Context<'CompleteMultipartUpload'>,
+  upload: UploadInfo,
+  listed: ListedPart[],
+): Promise<{ checksums: Record<string, string>; type: ChecksumType } | undefined> {
+  const mode = upload.headers.checksum;
+  if (!mode) return undefined;
+  const type = header(ctx, 'x-amz-checksum-type');
+  if (type !== undefined && type !== mode.type) {
+    throw new S3Error(
+      'InvalidRequest',
+      `The upload was created using the ${mode.type} checksum mode. The complete request must use the same checksum mode.`,
+    );
+  }
+  const algorithm = mode.algorithm as ChecksumAlgorithm;
+  const stored = await allParts(ctx, upload.uploadId);
+  const parts = listed.map((part) => {
+    const row = stored.get(part.partNumber);
+    const given = Object.entries(part.checksums);
+    if (given.some(([name, value]) => name !== algorithm || value !== row?.checksum)) throw invalidPart(part);
+    return row;
+  });
+  // A part missing or of another ETag: the store's InvalidPart, with the parts as they are.
+  if (parts.some((row) => row?.checksum === undefined)) return undefined;
+  const value = await multipartChecksum(
+    mode,
+    parts.map((row) => ({ checksum: row!.checksum!, size: row!.size })),
+  );
+  for (const name of requestChecksumAlgorithms(ctx.req.headers)) {
+    const claimed = header(ctx, `x-amz-checksum-${name}`);
+    if (claimed === undefined) continue;
+    if (name !== algorithm) {
+      throw new S3Error(
+        'InvalidRequest',
+        `Checksum Type mismatch occurred, expected checksum Type: ${algorithm}, actual checksum Type: ${name}`,
+      );
+    }
+    // A composite checksum may be given with or without its `-<parts>`.
+    if (claimed !== value && `${claimed}-${parts.length}` !== value) {
+      throw new S3Error('BadDigest', `The ${algorithm} you specified did not match the calculated checksum.`);
+    }
+  }
+  return { checksums: { [algorithm]: value }, type: mode.type };
+}
+
+/** Every stored part of the upload, by number. */
+async function allParts(ctx: Context<'CompleteMultipartUpload'>, uploadId: string): Promise<Map<number, PartInfo>> {
+  const parts = new Map<number, PartInfo>();
+  let marker = 0;
+  for (;;) {
+    const page = await ctx.meta.listParts(uploadId, marker, 1000);
+    for (const part of page.parts) parts.set(part.partNumber, part);
+    if (page.nextPartNumberMarker === null) return parts;
+    marker = page.nextPartNumberMarker;
+  }
+}
+
+function invalidPart(part: CompletedPart): S3Error {
+  return new S3Error(
+    'InvalidPart',
+    `One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag. (part ${part.partNumber})`,
+  );
 }
 
 export async function abortMultipartUpload(ctx: Context<'AbortMultipartUpload'>): Promise<void> {
@@ -156,8 +291,11 @@ export async function listParts(ctx: Context<'ListParts'>): Promise<void> {
     el('MaxParts', maxParts) +
     el('IsTruncated', page.isTruncated);
   if (page.nextPartNumberMarker !== null) xml += el('NextPartNumberMarker', page.nextPartNumberMarker);
+  const mode = upload.headers.checksum;
+  if (mode) xml += el('ChecksumAlgorithm', mode.algorithm.toUpperCase()) + el('ChecksumType', mode.type);
   for (const p of page.parts) {
-    xml += `<Part>${el('PartNumber', p.partNumber)}${el('LastModified', isoTime(p.lastModified))}${el('ETag', `"${p.etag}"`)}${el('Size', p.size)}</Part>`;
+    const sum = mode && p.checksum ? checksumElement(mode.algorithm, p.checksum) : '';
+    xml += `<Part>${el('PartNumber', p.partNumber)}${el('LastModified', isoTime(p.lastModified))}${el('ETag', `"${p.etag}"`)}${el('Size', p.size)}${sum}</Part>`;
   }
   sendXml(ctx, 'ListPartsResult', xml);
 }

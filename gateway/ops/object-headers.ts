@@ -1,4 +1,5 @@
 import type { Bucket, ObjectHeaders } from '../../src/meta/meta-store.js';
+import { checksumHeaders } from './checksum-fields.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import { header, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
@@ -75,7 +76,7 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
 
 /**
  * The headers a GET or HEAD answers with, response-* overrides applied. Checksums describe the
- * whole object, so a ranged read (`whole` false) does not send them.
+ * whole object or a part (`partNumber`), so a ranged read (`whole` false) does not send them.
  */
 export function objectResponseHeaders(
   ctx: Context<'GetObject' | 'HeadObject'>,
@@ -92,8 +93,9 @@ export function objectResponseHeaders(
   if (manifest.parts) out['x-amz-mp-parts-count'] = manifest.parts.length;
   const tagCount = Object.keys(manifest.tags ?? {}).length;
   if (tagCount > 0) out['x-amz-tagging-count'] = tagCount;
-  if (whole && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
-    for (const [algorithm, value] of Object.entries(manifest.checksums)) out[`x-amz-checksum-${algorithm}`] = value;
+  const { partNumber } = ctx.route.endpoint;
+  if ((whole || partNumber !== undefined) && header(ctx, 'x-amz-checksum-mode')?.toUpperCase() === 'ENABLED') {
+    Object.assign(out, checksumHeaders(manifest, partNumber));
   }
   return { ...out, ...ctx.route.endpoint.overrides };
 }

@@ -1,4 +1,6 @@
+import { newChecksum, type ChecksumAlgorithm } from '../auth/checksums.js';
 import { sendXml, type Context } from '../context.js';
+import { checksumElement } from './checksum-fields.js';
 import { el, isoTime } from '../xml.js';
 import { copySourceVersionHeader, copyTooLarge, withCopySource } from './copy.js';
 import { requireUpload } from './multipart.js';
@@ -13,7 +15,8 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
   const customer = requestCustomerKey(ctx);
   const target = uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   let read: Record<string, string> = {};
-  const { etag } = await withCopySource(ctx, (source) => {
+  const algorithm = upload.headers.checksum?.algorithm as ChecksumAlgorithm | undefined;
+  const part = await withCopySource(ctx, (source) => {
     if ((range ? range.end - range.start + 1 : source.manifest.size) > MAX_PUT_SIZE) throw copyTooLarge();
     read = copySourceVersionHeader(source);
     return ctx.store.uploadPartCopy(
@@ -25,9 +28,13 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
       source.manifest.id,
       source.versionId,
       { source: source.customerKey, target },
+      // An upload with a checksum: the part's, from the bytes copied (a fresh one per attempt).
+      algorithm ? newChecksum(algorithm) : undefined,
     );
   });
-  sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, {
+  const sum = algorithm && part.checksum ? checksumElement(algorithm, part.checksum) : '';
+  const xml = el('ETag', `"${part.etag}"`) + el('LastModified', isoTime(Date.now())) + sum;
+  sendXml(ctx, 'CopyPartResult', xml, 200, {
     ...read,
     ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
   });

@@ -92,14 +92,21 @@ export interface ObjectManifest {
   contentType?: string;
   /** x-amz-meta-* and the other stored headers (lower-case names). */
   metadata: Record<string, string>;
-  /** Extra checksums requested by the client (x-amz-checksum-*), base64 by algorithm. */
+  /**
+   * Extra checksums requested by the client (x-amz-checksum-*), base64 by algorithm; a
+   * multipart object's is of its `checksumType`.
+   */
   checksums: Record<string, string>;
+  /** COMPOSITE (base64 of the hash of the parts' digests, `-<parts>`) or FULL_OBJECT; absent: FULL_OBJECT. */
+  checksumType?: 'COMPOSITE' | 'FULL_OBJECT';
   /** The chunks in order; a range read finds its chunks by summing plainSize. Empty when inline. */
   chunks: ChunkRef[];
   /** A small object's bytes, held in the manifest instead of chunks (see store/inline.ts). */
   inline?: InlineData;
   /** For multipart objects: plaintext size of each part, in order (partNumber GETs). */
   parts?: number[];
+  /** For multipart objects uploaded with a checksum: each part's (base64), in order, as `parts`. */
+  partChecksums?: string[];
   /** For multipart objects: the upload completed into it (a repeated completion is answered from it). */
   uploadId?: string;
   /** Object lock of this version (buckets with object lock only). */

@@ -167,6 +167,16 @@ export interface ObjectHeaders {
   tags?: Record<string, string>;
   /** An upload created with a customer-provided key: every part must use it (given to the object). */
   sseCustomer?: SseCustomer;
+  /** An upload created with `x-amz-checksum-algorithm`: every part carries that checksum. */
+  checksum?: UploadChecksum;
+}
+
+export type ChecksumType = 'COMPOSITE' | 'FULL_OBJECT';
+
+/** A multipart upload's additional checksum: its algorithm (lower case, as `x-amz-checksum-<algorithm>`) and type. */
+export interface UploadChecksum {
+  algorithm: string;
+  type: ChecksumType;
 }
 
 /**
@@ -336,6 +346,8 @@ export interface PartUpload {
   etag: string;
   size: number;
   chunks: ChunkRef[];
+  /** The part's checksum (base64) in its upload's algorithm (`ObjectHeaders.checksum`). */
+  checksum?: string;
 }
 
 export interface PartInfo {
@@ -343,6 +355,7 @@ export interface PartInfo {
   etag: string;
   size: number;
   lastModified: number;
+  checksum?: string;
 }
 
 export interface ListPartsResult {
@@ -390,6 +403,8 @@ export interface FinalManifestFields {
   etag: string;
   lastModified: number;
   checksums?: Record<string, string>;
+  /** The type of the upload's checksum in `checksums` (the parts' checksums go into the manifest). */
+  checksumType?: ChecksumType;
   /** Every part but the last must be at least this big (S3: 5 MiB, the default). */
   minPartSize?: number;
 }

@@ -1,6 +1,6 @@
 import { MetaError } from './errors.js';
 import type { ChunkRef, ObjectManifest } from './manifest.js';
-import type { CompletedPart, FinalManifestFields, ObjectHeaders } from './meta-store.js';
+import type { CompletedPart, FinalManifestFields, ObjectHeaders, PartInfo } from './meta-store.js';
 
 /** S3's smallest part but the last. */
 const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -11,6 +11,13 @@ export interface StoredPart {
   etag: string;
   size: number;
   chunks: string;
+  /** Null: uploaded without a checksum (an upload without one, or stored before parts kept one). */
+  checksum: string | null;
+}
+
+/** A part as listed: its checksum only when it has one. */
+export function partInfo({ checksum, ...part }: PartInfo & { checksum: string | null }): PartInfo {
+  return checksum === null ? part : { ...part, checksum };
 }
 
 export interface CompletionPlan {
@@ -64,11 +71,19 @@ export function planCompletion(
     ...(headers.tags ? { tags: headers.tags } : {}),
     ...(headers.sseCustomer ? { sseCustomer: headers.sseCustomer } : {}),
     checksums: fields.checksums ?? {},
+    ...(fields.checksumType ? { checksumType: fields.checksumType } : {}),
+    ...partChecksums(headers, chosen),
     chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
     parts: chosen.map((row) => row.size),
     uploadId,
   };
   return { manifest, chunksOf };
+}
+
+/** The chosen parts' checksums, when the upload has one and every part kept it. */
+function partChecksums(headers: ObjectHeaders, chosen: StoredPart[]): { partChecksums?: string[] } {
+  if (!headers.checksum || chosen.some((row) => row.checksum === null)) return {};
+  return { partChecksums: chosen.map((row) => row.checksum!) };
 }
 
 function unquote(etag: string): string {

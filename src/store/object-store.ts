@@ -5,6 +5,7 @@ import {
   versionIdOf,
   type Bucket,
   type BucketSettings,
+  type ChecksumType,
   type CompletedPart,
   type DeleteOptions,
   type DeleteResult,
@@ -486,6 +487,8 @@ export class ObjectStore {
   /**
    * Stores one part as chunks of its own; a part of the same number is replaced. The part of an
    * SSE-C upload is wrapped with `customerKey`, which the caller checked is the upload's.
+   * `checksum`, asked once the body ended: the part's checksum in its upload's algorithm, kept
+   * with the part.
    */
   async uploadPart(
     uploadId: string,
@@ -493,7 +496,8 @@ export class ObjectStore {
     body: AsyncIterable<Uint8Array>,
     contentMd5?: string,
     customerKey?: Buffer,
-  ): Promise<{ etag: string; size: number }> {
+    checksum?: () => Promise<string | undefined>,
+  ): Promise<{ etag: string; size: number; checksum?: string }> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const key = this.uploadKey(upload.headers.sseCustomer, customerKey);
@@ -505,10 +509,12 @@ export class ObjectStore {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
       const etag = this.etagOf(stored.md5, key);
-      await this.o.meta.putPart(uploadId, partNumber, { etag, size: stored.size, chunks: stored.chunks }, writeId);
+      const sum = await checksum?.();
+      const part = { etag, size: stored.size, ...(sum !== undefined ? { checksum: sum } : {}) };
+      await this.o.meta.putPart(uploadId, partNumber, { ...part, chunks: stored.chunks }, writeId);
       await this.queueDegraded(stored.chunks, uploadId);
       await this.o.meta.durable();
-      return { etag, size: stored.size };
+      return part;
     } catch (e) {
       await this.o.meta.abortWrite(writeId);
       throw e;
@@ -521,7 +527,9 @@ export class ObjectStore {
    * part retains them, so deleting the source keeps them); any other range is read and stored as
    * new chunks. Either way the part's ETag is the MD5 of its bytes, as S3's is. Null when the
    * source is not version `sourceId` (the one whose conditions the caller checked), or was
-   * replaced while it was hashed: the caller checks the source again and calls again.
+   * replaced while it was hashed: the caller checks the source again and calls again. With
+   * `checksum` (an upload with an additional checksum), the part's bytes are read through it and
+   * its digest is kept with the part.
    */
   async uploadPartCopy(
     uploadId: string,
@@ -532,7 +540,8 @@ export class ObjectStore {
     sourceId?: string,
     sourceVersionId?: string,
     customerKeys: { source?: Buffer; target?: Buffer } = {},
-  ): Promise<{ etag: string; size: number } | null> {
+    checksum?: PartChecksum,
+  ): Promise<{ etag: string; size: number; checksum?: string } | null> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const source = await this.head(srcBucket, srcKey, sourceVersionId);
@@ -545,15 +554,17 @@ export class ObjectStore {
     const { source: sourceKey } = customerKeys;
     const targetKey = this.uploadKey(upload.headers.sseCustomer, customerKeys.target);
     const spanning = chunksSpanning(source.chunks, start, end);
+    const bytes = (): AsyncGenerator<Buffer> => checksummed(this.readRange(source, start, end, sourceKey), checksum);
     if (!spanning)
-      return this.uploadPart(uploadId, partNumber, this.readRange(source, start, end, sourceKey), undefined, targetKey);
+      return this.uploadPart(uploadId, partNumber, bytes(), undefined, targetKey, () => checksum?.digest() ?? none);
     const sseC = source.sseCustomer !== undefined || targetKey !== undefined;
     // A single PUT's ETag is already the MD5 of the whole (SSE-C aside); anything else is hashed
     // by reading it (reads only: nothing is encoded or written).
     const etag =
-      !range && !sseC && /^[0-9a-f]{32}$/.test(source.etag)
+      !range && !sseC && !checksum && /^[0-9a-f]{32}$/.test(source.etag)
         ? source.etag
-        : this.etagOf(await md5Of(this.readRange(source, start, end, sourceKey)), targetKey);
+        : this.etagOf(await md5Of(bytes()), targetKey);
+    const sum = await checksum?.digest();
     // With SSE-C on either side the shared chunks' data keys are rewrapped for the upload's key:
     // the bytes stay where they are, only who can unwrap them changes.
     const shared = sseC
@@ -561,7 +572,7 @@ export class ObjectStore {
       : spanning;
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
-    const part = { etag, size: end - start, chunks: shared };
+    const part = { etag, size: end - start, chunks: shared, ...(sum !== undefined ? { checksum: sum } : {}) };
     if (
       !(await this.o.meta.putCopiedPart(uploadId, partNumber, part, {
         bucket: srcBucket,
@@ -572,7 +583,7 @@ export class ObjectStore {
     )
       return null;
     await this.o.meta.durable();
-    return { etag, size: end - start };
+    return { etag, size: end - start, ...(sum !== undefined ? { checksum: sum } : {}) };
   }
 
   /** The chunks with their data keys unwrapped by `from` and wrapped again by `to`. */
@@ -602,6 +613,7 @@ export class ObjectStore {
     uploadId: string,
     parts: CompletedPart[],
     checksums?: Record<string, string>,
+    checksumType?: ChecksumType,
   ): Promise<ObjectManifest> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
@@ -611,6 +623,7 @@ export class ObjectStore {
       etag,
       lastModified: Date.now(),
       checksums,
+      ...(checksumType ? { checksumType } : {}),
     });
     // Again, for chunks shared with a source (UploadPartCopy) that repair completed in the source's
     // manifest only: the parts' references still name the missing shards.
@@ -696,6 +709,23 @@ export class ObjectStore {
       this.replica.putVersion(dstBucket, dstKey, versionIdOf(manifest), { manifest }),
     ]);
     return manifest;
+  }
+}
+
+/** A running checksum (the gateway's additional checksums), fed the bytes that pass. */
+export interface PartChecksum {
+  update(data: Uint8Array): void;
+  /** base64 */
+  digest(): Promise<string>;
+}
+
+const none = Promise.resolve(undefined);
+
+/** `body`, fed to `checksum` on its way. */
+async function* checksummed(body: AsyncGenerator<Buffer>, checksum?: PartChecksum): AsyncGenerator<Buffer> {
+  for await (const piece of body) {
+    checksum?.update(piece);
+    yield piece;
   }
 }
 

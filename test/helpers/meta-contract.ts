@@ -1460,5 +1460,58 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(rolledUp.uploads[0]?.owner).toEqual(owner);
       });
     });
+
+    describe('multipart checksums', () => {
+      it("keeps each part's checksum, lists it, and gives the chosen parts' to the completed object", async () => {
+        await meta.createBucket('b');
+        const checksum = { algorithm: 'sha256', type: 'COMPOSITE' as const };
+        await meta.createUpload('b', 'k', 'u1', { metadata: {}, checksum });
+        expect((await meta.getUpload('u1'))?.headers.checksum).toEqual(checksum);
+        await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)], checksum: 'c3VtMQ==' });
+        await meta.putPart('u1', 2, { etag: 'e2', size: 5, chunks: [chunk('p2', 5)], checksum: 'c3VtMg==' });
+        // A replaced part's checksum is the new one's.
+        await meta.putPart('u1', 2, { etag: 'e2b', size: 5, chunks: [chunk('p2b', 5)], checksum: 'c3VtMw==' });
+        const listed = await meta.listParts('u1');
+        expect(listed.parts.map((p) => [p.partNumber, p.checksum])).toEqual([
+          [1, 'c3VtMQ=='],
+          [2, 'c3VtMw=='],
+        ]);
+        const done = await meta.completeUpload(
+          'u1',
+          [
+            { partNumber: 1, etag: 'e1' },
+            { partNumber: 2, etag: 'e2b' },
+          ],
+          {
+            id: 'obj',
+            etag: 'x-2',
+            lastModified: 5,
+            checksums: { sha256: 'b2JqZWN0-2' },
+            checksumType: 'COMPOSITE',
+            minPartSize: 1,
+          },
+        );
+        expect(done.manifest.partChecksums).toEqual(['c3VtMQ==', 'c3VtMw==']);
+        const stored = await meta.getObject('b', 'k');
+        expect(stored?.checksums).toEqual({ sha256: 'b2JqZWN0-2' });
+        expect(stored?.checksumType).toBe('COMPOSITE');
+        expect(stored?.partChecksums).toEqual(['c3VtMQ==', 'c3VtMw==']);
+      });
+
+      it('lists parts of an upload without a checksum with none', async () => {
+        await meta.createBucket('b');
+        await meta.createUpload('b', 'k', 'u1', { metadata: {} });
+        await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)] });
+        const [part] = (await meta.listParts('u1')).parts;
+        expect(part).not.toHaveProperty('checksum');
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], {
+          id: 'obj',
+          etag: 'x-1',
+          lastModified: 5,
+        });
+        expect(done.manifest).not.toHaveProperty('partChecksums');
+        expect(done.manifest).not.toHaveProperty('checksumType');
+      });
+    });
   });
 }

@@ -1,6 +1,6 @@
 import type { ChunkRef } from '../manifest.js';
 import { MetaError } from '../errors.js';
-import { planCompletion } from '../multipart-completion.js';
+import { partInfo, planCompletion } from '../multipart-completion.js';
 import type { Walk } from '../listing.js';
 import type {
   BucketSettings,
@@ -43,6 +43,7 @@ interface PartRow {
   etag: string;
   size: number;
   chunks: string;
+  checksum: string | null;
 }
 
 const UPLOAD = `SELECT u.bucket_id AS "bucketId", b.name AS bucket, b.settings, u.key, u.initiated, u.headers
@@ -51,7 +52,7 @@ const ENTRY = `SELECT key, upload_id AS "uploadId", initiated, headers::jsonb #>
   headers::jsonb #>> '{acl,owner,displayName}' AS "ownerName" FROM uploads`;
 const UPLOADS: TableScan = { select: ENTRY, order: 'key, upload_id', manyPerKey: true };
 const ALL_PARTS =
-  'SELECT part_number AS "partNumber", etag, size, chunks FROM parts WHERE upload_id = $1 ORDER BY part_number';
+  'SELECT part_number AS "partNumber", etag, size, chunks, checksum FROM parts WHERE upload_id = $1 ORDER BY part_number';
 
 /**
  * Multipart uploads. Parts hold chunk references like objects do; completing an upload moves
@@ -98,8 +99,9 @@ export class Multipart {
     );
     await this.refs.retain(sql, part.chunks);
     await sql.run(
-      'INSERT INTO parts (upload_id, part_number, etag, size, last_modified, chunks) VALUES ($1, $2, $3, $4, $5, $6)',
-      [uploadId, partNumber, part.etag, part.size, Date.now(), JSON.stringify(part.chunks)],
+      `INSERT INTO parts (upload_id, part_number, etag, size, last_modified, chunks, checksum)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [uploadId, partNumber, part.etag, part.size, Date.now(), JSON.stringify(part.chunks), part.checksum ?? null],
     );
     if (writeId !== undefined) await this.writes.commit(sql, writeId, part.chunks);
     if (replaced) await this.refs.release(sql, JSON.parse(replaced.chunks) as ChunkRef[]);
@@ -109,11 +111,13 @@ export class Multipart {
     await this.require(sql, uploadId);
     const parts =
       maxParts > 0
-        ? await sql.rows<PartInfo>(
-            `SELECT part_number AS "partNumber", etag, size, last_modified AS "lastModified" FROM parts
-             WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3`,
-            [uploadId, partNumberMarker, maxParts + 1],
-          )
+        ? (
+            await sql.rows<PartInfo & { checksum: string | null }>(
+              `SELECT part_number AS "partNumber", etag, size, last_modified AS "lastModified", checksum FROM parts
+               WHERE upload_id = $1 AND part_number > $2 ORDER BY part_number LIMIT $3`,
+              [uploadId, partNumberMarker, maxParts + 1],
+            )
+          ).map(partInfo)
         : [];
     const isTruncated = parts.length > maxParts;
     if (isTruncated) parts.length = maxParts;

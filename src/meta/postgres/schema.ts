@@ -152,6 +152,11 @@ const MIGRATIONS: string[] = [
   -- every new neighbouring key goes into (objects.ts, NAMED).
   CREATE INDEX versions_by_key_hash ON versions USING hash ((int8send(bucket_id) || key));
   `,
+  `
+  -- Each part's checksum (base64) in its upload's algorithm (x-amz-checksum-algorithm); null
+  -- for parts of uploads without one.
+  ALTER TABLE parts ADD COLUMN checksum text;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { ChunkRef } from '../manifest.js';
 import { MetaError } from '../errors.js';
-import { planCompletion } from '../multipart-completion.js';
+import { partInfo, planCompletion } from '../multipart-completion.js';
 import { walk, type Scan, type Walk } from '../listing.js';
 import type {
   CompletedPart,
@@ -41,6 +41,7 @@ interface PartRow {
   etag: string;
   size: number;
   chunks: string;
+  checksum: string | null;
 }
 
 /**
@@ -55,8 +56,8 @@ export class Multipart {
   private readonly sameKeyAfter: Statement<[number, Buffer, string, number], UploadEntry>;
   private readonly scan: (bucketId: number) => Scan<UploadEntry>;
   private readonly deletePart: Statement<[string, number], { chunks: string }>;
-  private readonly insertPart: Statement<[string, number, string, number, number, string]>;
-  private readonly partsPage: Statement<[string, number, number], PartInfo>;
+  private readonly insertPart: Statement<[string, number, string, number, number, string, string | null]>;
+  private readonly partsPage: Statement<[string, number, number], PartInfo & { checksum: string | null }>;
   private readonly allParts: Statement<[string], PartRow>;
   private readonly deleteParts: Statement<[string]>;
 
@@ -87,16 +88,16 @@ export class Multipart {
     this.deletePart = prepare(db, 'DELETE FROM parts WHERE upload_id = ? AND part_number = ? RETURNING chunks');
     this.insertPart = prepare(
       db,
-      'INSERT INTO parts (upload_id, part_number, etag, size, last_modified, chunks) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO parts (upload_id, part_number, etag, size, last_modified, chunks, checksum) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.partsPage = prepare(
       db,
-      `SELECT part_number AS partNumber, etag, size, last_modified AS lastModified FROM parts
+      `SELECT part_number AS partNumber, etag, size, last_modified AS lastModified, checksum FROM parts
        WHERE upload_id = ? AND part_number > ? ORDER BY part_number LIMIT ?`,
     );
     this.allParts = prepare(
       db,
-      'SELECT part_number AS partNumber, etag, size, chunks FROM parts WHERE upload_id = ? ORDER BY part_number',
+      'SELECT part_number AS partNumber, etag, size, chunks, checksum FROM parts WHERE upload_id = ? ORDER BY part_number',
     );
     this.deleteParts = prepare(db, 'DELETE FROM parts WHERE upload_id = ?');
   }
@@ -122,14 +123,22 @@ export class Multipart {
     this.require(uploadId);
     const replaced = this.deletePart.get(uploadId, partNumber);
     this.refs.retain(part.chunks);
-    this.insertPart.run(uploadId, partNumber, part.etag, part.size, Date.now(), JSON.stringify(part.chunks));
+    this.insertPart.run(
+      uploadId,
+      partNumber,
+      part.etag,
+      part.size,
+      Date.now(),
+      JSON.stringify(part.chunks),
+      part.checksum ?? null,
+    );
     if (writeId !== undefined) this.writes.commit(writeId, part.chunks);
     if (replaced) this.refs.release(JSON.parse(replaced.chunks) as ChunkRef[]);
   }
 
   listParts(uploadId: string, partNumberMarker: number, maxParts: number): ListPartsResult {
     this.require(uploadId);
-    const parts = maxParts > 0 ? this.partsPage.all(uploadId, partNumberMarker, maxParts + 1) : [];
+    const parts = (maxParts > 0 ? this.partsPage.all(uploadId, partNumberMarker, maxParts + 1) : []).map(partInfo);
     const isTruncated = parts.length > maxParts;
     if (isTruncated) parts.length = maxParts;
     return { parts, isTruncated, nextPartNumberMarker: isTruncated ? parts[parts.length - 1].partNumber : null };

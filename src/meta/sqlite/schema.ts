@@ -133,6 +133,12 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE pending_writes ADD COLUMN owner TEXT NOT NULL DEFAULT '';
   `,
+  `
+  -- Each part's checksum (base64) in its upload's algorithm (x-amz-checksum-algorithm); null
+  -- for parts of uploads without one. After chunks (ALTER appends): listing parts reads past it,
+  -- acceptable for a page of at most 1000 parts.
+  ALTER TABLE parts ADD COLUMN checksum TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
