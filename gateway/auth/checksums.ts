@@ -98,3 +98,27 @@ export function requestChecksumAlgorithms(headers: IncomingHttpHeaders): Checksu
   if (typeof trailer === 'string') names.push(...trailer.split(',').map((name) => name.trim().toLowerCase()));
   return names.map(checksumHeaderAlgorithm).filter((algorithm) => algorithm !== null);
 }
+
+/**
+ * `body`, checked at its end against the checksums `expected` (BadDigest when one differs);
+ * `verified` holds them from then on (a PUT's manifest takes them).
+ */
+export async function* checkedBody(
+  body: AsyncIterable<Buffer>,
+  expected: ReadonlyMap<ChecksumAlgorithm, string>,
+  verified: Record<string, string>,
+): AsyncGenerator<Buffer> {
+  const running = [...expected.keys()].map((algorithm) => [algorithm, newChecksum(algorithm)] as const);
+  for await (const piece of body) {
+    for (const [, checksum] of running) checksum.update(piece);
+    yield piece;
+  }
+  for (const [algorithm, checksum] of running) {
+    if ((await checksum.digest()) !== expected.get(algorithm))
+      throw new S3Error(
+        'BadDigest',
+        `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
+      );
+    verified[algorithm] = expected.get(algorithm)!;
+  }
+}

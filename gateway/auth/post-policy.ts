@@ -125,7 +125,8 @@ function checkPolicy(
     }
   }
   for (const name of fields.keys()) {
-    if (!UNCONDITIONED.has(name) && !name.startsWith('x-ignore-') && !named.has(name))
+    // A checksum field only makes the upload fail when the file is not what it says.
+    if (!UNCONDITIONED.has(name) && !/^x-(ignore|amz-checksum)-/.test(name) && !named.has(name))
       throw denied(`Extra input fields: ${name}`);
   }
   return length;

@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import { checkChecksumValue, checkedBody, checksumHeaderAlgorithm, type ChecksumAlgorithm } from '../auth/checksums.js';
 import { authorizeAccess } from '../auth/request-access.js';
 import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
 import { bucketOf, header, sendEmpty, type Context } from '../context.js';
@@ -60,13 +61,28 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const target = await ctx.meta.getBucket(bucket);
   // The form's x-amz-object-lock-* fields, as a PUT's headers (the policy signed them).
   const lock = lockFrom((name) => fields.get(name), target);
-  const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), {
+  const checksums: Record<string, string> = {};
+  const body = checkedBody(sized(form.file.body, grant.length), formChecksums(fields), checksums);
+  const { etag, manifest } = await ctx.store.put(bucket, key, body, {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
     lock,
+    checksums,
   });
   // As a PUT's: the version written (null in a Suspended bucket) and the lifecycle expiry.
   respond(ctx, fields, key, etag, createdVersionHeaders(target, key, manifest));
+}
+
+/** The form's `x-amz-checksum-<algorithm>` fields: the file's checksums, as a PUT's headers. */
+function formChecksums(fields: Map<string, string>): Map<ChecksumAlgorithm, string> {
+  const expected = new Map<ChecksumAlgorithm, string>();
+  for (const [name, value] of fields) {
+    const algorithm = checksumHeaderAlgorithm(name);
+    if (!algorithm) continue;
+    checkChecksumValue(algorithm, value);
+    expected.set(algorithm, value);
+  }
+  return expected;
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */
