@@ -1,5 +1,6 @@
 import {
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
@@ -205,6 +206,35 @@ describe('gateway: checksums of multipart uploads', () => {
       await fresh.close();
     }
   });
+
+  it('gives a copy the checksum its x-amz-checksum-algorithm asks for, computed or kept from the source', async () => {
+    const source = Buffer.alloc(3 * MiB + 5, 'q');
+    const computed = await s3.send(
+      new CopyObjectCommand({ Bucket: 'sums', Key: 'copy-sha1', CopySource: 'sums/source', ChecksumAlgorithm: 'SHA1' }),
+    );
+    expect(computed.CopyObjectResult?.ChecksumSHA1).toBe(await checksumOf('SHA1', source));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'sums', Key: 'copy-sha1', ChecksumMode: 'ENABLED' }));
+    expect([head.ChecksumSHA1, head.ChecksumType, head.ContentLength]).toEqual([
+      await checksumOf('SHA1', source),
+      'FULL_OBJECT',
+      source.length,
+    ]);
+    // A source with that checksum of its whole bytes keeps it, chunks shared.
+    const kept = await s3.send(
+      new CopyObjectCommand({
+        Bucket: 'sums',
+        Key: 'copy-again',
+        CopySource: 'sums/copy-sha1',
+        ChecksumAlgorithm: 'SHA1',
+      }),
+    );
+    expect(kept.CopyObjectResult?.ChecksumSHA1).toBe(await checksumOf('SHA1', source));
+    const [a, b] = await Promise.all([
+      g.h.meta.getObject('sums', 'copy-sha1'),
+      g.h.meta.getObject('sums', 'copy-again'),
+    ]);
+    expect(b!.chunks.map((c) => c.id)).toEqual(a!.chunks.map((c) => c.id));
+  }, 120_000);
 
   it('keeps a single PUT FULL_OBJECT, with no parts', async () => {
     const body = Buffer.from('one request');

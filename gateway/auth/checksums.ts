@@ -100,12 +100,12 @@ export function requestChecksumAlgorithms(headers: IncomingHttpHeaders): Checksu
 }
 
 /**
- * `body`, checked at its end against the checksums `expected` (BadDigest when one differs);
- * `verified` holds them from then on (a PUT's manifest takes them).
+ * `body`, checked at its end against the checksums `expected` (BadDigest when one differs; an
+ * undefined one is only computed); `verified` holds them from then on (a PUT's manifest takes them).
  */
 export async function* checkedBody(
   body: AsyncIterable<Buffer>,
-  expected: ReadonlyMap<ChecksumAlgorithm, string>,
+  expected: ReadonlyMap<ChecksumAlgorithm, string | undefined>,
   verified: Record<string, string>,
 ): AsyncGenerator<Buffer> {
   const running = [...expected.keys()].map((algorithm) => [algorithm, newChecksum(algorithm)] as const);
@@ -114,11 +114,13 @@ export async function* checkedBody(
     yield piece;
   }
   for (const [algorithm, checksum] of running) {
-    if ((await checksum.digest()) !== expected.get(algorithm))
+    const digest = await checksum.digest();
+    const claimed = expected.get(algorithm);
+    if (claimed !== undefined && digest !== claimed)
       throw new S3Error(
         'BadDigest',
         `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`,
       );
-    verified[algorithm] = expected.get(algorithm)!;
+    verified[algorithm] = digest;
   }
 }

@@ -1,4 +1,5 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
+import { CHECKSUM_ALGORITHMS, checkedBody, type ChecksumAlgorithm } from '../auth/checksums.js';
 import { authorizeAccess } from '../auth/request-access.js';
 import { versionAction } from '../auth/actions.js';
 import { DeleteMarkerError } from '../../src/store/errors.js';
@@ -14,6 +15,7 @@ import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey, sourceCustomerKey } from './sse-c.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
+import { checksumElements } from './checksum-fields.js';
 
 /**
  * The source of a CopyObject or UploadPartCopy: named by `x-amz-copy-source`, readable by the
@@ -88,6 +90,23 @@ export function copyTooLarge(): S3Error {
   );
 }
 
+/** CopyObject's `x-amz-checksum-algorithm`: the checksum the copy must have. */
+function copyChecksumAlgorithm(ctx: Context<'CopyObject'>): ChecksumAlgorithm | undefined {
+  const name = header(ctx, 'x-amz-checksum-algorithm')?.toLowerCase();
+  if (name === undefined) return undefined;
+  if (!(CHECKSUM_ALGORITHMS as readonly string[]).includes(name))
+    throw new S3Error(
+      'InvalidRequest',
+      'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]',
+    );
+  return name as ChecksumAlgorithm;
+}
+
+/** Whether the object already has that algorithm's checksum of its whole bytes (a copy keeps it). */
+function hasWholeChecksum(manifest: ObjectManifest, algorithm: ChecksumAlgorithm): boolean {
+  return manifest.checksums[algorithm] !== undefined && manifest.checksumType !== 'COMPOSITE';
+}
+
 /** Server-side copy: the new object shares the source's chunks; no data moves. */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
@@ -127,10 +146,15 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     const sameWrapping = manifest.sseCustomer
       ? customer !== undefined && ctx.store.matchesCustomerKey(manifest.sseCustomer, customer.key)
       : customer === undefined;
-    if (!sameWrapping) {
-      const bytes = ctx.store.readRange(manifest, 0, manifest.size, sourceKey);
+    // A checksum the copy asks for and the source lacks is computed from the bytes, read anew.
+    const algorithm = copyChecksumAlgorithm(ctx);
+    const computed = algorithm && !hasWholeChecksum(manifest, algorithm);
+    if (!sameWrapping || computed) {
+      const checksums: Record<string, string> = {};
+      const read = ctx.store.readRange(manifest, 0, manifest.size, sourceKey);
+      const bytes = algorithm ? checkedBody(read, new Map([[algorithm, undefined]]), checksums) : read;
       return ctx.store
-        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key })
+        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key, checksums })
         .then((put) => put.manifest);
     }
     return ctx.store.copy(source.bucket, source.key, bucket, key, headers, manifest.id, source.versionId, lock);
@@ -138,7 +162,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   sendXml(
     ctx,
     'CopyObjectResult',
-    el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`),
+    el('LastModified', isoTime(copied.lastModified)) + el('ETag', `"${copied.etag}"`) + checksumElements(copied),
     200,
     {
       ...read,
