@@ -18,6 +18,7 @@ import { Crc64Nvme } from '@aws-sdk/crc64-nvme';
 import { crc32c } from '@node-rs/crc32';
 import crypto from 'node:crypto';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
@@ -145,6 +146,27 @@ describe('gateway: checksums of multipart uploads', () => {
       });
     }, 180_000);
   }
+
+  it('keeps the checksum of a part streamed by the SDK', async () => {
+    const { UploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'sums', Key: 'streamed', ChecksumAlgorithm: 'CRC32C' }),
+    );
+    const body = Buffer.from('a part streamed with its checksum in a trailer');
+    const sent = await s3.send(
+      new UploadPartCommand({
+        Bucket: 'sums',
+        Key: 'streamed',
+        UploadId,
+        PartNumber: 1,
+        Body: Readable.from([body]),
+        ContentLength: body.length,
+        ChecksumAlgorithm: 'CRC32C',
+      }),
+    );
+    expect(sent.ChecksumCRC32C).toBe(await checksumOf('CRC32C', body));
+    const listed = await s3.send(new ListPartsCommand({ Bucket: 'sums', Key: 'streamed', UploadId }));
+    expect(listed.Parts?.[0]?.ChecksumCRC32C).toBe(await checksumOf('CRC32C', body));
+  });
 
   it('answers a repeated completion with the same checksum', async () => {
     const { UploadId, Parts } = await upload('again', 'SHA256');
