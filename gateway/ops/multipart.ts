@@ -1,7 +1,7 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
 import { multipartEtag } from '../../src/store/object-store.js';
-import { bucketOf, contentMd5, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import { bucketOf, contentMd5, header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER, type BucketOperation } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
@@ -14,6 +14,7 @@ import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { requestCustomerKey, uploadKey } from './sse-c.js';
+import { writeKms } from './sse-kms.js';
 
 /**
  * Initiator and Owner of an upload: the owner its object will have (the key that created it, or
@@ -56,10 +57,13 @@ function noSuchUpload(): S3Error {
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
   const customer = requestCustomerKey(ctx);
-  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
+  const target = await ctx.meta.getBucket(bucketOf(ctx));
+  const lock = lockFromHeaders(ctx, target);
+  const sseKms = await writeKms(ctx, (name) => header(ctx, name), target, customer !== undefined);
   const headers = {
     ...objectHeaders(ctx),
     ...(lock ? { lock } : {}),
+    ...(sseKms ? { sseKms } : {}),
     acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)),
     tags: requestTags(ctx),
   };
@@ -69,7 +73,7 @@ export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'
     'InitiateMultipartUploadResult',
     el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId),
     200,
-    objectEncryptionHeaders(customer !== undefined, customer),
+    objectEncryptionHeaders({ sseCustomer: customer, sseKms }, customer),
   );
 }
 
@@ -85,7 +89,7 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
   const { etag } = await ctx.store.uploadPart(upload.uploadId, ctx.route.endpoint.partNumber, body, md5, customerKey);
   sendEmpty(ctx, 200, {
     etag: `"${etag}"`,
-    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(upload.headers, customer),
   });
 }
 
@@ -106,7 +110,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     200,
     {
       ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest),
-      ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
+      ...objectEncryptionHeaders(manifest, customer),
     },
   );
 }

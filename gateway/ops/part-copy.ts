@@ -29,6 +29,6 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
   });
   sendXml(ctx, 'CopyPartResult', el('ETag', `"${etag}"`) + el('LastModified', isoTime(Date.now())), 200, {
     ...read,
-    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(upload.headers, customer),
   });
 }

@@ -63,6 +63,7 @@ export function planCompletion(
     ...(headers.acl ? { acl: headers.acl } : {}),
     ...(headers.tags ? { tags: headers.tags } : {}),
     ...(headers.sseCustomer ? { sseCustomer: headers.sseCustomer } : {}),
+    ...(headers.sseKms ? { sseKms: headers.sseKms } : {}),
     checksums: fields.checksums ?? {},
     chunks: chosen.flatMap((row) => chunksOf.get(row.partNumber)!),
     parts: chosen.map((row) => row.size),

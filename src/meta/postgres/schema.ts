@@ -152,6 +152,10 @@ const MIGRATIONS: string[] = [
   -- every new neighbouring key goes into (objects.ts, NAMED).
   CREATE INDEX versions_by_key_hash ON versions USING hash ((int8send(bucket_id) || key));
   `,
+  `
+  -- KMS keys held by the store (src/kms): each 256-bit key sealed under the master key.
+  CREATE TABLE kms_keys (id text COLLATE "C" PRIMARY KEY, sealed_key bytea NOT NULL, created bigint NOT NULL);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -133,6 +133,10 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE pending_writes ADD COLUMN owner TEXT NOT NULL DEFAULT '';
   `,
+  `
+  -- KMS keys held by the store (src/kms): each 256-bit key sealed under the master key.
+  CREATE TABLE kms_keys (id TEXT PRIMARY KEY, sealed_key BLOB NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
