@@ -1,7 +1,17 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
 import { multipartEtag } from '../../src/store/object-store.js';
-import { bucketOf, contentMd5, header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
+import {
+  bucketOf,
+  contentMd5,
+  header,
+  keyOf,
+  requireBucket,
+  sendEmpty,
+  sendXml,
+  xmlBody,
+  type Context,
+} from '../context.js';
 import { S3Error } from '../errors.js';
 import { MAX_PART_NUMBER, type BucketOperation } from '../router.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';

@@ -58,7 +58,11 @@ export async function writeKms(
   await ctx.store.kms.require(named);
   const context = canonicalContext(get(KMS_CONTEXT_HEADER));
   const bucketKey = bucketKeyEnabled(get(BUCKET_KEY_HEADER)) ?? rule?.bucketKeyEnabled ?? false;
-  return { keyId: named, ...(context !== undefined ? { context } : {}), ...(bucketKey ? { bucketKeyEnabled: true } : {}) };
+  return {
+    keyId: named,
+    ...(context !== undefined ? { context } : {}),
+    ...(bucketKey ? { bucketKeyEnabled: true } : {}),
+  };
 }
 
 /**

@@ -39,7 +39,10 @@ export class Keyring {
   /** A new key named `id`; throws InvalidArgument for an id of another form, KmsKeyAlreadyExists. */
   async create(id: string): Promise<KmsKey> {
     if (!KEY_ID.test(id)) {
-      throw new KmsError('InvalidArgument', 'a KMS key id is 1 to 128 letters, digits, - or _, starting with a letter or digit');
+      throw new KmsError(
+        'InvalidArgument',
+        'a KMS key id is 1 to 128 letters, digits, - or _, starting with a letter or digit',
+      );
     }
     const key = randomBytes(KEY_BYTES);
     try {
