@@ -88,8 +88,9 @@ export default {
     ]),
     only('src/placement', 'src/placement/README.md', ['^src/util/', npm('zod')]),
     only('src/meta', 'src/meta/README.md', ['^src/util/', npm('better-sqlite3'), npm('pg')]),
+    only('src/kms', 'src/kms/README.md', ['^src/(meta|pipeline|util)/']),
     only('src/store', 'src/store/README.md', [
-      '^src/(meta|pipeline|placement|zdb-client|util)/',
+      '^src/(kms|meta|pipeline|placement|zdb-client|util)/',
       npm('@node-rs/crc32'),
     ]),
     only('src/repair', 'src/repair/README.md', ['^src/(meta|pipeline|placement|store|util)/', npm('@node-rs/crc32')]),

@@ -1,3 +1,4 @@
+import { KmsError } from '../src/kms/errors.js';
 import { MetaError, MetaUnavailableError } from '../src/meta/errors.js';
 import { PipelineError } from '../src/pipeline/errors.js';
 import { DeleteMarkerError, StoreError } from '../src/store/errors.js';
@@ -37,6 +38,8 @@ const STATUS = {
   InvalidTag: 400,
   InvalidURI: 400,
   KeyTooLongError: 400,
+  'KMS.NotFoundException': 400,
+  KmsKeyAlreadyExists: 409,
   MalformedACLError: 400,
   MalformedPOSTRequest: 400,
   MalformedPolicy: 400,
@@ -111,7 +114,7 @@ export function toS3Error(error: unknown): S3Error {
         : headers,
     );
   }
-  if (error instanceof StoreError || error instanceof MetaError) {
+  if (error instanceof StoreError || error instanceof MetaError || error instanceof KmsError) {
     if (error.code === 'InternalError') return internal();
     return new S3Error(error.code, error.message);
   }

@@ -17,7 +17,6 @@ import { describe, expect, it } from 'vitest';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import {
   errorCode,
-  errorMessage,
   failure,
   gatewayForSuite,
   grantKey,
@@ -65,7 +64,7 @@ describe('gateway: bucket default encryption and SSE-S3 headers', () => {
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket: 'enc' }));
   });
 
-  it('refuses aws:kms (501: no KMS here) and what is not a rule (400), keeping the rule in force', async () => {
+  it('refuses aws:kms with an unknown key (400 KMS.NotFoundException) and what is not a rule (400), keeping the rule in force', async () => {
     const kms = await rawRequest(g.port, {
       method: 'PUT',
       path: '/enc?encryption',
@@ -73,8 +72,7 @@ describe('gateway: bucket default encryption and SSE-S3 headers', () => {
         '<ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID></ApplyServerSideEncryptionByDefault>',
       ),
     });
-    expect([kms.status, errorCode(kms)]).toEqual([501, 'NotImplemented']);
-    expect(errorMessage(kms)).toMatch(/no KMS/);
+    expect([kms.status, errorCode(kms)]).toEqual([400, 'KMS.NotFoundException']);
     for (const rule of [
       '<ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES128</SSEAlgorithm></ApplyServerSideEncryptionByDefault>',
       '<ApplyServerSideEncryptionByDefault></ApplyServerSideEncryptionByDefault>',
@@ -148,11 +146,11 @@ describe('gateway: bucket default encryption and SSE-S3 headers', () => {
     expect(await got.Body!.transformToString()).toBe('encrypt me in place');
   });
 
-  it('refuses aws:kms on a write (501), an unknown algorithm (400), and the header on a read (400)', async () => {
+  it('refuses aws:kms naming no key (400), dual-layer KMS (501), an unknown algorithm (400), and the header on a read (400)', async () => {
     const kms = await failure(
       s3.send(new PutObjectCommand({ Bucket: 'enc', Key: 'kms', Body: 'x', ServerSideEncryption: 'aws:kms' })),
     );
-    expect(kms).toBe('NotImplemented');
+    expect(kms).toBe('InvalidArgument');
     const dsse = await rawRequest(g.port, {
       method: 'PUT',
       path: '/enc/kms',

@@ -184,7 +184,7 @@ describe('gateway: SSE-C (customer-provided keys)', () => {
     expect((await rawRequest(g.port, { method: 'GET', path: '/ssec/refused' })).status).toBe(404);
   });
 
-  it('refuses SSE-C with x-amz-server-side-encryption (400 InvalidArgument); aws:kms alone stays 501', async () => {
+  it('refuses SSE-C with x-amz-server-side-encryption (400 InvalidArgument); aws:kms naming no key is 400', async () => {
     for (const algorithm of ['AES256', 'aws:kms']) {
       const res = await rawRequest(g.port, {
         method: 'PUT',
@@ -200,7 +200,7 @@ describe('gateway: SSE-C (customer-provided keys)', () => {
       body: 'x',
       headers: { 'x-amz-server-side-encryption': 'aws:kms' },
     });
-    expect(kms.status).toBe(501);
+    expect(kms.status).toBe(400);
   });
 
   it('mixes the key into the data key wrapping and stores only a salted HMAC of it', async () => {

@@ -13,6 +13,7 @@ import { copyTags } from './tagging.js';
 import { createdVersionHeaders, objectHeaders, versionHeader } from './object-headers.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey, sourceCustomerKey } from './sse-c.js';
+import { checkKmsReadable, sameKmsWrapping, writeKms } from './sse-kms.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { checksumElements } from './checksum-fields.js';
@@ -58,6 +59,7 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
     manifest,
     'PreconditionFailed',
   );
+  await checkKmsReadable(ctx, manifest);
   return { ...source, manifest, customerKey: readingKey(ctx.store, manifest.sseCustomer, given) };
 }
 
@@ -114,6 +116,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const lock = lockFromHeaders(ctx, target);
   const acl = await newObjectAcl(ctx, bucket, key);
   const customer = requestCustomerKey(ctx);
+  const sseKms = await writeKms(ctx, (name) => header(ctx, name), target, customer !== undefined);
   let read: Record<string, string> = {};
   const copied = await withCopySource(ctx, (checked) => {
     const { manifest, customerKey: sourceKey, ...source } = checked;
@@ -142,10 +145,12 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       tags: copyTags(ctx, manifest.tags),
     };
     // The chunks are shared only when the copy's data keys are wrapped as the source's are (both
-    // without SSE-C, or with the same customer key); else the bytes are read and encrypted anew.
-    const sameWrapping = manifest.sseCustomer
-      ? customer !== undefined && ctx.store.matchesCustomerKey(manifest.sseCustomer, customer.key)
-      : customer === undefined;
+    // without SSE-C, or with the same customer key; the same KMS key and context, or none); else
+    // the bytes are read and encrypted anew.
+    const sameWrapping =
+      (manifest.sseCustomer
+        ? customer !== undefined && ctx.store.matchesCustomerKey(manifest.sseCustomer, customer.key)
+        : customer === undefined) && sameKmsWrapping(manifest.sseKms, sseKms);
     // A checksum the copy asks for and the source lacks is computed from the bytes, read anew.
     const algorithm = copyChecksumAlgorithm(ctx);
     const computed = algorithm && !hasWholeChecksum(manifest, algorithm);
@@ -154,7 +159,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       const read = ctx.store.readRange(manifest, 0, manifest.size, sourceKey);
       const bytes = algorithm ? checkedBody(read, new Map([[algorithm, undefined]]), checksums) : read;
       return ctx.store
-        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key, checksums })
+        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key, sseKms, checksums })
         .then((put) => put.manifest);
     }
     return ctx.store.copy(source.bucket, source.key, bucket, key, headers, manifest.id, source.versionId, lock);
@@ -167,7 +172,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     {
       ...read,
       ...createdVersionHeaders(target, key, copied),
-      ...objectEncryptionHeaders(copied.sseCustomer !== undefined, customer),
+      ...objectEncryptionHeaders(copied, customer),
     },
   );
 }

@@ -27,6 +27,7 @@ import { objectEncryptionHeaders } from './encryption.js';
 import { requestCustomerKey, uploadKey } from './sse-c.js';
 import { checksumElement, checksumElements } from './checksum-fields.js';
 import { completionChecksum, listedChecksums, partChecksumAlgorithm, type ListedPart } from './upload-checksums.js';
+import { writeKms } from './sse-kms.js';
 
 /**
  * Initiator and Owner of an upload: the owner its object will have (the key that created it, or
@@ -69,11 +70,14 @@ function noSuchUpload(): S3Error {
 
 export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'>): Promise<void> {
   const customer = requestCustomerKey(ctx);
-  const lock = lockFromHeaders(ctx, await ctx.meta.getBucket(bucketOf(ctx)));
+  const target = await ctx.meta.getBucket(bucketOf(ctx));
+  const lock = lockFromHeaders(ctx, target);
+  const sseKms = await writeKms(ctx, (name) => header(ctx, name), target, customer !== undefined);
   const checksum = uploadChecksumOf(header(ctx, 'x-amz-checksum-algorithm'), header(ctx, 'x-amz-checksum-type'));
   const headers = {
     ...objectHeaders(ctx),
     ...(lock ? { lock } : {}),
+    ...(sseKms ? { sseKms } : {}),
     ...(checksum ? { checksum } : {}),
     acl: await newObjectAcl(ctx, bucketOf(ctx), keyOf(ctx)),
     tags: requestTags(ctx),
@@ -85,7 +89,7 @@ export async function createMultipartUpload(ctx: Context<'CreateMultipartUpload'
     el('Bucket', bucketOf(ctx)) + el('Key', keyOf(ctx)) + el('UploadId', uploadId),
     200,
     {
-      ...objectEncryptionHeaders(customer !== undefined, customer),
+      ...objectEncryptionHeaders({ sseCustomer: customer, sseKms }, customer),
       ...(checksum
         ? { 'x-amz-checksum-algorithm': checksum.algorithm.toUpperCase(), 'x-amz-checksum-type': checksum.type }
         : {}),
@@ -116,7 +120,7 @@ export async function uploadPart(ctx: Context<'UploadPart'>): Promise<void> {
   sendEmpty(ctx, 200, {
     etag: `"${part.etag}"`,
     ...(algorithm && part.checksum ? { [`x-amz-checksum-${algorithm}`]: part.checksum } : {}),
-    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(upload.headers, customer),
   });
 }
 
@@ -142,7 +146,7 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
     200,
     {
       ...createdVersionHeaders(await ctx.meta.getBucket(bucket), key, manifest),
-      ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
+      ...objectEncryptionHeaders(manifest, customer),
     },
   );
 }

@@ -23,6 +23,7 @@ import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js
 import { expirationHeaders } from './lifecycle.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey } from './sse-c.js';
+import { checkKmsReadable, writeKms } from './sse-kms.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -37,6 +38,7 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const condition = await putCondition(ctx);
   const target = await ctx.meta.getBucket(bucket);
   const lock = lockFromHeaders(ctx, target);
+  const sseKms = await writeKms(ctx, (name) => header(ctx, name), target, customer !== undefined);
   const { body, length, checksums } = ctx.body();
   if (length === null) throw new S3Error('MissingContentLength', 'You must provide the Content-Length HTTP header.');
   if (length > MAX_PUT_SIZE)
@@ -48,11 +50,12 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
     condition,
     lock,
     customerKey: customer?.key,
+    sseKms,
     bucketRecord: target,
   });
   sendEmpty(ctx, 200, {
     etag: `"${result.etag}"`,
-    ...objectEncryptionHeaders(result.manifest.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(result.manifest, customer),
     ...checksumHeaders(checksums),
     ...createdVersionHeaders(target, key, result.manifest),
   });
@@ -96,6 +99,7 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
   const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx), e.versionId);
   const customer = requestCustomerKey(ctx);
   const customerKey = readingKey(ctx.store, manifest.sseCustomer, customer);
+  await checkKmsReadable(ctx, manifest);
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),
@@ -114,7 +118,7 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
   const named = e.versionId ?? (current?.settings.versioning !== undefined ? NULL_VERSION : undefined);
   const headers = {
     ...objectResponseHeaders(ctx, manifest, !range),
-    ...objectEncryptionHeaders(manifest.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(manifest, customer),
     ...versionHeader(manifest, named),
     ...lockHeaders(manifest),
     ...(current ? expirationHeaders(current, e.key, manifest) : {}),

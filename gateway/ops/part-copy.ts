@@ -36,6 +36,6 @@ export async function uploadPartCopy(ctx: Context<'UploadPartCopy'>): Promise<vo
   const xml = el('ETag', `"${part.etag}"`) + el('LastModified', isoTime(Date.now())) + sum;
   sendXml(ctx, 'CopyPartResult', xml, 200, {
     ...read,
-    ...objectEncryptionHeaders(upload.headers.sseCustomer !== undefined, customer),
+    ...objectEncryptionHeaders(upload.headers, customer),
   });
 }

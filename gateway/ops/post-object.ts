@@ -10,6 +10,8 @@ import { newObjectAcl } from './acl.js';
 import { createdVersionHeaders, headersToStore } from './object-headers.js';
 import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
+import { objectEncryptionHeaders } from './encryption.js';
+import { writeKms } from './sse-kms.js';
 
 /** S3's limit on the form fields that precede the file. */
 const MAX_FORM_FIELDS = 20 * 1024;
@@ -61,16 +63,21 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const target = await ctx.meta.getBucket(bucket);
   // The form's x-amz-object-lock-* fields, as a PUT's headers (the policy signed them).
   const lock = lockFrom((name) => fields.get(name), target);
+  const sseKms = await writeKms(ctx, (name) => fields.get(name), target, false);
   const checksums: Record<string, string> = {};
   const body = checkedBody(sized(form.file.body, grant.length), formChecksums(fields), checksums);
   const { etag, manifest } = await ctx.store.put(bucket, key, body, {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
     lock,
+    sseKms,
     checksums,
   });
-  // As a PUT's: the version written (null in a Suspended bucket) and the lifecycle expiry.
-  respond(ctx, fields, key, etag, createdVersionHeaders(target, key, manifest));
+  // As a PUT's: the version written (null in a Suspended bucket), the lifecycle expiry, the encryption.
+  respond(ctx, fields, key, etag, {
+    ...createdVersionHeaders(target, key, manifest),
+    ...(sseKms ? objectEncryptionHeaders(manifest) : {}),
+  });
 }
 
 /** The form's `x-amz-checksum-<algorithm>` fields: the file's checksums, as a PUT's headers. */

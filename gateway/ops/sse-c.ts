@@ -17,8 +17,13 @@ import { S3Error } from '../errors.js';
  * TLS-terminating proxy on the same host (the Ceph RGW `rgw_crypt_require_ssl = false` switch).
  */
 
-/** Set to `allow` to accept SSE-C keys on plain HTTP connections. */
+/** Set to `allow` to accept SSE-C keys, and writes naming SSE-KMS (sse-kms.ts), on plain HTTP connections. */
 export const SSE_C_OVER_HTTP_ENV = 'QSTOR_SSE_C_OVER_HTTP';
+
+/** Whether a request over plain HTTP may carry SSE-C keys or name SSE-KMS (the one switch for both). */
+export function sseOverHttpAllowed(): boolean {
+  return process.env[SSE_C_OVER_HTTP_ENV] === 'allow';
+}
 
 /** The headers naming the object's key, and those naming a copy source's. */
 const OBJECT_PREFIX = 'x-amz-server-side-encryption-customer-';
@@ -53,7 +58,7 @@ export function parseCustomerKey(
   const key = get(`${prefix}key`);
   const md5 = get(`${prefix}key-md5`);
   if (algorithm === undefined && key === undefined && md5 === undefined) return undefined;
-  if (!secure && process.env[SSE_C_OVER_HTTP_ENV] !== 'allow') {
+  if (!secure && !sseOverHttpAllowed()) {
     throw new S3Error(
       'InvalidRequest',
       'Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.',

@@ -237,7 +237,7 @@ export async function metaRebuild(o: { data: string }): Promise<void> {
   try {
     const report = await s.store.replica.rebuild(s.meta, (message) => process.stdout.write(`${message}\n`));
     process.stdout.write(
-      `rebuilt ${report.buckets} buckets and ${report.objects} objects, ${report.accessKeys} access keys, from ${report.records} records on ${report.backends} backends\n`,
+      `rebuilt ${report.buckets} buckets and ${report.objects} objects, ${report.accessKeys} access keys, ${report.kmsKeys} KMS keys, from ${report.records} records on ${report.backends} backends\n`,
     );
   } finally {
     await s.close();

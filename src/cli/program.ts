@@ -5,6 +5,7 @@ import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../config/log-level.js';
 import { ZDB_MAIN } from '../util/programs.js';
 import { metaRebuild, repair, status } from './admin.js';
 import { bucket, keyCreate, keyDelete, keyList } from './admin-keys.js';
+import { kmsCreate, kmsDelete, kmsList } from './admin-kms.js';
 import { DEFAULT_REGISTRY, farmAdmit, farmCreate, farmRevoke, farmStores, nodes } from './admin-registry.js';
 import { agent } from './agent.js';
 import { gateway } from './gateway.js';
@@ -82,6 +83,22 @@ export function buildProgram(): Command {
     .action(keyCreate);
   key.command('list').description('every key with its buckets').addOption(dataOption()).action(keyList);
   key.command('delete').description('delete a key').argument('<key-id>').addOption(dataOption()).action(keyDelete);
+
+  const kms = admin.command('kms').description('KMS keys of SSE-KMS (each sealed under the master key, never printed)');
+  kms
+    .command('create')
+    .description('a new 256-bit KMS key; prints its id and ARN')
+    .argument('<key-id>')
+    .addOption(dataOption())
+    .action(kmsCreate);
+  kms.command('list').description('every KMS key').addOption(dataOption()).action(kmsList);
+  kms
+    .command('delete')
+    .description('delete a KMS key: the objects encrypted with it become unreadable')
+    .argument('<key-id>')
+    .addOption(dataOption())
+    .option('--force', 'delete although its objects become unreadable')
+    .action(kmsDelete);
 
   const grants = admin.command('bucket').description("a key's rights on a bucket");
   for (const action of ['allow', 'deny'] as const) {

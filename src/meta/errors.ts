@@ -19,7 +19,11 @@ export type MetaErrorCode =
   /** An access key that does not exist (grants, deletion). */
   | 'InvalidAccessKeyId'
   /** Admin only: creating an access key whose id is taken. */
-  | 'AccessKeyAlreadyExists';
+  | 'AccessKeyAlreadyExists'
+  /** A KMS key that does not exist (AWS's code for it). */
+  | 'KMS.NotFoundException'
+  /** Admin only: creating a KMS key whose id is taken. */
+  | 'KmsKeyAlreadyExists';
 
 export class MetaError extends CodedError<MetaErrorCode> {}
 

@@ -120,6 +120,21 @@ export interface ObjectManifest {
    * the master key and the customer's (pipeline/keys.ts), not by the master key alone.
    */
   sseCustomer?: SseCustomer;
+  /**
+   * Stored with SSE-KMS: its data keys are wrapped by a key derived from the master key, the
+   * named KMS key and the encryption context (pipeline/keys.ts kmsWrapKey).
+   */
+  sseKms?: SseKms;
+}
+
+/** What an SSE-KMS object (or multipart upload) records of its KMS key: the id, never the key. */
+export interface SseKms {
+  /** The KMS key's id (src/kms): its key unwraps this object's data keys, nothing else does. */
+  keyId: string;
+  /** The encryption context bound into the wrapping, canonical JSON (sorted keys); none: absent. */
+  context?: string;
+  /** `x-amz-server-side-encryption-bucket-key-enabled` as the write named it (returned, no other effect). */
+  bucketKeyEnabled?: boolean;
 }
 
 /** What an SSE-C object (or multipart upload) keeps of its customer's key: never the key itself. */

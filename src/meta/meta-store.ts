@@ -10,7 +10,7 @@
  * is not atomic across two calls (other requests run in between): such a pair is one method. Keys are strings compared, stored and listed as their raw UTF-8
  * bytes, which is S3's order.
  */
-import type { Acl, ChunkRef, ObjectLock, ObjectManifest, ShardRef, SseCustomer } from './manifest.js';
+import type { Acl, ChunkRef, ObjectLock, ObjectManifest, ShardRef, SseCustomer, SseKms } from './manifest.js';
 export type { Acl, AclGrant, AclGrantee, AclPermission } from './manifest.js';
 import { MetaError } from './errors.js';
 
@@ -49,10 +49,11 @@ export interface BucketSettings {
   /** The lifecycle rules as put (validated by src/lifecycle/), in their order. */
   lifecycle?: LifecycleRule[];
   /**
-   * Default encryption as put (PutBucketEncryption). Always SSE-S3 (AES256): the store encrypts
-   * every object; none means AWS's default rule, with BucketKeyEnabled false.
+   * Default encryption as put (PutBucketEncryption): SSE-S3 (AES256; the store encrypts every
+   * object), or SSE-KMS with a KMS key (`kmsKeyId`, as named: an id or an ARN) for writes that
+   * name no encryption; none means AWS's default rule, SSE-S3 with BucketKeyEnabled false.
    */
-  encryption?: { bucketKeyEnabled: boolean };
+  encryption?: { bucketKeyEnabled: boolean; kmsKeyId?: string };
   /** The lifecycle worker's progress on this bucket (resumed after a restart). */
   lifecycleProgress?: LifecycleProgress;
 }
@@ -167,6 +168,8 @@ export interface ObjectHeaders {
   tags?: Record<string, string>;
   /** An upload created with a customer-provided key: every part must use it (given to the object). */
   sseCustomer?: SseCustomer;
+  /** An upload created with SSE-KMS: every part is wrapped with its KMS key (given to the object). */
+  sseKms?: SseKms;
   /** An upload created with `x-amz-checksum-algorithm`: every part carries that checksum. */
   checksum?: UploadChecksum;
 }
@@ -422,6 +425,15 @@ export interface AccessKey {
   created: number;
 }
 
+/** A KMS key held by the store (src/kms): its 256-bit key sealed under the master key. */
+export interface KmsKey {
+  id: string;
+  /** The key sealed under the master key; the store never looks inside. */
+  sealedKey: Buffer;
+  /** Unix milliseconds. */
+  created: number;
+}
+
 export interface Permissions {
   read: boolean;
   write: boolean;
@@ -623,6 +635,15 @@ export interface MetaStore {
   check(accessKeyId: string, bucket: string): Promise<Permissions>;
   /** The buckets a key may see, sorted by name. */
   listGrants(accessKeyId: string): Promise<BucketGrant[]>;
+
+  // KMS keys (src/kms)
+  /** Throws KmsKeyAlreadyExists. `created` defaults to now (a rebuild restores the recorded one). */
+  createKmsKey(id: string, sealedKey: Buffer, created?: number): Promise<KmsKey>;
+  getKmsKey(id: string): Promise<KmsKey | null>;
+  /** Sorted by id. */
+  listKmsKeys(): Promise<KmsKey[]>;
+  /** Throws KMS.NotFoundException. */
+  deleteKmsKey(id: string): Promise<void>;
 
   // Backends
   upsertBackend(backend: Backend): Promise<void>;

@@ -70,6 +70,7 @@ export function planCompletion(
     ...(headers.acl ? { acl: headers.acl } : {}),
     ...(headers.tags ? { tags: headers.tags } : {}),
     ...(headers.sseCustomer ? { sseCustomer: headers.sseCustomer } : {}),
+    ...(headers.sseKms ? { sseKms: headers.sseKms } : {}),
     checksums: fields.checksums ?? {},
     ...(fields.checksumType ? { checksumType: fields.checksumType } : {}),
     ...partChecksums(headers, chosen),

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, open as openFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KEY_BYTES, NONCE_BYTES, open, seal, TAG_BYTES } from './encrypt.js';
@@ -196,4 +196,38 @@ const CUSTOMER_ETAG_INFO = 'qstor sse-c etag v1';
 export function customerEtag(master: Uint8Array, customerKey: Uint8Array, md5: Uint8Array): string {
   const key = Buffer.from(hkdfSync('sha256', customerKey, master, CUSTOMER_ETAG_INFO, KEY_BYTES));
   return createHmac('sha256', key).update(md5).digest('hex').slice(0, 32);
+}
+
+/** Domain separation of SSE-KMS: the sealing of a KMS key, and the wrapping keys derived from one. */
+const KMS_KEY_LABEL = 'qstor kms key v1:';
+const KMS_WRAP_INFO = 'qstor sse-kms data key wrap v1:';
+
+/** A KMS key (src/kms) sealed under the master key, its id bound in so rows cannot be swapped. */
+export function sealKmsKey(master: Uint8Array, keyId: string, kmsKey: Uint8Array): Buffer {
+  const sealed = Buffer.allocUnsafe(WRAPPED_KEY_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  sealed.set(nonce);
+  seal(master, nonce, Buffer.from(KMS_KEY_LABEL + keyId), kmsKey, sealed.subarray(NONCE_BYTES));
+  return sealed;
+}
+
+/** The KMS key sealKmsKey sealed for `keyId`; WRONG_MASTER_KEY when it does not open. */
+export function openKmsKey(master: Uint8Array, keyId: string, sealed: Uint8Array): Buffer {
+  const key =
+    sealed.length === WRAPPED_KEY_BYTES
+      ? open(master, sealed.subarray(0, NONCE_BYTES), Buffer.from(KMS_KEY_LABEL + keyId), sealed.subarray(NONCE_BYTES))
+      : null;
+  if (!key) throw new PipelineError('WRONG_MASTER_KEY', `KMS key ${keyId} does not open: wrong master key`);
+  return key;
+}
+
+/**
+ * The key that wraps the data keys of an SSE-KMS object: HKDF-SHA256 of the KMS key salted with
+ * the master key, the encryption context bound into the info (as AWS binds it into the data
+ * key's ciphertext), so neither key alone, nor another context, unwraps them. Deleting the KMS
+ * key makes its objects unreadable for good.
+ */
+export function kmsWrapKey(master: Uint8Array, kmsKey: Uint8Array, context = ''): Buffer {
+  const bound = createHash('sha256').update(context).digest('hex');
+  return Buffer.from(hkdfSync('sha256', kmsKey, master, KMS_WRAP_INFO + bound, KEY_BYTES));
 }

@@ -28,7 +28,14 @@ const CATCH_UP_BATCH = 1000;
 type RecordBody =
   | { t: 'object'; bucket: string; key: string; manifest: ObjectManifest | null; marker?: DeleteMarker }
   | { t: 'bucket'; bucket: string; created: number; settings: BucketSettings | null }
-  | { t: 'key'; accessKeyId: string; key: AccessKeyRecord | null };
+  | { t: 'key'; accessKeyId: string; key: AccessKeyRecord | null }
+  | { t: 'kms'; id: string; key: KmsKeyRecord | null };
+
+/** A KMS key (src/kms) as the database holds it: sealed under the master key (base64). */
+interface KmsKeyRecord {
+  sealedKey: string;
+  created: number;
+}
 
 /**
  * An access key as the database holds it: its secret still sealed under the master key (as
@@ -55,6 +62,7 @@ export interface RebuildReport {
   buckets: number;
   objects: number;
   accessKeys: number;
+  kmsKeys: number;
   unreadable: number;
 }
 
@@ -113,6 +121,11 @@ export class MetaReplica {
    */
   async putAccessKey(meta: MetaStore, accessKeyId: string): Promise<void> {
     return this.write(`k\0${accessKeyId}`, await accessKeyBody(meta, accessKeyId));
+  }
+
+  /** Records KMS key `id` as the database holds it now, or its tombstone once deleted. */
+  async putKmsKey(meta: MetaStore, id: string): Promise<void> {
+    return this.write(`m\0${id}`, await kmsKeyBody(meta, id));
   }
 
   private async write(id: string, body: RecordBody): Promise<void> {
@@ -231,7 +244,15 @@ export class MetaReplica {
    */
   async rebuild(meta: MetaStore, progress: (message: string) => void = () => {}): Promise<RebuildReport> {
     const newest = new Map<string, Record_>();
-    const report: RebuildReport = { backends: 0, records: 0, buckets: 0, objects: 0, accessKeys: 0, unreadable: 0 };
+    const report: RebuildReport = {
+      backends: 0,
+      records: 0,
+      buckets: 0,
+      objects: 0,
+      accessKeys: 0,
+      kmsKeys: 0,
+      unreadable: 0,
+    };
     for (const b of this.backends.list()) {
       let keys: Buffer[] = [];
       try {
@@ -295,6 +316,11 @@ export class MetaReplica {
       progress(`bucket ${bucket}: ${objects.length} objects`);
     }
     report.accessKeys = await this.restoreAccessKeys(meta, records);
+    for (const r of records) {
+      if (r.body.t !== 'kms' || !r.body.key) continue;
+      await meta.createKmsKey(r.body.id, Buffer.from(r.body.key.sealedKey, 'base64'), r.body.key.created);
+      report.kmsKeys++;
+    }
     return report;
   }
 
@@ -325,7 +351,7 @@ export class MetaReplica {
   }
 }
 
-/** The backend key of record `id` (`o\0bucket\0key`, `v\0bucket\0key\0version`, `b\0bucket`, `k\0access key`). */
+/** The backend key of record `id` (`o\0bucket\0key`, `v\0bucket\0key\0version`, `b\0bucket`, `k\0access key`, `m\0KMS key`). */
 function recordKeyOf(id: string): string {
   return PREFIX + crypto.createHash('sha256').update(id).digest('hex');
 }
@@ -346,11 +372,18 @@ async function accessKeyBody(meta: MetaStore, accessKeyId: string): Promise<Reco
   };
 }
 
+/** A KMS key's record as the database holds it now (a tombstone once it is gone). */
+async function kmsKeyBody(meta: MetaStore, id: string): Promise<RecordBody> {
+  const key = await meta.getKmsKey(id);
+  return { t: 'kms', id, key: key ? { sealedKey: key.sealedKey.toString('base64'), created: key.created } : null };
+}
+
 /** Record `id` as the database holds it now (tombstones for what is gone); null for an id of no known form. */
 async function currentBody(meta: MetaStore, id: string): Promise<RecordBody | null> {
   const kind = id.slice(0, 2);
   const rest = id.slice(2);
   if (kind === 'k\0') return accessKeyBody(meta, rest);
+  if (kind === 'm\0') return kmsKeyBody(meta, rest);
   if (kind === 'b\0') {
     const bucket = await meta.getBucket(rest);
     return { t: 'bucket', bucket: rest, created: bucket?.created ?? 0, settings: bucket?.settings ?? null };

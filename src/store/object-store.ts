@@ -18,12 +18,14 @@ import {
   customerEtag,
   customerKeyCheck,
   customerWrapKey,
+  kmsWrapKey,
   matchesCustomerKey,
   newDataKey,
   unwrapKey,
   wrapKey,
 } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
+import { Keyring } from '../kms/keyring.js';
 import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
 import { writeChunk, writeQuorum } from './chunk-writer.js';
@@ -36,6 +38,7 @@ import {
   type ObjectLock,
   type ObjectManifest,
   type SseCustomer,
+  type SseKms,
 } from '../meta/manifest.js';
 import { MetaReplica } from './meta-replica.js';
 import { degradedReason } from './repair-reasons.js';
@@ -84,6 +87,8 @@ export interface PutOptions extends Partial<ObjectHeaders> {
   lock?: ObjectLock;
   /** SSE-C: the customer's 256-bit key, mixed into the wrapping of the object's data keys. */
   customerKey?: Buffer;
+  /** SSE-KMS: the KMS key (and context) mixed into the wrapping of the object's data keys. */
+  sseKms?: SseKms;
   /** The bucket's record as the caller read it for this request: spares the store a lookup. */
   bucketRecord?: Bucket | null;
 }
@@ -146,6 +151,8 @@ export class ObjectStore {
   private readonly metaCopies: number;
   private readonly inlineMax: number;
   readonly replica: MetaReplica;
+  /** The KMS keys SSE-KMS objects are wrapped with (src/kms). */
+  readonly kms: Keyring;
   /**
    * Since start: chunks written degraded and their plain bytes, and writes refused below the
    * write quorum (for logs and metrics).
@@ -172,6 +179,7 @@ export class ObjectStore {
       timeoutMs: this.shardTimeoutMs,
       stragglerMs: this.stragglerMs,
     });
+    this.kms = new Keyring(o.meta, o.masterKey);
     this.chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
     // Below the chunk size, so that a first chunk that small is the whole body.
     this.inlineMax = Math.min(o.inlineMax ?? DEFAULT_INLINE_MAX, this.chunkSize - 1);
@@ -210,6 +218,7 @@ export class ObjectStore {
     if (!b) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const objectId = crypto.randomBytes(16).toString('hex');
     const geometry = this.geometry(b.settings);
+    const wrapping = await this.wrappingKey(options.customerKey, options.sseKms);
     try {
       const chunks = chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer);
       const first = await chunks.next();
@@ -219,9 +228,9 @@ export class ObjectStore {
         // A chunk shorter than the chunk size is the last one: this is the whole body.
         const plain = first.value;
         stored = { size: plain.length, md5: crypto.createHash('md5').update(plain).digest(), chunks: [] };
-        inline = sealInline(this.wrappingKey(options.customerKey), objectId, plain);
+        inline = sealInline(wrapping, objectId, plain);
       } else {
-        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry, options.customerKey);
+        stored = await this.writeChunks(objectId, prepend(first, chunks), geometry, wrapping);
       }
       const etag = this.etagOf(stored.md5, options.customerKey);
       if (options.contentMd5 !== undefined && options.contentMd5 !== stored.md5.toString('base64')) {
@@ -241,6 +250,7 @@ export class ObjectStore {
         ...(options.acl ? { acl: options.acl } : {}),
         ...(options.tags ? { tags: options.tags } : {}),
         ...(options.customerKey ? { sseCustomer: this.sseCustomer(options.customerKey) } : {}),
+        ...(options.sseKms ? { sseKms: options.sseKms } : {}),
       };
       const { manifest: committed } = await this.o.meta.putObject(bucket, key, manifest, objectId, options.condition);
       await this.queueDegraded(committed.chunks);
@@ -257,19 +267,19 @@ export class ObjectStore {
 
   /**
    * Stores a stream as chunks under pending write `writeId` without committing anything
-   * (PUT and UploadPart commit the result themselves).
+   * (PUT and UploadPart commit the result themselves); data keys wrapped by `wrapping`.
    */
   storeChunks(
     writeId: string,
     body: AsyncIterable<Uint8Array>,
     geometry: Geometry = this.geometry({}),
-    customerKey?: Buffer,
+    wrapping: Buffer = this.o.masterKey,
   ): Promise<StoredChunks> {
     return this.writeChunks(
       writeId,
       chunkStream(body, this.chunkSize, this.o.pipeline.chunkBuffer),
       geometry,
-      customerKey,
+      wrapping,
     );
   }
 
@@ -288,18 +298,24 @@ export class ObjectStore {
     return matchesCustomerKey(this.o.masterKey, recorded.keyCheck, customerKey);
   }
 
-  /** The key that wraps data keys: the master key, or with SSE-C a key derived from it and the customer's. */
-  private wrappingKey(customerKey?: Buffer): Buffer {
+  /**
+   * The key that wraps data keys: the master key, or one derived from it and the customer's key
+   * (SSE-C), or from it, the KMS key and the encryption context (SSE-KMS; KMS.NotFoundException
+   * for a key that is gone).
+   */
+  private async wrappingKey(customerKey?: Buffer, sseKms?: SseKms): Promise<Buffer> {
+    if (sseKms) return kmsWrapKey(this.o.masterKey, await this.kms.key(sseKms.keyId), sseKms.context);
     return customerKey ? customerWrapKey(this.o.masterKey, customerKey) : this.o.masterKey;
   }
 
   /**
    * The key that unwraps the manifest's data keys. An SSE-C object needs its customer's key
    * (AccessDenied without the right one: the gateway checks first, this is the store's own
-   * guard); any other object is read with the master key alone, whatever the caller passed.
+   * guard), an SSE-KMS object its KMS key; any other object is read with the master key alone,
+   * whatever the caller passed.
    */
-  private unwrappingKey(manifest: ObjectManifest, customerKey?: Buffer): Buffer {
-    if (!manifest.sseCustomer) return this.o.masterKey;
+  private unwrappingKey(manifest: ObjectManifest, customerKey?: Buffer): Promise<Buffer> {
+    if (!manifest.sseCustomer) return this.wrappingKey(undefined, manifest.sseKms);
     if (!customerKey || !this.matchesCustomerKey(manifest.sseCustomer, customerKey))
       throw new StoreError('AccessDenied', 'The object is encrypted with a customer-provided key; give that key.');
     return this.wrappingKey(customerKey);
@@ -327,7 +343,7 @@ export class ObjectStore {
     writeId: string,
     plains: AsyncIterable<Buffer<ArrayBuffer>>,
     { k, m, quorum }: Geometry,
-    customerKey?: Buffer,
+    wrapping: Buffer,
   ): Promise<StoredChunks> {
     const dataKey = newDataKey();
     const ctx = {
@@ -336,7 +352,7 @@ export class ObjectStore {
       pipeline: this.o.pipeline,
       writeId,
       dataKey,
-      wrappedKey: wrapKey(this.wrappingKey(customerKey), dataKey).toString('base64'),
+      wrappedKey: wrapKey(wrapping, dataKey).toString('base64'),
       aadObject: writeId,
       k,
       m,
@@ -426,7 +442,7 @@ export class ObjectStore {
    * SSE-C object's only with its customer's key.
    */
   async *readRange(manifest: ObjectManifest, start: number, end: number, customerKey?: Buffer): AsyncGenerator<Buffer> {
-    const unwrapping = this.unwrappingKey(manifest, customerKey);
+    const unwrapping = await this.unwrappingKey(manifest, customerKey);
     if (manifest.inline) {
       if (end > start) yield openInline(unwrapping, manifest.inline, manifest.size).subarray(start, end);
       return;
@@ -501,10 +517,11 @@ export class ObjectStore {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
     const key = this.uploadKey(upload.headers.sseCustomer, customerKey);
+    const wrapping = await this.wrappingKey(key, upload.headers.sseKms);
     const geometry = this.geometry((await this.o.meta.getBucket(upload.bucket))?.settings ?? {});
     const writeId = `${uploadId}.${partNumber}.${crypto.randomBytes(6).toString('hex')}`;
     try {
-      const stored = await this.storeChunks(writeId, body, geometry, key);
+      const stored = await this.storeChunks(writeId, body, geometry, wrapping);
       if (contentMd5 !== undefined && contentMd5 !== stored.md5.toString('base64')) {
         throw new StoreError('BadDigest', 'The Content-MD5 you specified did not match what we received.');
       }
@@ -565,11 +582,11 @@ export class ObjectStore {
         ? source.etag
         : this.etagOf(await md5Of(bytes()), targetKey);
     const sum = await checksum?.digest();
-    // With SSE-C on either side the shared chunks' data keys are rewrapped for the upload's key:
-    // the bytes stay where they are, only who can unwrap them changes.
-    const shared = sseC
-      ? this.rewrapped(spanning, this.unwrappingKey(source, sourceKey), this.wrappingKey(targetKey))
-      : spanning;
+    // With SSE-C or SSE-KMS on either side the shared chunks' data keys are rewrapped for the
+    // upload's key: the bytes stay where they are, only who can unwrap them changes.
+    const from = await this.unwrappingKey(source, sourceKey);
+    const to = await this.wrappingKey(targetKey, upload.headers.sseKms);
+    const shared = from.equals(to) ? spanning : this.rewrapped(spanning, from, to);
     // The part retains the chunks in the transaction that checks the source is unchanged: a source
     // deleted or replaced while it was hashed cannot have released them.
     const part = { etag, size: end - start, chunks: shared, ...(sum !== undefined ? { checksum: sum } : {}) };

@@ -1513,5 +1513,39 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect(done.manifest).not.toHaveProperty('checksumType');
       });
     });
+
+    describe('KMS keys', () => {
+      it('creates, reads, lists (sorted), refuses a second of the same id, and deletes', async () => {
+        const sealed = Buffer.from('sealed key bytes');
+        const created = await meta.createKmsKey('k2', sealed);
+        expect(created.id).toBe('k2');
+        await meta.createKmsKey('k1', Buffer.from('other'), 1234);
+        expect(await meta.getKmsKey('k2')).toEqual({ id: 'k2', sealedKey: sealed, created: created.created });
+        expect((await meta.getKmsKey('k1'))?.created).toBe(1234);
+        expect(await meta.getKmsKey('nope')).toBeNull();
+        expect((await meta.listKmsKeys()).map((k) => k.id)).toEqual(['k1', 'k2']);
+        await expect(meta.createKmsKey('k2', Buffer.from('x'))).rejects.toMatchObject({ code: 'KmsKeyAlreadyExists' });
+        expect((await meta.getKmsKey('k2'))?.sealedKey).toEqual(sealed);
+        await meta.deleteKmsKey('k2');
+        expect(await meta.getKmsKey('k2')).toBeNull();
+        await expect(meta.deleteKmsKey('k2')).rejects.toMatchObject({ code: 'KMS.NotFoundException' });
+        expect((await meta.listKmsKeys()).map((k) => k.id)).toEqual(['k1']);
+      });
+
+      it("keeps an upload's KMS key and gives it to the completed object", async () => {
+        await meta.createBucket('b');
+        const sseKms = { keyId: 'k1', context: '{"a":"b"}', bucketKeyEnabled: true };
+        await meta.createUpload('b', 'k', 'u1', { metadata: {}, sseKms });
+        expect((await meta.getUpload('u1'))?.headers.sseKms).toEqual(sseKms);
+        await meta.putPart('u1', 1, { etag: 'e1', size: 10, chunks: [chunk('p1', 10)] });
+        const done = await meta.completeUpload('u1', [{ partNumber: 1, etag: 'e1' }], {
+          id: 'obj',
+          etag: 'x-1',
+          lastModified: 5,
+        });
+        expect(done.manifest.sseKms).toEqual(sseKms);
+        expect((await meta.getObject('b', 'k'))?.sseKms).toEqual(sseKms);
+      });
+    });
   });
 }

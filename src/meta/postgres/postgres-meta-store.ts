@@ -3,6 +3,7 @@ import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,
+  KmsKey,
   Backend,
   BackendState,
   Bucket,
@@ -44,6 +45,7 @@ import { Buckets } from './buckets.js';
 import { ChunkRefs } from './chunk-refs.js';
 import { createPool, Database, type PoolOptions, type Sql } from './connection.js';
 import { AccessKeys } from './keys.js';
+import { KmsKeys } from './kms-keys.js';
 import { Leases } from './leases.js';
 import { Counts } from './counts.js';
 import { RecordsShort } from './records-short.js';
@@ -77,6 +79,7 @@ export class PostgresMetaStore implements MetaStore {
   private readonly versions = new VersionListing(this.objects);
   private readonly multipart = new Multipart(this.refs, this.writes, this.objects);
   private readonly keys = new AccessKeys();
+  private readonly kmsKeys = new KmsKeys();
   private readonly backends = new Backends();
   private readonly leases = new Leases();
   private readonly counts = new Counts();
@@ -330,6 +333,22 @@ export class PostgresMetaStore implements MetaStore {
 
   async abortUpload(uploadId: string): Promise<void> {
     await this.write((sql) => this.multipart.abort(sql, uploadId));
+  }
+
+  async createKmsKey(id: string, sealedKey: Buffer, created = Date.now()): Promise<KmsKey> {
+    return this.statement((sql) => this.kmsKeys.create(sql, id, sealedKey, created));
+  }
+
+  async getKmsKey(id: string): Promise<KmsKey | null> {
+    return this.statement((sql) => this.kmsKeys.get(sql, id));
+  }
+
+  async listKmsKeys(): Promise<KmsKey[]> {
+    return this.statement((sql) => this.kmsKeys.list(sql));
+  }
+
+  async deleteKmsKey(id: string): Promise<void> {
+    await this.statement((sql) => this.kmsKeys.delete(sql, id));
   }
 
   async createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {

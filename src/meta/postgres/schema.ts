@@ -157,6 +157,10 @@ const MIGRATIONS: string[] = [
   -- for parts of uploads without one.
   ALTER TABLE parts ADD COLUMN checksum text;
   `,
+  `
+  -- KMS keys held by the store (src/kms): each 256-bit key sealed under the master key.
+  CREATE TABLE kms_keys (id text COLLATE "C" PRIMARY KEY, sealed_key bytea NOT NULL, created bigint NOT NULL);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

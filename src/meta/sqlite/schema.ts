@@ -139,6 +139,10 @@ const MIGRATIONS: string[] = [
   -- acceptable for a page of at most 1000 parts.
   ALTER TABLE parts ADD COLUMN checksum TEXT;
   `,
+  `
+  -- KMS keys held by the store (src/kms): each 256-bit key sealed under the master key.
+  CREATE TABLE kms_keys (id TEXT PRIMARY KEY, sealed_key BLOB NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

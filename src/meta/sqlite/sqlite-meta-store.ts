@@ -5,6 +5,7 @@ import type { ChunkRef, ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import type {
   AccessKey,
+  KmsKey,
   Backend,
   BackendState,
   Bucket,
@@ -46,6 +47,7 @@ import { Buckets } from './buckets.js';
 import { ChunkRefs } from './chunk-refs.js';
 import { Counts } from './counts.js';
 import { AccessKeys } from './keys.js';
+import { KmsKeys } from './kms-keys.js';
 import { Multipart } from './multipart.js';
 import { Objects } from './objects.js';
 import { Gateways, Leases } from './leases.js';
@@ -80,6 +82,7 @@ export class SqliteMetaStore implements MetaStore {
   private readonly versions: VersionListing;
   private readonly multipart: Multipart;
   private readonly keys: AccessKeys;
+  private readonly kmsKeys: KmsKeys;
   private readonly backends: Backends;
   private readonly deletes: DeleteQueue;
   private readonly repairs: RepairQueue;
@@ -115,6 +118,7 @@ export class SqliteMetaStore implements MetaStore {
     this.versions = new VersionListing(this.db, this.objects);
     this.multipart = new Multipart(this.db, this.refs, this.writes, this.objects);
     this.keys = new AccessKeys(this.db);
+    this.kmsKeys = new KmsKeys(this.db);
     this.backends = new Backends(this.db);
     this.leases = new Leases(this.db);
     this.gateways = new Gateways(this.db);
@@ -338,6 +342,22 @@ export class SqliteMetaStore implements MetaStore {
 
   async abortUpload(uploadId: string): Promise<void> {
     this.write(() => this.multipart.abort(uploadId));
+  }
+
+  async createKmsKey(id: string, sealedKey: Buffer, created = Date.now()): Promise<KmsKey> {
+    return this.write(() => this.kmsKeys.create(id, sealedKey, created));
+  }
+
+  async getKmsKey(id: string): Promise<KmsKey | null> {
+    return this.kmsKeys.get(id);
+  }
+
+  async listKmsKeys(): Promise<KmsKey[]> {
+    return this.kmsKeys.list();
+  }
+
+  async deleteKmsKey(id: string): Promise<void> {
+    this.write(() => this.kmsKeys.delete(id));
   }
 
   async createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {
