@@ -351,6 +351,7 @@ async function main(): Promise<void> {
     results.find((r) => r.setup === SETUPS.find((s) => s.id === id)!.name);
   const ratio = (a: Figures | undefined, b: Figures | undefined, k: Metric): number => (a && b ? a[k] / b[k] : NaN);
   const show = (n: number, digits: number): string => (Number.isNaN(n) ? '-' : fmt(n, digits));
+  const times = (n: number): string => (Number.isNaN(n) ? '-' : `${fmt(n, 2)}x`);
   const [sqlite, pg1, pinned, two] = SETUPS.map((s) => by(s.id));
   const metrics: Array<readonly [string, Metric, number]> = [
     ['4 KiB PUT, ops/s', 'smallPutOps', 0],
@@ -372,8 +373,8 @@ async function main(): Promise<void> {
         return [
           label,
           ...results.map((r) => show(r[k], digits)),
-          `${show(ratios[k].pgVsSqlite, 2)}x`,
-          `${show(ratios[k].twoVsOne, 2)}x`,
+          times(ratios[k].pgVsSqlite),
+          times(ratios[k].twoVsOne),
         ];
       })
       .concat([['serialization retries per 4 KiB PUT', ...results.map((r) => show(r.putRetries, 2)), '', '']]),
