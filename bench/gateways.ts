@@ -3,6 +3,7 @@
  *
  *   node dist/bench/gateways.js [--large-mib N] [--small-count N] [--small-seconds S]
  *                               [--concurrency N] [--json FILE] [--quick]
+ *                               [--small-only] [--setups sqlite,pg,pg-1core,pg-2gw]
  *
  * Four set-ups, each on 6 fresh local durable zdb (4+2) and a fresh data directory, one at a time:
  * - `1 gw sqlite`: `qstor gateway --config` with its metadata in sqlite (the default);
@@ -16,7 +17,11 @@
  * each (MB/s = 10^6 bytes over the wall time), the two streams going to the two gateways when
  * there are two. Every large object is read back untimed and checked by SHA-256.
  * Ratios: PostgreSQL / sqlite (one gateway, unpinned; target >= 0.85) and 2 gateways / 1 gateway
- * pinned to one core (target >= 1.6).
+ * pinned to one core (target >= 1.6). `--small-only` skips the large objects, `--setups` runs only
+ * the set-ups named (ratios need both of theirs): a metadata change is measured in minutes, not
+ * in the half hour of the whole table.
+ * Serialization retries per 4 KiB PUT (PostgreSQL): the server's "could not serialize" and
+ * "deadlock detected" errors logged during the PUTs, each one transaction run again.
  *
  * PostgreSQL: Debian's (`/usr/lib/postgresql/<major>/bin`), `initdb` in a temporary directory on
  * a free port, trust on loopback, as the `postgres` user when run as root; fsync on, as in
@@ -42,6 +47,8 @@ const ROOT = { id: 'QSTORBENCHGATEWAYS01', secret: 'bench-gateways-secret-012345
 const TARGET = { pgVsSqlite: 0.85, twoVsOne: 1.6 };
 
 interface Setup {
+  /** What --setups calls it. */
+  id: string;
   name: string;
   /** One entry per gateway: the core it is pinned to, or null. */
   cores: Array<number | null>;
@@ -49,27 +56,32 @@ interface Setup {
 }
 
 const SETUPS: Setup[] = [
-  { name: '1 gw sqlite', cores: [null], postgres: false },
-  { name: '1 gw PostgreSQL', cores: [null], postgres: true },
-  { name: '1 gw PostgreSQL, 1 core', cores: [0], postgres: true },
-  { name: '2 gw PostgreSQL, 1 core each', cores: [0, 1], postgres: true },
+  { id: 'sqlite', name: '1 gw sqlite', cores: [null], postgres: false },
+  { id: 'pg', name: '1 gw PostgreSQL', cores: [null], postgres: true },
+  { id: 'pg-1core', name: '1 gw PostgreSQL, 1 core', cores: [0], postgres: true },
+  { id: 'pg-2gw', name: '2 gw PostgreSQL, 1 core each', cores: [0, 1], postgres: true },
 ];
 
 interface Figures {
   setup: string;
   smallPutOps: number;
   smallGetOps: number;
+  /** Transactions run again per 4 KiB PUT (PostgreSQL; NaN on sqlite). */
+  putRetries: number;
   largePutMBs: number;
   largeGetMBs: number;
   errors: number;
   load1: number;
 }
 
+type Metric = 'smallPutOps' | 'smallGetOps' | 'largePutMBs' | 'largeGetMBs';
+
 interface Opts {
   largeBytes: number;
   smallCount: number;
   smallSeconds: number;
   concurrency: number;
+  smallOnly: boolean;
 }
 
 // ------------------------------------------------------------------------ PostgreSQL
@@ -77,6 +89,8 @@ interface Opts {
 interface Postgres {
   urlFor(db: string): string;
   createDatabase(name: string): Promise<string>;
+  /** Serialization failures and deadlocks the server logged so far. */
+  retriesLogged(): number;
   stop(): Promise<void>;
 }
 
@@ -116,6 +130,10 @@ async function startPostgres(): Promise<Postgres> {
         `CREATE DATABASE ${name}`,
       ]);
       return urlFor(name);
+    },
+    retriesLogged() {
+      const log = fs.readFileSync(path.join(dir, 'log'), 'utf8');
+      return (log.match(/ERROR: {2}(could not serialize access|deadlock detected)/g) ?? []).length;
     },
     async stop() {
       await as(bin('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
@@ -160,7 +178,12 @@ async function stopChild(proc: ChildProcess): Promise<void> {
 
 // ------------------------------------------------------------------------ loads
 
-async function loads(clients: S3Client[], o: Opts, shas: string[]): Promise<Omit<Figures, 'setup' | 'load1'>> {
+async function loads(
+  clients: S3Client[],
+  o: Opts,
+  shas: string[],
+  retriesLogged: () => number,
+): Promise<Omit<Figures, 'setup' | 'load1'>> {
   const pick = (i: number): S3Client => clients[i % clients.length]!;
   await pick(0).send(new CreateBucketCommand({ Bucket: 'bench' }));
   const bodies = Array.from({ length: o.concurrency }, () => randomBytes(4096));
@@ -170,11 +193,13 @@ async function loads(clients: S3Client[], o: Opts, shas: string[]): Promise<Omit
     const r = await f();
     return [r, (performance.now() - t) / 1000];
   };
+  const retriesBefore = retriesLogged();
   const [put, putS] = await timed(() =>
     lanes(o.concurrency, o.smallCount, o.smallSeconds, async (i) => {
       await pick(i).send(new PutObjectCommand({ Bucket: 'bench', Key: key(i), Body: bodies[i % bodies.length]! }));
     }),
   );
+  const putRetries = (retriesLogged() - retriesBefore) / put.count;
   const stored = put.count + put.errors;
   const [got, getS] = await timed(() =>
     lanes(o.concurrency, o.smallCount, o.smallSeconds, async (i) => {
@@ -182,6 +207,10 @@ async function loads(clients: S3Client[], o: Opts, shas: string[]): Promise<Omit
       if ((await drain(res.Body)) !== 4096) throw new Error(`GET ${key(i % stored)}: not 4096 bytes`);
     }),
   );
+  const small = { smallPutOps: put.count / putS, smallGetOps: got.count / getS, putRetries };
+  const errors = put.errors + got.errors;
+  if (put.firstError || got.firstError) console.log(`  first error: ${put.firstError ?? got.firstError}`);
+  if (o.smallOnly) return { ...small, largePutMBs: NaN, largeGetMBs: NaN, errors };
   // Two streams of half the size each, stream n through gateway n (when there are two).
   const half = o.largeBytes / 2;
   const [, largePutS] = await timed(() =>
@@ -211,13 +240,11 @@ async function loads(clients: S3Client[], o: Opts, shas: string[]): Promise<Omit
     await drain((await pick(n + 1).send(new GetObjectCommand({ Bucket: 'bench', Key: `large-${n}` }))).Body, h);
     if (h.digest('hex') !== shas[n]) throw new Error(`large-${n} read back differs from what was stored`);
   }
-  if (put.firstError || got.firstError) console.log(`  first error: ${put.firstError ?? got.firstError}`);
   return {
-    smallPutOps: put.count / putS,
-    smallGetOps: got.count / getS,
+    ...small,
     largePutMBs: o.largeBytes / 1e6 / largePutS,
     largeGetMBs: o.largeBytes / 1e6 / largeGetS,
-    errors: put.errors + got.errors,
+    errors,
   };
 }
 
@@ -259,8 +286,10 @@ async function measureSetup(s: Setup, tmp: string, pg: Postgres | null, o: Opts,
       clients.push(client(`http://127.0.0.1:${ports + i}`, ROOT.id, ROOT.secret));
     }
     const load1 = Number(fs.readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
-    const f = await loads(clients, o, shas);
-    const line = `${s.name}: 4 KiB PUT ${fmt(f.smallPutOps)} ops/s, GET ${fmt(f.smallGetOps)} ops/s; large PUT ${fmt(f.largePutMBs, 1)} MB/s, GET ${fmt(f.largeGetMBs, 1)} MB/s`;
+    const f = await loads(clients, o, shas, () => pg?.retriesLogged() ?? NaN);
+    const retries = pg ? ` (${fmt(f.putRetries, 2)} retries per PUT)` : '';
+    const large = o.smallOnly ? '' : `; large PUT ${fmt(f.largePutMBs, 1)} MB/s, GET ${fmt(f.largeGetMBs, 1)} MB/s`;
+    const line = `${s.name}: 4 KiB PUT ${fmt(f.smallPutOps)} ops/s${retries}, GET ${fmt(f.smallGetOps)} ops/s${large}`;
     console.log(`  ${line}${f.errors ? `, ${f.errors} ERRORS` : ''} (load ${load1.toFixed(2)})`);
     return { setup: s.name, ...f, load1 };
   } finally {
@@ -282,13 +311,19 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '32' },
       json: { type: 'string' },
       quick: { type: 'boolean', default: false },
+      'small-only': { type: 'boolean', default: false },
+      setups: { type: 'string', default: SETUPS.map((s) => s.id).join(',') },
     },
   });
+  const chosen = values.setups.split(',');
+  const setups = SETUPS.filter((s) => chosen.includes(s.id));
+  if (setups.length !== chosen.length) throw new Error(`--setups: among ${SETUPS.map((s) => s.id).join(', ')}`);
   const o: Opts = {
     largeBytes: Number(values['large-mib'] ?? (values.quick ? 32 : 256)) * MiB,
     smallCount: Number(values['small-count'] ?? (values.quick ? 1000 : 5000)),
     smallSeconds: Number(values['small-seconds'] ?? (values.quick ? 5 : 15)),
     concurrency: Number(values.concurrency),
+    smallOnly: values['small-only'],
   };
   if (!(o.largeBytes >= 2 * MiB && o.smallCount > 0 && o.smallSeconds > 0 && o.concurrency > 0))
     throw new Error('bad sizes (--large-mib is at least 2)');
@@ -305,37 +340,44 @@ async function main(): Promise<void> {
   try {
     pg = await startPostgres();
     const shas = [await expectedSha256(o.largeBytes / 2, 1), await expectedSha256(o.largeBytes / 2, 2)];
-    for (const s of SETUPS) results.push(await measureSetup(s, tmp, s.postgres ? pg : null, o, shas));
+    for (const s of setups) results.push(await measureSetup(s, tmp, s.postgres ? pg : null, o, shas));
   } finally {
     cleanup();
     await pg?.stop().catch(() => undefined);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const by = (name: string): Figures => results.find((r) => r.setup === name)!;
-  const ratio = (a: Figures, b: Figures, k: keyof Omit<Figures, 'setup'>): number => a[k] / b[k];
-  const sqlite = by(SETUPS[0]!.name);
-  const pg1 = by(SETUPS[1]!.name);
-  const pinned = by(SETUPS[2]!.name);
-  const two = by(SETUPS[3]!.name);
-  const metrics = [
+  // A set-up not run has no figures: its ratios are NaN, shown as '-'.
+  const by = (id: string): Figures | undefined =>
+    results.find((r) => r.setup === SETUPS.find((s) => s.id === id)!.name);
+  const ratio = (a: Figures | undefined, b: Figures | undefined, k: Metric): number => (a && b ? a[k] / b[k] : NaN);
+  const show = (n: number, digits: number): string => (Number.isNaN(n) ? '-' : fmt(n, digits));
+  const times = (n: number): string => (Number.isNaN(n) ? '-' : `${fmt(n, 2)}x`);
+  const [sqlite, pg1, pinned, two] = SETUPS.map((s) => by(s.id));
+  const metrics: Array<readonly [string, Metric, number]> = [
     ['4 KiB PUT, ops/s', 'smallPutOps', 0],
     ['4 KiB GET, ops/s', 'smallGetOps', 0],
-    [`${o.largeBytes / MiB} MiB PUT (2 streams), MB/s`, 'largePutMBs', 1],
-    [`${o.largeBytes / MiB} MiB GET (2 streams), MB/s`, 'largeGetMBs', 1],
-  ] as const;
+    ...(o.smallOnly
+      ? []
+      : ([
+          [`${o.largeBytes / MiB} MiB PUT (2 streams), MB/s`, 'largePutMBs', 1],
+          [`${o.largeBytes / MiB} MiB GET (2 streams), MB/s`, 'largeGetMBs', 1],
+        ] as const)),
+  ];
   const ratios: Record<string, { pgVsSqlite: number; twoVsOne: number }> = {};
   console.log('');
   printTable(
     ['workload', ...results.map((r) => r.setup), 'PG / sqlite', '2 gw / 1 gw 1 core'],
-    metrics.map(([label, k, digits]) => {
-      ratios[k] = { pgVsSqlite: ratio(pg1, sqlite, k), twoVsOne: ratio(two, pinned, k) };
-      return [
-        label,
-        ...results.map((r) => fmt(r[k], digits)),
-        `${fmt(ratios[k].pgVsSqlite, 2)}x`,
-        `${fmt(ratios[k].twoVsOne, 2)}x`,
-      ];
-    }),
+    metrics
+      .map(([label, k, digits]) => {
+        ratios[k] = { pgVsSqlite: ratio(pg1, sqlite, k), twoVsOne: ratio(two, pinned, k) };
+        return [
+          label,
+          ...results.map((r) => show(r[k], digits)),
+          times(ratios[k].pgVsSqlite),
+          times(ratios[k].twoVsOne),
+        ];
+      })
+      .concat([['serialization retries per 4 KiB PUT', ...results.map((r) => show(r.putRetries, 2)), '', '']]),
   );
   console.log(
     `\n  targets: PG / sqlite >= ${TARGET.pgVsSqlite}x, 2 gw / 1 gw (1 core) >= ${TARGET.twoVsOne}x. ${os.cpus().length} cores; ` +

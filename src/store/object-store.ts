@@ -409,10 +409,11 @@ export class ObjectStore {
    * NoSuchVersion, and DeleteMarkerError when the version is a delete marker.
    */
   async head(bucket: string, key: string, versionId?: string): Promise<ObjectManifest> {
-    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
-    // The newest version through the listing index, as before versioning; a miss says why.
+    // The newest version through the listing index, as before versioning (NoSuchBucket from the
+    // metadata: no bucket read first, a round trip on PostgreSQL); a miss says why.
     const newest = versionId === undefined ? await this.o.meta.getObject(bucket, key) : null;
     if (newest) return newest;
+    if (!(await this.o.meta.getBucket(bucket))) throw new StoreError('NoSuchBucket', `bucket ${bucket} does not exist`);
     const found = await this.o.meta.getVersion(bucket, key, versionId);
     if (!found) {
       throw versionId === undefined

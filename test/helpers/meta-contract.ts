@@ -1547,5 +1547,97 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect((await meta.getObject('b', 'k'))?.sseKms).toEqual(sseKms);
       });
     });
+
+    // PostgreSQL computes a PUT's version from the settings it last saw and lets its
+    // transaction check them (src/meta/postgres/object-put.ts): another store's change must count.
+    describe('PutObject against what another store changed', () => {
+      let other: MetaStore;
+
+      beforeEach(async () => {
+        other = await fixture.open();
+        await meta.createBucket('b');
+      });
+
+      afterEach(async () => {
+        await other.close();
+      });
+
+      it("follows the versioning and default retention another store set since this one's last PUT", async () => {
+        await meta.putObject('b', 'k', manifest('m1'));
+        await other.updateBucketSettings('b', (s) => ({ ...s, versioning: 'Enabled' }));
+        const versioned = (await meta.putObject('b', 'k', manifest('m2'))).manifest;
+        expect(versioned.versionId).toBeDefined();
+        expect((await other.listVersions({ bucket: 'b' })).versions.map((v) => v.versionId)).toEqual([
+          versioned.versionId,
+          'null',
+        ]);
+        await other.updateBucketSettings('b', (s) => ({
+          ...s,
+          versioning: 'Suspended',
+          objectLock: { defaultRetention: { mode: 'GOVERNANCE', days: 1 } },
+        }));
+        const change = await meta.putObject('b', 'k', manifest('m3'));
+        expect(change.manifest.versionId).toBeUndefined();
+        expect(change.previous?.id).toBe('m1');
+        expect(change.manifest.lock?.mode).toBe('GOVERNANCE');
+        expect((await other.getObject('b', 'k'))?.lock?.mode).toBe('GOVERNANCE');
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('m1-c0'))));
+      });
+
+      it('fails with NoSuchBucket once another store deleted the bucket', async () => {
+        await meta.putObject('b', 'k', manifest('m1'));
+        await other.deleteObject('b', 'k');
+        await other.deleteBucket('b');
+        expect(await errorCode(meta.putObject('b', 'k', manifest('m2')))).toBe('NoSuchBucket');
+      });
+
+      it('refuses to replace a null version under a legal hold or a retention in force; an expired one gives way', async () => {
+        await meta.putObject('b', 'held', { ...manifest('h1'), lock: { legalHold: true } });
+        await meta.putObject('b', 'kept', {
+          ...manifest('k1'),
+          lock: { mode: 'GOVERNANCE', retainUntil: Date.now() + 3_600_000 },
+        });
+        await meta.putObject('b', 'old', { ...manifest('o1'), lock: { mode: 'COMPLIANCE', retainUntil: 1 } });
+        expect(await errorCode(other.putObject('b', 'held', manifest('h2')))).toBe('AccessDenied');
+        expect(await errorCode(other.putObject('b', 'kept', manifest('k2')))).toBe('AccessDenied');
+        expect((await other.putObject('b', 'old', manifest('o2'))).previous?.id).toBe('o1');
+        expect((await meta.getObject('b', 'held'))?.id).toBe('h1');
+        expect((await meta.getObject('b', 'kept'))?.id).toBe('k1');
+        // The refused PUTs retained nothing: only the replaced version's chunk is freed.
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('o1-c0'))));
+      });
+
+      it('16 concurrent PUTs of one key: versioned, every version kept; unversioned, one left, every other chunk freed', async () => {
+        await Promise.all([meta, other].flatMap((store) => Array.from({ length: 8 }, () => store.getBucket('b'))));
+        const puts = (prefix: string) =>
+          Promise.all(
+            Array.from({ length: 16 }, (_, i) =>
+              (i % 2 === 0 ? meta : other).putObject('b', prefix, manifest(`${prefix}${i}`)),
+            ),
+          );
+        const plain = await puts('p');
+        expect((await meta.listVersions({ bucket: 'b', prefix: 'p' })).versions).toHaveLength(1);
+        const survivor = (await other.getObject('b', 'p'))!.id;
+        expect(plain.filter((c) => c.previous === null)).toHaveLength(1);
+        const losers = plain.map((c) => c.manifest.id).filter((id) => id !== survivor);
+        expect(await drainDeletes()).toEqual(names(shardsOf(...losers.map((id) => chunk(`${id}-c0`)))));
+
+        await meta.updateBucketSettings('b', (s) => ({ ...s, versioning: 'Enabled' }));
+        const versioned = await puts('v');
+        const ids = versioned.map((c) => c.manifest.versionId).sort();
+        expect(new Set(ids).size).toBe(16);
+        const listed = (await other.listVersions({ bucket: 'b', prefix: 'v' })).versions;
+        expect(listed.map((v) => v.versionId).sort()).toEqual(ids);
+        expect(await drainDeletes()).toEqual([]);
+      });
+
+      it('stores keys and manifests holding quotes, backslashes and $1 as given', async () => {
+        const key = "it's \\ $1 '); DROP TABLE objects; -- \u00e9\u{1F600}";
+        const m = { ...manifest('q1'), metadata: { 'x-amz-meta-q': "a'b\\c $2 E'\\x00'" }, contentType: "x/'y'" };
+        await meta.putObject('b', key, m);
+        expect(await other.getObject('b', key)).toEqual(m);
+        expect((await other.listObjects({ bucket: 'b' })).entries.map((e) => e.key)).toEqual([key]);
+      });
+    });
   });
 }

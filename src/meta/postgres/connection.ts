@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { MetaUnavailableError } from '../errors.js';
+import { withLiterals } from './literals.js';
 
 /** What a family of statements runs its SQL through: one transaction's connection. */
 export interface Sql {
@@ -129,13 +130,41 @@ export class Database {
   }
 
   async transaction<T>(isolation: Isolation | null, body: (sql: Sql) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
+    return this.retried(() =>
+      this.onClient(isolation !== null, async (client) => {
+        if (isolation) await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+        const result = await body(sqlOf(client));
+        if (isolation) await client.query('COMMIT');
+        return result;
+      }),
+    );
+  }
+
+  /**
+   * One statement as a transaction of `isolation` in one round trip, where `transaction` takes
+   * three (BEGIN, the statement, COMMIT): the three sent as one message of the simple query
+   * protocol, the only one that takes several statements, so the values are written into the
+   * text as literals (`withLiterals`). Retried as `transaction`. The statement's rows.
+   */
+  async inOneRoundTrip<R>(isolation: Isolation, text: string, values: unknown[]): Promise<R[]> {
+    const message = `BEGIN ISOLATION LEVEL ${isolation}; ${withLiterals(text, values)}; COMMIT`;
+    return this.retried(() =>
+      this.onClient(true, async (client) => {
+        const results = (await client.query(message)) as unknown as pg.QueryResult[];
+        return results[1]!.rows as R[];
+      }),
+    );
+  }
+
+  /** `attempt` again after a serialization failure or a deadlock, up to MAX_ATTEMPTS. */
+  private async retried<T>(attempt: () => Promise<T>): Promise<T> {
+    for (let n = 1; ; n++) {
       try {
-        return await this.once(isolation, body);
+        return await attempt();
       } catch (error) {
-        if (isRetryable(error) && attempt < MAX_ATTEMPTS) {
+        if (isRetryable(error) && n < MAX_ATTEMPTS) {
           // Jittered, growing: contenders that collided do not collide again in lockstep.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 * attempt)));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 * n)));
           continue;
         }
         throw this.translate(error);
@@ -155,7 +184,11 @@ export class Database {
     });
   }
 
-  private async once<T>(isolation: Isolation | null, body: (sql: Sql) => Promise<T>): Promise<T> {
+  /**
+   * `run` on a pooled connection; `inTransaction`: a failure rolls back what `run` began (after
+   * a failed COMMIT, which ended the transaction, the ROLLBACK only draws a warning).
+   */
+  private async onClient<T>(inTransaction: boolean, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     // A checked-out client's socket error is emitted on it (the pool listens only to idle
     // ones): the query in flight rejects with it, and this keeps the process alive.
@@ -163,12 +196,9 @@ export class Database {
     const onError = (error: Error): void => void (broken = error);
     client.on('error', onError);
     try {
-      if (isolation) await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-      const result = await body(sqlOf(client));
-      if (isolation) await client.query('COMMIT');
-      return result;
+      return await run(client);
     } catch (error) {
-      if (isolation && !broken && !isUnavailable(error))
+      if (inTransaction && !broken && !isUnavailable(error))
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       if (isUnavailable(error)) broken ??= error as Error;
       throw error;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import {
-  checkPutCondition,
   checkRetentionChange,
   isLocked,
   lockOfNewVersion,
@@ -17,14 +16,12 @@ import {
   type ObjectChange,
   type ObjectEntry,
   type ObjectHeaders,
-  type PutCondition,
   type StoredVersion,
   type VersionRecord,
 } from '../meta-store.js';
 import type { WalkOptions } from '../listing.js';
 import type { Sql } from './connection.js';
 import type { ChunkRefs } from './chunk-refs.js';
-import type { PendingWrites } from './pending-writes.js';
 import { walkTable, type TableScan } from './scan.js';
 
 type Owner = NonNullable<ObjectEntry['owner']>;
@@ -84,6 +81,21 @@ function newVersionId(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/**
+ * `manifest` as the key's new version in a bucket with `settings`: a new version id when its
+ * versioning is Enabled (else the null version, which carries none), its default retention.
+ */
+export function newVersionOf(manifest: ObjectManifest, settings: BucketSettings): ObjectManifest {
+  const stored: ObjectManifest = {
+    ...manifest,
+    versionId: newVersionId(),
+    lock: lockOfNewVersion(manifest.lock, settings, Date.now()),
+  };
+  if (settings.versioning !== 'Enabled') delete stored.versionId;
+  if (!stored.lock) delete stored.lock;
+  return stored;
+}
+
 function parse(body: string | null): ObjectManifest {
   return JSON.parse(body!) as ObjectManifest;
 }
@@ -96,46 +108,22 @@ function parse(body: string | null): ObjectManifest {
  * sqlite engine (src/meta/sqlite/objects.ts), in as few round trips as each allows.
  */
 export class Objects {
-  constructor(
-    private readonly refs: ChunkRefs,
-    private readonly writes: PendingWrites,
-  ) {}
-
-  /** Throws unless `condition` holds for what the key holds now (inside the put's transaction). */
-  async check(sql: Sql, bucketId: number, key: Buffer, condition: PutCondition): Promise<void> {
-    const row = await sql.row<{ etag: string }>('SELECT etag FROM objects WHERE bucket_id = $1 AND key = $2', [
-      bucketId,
-      key,
-    ]);
-    checkPutCondition(condition, row?.etag);
-  }
+  constructor(private readonly refs: ChunkRefs) {}
 
   /**
    * Stores `manifest` as the key's newest version: a new version id when the bucket's versioning
    * is Enabled, else the null version, replacing the one there was (returned as `previous`).
+   * PutObject's own is `qstor_put_object` (object-put.ts), these steps in one statement.
    */
-  async put(
-    sql: Sql,
-    bucket: BucketRef,
-    key: Buffer,
-    manifest: ObjectManifest,
-    writeId?: string,
-  ): Promise<ObjectChange> {
+  async put(sql: Sql, bucket: BucketRef, key: Buffer, manifest: ObjectManifest): Promise<ObjectChange> {
     const versioned = bucket.settings.versioning === 'Enabled';
-    const stored: ObjectManifest = {
-      ...manifest,
-      versionId: newVersionId(),
-      lock: lockOfNewVersion(manifest.lock, bucket.settings, Date.now()),
-    };
-    if (!versioned) delete stored.versionId; // the null version carries none
-    if (!stored.lock) delete stored.lock;
+    const stored = newVersionOf(manifest, bucket.settings);
     // Retained before the replaced version releases its chunks: a chunk both share never hits zero.
     await this.refs.retain(sql, stored.chunks);
     const previous = versioned
       ? null
       : ((await this.remove(sql, bucket.id, key, NULL_VERSION, false))?.manifest ?? null);
     await this.append(sql, bucket.id, key, { manifest: stored });
-    if (writeId !== undefined) await this.writes.commit(sql, writeId, stored.chunks);
     return { manifest: stored, previous };
   }
 

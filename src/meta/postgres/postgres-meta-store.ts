@@ -50,6 +50,7 @@ import { Leases } from './leases.js';
 import { Counts } from './counts.js';
 import { RecordsShort } from './records-short.js';
 import { Multipart } from './multipart.js';
+import { ObjectPut } from './object-put.js';
 import { Objects } from './objects.js';
 import { PendingWrites } from './pending-writes.js';
 import { DeleteQueue, RepairQueue } from './queues.js';
@@ -75,7 +76,7 @@ export class PostgresMetaStore implements MetaStore {
   private readonly repairs = new RepairQueue();
   private readonly writes = new PendingWrites(this.deletes);
   private readonly refs = new ChunkRefs(this.deletes);
-  private readonly objects = new Objects(this.refs, this.writes);
+  private readonly objects = new Objects(this.refs);
   private readonly versions = new VersionListing(this.objects);
   private readonly multipart = new Multipart(this.refs, this.writes, this.objects);
   private readonly keys = new AccessKeys();
@@ -95,7 +96,12 @@ export class PostgresMetaStore implements MetaStore {
    */
   private readonly begun = new Set<string>();
 
-  private constructor(private readonly db: Database) {}
+  /** PutObject in one round trip (a server-side function). */
+  private readonly objectPut: ObjectPut;
+
+  private constructor(private readonly db: Database) {
+    this.objectPut = new ObjectPut(db);
+  }
 
   /** Connects, and brings the schema up to date (under an advisory lock: gateways may start at once). */
   static async open(url: string, options: PostgresMetaStoreOptions = {}): Promise<PostgresMetaStore> {
@@ -161,12 +167,7 @@ export class PostgresMetaStore implements MetaStore {
     writeId?: string,
     condition?: PutCondition,
   ): Promise<ObjectChange> {
-    const change = await this.write(async (sql) => {
-      const target = await this.buckets.require(sql, bucket);
-      const k = Buffer.from(key);
-      if (condition) await this.objects.check(sql, target.id, k, condition);
-      return this.objects.put(sql, target, k, manifest, this.begunOrNot(writeId));
-    });
+    const change = await this.objectPut.put(bucket, Buffer.from(key), manifest, this.begunOrNot(writeId), condition);
     this.ended(writeId);
     return change;
   }
