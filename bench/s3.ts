@@ -35,7 +35,8 @@
  *
  * Load: before each system the 1-minute load average must drop below 1.0 (waiting up to 60 s);
  * before each workload the machine must have been idle (< 0.5 core busy over 1 s, up to --idle-wait, 180 s)
- * and the 1-minute load is printed beside each figure. The machine has 2 cores: client and
+ * and the 1-minute load is printed beside each figure. Before the first large load, one untimed
+ * PUT warms each system's fresh processes up (see warmUp). The machine has 2 cores: client and
  * servers share them, and the CPU each took is printed per workload.
  *
  * Peak RSS of the gateway (the `dist/gateway/main.js` child of `qstor start`): VmHWM at the end
@@ -336,6 +337,7 @@ async function s3Loads(
       throw new Error(`${sys.name} ${key}: read back ${n} bytes, sha256 ${d}; expected ${o.size}, ${sha}`);
     return 'verified by SHA-256 (untimed GET)';
   };
+  await warmUp(s3, B, o.size);
   if (o.clients.sdk) await sdkLargeLoads(sys, s3, B, o, out, verify);
   if (o.clients.aws) {
     const cli = awsCli(endpoint.url, endpoint, path.join(o.workDir, `aws-${sys.name}`), track);
@@ -344,6 +346,25 @@ async function s3Loads(
   if (o.largeOnly) return;
   await s3.send(new CreateBucketCommand({ Bucket: 'small' }));
   await smallLoads(sys, s3, o, out, true);
+}
+
+/**
+ * One untimed PUT of up to 256 MiB before the first measured load: a fresh server process pays its
+ * heap's first touch once (each of qstor's zdbs grows by ~60 MiB in its first large PUT: one page
+ * fault per 4 KiB received, ~100,000 over six zdbs), which the first measured row would otherwise
+ * carry alone. Every system gets the same warm-up.
+ */
+async function warmUp(s3: S3Client, bucket: string, size: number): Promise<void> {
+  const bytes = Math.min(size, 256 * 1024 * 1024);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: 'warm-up',
+      Body: Readable.from(pieces(bytes, 2)),
+      ContentLength: bytes,
+    }),
+  );
+  await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'warm-up' }));
 }
 
 /** 1 GiB PUT and GET through the SDK: one request each, then 4-way multipart and ranged. */

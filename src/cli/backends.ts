@@ -10,6 +10,8 @@ import { layout, loadOrCreateBackendSecret } from '../data-dir/local-store.js';
 export interface LocalBackend {
   port: number;
   dir: string;
+  /** The unix socket it listens on besides TCP (absolute), or null when the path is too long for one. */
+  socket: string | null;
   process: ChildProcess;
   /** The backends' admin secret, which selects their protected `default` namespace. */
   password: string;
@@ -20,7 +22,8 @@ export class BackendStartError extends CodedError<'BACKEND_EXITED' | 'PORT_TAKEN
 /**
  * Starts `count` zdb backends on local directories (DIR/backends/<i>/{data,index}), durable
  * (--sync) and compacting online once half a data file is dead (deleted shards), on
- * loopback ports from `firstPort`, protected by the data directory's backend secret (read
+ * loopback ports from `firstPort` and on a unix socket each (DIR/backends/<i>/zdb.sock, in a
+ * 0700 directory: only this user reaches it), protected by the data directory's backend secret (read
  * from its file: never on a command line). Resolves once each answers as the child we
  * started; otherwise stops them all and throws.
  */
@@ -32,6 +35,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     const dir = path.join(dataDir, 'backends', String(i));
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const port = firstPort + i;
+    const socket = socketPath(dir);
     const child = spawn(
       process.execPath,
       [
@@ -46,12 +50,13 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
           '--index',
           path.join(dir, 'index'),
         ],
+        ...(socket !== null ? ['--socket', socket] : []),
         ...['--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
         ...['--admin-file', layout(dataDir).backendSecret, '--protect'],
       ],
       { stdio: ['ignore', 'inherit', 'inherit'], env: dataPathEnv() },
     );
-    backends.push({ port, dir, process: child, password: secret });
+    backends.push({ port, dir, process: child, socket, password: secret });
   }
   // Every answer awaited, then the lowest port's refusal reported: the same message whichever
   // zdb answers first on a busy machine.
@@ -63,6 +68,14 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
     throw refused.reason;
   }
   return backends;
+}
+
+/** A unix socket's path is at most 107 bytes (sun_path): a deeper data directory keeps TCP only. */
+const MAX_SOCKET_PATH = 107;
+
+function socketPath(backendDir: string): string | null {
+  const file = path.resolve(backendDir, 'zdb.sock');
+  return Buffer.byteLength(file) <= MAX_SOCKET_PATH ? file : null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startLocalBackends, stopLocalBackends } from './backends.js';
+import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { CliError } from './errors.js';
 import { GATEWAY_MAIN } from '../util/programs.js';
 import { dataPathEnv } from '../util/data-path-env.js';
@@ -79,8 +79,9 @@ export async function start(values: StartOptions): Promise<void> {
   const moved = config.backends.some((b, i) => b.address !== `127.0.0.1:${ports[i]}`);
   for (const [i, b] of config.backends.entries()) b.address = `127.0.0.1:${ports[i]}`;
   const backends = await startLocalBackends(dir, ports.length, firstPort);
+  const rewired = useSockets(config, backends);
   // Kept only once its backends answered: ports another store holds are never recorded.
-  if (moved || quorum !== undefined) writeStoreConfig(dir, config);
+  if (moved || rewired || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
     gateway = spawn(
@@ -169,6 +170,23 @@ export function exportLine(accessKey: string, secretKey: string): string {
 
 function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Records each zdb's unix socket in its backend entry, for the gateway: loopback TCP costs the
+ * gateway and the zdb more CPU per byte. The TCP address stays for the rest (and the banner).
+ * True when an entry changed.
+ */
+function useSockets(config: StoreConfig, backends: LocalBackend[]): boolean {
+  let changed = false;
+  for (const [i, b] of config.backends.entries()) {
+    const socket = backends[i]!.socket ?? undefined;
+    if (b.socket === socket) continue;
+    changed = true;
+    if (socket === undefined) delete b.socket;
+    else b.socket = socket;
+  }
+  return changed;
 }
 
 function portOf(address: string): number {

@@ -11,7 +11,16 @@ export interface StoreConfig {
   parityShards: number;
   /** Shards of a chunk a write needs stored (degraded writes down to it); default k+1. */
   writeQuorum?: number;
-  backends: Array<{ id: string; farm: string; node: string; address: string; namespace: string; password?: string }>;
+  /** `socket`: the zdb's unix socket path when it runs on this machine (`qstor start`), used instead of `address`. */
+  backends: Array<{
+    id: string;
+    farm: string;
+    node: string;
+    address: string;
+    namespace: string;
+    password?: string;
+    socket?: string;
+  }>;
 }
 
 /** `store.json`: the geometry within the erasure codec's limits, and the backends. */

@@ -7,6 +7,11 @@ export interface Backend {
   node: string;
   host: string;
   port: number;
+  /**
+   * A unix socket on this machine where the same zdb listens: connected to instead of
+   * host:port (`qstor start`'s own zdbs; loopback TCP costs both ends more CPU per byte).
+   */
+  socket?: string;
   namespace: string;
   /** Namespace password (never logged). */
   password?: string;

@@ -27,11 +27,12 @@ const entry = record({
   address,
   namespace: text(),
   password: text().optional(),
+  socket: text().optional(),
 });
 
 /**
  * The `backends` list of a config document: `[{ "id", "farm", "node", "address": "host:port",
- * "namespace", "password"? }]`, at least one, ids distinct.
+ * "namespace", "password"?, "socket"? }]`, at least one, ids distinct.
  */
 export const backendList = z
   .array(entry, { error: 'must be a non-empty array' })
@@ -52,6 +53,7 @@ export const backendList = z
       port: b.address.port,
       namespace: b.namespace,
       password: b.password,
+      ...(b.socket !== undefined ? { socket: b.socket } : {}),
       freeBytes: 0,
       state: 'up',
     })),

@@ -46,11 +46,10 @@ export interface ShardConnectOptions {
 /** Makes the ShardBackend a BackendPool uses for a backend. */
 export type ShardConnector = (backend: Backend, options: ShardConnectOptions) => ShardBackend;
 
-/** The production connector: a pooled zdb client to the backend's namespace. */
+/** The production connector: a pooled zdb client to the backend's namespace, over its unix socket when it has one. */
 export const connectZdb: ShardConnector = (b, o) =>
   new ZdbClient({
-    host: b.host,
-    port: b.port,
+    ...(b.socket !== undefined ? { path: b.socket } : { host: b.host, port: b.port }),
     namespace: b.namespace,
     namespacePassword: b.password,
     connections: o.connections,
