@@ -152,6 +152,10 @@ const MIGRATIONS: string[] = [
   -- every new neighbouring key goes into (objects.ts, NAMED).
   CREATE INDEX versions_by_key_hash ON versions USING hash ((int8send(bucket_id) || key));
   `,
+  `
+  -- A key's account-level right to create buckets of its own (AccessKey.createBuckets).
+  ALTER TABLE access_keys ADD COLUMN create_buckets boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -133,6 +133,10 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE pending_writes ADD COLUMN owner TEXT NOT NULL DEFAULT '';
   `,
+  `
+  -- A key's account-level right to create buckets of its own (AccessKey.createBuckets).
+  ALTER TABLE access_keys ADD COLUMN create_buckets INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
