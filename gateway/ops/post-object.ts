@@ -7,6 +7,7 @@ import { readForm, type Form } from '../form-data.js';
 import { el, XML_HEADER } from '../xml.js';
 import { newObjectAcl } from './acl.js';
 import { createdVersionHeaders, headersToStore } from './object-headers.js';
+import { formTags } from './tagging.js';
 import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 
@@ -58,11 +59,13 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     Date.now(),
   );
   const target = await ctx.meta.getBucket(bucket);
+  const tagging = fields.get('tagging');
   // The form's x-amz-object-lock-* fields, as a PUT's headers (the policy signed them).
   const lock = lockFrom((name) => fields.get(name), target);
   const { etag, manifest } = await ctx.store.put(bucket, key, sized(form.file.body, grant.length), {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
+    tags: tagging === undefined ? undefined : await formTags(tagging),
     lock,
   });
   // As a PUT's: the version written (null in a Suspended bucket) and the lifecycle expiry.
