@@ -112,8 +112,10 @@ export async function authorizeAccess(
   const decision = decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl });
   if (missing && check.action.startsWith('s3:GetObject') && decision.by !== 'explicit-deny') {
     // A missing object has no ACL: who may list the bucket learns it is missing (404), as from
-    // AWS; anyone else gets 403, whatever they may do to it once it exists.
-    if (decide({ ...request, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;
+    // AWS; anyone else gets 403, whatever they may do to it once it exists. Listing is weighed
+    // as a listing of that very key (s3:prefix the key), which would tell the same.
+    const listing = { ...request, context: { ...context, 's3:prefix': check.key! } };
+    if (decide({ ...listing, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;
     throw accessDenied();
   }
   if (!decision.allowed) throw accessDenied();
