@@ -1,7 +1,8 @@
 // Access keys and their grants survive the loss of the database: `qstor meta rebuild` restores
 // them from the encrypted metadata copies on the backends. The restored key signs requests that
 // a real gateway serves with the rights it had, no more (a bucket deleted and made again is not
-// granted again); a deleted key stays deleted.
+// granted again); a deleted key stays deleted. A key's right to create buckets, and the buckets
+// it created and owns, come back too; a right taken back stays taken.
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -61,8 +62,8 @@ describe('meta rebuild restores access keys and grants', () => {
   };
   const qstor = async (...args: string[]): Promise<string> =>
     (await run(process.execPath, [QSTOR, ...args, '--data', dir])).stdout;
-  const createKey = async (name: string) => {
-    const out = await qstor('admin', 'key', 'create', '--name', name);
+  const createKey = async (name: string, ...more: string[]) => {
+    const out = await qstor('admin', 'key', 'create', '--name', name, ...more);
     return { id: /AWS_ACCESS_KEY_ID=(\S+)/.exec(out)![1]!, secret: /AWS_SECRET_ACCESS_KEY=(\S+)/.exec(out)![1]! };
   };
   /** The S3 error code of a request, or 'ok'. */
@@ -101,6 +102,22 @@ describe('meta rebuild restores access keys and grants', () => {
     await qstor('admin', 'bucket', 'deny', 'readonly', '--key', writer.id, '--write');
     await qstor('admin', 'bucket', 'allow', 'remade', '--key', writer.id, '--read', '--write');
     await qstor('admin', 'bucket', 'allow', 'shared', '--key', gone.id, '--read');
+    const maker = await createKey('maker', '--create-buckets');
+    const revoked = await createKey('revoked');
+    await qstor('admin', 'key', 'allow', revoked.id, '--create-buckets');
+    await qstor('admin', 'key', 'deny', revoked.id, '--create-buckets');
+    await s3(maker.id, maker.secret).send(new CreateBucketCommand({ Bucket: 'makers' }));
+    await s3(maker.id, maker.secret).send(new PutObjectCommand({ Bucket: 'makers', Key: 'seed', Body: 'by maker' }));
+    /** What the bucket-making keys may do: maker in its bucket and creating another, revoked creating one. */
+    const makers = async (bucket: string) => ({
+      maker: await rights(s3(maker.id, maker.secret), ['makers']),
+      makesMore: await outcome(s3(maker.id, maker.secret).send(new CreateBucketCommand({ Bucket: bucket }))),
+      revokedMakes: await outcome(
+        s3(revoked.id, revoked.secret).send(new CreateBucketCommand({ Bucket: `r-${bucket}` })),
+      ),
+    });
+    const makersBefore = { maker: { makers: ['ok', 'ok', 'ok'] }, makesMore: 'ok', revokedMakes: 'AccessDenied' };
+    expect(await makers('makers-1')).toEqual(makersBefore);
     // A bucket deleted drops its grants; the one made again under its name is not the key's.
     await root.send(new DeleteObjectCommand({ Bucket: 'remade', Key: 'seed' }));
     await root.send(new DeleteBucketCommand({ Bucket: 'remade' }));
@@ -121,24 +138,37 @@ describe('meta rebuild restores access keys and grants', () => {
     // The machine holding the database is lost: rebuild it from the backends and the master key.
     for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
     const rebuilt = await qstor('meta', 'rebuild');
-    expect(rebuilt).toContain('rebuilt 4 buckets and');
+    expect(rebuilt).toContain('rebuilt 6 buckets and');
     q = await start();
     // The same secret signs (it was restored sealed, as stored), with the same rights.
     expect(await rights(s3(writer.id, writer.secret), buckets)).toEqual(before);
-    expect(rebuilt).toContain(' 1 access keys,');
+    expect(rebuilt).toContain(' 3 access keys,');
+    expect(await makers('makers-2')).toEqual(makersBefore);
     expect(await outcome(s3(gone.id, gone.secret).send(new ListObjectsV2Command({ Bucket: 'shared' })))).toBe(
       'InvalidAccessKeyId',
     );
-    expect(await qstor('admin', 'key', 'list')).toMatch(
-      new RegExp(`^${writer.id}  writer  .*readonly:read shared:read,write\\n$`),
+    const listed = (await qstor('admin', 'key', 'list')).split('\n');
+    expect(listed).toContainEqual(
+      expect.stringMatching(new RegExp(`^${writer.id}  writer  \\S+  readonly:read shared:read,write$`)),
+    );
+    expect(listed).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^${maker.id}  maker  \\S+  create-buckets  makers:read,write,owner makers-1:read,write,owner makers-2:read,write,owner$`,
+        ),
+      ),
+    );
+    expect(listed).toContainEqual(
+      expect.stringMatching(new RegExp(`^${revoked.id}  revoked  \\S+  \\(no buckets\\)$`)),
     );
     expect(await stopQstor(q)).toBe(0);
 
     // A second loss after the rebuild: the copies the rebuild wrote back still restore the same.
     for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(dir, f), { force: true });
-    expect(await qstor('meta', 'rebuild')).toContain(' 1 access keys,');
+    expect(await qstor('meta', 'rebuild')).toContain(' 3 access keys,');
     q = await start();
     expect(await rights(s3(writer.id, writer.secret), buckets)).toEqual(before);
+    expect(await makers('makers-3')).toEqual(makersBefore);
     expect(await stopQstor(q)).toBe(0);
     // Three starts of the whole store, two rebuilds: minutes on 2 busy cores.
   }, 300_000);

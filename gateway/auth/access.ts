@@ -3,12 +3,15 @@ import { S3Error } from '../errors.js';
 import type { Operation } from '../router.js';
 import type { Identity } from './credentials.js';
 
-/** The grant a bucket operation needs: `root` only root has; `none` is checked by the operation. */
-export type Right = 'read' | 'write' | 'owner' | 'root' | 'none';
+/**
+ * The grant a bucket operation needs: `root` only root has; `create` is an account-level right,
+ * root's and that of the keys given it; `none` is checked by the operation.
+ */
+export type Right = 'read' | 'write' | 'owner' | 'create' | 'root' | 'none';
 
 export const NEEDED: Record<Operation, Right> = {
   ListBuckets: 'none', // answers with the buckets the key may see
-  CreateBucket: 'root', // a new bucket has no grants yet: only root hands them out
+  CreateBucket: 'create', // the key creating a bucket owns it (read, write and owner grants on it)
   HeadBucket: 'read',
   DeleteBucket: 'owner',
   GetBucketLocation: 'read',
@@ -79,6 +82,13 @@ export async function authorize(
   right: Right,
 ): Promise<void> {
   if (identity.root || right === 'none') return;
-  if (right !== 'root' && bucket !== null && (await meta.check(identity.accessKeyId, bucket))[right]) return;
+  if (right === 'create' && identity.createBuckets === true) return;
+  if (
+    right !== 'root' &&
+    right !== 'create' &&
+    bucket !== null &&
+    (await meta.check(identity.accessKeyId, bucket))[right]
+  )
+    return;
   throw new S3Error('AccessDenied', 'Access Denied');
 }

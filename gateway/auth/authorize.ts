@@ -6,8 +6,9 @@ import type { RequestContext } from './policy-conditions.js';
 
 /**
  * The one authorisation decision, pure: AWS's evaluation logic over the three sources of Allow
- * this store has. An explicit Deny in the bucket policy wins over everything (root keeps the
- * right to manage the policy, as AWS's root user does, so it cannot lock itself out); then root,
+ * this store has. An explicit Deny in the bucket policy wins over everything (root and the key
+ * owning the bucket keep the right to manage the policy, as the owner account's root user does
+ * on AWS, so neither can lock itself out); then root,
  * the key's grants (`qstor admin bucket allow`), the policy's Allow and the ACLs each allow;
  * nothing else does (default deny).
  */
@@ -27,6 +28,8 @@ export interface AccessRequest {
   /** The grant a key needs for it (see `NEEDED` in access.ts). */
   right: Right;
   bucket: string;
+  /** The access key id of the bucket's owner (root's or the key's that created it). */
+  bucketOwner?: string;
   /** The object, for object actions. */
   key: string | null;
   context: RequestContext;
@@ -58,7 +61,7 @@ export function resourceArn(bucket: string, key: string | null): string {
   return key === null ? `arn:aws:s3:::${bucket}` : `arn:aws:s3:::${bucket}/${key}`;
 }
 
-/** Actions root may take whatever the policy says: the way back from a policy that denies all. */
+/** Actions the bucket's owner may take whatever the policy says: the way back from a policy that denies all. */
 const POLICY_ADMIN = new Set(['s3:GetBucketPolicy', 's3:PutBucketPolicy', 's3:DeleteBucketPolicy']);
 
 /** What each ACL permission allows, on the bucket's ACL and on the object's (AWS's mapping). */
@@ -98,8 +101,8 @@ export function decide(r: AccessRequest): Decision {
       resource: resourceArn(r.bucket, r.key),
       context: r.context,
     });
-  if (verdict === 'Deny' && !(p.kind === 'root' && POLICY_ADMIN.has(r.action)))
-    return { allowed: false, by: 'explicit-deny' };
+  const owner = p.kind === 'root' || (p.kind === 'key' && p.accessKeyId === r.bucketOwner);
+  if (verdict === 'Deny' && !(owner && POLICY_ADMIN.has(r.action))) return { allowed: false, by: 'explicit-deny' };
   if (p.kind === 'root') return { allowed: true, by: 'root' };
   if (p.kind === 'key' && grantAllows(p.grants, r.right)) return { allowed: true, by: 'grant' };
   if (verdict === 'Allow' && !(r.restrictPublicPolicy && p.kind === 'anonymous'))
@@ -115,7 +118,7 @@ export function decide(r: AccessRequest): Decision {
   return { allowed: false, by: 'default' };
 }
 
-/** Whether a key's grants hold `right` (root-only and unchecked rights are never a key's). */
+/** Whether a key's grants on a bucket hold `right` (root-only, account-level and unchecked rights are not a bucket's). */
 export function grantAllows(grants: Permissions, right: Right): boolean {
-  return right !== 'root' && right !== 'none' && grants[right];
+  return right !== 'root' && right !== 'create' && right !== 'none' && grants[right];
 }

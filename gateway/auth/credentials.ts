@@ -8,6 +8,8 @@ export interface Identity {
   root: boolean;
   /** A request without credentials: only what a bucket's ACL or policy allows everyone. */
   anonymous?: boolean;
+  /** A key (not root) that may create buckets of its own (`qstor admin key allow K --create-buckets`). */
+  createBuckets?: boolean;
 }
 
 export interface KnownKey extends Identity {
@@ -27,7 +29,12 @@ export class Credentials {
     if (accessKeyId === this.rootAccessKey) return { accessKeyId, root: true, secret: this.rootSecretKey };
     const stored = await this.meta.getAccessKey(accessKeyId);
     if (!stored) return null;
-    return { accessKeyId, root: false, secret: openSecret(this.masterKey, accessKeyId, stored.encryptedSecret) };
+    return {
+      accessKeyId,
+      root: false,
+      createBuckets: stored.createBuckets,
+      secret: openSecret(this.masterKey, accessKeyId, stored.encryptedSecret),
+    };
   }
 
   /**

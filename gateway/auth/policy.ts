@@ -102,6 +102,8 @@ function parseStatement(raw: unknown, bucket: string): Statement {
   s.notPrincipal = optional(raw, 'NotPrincipal', parsePrincipal);
   if ((s.principal === undefined) === (s.notPrincipal === undefined))
     throw malformedPolicy('Missing required field Principal');
+  // IAM: NotPrincipal must be used with Deny; an Allow to everyone but a few is not supported.
+  if (s.notPrincipal !== undefined && effect === 'Allow') throw malformedPolicy('Invalid principal in policy');
   s.actions = optional(raw, 'Action', parseActions);
   s.notActions = optional(raw, 'NotAction', parseActions);
   if ((s.actions === undefined) === (s.notActions === undefined))
@@ -236,13 +238,13 @@ const NARROWING_KEYS = [
 
 /**
  * Whether the policy allows everyone (GetBucketPolicyStatus, PublicAccessBlock): an Allow
- * statement whose principal is `*` (or a NotPrincipal) unless a condition pins a narrowing key.
+ * statement whose principal is `*` unless a condition pins a narrowing key.
  */
 export function isPublicPolicy(policy: Policy): boolean {
   return policy.statements.some(
     (s) =>
       s.effect === 'Allow' &&
-      (s.principal === '*' || s.notPrincipal !== undefined) &&
+      s.principal === '*' &&
       !s.conditions.some(
         (c) =>
           NARROWING_KEYS.includes(c.key.toLowerCase()) &&

@@ -1,9 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { Acl, BucketSettings, MetaStore } from '../../src/meta/meta-store.js';
+import type { Acl, Bucket, BucketSettings, MetaStore } from '../../src/meta/meta-store.js';
 import { S3Error } from '../errors.js';
 import { ACTION, versionAction } from './actions.js';
 import { NEEDED, type Right } from './access.js';
+import { canonicalId } from './acl.js';
 import { decide, grantAllows, readsObjectAcl, type Principal } from './authorize.js';
 import { isPublicPolicy, parsePolicy, type Policy } from './policy.js';
 import type { RequestContext } from './policy-conditions.js';
@@ -23,6 +24,8 @@ export interface AccessCheck {
   key: string | null;
   /** The version the request names: its ACL and tags are the ones that count, not the newest's. */
   versionId?: string;
+  /** `x-amz-expected-bucket-owner` (or the copy source's): the canonical id the bucket's owner must have. */
+  expectedOwner?: string;
 }
 
 /** Authorises a routed request as its operation (CopyObject's source is checked by the copy). */
@@ -44,7 +47,14 @@ export async function authorizeRoute(
   if (route.bucket === null) throw accessDenied();
   // A versionId (object requests only) makes s3:GetObject s3:GetObjectVersion, and so on.
   const named = route.key === null ? undefined : route.query.get('versionId');
-  const check = { action: versionAction(action, named), right, bucket: route.bucket, key: route.key, versionId: named };
+  const check = {
+    action: versionAction(action, named),
+    right,
+    bucket: route.bucket,
+    key: route.key,
+    versionId: named,
+    expectedOwner: one(req.headers, 'x-amz-expected-bucket-owner'),
+  };
   await authorizeAccess(meta, identity, req, route.query, check, now);
 }
 
@@ -57,21 +67,18 @@ export async function authorizeAccess(
   check: AccessCheck,
   now: number,
 ): Promise<void> {
-  const principal = await principalOf(meta, identity, check.bucket);
   const bucket = await meta.getBucket(check.bucket);
+  if (check.action === 's3:CreateBucket') return authorizeCreate(identity, bucket);
+  const principal = await principalOf(meta, identity, check.bucket);
   if (!bucket) {
-    // Root's operation answers (it may create it); anyone else learns it is missing, as from AWS.
+    // Root's operation answers; anyone else learns it is missing, as from AWS.
     if (principal.kind === 'root') return;
-    if (check.action === 's3:CreateBucket') throw accessDenied();
     throw new S3Error('NoSuchBucket', 'The specified bucket does not exist');
   }
   const settings = bucket.settings;
-  // Bucket names are global: whoever may not create it learns it is taken, as from AWS.
-  if (check.action === 's3:CreateBucket' && principal.kind === 'key' && settings.owner !== identity.accessKeyId)
-    throw new S3Error(
-      'BucketAlreadyExists',
-      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
-    );
+  // As AWS: a request naming another owner than the bucket's is refused, whoever makes it.
+  if (check.expectedOwner !== undefined && check.expectedOwner !== canonicalId(settings.owner ?? ''))
+    throw accessDenied();
   const context = requestContext(req, query, identity, now);
   let objectAcl: Acl | null = null;
   let missing = false;
@@ -97,6 +104,7 @@ export async function authorizeAccess(
     policy,
     bucketAcl: settings.acl ?? defaultAcl(settings),
     bucket: check.bucket,
+    bucketOwner: settings.owner,
     ignorePublicAcls: block?.ignorePublicAcls === true,
     restrictPublicPolicy: block?.restrictPublicBuckets === true && policy !== null && isPublicPolicy(policy),
     aclsDisabled: settings.ownership === 'BucketOwnerEnforced',
@@ -104,11 +112,30 @@ export async function authorizeAccess(
   const decision = decide({ ...request, action: check.action, right: check.right, key: check.key, objectAcl });
   if (missing && check.action.startsWith('s3:GetObject') && decision.by !== 'explicit-deny') {
     // A missing object has no ACL: who may list the bucket learns it is missing (404), as from
-    // AWS; anyone else gets 403, whatever they may do to it once it exists.
-    if (decide({ ...request, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;
+    // AWS; anyone else gets 403, whatever they may do to it once it exists. Listing is weighed
+    // as a listing of that very key (s3:prefix the key), which would tell the same.
+    const listing = { ...request, context: { ...context, 's3:prefix': check.key! } };
+    if (decide({ ...listing, action: 's3:ListBucket', right: 'read', key: null, objectAcl: null }).allowed) return;
     throw accessDenied();
   }
   if (!decision.allowed) throw accessDenied();
+}
+
+/**
+ * CreateBucket: an account-level right, root's and that of the keys given it, not a bucket's.
+ * Bucket names are global: a name another owner holds answers BucketAlreadyExists to anyone who
+ * signs; the owner's own bucket goes on to the operation (BucketAlreadyOwnedByYou, or
+ * us-east-1's 200).
+ */
+function authorizeCreate(identity: Identity, bucket: Bucket | null): void {
+  if (identity.anonymous) throw accessDenied();
+  const owner = bucket?.settings.owner;
+  if (bucket && (owner === undefined ? !identity.root : owner !== identity.accessKeyId))
+    throw new S3Error(
+      'BucketAlreadyExists',
+      'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.',
+    );
+  if (!identity.root && identity.createBuckets !== true) throw accessDenied();
 }
 
 async function principalOf(meta: MetaStore, identity: Identity, bucket: string): Promise<Principal> {

@@ -57,6 +57,7 @@ export async function getBucketAcl(ctx: Context<'GetBucketAcl'>): Promise<void> 
 
 export async function putBucketAcl(ctx: Context<'PutBucketAcl'>): Promise<void> {
   const bucket = await requireBucket(ctx);
+  refuseWithAclsDisabled(bucket.settings);
   const owner = bucketOwnerOf(bucket);
   const acl = settable(bucket.settings, await aclToPut(ctx, owner, owner), owner);
   await ctx.store.updateBucketSettings(bucket.name, (settings) => ({ ...settings, acl }));
@@ -71,6 +72,7 @@ export async function getObjectAcl(ctx: Context<'GetObjectAcl'>): Promise<void> 
 
 export async function putObjectAcl(ctx: Context<'PutObjectAcl'>): Promise<void> {
   const bucket = await requireBucket(ctx);
+  refuseWithAclsDisabled(bucket.settings);
   const bucketOwner = bucketOwnerOf(bucket);
   const current = await ctx.store.head(bucket.name, keyOf(ctx), ctx.route.endpoint.versionId);
   const acl = settable(
@@ -165,8 +167,9 @@ function sendAcl(ctx: Context, acl: Acl): void {
 
 /**
  * The ACL of an object `identity` creates at `key` in `bucket` (PUT, copy, multipart; a POST
- * form's signer and `acl` field). Naming an ACL needs s3:PutObjectAcl as well, as on AWS: a key
- * that may only write cannot make what it writes public.
+ * form's signer and `acl` field). Naming an ACL that grants anyone but the object's and the
+ * bucket's owners needs s3:PutObjectAcl as well, as on AWS: a key that may only write cannot make
+ * what it writes public.
  */
 export async function newObjectAcl(
   ctx: Context,
@@ -189,7 +192,10 @@ export async function newObjectAcl(
     ownership === 'BucketOwnerEnforced' ||
     (ownership === 'BucketOwnerPreferred' && canned === 'bucket-owner-full-control');
   const owner = toBucketOwner ? bucketOwner : requesterOwner(identity, bucketOwner);
-  if (named && !writesByBucketAcl(b.settings, identity))
+  const acl = await requestAcl(ctx, owner, bucketOwner, cannedField);
+  // An ACL that gives nothing to anyone but the owners needs no more than the write (AWS's
+  // example: s3:PutObject alone, on condition that the writer grants the bucket owner full control).
+  if (named && !grantsOwnersOnly(acl, bucketOwner) && !writesByBucketAcl(b.settings, identity))
     await authorizeAccess(
       ctx.meta,
       identity,
@@ -198,7 +204,7 @@ export async function newObjectAcl(
       { action: 's3:PutObjectAcl', right: 'owner', bucket, key },
       Date.now(),
     );
-  return settable(b.settings, await requestAcl(ctx, owner, bucketOwner, cannedField), bucketOwner);
+  return settable(b.settings, acl, bucketOwner);
 }
 
 /**
@@ -210,6 +216,16 @@ function writesByBucketAcl(settings: BucketSettings, identity: Identity): boolea
   if (!settings.acl || settings.ownership === 'BucketOwnerEnforced') return false;
   const requester = identity.anonymous ? null : canonicalId(identity.accessKeyId);
   return aclAllows(settings.acl, requester, 'WRITE', settings.publicAccessBlock?.ignorePublicAcls === true);
+}
+
+/**
+ * Put*Acl under BucketOwnerEnforced, whatever the ACL: AWS refuses every request that sets an ACL
+ * there (400 AccessControlListNotSupported); only object writes may still name
+ * bucket-owner-full-control.
+ */
+function refuseWithAclsDisabled(settings: BucketSettings): void {
+  if (settings.ownership === 'BucketOwnerEnforced')
+    throw new S3Error('AccessControlListNotSupported', 'The bucket does not allow ACLs');
 }
 
 /**

@@ -52,16 +52,23 @@ export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> 
   // Object lock is chosen at creation, and keeps versioning Enabled for good.
   const locked = header(ctx, 'x-amz-bucket-object-lock-enabled')?.toLowerCase() === 'true';
   const ownership = requestedOwnership(ctx);
-  const owner = ownerOf(ctx.auth.identity.accessKeyId);
+  const { identity } = ctx.auth;
+  const owner = ownerOf(identity.accessKeyId);
   const acl = await requestAcl(ctx, owner, owner);
   if (ownership === 'BucketOwnerEnforced' && !grantsOwnersOnly(acl, owner)) throw invalidAclWithOwnership();
   try {
     await ctx.store.createBucket(bucket, {
-      owner: ctx.auth.identity.accessKeyId,
+      owner: identity.accessKeyId,
       acl,
       ...(ownership ? { ownership } : {}),
       ...(locked ? { versioning: 'Enabled', objectLock: {} } : {}),
     });
+    if (!identity.root) {
+      // A key owns what it creates: every grant on it, as `qstor admin bucket allow` gives
+      // (ListBuckets, the owner's operations, and a rebuild through the key's record).
+      await ctx.meta.allow(identity.accessKeyId, bucket, { read: true, write: true, owner: true });
+      await ctx.store.replica.putAccessKey(ctx.meta, identity.accessKeyId);
+    }
   } catch (e) {
     // Only the owner gets this far (authorisation answers anyone else BucketAlreadyExists).
     if (!(e instanceof MetaError && e.code === 'BucketAlreadyExists')) throw e;

@@ -38,6 +38,7 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
     bucket: source.bucket,
     key: source.key,
     versionId: source.versionId,
+    expectedOwner: header(ctx, 'x-amz-source-expected-bucket-owner'),
   } as const;
   await authorizeAccess(ctx.meta, ctx.auth.identity, ctx.req, ctx.route.query, access, Date.now());
   const manifest = await ctx.store.head(source.bucket, source.key, source.versionId).catch((e: unknown) => {

@@ -8,6 +8,7 @@ import { readForm, type Form } from '../form-data.js';
 import { el, XML_HEADER } from '../xml.js';
 import { newObjectAcl } from './acl.js';
 import { createdVersionHeaders, headersToStore } from './object-headers.js';
+import { formTags } from './tagging.js';
 import { lockFrom } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { objectEncryptionHeaders } from './encryption.js';
@@ -61,6 +62,7 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     Date.now(),
   );
   const target = await ctx.meta.getBucket(bucket);
+  const tagging = fields.get('tagging');
   // The form's x-amz-object-lock-* fields, as a PUT's headers (the policy signed them).
   const lock = lockFrom((name) => fields.get(name), target);
   const sseKms = await writeKms(ctx, (name) => fields.get(name), target, false);
@@ -69,6 +71,7 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const { etag, manifest } = await ctx.store.put(bucket, key, body, {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
+    tags: tagging === undefined ? undefined : await formTags(tagging),
     lock,
     sseKms,
     checksums,

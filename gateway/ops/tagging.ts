@@ -1,12 +1,14 @@
+import { Readable } from 'node:stream';
 import { header, keyOf, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
-import { child, el, malformed } from '../xml.js';
+import { child, el, malformed, readXml } from '../xml.js';
 import { updateManifest } from './acl.js';
 import { versionHeader } from './object-headers.js';
 
 /**
- * Object and bucket tags: Get/Put/DeleteObjectTagging, Get/Put/DeleteBucketTagging, and the
- * `x-amz-tagging` header of a PUT, copy or multipart upload. AWS's limits, refused with InvalidTag.
+ * Object and bucket tags: Get/Put/DeleteObjectTagging, Get/Put/DeleteBucketTagging, the
+ * `x-amz-tagging` header of a PUT, copy or multipart upload and the `tagging` field of a POST
+ * form. AWS's limits, refused with InvalidTag.
  */
 
 export type Tags = Record<string, string>;
@@ -99,7 +101,16 @@ export async function deleteBucketTagging(ctx: Context<'DeleteBucketTagging'>): 
 
 /** A `<Tagging><TagSet><Tag><Key/><Value/></Tag>...` document. */
 async function tagsOfBody(ctx: Context, max: number): Promise<Tags> {
-  const tagging = child(await xmlBody(ctx, ['Tag']), 'Tagging');
+  return tagsOfDocument(await xmlBody(ctx, ['Tag']), max);
+}
+
+/** The `tagging` field of a POST form: the same document as PutObjectTagging's body. */
+export async function formTags(text: string): Promise<Tags> {
+  return tagsOfDocument(await readXml(Readable.from([Buffer.from(text)]), ['Tag']), MAX_OBJECT_TAGS);
+}
+
+function tagsOfDocument(doc: Record<string, unknown>, max: number): Tags {
+  const tagging = child(doc, 'Tagging');
   const set = tagging['TagSet'];
   const list = set === '' || set === undefined ? [] : (child(tagging, 'TagSet')['Tag'] ?? []);
   if (!Array.isArray(list)) throw malformed();

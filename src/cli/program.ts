@@ -4,7 +4,7 @@ import { MAX_DATA_SHARDS, MAX_PARITY_SHARDS } from '../erasure/codec.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../config/log-level.js';
 import { ZDB_MAIN } from '../util/programs.js';
 import { metaRebuild, repair, status } from './admin.js';
-import { bucket, keyCreate, keyDelete, keyList } from './admin-keys.js';
+import { bucket, keyCreate, keyDelete, keyList, keyRight } from './admin-keys.js';
 import { kmsCreate, kmsDelete, kmsList } from './admin-kms.js';
 import { DEFAULT_REGISTRY, farmAdmit, farmCreate, farmRevoke, farmStores, nodes } from './admin-registry.js';
 import { agent } from './agent.js';
@@ -80,9 +80,19 @@ export function buildProgram(): Command {
     .description('a new key; its secret is printed once')
     .addOption(dataOption())
     .option('--name <name>', 'a label', '')
+    .option('--create-buckets', 'may create buckets of its own (off by default)', false)
     .action(keyCreate);
   key.command('list').description('every key with its buckets').addOption(dataOption()).action(keyList);
   key.command('delete').description('delete a key').argument('<key-id>').addOption(dataOption()).action(keyDelete);
+  for (const action of ['allow', 'deny'] as const) {
+    key
+      .command(action)
+      .description(action === 'allow' ? 'give a key an account-level right' : 'take it back')
+      .argument('<key-id>')
+      .option('--create-buckets', 'create buckets, which it then owns', false)
+      .addOption(dataOption())
+      .action((id: string, o) => keyRight(action, id, o));
+  }
 
   const kms = admin.command('kms').description('KMS keys of SSE-KMS (each sealed under the master key, never printed)');
   kms

@@ -423,6 +423,11 @@ export interface AccessKey {
   encryptedSecret: Buffer;
   name: string;
   created: number;
+  /**
+   * May create buckets of its own (an account-level right, not a bucket's): off unless granted,
+   * as an IAM user has no right it was not given.
+   */
+  createBuckets: boolean;
 }
 
 /** A KMS key held by the store (src/kms): its 256-bit key sealed under the master key. */
@@ -621,7 +626,14 @@ export interface MetaStore {
 
   // Access keys and their grants
   /** Throws AccessKeyAlreadyExists. */
-  createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey>;
+  createAccessKey(
+    accessKeyId: string,
+    encryptedSecret: Buffer,
+    name: string,
+    createBuckets?: boolean,
+  ): Promise<AccessKey>;
+  /** Gives (true) or takes back (false) the key's right to create buckets. Throws InvalidAccessKeyId. */
+  setCreateBuckets(accessKeyId: string, allowed: boolean): Promise<void>;
   getAccessKey(accessKeyId: string): Promise<AccessKey | null>;
   /** Sorted by id. */
   listAccessKeys(): Promise<AccessKey[]>;

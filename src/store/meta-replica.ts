@@ -47,6 +47,8 @@ interface AccessKeyRecord {
   name: string;
   created: number;
   sealedSecret: string;
+  /** Absent in records written before keys could create buckets: false. */
+  createBuckets?: boolean;
   grants: Array<{ bucket: string; bucketCreated: number; permissions: Permissions }>;
 }
 
@@ -337,7 +339,12 @@ export class MetaReplica {
     for (const r of records) {
       if (r.body.t !== 'key' || !r.body.key) continue;
       const { accessKeyId, key } = r.body;
-      await meta.createAccessKey(accessKeyId, Buffer.from(key.sealedSecret, 'base64'), key.name);
+      await meta.createAccessKey(
+        accessKeyId,
+        Buffer.from(key.sealedSecret, 'base64'),
+        key.name,
+        key.createBuckets === true,
+      );
       for (const g of key.grants)
         if (created.get(g.bucket) === g.bucketCreated) await meta.allow(accessKeyId, g.bucket, g.permissions);
       restored.push(accessKeyId);
@@ -368,7 +375,13 @@ async function accessKeyBody(meta: MetaStore, accessKeyId: string): Promise<Reco
   return {
     t: 'key',
     accessKeyId,
-    key: { name: key.name, created: key.created, sealedSecret: key.encryptedSecret.toString('base64'), grants },
+    key: {
+      name: key.name,
+      created: key.created,
+      sealedSecret: key.encryptedSecret.toString('base64'),
+      createBuckets: key.createBuckets,
+      grants,
+    },
   };
 }
 

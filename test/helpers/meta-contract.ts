@@ -1639,5 +1639,25 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         expect((await other.listObjects({ bucket: 'b' })).entries.map((e) => e.key)).toEqual([key]);
       });
     });
+
+    describe('the right to create buckets', () => {
+      it('is off unless given at creation or later, survives a reopen, and goes with its key', async () => {
+        await meta.createAccessKey('PLAIN', Buffer.from('s'), 'plain');
+        await meta.createAccessKey('MAKER', Buffer.from('s'), 'maker', true);
+        expect((await meta.getAccessKey('PLAIN'))?.createBuckets).toBe(false);
+        expect((await meta.getAccessKey('MAKER'))?.createBuckets).toBe(true);
+        await meta.setCreateBuckets('PLAIN', true);
+        await meta.setCreateBuckets('MAKER', false);
+        await reopen();
+        expect((await meta.listAccessKeys()).map((k) => [k.accessKeyId, k.createBuckets])).toEqual([
+          ['MAKER', false],
+          ['PLAIN', true],
+        ]);
+        expect(await errorCode(meta.setCreateBuckets('NOBODY', true))).toBe('InvalidAccessKeyId');
+        await meta.deleteAccessKey('PLAIN');
+        await meta.createAccessKey('PLAIN', Buffer.from('s'), 'plain');
+        expect((await meta.getAccessKey('PLAIN'))?.createBuckets).toBe(false);
+      });
+    });
   });
 }

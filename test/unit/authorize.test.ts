@@ -167,6 +167,24 @@ describe('the authorisation decision', () => {
     expect(allowed(request(STRANGER, 's3:GetObject', 'k', { policy: p, restrictPublicPolicy: true }))).toBe(true);
   });
 
+  it('leaves the key owning the bucket its policy too, and no other key', () => {
+    const denyAll = policy([
+      {
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}/*`],
+      },
+    ]);
+    const owner: Principal = { kind: 'key', accessKeyId: 'MAKER', grants: { read: true, write: true, owner: true } };
+    const more = { policy: denyAll, bucketOwner: 'MAKER' };
+    expect(allowed(request(owner, 's3:DeleteBucketPolicy', null, more))).toBe(true);
+    expect(allowed(request(owner, 's3:PutBucketPolicy', null, more))).toBe(true);
+    expect(allowed(request(owner, 's3:GetObject', 'k', more))).toBe(false);
+    const other: Principal = { kind: 'key', accessKeyId: 'OTHER', grants: { read: true, write: true, owner: true } };
+    expect(allowed(request(other, 's3:DeleteBucketPolicy', null, more))).toBe(false);
+  });
+
   it('names principals by ARN, key id or canonical id', () => {
     for (const name of [`arn:aws:iam::${ACCOUNT_ID}:user/STRANGER`, 'STRANGER']) {
       const p = policy([
@@ -367,6 +385,79 @@ describe('bucket policy evaluation', () => {
     expect(one('ForAnyValue:StringEquals', 's3:RequestObjectTagKeys', ['c'], {})).toBe(null);
   });
 
+  // One row per case: operator, key, policy values, the request's context, the verdict. IAM's
+  // rules: ...IfExists holds when the key is missing; ForAllValues holds for a missing key (no
+  // value fails), ForAnyValue does not (no value matches); a negated operator with a set
+  // qualifier asks each request value to match none of the policy's.
+  const table: Array<[string, string, unknown, RequestContext, string | null]> = [
+    [
+      'StringLikeIfExists',
+      'aws:Referer',
+      'http://www.example.com/*',
+      { 'aws:referer': 'http://www.example.com/' },
+      'Allow',
+    ],
+    ['StringLikeIfExists', 'aws:Referer', 'http://www.example.com/*', { 'aws:referer': 'http://example.com' }, null],
+    ['StringLikeIfExists', 'aws:Referer', 'http://www.example.com/*', {}, 'Allow'],
+    ['StringLike', 'aws:Referer', 'http://www.example.com/*', {}, null],
+    ['StringNotEqualsIfExists', 's3:x-amz-acl', 'public-read', { 's3:x-amz-acl': 'public-read' }, null],
+    ['StringNotEqualsIfExists', 's3:x-amz-acl', 'public-read', { 's3:x-amz-acl': 'private' }, 'Allow'],
+    ['StringNotEqualsIfExists', 's3:x-amz-acl', 'public-read', {}, 'Allow'],
+    ['IpAddressIfExists', 'aws:SourceIp', '10.0.0.0/8', { 'aws:sourceip': '192.0.2.1' }, null],
+    ['BoolIfExists', 'aws:SecureTransport', 'true', {}, 'Allow'],
+    [
+      'ForAllValues:StringLike',
+      's3:RequestObjectTagKeys',
+      ['team-*'],
+      { 's3:requestobjecttagkeys': ['team-a', 'team-b'] },
+      'Allow',
+    ],
+    [
+      'ForAllValues:StringLike',
+      's3:RequestObjectTagKeys',
+      ['team-*'],
+      { 's3:requestobjecttagkeys': ['team-a', 'cost'] },
+      null,
+    ],
+    ['ForAllValues:StringEquals', 's3:RequestObjectTagKeys', ['a'], {}, 'Allow'],
+    [
+      'ForAllValues:StringNotEquals',
+      's3:RequestObjectTagKeys',
+      ['secret'],
+      { 's3:requestobjecttagkeys': ['a', 'b'] },
+      'Allow',
+    ],
+    [
+      'ForAllValues:StringNotEquals',
+      's3:RequestObjectTagKeys',
+      ['secret'],
+      { 's3:requestobjecttagkeys': ['a', 'secret'] },
+      null,
+    ],
+    [
+      'ForAnyValue:StringNotEquals',
+      's3:RequestObjectTagKeys',
+      ['a'],
+      { 's3:requestobjecttagkeys': ['a', 'b'] },
+      'Allow',
+    ],
+    ['ForAnyValue:StringNotEquals', 's3:RequestObjectTagKeys', ['a'], { 's3:requestobjecttagkeys': ['a'] }, null],
+    ['ForAnyValue:StringNotEquals', 's3:RequestObjectTagKeys', ['a'], {}, null],
+    ['ForAnyValue:StringEqualsIfExists', 's3:RequestObjectTagKeys', ['a'], {}, 'Allow'],
+  ];
+  it.each(table)('%s on %s %j with %j: %s', (operator, key, values, context, expected) => {
+    const p = policy([
+      {
+        Effect: 'Allow',
+        Principal: '*',
+        Action: 's3:GetObject',
+        Resource: `arn:aws:s3:::${BUCKET}/*`,
+        Condition: { [operator]: { [key]: values } },
+      },
+    ]);
+    expect(verdict(p, [], 's3:GetObject', `arn:aws:s3:::${BUCKET}/k`, context)).toBe(expected);
+  });
+
   it('refuses malformed policies with AWS messages', () => {
     expect(malformed('not json')).toBe("Policies must be valid JSON and the first byte must be '{'");
     expect(malformed('[]')).toBe("Policies must be valid JSON and the first byte must be '{'");
@@ -386,6 +477,10 @@ describe('bucket policy evaluation', () => {
     expect(statement({ Resource: 'arn:aws:s3:::another-bucket/*' })).toBe('Policy has invalid resource');
     expect(statement({ Principal: undefined })).toBe('Missing required field Principal');
     expect(statement({ Principal: { Service: 'x' } })).toBe('Invalid principal in policy');
+    // IAM supports NotPrincipal only with Deny.
+    expect(statement({ Principal: undefined, NotPrincipal: { AWS: 'arn:aws:iam::s3tenant1:root' } })).toBe(
+      'Invalid principal in policy',
+    );
     expect(statement({ Condition: { StringEqualz: { 's3:prefix': 'a' } } })).toBe(
       'Invalid Condition type : StringEqualz',
     );

@@ -5,18 +5,31 @@ import type { Sql } from './connection.js';
 type GrantRow = Permissions;
 
 const NONE: Permissions = { read: false, write: false, owner: false };
-const SELECT_KEY = 'SELECT id AS "accessKeyId", secret AS "encryptedSecret", name, created FROM access_keys';
+const SELECT_KEY =
+  'SELECT id AS "accessKeyId", secret AS "encryptedSecret", name, created, create_buckets AS "createBuckets" FROM access_keys';
 
 /** Access keys (secrets stay as the caller encrypted them) and their per-bucket grants. */
 export class AccessKeys {
-  async create(sql: Sql, accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {
+  async create(
+    sql: Sql,
+    accessKeyId: string,
+    encryptedSecret: Buffer,
+    name: string,
+    createBuckets: boolean,
+  ): Promise<AccessKey> {
     const created = Date.now();
     const inserted = await sql.run(
-      'INSERT INTO access_keys (id, secret, name, created) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING',
-      [accessKeyId, encryptedSecret, name, created],
+      `INSERT INTO access_keys (id, secret, name, created, create_buckets) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO NOTHING`,
+      [accessKeyId, encryptedSecret, name, created, createBuckets],
     );
     if (inserted === 0) throw new MetaError('AccessKeyAlreadyExists', `access key ${accessKeyId} already exists`);
-    return { accessKeyId, encryptedSecret, name, created };
+    return { accessKeyId, encryptedSecret, name, created, createBuckets };
+  }
+
+  async setCreateBuckets(sql: Sql, accessKeyId: string, allowed: boolean): Promise<void> {
+    const updated = await sql.run('UPDATE access_keys SET create_buckets = $1 WHERE id = $2', [allowed, accessKeyId]);
+    if (updated === 0) throw unknownKey(accessKeyId);
   }
 
   async get(sql: Sql, accessKeyId: string): Promise<AccessKey | null> {

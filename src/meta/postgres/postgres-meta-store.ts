@@ -352,8 +352,17 @@ export class PostgresMetaStore implements MetaStore {
     await this.statement((sql) => this.kmsKeys.delete(sql, id));
   }
 
-  async createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {
-    return this.statement((sql) => this.keys.create(sql, accessKeyId, encryptedSecret, name));
+  async createAccessKey(
+    accessKeyId: string,
+    encryptedSecret: Buffer,
+    name: string,
+    createBuckets = false,
+  ): Promise<AccessKey> {
+    return this.statement((sql) => this.keys.create(sql, accessKeyId, encryptedSecret, name, createBuckets));
+  }
+
+  async setCreateBuckets(accessKeyId: string, allowed: boolean): Promise<void> {
+    await this.statement((sql) => this.keys.setCreateBuckets(sql, accessKeyId, allowed));
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKey | null> {

@@ -261,6 +261,10 @@ const MIGRATIONS: string[] = [
   END
   $$;
   `,
+  `
+  -- A key's account-level right to create buckets of its own (AccessKey.createBuckets).
+  ALTER TABLE access_keys ADD COLUMN create_buckets boolean NOT NULL DEFAULT false;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,6 +3,10 @@ import { MetaError } from '../errors.js';
 import type { AccessKey, BucketGrant, Permissions } from '../meta-store.js';
 import { prepare, type Statement } from './statements.js';
 
+interface KeyRow extends Omit<AccessKey, 'createBuckets'> {
+  createBuckets: number;
+}
+
 interface GrantRow {
   read: number;
   write: number;
@@ -13,9 +17,10 @@ const NONE: Permissions = { read: false, write: false, owner: false };
 
 /** Access keys (secrets stay as the caller encrypted them) and their per-bucket grants. */
 export class AccessKeys {
-  private readonly insert: Statement<[string, Buffer, string, number]>;
-  private readonly byId: Statement<[string], AccessKey>;
-  private readonly all: Statement<[], AccessKey>;
+  private readonly insert: Statement<[string, Buffer, string, number, number]>;
+  private readonly byId: Statement<[string], KeyRow>;
+  private readonly all: Statement<[], KeyRow>;
+  private readonly setCreate: Statement<[number, string]>;
   private readonly deleteKey: Statement<[string]>;
   private readonly deleteGrants: Statement<[string]>;
   private readonly deleteBucketGrants: Statement<[number]>;
@@ -26,11 +31,16 @@ export class AccessKeys {
   private readonly deleteGrant: Statement<[string, number]>;
 
   constructor(db: Database.Database) {
-    this.insert = prepare(db, 'INSERT INTO access_keys (id, secret, name, created) VALUES (?, ?, ?, ?)');
-    const select = 'SELECT id AS accessKeyId, secret AS encryptedSecret, name, created FROM access_keys';
+    this.insert = prepare(
+      db,
+      'INSERT INTO access_keys (id, secret, name, created, create_buckets) VALUES (?, ?, ?, ?, ?)',
+    );
+    const select =
+      'SELECT id AS accessKeyId, secret AS encryptedSecret, name, created, create_buckets AS createBuckets FROM access_keys';
     this.byId = prepare(db, `${select} WHERE id = ?`);
     this.all = prepare(db, `${select} ORDER BY id`);
     this.deleteKey = prepare(db, 'DELETE FROM access_keys WHERE id = ?');
+    this.setCreate = prepare(db, 'UPDATE access_keys SET create_buckets = ? WHERE id = ?');
     this.deleteGrants = prepare(db, 'DELETE FROM grants WHERE access_key_id = ?');
     this.deleteBucketGrants = prepare(db, 'DELETE FROM grants WHERE bucket_id = ?');
     this.grant = prepare(db, 'SELECT read, write, owner FROM grants WHERE access_key_id = ? AND bucket_id = ?');
@@ -52,20 +62,25 @@ export class AccessKeys {
     this.deleteGrant = prepare(db, 'DELETE FROM grants WHERE access_key_id = ? AND bucket_id = ?');
   }
 
-  create(accessKeyId: string, encryptedSecret: Buffer, name: string): AccessKey {
+  create(accessKeyId: string, encryptedSecret: Buffer, name: string, createBuckets: boolean): AccessKey {
     if (this.byId.get(accessKeyId))
       throw new MetaError('AccessKeyAlreadyExists', `access key ${accessKeyId} already exists`);
     const created = Date.now();
-    this.insert.run(accessKeyId, encryptedSecret, name, created);
-    return { accessKeyId, encryptedSecret, name, created };
+    this.insert.run(accessKeyId, encryptedSecret, name, created, Number(createBuckets));
+    return { accessKeyId, encryptedSecret, name, created, createBuckets };
   }
 
   get(accessKeyId: string): AccessKey | null {
-    return this.byId.get(accessKeyId) ?? null;
+    const row = this.byId.get(accessKeyId);
+    return row ? accessKey(row) : null;
   }
 
   list(): AccessKey[] {
-    return this.all.all();
+    return this.all.all().map(accessKey);
+  }
+
+  setCreateBuckets(accessKeyId: string, allowed: boolean): void {
+    if (this.setCreate.run(Number(allowed), accessKeyId).changes === 0) throw unknownKey(accessKeyId);
   }
 
   delete(accessKeyId: string): void {
@@ -99,6 +114,10 @@ export class AccessKeys {
   revokeBucket(bucketId: number): void {
     this.deleteBucketGrants.run(bucketId);
   }
+}
+
+function accessKey(row: KeyRow): AccessKey {
+  return { ...row, createBuckets: row.createBuckets === 1 };
 }
 
 function permissions(row: GrantRow | undefined): Permissions {

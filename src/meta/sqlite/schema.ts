@@ -143,6 +143,10 @@ const MIGRATIONS: string[] = [
   -- KMS keys held by the store (src/kms): each 256-bit key sealed under the master key.
   CREATE TABLE kms_keys (id TEXT PRIMARY KEY, sealed_key BLOB NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID;
   `,
+  `
+  -- A key's account-level right to create buckets of its own (AccessKey.createBuckets).
+  ALTER TABLE access_keys ADD COLUMN create_buckets INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -360,8 +360,17 @@ export class SqliteMetaStore implements MetaStore {
     this.write(() => this.kmsKeys.delete(id));
   }
 
-  async createAccessKey(accessKeyId: string, encryptedSecret: Buffer, name: string): Promise<AccessKey> {
-    return this.write(() => this.keys.create(accessKeyId, encryptedSecret, name));
+  async createAccessKey(
+    accessKeyId: string,
+    encryptedSecret: Buffer,
+    name: string,
+    createBuckets = false,
+  ): Promise<AccessKey> {
+    return this.write(() => this.keys.create(accessKeyId, encryptedSecret, name, createBuckets));
+  }
+
+  async setCreateBuckets(accessKeyId: string, allowed: boolean): Promise<void> {
+    this.write(() => this.keys.setCreateBuckets(accessKeyId, allowed));
   }
 
   async getAccessKey(accessKeyId: string): Promise<AccessKey | null> {
