@@ -56,7 +56,7 @@ describe('sqlite files', () => {
     // The schema as it was before the versions table.
     const db = new Database(path.join(dir, 'meta.db'));
     db.exec(
-      'DROP TABLE versions; DROP TABLE leases; DROP TABLE gateways; ALTER TABLE pending_writes DROP COLUMN owner; ALTER TABLE parts DROP COLUMN checksum; DROP TABLE kms_keys',
+      'DROP TABLE versions; DROP TABLE leases; DROP TABLE gateways; ALTER TABLE pending_writes DROP COLUMN owner; ALTER TABLE parts DROP COLUMN checksum; DROP TABLE kms_keys; ALTER TABLE access_keys DROP COLUMN create_buckets',
     );
     db.pragma('user_version = 2');
     db.close();
