@@ -74,6 +74,8 @@ export function createGateway(o: GatewayOptions): Gateway {
   const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   /** The request each connection is serving, and how to answer it when the client goes quiet. */
   const serving = new Map<Socket, { req: IncomingMessage; res: ServerResponse; timeOut: () => void }>();
+  /** Requests sent with `Expect: 100-continue`: told to go on once authorised, not before. */
+  const awaitingContinue = new WeakSet<IncomingMessage>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -107,6 +109,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       // An object request never changes its bucket: it may read the bucket's record once.
       const meta = r.key !== null ? requestMeta(o.meta) : o.meta;
       await authorizeRoute(meta, auth.identity, req, r, now());
+      // A refused request got its error above instead: the client never sends the body.
+      if (awaitingContinue.has(req)) res.writeContinue();
       let body: VerifiedBody | null = null;
       const ctx: Context = {
         req,
@@ -159,6 +163,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     });
   };
   const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, serve) : http.createServer(serve);
+  // Node would answer 100 Continue to every such request itself, a refused one too.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    serve(req, res);
+  });
+  // Node would answer 417 to any other Expect value; S3 ignores it (s3-tests' bad_expect_*).
+  server.on('checkExpectation', serve);
   // Uploads stream for as long as they take; what is limited is silence (and the headers' time).
   server.requestTimeout = 0;
   server.setTimeout(idleTimeoutMs);
