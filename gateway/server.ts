@@ -56,6 +56,13 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Above the keep-alive time (Node's rule: a lower one cut keep-alive connections short). */
 const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+/** What Node answers a request it could not parse, by the parser's error. */
+const CLIENT_ERROR_ANSWER: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
 
 export type { RequestRecord } from './access-log.js';
 
@@ -170,6 +177,19 @@ export function createGateway(o: GatewayOptions): Gateway {
   });
   // Node would answer 417 to any other Expect value; S3 ignores it (s3-tests' bad_expect_*).
   server.on('checkExpectation', serve);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const current = serving.get(socket);
+    // Bytes past a body's Content-Length: its request still gets its answer (BadDigest, say),
+    // not Node's bare 400 in its place; the connection closes after it.
+    if (current && !current.res.headersSent) {
+      current.res.shouldKeepAlive = false;
+      return;
+    }
+    // Node's own answer otherwise.
+    if (socket.writable && socket.bytesWritten === 0)
+      socket.write(CLIENT_ERROR_ANSWER[error.code ?? ''] ?? BAD_REQUEST);
+    socket.destroy(error);
+  });
   // Uploads stream for as long as they take; what is limited is silence (and the headers' time).
   server.requestTimeout = 0;
   server.setTimeout(idleTimeoutMs);

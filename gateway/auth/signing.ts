@@ -70,7 +70,10 @@ export function parseRequestDate(text: string): number | null {
 
 /** Unix milliseconds -> 20260102T030405Z. */
 export function amzDate(time: number): string {
-  return new Date(time).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(time)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** How far a signed request's time may be from ours, either way (AWS's 15 minutes). */
