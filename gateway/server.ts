@@ -181,7 +181,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     const current = serving.get(socket);
     // Bytes past a body's Content-Length: its request still gets its answer (BadDigest, say),
     // not Node's bare 400 in its place; the connection closes after it.
-    if (current && !current.res.headersSent) {
+    if (current && current.req.complete && !current.res.headersSent) {
       current.res.shouldKeepAlive = false;
       return;
     }
