@@ -161,6 +161,27 @@ describe('gateway: Signature Version 2', () => {
     expect([other.status, errorCode(other)]).toEqual([403, 'AccessDenied']);
   });
 
+  it('a bucket policy may deny SigV2 (s3:signatureversion is AWS)', async () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::other/*',
+          Condition: { StringEquals: { 's3:signatureversion': 'AWS' } },
+        },
+      ],
+    });
+    expect((await rawRequest(g.port, { method: 'PUT', path: '/other?policy', body: policy })).status).toBe(204);
+    await rawRequest(g.port, { method: 'PUT', path: '/other/doc', body: 'policy-bound' });
+    const v2 = await v2Request(g, { method: 'GET', path: '/other/doc' });
+    expect([v2.status, errorCode(v2)]).toEqual([403, 'AccessDenied']);
+    const v4 = await rawRequest(g.port, { method: 'GET', path: '/other/doc' });
+    expect([v4.status, v4.body.toString()]).toEqual([200, 'policy-bound']);
+  });
+
   it('serves presigned v2 URLs until they expire; a changed URL is refused', async () => {
     const presign = (path: string, resource: string, expires: number): string => {
       const text = `GET\n\n\n${expires}\n${resource}`;
