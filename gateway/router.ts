@@ -28,6 +28,8 @@ export interface Route<out K extends Operation = Operation> {
   rawPath: string;
   /** The query string as sent. */
   rawQuery: string;
+  /** Addressed as `bucket.<domain>` (the path holds the key only; SigV2 signs `/bucket` + path). */
+  virtualHosted: boolean;
 }
 
 /**
@@ -57,7 +59,7 @@ export function route(method: string, url: string, headers: IncomingHttpHeaders,
   const key = rawKey === '' ? null : decodeComponent(rawKey);
   if (key !== null && Buffer.byteLength(key) > 1024) throw new S3Error('KeyTooLongError', 'Your key is too long');
   const endpoint = resolveEndpoint(method, bucket, key, query, headers);
-  return { endpoint, bucket, key, query, rawPath, rawQuery };
+  return { endpoint, bucket, key, query, rawPath, rawQuery, virtualHosted: hosted !== null };
 }
 
 /** The bucket named by the Host header's first label when the rest is one of our domains. */

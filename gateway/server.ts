@@ -56,6 +56,13 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Above the keep-alive time (Node's rule: a lower one cut keep-alive connections short). */
 const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
 const DEFAULT_MAX_CONNECTIONS = 512;
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+/** What Node answers a request it could not parse, by the parser's error. */
+const CLIENT_ERROR_ANSWER: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
 
 export type { RequestRecord } from './access-log.js';
 
@@ -74,6 +81,8 @@ export function createGateway(o: GatewayOptions): Gateway {
   const idleTimeoutMs = o.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   /** The request each connection is serving, and how to answer it when the client goes quiet. */
   const serving = new Map<Socket, { req: IncomingMessage; res: ServerResponse; timeOut: () => void }>();
+  /** Requests sent with `Expect: 100-continue`: told to go on once authorised, not before. */
+  const awaitingContinue = new WeakSet<IncomingMessage>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
@@ -107,6 +116,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       // An object request never changes its bucket: it may read the bucket's record once.
       const meta = r.key !== null ? requestMeta(o.meta) : o.meta;
       await authorizeRoute(meta, auth.identity, req, r, now());
+      // A refused request got its error above instead: the client never sends the body.
+      if (awaitingContinue.has(req)) res.writeContinue();
       let body: VerifiedBody | null = null;
       // CompleteMultipartUpload's x-amz-checksum-* are the object's, not its body's.
       const headerChecksums = r.endpoint.kind !== 'CompleteMultipartUpload';
@@ -161,6 +172,26 @@ export function createGateway(o: GatewayOptions): Gateway {
     });
   };
   const server = o.tls ? https.createServer({ cert: o.tls.cert, key: o.tls.key }, serve) : http.createServer(serve);
+  // Node would answer 100 Continue to every such request itself, a refused one too.
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    awaitingContinue.add(req);
+    serve(req, res);
+  });
+  // Node would answer 417 to any other Expect value; S3 ignores it (s3-tests' bad_expect_*).
+  server.on('checkExpectation', serve);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const current = serving.get(socket);
+    // Bytes past a body's Content-Length: its request still gets its answer (BadDigest, say),
+    // not Node's bare 400 in its place; the connection closes after it.
+    if (current && current.req.complete && !current.res.headersSent) {
+      current.res.shouldKeepAlive = false;
+      return;
+    }
+    // Node's own answer otherwise.
+    if (socket.writable && socket.bytesWritten === 0)
+      socket.write(CLIENT_ERROR_ANSWER[error.code ?? ''] ?? BAD_REQUEST);
+    socket.destroy(error);
+  });
   // Uploads stream for as long as they take; what is limited is silence (and the headers' time).
   server.requestTimeout = 0;
   server.setTimeout(idleTimeoutMs);

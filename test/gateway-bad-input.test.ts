@@ -191,7 +191,7 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
     expect([copy.status, errorCode(copy)]).toEqual([400, 'InvalidRequest']);
   });
 
-  it('malformed authorization -> AuthorizationHeaderMalformed, other schemes -> InvalidRequest', async () => {
+  it('malformed authorization -> AuthorizationHeaderMalformed, unknown schemes -> InvalidRequest', async () => {
     const malformed = await rawRequest(g.port, {
       method: 'GET',
       path: '/bad',
@@ -199,19 +199,13 @@ describe('gateway: bad input is refused with the exact S3 error and damages noth
       headers: { authorization: 'AWS4-HMAC-SHA256 Credential=x', 'x-amz-date': '20250101T000000Z' },
     });
     expect([malformed.status, errorCode(malformed)]).toEqual([400, 'AuthorizationHeaderMalformed']);
-    const v2 = await rawRequest(g.port, {
+    const other = await rawRequest(g.port, {
       method: 'GET',
       path: '/bad',
       creds: null,
-      headers: { authorization: 'AWS AKID:signature' },
+      headers: { authorization: 'Bearer token' },
     });
-    expect([v2.status, errorCode(v2)]).toEqual([400, 'InvalidRequest']);
-    const v2query = await rawRequest(g.port, {
-      method: 'GET',
-      path: '/bad/keep?AWSAccessKeyId=x&Signature=y&Expires=1',
-      creds: null,
-    });
-    expect([v2query.status, errorCode(v2query)]).toEqual([400, 'InvalidRequest']);
+    expect([other.status, errorCode(other)]).toEqual([400, 'InvalidRequest']);
   });
 });
 

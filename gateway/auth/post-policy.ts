@@ -1,7 +1,7 @@
-import { createHmac } from 'node:crypto';
 import { S3Error } from '../errors.js';
 import type { Credentials, Identity } from './credentials.js';
 import { hmacHex, sameSignature, signingKey } from './signing.js';
+import { verifyV2Signature } from './sigv2.js';
 import { resolveCredential } from './sigv4.js';
 
 /** What a verified POST policy allows: who signed it, and the file sizes it accepts (inclusive). */
@@ -64,12 +64,7 @@ function missingField(name: string): S3Error {
 async function signerV2(fields: Map<string, string>, encoded: string, credentials: Credentials): Promise<Identity> {
   const signature = fields.get('signature');
   if (signature === undefined) throw missingField('Signature');
-  const key = await credentials.lookup(fields.get('awsaccesskeyid') ?? '');
-  if (!key)
-    throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
-  const expected = createHmac('sha1', key.secret).update(encoded).digest('base64');
-  if (!sameSignature(expected, signature)) throw signatureMismatch();
-  return key;
+  return verifyV2Signature(credentials, fields.get('awsaccesskeyid') ?? '', [encoded], signature);
 }
 
 async function signerV4(fields: Map<string, string>, encoded: string, o: PostPolicyOptions): Promise<Identity> {

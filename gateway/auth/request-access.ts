@@ -184,7 +184,7 @@ export function requestContext(
     'aws:principaltype': identity.anonymous ? 'Anonymous' : identity.root ? 'Account' : 'User',
     'aws:username': identity.anonymous ? undefined : identity.accessKeyId,
     'aws:userid': identity.anonymous ? undefined : identity.accessKeyId,
-    's3:signatureversion': identity.anonymous ? undefined : 'AWS4-HMAC-SHA256',
+    's3:signatureversion': identity.anonymous ? undefined : signatureVersion(req, query),
     's3:authtype': identity.anonymous ? undefined : h.authorization !== undefined ? 'REST-HEADER' : 'REST-QUERY-STRING',
     's3:prefix': query.get('prefix'),
     's3:delimiter': query.get('delimiter'),
@@ -215,6 +215,13 @@ export function requestContext(
     for (const [tag, value] of tags) context[`s3:requestobjecttag/${tag.toLowerCase()}`] = value;
   }
   return context;
+}
+
+/** AWS's names: `AWS` for SigV2 (which a policy may deny), else `AWS4-HMAC-SHA256`. */
+function signatureVersion(req: IncomingMessage, query: ReadonlyMap<string, string>): string {
+  const header = req.headers.authorization;
+  const v2 = header ? header.startsWith('AWS ') : query.has('AWSAccessKeyId');
+  return v2 ? 'AWS' : 'AWS4-HMAC-SHA256';
 }
 
 function one(headers: IncomingHttpHeaders, name: string): string | undefined {

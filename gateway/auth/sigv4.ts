@@ -5,7 +5,19 @@ import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Error } from '../errors.js';
 import { parseQuery, type Operation, type Route } from '../router.js';
 import type { Credentials, Identity, KnownKey } from './credentials.js';
-import { sameSignature, sha256Hex, signingKey, type SigningChain } from './signing.js';
+import {
+  amzDate,
+  checkSkew,
+  invalidDate,
+  MAX_SKEW_MS,
+  parseRequestDate,
+  sameSignature,
+  sha256Hex,
+  signingKey,
+  wireText,
+  type SigningChain,
+} from './signing.js';
+import { verifyV2Header, verifyV2Presigned } from './sigv2.js';
 
 /** What a verified request tells the rest of the gateway. */
 export interface Authenticated {
@@ -36,7 +48,6 @@ const ANONYMOUS: Authenticated = {
 /** Operations that carry their credentials elsewhere, or none. */
 const UNSIGNED_OPERATIONS = new Set<Operation>(['PreflightCors', 'PostObject']);
 
-const MAX_SKEW_MS = 15 * 60 * 1000;
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
 const PRESIGN_PARAMS = [
   'X-Amz-Algorithm',
@@ -63,10 +74,19 @@ interface Claim {
 export async function authenticate(req: IncomingMessage, route: Route, o: AuthOptions): Promise<Authenticated> {
   if (UNSIGNED_OPERATIONS.has(route.endpoint.kind)) return ANONYMOUS;
   const header = req.headers.authorization;
-  if (header !== undefined) return authenticateHeader(req, route, header, o);
+  // An empty header carries no credentials: anonymous, refused (403) unless the bucket allows it.
+  if (header !== undefined && header !== '') {
+    if (header.startsWith('AWS ')) return signedV2(await verifyV2Header(req, route, header, o));
+    return authenticateHeader(req, route, header, o);
+  }
   if (route.query.has('X-Amz-Algorithm')) return authenticatePresigned(req, route, o);
-  if (route.query.has('AWSAccessKeyId')) throw unsupportedScheme(); // SigV2 presigned URL
+  if (route.query.has('AWSAccessKeyId')) return signedV2(await verifyV2Presigned(req, route, o));
   return ANONYMOUS;
+}
+
+/** A SigV2 request: the key is verified; the body is not signed (Content-MD5 may check it). */
+function signedV2(identity: KnownKey): Authenticated {
+  return { identity, payload: 'UNSIGNED-PAYLOAD', chain: ANONYMOUS.chain };
 }
 
 async function authenticateHeader(
@@ -92,9 +112,7 @@ async function authenticateHeader(
       'The authorization header is malformed; it must contain Credential, SignedHeaders and Signature.',
     );
   }
-  const longDate = req.headers['x-amz-date'];
-  if (typeof longDate !== 'string')
-    throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const longDate = requestLongDate(req);
   const claim: Claim = { credential, signedHeaders: signedHeaders.split(';'), signature, longDate };
   const { key, scope, time } = await resolveCredential(
     claim.credential,
@@ -102,12 +120,7 @@ async function authenticateHeader(
     o,
     'AuthorizationHeaderMalformed',
   );
-  if (Math.abs(o.now - time) > MAX_SKEW_MS) {
-    throw new S3Error(
-      'RequestTimeTooSkewed',
-      'The difference between the request time and the current time is too large.',
-    );
-  }
+  checkSkew(time, o.now);
   if (!claim.signedHeaders.includes('host'))
     throw new S3Error('AuthorizationHeaderMalformed', 'The host header must be signed.');
   const payload = req.headers['x-amz-content-sha256'];
@@ -135,10 +148,10 @@ async function authenticateHeader(
   };
 }
 
-/** X-Amz-Expires in seconds, 0 to a week; outside that 400 with AWS's messages. */
+/** X-Amz-Expires in seconds, 0 to a week; outside that 403 with AWS's messages. */
 function checkExpires(text: string): number {
   const expires = Number(text);
-  const refuse = (message: string): S3Error => new S3Error('AuthorizationQueryParametersError', message);
+  const refuse = (message: string): S3Error => new S3Error('AuthorizationQueryParametersError', message, 403);
   if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(expires)) throw refuse('X-Amz-Expires should be a number');
   if (expires < 0) throw refuse('X-Amz-Expires must be non-negative');
   if (expires > MAX_PRESIGNED_SECONDS) {
@@ -202,6 +215,18 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
   };
 }
 
+/**
+ * The request time as X-Amz-Date, or the Date header's (SigV4 signs `date` when a client sends
+ * no x-amz-date, as botocore does once a Date header is set) in X-Amz-Date's form.
+ */
+function requestLongDate(req: IncomingMessage): string {
+  const amz = req.headers['x-amz-date'];
+  if (typeof amz === 'string') return amz;
+  const time = parseRequestDate(req.headers.date ?? '');
+  if (time === null) throw invalidDate();
+  return amzDate(time);
+}
+
 function unsupportedScheme(): S3Error {
   return new S3Error(
     'InvalidRequest',
@@ -231,8 +256,8 @@ export async function resolveCredential(
   const key = await o.credentials.lookup(accessKeyId);
   if (!key)
     throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
-  const time = parseAmzDate(longDate);
-  if (time === null) throw new S3Error('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
+  const time = /^\d{8}T\d{6}Z$/.test(longDate) ? parseRequestDate(longDate) : null;
+  if (time === null) throw invalidDate();
   if (shortDate !== longDate.slice(0, 8))
     throw new S3Error(malformedCode, `The credential date "${shortDate}" does not match the request date.`);
   if (region !== o.region) {
@@ -247,14 +272,6 @@ export async function resolveCredential(
     );
   }
   return { key, scope: parts.slice(1).join('/'), time };
-}
-
-/** 20260102T030405Z -> Unix milliseconds, or null. */
-function parseAmzDate(text: string): number | null {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
-  if (!m) return null;
-  const time = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  return Number.isNaN(time) ? null : time;
 }
 
 /**
@@ -303,19 +320,6 @@ function httpRequest(
     query,
     headers,
   });
-}
-
-/**
- * A header value as the client signed it. Node reads header bytes as latin1, but clients sign
- * the UTF-8 text they send (`x-amz-meta-*: Hello Worldé` arrives as c3 a9): the signer hashes
- * the text's UTF-8, so valid UTF-8 bytes are read as UTF-8. Anything else stays as read.
- */
-export function wireText(value: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/^[\x00-\x7f]*$/.test(value)) return value;
-  const bytes = Buffer.from(value, 'latin1');
-  const text = bytes.toString('utf8');
-  return Buffer.from(text, 'utf8').equals(bytes) ? text : value;
 }
 
 /** The query as the signer wants it, without the parameters that carry the signature itself. */

@@ -52,15 +52,7 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
       metadata[name] = value;
       userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);
     } else if (STORED.includes(name)) {
-      // aws-chunked describes this request's framing, not the object.
-      const kept =
-        name === 'content-encoding'
-          ? value
-              .split(',')
-              .map((s) => s.trim())
-              .filter((s) => s !== 'aws-chunked')
-              .join(',')
-          : value;
+      const kept = name === 'content-encoding' ? withoutAwsChunked(value) : value;
       if (kept) metadata[name] = kept;
     } else if (name === 'content-type') {
       contentType = value;
@@ -103,4 +95,10 @@ export function objectResponseHeaders(
 /** Strips quotes and a weak marker so ETags compare as S3 compares them. */
 export function bareEtag(etag: string): string {
   return etag.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** aws-chunked describes this request's framing, not the object; other values stay as sent. */
+function withoutAwsChunked(value: string): string {
+  const codings = value.split(',').map((s) => s.trim());
+  return codings.includes('aws-chunked') ? codings.filter((s) => s !== 'aws-chunked').join(', ') : value;
 }
