@@ -77,7 +77,7 @@ describe('gateway: listing conformance (s3-tests, AWS ListBuckets pagination, bu
   it('ListBuckets pages by max-buckets and continuation-token, by name, within prefix and bucket-region', async () => {
     const names = async (input: ConstructorParameters<typeof ListBucketsCommand>[0]) => {
       const out = await s3.send(new ListBucketsCommand(input));
-      return { names: out.Buckets?.map((b) => b.Name), token: out.ContinuationToken, out };
+      return { names: out.Buckets?.map((b) => b.Name ?? ''), token: out.ContinuationToken, out };
     };
     // Unpaginated: every bucket, no token, as before.
     const every = await names({});
