@@ -1,4 +1,10 @@
-import { CreateBucketCommand, ListBucketsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  type ListBucketsCommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import {
   errorCode,
@@ -75,7 +81,7 @@ describe('gateway: listing conformance (s3-tests, AWS ListBuckets pagination, bu
   });
 
   it('ListBuckets pages by max-buckets and continuation-token, by name, within prefix and bucket-region', async () => {
-    const names = async (input: ConstructorParameters<typeof ListBucketsCommand>[0]) => {
+    const names = async (input: ListBucketsCommandInput) => {
       const out = await s3.send(new ListBucketsCommand(input));
       return { names: out.Buckets?.map((b) => b.Name ?? ''), token: out.ContinuationToken, out };
     };
