@@ -1,42 +1,73 @@
 import { isIP } from 'node:net';
 import { MetaError } from '../../src/meta/errors.js';
-import type { BucketSettings } from '../../src/meta/meta-store.js';
+import type { BucketInfo, BucketSettings } from '../../src/meta/meta-store.js';
 import { ownerOf } from '../auth/acl.js';
 import { bucketOf, header, requireBucket, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import { child, el, isoTime, malformed, text } from '../xml.js';
 import { grantsOwnersOnly, invalidAclWithOwnership, requestAcl } from './acl.js';
+import { decodeToken, encodeToken } from './list.js';
 import { OWNERSHIPS } from './public-access.js';
 
-/** S3's naming rules for new buckets (general purpose buckets). */
+/** Prefixes and suffixes AWS reserves (access points, Multi-Region Access Points, directory and table buckets). */
+const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+
+/**
+ * S3's naming rules for new (general purpose) buckets. Each dot-separated label begins and ends
+ * with a letter or digit, as in a DNS name: `foo.-bar` and `foo-.bar` are refused, as by AWS.
+ */
 export function validBucketName(name: string): boolean {
   return (
-    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name) &&
-    !name.includes('..') &&
+    /^[a-z0-9.-]{3,63}$/.test(name) &&
+    name.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(label)) &&
     isIP(name) === 0 &&
-    !name.startsWith('xn--') &&
-    !name.startsWith('sthree-') &&
-    !name.endsWith('-s3alias') &&
-    !name.endsWith('--ol-s3')
+    !RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix)) &&
+    !RESERVED_SUFFIXES.some((suffix) => name.endsWith(suffix))
   );
 }
 
+/**
+ * The buckets the caller may see (root: all; a key: those granted to it; anonymous: none), by
+ * name, paginated as AWS has since 2024 (`max-buckets`, `continuation-token`, `prefix`,
+ * `bucket-region`); without those parameters, every bucket and no token.
+ */
 export async function listBuckets(ctx: Context<'ListBuckets'>): Promise<void> {
-  const { identity } = ctx.auth;
-  const buckets = identity.root
-    ? await ctx.meta.listBuckets()
-    : (
-        await Promise.all((await ctx.meta.listGrants(identity.accessKeyId)).map((g) => ctx.meta.getBucket(g.bucket)))
-      ).flatMap((b) => b ?? []);
-  const items = buckets
-    .map((b) => `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}</Bucket>`)
+  const e = ctx.route.endpoint;
+  const prefix = e.prefix ?? '';
+  const after = e.continuationToken ? decodeToken(e.continuationToken) : '';
+  const visible = await visibleBuckets(ctx);
+  const matching =
+    e.bucketRegion !== undefined && e.bucketRegion !== ctx.region
+      ? []
+      : visible.filter((b) => b.name.startsWith(prefix) && b.name > after).sort(byName);
+  const page = e.maxBuckets === undefined ? matching : matching.slice(0, e.maxBuckets);
+  const items = page
+    .map(
+      (b) =>
+        `<Bucket>${el('Name', b.name)}${el('CreationDate', isoTime(b.created))}${el('BucketRegion', ctx.region)}</Bucket>`,
+    )
     .join('');
-  const owner = ownerOf(identity.accessKeyId);
-  sendXml(
-    ctx,
-    'ListAllMyBucketsResult',
-    `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner><Buckets>${items}</Buckets>`,
-  );
+  const { identity } = ctx.auth;
+  // An anonymous caller owns nothing: no Owner to name.
+  const owner = identity.anonymous ? null : ownerOf(identity.accessKeyId);
+  let xml = owner ? `<Owner>${el('ID', owner.id)}${el('DisplayName', owner.displayName)}</Owner>` : '';
+  xml += `<Buckets>${items}</Buckets>`;
+  if (page.length < matching.length) xml += el('ContinuationToken', encodeToken(page[page.length - 1]!.name));
+  if (prefix !== '') xml += el('Prefix', prefix);
+  sendXml(ctx, 'ListAllMyBucketsResult', xml);
+}
+
+async function visibleBuckets(ctx: Context<'ListBuckets'>): Promise<BucketInfo[]> {
+  const { identity } = ctx.auth;
+  if (identity.anonymous) return [];
+  if (identity.root) return ctx.meta.listBuckets();
+  const granted = await ctx.meta.listGrants(identity.accessKeyId);
+  return (await Promise.all(granted.map((g) => ctx.meta.getBucket(g.bucket)))).flatMap((b) => b ?? []);
+}
+
+function byName(a: BucketInfo, b: BucketInfo): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 export async function createBucket(ctx: Context<'CreateBucket'>): Promise<void> {

@@ -85,24 +85,28 @@ export async function listObjectsV2(ctx: Context<'ListObjectsV2'>): Promise<void
   const encode = keyEncoder(e.encodingType);
   const token = e.continuationToken;
   const bucketOwner = e.fetchOwner ? bucketOwnerOf(await requireBucket(ctx)) : null;
-  const page = await listing(ctx, e, token !== undefined ? decodeToken(token) : e.startAfter, e.fetchOwner);
+  // An empty token is no token: the listing starts where it would without one, and echoes it.
+  const page = await listing(ctx, e, token ? decodeToken(token) : e.startAfter, e.fetchOwner);
   let xml = el('Name', e.bucket) + el('Prefix', encode(e.prefix));
   if (e.startAfter !== undefined) xml += el('StartAfter', encode(e.startAfter));
   if (token !== undefined) xml += el('ContinuationToken', token);
   xml += el('KeyCount', page.entries.length + page.commonPrefixes.length) + el('MaxKeys', e.maxKeys);
   if (e.delimiter !== undefined) xml += el('Delimiter', encode(e.delimiter));
   xml += el('IsTruncated', page.isTruncated);
-  if (page.isTruncated && page.nextMarker !== null)
-    xml += el('NextContinuationToken', Buffer.from(page.nextMarker).toString('base64url'));
+  if (page.isTruncated && page.nextMarker !== null) xml += el('NextContinuationToken', encodeToken(page.nextMarker));
   xml += entriesXml(page, encode, bucketOwner);
   if (e.encodingType) xml += el('EncodingType', e.encodingType);
   sendXml(ctx, 'ListBucketResult', xml);
 }
 
-/** Continuation tokens are opaque to clients: the base64url of the last key or prefix returned. */
-function decodeToken(token: string): string {
+/** Continuation tokens are opaque to clients: the base64url of the last key, prefix or bucket returned. */
+export function encodeToken(last: string): string {
+  return Buffer.from(last).toString('base64url');
+}
+
+export function decodeToken(token: string): string {
   const decoded = Buffer.from(token, 'base64url');
-  if (token === '' || decoded.toString('base64url') !== token)
+  if (decoded.toString('base64url') !== token)
     throw new S3Error('InvalidArgument', 'The continuation token provided is incorrect');
   return decoded.toString('utf8');
 }

@@ -37,7 +37,15 @@ type Versioned = { versionId?: string };
 type ObjectRead = InObject & Versioned & { partNumber?: number; range?: ByteRange; overrides: ResponseOverrides };
 
 type Members =
-  | { kind: 'ListBuckets' }
+  | {
+      kind: 'ListBuckets';
+      /** The page size; absent: every bucket and no token, as before AWS paginated ListBuckets. */
+      maxBuckets?: number;
+      /** As sent; the listing decodes it. */
+      continuationToken?: string;
+      prefix?: string;
+      bucketRegion?: string;
+    }
   | ({ kind: 'CreateBucket' } & InBucket)
   | ({ kind: 'HeadBucket' } & InBucket)
   | ({ kind: 'DeleteBucket' } & InBucket)

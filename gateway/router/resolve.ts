@@ -42,6 +42,8 @@ const OBJECT_ONLY = ['attributes'];
 
 /** S3's cap on the entries of one listing page. */
 const MAX_PAGE = 1000;
+/** S3's cap on the buckets of one ListBuckets page (and its page size when paginating). */
+const MAX_BUCKETS_PAGE = 10000;
 
 /** The operation a request names and its parameters: method, bucket, key, query and (for copies) headers. */
 export function resolveEndpoint(
@@ -57,7 +59,7 @@ export function resolveEndpoint(
     (key !== null ? BUCKET_ONLY : OBJECT_ONLY).find((name) => q.has(name));
   if (subresource !== undefined) return { kind: 'Unsupported', bucket, key, subresource };
   if (bucket === null) {
-    if (method === 'GET') return { kind: 'ListBuckets' };
+    if (method === 'GET') return listBuckets(q);
     throw notAllowed();
   }
   // A browser asks before a cross-origin request, on any bucket or object path.
@@ -225,7 +227,42 @@ function objectAttributes(
   };
 }
 
+/**
+ * ListBuckets' page: `max-buckets` 1..10000 as AWS documents it; 10000 when another paging
+ * parameter comes without it; none (every bucket, no token) when the request has none of them.
+ */
+function listBuckets(q: Query): Endpoint<'ListBuckets'> {
+  const text = q.get('max-buckets');
+  const paginated = ['continuation-token', 'prefix', 'bucket-region'].some((name) => q.has(name));
+  let maxBuckets = text === undefined ? undefined : count(text, 'max-buckets');
+  if (maxBuckets !== undefined && (maxBuckets < 1 || maxBuckets > MAX_BUCKETS_PAGE))
+    throw invalidArgument(
+      `Argument max-buckets must be an integer between 1 and ${MAX_BUCKETS_PAGE}`,
+      'max-buckets',
+      text!,
+    );
+  if (maxBuckets === undefined && paginated) maxBuckets = MAX_BUCKETS_PAGE;
+  return {
+    kind: 'ListBuckets',
+    maxBuckets,
+    continuationToken: q.get('continuation-token'),
+    prefix: nonEmpty(q, 'prefix'),
+    bucketRegion: nonEmpty(q, 'bucket-region'),
+  };
+}
+
+/**
+ * `allow-unordered=true`, Ceph's extension (s3-tests sends it): an ordered listing is a valid
+ * unordered one, so it changes nothing but this refusal, Ceph's, of an unordered listing by
+ * delimiter.
+ */
+function refuseUnorderedDelimiter(q: Query): void {
+  if (q.get('allow-unordered')?.toLowerCase() === 'true' && nonEmpty(q, 'delimiter') !== undefined)
+    throw invalidArgument('allow-unordered cannot be used with a delimiter.', 'allow-unordered', 'true');
+}
+
 function listObjects(bucket: string, q: Query): Endpoint<'ListObjects'> {
+  refuseUnorderedDelimiter(q);
   return {
     kind: 'ListObjects',
     bucket,
@@ -238,6 +275,7 @@ function listObjects(bucket: string, q: Query): Endpoint<'ListObjects'> {
 }
 
 function listObjectsV2(bucket: string, q: Query): Endpoint<'ListObjectsV2'> {
+  refuseUnorderedDelimiter(q);
   return {
     kind: 'ListObjectsV2',
     bucket,
