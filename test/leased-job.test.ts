@@ -97,9 +97,11 @@ describe('LeasedJob: one job, two holders over one database', () => {
 
   it('keeps the lease through a round longer than its ttl', async () => {
     let rounds = 0;
+    // The round outlasts the watch below by 3 ttls, so a late start of the watch (a loaded
+    // machine) cannot see the round end and the next begin.
     const a = holder('gw-a', async () => {
       rounds++;
-      await sleep(3 * TTL_MS);
+      await sleep(6 * TTL_MS);
     });
     await until('gw-a to start its long round', () => a.rounds === 1, 20_000);
     const b = holder('gw-b');
