@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { sealSecret } from '../pipeline/keys.js';
-import { openStore, type OpenStore } from '../data-dir/local-store.js';
+import { withStore } from '../data-dir/local-store.js';
 import { CliError } from './errors.js';
 
 /**
@@ -57,15 +57,6 @@ export async function keyDelete(keyId: string, o: { data: string }): Promise<voi
     await s.store.replica.putAccessKey(s.meta, keyId);
     process.stdout.write(`deleted ${keyId}\n`);
   });
-}
-
-async function withStore(dir: string, fn: (s: OpenStore) => Promise<void>): Promise<void> {
-  const s = await openStore(dir);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
 }
 
 function flags(p: { read: boolean; write: boolean; owner: boolean }): string {

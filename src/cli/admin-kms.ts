@@ -1,5 +1,5 @@
 import { keyArn } from '../kms/keyring.js';
-import { openStore, type OpenStore } from '../data-dir/local-store.js';
+import { withStore } from '../data-dir/local-store.js';
 import { CliError } from './errors.js';
 
 /**
@@ -37,13 +37,4 @@ export async function kmsDelete(id: string, o: { data: string; force?: boolean }
     await s.store.replica.putKmsKey(s.meta, id);
     process.stdout.write(`deleted KMS key ${id}\n`);
   });
-}
-
-async function withStore(dir: string, fn: (s: OpenStore) => Promise<void>): Promise<void> {
-  const s = await openStore(dir);
-  try {
-    await fn(s);
-  } finally {
-    await s.close();
-  }
 }

@@ -128,6 +128,16 @@ async function checkKey(meta: MetaStore, file: string, masterKey: Buffer): Promi
   else fs.writeFileSync(file, keyCheckValue(masterKey) + '\n', { mode: 0o600 });
 }
 
+/** Runs `fn` on the store of a data directory (as openStore opens it), closing it after. */
+export async function withStore(dir: string, fn: (s: OpenStore) => Promise<void>): Promise<void> {
+  const s = await openStore(dir);
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
 /**
  * Opens the store of a data directory: its metadata database, its master key (checked
  * against the one the data was written with), a client pool over its backends (those of

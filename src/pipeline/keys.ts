@@ -98,31 +98,33 @@ const SECRET_LABEL = 'qstor access key secret v1:';
  * the secret itself on the server, so it is stored this way, never hashed, never in clear.
  */
 export function sealSecret(master: Uint8Array, accessKeyId: string, secret: string): Buffer {
-  const plain = Buffer.from(secret, 'utf8');
-  const sealed = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
-  const nonce = randomBytes(NONCE_BYTES);
-  sealed.set(nonce);
-  seal(master, nonce, Buffer.from(SECRET_LABEL + accessKeyId), plain, sealed.subarray(NONCE_BYTES));
-  return sealed;
+  return sealUnderMaster(master, SECRET_LABEL + accessKeyId, Buffer.from(secret, 'utf8'));
 }
 
 /** The secret sealSecret sealed for `accessKeyId`; WRONG_MASTER_KEY when it does not open. */
 export function openSecret(master: Uint8Array, accessKeyId: string, sealed: Uint8Array): string {
-  const plain =
-    sealed.length >= NONCE_BYTES + TAG_BYTES
-      ? open(
-          master,
-          sealed.subarray(0, NONCE_BYTES),
-          Buffer.from(SECRET_LABEL + accessKeyId),
-          sealed.subarray(NONCE_BYTES),
-        )
-      : null;
+  const plain = openUnderMaster(master, SECRET_LABEL + accessKeyId, sealed);
   if (!plain)
     throw new PipelineError(
       'WRONG_MASTER_KEY',
       `the secret of access key ${accessKeyId} does not open: wrong master key`,
     );
   return plain.toString('utf8');
+}
+
+/** `plain` sealed under the master key with `label` bound in: nonce || ciphertext || tag. */
+function sealUnderMaster(master: Uint8Array, label: string, plain: Uint8Array): Buffer {
+  const sealed = Buffer.allocUnsafe(NONCE_BYTES + plain.length + TAG_BYTES);
+  const nonce = randomBytes(NONCE_BYTES);
+  sealed.set(nonce);
+  seal(master, nonce, Buffer.from(label), plain, sealed.subarray(NONCE_BYTES));
+  return sealed;
+}
+
+/** What sealUnderMaster sealed with `label`, or null when it does not open. */
+function openUnderMaster(master: Uint8Array, label: string, sealed: Uint8Array): Buffer | null {
+  if (sealed.length < NONCE_BYTES + TAG_BYTES) return null;
+  return open(master, sealed.subarray(0, NONCE_BYTES), Buffer.from(label), sealed.subarray(NONCE_BYTES));
 }
 
 /**
@@ -204,19 +206,12 @@ const KMS_WRAP_INFO = 'qstor sse-kms data key wrap v1:';
 
 /** A KMS key (src/kms) sealed under the master key, its id bound in so rows cannot be swapped. */
 export function sealKmsKey(master: Uint8Array, keyId: string, kmsKey: Uint8Array): Buffer {
-  const sealed = Buffer.allocUnsafe(WRAPPED_KEY_BYTES);
-  const nonce = randomBytes(NONCE_BYTES);
-  sealed.set(nonce);
-  seal(master, nonce, Buffer.from(KMS_KEY_LABEL + keyId), kmsKey, sealed.subarray(NONCE_BYTES));
-  return sealed;
+  return sealUnderMaster(master, KMS_KEY_LABEL + keyId, kmsKey);
 }
 
 /** The KMS key sealKmsKey sealed for `keyId`; WRONG_MASTER_KEY when it does not open. */
 export function openKmsKey(master: Uint8Array, keyId: string, sealed: Uint8Array): Buffer {
-  const key =
-    sealed.length === WRAPPED_KEY_BYTES
-      ? open(master, sealed.subarray(0, NONCE_BYTES), Buffer.from(KMS_KEY_LABEL + keyId), sealed.subarray(NONCE_BYTES))
-      : null;
+  const key = sealed.length === WRAPPED_KEY_BYTES ? openUnderMaster(master, KMS_KEY_LABEL + keyId, sealed) : null;
   if (!key) throw new PipelineError('WRONG_MASTER_KEY', `KMS key ${keyId} does not open: wrong master key`);
   return key;
 }
