@@ -22,6 +22,8 @@ const TOOLS = [
   // several-gateways test puts HAProxy in front of them.
   { file: '/usr/lib/postgresql/15/bin/pg_ctl', pkg: 'postgresql' },
   { command: 'haproxy', pkg: 'haproxy' },
+  // Debian's boto3 for /usr/bin/python3, which test/gateway-sigv2.test.ts drives with SigV2.
+  { file: '/usr/lib/python3/dist-packages/boto3/__init__.py', pkg: 'python3-boto3' },
 ];
 
 function hasLibrary(name) {
