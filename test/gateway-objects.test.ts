@@ -283,6 +283,14 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     expect(
       await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString(),
     ).toBe('replaced');
+    // If-Match: * replaces whatever exists, and nothing where nothing is.
+    await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'any', IfMatch: '*' }));
+    expect(
+      await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString(),
+    ).toBe('any');
+    expect(
+      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: '*' }))),
+    ).toEqual({ code: 'NoSuchKey', status: 404 });
   });
 
   it('deletes objects one by one (204 even when missing) and in batches', async () => {

@@ -71,9 +71,15 @@ async function putCondition(ctx: Context<'PutObject'>): Promise<PutCondition | u
   const ifMatch = header(ctx, 'if-match');
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')
     throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-  const condition: PutCondition | undefined =
-    ifNoneMatch !== undefined ? { absent: true } : ifMatch !== undefined ? { etag: bareEtag(ifMatch) } : undefined;
-  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
+  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
+  const current = (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag;
+  // If-Match: * (RFC 9110: any current object) replaces only what exists: the current ETag is
+  // named, so an overwrite committed in between also makes this one fail (412, never a lost write).
+  const condition: PutCondition =
+    ifNoneMatch !== undefined
+      ? { absent: true }
+      : { etag: ifMatch!.trim() === '*' && current !== undefined ? current : bareEtag(ifMatch!) };
+  checkPutCondition(condition, current);
   return condition;
 }
 
