@@ -42,7 +42,10 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The first of `count` consecutive free loopback ports (for local backends and a gateway). */
+/**
+ * The first of `count` consecutive free loopback ports (for local backends and a gateway), below
+ * Linux's ephemeral range (32768+), where an outgoing connection could take one before we bind it.
+ */
 export async function freePorts(count: number): Promise<number> {
   const free = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -51,7 +54,7 @@ export async function freePorts(count: number): Promise<number> {
       s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - count));
     let ok = true;
     for (let i = 0; i < count && ok; i++) ok = await free(base + i);
     if (ok) return base;
