@@ -89,6 +89,21 @@ export function checkChecksumValue(algorithm: ChecksumAlgorithm, value: string):
 }
 
 /**
+ * The checksums named among `fields` (`x-amz-checksum-<algorithm>`: a request's headers, a POST
+ * form's fields), each checked to be a well-formed digest (InvalidRequest otherwise).
+ */
+export function namedChecksums(fields: Iterable<[string, unknown]>): Map<ChecksumAlgorithm, string> {
+  const named = new Map<ChecksumAlgorithm, string>();
+  for (const [name, value] of fields) {
+    const algorithm = checksumHeaderAlgorithm(name);
+    if (!algorithm || typeof value !== 'string') continue;
+    checkChecksumValue(algorithm, value);
+    named.set(algorithm, value);
+  }
+  return named;
+}
+
+/**
  * The algorithms of the checksums a request carries, in a header (`x-amz-checksum-<algorithm>`)
  * or announced as a trailer (`x-amz-trailer`).
  */

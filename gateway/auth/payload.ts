@@ -5,6 +5,7 @@ import { decodeAwsChunked } from './aws-chunked.js';
 import {
   checkChecksumValue,
   checksumHeaderAlgorithm,
+  namedChecksums,
   newChecksum,
   type Checksum,
   type ChecksumAlgorithm,
@@ -120,14 +121,7 @@ function declaredLength(req: IncomingMessage, streaming: boolean): number | null
  * (x-amz-trailer names it).
  */
 function expectedChecksums(req: IncomingMessage, trailer: boolean): Map<ChecksumAlgorithm, string> {
-  const expected = new Map<ChecksumAlgorithm, string>();
-  for (const [name, value] of Object.entries(req.headers)) {
-    const algorithm = checksumHeaderAlgorithm(name);
-    if (algorithm && typeof value === 'string') {
-      checkChecksumValue(algorithm, value);
-      expected.set(algorithm, value);
-    }
-  }
+  const expected = namedChecksums(Object.entries(req.headers));
   const declared = req.headers['x-amz-trailer'];
   if (trailer && typeof declared === 'string') {
     for (const name of declared.split(',')) {

@@ -1,5 +1,5 @@
 import type { TLSSocket } from 'node:tls';
-import { checkChecksumValue, checkedBody, checksumHeaderAlgorithm, type ChecksumAlgorithm } from '../auth/checksums.js';
+import { checkedBody, namedChecksums } from '../auth/checksums.js';
 import { authorizeAccess } from '../auth/request-access.js';
 import { verifyPostPolicy, type PostGrant } from '../auth/post-policy.js';
 import { bucketOf, header, sendEmpty, type Context } from '../context.js';
@@ -67,7 +67,7 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
   const lock = lockFrom((name) => fields.get(name), target);
   const sseKms = await writeKms(ctx, (name) => fields.get(name), target, false);
   const checksums: Record<string, string> = {};
-  const body = checkedBody(sized(form.file.body, grant.length), formChecksums(fields), checksums);
+  const body = checkedBody(sized(form.file.body, grant.length), namedChecksums(fields), checksums);
   const { etag, manifest } = await ctx.store.put(bucket, key, body, {
     ...headersToStore(fields),
     acl: await newObjectAcl(ctx, bucket, key, grant.identity, fields.get('acl')),
@@ -81,18 +81,6 @@ async function store(ctx: Context<'PostObject'>, form: Form): Promise<void> {
     ...createdVersionHeaders(target, key, manifest),
     ...(sseKms ? objectEncryptionHeaders(manifest) : {}),
   });
-}
-
-/** The form's `x-amz-checksum-<algorithm>` fields: the file's checksums, as a PUT's headers. */
-function formChecksums(fields: Map<string, string>): Map<ChecksumAlgorithm, string> {
-  const expected = new Map<ChecksumAlgorithm, string>();
-  for (const [name, value] of fields) {
-    const algorithm = checksumHeaderAlgorithm(name);
-    if (!algorithm) continue;
-    checkChecksumValue(algorithm, value);
-    expected.set(algorithm, value);
-  }
-  return expected;
 }
 
 /** The file, failing before its end (so before any commit) when its size is outside the range. */
