@@ -21,7 +21,14 @@ import { SSE_C_OVER_HTTP_ENV } from '../gateway/ops/sse-c.js';
 import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import { Keyring } from '../src/kms/keyring.js';
 import { kmsWrapKey, unwrapKey } from '../src/pipeline/keys.js';
-import { errorCode, failure, gatewayForSuite, rawRequest, type GatewayHarness } from './helpers/gateway-harness.js';
+import {
+  errorCode,
+  errorMessage,
+  failure,
+  gatewayForSuite,
+  rawRequest,
+  type GatewayHarness,
+} from './helpers/gateway-harness.js';
 
 const ARN = 'arn:aws:kms:us-east-1:000000000000:key/key-b';
 const kms = (keyId: string) => ({ ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: keyId });
@@ -325,6 +332,10 @@ describe('gateway: SSE-KMS (KMS keys held by the store)', () => {
     const again = await g.h.store.kms.key('doomed');
     expect(again.equals(kmsKey)).toBe(false);
     expect(() => unwrapKey(kmsWrapKey(g.h.masterKey, again), wrapped)).toThrow();
+    // The gateway says so before a 200 goes out, not with a body cut short.
+    const recreated = await rawRequest(g.port, { method: 'GET', path: '/kms/doomed' });
+    expect([recreated.status, errorCode(recreated)]).toEqual([400, 'KMS.NotFoundException']);
+    expect(errorMessage(recreated)).toMatch(/created since under the same id/);
     // While the real one unwraps it: the KMS key is what was missing.
     expect(unwrapKey(kmsWrapKey(g.h.masterKey, kmsKey), wrapped).length).toBe(32);
   });

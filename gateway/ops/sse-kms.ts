@@ -1,4 +1,4 @@
-import type { SseKms } from '../../src/meta/manifest.js';
+import type { ObjectManifest, SseKms } from '../../src/meta/manifest.js';
 import type { Bucket } from '../../src/meta/meta-store.js';
 import { keyIdOf } from '../../src/kms/index.js';
 import type { Context } from '../context.js';
@@ -110,9 +110,9 @@ export function sameKmsWrapping(a: SseKms | undefined, b: SseKms | undefined): b
 }
 
 /**
- * Throws KMS.NotFoundException when the object is SSE-KMS and its key is gone: checked before a
- * read answers 200, so a deleted key is a clear 400, not a body cut short.
+ * Throws KMS.NotFoundException when the object is SSE-KMS and its key is gone or was made again
+ * under the same id: checked before a read answers 200, so it is a clear 400, not a body cut short.
  */
-export async function checkKmsReadable(ctx: Context, sse: { sseKms?: SseKms }): Promise<void> {
-  if (sse.sseKms) await ctx.store.kms.require(sse.sseKms.keyId);
+export async function checkKmsReadable(ctx: Context, manifest: ObjectManifest): Promise<void> {
+  await ctx.store.requireKmsKey(manifest);
 }

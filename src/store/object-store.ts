@@ -25,6 +25,7 @@ import {
   wrapKey,
 } from '../pipeline/keys.js';
 import type { PipelinePool } from '../pipeline/pool.js';
+import { KmsError } from '../kms/errors.js';
 import { Keyring } from '../kms/keyring.js';
 import type { BackendPool } from './backend-pool.js';
 import { readChunk } from './chunk-reader.js';
@@ -319,6 +320,27 @@ export class ObjectStore {
     if (!customerKey || !this.matchesCustomerKey(manifest.sseCustomer, customerKey))
       throw new StoreError('AccessDenied', 'The object is encrypted with a customer-provided key; give that key.');
     return this.wrappingKey(customerKey);
+  }
+
+  /**
+   * Throws KMS.NotFoundException unless the KMS key of an SSE-KMS object still unwraps its data
+   * keys: checked before a read answers 200, so a deleted key — or one created again under the
+   * same id, which holds new material — is a clear 400, not a body cut short.
+   */
+  async requireKmsKey(manifest: ObjectManifest): Promise<void> {
+    const sseKms = manifest.sseKms;
+    if (!sseKms) return;
+    const wrapped = manifest.inline?.wrappedKey ?? manifest.chunks[0]?.wrappedKey;
+    const unwrapping = await this.wrappingKey(undefined, sseKms);
+    if (wrapped === undefined) return;
+    try {
+      unwrapKey(unwrapping, Buffer.from(wrapped, 'base64'));
+    } catch {
+      throw new KmsError(
+        'KMS.NotFoundException',
+        `The KMS key ${sseKms.keyId} this object was encrypted under no longer exists (a key created since under the same id cannot read it)`,
+      );
+    }
   }
 
   /** k, m and the write quorum of a bucket: its own `erasure` settings, else the store's. */
