@@ -1,5 +1,7 @@
 import {
   CreateBucketCommand,
+  HeadObjectCommand,
+  PutBucketEncryptionCommand,
   PutBucketPolicyCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -165,6 +167,35 @@ describe('console API', () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ code: 'NoSuchUpload' });
     expect((await c.g.h.meta.listParts(uploadId)).parts).toEqual([]);
+  });
+
+  it("encrypts uploads under the bucket's default KMS key, as PutObject and CreateMultipartUpload do", async () => {
+    const s3 = c.g.client();
+    await c.g.h.store.kms.create('console-default');
+    await s3.send(new CreateBucketCommand({ Bucket: 'kms-default' }));
+    await s3.send(
+      new PutBucketEncryptionCommand({
+        Bucket: 'kms-default',
+        ServerSideEncryptionConfiguration: {
+          Rules: [
+            { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: 'console-default' } },
+          ],
+        },
+      }),
+    );
+    const root = await login(ROOT);
+    const put = await call('PUT', '/api/buckets/kms-default/upload?key=one.txt', {
+      session: root,
+      raw: Buffer.from('one'),
+    });
+    expect(put.status).toBe(200);
+    expect((await c.g.h.meta.getObject('kms-default', 'one.txt'))?.sseKms?.keyId).toBe('console-default');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'kms-default', Key: 'one.txt' }));
+    expect([head.ServerSideEncryption, head.SSEKMSKeyId]).toEqual(['aws:kms', 'console-default']);
+    const { uploadId } = (await (
+      await call('POST', '/api/buckets/kms-default/uploads?key=big', { session: root })
+    ).json()) as { uploadId: string };
+    expect((await c.g.h.meta.getUpload(uploadId))?.headers.sseKms?.keyId).toBe('console-default');
   });
 
   it('makes share links that plain HTTP fetches, signed with the logged-in key', async () => {

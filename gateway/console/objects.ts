@@ -2,9 +2,11 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { ObjectHeaders } from '../../src/meta/meta-store.js';
 import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Error } from '../errors.js';
 import { checkHeader } from '../header-value.js';
+import { writeKms } from '../ops/sse-kms.js';
 import { allow, type ApiContext } from './context.js';
 import { ConsoleError, param, readJson, sendJson, stringField } from './http.js';
 
@@ -155,11 +157,17 @@ function contentType(ctx: ApiContext): string | undefined {
   return value;
 }
 
+/** What an upload stores besides its bytes: its Content-Type, and the bucket's default SSE-KMS as a PutObject gets it. */
+async function uploadHeaders(ctx: ApiContext, bucket: string): Promise<ObjectHeaders> {
+  const sseKms = await writeKms(ctx, () => undefined, await ctx.meta.getBucket(bucket), false);
+  return { contentType: contentType(ctx), metadata: {}, ...(sseKms ? { sseKms } : {}) };
+}
+
 /** PUT /api/buckets/B/upload?key=K: the body streamed into the store, as PutObject. */
 export async function upload(ctx: ApiContext, bucket: string): Promise<void> {
   const key = objectKey(param(ctx.url, 'key'));
   await allow(ctx, 'PutObject', bucket, { key });
-  const result = await ctx.store.put(bucket, key, ctx.req, { contentType: contentType(ctx), metadata: {} });
+  const result = await ctx.store.put(bucket, key, ctx.req, await uploadHeaders(ctx, bucket));
   sendJson(ctx.res, 200, { key, etag: result.etag, size: result.size });
 }
 
@@ -167,7 +175,7 @@ export async function upload(ctx: ApiContext, bucket: string): Promise<void> {
 export async function createUpload(ctx: ApiContext, bucket: string): Promise<void> {
   const key = objectKey(param(ctx.url, 'key'));
   await allow(ctx, 'CreateMultipartUpload', bucket, { key });
-  const uploadId = await ctx.store.createUpload(bucket, key, { contentType: contentType(ctx), metadata: {} });
+  const uploadId = await ctx.store.createUpload(bucket, key, await uploadHeaders(ctx, bucket));
   sendJson(ctx.res, 200, { uploadId });
 }
 

@@ -25,10 +25,11 @@ const BUCKET_KEY_HEADER = 'x-amz-server-side-encryption-bucket-key-enabled';
 /**
  * The SSE-KMS of a write (PUT, POST, CopyObject, CreateMultipartUpload) whose fields `get`
  * reads: the one it names, or its bucket's default when it names no encryption (nor SSE-C);
- * undefined for SSE-S3 and SSE-C. The key must exist.
+ * undefined for SSE-S3 and SSE-C. The key must exist. The console's uploads, which name no
+ * encryption, come here too for the bucket's default.
  */
 export async function writeKms(
-  ctx: Context,
+  ctx: Pick<Context, 'req' | 'store'>,
   get: (name: string) => string | undefined,
   bucket: Bucket | null,
   customerKey: boolean,
