@@ -2,9 +2,9 @@ import type { Bucket, LifecycleFilter, LifecycleRule } from '../../src/meta/meta
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import {
   currentExpiry,
+  DAY_MS,
   expirationHeader,
   LIFECYCLE_ARRAYS,
-  lifecycleDayMs,
   LifecycleError,
   parseLifecycle,
 } from '../../src/lifecycle/index.js';
@@ -84,7 +84,9 @@ function conditionsXml(f: LifecycleFilter): string {
 
 /**
  * `x-amz-expiration` of an object's current version that an enabled Expiration rule (Days or
- * Date) matches: the earliest such expiry and its rule. Nothing otherwise.
+ * Date) matches, by prefix, tags and size: the earliest such expiry and its rule. Nothing
+ * otherwise. In 24-hour days even when QSTOR_LIFECYCLE_DAY_SECONDS shortens the worker's day:
+ * the header is AWS's date, as Ceph's with rgw_lc_debug_interval (what s3-tests expect).
  */
 export function expirationHeaders(
   bucket: Bucket | null,
@@ -94,6 +96,6 @@ export function expirationHeaders(
   const rules = bucket?.settings.lifecycle;
   if (!rules?.length) return {};
   const candidate = { key, size: manifest.size, tags: manifest.tags ?? {} };
-  const expiry = currentExpiry(rules, candidate, manifest.lastModified, lifecycleDayMs());
+  const expiry = currentExpiry(rules, candidate, manifest.lastModified, DAY_MS);
   return expiry ? { 'x-amz-expiration': expirationHeader(expiry) } : {};
 }

@@ -12,7 +12,11 @@ import { LifecycleError } from './errors.js';
 export const MAX_RULES = 1000;
 const MAX_ID = 255;
 const MAX_NEWER_NONCURRENT = 100;
+/** The largest size bound AWS accepts (its InvalidRequest names it). */
+const MAX_FILTER_SIZE = 1_099_511_627_776_000;
 const REAL_DAY_MS = 24 * 3600 * 1000;
+/** What a Filter may hold: exactly one of them (AWS's LifecycleRuleFilter). */
+const PREDICATES = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'];
 
 /** The elements the parser must always give as arrays. */
 export const LIFECYCLE_ARRAYS = ['Rule', 'Tag'];
@@ -28,6 +32,10 @@ function malformed(): LifecycleError {
 
 function invalid(message: string): LifecycleError {
   return new LifecycleError('InvalidArgument', message);
+}
+
+function invalidRequest(message: string): LifecycleError {
+  return new LifecycleError('InvalidRequest', message);
 }
 
 /** An element holding elements; an empty one (`<Filter/>`) is none. */
@@ -61,6 +69,11 @@ export function parseLifecycle(doc: Fields): LifecycleRule[] {
     if (ids.has(rule.id)) throw invalid('Rule ID must be unique. Found same ID for more than one rule');
     ids.add(rule.id);
   }
+  // The two generations of rules do not mix in one configuration (AWS).
+  if (rules.some((r) => r.filterForm === 'prefix') && rules.some((r) => r.filterForm !== 'prefix'))
+    throw invalidRequest(
+      'Base level prefix cannot be used in Lifecycle V2, prefixes are only supported in the Filter.',
+    );
   return rules;
 }
 
@@ -72,14 +85,19 @@ function parseRule(r: Fields): LifecycleRule {
   if (status !== 'Enabled' && status !== 'Disabled') throw malformed();
   const { filter, filterForm } = parseFilterOf(r);
   const rule: LifecycleRule = { id, enabled: status === 'Enabled', filter, filterForm };
-  const hasTags = (filter.tags?.length ?? 0) > 0;
+  // Delete markers and uploads have no tags and no size: AWS refuses such filters on their actions.
+  const narrowing = narrowingOf(filter);
   if (r['Expiration'] !== undefined) {
     rule.expiration = parseExpiration(fieldsOf(r['Expiration']));
-    if (rule.expiration.expiredObjectDeleteMarker !== undefined && hasTags)
-      throw invalid('ExpiredObjectDeleteMarker cannot be specified with object tags');
+    if (rule.expiration.expiredObjectDeleteMarker !== undefined && narrowing)
+      throw invalidRequest(`ExpiredObjectDeleteMarker cannot be specified with ${narrowing}.`);
   }
-  if (r['NoncurrentVersionExpiration'] !== undefined)
+  if (r['NoncurrentVersionExpiration'] !== undefined) {
     rule.noncurrentExpiration = parseNoncurrent(fieldsOf(r['NoncurrentVersionExpiration']));
+    // AWS: a maximum number of noncurrent versions needs a Filter element, else InvalidRequest.
+    if (rule.noncurrentExpiration.newerNoncurrentVersions !== undefined && filterForm === 'prefix')
+      throw invalidRequest('NewerNoncurrentVersions cannot be specified without a Filter element.');
+  }
   if (r['AbortIncompleteMultipartUpload'] !== undefined) {
     const abort = fieldsOf(r['AbortIncompleteMultipartUpload']);
     const days = textOf(abort, 'DaysAfterInitiation');
@@ -89,8 +107,7 @@ function parseRule(r: Fields): LifecycleRule {
       1,
       "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer",
     );
-    if (hasTags || filter.objectSizeGreaterThan !== undefined || filter.objectSizeLessThan !== undefined)
-      throw invalid('AbortIncompleteMultipartUpload cannot be specified with Tags or object size filters');
+    if (narrowing) throw invalidRequest(`AbortIncompleteMultipartUpload cannot be specified with ${narrowing}.`);
   }
   // A transition is validated as AWS does (a bad one is the client's 400), then refused.
   if (checkTransitions(r))
@@ -125,49 +142,74 @@ function checkTransitions(r: Fields): boolean {
   return any;
 }
 
-/** The rule's filter: the legacy top-level Prefix, or Filter with one condition, or And. */
+/**
+ * The rule's filter: the legacy top-level Prefix, or a Filter (required without it) holding one
+ * predicate, or an `And` of two or more (AWS's schema: anything else is MalformedXML).
+ */
 function parseFilterOf(r: Fields): { filter: LifecycleFilter; filterForm: LifecycleRule['filterForm'] } {
   const legacy = textOf(r, 'Prefix');
   if (legacy !== undefined && r['Filter'] !== undefined) throw malformed();
   if (legacy !== undefined) return { filter: { prefix: legacy }, filterForm: 'prefix' };
-  if (r['Filter'] === undefined) return { filter: {}, filterForm: 'none' };
+  if (r['Filter'] === undefined) throw malformed();
   const f = fieldsOf(r['Filter']);
-  const given = ['Prefix', 'Tag', 'ObjectSizeGreaterThan', 'ObjectSizeLessThan', 'And'].filter(
-    (n) => f[n] !== undefined,
+  if (predicateCount(f) > 1) throw malformed();
+  if (f['And'] === undefined) return { filter: conditions(f), filterForm: 'filter' };
+  const and = fieldsOf(f['And']);
+  if (and['And'] !== undefined || predicateCount(and) < 2) throw malformed();
+  return { filter: conditions(and), filterForm: 'and' };
+}
+
+/** How many predicates an element holds, each tag one. */
+function predicateCount(f: Fields): number {
+  return PREDICATES.reduce(
+    (n, name) => n + (Array.isArray(f[name]) ? f[name].length : f[name] === undefined ? 0 : 1),
+    0,
   );
-  if (given.length > 1 || (Array.isArray(f['Tag']) && f['Tag'].length > 1)) throw malformed();
-  if (given[0] === 'And') return { filter: conditions(fieldsOf(f['And'])), filterForm: 'and' };
-  return { filter: conditions(f), filterForm: 'filter' };
 }
 
 function conditions(f: Fields): LifecycleFilter {
   const filter: LifecycleFilter = {};
   const prefix = textOf(f, 'Prefix');
   if (prefix !== undefined) filter.prefix = prefix;
-  const tags = f['Tag'];
-  if (tags !== undefined) {
-    if (!Array.isArray(tags)) throw malformed();
-    filter.tags = tags.map((t) => {
-      const tag = fieldsOf(t);
-      const key = textOf(tag, 'Key');
-      if (key === undefined || key === '') throw malformed();
-      return { key, value: textOf(tag, 'Value') ?? '' };
-    });
-    if (new Set(filter.tags.map((t) => t.key)).size !== filter.tags.length)
-      throw invalid('Duplicate Tag Keys are not allowed.');
-  }
-  const greater = textOf(f, 'ObjectSizeGreaterThan');
-  if (greater !== undefined)
-    filter.objectSizeGreaterThan = integer(greater, 0, 'ObjectSizeGreaterThan must be a non-negative integer');
-  const less = textOf(f, 'ObjectSizeLessThan');
-  if (less !== undefined) filter.objectSizeLessThan = integer(less, 1, 'ObjectSizeLessThan must be a positive integer');
-  if (
-    filter.objectSizeGreaterThan !== undefined &&
-    filter.objectSizeLessThan !== undefined &&
-    filter.objectSizeGreaterThan >= filter.objectSizeLessThan
-  )
-    throw invalid('ObjectSizeGreaterThan must be less than ObjectSizeLessThan');
+  if (f['Tag'] !== undefined) filter.tags = tagsOf(f['Tag']);
+  const greater = sizeOf(f, 'ObjectSizeGreaterThan', 0);
+  if (greater !== undefined) filter.objectSizeGreaterThan = greater;
+  const less = sizeOf(f, 'ObjectSizeLessThan', 1);
+  if (less !== undefined) filter.objectSizeLessThan = less;
+  if (greater !== undefined && less !== undefined && less <= greater)
+    throw invalidRequest("'ObjectSizeLessThan' has to be a value greater than 'ObjectSizeGreaterThan'.");
   return filter;
+}
+
+function tagsOf(list: unknown): NonNullable<LifecycleFilter['tags']> {
+  if (!Array.isArray(list)) throw malformed();
+  const tags = list.map((t) => {
+    const tag = fieldsOf(t);
+    const key = textOf(tag, 'Key');
+    if (key === undefined || key === '') throw malformed();
+    // No Value: the rule selects objects that carry the key with an empty value (AWS).
+    return { key, value: textOf(tag, 'Value') ?? '' };
+  });
+  if (new Set(tags.map((t) => t.key)).size !== tags.length) throw invalidRequest('Duplicate Tag Keys are not allowed.');
+  return tags;
+}
+
+/** A size bound: a Long in the schema (else MalformedXML), within AWS's range (else InvalidRequest). */
+function sizeOf(f: Fields, name: string, min: number): number | undefined {
+  const text = textOf(f, name);
+  if (text === undefined) return undefined;
+  if (!/^\s*-?\d+\s*$/.test(text)) throw malformed();
+  const n = Number(text.trim());
+  if (n < min || n > MAX_FILTER_SIZE)
+    throw invalidRequest(`'${name}' should be between ${min} and ${MAX_FILTER_SIZE}.`);
+  return n;
+}
+
+/** What a filter narrows on besides the key, in AWS's words: delete markers and uploads have neither. */
+function narrowingOf(filter: LifecycleFilter): string | null {
+  if ((filter.tags?.length ?? 0) > 0) return 'Tags';
+  if (filter.objectSizeGreaterThan !== undefined || filter.objectSizeLessThan !== undefined) return 'Object Size';
+  return null;
 }
 
 function parseExpiration(e: Fields): NonNullable<LifecycleRule['expiration']> {

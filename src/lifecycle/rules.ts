@@ -31,18 +31,31 @@ export interface Candidate {
   tags?: Record<string, string>;
 }
 
-export function matches(filter: LifecycleFilter, c: Candidate): boolean {
+/** Whether the filter's prefix and size bounds (strict, as AWS) hold; its tags are not looked at. */
+export function matchesApartFromTags(filter: LifecycleFilter, c: Candidate): boolean {
   if (filter.prefix !== undefined && !c.key.startsWith(filter.prefix)) return false;
   const sized = filter.objectSizeGreaterThan !== undefined || filter.objectSizeLessThan !== undefined;
   if (sized && c.size === undefined) return false;
   if (filter.objectSizeGreaterThan !== undefined && !(c.size! > filter.objectSizeGreaterThan)) return false;
   if (filter.objectSizeLessThan !== undefined && !(c.size! < filter.objectSizeLessThan)) return false;
-  return (filter.tags ?? []).every((t) => c.tags?.[t.key] === t.value);
+  return true;
 }
 
-/** Whether any enabled rule filters on tags (the worker then reads each version's manifest). */
-export function needsTags(rules: readonly LifecycleRule[]): boolean {
-  return rules.some((r) => r.enabled && (r.filter.tags?.length ?? 0) > 0);
+/** Whether the version carries every tag the filter names, each with that value. */
+export function hasTags(filter: LifecycleFilter, tags: Record<string, string> | undefined): boolean {
+  return (filter.tags ?? []).every((t) => tags !== undefined && Object.hasOwn(tags, t.key) && tags[t.key] === t.value);
+}
+
+export function matches(filter: LifecycleFilter, c: Candidate): boolean {
+  return matchesApartFromTags(filter, c) && hasTags(filter, c.tags);
+}
+
+/** When an enabled Expiration rule (Days or Date) expires a current version last modified at `modified`. */
+export function expiryOf(rule: LifecycleRule, modified: number, dayMs: number): number | null {
+  const e = rule.expiration;
+  if (!rule.enabled || !e) return null;
+  if (e.days !== undefined) return afterDays(modified, e.days, dayMs);
+  return e.date ?? null;
 }
 
 /**
@@ -57,9 +70,8 @@ export function currentExpiry(
 ): { at: number; ruleId: string } | null {
   let best: { at: number; ruleId: string } | null = null;
   for (const rule of rules) {
-    const e = rule.expiration;
-    if (!rule.enabled || !e || (e.days === undefined && e.date === undefined) || !matches(rule.filter, c)) continue;
-    const at = e.days !== undefined ? afterDays(modified, e.days, dayMs) : e.date!;
+    const at = expiryOf(rule, modified, dayMs);
+    if (at === null || !matches(rule.filter, c)) continue;
     if (!best || at < best.at) best = { at, ruleId: rule.id };
   }
   return best;

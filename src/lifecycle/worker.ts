@@ -9,7 +9,17 @@ import type {
 import { MetaError } from '../meta/errors.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { StoreError } from '../store/errors.js';
-import { afterDays, currentExpiry, dayOf, lifecycleDayMs, matches, needsTags, type Candidate } from './rules.js';
+import {
+  afterDays,
+  currentExpiry,
+  dayOf,
+  expiryOf,
+  hasTags,
+  lifecycleDayMs,
+  matches,
+  matchesApartFromTags,
+  type Candidate,
+} from './rules.js';
 
 export interface LifecycleWorkerOptions {
   /** A lifecycle day; default `lifecycleDayMs()` (24 h unless QSTOR_LIFECYCLE_DAY_SECONDS is set). */
@@ -185,38 +195,48 @@ export class LifecycleWorker {
     counts: LifecycleCounts,
   ): Promise<void> {
     const name = bucket.name;
-    const withTags = needsTags(rules);
-    const candidate = async (v: VersionEntry): Promise<Candidate> => {
-      if (!v.object) return { key };
-      const tags = withTags ? (await this.meta.getVersion(name, key, v.versionId))?.manifest?.tags : undefined;
-      return { key, size: v.object.size, tags: tags ?? {} };
-    };
     const removed = new Set<string>();
     // Noncurrent versions: each became noncurrent when the next newer one was written.
-    const noncurrentRules = rules.filter((r) => r.noncurrentExpiration);
-    for (let i = 1; noncurrentRules.length > 0 && i < versions.length; i++) {
+    for (let i = 1; i < versions.length; i++) {
       const v = versions[i]!;
       const since = versions[i - 1]!.lastModified;
-      const c = await candidate(v);
-      const due = noncurrentRules.some(
+      const due = rules.filter(
         (r) =>
-          matches(r.filter, c) &&
-          i - 1 >= (r.noncurrentExpiration!.newerNoncurrentVersions ?? 0) &&
-          now >= afterDays(since, r.noncurrentExpiration!.noncurrentDays, this.dayMs),
+          r.noncurrentExpiration &&
+          i - 1 >= (r.noncurrentExpiration.newerNoncurrentVersions ?? 0) &&
+          now >= afterDays(since, r.noncurrentExpiration.noncurrentDays, this.dayMs),
       );
-      if (due && (await this.remove(name, key, v.versionId, counts))) {
+      if ((await this.selects(due, name, v)) && (await this.remove(name, key, v.versionId, counts))) {
         removed.add(v.versionId);
         counts.noncurrentRemoved++;
       }
     }
     const latest = versions[0]!;
     if (latest.object) {
-      const expiry = currentExpiry(rules, await candidate(latest), latest.lastModified, this.dayMs);
-      if (expiry && now >= expiry.at && (await this.expire(name, key, latest))) counts.expired++;
+      const due = rules.filter((r) => {
+        const at = expiryOf(r, latest.lastModified, this.dayMs);
+        return at !== null && now >= at;
+      });
+      if ((await this.selects(due, name, latest)) && (await this.expire(name, key, latest))) counts.expired++;
     } else if (versions.every((v) => v === latest || removed.has(v.versionId)) && this.markerDue(rules, latest, now)) {
       // A delete marker with no version left behind it: an expired object delete marker.
       if (await this.remove(name, key, latest.versionId, counts)) counts.markersRemoved++;
     }
+  }
+
+  /**
+   * Whether one of the rules `due` (their time has come for this version) selects it: prefix and
+   * size first, and the version's own tags (each version has its own, AWS) only when nothing
+   * else is left to decide, so that a bucket's run reads the tags of few versions, one query each.
+   */
+  private async selects(due: LifecycleRule[], bucket: string, v: VersionEntry): Promise<boolean> {
+    const candidate: Candidate = { key: v.key, size: v.object?.size };
+    const near = due.filter((r) => matchesApartFromTags(r.filter, candidate));
+    if (near.some((r) => !r.filter.tags?.length)) return true;
+    // A delete marker carries no tags.
+    if (near.length === 0 || !v.object) return false;
+    const tags = (await this.meta.getVersion(bucket, v.key, v.versionId))?.manifest?.tags ?? {};
+    return near.some((r) => hasTags(r.filter, tags));
   }
 
   /**

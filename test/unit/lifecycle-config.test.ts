@@ -26,14 +26,19 @@ async function codeOf(rules: string): Promise<string> {
   return 'accepted';
 }
 
-const rule = (inner: string, id = 'r'): string => `<Rule><ID>${id}</ID>${inner}</Rule>`;
+/** A rule; an empty Filter (every object) unless it names its own filter. */
+const rule = (inner: string, id = 'r'): string =>
+  `<Rule><ID>${id}</ID>${/<(Filter|Prefix)>/.test(inner) ? '' : '<Filter></Filter>'}${inner}</Rule>`;
 const expireDays = '<Expiration><Days>3</Days></Expiration>';
 
 describe('lifecycle configuration', () => {
   it('parses every filter form and action', async () => {
+    // A legacy top-level Prefix goes in a configuration of its own (AWS refuses them mixed).
+    expect(await parse(rule(`<Prefix>logs/</Prefix><Status>Enabled</Status>${expireDays}`, 'legacy'))).toEqual([
+      { id: 'legacy', enabled: true, filter: { prefix: 'logs/' }, filterForm: 'prefix', expiration: { days: 3 } },
+    ]);
     const rules = await parse(
-      rule(`<Prefix>logs/</Prefix><Status>Enabled</Status>${expireDays}`, 'legacy') +
-        rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Disabled</Status>${expireDays}`, 'tag') +
+      rule(`<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Disabled</Status>${expireDays}`, 'tag') +
         rule(
           '<Filter><And><Prefix>a/</Prefix><Tag><Key>x</Key><Value>1</Value></Tag><Tag><Key>y</Key><Value>2</Value></Tag>' +
             '<ObjectSizeGreaterThan>10</ObjectSizeGreaterThan><ObjectSizeLessThan>100</ObjectSizeLessThan></And></Filter>' +
@@ -49,7 +54,6 @@ describe('lifecycle configuration', () => {
         rule('<Status>Enabled</Status><Expiration><Date>2030-01-01T00:00:00.000Z</Date></Expiration>', 'date'),
     );
     expect(rules).toEqual([
-      { id: 'legacy', enabled: true, filter: { prefix: 'logs/' }, filterForm: 'prefix', expiration: { days: 3 } },
       {
         id: 'tag',
         enabled: false,
@@ -80,12 +84,12 @@ describe('lifecycle configuration', () => {
         expiration: { expiredObjectDeleteMarker: true },
         abortIncompleteUploadDays: 1,
       },
-      { id: 'date', enabled: true, filter: {}, filterForm: 'none', expiration: { date: Date.UTC(2030, 0, 1) } },
+      { id: 'date', enabled: true, filter: {}, filterForm: 'filter', expiration: { date: Date.UTC(2030, 0, 1) } },
     ]);
   });
 
   it('gives a rule without ID one', async () => {
-    const [r] = await parse(`<Rule><Status>Enabled</Status>${expireDays}</Rule>`);
+    const [r] = await parse(`<Rule><Filter></Filter><Status>Enabled</Status>${expireDays}</Rule>`);
     expect(r!.id).toMatch(/^[\w-]{16}$/);
   });
 
@@ -123,7 +127,7 @@ describe('lifecycle configuration', () => {
       rule(
         '<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>',
       ),
-      'InvalidArgument',
+      'InvalidRequest',
     ],
     ['an empty Expiration', rule('<Status>Enabled</Status><Expiration></Expiration>'), 'MalformedXML'],
     [
@@ -152,7 +156,7 @@ describe('lifecycle configuration', () => {
       rule(
         '<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload>',
       ),
-      'InvalidArgument',
+      'InvalidRequest',
     ],
     [
       'Prefix and Filter',
@@ -171,7 +175,17 @@ describe('lifecycle configuration', () => {
       rule(
         `<Filter><And><ObjectSizeGreaterThan>5</ObjectSizeGreaterThan><ObjectSizeLessThan>5</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>${expireDays}`,
       ),
-      'InvalidArgument',
+      'InvalidRequest',
+    ],
+    [
+      'a rule with neither Filter nor Prefix',
+      `<Rule><ID>r</ID><Status>Enabled</Status>${expireDays}</Rule>`,
+      'MalformedXML',
+    ],
+    [
+      'an And of one predicate',
+      rule(`<Filter><And><Prefix>a</Prefix></And></Filter><Status>Enabled</Status>${expireDays}`),
+      'MalformedXML',
     ],
     ['an ID of 256 characters', rule(`<Status>Enabled</Status>${expireDays}`, 'x'.repeat(256)), 'InvalidArgument'],
     [
