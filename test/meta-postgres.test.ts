@@ -61,6 +61,26 @@ describe('PostgreSQL engine', () => {
     await expect(PostgresMetaStore.open(url)).rejects.toBeInstanceOf(SchemaVersionError);
   });
 
+  it("keeps the first qstor_put_object for a previous version's gateway during an upgrade", async () => {
+    const meta = await open();
+    await meta.createBucket('b');
+    const [{ settings }] = (await psql("SELECT settings FROM buckets WHERE name = 'b'")) as [{ settings: string }];
+    // As that version sends it: its condition as two untyped text literals.
+    const oldPut = (id: string, condition: string) =>
+      psql(
+        `SELECT outcome FROM qstor_put_object('b', ${pg.escapeLiteral(settings)}, decode('6b', 'hex'), false,
+          ${condition}, NULL, ${pg.escapeLiteral(JSON.stringify({ id, size: 0, etag: `etag-${id}`, lastModified: 0, metadata: {}, checksums: {}, chunks: [] }))},
+          'null', 0::bigint, 'etag-${id}', 0::bigint, ARRAY[]::text[], NULL, ARRAY[]::text[], 0::bigint)`,
+      );
+    expect(await oldPut('first', "'absent'")).toEqual([{ outcome: 'done' }]);
+    expect(await oldPut('second', "'absent'")).toEqual([{ outcome: 'condition' }]);
+    expect((await meta.getObject('b', 'k'))?.id).toBe('first');
+    await meta.putObject('b', 'k', { ...(await meta.getObject('b', 'k'))!, id: 'third' }, undefined, {
+      ifMatch: ['*'],
+    });
+    expect((await meta.getObject('b', 'k'))?.id).toBe('third');
+  });
+
   it('lists keys in UTF-8 byte order whatever the database collation', async () => {
     const meta = await open();
     await meta.createBucket('b');

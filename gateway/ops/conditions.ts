@@ -1,6 +1,6 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
+import type { PutCondition } from '../../src/meta/meta-store.js';
 import { S3Error } from '../errors.js';
-import { bareEtag } from './object-headers.js';
 
 export interface Conditions {
   ifMatch?: string;
@@ -9,9 +9,37 @@ export interface Conditions {
   ifUnmodifiedSince?: string;
 }
 
-/** Whether an If-Match / If-None-Match list (`*`, or comma-separated ETags) names the object. */
-function listed(list: string, etag: string): boolean {
-  return list.split(',').some((item) => item.trim() === '*' || bareEtag(item) === etag);
+/** An entity-tag of a list: `W/` if weak, then the tag, quoted or (as S3 takes it too) bare. */
+const ENTITY_TAG = /(W\/)?(?:"([^"]*)"|([^\s,"]+))/g;
+
+/**
+ * The ETags an If-Match / If-None-Match value lists (RFC 9110 8.8.3, 13.1.1-2), bare, `*` for
+ * any object. If-Match compares strongly, If-None-Match weakly: a weak ETag (`W/"..."`) counts
+ * only for If-None-Match, since no weak ETag is strongly equal to another.
+ */
+function etagList(value: string, comparison: 'strong' | 'weak'): string[] {
+  return [...value.matchAll(ENTITY_TAG)].flatMap(([, weak, quoted, bare]) =>
+    weak !== undefined && comparison === 'strong' ? [] : [quoted ?? bare!],
+  );
+}
+
+/** Whether a list from `etagList` names the object with this ETag. */
+function listed(list: string[], etag: string): boolean {
+  return list.includes('*') || list.includes(etag);
+}
+
+/**
+ * A PUT's or CompleteMultipartUpload's If-Match / If-None-Match as the condition the commit
+ * checks (both may be given: each must hold, as RFC 9110 evaluates them). AWS takes only `*` in
+ * If-None-Match; an ETag list there is taken as RFC 9110 and MinIO do: 412 when the object is one
+ * of them, the write otherwise (an absent object passes).
+ */
+export function writeCondition(ifMatch: string | undefined, ifNoneMatch: string | undefined): PutCondition | undefined {
+  if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
+  return {
+    ...(ifMatch !== undefined ? { ifMatch: etagList(ifMatch, 'strong') } : {}),
+    ...(ifNoneMatch !== undefined ? { ifNoneMatch: etagList(ifNoneMatch, 'weak') } : {}),
+  };
 }
 
 /** Seconds since the epoch of an HTTP date; S3 compares whole seconds. Null when unparsable (ignored). */
@@ -39,13 +67,13 @@ export function checkConditions(
   const unchanged = (): S3Error =>
     notModified === 'NotModified' ? new S3Error('NotModified', 'Not Modified', 304, headers) : failed();
   if (c.ifMatch !== undefined) {
-    if (!listed(c.ifMatch, manifest.etag)) throw failed();
+    if (!listed(etagList(c.ifMatch, 'strong'), manifest.etag)) throw failed();
   } else {
     const since = seconds(c.ifUnmodifiedSince);
     if (since !== null && modified > since) throw failed();
   }
   if (c.ifNoneMatch !== undefined) {
-    if (listed(c.ifNoneMatch, manifest.etag)) throw unchanged();
+    if (listed(etagList(c.ifNoneMatch, 'weak'), manifest.etag)) throw unchanged();
   } else {
     const since = seconds(c.ifModifiedSince);
     if (since !== null && modified <= since) throw unchanged();

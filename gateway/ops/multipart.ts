@@ -1,5 +1,6 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { CompletedPart, UploadInfo } from '../../src/meta/meta-store.js';
+import { chosenParts } from '../../src/meta/multipart-completion.js';
 import { multipartEtag } from '../../src/store/object-store.js';
 import { uploadChecksumOf } from '../auth/multipart-checksums.js';
 import {
@@ -28,6 +29,7 @@ import { requestCustomerKey, uploadKey } from './sse-c.js';
 import { checksumElement, checksumElements } from './checksum-fields.js';
 import { completionChecksum, listedChecksums, partChecksumAlgorithm, type ListedPart } from './upload-checksums.js';
 import { writeKms } from './sse-kms.js';
+import { writeCondition } from './conditions.js';
 
 /**
  * Initiator and Owner of an upload: the owner its object will have (the key that created it, or
@@ -131,8 +133,9 @@ export async function completeMultipartUpload(ctx: Context<'CompleteMultipartUpl
   if (upload && customer) uploadKey(ctx.store, upload.headers.sseCustomer, customer);
   const completed = await completedParts(ctx);
   const checksum = upload ? await completionChecksum(ctx, upload, completed) : undefined;
+  const condition = writeCondition(header(ctx, 'if-match'), header(ctx, 'if-none-match'));
   const manifest = upload
-    ? await ctx.store.completeUpload(upload.uploadId, completed, checksum?.checksums, checksum?.type)
+    ? await ctx.store.completeUpload(upload.uploadId, completed, checksum?.checksums, checksum?.type, condition)
     : await completedBefore(ctx, completed);
   const { bucket, key } = ctx.route.endpoint;
   sendXml(
@@ -165,18 +168,21 @@ async function completedBefore(
   throw noSuchUpload();
 }
 
+/** The parts the request lists, one per part number (`chosenParts`: a number listed again is its last entry). */
 async function completedParts(ctx: Context<'CompleteMultipartUpload'>): Promise<ListedPart[]> {
   const doc = await xmlBody(ctx, ['Part']);
   const parts = child(doc, 'CompleteMultipartUpload')['Part'];
   if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw malformed();
-  return parts.map((p) => {
-    if (typeof p !== 'object' || p === null) throw malformed();
-    const fields = p as Record<string, unknown>;
-    const etag = text(fields, 'ETag');
-    const number = Number(text(fields, 'PartNumber'));
-    if (etag === undefined || !Number.isInteger(number)) throw malformed();
-    return { partNumber: number, etag: etag.trim(), checksums: listedChecksums(fields) };
-  });
+  return chosenParts(
+    parts.map((p) => {
+      if (typeof p !== 'object' || p === null) throw malformed();
+      const fields = p as Record<string, unknown>;
+      const etag = text(fields, 'ETag');
+      const number = Number(text(fields, 'PartNumber'));
+      if (etag === undefined || !Number.isInteger(number)) throw malformed();
+      return { partNumber: number, etag: etag.trim(), checksums: listedChecksums(fields) };
+    }),
+  );
 }
 
 export async function abortMultipartUpload(ctx: Context<'AbortMultipartUpload'>): Promise<void> {

@@ -11,7 +11,7 @@ import { authorizeAccess } from '../auth/request-access.js';
 import { versionAction } from '../auth/actions.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
-import { checkConditions } from './conditions.js';
+import { checkConditions, writeCondition } from './conditions.js';
 import {
   bareEtag,
   createdVersionHeaders,
@@ -62,24 +62,13 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
 }
 
 /**
- * Conditional PUT (If-None-Match: * creates only; If-Match replaces only that version). Checked
- * before the body is read, so a doomed upload fails at once, and again inside the commit, so a
- * concurrent PUT that committed first wins and this one fails with 412.
+ * Conditional PUT (`writeCondition`), decided inside the commit: a concurrent PUT that committed
+ * first wins, and this one fails with 412 only if the condition no longer holds. Looked at once
+ * before the body is read too, so a write already doomed fails without uploading its body.
  */
 async function putCondition(ctx: Context<'PutObject'>): Promise<PutCondition | undefined> {
-  const ifNoneMatch = header(ctx, 'if-none-match');
-  const ifMatch = header(ctx, 'if-match');
-  if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*')
-    throw new S3Error('NotImplemented', 'If-None-Match on PUT supports only *.');
-  if (ifNoneMatch === undefined && ifMatch === undefined) return undefined;
-  const current = (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag;
-  // If-Match: * (RFC 9110: any current object) replaces only what exists: the current ETag is
-  // named, so an overwrite committed in between also makes this one fail (412, never a lost write).
-  const condition: PutCondition =
-    ifNoneMatch !== undefined
-      ? { absent: true }
-      : { etag: ifMatch!.trim() === '*' && current !== undefined ? current : bareEtag(ifMatch!) };
-  checkPutCondition(condition, current);
+  const condition = writeCondition(header(ctx, 'if-match'), header(ctx, 'if-none-match'));
+  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
   return condition;
 }
 

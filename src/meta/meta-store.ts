@@ -183,23 +183,29 @@ export interface UploadChecksum {
 }
 
 /**
- * A put that commits only if the key is still absent (`If-None-Match: *`) or still holds the
- * object with this ETag (`If-Match`); checked inside the commit, so a concurrent PUT that
- * committed first makes it fail with PreconditionFailed (NoSuchKey for If-Match on no object).
+ * A write's preconditions on the key's current object (its newest version, when that is an
+ * object), RFC 9110's If-Match and If-None-Match as AWS's conditional writes use them. Each is a
+ * list of bare ETags (no quotes, no `W/`) in which `*` stands for any object: `ifMatch` commits
+ * only over an object listed (none: NoSuchKey, another: PreconditionFailed), `ifNoneMatch` only
+ * when no object listed is there (PreconditionFailed). Checked inside the commit, so a write that
+ * committed first decides: `{ ifNoneMatch: ['*'] }` creates only, `{ ifMatch: ['*'] }` replaces
+ * only, whatever replaced the object in between.
  */
-export type PutCondition = { absent: true } | { etag: string };
+export interface PutCondition {
+  ifMatch?: string[];
+  ifNoneMatch?: string[];
+}
 
 /** Throws unless `condition` holds for a key whose object now has ETag `current` (none: undefined). */
 export function checkPutCondition(condition: PutCondition, current: string | undefined): void {
   const failed = (): MetaError =>
     new MetaError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
-  if ('absent' in condition) {
-    if (current !== undefined) throw failed();
-  } else if (current === undefined) {
-    throw new MetaError('NoSuchKey', 'The specified key does not exist.');
-  } else if (current !== condition.etag) {
-    throw failed();
+  const names = (list: string[]): boolean => current !== undefined && (list.includes('*') || list.includes(current));
+  if (condition.ifMatch) {
+    if (current === undefined) throw new MetaError('NoSuchKey', 'The specified key does not exist.');
+    if (!names(condition.ifMatch)) throw failed();
   }
+  if (condition.ifNoneMatch && names(condition.ifNoneMatch)) throw failed();
 }
 
 export interface ListObjectsOptions {
@@ -410,6 +416,8 @@ export interface FinalManifestFields {
   checksumType?: ChecksumType;
   /** Every part but the last must be at least this big (S3: 5 MiB, the default). */
   minPartSize?: number;
+  /** Complete only if this holds for the key's object (conditional CompleteMultipartUpload). */
+  condition?: PutCondition;
 }
 
 export interface CompletedUpload extends ObjectChange {
@@ -617,8 +625,10 @@ export interface MetaStore {
   listUploads(bucket: string, options?: ListUploadsOptions): Promise<ListUploadsResult>;
   /**
    * Stores the object made of the listed parts' chunks, in order (no data moves); parts left out
-   * are released. Throws NoSuchUpload, MalformedXML (no parts), InvalidPartOrder, InvalidPart,
-   * EntityTooSmall. Group-committed.
+   * are released. A part number listed more than once is its last entry (see `chosenParts`).
+   * Throws NoSuchUpload, MalformedXML (no parts), InvalidPartOrder, InvalidPart, EntityTooSmall,
+   * then what `checkPutCondition` throws for `fields.condition` (the upload is left as it was).
+   * Group-committed.
    */
   completeUpload(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): Promise<CompletedUpload>;
   /** Releases every part. Throws NoSuchUpload. */

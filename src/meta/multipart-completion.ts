@@ -28,23 +28,37 @@ export interface CompletionPlan {
 }
 
 /**
+ * The parts a completion lists, one per part number: the numbers must not decrease
+ * (InvalidPartOrder), and a number listed more than once is its LAST entry, the others ignored.
+ * A client that sent part 1 twice at once lists both answers in the order they came, and the
+ * upload that finished last is the part stored (s3-tests test_multipart_resend_first_finishes_last).
+ */
+export function chosenParts<P extends CompletedPart>(parts: P[]): P[] {
+  const chosen: P[] = [];
+  for (const part of parts) {
+    const last = chosen.at(-1);
+    if (last && part.partNumber < last.partNumber)
+      throw new MetaError('InvalidPartOrder', 'parts must be listed in ascending order of part number');
+    if (last?.partNumber === part.partNumber) chosen[chosen.length - 1] = part;
+    else chosen.push(part);
+  }
+  return chosen;
+}
+
+/**
  * CompleteMultipartUpload's rules, the same in every engine: the parts listed in ascending
- * order, each uploaded with that ETag, all but the last at least 5 MiB; the object is the chosen
- * parts' chunks in order, with the headers the upload was created with.
+ * order (see `chosenParts`), each uploaded with that ETag, all but the last at least 5 MiB; the
+ * object is the chosen parts' chunks in order, with the headers the upload was created with.
  */
 export function planCompletion(
   uploadId: string,
-  parts: CompletedPart[],
+  listed: CompletedPart[],
   stored: Iterable<StoredPart>,
   headersJson: string,
   fields: FinalManifestFields,
 ): CompletionPlan {
-  if (parts.length === 0) throw new MetaError('MalformedXML', 'a completion must list at least one part');
-  parts.forEach((part, i) => {
-    if (i > 0 && part.partNumber <= parts[i - 1]!.partNumber) {
-      throw new MetaError('InvalidPartOrder', 'parts must be listed in ascending order of part number');
-    }
-  });
+  if (listed.length === 0) throw new MetaError('MalformedXML', 'a completion must list at least one part');
+  const parts = chosenParts(listed);
   const byNumber = new Map([...stored].map((row) => [row.partNumber, row]));
   const chosen = parts.map(({ partNumber, etag }) => {
     const row = byNumber.get(partNumber);

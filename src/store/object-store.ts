@@ -647,13 +647,15 @@ export class ObjectStore {
 
   /**
    * Joins the listed parts into the object: their chunk lists are concatenated, no data moves.
-   * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>".
+   * The ETag is S3's: MD5 of the parts' binary MD5s, then "-<number of parts>". With
+   * `condition`, only if it holds for the key's object at the commit.
    */
   async completeUpload(
     uploadId: string,
     parts: CompletedPart[],
     checksums?: Record<string, string>,
     checksumType?: ChecksumType,
+    condition?: PutCondition,
   ): Promise<ObjectManifest> {
     const upload = await this.o.meta.getUpload(uploadId);
     if (!upload) throw new StoreError('NoSuchUpload', 'The specified upload does not exist.');
@@ -664,6 +666,7 @@ export class ObjectStore {
       lastModified: Date.now(),
       checksums,
       ...(checksumType ? { checksumType } : {}),
+      ...(condition ? { condition } : {}),
     });
     // Again, for chunks shared with a source (UploadPartCopy) that repair completed in the source's
     // manifest only: the parts' references still name the missing shards.

@@ -5,7 +5,13 @@
  */
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { MetaError } from '../../src/meta/errors.js';
-import type { ListObjectsOptions, ListUploadsResult, MetaStore, ShardLocation } from '../../src/meta/meta-store.js';
+import type {
+  ListObjectsOptions,
+  ListUploadsResult,
+  MetaStore,
+  PutCondition,
+  ShardLocation,
+} from '../../src/meta/meta-store.js';
 import type { ChunkRef, ObjectManifest } from '../../src/meta/manifest.js';
 
 /** An engine's store for one test. */
@@ -895,12 +901,12 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
               'u1',
               [
                 { partNumber: 1, etag: 'e1' },
-                { partNumber: 1, etag: 'e1' },
+                { partNumber: 1, etag: 'wrong' },
               ],
               fields,
             ),
           ),
-        ).toBe('InvalidPartOrder');
+        ).toBe('InvalidPart');
         expect(await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'wrong' }], fields))).toBe(
           'InvalidPart',
         );
@@ -1175,7 +1181,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
           // Connections opened beforehand, so that the puts overlap rather than queue behind connects.
           await Promise.all([meta, other].flatMap((store) => Array.from({ length: 8 }, () => store.getBucket('b'))));
           const attempts = Array.from({ length: 16 }, (_, i) =>
-            (i % 2 === 0 ? meta : other).putObject('b', 'k', manifest(`m${i}`), undefined, { absent: true }),
+            (i % 2 === 0 ? meta : other).putObject('b', 'k', manifest(`m${i}`), undefined, { ifNoneMatch: ['*'] }),
           );
           const settled = await Promise.allSettled(attempts);
           const won = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
@@ -1657,6 +1663,167 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         await meta.deleteAccessKey('PLAIN');
         await meta.createAccessKey('PLAIN', Buffer.from('s'), 'plain');
         expect((await meta.getAccessKey('PLAIN'))?.createBuckets).toBe(false);
+      });
+    });
+
+    describe('conditional writes (If-Match, If-None-Match) and repeated part numbers', () => {
+      let other: MetaStore;
+
+      beforeEach(async () => {
+        other = await fixture.open();
+        await meta.createBucket('b');
+      });
+
+      afterEach(async () => {
+        await other.close();
+      });
+
+      const current = async (key: string): Promise<string | undefined> => (await meta.getObject('b', key))?.id;
+
+      it('If-Match: * replaces whatever object is there, even one another store put since', async () => {
+        expect(await errorCode(meta.putObject('b', 'k', manifest('m0'), undefined, { ifMatch: ['*'] }))).toBe(
+          'NoSuchKey',
+        );
+        await meta.putObject('b', 'k', manifest('m1'));
+        // Another gateway overwrites between this one's read and its commit: "any object" still holds.
+        await other.putObject('b', 'k', manifest('m2'));
+        expect((await meta.putObject('b', 'k', manifest('m3'), undefined, { ifMatch: ['*'] })).previous?.id).toBe('m2');
+        expect(await current('k')).toBe('m3');
+        // A delete marker is no object.
+        await meta.updateBucketSettings('b', (s) => ({ ...s, versioning: 'Enabled' }));
+        await other.deleteObject('b', 'k');
+        expect(await errorCode(meta.putObject('b', 'k', manifest('m4'), undefined, { ifMatch: ['*'] }))).toBe(
+          'NoSuchKey',
+        );
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('m1-c0'), chunk('m2-c0'))));
+      });
+
+      it('If-Match lists ETags (any one of them), If-None-Match refuses only the ETags it lists', async () => {
+        await meta.putObject('b', 'k', manifest('m1'));
+        const put = (id: string, condition: PutCondition) =>
+          other.putObject('b', 'k', manifest(id), undefined, condition);
+        expect(await errorCode(put('x1', { ifMatch: ['etag-nope'] }))).toBe('PreconditionFailed');
+        expect(await errorCode(put('x2', { ifMatch: [] }))).toBe('PreconditionFailed');
+        await put('m2', { ifMatch: ['etag-nope', 'etag-m1'] });
+        expect(await errorCode(put('x3', { ifNoneMatch: ['etag-nope', 'etag-m2'] }))).toBe('PreconditionFailed');
+        expect(await errorCode(put('x4', { ifNoneMatch: ['*'] }))).toBe('PreconditionFailed');
+        await put('m3', { ifNoneMatch: ['etag-m1'] });
+        expect(await current('k')).toBe('m3');
+        // Both: each must hold.
+        expect(await errorCode(put('x5', { ifMatch: ['etag-m3'], ifNoneMatch: ['etag-m3'] }))).toBe(
+          'PreconditionFailed',
+        );
+        await put('m4', { ifMatch: ['*'], ifNoneMatch: ['etag-m1'] });
+        // An absent key passes If-None-Match with an ETag.
+        await meta.putObject('b', 'new', manifest('n1'), undefined, { ifNoneMatch: ['etag-n1'] });
+        expect(await current('new')).toBe('n1');
+        expect(await current('k')).toBe('m4');
+        // The refused PUTs retained nothing: only the replaced versions' chunks are freed.
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('m1-c0'), chunk('m2-c0'), chunk('m3-c0'))));
+      });
+
+      describe('CompleteMultipartUpload', () => {
+        const fields = (id: string, condition?: PutCondition) => ({
+          id,
+          etag: `etag-${id}`,
+          lastModified: 5,
+          minPartSize: 1,
+          ...(condition ? { condition } : {}),
+        });
+
+        beforeEach(async () => {
+          await meta.createUpload('b', 'k', 'u1', { metadata: {} });
+          await meta.putPart('u1', 1, { etag: 'p1', size: 10, chunks: [chunk('p1', 10)] });
+        });
+
+        it('completes only while its condition holds, and a refusal leaves the upload as it was', async () => {
+          expect(
+            await errorCode(
+              meta.completeUpload('u1', [{ partNumber: 1, etag: 'p1' }], fields('o0', { ifMatch: ['*'] })),
+            ),
+          ).toBe('NoSuchKey');
+          await other.putObject('b', 'k', manifest('m1'));
+          const refused: PutCondition[] = [
+            { ifNoneMatch: ['*'] },
+            { ifNoneMatch: ['etag-m1'] },
+            { ifMatch: ['etag-other'] },
+          ];
+          for (const condition of refused) {
+            expect(
+              await errorCode(meta.completeUpload('u1', [{ partNumber: 1, etag: 'p1' }], fields('o1', condition))),
+            ).toBe('PreconditionFailed');
+          }
+          // Bad parts are answered before the condition is looked at.
+          expect(
+            await errorCode(
+              meta.completeUpload('u1', [{ partNumber: 1, etag: 'wrong' }], fields('o1', { ifNoneMatch: ['*'] })),
+            ),
+          ).toBe('InvalidPart');
+          expect(await current('k')).toBe('m1');
+          expect((await meta.listParts('u1')).parts.map((p) => p.etag)).toEqual(['p1']);
+          expect(await drainDeletes()).toEqual([]);
+          const done = await meta.completeUpload(
+            'u1',
+            [{ partNumber: 1, etag: 'p1' }],
+            fields('o2', { ifMatch: ['etag-m1'], ifNoneMatch: ['etag-other'] }),
+          );
+          expect(done.previous?.id).toBe('m1');
+          expect(await current('k')).toBe('o2');
+          await meta.createUpload('b', 'k', 'u2', { metadata: {} });
+          await meta.putPart('u2', 1, { etag: 'q1', size: 10, chunks: [chunk('q1', 10)] });
+          await other.putObject('b', 'k', manifest('m3'));
+          // If-Match: * holds for the object another store put in between.
+          await meta.completeUpload('u2', [{ partNumber: 1, etag: 'q1' }], fields('o3', { ifMatch: ['*'] }));
+          expect(await current('k')).toBe('o3');
+        });
+
+        it('takes the last entry of a part number listed more than once; a smaller number is out of order', async () => {
+          await meta.putPart('u1', 2, { etag: 'p2', size: 10, chunks: [chunk('p2', 10)] });
+          // Part 1 resent: its second upload finished first, the first one last (and is the part).
+          await meta.putPart('u1', 1, { etag: 'p1b', size: 10, chunks: [chunk('p1b', 10)] });
+          expect(await drainDeletes()).toEqual(names(shardsOf(chunk('p1', 10))));
+          expect(
+            await errorCode(
+              meta.completeUpload(
+                'u1',
+                [
+                  { partNumber: 1, etag: 'p1b' },
+                  { partNumber: 1, etag: 'p1' },
+                ],
+                fields('x'),
+              ),
+            ),
+          ).toBe('InvalidPart');
+          expect(
+            await errorCode(
+              meta.completeUpload(
+                'u1',
+                [
+                  { partNumber: 1, etag: 'p1b' },
+                  { partNumber: 2, etag: 'p2' },
+                  { partNumber: 1, etag: 'p1b' },
+                ],
+                fields('x'),
+              ),
+            ),
+          ).toBe('InvalidPartOrder');
+          const done = await meta.completeUpload(
+            'u1',
+            [
+              { partNumber: 1, etag: 'p1' },
+              { partNumber: 1, etag: 'p1b' },
+              { partNumber: 2, etag: 'p2' },
+              { partNumber: 2, etag: 'p2' },
+            ],
+            fields('o1'),
+          );
+          expect(done.manifest.chunks).toEqual([chunk('p1b', 10), chunk('p2', 10)]);
+          expect(done.manifest.parts).toEqual([10, 10]);
+          expect(done.manifest.size).toBe(20);
+          expect(await drainDeletes()).toEqual([]);
+          await meta.deleteObject('b', 'k');
+          expect(await drainDeletes()).toEqual(names(shardsOf(chunk('p1b', 10), chunk('p2', 10))));
+        });
       });
     });
   });

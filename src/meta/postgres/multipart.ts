@@ -186,6 +186,7 @@ export class Multipart {
       upload.headers,
       fields,
     );
+    if (fields.condition) await this.objects.check(sql, upload.bucketId, upload.key, fields.condition);
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.
     const bucket = { id: upload.bucketId, settings: JSON.parse(upload.settings) as BucketSettings };

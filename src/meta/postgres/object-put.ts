@@ -11,7 +11,7 @@ import type { Database } from './connection.js';
 import { newVersionOf } from './objects.js';
 
 const PUT =
-  'SELECT outcome, detail FROM qstor_put_object($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)';
+  'SELECT outcome, detail FROM qstor_put_object($1, $2, $3, $4, $5::text[], $6::text[], $7, $8, $9, $10, $11, $12, $13, $14, $15)';
 
 type Outcome = 'done' | 'no-bucket' | 'settings' | 'condition' | 'locked';
 
@@ -19,7 +19,7 @@ type Outcome = 'done' | 'no-bucket' | 'settings' | 'condition' | 'locked';
 const MAX_SETTINGS_CHANGES = 5;
 
 /**
- * PutObject in one round trip: `qstor_put_object` (schema migration 6) does in one statement
+ * PutObject in one round trip: `qstor_put_object` (schema migrations 6 and 8) does in one statement
  * what `Objects.put` does in several, as one SERIALIZABLE transaction sent as one message
  * (`Database.inOneRoundTrip`). The new version's id and lock follow the bucket's settings, which
  * this side computes from the settings it last saw of the bucket: the function checks them in
@@ -50,8 +50,8 @@ export class ObjectPut {
         assumed,
         key,
         settings.versioning === 'Enabled',
-        condition ? ('absent' in condition ? 'absent' : 'etag') : null,
-        condition && 'etag' in condition ? condition.etag : null,
+        condition?.ifMatch ?? null,
+        condition?.ifNoneMatch ?? null,
         JSON.stringify(stored),
         versionIdOf(stored),
         stored.size,

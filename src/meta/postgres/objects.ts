@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ObjectLock, ObjectManifest } from '../manifest.js';
 import { MetaError } from '../errors.js';
 import {
+  checkPutCondition,
   checkRetentionChange,
   isLocked,
   lockOfNewVersion,
@@ -16,6 +17,7 @@ import {
   type ObjectChange,
   type ObjectEntry,
   type ObjectHeaders,
+  type PutCondition,
   type StoredVersion,
   type VersionRecord,
 } from '../meta-store.js';
@@ -209,6 +211,15 @@ export class Objects {
         markers.map((m) => m.key),
       ]);
     }
+  }
+
+  /** Throws unless `condition` holds for what the key holds now (inside the write's transaction). */
+  async check(sql: Sql, bucketId: number, key: Buffer, condition: PutCondition): Promise<void> {
+    const row = await sql.row<{ etag: string }>('SELECT etag FROM objects WHERE bucket_id = $1 AND key = $2', [
+      bucketId,
+      key,
+    ]);
+    checkPutCondition(condition, row?.etag);
   }
 
   /** The key's newest version when it is an object; throws NoSuchBucket. One statement (the GET path). */

@@ -187,6 +187,7 @@ export class Multipart {
   complete(uploadId: string, parts: CompletedPart[], fields: FinalManifestFields): CompletedUpload {
     const upload = this.require(uploadId);
     const { manifest, chunksOf } = planCompletion(uploadId, parts, this.allParts.all(uploadId), upload.headers, fields);
+    if (fields.condition) this.objects.check(upload.bucketId, upload.key, fields.condition);
     // The object retains the chosen chunks before the parts release theirs, so only the chunks
     // of parts left out reach zero.
     const change = this.objects.put(upload.bucketId, upload.key, manifest);
