@@ -6,7 +6,14 @@ import { countBodyBytes, logRequest } from '../access-log.js';
 import { Credentials } from '../auth/credentials.js';
 import { isInternal, S3Error, toS3Error } from '../errors.js';
 import { decodeComponent } from '../router/query.js';
-import { KEEP_ALIVE_TIMEOUT_MS, type Gateway, type GatewayOptions } from '../server.js';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_CONNECTIONS,
+  HEADERS_TIMEOUT_MS,
+  KEEP_ALIVE_TIMEOUT_MS,
+  type Gateway,
+  type GatewayOptions,
+} from '../server.js';
 import { siteBucket } from './host.js';
 import { errorPage } from './html.js';
 import { ErrorDocumentError, serveSite, type SiteRequest } from './serve.js';
@@ -80,7 +87,12 @@ export function createWebsite(o: WebsiteOptions): Gateway {
       res.destroy();
     });
   });
+  // The S3 port's limits. Requests have no body here, so a connection quiet for the idle time
+  // (a reader that stopped reading, headers never finished) is simply closed.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.setTimeout(DEFAULT_IDLE_TIMEOUT_MS);
+  server.maxConnections = DEFAULT_MAX_CONNECTIONS;
   return {
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
