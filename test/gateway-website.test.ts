@@ -12,9 +12,11 @@ import {
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
+import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSE_C_OVER_HTTP_ENV } from '../gateway/ops/sse-c.js';
+import { SqliteMetaStore } from '../src/meta/sqlite/sqlite-meta-store.js';
 import type { Gateway } from '../gateway/server.js';
 import { createWebsite } from '../gateway/website/server.js';
 import {
@@ -148,6 +150,17 @@ describe('gateway: static website hosting', () => {
       ErrorDocument: got.ErrorDocument,
       RoutingRules: got.RoutingRules,
     }).toEqual(SITE);
+    // In the bucket's encrypted metadata copies: `meta rebuild` restores it.
+    const fresh = new SqliteMetaStore(path.join(g.h.dir, 'rebuilt-website.db'));
+    try {
+      await g.h.store.replica.rebuild(fresh);
+      expect((await fresh.getBucket('site'))?.settings.website).toEqual(
+        (await g.h.meta.getBucket('site'))?.settings.website,
+      );
+      expect((await fresh.getBucket('site'))?.settings.website?.routingRules).toHaveLength(3);
+    } finally {
+      await fresh.close();
+    }
     const redirect = await s3.send(new GetBucketWebsiteCommand({ Bucket: 'elsewhere' }));
     expect(redirect.RedirectAllRequestsTo).toEqual({ HostName: 'www.example.org', Protocol: 'https' });
     expect(await failure(s3.send(new GetBucketWebsiteCommand({ Bucket: 'plain' })))).toBe('NoSuchWebsiteConfiguration');
