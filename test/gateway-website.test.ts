@@ -8,6 +8,7 @@ import {
   PutBucketPolicyCommand,
   PutBucketWebsiteCommand,
   PutObjectCommand,
+  PutPublicAccessBlockCommand,
   type S3Client,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
@@ -321,6 +322,15 @@ describe('gateway: static website hosting', () => {
     expect(secret.body.toString()).not.toContain('private');
     const open = await visit('closed.web.test', '/open.html');
     expect([open.status, open.body.toString()]).toEqual([200, 'open']);
+    // PublicAccessBlock applies as on the S3 endpoint: public ACLs ignored, the object is private again.
+    await s3.send(
+      new PutPublicAccessBlockCommand({
+        Bucket: 'closed',
+        PublicAccessBlockConfiguration: { IgnorePublicAcls: true },
+      }),
+    );
+    const ignored = await visit('closed.web.test', '/open.html');
+    expect([ignored.status, htmlCode(ignored)]).toEqual([403, 'AccessDenied']);
     // An SSE-C object is never served: its key cannot come with the request.
     const sealed = await visit('site.web.test', '/sealed.html');
     expect(sealed.status).toBe(400);
