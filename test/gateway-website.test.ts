@@ -1,7 +1,9 @@
 // Static website hosting: Put/Get/DeleteBucketWebsite on the S3 endpoint (AWS SDK) and the
 // website endpoint (gateway/website/) over a real gateway, six zdb processes and anonymous HTTP.
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketWebsiteCommand,
   GetBucketWebsiteCommand,
   HeadObjectCommand,
@@ -10,6 +12,7 @@ import {
   PutObjectCommand,
   PutPublicAccessBlockCommand,
   type S3Client,
+  UploadPartCommand,
   type WebsiteConfiguration,
 } from '@aws-sdk/client-s3';
 import crypto from 'node:crypto';
@@ -278,6 +281,23 @@ describe('gateway: static website hosting', () => {
     );
     const copy = await visit('site.web.test', '/about-copy');
     expect([copy.status, copy.headers.location]).toEqual([301, 'https://example.com/']);
+    // Kept through a multipart upload too.
+    const upload = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: 'site', Key: 'big-move', WebsiteRedirectLocation: '/big.bin' }),
+    );
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: 'site', Key: 'big-move', UploadId: upload.UploadId, PartNumber: 1, Body: 'p' }),
+    );
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'site',
+        Key: 'big-move',
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    const moved = await visit('site.web.test', '/big-move');
+    expect([moved.status, moved.headers.location]).toEqual([301, '/big.bin']);
     const bad = await rawRequest(g.port, {
       method: 'PUT',
       path: '/site/bad',
