@@ -26,10 +26,11 @@ import { StartupError } from './startup-error.js';
  * or over backends named in a config file (`--config FILE`); HTTPS with `--tls-cert FILE
  * --tls-key FILE` (PEM). The admin port (`/metrics`, `/health` and the web console) comes from
  * `--admin-port N` (0: none; on `--admin-host`, 127.0.0.1 by default) or the config file's
- * `adminPort` (absent: none; 0: any free port). The website endpoint likewise from `--website-port`
- * (`--website-host`, `--website-domain`) or `websitePort` (`websiteListen`, `websiteDomain`). Lines on stdout are for a parent: `credentials <id> <secret>` when new
- * ones were made, `website <port>` when it serves one, then `ready <port>`. Each start is a gateway of its own id (QSTOR_GATEWAY_ID, else
- * random) that heartbeats into the metadata database and takes leases on background work, so
+ * `adminPort` (absent: none; 0: any free port). The website endpoint likewise from
+ * `--website-port` (`--website-host`, `--website-domain`) or `websitePort` (`websiteListen`,
+ * `websiteDomain`). Lines on stdout are for a parent: `credentials <id> <secret>` when new ones
+ * were made, `website <port>` when it serves one, then `ready <port>`. Each start is a gateway of
+ * its own id (QSTOR_GATEWAY_ID, else random) that heartbeats into the metadata database and takes leases on background work, so
  * that gateways sharing one database split it.
  */
 async function main(): Promise<void> {
