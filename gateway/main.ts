@@ -11,12 +11,13 @@ import { LifecycleWorker } from '../src/lifecycle/index.js';
 import { fileURLToPath } from 'node:url';
 import { AdminServer } from './admin-server.js';
 import { Console } from './console/index.js';
-import { loadGatewayConfig } from '../src/config/gateway-config.js';
+import { loadGatewayConfig, type GatewayConfig } from '../src/config/gateway-config.js';
 import { DEFAULT_DATA_DIR } from '../src/config/store-config.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, type LogLevel } from '../src/config/log-level.js';
 import { rootCredentials } from './credentials-file.js';
 import { gatewayId, Presence, qstorVersion } from './presence.js';
-import { createGateway } from './server.js';
+import { createGateway, type Gateway } from './server.js';
+import { createWebsite, type WebsiteOptions } from './website/server.js';
 import { StartupError } from './startup-error.js';
 
 /**
@@ -25,9 +26,11 @@ import { StartupError } from './startup-error.js';
  * or over backends named in a config file (`--config FILE`); HTTPS with `--tls-cert FILE
  * --tls-key FILE` (PEM). The admin port (`/metrics`, `/health` and the web console) comes from
  * `--admin-port N` (0: none; on `--admin-host`, 127.0.0.1 by default) or the config file's
- * `adminPort` (absent: none; 0: any free port). Lines on stdout are for a parent: `credentials <id> <secret>` when new
- * ones were made, then `ready <port>`. Each start is a gateway of its own id (QSTOR_GATEWAY_ID, else
- * random) that heartbeats into the metadata database and takes leases on background work, so
+ * `adminPort` (absent: none; 0: any free port). The website endpoint likewise from
+ * `--website-port` (`--website-host`, `--website-domain`) or `websitePort` (`websiteListen`,
+ * `websiteDomain`). Lines on stdout are for a parent: `credentials <id> <secret>` when new ones
+ * were made, `website <port>` when it serves one, then `ready <port>`. Each start is a gateway of
+ * its own id (QSTOR_GATEWAY_ID, else random) that heartbeats into the metadata database and takes leases on background work, so
  * that gateways sharing one database split it.
  */
 async function main(): Promise<void> {
@@ -41,6 +44,9 @@ async function main(): Promise<void> {
       'tls-key': { type: 'string' },
       'admin-port': { type: 'string' },
       'admin-host': { type: 'string', default: '127.0.0.1' },
+      'website-port': { type: 'string' },
+      'website-host': { type: 'string' },
+      'website-domain': { type: 'string' },
       'log-level': { type: 'string' },
     },
   });
@@ -112,13 +118,16 @@ async function main(): Promise<void> {
   // Made once the S3 port is known (the console's share links name it); counts from then on.
   let admin: AdminServer | null = null;
   if (creds.source === 'created') say(`credentials ${creds.accessKey} ${creds.secretKey}`);
-  const gateway = createGateway({
+  const shared = {
     store: opened.store,
     meta: opened.meta,
     masterKey: opened.masterKey,
     rootAccessKey: creds.accessKey,
     rootSecretKey: creds.secretKey,
     logger,
+  };
+  const gateway = createGateway({
+    ...shared,
     onRequest: adminPort !== null ? (r) => admin?.record(r) : undefined,
     tls,
     idleTimeoutMs: config?.idleTimeoutSeconds != null ? config.idleTimeoutSeconds * 1000 : undefined,
@@ -146,6 +155,8 @@ async function main(): Promise<void> {
       ? new AdminServer({ backends: opened.backends, store: opened.store, meta: opened.meta }, webConsole)
       : null;
   if (admin && adminPort !== null) say(`admin ${await admin.listen(adminPort, adminHost)}`);
+  const website = await startWebsite(values, config, shared);
+  if (website) say(`website ${website.port}`);
   say(`ready ${port}`);
   let stopping = false;
   const stop = (): void => {
@@ -156,6 +167,7 @@ async function main(): Promise<void> {
       // The worker ends its pass at the next key, then the lease is given up.
       lifecycleWorker.stop().then(() => lifecycle.stop()),
       gateway.close(),
+      website?.server.close(),
       admin?.close(),
       cluster?.close(),
     ])
@@ -166,6 +178,26 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/**
+ * The website endpoint when `--website-port N` (N > 0) or the config file's `websitePort` asks for
+ * one (flags win); off otherwise. Its host and domain likewise.
+ */
+async function startWebsite(
+  values: { 'website-port'?: string; 'website-host'?: string; 'website-domain'?: string },
+  config: GatewayConfig | null,
+  shared: Omit<WebsiteOptions, 'domain'>,
+): Promise<{ server: Gateway; port: number } | null> {
+  const flagPort = values['website-port'] !== undefined ? portOption('--website-port', values['website-port']) : null;
+  // As the admin port: 0 turns the flag's off, and asks the file's for any free port (tests).
+  if (flagPort === 0) return null;
+  const port = flagPort ?? config?.website.port ?? null;
+  if (port === null) return null;
+  const domain = values['website-domain'] ?? config?.website.domain ?? undefined;
+  const server = createWebsite({ ...shared, domain });
+  const host = values['website-host'] ?? config?.website.listen ?? '127.0.0.1';
+  return { server, port: await server.listen(port, host) };
 }
 
 function logLevel(value: string): LogLevel {

@@ -44,7 +44,7 @@ export interface GatewayOptions {
   maxConnections?: number;
 }
 
-const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /**
  * How long an idle keep-alive connection stays open. Node's default, 5 s, is shorter than the
  * idle time clients and balancers keep connections for (AWS ALB 60 s, nginx's upstream
@@ -54,8 +54,8 @@ const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
  */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Above the keep-alive time (Node's rule: a lower one cut keep-alive connections short). */
-const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
-const DEFAULT_MAX_CONNECTIONS = 512;
+export const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 1_000;
+export const DEFAULT_MAX_CONNECTIONS = 512;
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
 /** What Node answers a request it could not parse, by the parser's error. */
 const CLIENT_ERROR_ANSWER: Record<string, string> = {

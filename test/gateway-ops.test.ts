@@ -4,7 +4,7 @@
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
-  GetBucketWebsiteCommand,
+  GetBucketLoggingCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -145,8 +145,8 @@ describe('access log', () => {
 
     const before = c.logs.length;
     // A subresource refused by design: 501 NotImplemented in the access log, no error record.
-    const website = await s3.send(new GetBucketWebsiteCommand({ Bucket: 'ops' })).catch((e) => e);
-    expect(await accessLine((website as S3ServiceException).$metadata.requestId!)).toMatchObject({
+    const logging = await s3.send(new GetBucketLoggingCommand({ Bucket: 'ops' })).catch((e) => e);
+    expect(await accessLine((logging as S3ServiceException).$metadata.requestId!)).toMatchObject({
       status: 501,
       code: 'NotImplemented',
     });

@@ -39,7 +39,7 @@ export interface AuthOptions {
  * a bucket's ACL or policy allows everyone (a CORS preflight and a POST form, whose fields carry
  * its own credential, are not authorised as the request).
  */
-const ANONYMOUS: Authenticated = {
+export const ANONYMOUS: Authenticated = {
   identity: { accessKeyId: '', root: false, anonymous: true },
   payload: 'UNSIGNED-PAYLOAD',
   chain: { key: Buffer.alloc(0), longDate: '', scope: '', seed: '' },

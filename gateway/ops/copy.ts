@@ -10,7 +10,13 @@ import { el, isoTime } from '../xml.js';
 import { checkConditions } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
-import { createdVersionHeaders, objectHeaders, versionHeader } from './object-headers.js';
+import {
+  copiedMetadata,
+  createdVersionHeaders,
+  objectHeaders,
+  versionHeader,
+  WEBSITE_REDIRECT,
+} from './object-headers.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey, sourceCustomerKey } from './sse-c.js';
 import { checkKmsReadable, sameKmsWrapping, writeKms } from './sse-kms.js';
@@ -130,7 +136,8 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     const inPlace = source.bucket === bucket && source.key === key && source.versionId === undefined;
     const changesEncryption =
       header(ctx, 'x-amz-server-side-encryption') !== undefined || customer !== undefined || sourceKey !== undefined;
-    if (directive === 'COPY' && inPlace && !changesEncryption) {
+    const changesRedirect = header(ctx, WEBSITE_REDIRECT) !== undefined;
+    if (directive === 'COPY' && inPlace && !changesEncryption && !changesRedirect) {
       throw new S3Error(
         'InvalidRequest',
         "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -141,7 +148,7 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
     const headers = {
       ...(directive === 'REPLACE'
         ? objectHeaders(ctx)
-        : { contentType: manifest.contentType, metadata: manifest.metadata }),
+        : { contentType: manifest.contentType, metadata: copiedMetadata(ctx, manifest.metadata) }),
       acl,
       tags: copyTags(ctx, manifest.tags),
     };

@@ -22,6 +22,7 @@ import {
 } from './encryption.js';
 import { deleteBucketLifecycle, getBucketLifecycle, putBucketLifecycle } from './lifecycle.js';
 import { listObjects, listObjectsV2 } from './list.js';
+import { deleteBucketWebsite, getBucketWebsite, putBucketWebsite } from './website.js';
 import { listObjectVersions } from './list-versions.js';
 import {
   getObjectLegalHold,
@@ -80,6 +81,9 @@ const OPERATIONS: Handlers = {
   GetBucketCors: getBucketCors,
   PutBucketCors: putBucketCors,
   DeleteBucketCors: deleteBucketCors,
+  GetBucketWebsite: getBucketWebsite,
+  PutBucketWebsite: putBucketWebsite,
+  DeleteBucketWebsite: deleteBucketWebsite,
   GetBucketPolicy: getBucketPolicy,
   PutBucketPolicy: putBucketPolicy,
   DeleteBucketPolicy: deleteBucketPolicy,

@@ -36,6 +36,14 @@ const STORED = ['cache-control', 'content-disposition', 'content-encoding', 'con
 /** S3's limit on user metadata: names and values of x-amz-meta-* together. */
 const MAX_USER_METADATA = 2048;
 
+/**
+ * Where the website endpoint redirects (301) a request for the object: kept with the object and
+ * answered on GET/HEAD as its other stored headers. AWS's limits: a path on the same site or an
+ * absolute http(s) URL, 2 KiB at most.
+ */
+export const WEBSITE_REDIRECT = 'x-amz-website-redirect-location';
+const MAX_WEBSITE_REDIRECT = 2048;
+
 /** The headers of a PUT, copy (REPLACE) or new multipart upload that the object keeps. */
 export function objectHeaders(ctx: Context): ObjectHeaders {
   return headersToStore(Object.keys(ctx.req.headers).map((name) => [name, header(ctx, name)!]));
@@ -47,10 +55,13 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
   let contentType: string | undefined;
   let userBytes = 0;
   for (const [name, value] of fields) {
-    if (name.startsWith('x-amz-meta-') || STORED.includes(name) || name === 'content-type') checkHeader(name, value);
+    if (name.startsWith('x-amz-meta-') || STORED.includes(name) || name === 'content-type' || name === WEBSITE_REDIRECT)
+      checkHeader(name, value);
     if (name.startsWith('x-amz-meta-')) {
       metadata[name] = value;
       userBytes += Buffer.byteLength(name) - 'x-amz-meta-'.length + Buffer.byteLength(value);
+    } else if (name === WEBSITE_REDIRECT) {
+      metadata[name] = websiteRedirect(value);
     } else if (STORED.includes(name)) {
       const kept = name === 'content-encoding' ? withoutAwsChunked(value) : value;
       if (kept) metadata[name] = kept;
@@ -64,6 +75,26 @@ export function headersToStore(fields: Iterable<[string, string]>): ObjectHeader
       `Your metadata headers exceed the maximum allowed metadata size (${MAX_USER_METADATA} bytes).`,
     );
   return { contentType, metadata };
+}
+
+function websiteRedirect(value: string): string {
+  if (!/^(\/|https?:\/\/)/.test(value) || Buffer.byteLength(value) > MAX_WEBSITE_REDIRECT)
+    throw new S3Error(
+      'InvalidRedirectLocation',
+      "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+    );
+  return value;
+}
+
+/**
+ * A copy's stored headers under `x-amz-metadata-directive: COPY`: the source's, but its website
+ * redirect, which AWS does not copy: the request's, when it names one.
+ */
+export function copiedMetadata(ctx: Context, source: Record<string, string>): Record<string, string> {
+  const rest = { ...source };
+  delete rest[WEBSITE_REDIRECT];
+  const requested = header(ctx, WEBSITE_REDIRECT);
+  return requested === undefined ? rest : { ...rest, [WEBSITE_REDIRECT]: websiteRedirect(requested) };
 }
 
 /**

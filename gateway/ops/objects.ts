@@ -161,7 +161,10 @@ export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
 }
 
 /** The chunks of a read whose first step was already taken. */
-async function* startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+export async function* startingWith(
+  first: IteratorResult<Buffer>,
+  rest: AsyncGenerator<Buffer>,
+): AsyncGenerator<Buffer> {
   if (first.done) return;
   yield first.value;
   yield* rest;

@@ -31,11 +31,18 @@ const NOT_IMPLEMENTED = [
   'restore',
   'select',
   'torrent',
-  'website',
 ];
 
 /** Subresources S3 has on buckets only. */
-const BUCKET_ONLY = ['policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'lifecycle', 'encryption'];
+const BUCKET_ONLY = [
+  'policy',
+  'policyStatus',
+  'publicAccessBlock',
+  'ownershipControls',
+  'lifecycle',
+  'encryption',
+  'website',
+];
 
 /** Subresources S3 has on objects only: on a bucket path, one S3 does not have either. */
 const OBJECT_ONLY = ['attributes'];
@@ -82,6 +89,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('publicAccessBlock')) return { kind: 'GetPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'GetBucketOwnershipControls', bucket };
       if (q.has('encryption')) return { kind: 'GetBucketEncryption', bucket };
+      if (q.has('website')) return { kind: 'GetBucketWebsite', bucket };
       if (q.has('uploads')) return listMultipartUploads(bucket, q);
       if (q.has('versions')) return listObjectVersions(bucket, q);
       return q.get('list-type') === '2' ? listObjectsV2(bucket, q) : listObjects(bucket, q);
@@ -97,6 +105,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('publicAccessBlock')) return { kind: 'PutPublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'PutBucketOwnershipControls', bucket };
       if (q.has('encryption')) return { kind: 'PutBucketEncryption', bucket };
+      if (q.has('website')) return { kind: 'PutBucketWebsite', bucket };
       return q.has('versioning') ? { kind: 'PutBucketVersioning', bucket } : { kind: 'CreateBucket', bucket };
     case 'DELETE':
       if (q.has('policy')) return { kind: 'DeleteBucketPolicy', bucket };
@@ -105,6 +114,7 @@ function bucketEndpoint(method: string, bucket: string, q: Query): Endpoint {
       if (q.has('publicAccessBlock')) return { kind: 'DeletePublicAccessBlock', bucket };
       if (q.has('ownershipControls')) return { kind: 'DeleteBucketOwnershipControls', bucket };
       if (q.has('encryption')) return { kind: 'DeleteBucketEncryption', bucket };
+      if (q.has('website')) return { kind: 'DeleteBucketWebsite', bucket };
       return q.has('cors') ? { kind: 'DeleteBucketCors', bucket } : { kind: 'DeleteBucket', bucket };
     case 'POST':
       // Any other POST to a bucket is a browser form upload (checked to be one by the operation).

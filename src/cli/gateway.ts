@@ -28,6 +28,7 @@ export function gateway(o: { config: string; logLevel?: LogLevel }): void {
       else if (word === 'ready') process.stdout.write(`qstor gateway: S3 on port ${a}\n`);
       else if (word === 'admin')
         process.stdout.write(`qstor gateway: console, /metrics and /health at http://127.0.0.1:${a}/\n`);
+      else if (word === 'website') process.stdout.write(`qstor gateway: static websites on port ${a}\n`);
       else if (word === 'registry')
         process.stdout.write(
           `qstor gateway: registry on port ${a} (agents register here; admin token in the data directory, registry-admin.token)\n`,

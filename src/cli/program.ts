@@ -50,6 +50,8 @@ export function buildProgram(): Command {
       integer(1, 64),
     )
     .option('--admin-port <n>', '/metrics, /health and the console on 127.0.0.1 (0: off)', integer(0, 65535), 9001)
+    .option('--website-port <n>', 'static websites of buckets, anonymous GET/HEAD (0: off)', integer(0, 65535), 0)
+    .option('--website-domain <domain>', 'a website request for <bucket>.<domain> is for <bucket>')
     .option('--tls-cert <file>', 'HTTPS: PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'HTTPS: PEM private key (with --tls-cert)')
     .addOption(logLevelOption().default(DEFAULT_LOG_LEVEL))

@@ -27,6 +27,10 @@ export interface StartOptions {
   writeQuorum?: number;
   /** The console, /metrics and /health; 0: none. */
   adminPort: number;
+  /** The static website endpoint, on `host`; 0: none. */
+  websitePort: number;
+  /** `<bucket>.<domain>` names a site's bucket on the website endpoint (else the whole Host does). */
+  websiteDomain?: string;
   logLevel: LogLevel;
 }
 
@@ -47,6 +51,7 @@ export async function start(values: StartOptions): Promise<void> {
   const lock = lockDataDir(dir, '--data');
   await requireFreePort(values.port, values.host, '--port');
   if (values.adminPort > 0) await requireFreePort(values.adminPort, '127.0.0.1', '--admin-port');
+  if (values.websitePort > 0) await requireFreePort(values.websitePort, values.host, '--website-port');
 
   // A second start on the same directory finds everything again: the geometry it was made with
   // wins. Its ports do not: backends are known by id, so --backend-port may move them.
@@ -99,6 +104,7 @@ export async function start(values: StartOptions): Promise<void> {
         String(values.adminPort),
         '--log-level',
         values.logLevel,
+        ...websiteArguments(values),
         ...tlsArgs,
       ],
       {
@@ -132,6 +138,7 @@ export async function start(values: StartOptions): Promise<void> {
   });
   let buffered = '';
   let consoleUrl: string | null = null;
+  let websiteUrl: string | null = null;
   gateway.stdout!.on('data', (d: Buffer) => {
     buffered += d.toString();
     let nl: number;
@@ -142,6 +149,8 @@ export async function start(values: StartOptions): Promise<void> {
       if (word === 'credentials') {
         say(`Root credentials (shown once, saved in ${path.join(dir, 'credentials.json')}); paste this line:`);
         say(`  ${exportLine(a!, b!)}`);
+      } else if (word === 'website') {
+        websiteUrl = `http://${hostForUrl(values.host)}:${a}/`;
       } else if (word === 'admin') {
         consoleUrl = `http://127.0.0.1:${a}/`;
       } else if (word === 'ready') {
@@ -155,12 +164,20 @@ export async function start(values: StartOptions): Promise<void> {
             ? `Console at ${consoleUrl} (log in with an access key id and secret; /metrics and /health there too)`
             : 'Console off (--admin-port 0)',
         );
+        if (websiteUrl) say(`Websites at ${websiteUrl} (the Host names the bucket; see PutBucketWebsite)`);
         say(`Log: ${path.join(dir, 'gateway.log')}. Ctrl-C stops everything.`);
       } else {
         say(line);
       }
     }
   });
+}
+
+/** The gateway's website endpoint arguments: none unless a port is asked for. */
+function websiteArguments(values: StartOptions): string[] {
+  if (values.websitePort === 0) return [];
+  const args = ['--website-port', String(values.websitePort), '--website-host', values.host];
+  return values.websiteDomain === undefined ? args : [...args, '--website-domain', values.websiteDomain];
 }
 
 /** The shell line that sets the credentials for the aws cli and the SDKs (base64 secrets need no quoting). */

@@ -16,6 +16,8 @@ export interface GatewayConfig {
   adminListen: string;
   adminPort: number | null;
   tls: { cert: string; key: string } | null;
+  /** The static website endpoint (`gateway/website/`); none when `port` is null. */
+  website: { listen: string; port: number | null; domain: string | null };
   /** A client quiet this long mid-request is cut off; null: the gateway's default (30 s). */
   idleTimeoutSeconds: number | null;
   /** S3 connections open at once, more are refused; null: the gateway's default (512). */
@@ -83,6 +85,9 @@ const gatewayFile = fields({
   adminListen: text().default('127.0.0.1'),
   adminPort: int(0, 65535).optional(),
   tls: fields({ cert: text(), key: text() }).optional(),
+  websiteListen: text().default('127.0.0.1'),
+  websitePort: int(0, 65535).optional(),
+  websiteDomain: text().optional(),
   dataShards: int(1, MAX_DATA_SHARDS).default(4),
   parityShards: int(0, MAX_PARITY_SHARDS).default(2),
   // With a registry the backends come from the nodes; a list may still name fixed ones.
@@ -140,6 +145,7 @@ export function loadGatewayConfig(file: string, env: NodeJS.ProcessEnv = process
     adminListen: c.adminListen,
     adminPort: c.adminPort ?? null,
     tls: c.tls ?? null,
+    website: { listen: c.websiteListen, port: c.websitePort ?? null, domain: c.websiteDomain ?? null },
     idleTimeoutSeconds: c.idleTimeoutSeconds ?? null,
     maxConnections: c.maxConnections ?? null,
     logLevel: c.logLevel ?? null,

@@ -56,6 +56,30 @@ export interface BucketSettings {
   encryption?: { bucketKeyEnabled: boolean; kmsKeyId?: string };
   /** The lifecycle worker's progress on this bucket (resumed after a restart). */
   lifecycleProgress?: LifecycleProgress;
+  /** Static website hosting as put (PutBucketWebsite; validated by the gateway). */
+  website?: WebsiteConfiguration;
+}
+
+/** Where a website redirect sends the browser; absent fields keep the request's. */
+export interface WebsiteRedirect {
+  protocol?: 'http' | 'https';
+  hostName?: string;
+  replaceKeyPrefixWith?: string;
+  replaceKeyWith?: string;
+  /** 301 when absent. */
+  httpRedirectCode?: number;
+}
+
+/** A bucket's website: an index (and error) document, or every request redirected elsewhere. */
+export interface WebsiteConfiguration {
+  indexSuffix?: string;
+  errorKey?: string;
+  redirectAll?: { hostName: string; protocol?: 'http' | 'https' };
+  /** In their order: the first whose condition holds applies. */
+  routingRules?: Array<{
+    condition?: { keyPrefixEquals?: string; httpErrorCodeReturnedEquals?: number };
+    redirect: WebsiteRedirect;
+  }>;
 }
 
 /** Which objects a lifecycle rule applies to: every condition given must hold. */

@@ -40,7 +40,7 @@ describe('qstor help', () => {
     expect(help('admin')).toContain('repair [options]');
     // The log level: a default on start; on gateway none, so that the config file's applies.
     expect(start).toMatch(
-      /--log-level <level> +the gateway log's level \(choices: "fatal", "error", "warn", "info", "debug",\s+"silent", default: "info"\)/,
+      /--log-level <level> +the gateway log's level \(choices: "fatal",\s+"error",\s+"warn",\s+"info",\s+"debug",\s+"silent",\s+default: "info"\)/,
     );
     expect(help('gateway')).toMatch(
       /--log-level <level> +the gateway log's level \(default: the config file's logLevel, else info\)/,

@@ -66,6 +66,14 @@ describe('gateway config file', () => {
       logLevel: null,
     });
     expect(gatewayFile({ data: '/d', backends: six, logLevel: 'debug' })().logLevel).toBe('debug');
+    expect(c.website).toEqual({ listen: '127.0.0.1', port: null, domain: null });
+    const site = { websitePort: 8080, websiteListen: '0.0.0.0', websiteDomain: 'sites.example' };
+    expect(gatewayFile({ data: '/d', backends: six, ...site })().website).toEqual({
+      listen: '0.0.0.0',
+      port: 8080,
+      domain: 'sites.example',
+    });
+    expect(gatewayFile({ data: '/d', backends: six, websitePort: 70000 })).toThrow(/websitePort/);
     expect(c.store).toMatchObject({ dataShards: 4, parityShards: 2 });
     expect(c.store.backends[0]).toEqual({ id: 'b0', farm: 'f', node: 'n0', address: '127.0.0.1:9900', namespace: 'x' });
   });

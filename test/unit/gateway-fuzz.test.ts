@@ -19,8 +19,9 @@ import { signingKey, type SigningChain } from '../../gateway/auth/signing.js';
 import { authenticate } from '../../gateway/auth/sigv4.js';
 import { S3Error } from '../../gateway/errors.js';
 import { headersToStore } from '../../gateway/ops/object-headers.js';
+import { parseWebsite } from '../../gateway/ops/website.js';
 import { route } from '../../gateway/router.js';
-import { MAX_XML_BODY, readXml } from '../../gateway/xml.js';
+import { child, MAX_XML_BODY, readXml } from '../../gateway/xml.js';
 import { SqliteMetaStore } from '../../src/meta/sqlite/sqlite-meta-store.js';
 import { NodeSha256 } from '../../src/util/node-sha256.js';
 
@@ -403,7 +404,14 @@ describe('fuzz: router', () => {
 describe('fuzz: headers an object keeps', () => {
   it('whatever a request or form carries, what is stored can be sent back as a header', () => {
     const name = fc.oneof(
-      fc.constantFrom('content-type', 'cache-control', 'content-disposition', 'content-encoding', 'expires'),
+      fc.constantFrom(
+        'content-type',
+        'cache-control',
+        'content-disposition',
+        'content-encoding',
+        'expires',
+        'x-amz-website-redirect-location',
+      ),
       fc.string({ maxLength: 10 }).map((s) => `x-amz-meta-${s.toLowerCase()}`),
     );
     fc.assert(
@@ -414,7 +422,11 @@ describe('fuzz: headers an object keeps', () => {
           try {
             stored = headersToStore(fields);
           } catch (e) {
-            if (!(e instanceof S3Error) || !['InvalidArgument', 'MetadataTooLarge'].includes(e.code)) throw e;
+            if (
+              !(e instanceof S3Error) ||
+              !['InvalidArgument', 'MetadataTooLarge', 'InvalidRedirectLocation'].includes(e.code)
+            )
+              throw e;
             return;
           }
           for (const [n, v] of [
@@ -428,6 +440,54 @@ describe('fuzz: headers an object keeps', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+});
+
+describe('fuzz: website configurations', () => {
+  const TOKENS = [
+    '<IndexDocument>',
+    '</IndexDocument>',
+    '<Suffix>',
+    '</Suffix>',
+    '<RoutingRules>',
+    '<RoutingRule>',
+    '</RoutingRule>',
+    '<Condition>',
+    '</Condition>',
+    '<Redirect>',
+    '</Redirect>',
+    '<HttpRedirectCode>',
+    '<RedirectAllRequestsTo>',
+    '<HostName>',
+    '</HostName>',
+    '/',
+    '',
+  ];
+  const rule = fc
+    .tuple(fc.string({ maxLength: 6 }), fc.constantFrom('301', '302', '404', '200', 'x'))
+    .map(
+      ([prefix, code]) =>
+        `<RoutingRule><Condition><KeyPrefixEquals>${prefix.replace(/[&<>]/g, '')}</KeyPrefixEquals></Condition><Redirect><HttpRedirectCode>${code}</HttpRedirectCode></Redirect></RoutingRule>`,
+    );
+  const doc = fc
+    .array(rule, { maxLength: 3 })
+    .map(
+      (rules) =>
+        `<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument>${rules.length ? `<RoutingRules>${rules.join('')}</RoutingRules>` : ''}</WebsiteConfiguration>`,
+    );
+
+  it('random and mutated documents give a configuration or MalformedXML / InvalidArgument', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(doc, mutated(doc, TOKENS)), async (text) => {
+        const error = await outcome(async () => {
+          const parsed = await readXml(pieces(Buffer.from(text), [50]), ['RoutingRule']);
+          const website = parseWebsite(child(parsed, 'WebsiteConfiguration'));
+          expect(website.indexSuffix ?? website.redirectAll?.hostName).toBeTruthy();
+        });
+        if (error) expect(['MalformedXML', 'InvalidArgument']).toContain(error.code);
+      }),
+      RUNS,
     );
   });
 });

@@ -43,6 +43,12 @@ const AWS_EXAMPLES: Array<[string, Endpoint]> = [
     { kind: 'HeadBucket', bucket: 'amzn-s3-demo-bucket' },
   ],
   ['DELETE / HTTP/1.1\nHost: quotes.s3.us-west-2.amazonaws.com', { kind: 'DeleteBucket', bucket: 'quotes' }],
+  ['GET /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'GetBucketWebsite', bucket: 'bucket' }],
+  ['PUT /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', { kind: 'PutBucketWebsite', bucket: 'bucket' }],
+  [
+    'DELETE /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com',
+    { kind: 'DeleteBucketWebsite', bucket: 'bucket' },
+  ],
   // The Host of this example has capitals; DNS names are case-insensitive.
   ['GET /?location HTTP/1.1\nHost: myBucket.s3.amazonaws.com', { kind: 'GetBucketLocation', bucket: 'mybucket' }],
   [
@@ -412,7 +418,8 @@ const NOT_YET: Array<[string, string, string | null]> = [
   ['GET /key?publicAccessBlock HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'publicAccessBlock', 'key'],
   ['GET /?attributes HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'attributes', null],
   ['GET /key?encryption HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'encryption', 'key'],
-  ['GET /?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'website', null],
+  ['GET /?logging HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'logging', null],
+  ['GET /key?website HTTP/1.1\nHost: bucket.s3.us-west-2.amazonaws.com', 'website', 'key'],
 ];
 
 describe('router: the request examples of the AWS S3 API reference', () => {
