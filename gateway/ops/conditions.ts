@@ -1,5 +1,6 @@
 import type { ObjectManifest } from '../../src/meta/manifest.js';
-import type { PutCondition } from '../../src/meta/meta-store.js';
+import { checkPutCondition, type PutCondition } from '../../src/meta/meta-store.js';
+import { bucketOf, header, keyOf, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 
 export interface Conditions {
@@ -40,6 +41,20 @@ export function writeCondition(ifMatch: string | undefined, ifNoneMatch: string 
     ...(ifMatch !== undefined ? { ifMatch: etagList(ifMatch, 'strong') } : {}),
     ...(ifNoneMatch !== undefined ? { ifNoneMatch: etagList(ifNoneMatch, 'weak') } : {}),
   };
+}
+
+/**
+ * A PutObject's or CopyObject's If-Match / If-None-Match (`writeCondition`) on the key it writes,
+ * decided inside the commit: a concurrent write that committed first wins, and this one fails
+ * with 412 only if the condition no longer holds. Looked at once before too, so a write already
+ * doomed fails before its body is read or its source copied.
+ */
+export async function requestWriteCondition(
+  ctx: Context<'PutObject' | 'CopyObject'>,
+): Promise<PutCondition | undefined> {
+  const condition = writeCondition(header(ctx, 'if-match'), header(ctx, 'if-none-match'));
+  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
+  return condition;
 }
 
 /** Seconds since the epoch of an HTTP date; S3 compares whole seconds. Null when unparsable (ignored). */

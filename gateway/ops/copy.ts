@@ -7,7 +7,7 @@ import { header, sendXml, type Context } from '../context.js';
 import { S3Error } from '../errors.js';
 import type { CopySource } from '../router.js';
 import { el, isoTime } from '../xml.js';
-import { checkConditions } from './conditions.js';
+import { checkConditions, requestWriteCondition } from './conditions.js';
 import { newObjectAcl } from './acl.js';
 import { copyTags } from './tagging.js';
 import {
@@ -116,9 +116,14 @@ function hasWholeChecksum(manifest: ObjectManifest, algorithm: ChecksumAlgorithm
   return manifest.checksums[algorithm] !== undefined && manifest.checksumType !== 'COMPOSITE';
 }
 
-/** Server-side copy: the new object shares the source's chunks; no data moves. */
+/**
+ * Server-side copy: the new object shares the source's chunks; no data moves. `If-Match` /
+ * `If-None-Match` are the destination's conditions, committed as a PUT's (the source's are the
+ * `x-amz-copy-source-if-*`).
+ */
 export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
   const { bucket, key } = ctx.route.endpoint;
+  const condition = await requestWriteCondition(ctx);
   const target = await ctx.meta.getBucket(bucket);
   const lock = lockFromHeaders(ctx, target);
   const acl = await newObjectAcl(ctx, bucket, key);
@@ -167,10 +172,20 @@ export async function copyObject(ctx: Context<'CopyObject'>): Promise<void> {
       const read = ctx.store.readRange(manifest, 0, manifest.size, sourceKey);
       const bytes = algorithm ? checkedBody(read, new Map([[algorithm, undefined]]), checksums) : read;
       return ctx.store
-        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key, sseKms, checksums })
+        .put(bucket, key, bytes, { ...headers, lock, customerKey: customer?.key, sseKms, checksums, condition })
         .then((put) => put.manifest);
     }
-    return ctx.store.copy(source.bucket, source.key, bucket, key, headers, manifest.id, source.versionId, lock);
+    return ctx.store.copy(
+      source.bucket,
+      source.key,
+      bucket,
+      key,
+      headers,
+      manifest.id,
+      source.versionId,
+      lock,
+      condition,
+    );
   });
   sendXml(
     ctx,

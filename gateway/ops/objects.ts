@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkPutCondition, NULL_VERSION, type DeleteCondition, type PutCondition } from '../../src/meta/meta-store.js';
+import { NULL_VERSION, type DeleteCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
 import { bucketOf, contentMd5, header, keyOf, sendEmpty, sendXml, xmlBody, type Context } from '../context.js';
@@ -11,7 +11,7 @@ import { authorizeAccess } from '../auth/request-access.js';
 import { versionAction } from '../auth/actions.js';
 import { newObjectAcl } from './acl.js';
 import { requestTags } from './tagging.js';
-import { checkConditions, writeCondition } from './conditions.js';
+import { checkConditions, requestWriteCondition } from './conditions.js';
 import {
   bareEtag,
   createdVersionHeaders,
@@ -35,7 +35,7 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
   const customer = requestCustomerKey(ctx);
   const headers = { ...objectHeaders(ctx), acl: await newObjectAcl(ctx, bucket, key), tags: requestTags(ctx) };
   const md5 = contentMd5(ctx);
-  const condition = await putCondition(ctx);
+  const condition = await requestWriteCondition(ctx);
   const target = await ctx.meta.getBucket(bucket);
   const lock = lockFromHeaders(ctx, target);
   const sseKms = await writeKms(ctx, (name) => header(ctx, name), target, customer !== undefined);
@@ -59,17 +59,6 @@ export async function putObject(ctx: Context<'PutObject'>): Promise<void> {
     ...checksumHeaders(checksums),
     ...createdVersionHeaders(target, key, result.manifest),
   });
-}
-
-/**
- * Conditional PUT (`writeCondition`), decided inside the commit: a concurrent PUT that committed
- * first wins, and this one fails with 412 only if the condition no longer holds. Looked at once
- * before the body is read too, so a write already doomed fails without uploading its body.
- */
-async function putCondition(ctx: Context<'PutObject'>): Promise<PutCondition | undefined> {
-  const condition = writeCondition(header(ctx, 'if-match'), header(ctx, 'if-none-match'));
-  if (condition) checkPutCondition(condition, (await ctx.meta.getObject(bucketOf(ctx), keyOf(ctx)))?.etag);
-  return condition;
 }
 
 function checksumHeaders(checksums: Record<string, string>): Record<string, string> {

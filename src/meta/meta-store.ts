@@ -610,7 +610,9 @@ export interface MetaStore {
    * `source.versionId` (newest: undefined); with `source.id`, only while that version's manifest
    * is that one (whose conditions the caller checked): null when it is another one now. Throws
    * NoSuchBucket, NoSuchKey (no such version, or the newest is a delete marker), InvalidRequest
-   * (the version named is a delete marker). Group-committed.
+   * (the version named is a delete marker), and with `condition` (the destination's If-Match /
+   * If-None-Match) what `checkPutCondition` throws for the destination key, checked in the
+   * commit after the source. Group-committed.
    */
   copyObject(
     source: VersionSource,
@@ -618,6 +620,7 @@ export interface MetaStore {
     dstKey: string,
     replace?: ObjectHeaders,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): Promise<ObjectChange | null>;
   /** The newest versions that are objects, as S3's ListObjects sees them. Throws NoSuchBucket. */
   listObjects(options: ListObjectsOptions): Promise<ListObjectsResult>;

@@ -726,7 +726,8 @@ export class ObjectStore {
   /**
    * Server-side copy of the source's newest version, or of version `sourceVersionId`: chunks
    * shared by reference, nothing re-encoded. With `sourceId`, only while that version's manifest
-   * is that one: null when it is another one now (see `MetaStore.copyObject`).
+   * is that one: null when it is another one now (see `MetaStore.copyObject`). With `condition`,
+   * only if it holds for the destination key's object at the commit.
    */
   async copy(
     srcBucket: string,
@@ -737,6 +738,7 @@ export class ObjectStore {
     sourceId?: string,
     sourceVersionId?: string,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): Promise<ObjectManifest | null> {
     const change = await this.o.meta.copyObject(
       { bucket: srcBucket, key: srcKey, versionId: sourceVersionId, id: sourceId },
@@ -744,6 +746,7 @@ export class ObjectStore {
       dstKey,
       replace,
       lock,
+      condition,
     );
     if (!change) return null;
     const { manifest } = change;

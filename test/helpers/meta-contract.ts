@@ -1826,5 +1826,40 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
         });
       });
     });
+
+    describe("CopyObject with the destination's conditions (If-Match, If-None-Match)", () => {
+      let other: MetaStore;
+
+      beforeEach(async () => {
+        other = await fixture.open();
+        await meta.createBucket('b');
+      });
+
+      afterEach(async () => {
+        await other.close();
+      });
+
+      it('decides them in the commit, against what another store wrote since; a refused copy retains nothing', async () => {
+        await meta.putObject('b', 'src', manifest('s1'));
+        const copy = (key: string, condition: PutCondition) =>
+          meta.copyObject({ bucket: 'b', key: 'src' }, 'b', key, undefined, undefined, condition);
+        expect(await errorCode(copy('dst', { ifMatch: ['*'] }))).toBe('NoSuchKey');
+        const made = (await copy('dst', { ifNoneMatch: ['*'] }))!.manifest;
+        expect(await errorCode(copy('dst', { ifNoneMatch: ['*'] }))).toBe('PreconditionFailed');
+        // Another gateway replaces the destination after this one looked: the commit sees it.
+        await other.putObject('b', 'dst', manifest('d2'));
+        expect(await errorCode(copy('dst', { ifMatch: [made.etag] }))).toBe('PreconditionFailed');
+        expect(await errorCode(copy('dst', { ifNoneMatch: ['etag-d2'] }))).toBe('PreconditionFailed');
+        expect((await meta.getObject('b', 'dst'))?.id).toBe('d2');
+        const replaced = await copy('dst', { ifMatch: ['etag-d2'], ifNoneMatch: [made.etag] });
+        expect(replaced?.previous?.id).toBe('d2');
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('d2-c0'))));
+        // The refused copies took no reference to the source's chunks: the last two holders free them.
+        await meta.deleteObject('b', 'src');
+        expect(await drainDeletes()).toEqual([]);
+        await meta.deleteObject('b', 'dst');
+        expect(await drainDeletes()).toEqual(names(shardsOf(chunk('s1-c0'))));
+      });
+    });
   });
 }

@@ -308,6 +308,7 @@ export class Objects {
     dstKey: Buffer,
     replace?: ObjectHeaders,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): Promise<ObjectChange | null> {
     const found = await this.getVersion(sql, source.bucketId, source.key, source.versionId);
     if (source.id !== undefined && found?.manifest?.id !== source.id) return null;
@@ -318,6 +319,7 @@ export class Objects {
       );
     }
     if (!found?.manifest) throw new MetaError('NoSuchKey', `key ${source.key.toString()} does not exist`);
+    if (condition) await this.check(sql, dst.id, dstKey, condition);
     // A copy is a new version: it takes the lock its request or the bucket gives, not the source's.
     const manifest: ObjectManifest = {
       ...found.manifest,

@@ -230,6 +230,7 @@ export class PostgresMetaStore implements MetaStore {
     dstKey: string,
     replace?: ObjectHeaders,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): Promise<ObjectChange | null> {
     return this.write(async (sql) =>
       this.objects.copy(
@@ -239,6 +240,7 @@ export class PostgresMetaStore implements MetaStore {
         Buffer.from(dstKey),
         replace,
         lock,
+        condition,
       ),
     );
   }

@@ -227,6 +227,7 @@ export class Objects {
     dstKey: Buffer,
     replace?: ObjectHeaders,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): ObjectChange | null {
     const found = this.getVersion(source.bucketId, source.key, source.versionId);
     if (source.id !== undefined && found?.manifest?.id !== source.id) return null;
@@ -237,6 +238,7 @@ export class Objects {
       );
     }
     if (!found?.manifest) throw new MetaError('NoSuchKey', `key ${source.key.toString()} does not exist`);
+    if (condition) this.check(dstBucketId, dstKey, condition);
     // A copy is a new version: it takes the lock its request or the bucket gives, not the source's.
     const manifest: ObjectManifest = {
       ...found.manifest,

@@ -242,6 +242,7 @@ export class SqliteMetaStore implements MetaStore {
     dstKey: string,
     replace?: ObjectHeaders,
     lock?: ObjectLock,
+    condition?: PutCondition,
   ): Promise<ObjectChange | null> {
     return this.writeDeferred(() =>
       this.objects.copy(
@@ -250,6 +251,7 @@ export class SqliteMetaStore implements MetaStore {
         Buffer.from(dstKey),
         replace,
         lock,
+        condition,
       ),
     );
   }
