@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { ALGORITHM_IDENTIFIER, getCanonicalHeaders, SignatureV4 } from '@smithy/signature-v4';
 import { NodeSha256 } from '../../src/util/node-sha256.js';
 import { S3Error } from '../errors.js';
 import { parseQuery, type Operation, type Route } from '../router.js';
@@ -49,14 +49,6 @@ export const ANONYMOUS: Authenticated = {
 const UNSIGNED_OPERATIONS = new Set<Operation>(['PreflightCors', 'PostObject']);
 
 const MAX_PRESIGNED_SECONDS = 7 * 24 * 3600;
-const PRESIGN_PARAMS = [
-  'X-Amz-Algorithm',
-  'X-Amz-Credential',
-  'X-Amz-Date',
-  'X-Amz-Expires',
-  'X-Amz-SignedHeaders',
-  'X-Amz-Signature',
-];
 
 /** The fields both forms of SigV4 carry. */
 interface Claim {
@@ -127,20 +119,14 @@ async function authenticateHeader(
   if (typeof payload !== 'string')
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
 
-  const signer = signerFor(key, o.region);
-  const signed = new Set(claim.signedHeaders);
-  // The generated headers are always present for the signer; unsigned ones must not be canonicalized.
-  const unsignable = new Set(['x-amz-date', 'x-amz-content-sha256'].filter((h) => !signed.has(h)));
-  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, async (path) => {
-    const request = httpRequest(req, path, queryRecord(route.rawQuery, []), claim.signedHeaders);
-    request.headers['x-amz-content-sha256'] = payload;
-    const result = await signer.sign(request, {
-      signingDate: new Date(time),
-      signableHeaders: signed,
-      unsignableHeaders: unsignable,
-    });
-    return /Signature=([0-9a-f]+)/.exec(result.headers.authorization ?? '')?.[1] ?? '';
-  });
+  const verifier = verifierFor(key, o.region);
+  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, (path) =>
+    verifier.signatureOf(httpRequest(req, path, queryRecord(route.rawQuery), claim.signedHeaders), payload, {
+      longDate,
+      scope,
+      time,
+    }),
+  );
   return {
     identity: key,
     payload,
@@ -192,22 +178,16 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
   if (o.now >= time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
-  const signer = signerFor(key, o.region);
-  const signed = new Set(claim.signedHeaders);
+  const verifier = verifierFor(key, o.region);
   const payload = q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD';
-  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, async (path) => {
-    const request = httpRequest(req, path, queryRecord(route.rawQuery, PRESIGN_PARAMS), claim.signedHeaders);
-    request.headers['x-amz-content-sha256'] = payload; // read by the signer for the payload hash only
-    const result = await signer.presign(request, {
-      signingDate: new Date(time),
-      expiresIn: expires,
-      signableHeaders: signed,
-      unsignableHeaders: new Set(['x-amz-content-sha256']),
-      unhoistableHeaders: new Set([...Object.keys(request.headers)]),
-    });
-    const value = result.query?.['X-Amz-Signature'];
-    return typeof value === 'string' ? value : '';
-  });
+  // The canonical query is the query as sent, X-Amz-Signature aside (the signer leaves it out).
+  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, (path) =>
+    verifier.signatureOf(httpRequest(req, path, queryRecord(route.rawQuery), claim.signedHeaders), payload, {
+      longDate,
+      scope,
+      time,
+    }),
+  );
   return {
     identity: key,
     payload,
@@ -275,19 +255,39 @@ export async function resolveCredential(
 }
 
 /**
- * One signer per key, secret and region: a signer caches its derived signing keys, so a
+ * The SDKs' signer turned verifier: the canonical request holds exactly the headers the client
+ * signed, as received. (Its own signRequest drops a `date` header to sign a fresh x-amz-date, but
+ * SigV4 lets a client sign `date` instead of x-amz-date, as botocore does once a Date header is
+ * set; the string to sign then carries that date in X-Amz-Date's form.)
+ */
+class SignatureVerifier extends SignatureV4 {
+  /** The signature of `request`, which holds only the signed headers, made at `time` (`longDate`). */
+  async signatureOf(
+    request: HttpRequest,
+    payloadHash: string,
+    { longDate, scope, time }: { longDate: string; scope: string; time: number },
+  ): Promise<string> {
+    const headers = getCanonicalHeaders(request, undefined, new Set(Object.keys(request.headers)));
+    const canonical = this.createCanonicalRequest(request, headers, payloadHash);
+    const stringToSign = await this.createStringToSign(longDate, scope, canonical, ALGORITHM_IDENTIFIER);
+    return this.sign(stringToSign, { signingDate: new Date(time) });
+  }
+}
+
+/**
+ * One verifier per key, secret and region: a signer caches its derived signing keys, so a
  * request costs one HMAC chain a day instead of one each.
  */
-const signers = new Map<string, SignatureV4>();
-const MAX_SIGNERS = 1024;
+const verifiers = new Map<string, SignatureVerifier>();
+const MAX_VERIFIERS = 1024;
 
-function signerFor(key: KnownKey, region: string): SignatureV4 {
-  // A changed secret must not find the old signer; the secret itself stays out of the map.
+function verifierFor(key: KnownKey, region: string): SignatureVerifier {
+  // A changed secret must not find the old verifier; the secret itself stays out of the map.
   const id = `${key.accessKeyId}\0${sha256Hex(key.secret)}\0${region}`;
-  let signer = signers.get(id);
-  if (!signer) {
-    if (signers.size >= MAX_SIGNERS) signers.clear();
-    signer = new SignatureV4({
+  let verifier = verifiers.get(id);
+  if (!verifier) {
+    if (verifiers.size >= MAX_VERIFIERS) verifiers.clear();
+    verifier = new SignatureVerifier({
       credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secret },
       region,
       service: 's3',
@@ -295,9 +295,9 @@ function signerFor(key: KnownKey, region: string): SignatureV4 {
       uriEscapePath: false, // S3 signs the path as encoded once; canonicalPaths gives that form
       applyChecksum: false,
     });
-    signers.set(id, signer);
+    verifiers.set(id, verifier);
   }
-  return signer;
+  return verifier;
 }
 
 function httpRequest(
@@ -322,11 +322,10 @@ function httpRequest(
   });
 }
 
-/** The query as the signer wants it, without the parameters that carry the signature itself. */
-function queryRecord(raw: string, omit: readonly string[]): Record<string, string | string[]> {
+/** The query as the signer wants it. */
+function queryRecord(raw: string): Record<string, string | string[]> {
   const record: Record<string, string | string[]> = {};
   for (const [name, value] of parseQuery(raw)) {
-    if (omit.includes(name)) continue;
     const prior = record[name];
     record[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }

@@ -124,8 +124,10 @@ function tagsOfDocument(doc: Record<string, unknown>, max: number): Tags {
   );
 }
 
+/** The TagSet in key order (as s3-tests expect; AWS documents no order, so sorting costs nothing). */
 function sendTags(ctx: Context, tags: Tags, headers: Record<string, string> = {}): void {
   const items = Object.entries(tags)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `<Tag>${el('Key', k)}${el('Value', v)}</Tag>`)
     .join('');
   sendXml(ctx, 'Tagging', `<TagSet>${items}</TagSet>`, 200, headers);
