@@ -217,6 +217,7 @@ export class PipelinePool {
       shardSize: request.shardSize,
       compressed: request.compressed,
       plainSize: request.plainSize,
+      checkCrcs: request.checkCrcs,
     };
     const transferList = [...new Set(shards.filter((shard) => shard !== null))];
     const reply: Reply<DecodeResult> = await this.run('decodeChunk', task, transferList);

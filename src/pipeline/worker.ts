@@ -54,6 +54,11 @@ export interface DecodeTask {
   shardSize: number;
   compressed: boolean;
   plainSize: number;
+  /**
+   * false: join without computing the shards' CRCs, the chunk's tag authenticating the result
+   * (a reader that gets CHUNK_AUTH_FAILED reads again with them checked). Default true.
+   */
+  checkCrcs?: boolean;
 }
 
 export interface DecodeResult {
@@ -142,7 +147,7 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
     const { stored, bad } = joinShards(
       codec,
       slots,
-      task.crcs,
+      task.checkCrcs === false ? null : task.crcs,
       task.storedSize,
       task.shardSize,
       joinBuffer((task.k + task.m) * task.shardSize),
