@@ -59,6 +59,8 @@ export interface DecodeTask {
    * (a reader that gets CHUNK_AUTH_FAILED reads again with them checked). Default true.
    */
   checkCrcs?: boolean;
+  /** A free buffer of plainSize bytes, transferred, for a compressed chunk's plaintext. */
+  spare?: ArrayBuffer;
 }
 
 export interface DecodeResult {
@@ -156,7 +158,7 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
     if (!task.compressed && data.length !== task.plainSize) {
       throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);
     }
-    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize) : data);
+    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize, task.spare) : data);
     return [{ plain, bad }, [plain]];
   });
 }
