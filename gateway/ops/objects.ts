@@ -1,5 +1,5 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { NULL_VERSION, type DeleteCondition } from '../../src/meta/meta-store.js';
 import type { ObjectManifest } from '../../src/meta/manifest.js';
 import type { Range } from '../../src/store/object-store.js';
@@ -145,8 +145,37 @@ export async function getObject(ctx: Context<'GetObject'>): Promise<void> {
   // is still an S3 error (503 when too few shards answer); after, only a cut connection says it.
   const first = await chunks.next();
   ctx.res.writeHead(plan.status, { ...plan.headers, 'content-length': plan.end - plan.start + 1 });
-  // A client that goes away destroys the response, and pipeline then ends the read (no more prefetch).
-  await pipeline(Readable.from(startingWith(first, chunks)), ctx.res);
+  await sendBody(ctx, startingWith(first, chunks));
+}
+
+/**
+ * Writes a read to the response, each piece given back to the store once the socket took it
+ * (its write callback). A client that goes away destroys the response: leaving the loop ends
+ * the read (no more prefetch), and `finished` rejects with the premature close as pipeline did.
+ */
+async function sendBody(ctx: Context<'GetObject'>, body: AsyncGenerator<Buffer>): Promise<void> {
+  const res = ctx.res;
+  for await (const piece of body) {
+    if (res.destroyed) break;
+    const accepted = res.write(piece, (err) => {
+      if (!err) ctx.store.recycle(piece);
+    });
+    if (!accepted) await drainedOrClosed(res);
+  }
+  if (!res.destroyed) res.end();
+  await finished(res);
+}
+
+function drainedOrClosed(res: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** The chunks of a read whose first step was already taken. */

@@ -51,9 +51,13 @@ export class ChunkCompressor {
     return sampled > SAMPLES * SAMPLE_BYTES * (1 - MIN_SAVING);
   }
 
-  /** Decompresses into a new Buffer of exactly `plainSize` bytes that owns its ArrayBuffer. */
-  decompress(data: Uint8Array, plainSize: number): Buffer<ArrayBuffer> {
-    const out = Buffer.allocUnsafeSlow(plainSize);
+  /**
+   * Decompresses into a Buffer of exactly `plainSize` bytes that owns its ArrayBuffer: `into`
+   * when it has that size (a reused one: fresh memory costs a page fault per 4 KiB written,
+   * about as much as the decompression), else a new one.
+   */
+  decompress(data: Uint8Array, plainSize: number, into?: ArrayBuffer): Buffer<ArrayBuffer> {
+    const out = into?.byteLength === plainSize ? Buffer.from(into) : Buffer.allocUnsafeSlow(plainSize);
     let size: number;
     try {
       size = this.dctx.decompress(out, data);

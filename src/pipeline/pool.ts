@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Piscina, valueSymbol } from 'piscina';
 import { BufferPool } from './buffer-pool.js';
-import { transferable } from './buffers.js';
+import { ownsWholeBuffer, transferable } from './buffers.js';
 import { DEFAULT_LEVEL } from './compress.js';
 import { PipelineError } from './errors.js';
 import { shardCapacity } from './shards.js';
@@ -203,6 +203,8 @@ export class PipelinePool {
 
   async decode(request: DecodeRequest): Promise<DecodedChunk> {
     const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
+    // A raw chunk's plaintext is the decryption's own output: only zstd writes into a given buffer.
+    const spare = request.compressed ? this.chunks.take(request.plainSize) : undefined;
     // Field by field: a request spread from an EncodedChunk carries its release() (not cloneable).
     const task: DecodeTask = {
       shards,
@@ -217,11 +219,23 @@ export class PipelinePool {
       shardSize: request.shardSize,
       compressed: request.compressed,
       plainSize: request.plainSize,
+      checkCrcs: request.checkCrcs,
+      ...(spare && { spare }),
     };
     const transferList = [...new Set(shards.filter((shard) => shard !== null))];
+    if (spare) transferList.push(spare);
     const reply: Reply<DecodeResult> = await this.run('decodeChunk', task, transferList);
     const { plain, bad } = unwrap(reply);
     return { plain: Buffer.from(plain), bad };
+  }
+
+  /**
+   * Hands a chunk's plaintext (a decode's, or any buffer of a chunk's size) back for a later
+   * chunk, once nothing reads it any more. Only a Buffer that is the whole of its ArrayBuffer is
+   * kept (a range is a view of a chunk others may hold); never calling it is safe (garbage).
+   */
+  recycle(plain: Uint8Array): void {
+    if (ownsWholeBuffer(plain)) this.chunks.give(plain.buffer);
   }
 
   /** Bytes of chunk buffers and shard sets held free for reuse. */

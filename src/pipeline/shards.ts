@@ -60,7 +60,8 @@ export interface JoinedShards {
 
 /**
  * The stored bytes of a chunk from its k+m shard slots (null: not available). Shards that fail
- * their CRC count as missing. The data shards are joined directly when they are all good (the
+ * their CRC count as missing; with `crcs` null no CRC is computed (the caller authenticates the
+ * result by the chunk's AEAD tag, and checks CRCs only when that fails). The data shards are joined directly when they are all good (the
  * code is systematic); otherwise the missing ones are rebuilt from any k good shards. The
  * result is written at the start of `into` when it holds all k+m shards (a worker's scratch,
  * reused for every chunk: `stored` is then valid only until the next call), else in new memory.
@@ -68,21 +69,25 @@ export interface JoinedShards {
 export function joinShards(
   codec: ErasureCodec,
   slots: readonly (Uint8Array | null)[],
-  crcs: readonly number[],
+  crcs: readonly number[] | null,
   storedSize: number,
   shardSize: number,
   into?: ArrayBuffer,
 ): JoinedShards {
   const k = codec.dataShards;
   const m = codec.parityShards;
-  if (slots.length !== k + m || crcs.length !== k + m || !(storedSize > 0 && storedSize <= k * shardSize)) {
+  if (
+    slots.length !== k + m ||
+    (crcs !== null && crcs.length !== k + m) ||
+    !(storedSize > 0 && storedSize <= k * shardSize)
+  ) {
     throw new PipelineError(
       'INVALID_ARGUMENT',
-      `${slots.length} shards and ${crcs.length} CRCs for a ${k}+${m} chunk of ${storedSize} bytes in ${shardSize}-byte shards`,
+      `${slots.length} shards and ${crcs?.length ?? 'no'} CRCs for a ${k}+${m} chunk of ${storedSize} bytes in ${shardSize}-byte shards`,
     );
   }
   const bad = slots.flatMap((shard, i) =>
-    shard === null || shard.length !== shardSize || shardCrc(shard) !== crcs[i] ? [i] : [],
+    shard === null || shard.length !== shardSize || (crcs !== null && shardCrc(shard) !== crcs[i]) ? [i] : [],
   );
   if (bad.length > m) {
     throw new PipelineError(

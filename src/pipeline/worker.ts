@@ -54,6 +54,13 @@ export interface DecodeTask {
   shardSize: number;
   compressed: boolean;
   plainSize: number;
+  /**
+   * false: join without computing the shards' CRCs, the chunk's tag authenticating the result
+   * (a reader that gets CHUNK_AUTH_FAILED reads again with them checked). Default true.
+   */
+  checkCrcs?: boolean;
+  /** A free buffer of plainSize bytes, transferred, for a compressed chunk's plaintext. */
+  spare?: ArrayBuffer;
 }
 
 export interface DecodeResult {
@@ -142,7 +149,7 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
     const { stored, bad } = joinShards(
       codec,
       slots,
-      task.crcs,
+      task.checkCrcs === false ? null : task.crcs,
       task.storedSize,
       task.shardSize,
       joinBuffer((task.k + task.m) * task.shardSize),
@@ -151,7 +158,7 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
     if (!task.compressed && data.length !== task.plainSize) {
       throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);
     }
-    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize) : data);
+    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize, task.spare) : data);
     return [{ plain, bad }, [plain]];
   });
 }

@@ -92,6 +92,14 @@ export class RequestParser {
     return this.expected >= 0 || this.q.length > 0;
   }
 
+  /**
+   * Bytes that must still arrive before next() can return a request: those of the argument being
+   * read, while one is; otherwise 0 (next() may have a request to give, or needs a header line).
+   */
+  get missingBytes(): number {
+    return this.bulkLen < 0 ? 0 : Math.max(0, this.bulkLen + 2 - this.q.length);
+  }
+
   next(): Buffer[] | null {
     const q = this.q;
     if (this.expected < 0) {

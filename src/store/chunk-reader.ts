@@ -1,6 +1,7 @@
 import type { MetaStore } from '../meta/meta-store.js';
 import type { PipelinePool } from '../pipeline/pool.js';
 import type { BackendPool } from './backend-pool.js';
+import { PipelineError } from '../pipeline/errors.js';
 import { StoreError } from './errors.js';
 import type { ChunkRef } from '../meta/manifest.js';
 import { describeFailures, readShard, type ShardReadError } from './shard-read.js';
@@ -19,14 +20,27 @@ type Slot = Buffer | null;
 
 /**
  * Reads a chunk: its k data shards first (no decoding when they all arrive intact), parity
- * shards as soon as one fails, is missing, fails its CRC or is slower than `hedgeMs` (and at
- * once in place of a shard recorded missing or on a backend marked down); then
- * the worker decrypts and decompresses. Shards that could not be used are queued for repair,
- * each with its fault (MISSING, CORRUPT, TIMEOUT...); when fewer than k can be read, the
- * StoreError's cause is an AggregateError of their ShardReadErrors (each with the backend's
- * error as its cause).
+ * shards as soon as one fails, is missing or is slower than `hedgeMs` (and at once in place of
+ * a shard recorded missing or on a backend marked down); then the worker decrypts and
+ * decompresses. Shards that could not be used are queued for repair, each with its fault
+ * (MISSING, CORRUPT, TIMEOUT...); when fewer than k can be read, the StoreError's cause is an
+ * AggregateError of their ShardReadErrors (each with the backend's error as its cause).
+ *
+ * The chunk's AEAD tag authenticates the joined bytes, so the first read computes no shard
+ * CRC (two passes over every byte a GET moves, on the gateway). Only when the tag fails is the
+ * chunk read again with every shard's CRC checked: a shard altered on its backend is then
+ * named CORRUPT, replaced by a parity shard and queued for repair, as a missing one is.
  */
 export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise<Buffer> {
+  try {
+    return await readChunkOnce(ctx, chunk, false);
+  } catch (e) {
+    if (!isAuthFailure(e)) throw e;
+    return readChunkOnce(ctx, chunk, true);
+  }
+}
+
+async function readChunkOnce(ctx: ChunkReadContext, chunk: ChunkRef, checkCrcs: boolean): Promise<Buffer> {
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
   const slots: Slot[] = new Array<Slot>(total).fill(null);
@@ -52,7 +66,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     };
     const fetch = (i: number): void => {
       inflight++;
-      readShard(ctx.backends, chunk, i)
+      readShard(ctx.backends, chunk, i, checkCrcs)
         .then(
           (value) => {
             slots[i] = value;
@@ -78,7 +92,6 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     }, ctx.hedgeMs);
   });
 
-  if (failures.length > 0) await ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);
   // Keep exactly what is needed: the first k good shards, data shards preferred.
   const use: Slot[] = new Array<Slot>(total).fill(null);
   let taken = 0;
@@ -88,7 +101,7 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
       taken++;
     }
   }
-  const decoded = await ctx.pipeline.decode({
+  const decoding = ctx.pipeline.decode({
     shards: use,
     crcs: chunk.shards.map((s) => s.crc),
     dataKey: ctx.dataKey,
@@ -101,6 +114,23 @@ export async function readChunk(ctx: ChunkReadContext, chunk: ChunkRef): Promise
     shardSize: chunk.shardSize,
     compressed: chunk.compressed,
     plainSize: chunk.plainSize,
+    checkCrcs,
   });
-  return decoded.plain;
+  const queueRepair = async (): Promise<void> => {
+    if (failures.length > 0) await ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);
+  };
+  try {
+    const { plain } = await decoding;
+    await queueRepair();
+    return plain;
+  } catch (e) {
+    // The checked read that follows a failed tag queues what it finds, CORRUPT shards included
+    // (a chunk is queued once: a first reason would hide them).
+    if (checkCrcs || !isAuthFailure(e)) await queueRepair();
+    throw e;
+  }
+}
+
+function isAuthFailure(e: unknown): boolean {
+  return e instanceof PipelineError && e.code === 'CHUNK_AUTH_FAILED';
 }

@@ -462,7 +462,8 @@ export class ObjectStore {
 
   /**
    * Plaintext bytes [start, end) of a manifest, chunks read `depth` ahead of the consumer; an
-   * SSE-C object's only with its customer's key.
+   * SSE-C object's only with its customer's key. A consumer done with a piece may give it to
+   * `recycle`.
    */
   async *readRange(manifest: ObjectManifest, start: number, end: number, customerKey?: Buffer): AsyncGenerator<Buffer> {
     const unwrapping = await this.unwrappingKey(manifest, customerKey);
@@ -510,6 +511,15 @@ export class ObjectStore {
       const w = wanted[i]!;
       yield w.from === 0 && w.to === plain.length ? plain : plain.subarray(w.from, w.to);
     }
+  }
+
+  /**
+   * A piece readRange yielded that nothing reads any more (the socket took it): a whole chunk's
+   * memory then serves a later chunk instead of being garbage (a 4 MiB buffer per chunk read
+   * was collections and page faults on every GET).
+   */
+  recycle(piece: Buffer): void {
+    this.o.pipeline.recycle(piece);
   }
 
   // ---------------------------------------------------------------- multipart

@@ -29,8 +29,16 @@ export class ShardReadError extends CodedError<ShardFault> {
   }
 }
 
-/** Reads shard `index` of a chunk and checks its length and CRC; fails with a ShardReadError. */
-export async function readShard(backends: BackendPool, chunk: ChunkRef, index: number): Promise<Buffer> {
+/**
+ * Reads shard `index` of a chunk and checks its length and, unless `checkCrc` is false, its CRC;
+ * fails with a ShardReadError. A GET leaves the CRC to the chunk's tag (see chunk-reader.ts).
+ */
+export async function readShard(
+  backends: BackendPool,
+  chunk: ChunkRef,
+  index: number,
+  checkCrc = true,
+): Promise<Buffer> {
   const ref = chunk.shards[index]!;
   if (ref.missing)
     throw new ShardReadError(
@@ -57,7 +65,8 @@ export async function readShard(backends: BackendPool, chunk: ChunkRef, index: n
       `${where} has ${value.length} bytes, expected ${chunk.shardSize}`,
     );
   }
-  if (crc32c(value) !== ref.crc) throw new ShardReadError('CORRUPT', index, ref.backend, `${where} fails its CRC`);
+  if (checkCrc && crc32c(value) !== ref.crc)
+    throw new ShardReadError('CORRUPT', index, ref.backend, `${where} fails its CRC`);
   return value;
 }
 

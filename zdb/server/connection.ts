@@ -60,6 +60,10 @@ export class Connection {
       this.parser.push(chunk);
       // A client pipelining faster than we store must not fill our memory.
       if (this.parser.buffered > READ_PAUSE_BYTES) socket.pause();
+      // A large value arrives in ~64 KiB reads: none completes a request until the last, so
+      // running the (async) drain on each was work for nothing. All buffered bytes then belong
+      // to the unfinished request, fewer than the pause threshold: a paused socket cannot wait here.
+      if (this.parser.missingBytes > 0) return;
       void this.drain();
     });
     socket.on('error', () => socket.destroy());
