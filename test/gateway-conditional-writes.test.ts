@@ -10,25 +10,13 @@ import {
   GetObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
-  S3ServiceException,
   UploadPartCommand,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetaStore } from '../src/meta/meta-store.js';
-import { startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
-
-/** The S3 error code and HTTP status an SDK call fails with (it must fail). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { code: e.name, status: e.$metadata.httpStatusCode };
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
+import { failureWithStatus, startGateway, type GatewayHarness } from './helpers/gateway-harness.js';
+import { interposedMeta } from './helpers/interposed-meta.js';
 
 const md5 = (data: string | Buffer): string => crypto.createHash('md5').update(data).digest('hex');
 const refused = { code: 'PreconditionFailed', status: 412 };
@@ -37,29 +25,11 @@ const B = 'writes';
 describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
   let g: GatewayHarness;
   let s3: S3Client;
-  // The gateway reads metadata through this: a test may act once the PUT's early look at the
-  // key is done and before its commit (the real store underneath does all the work).
-  let real: MetaStore | undefined;
-  let afterLookup: (() => Promise<unknown>) | undefined;
-  const meta = new Proxy({} as MetaStore, {
-    get(_, prop) {
-      if (prop === 'getObject') {
-        return async (bucket: string, key: string) => {
-          const found = await real!.getObject(bucket, key);
-          const act = afterLookup;
-          afterLookup = undefined;
-          await act?.();
-          return found;
-        };
-      }
-      const value: unknown = Reflect.get(real!, prop, real);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(real) : value;
-    },
-  });
+  const interposed = interposedMeta();
 
   beforeAll(async () => {
-    g = await startGateway({ meta });
-    real = g.h.meta;
+    g = await startGateway({ meta: interposed.meta });
+    interposed.use(g.h.meta);
     s3 = g.client();
     await s3.send(new CreateBucketCommand({ Bucket: B }));
   });
@@ -78,7 +48,7 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
       const { ETag } = await put('inm', 'first');
       const bare = ETag!.replace(/"/g, '');
       for (const IfNoneMatch of [ETag!, bare, `"0123", ${ETag}`, `W/${ETag}`])
-        expect(await failure(put('inm', 'second', { IfNoneMatch }))).toEqual(refused);
+        expect(await failureWithStatus(put('inm', 'second', { IfNoneMatch }))).toEqual(refused);
       expect(await body('inm')).toBe('first');
       const replaced = await put('inm', 'third', { IfNoneMatch: `"${md5('other')}"` });
       expect(replaced.ETag).toBe(`"${md5('third')}"`);
@@ -89,14 +59,14 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
 
     it('If-Match compares strongly and takes a list; with If-None-Match both must hold', async () => {
       const { ETag } = await put('im', 'first');
-      expect(await failure(put('im', 'weak', { IfMatch: `W/${ETag}` }))).toEqual(refused);
+      expect(await failureWithStatus(put('im', 'weak', { IfMatch: `W/${ETag}` }))).toEqual(refused);
       await put('im', 'second', { IfMatch: `"0123", ${ETag}` });
       const second = `"${md5('second')}"`;
-      expect(await failure(put('im', 'both', { IfMatch: second, IfNoneMatch: second }))).toEqual(refused);
+      expect(await failureWithStatus(put('im', 'both', { IfMatch: second, IfNoneMatch: second }))).toEqual(refused);
       expect(await body('im')).toBe('second');
       await put('im', 'third', { IfMatch: '*', IfNoneMatch: ETag });
       expect(await body('im')).toBe('third');
-      expect(await failure(put('im-absent', 'x', { IfMatch: '*', IfNoneMatch: ETag }))).toEqual({
+      expect(await failureWithStatus(put('im-absent', 'x', { IfMatch: '*', IfNoneMatch: ETag }))).toEqual({
         code: 'NoSuchKey',
         status: 404,
       });
@@ -104,16 +74,16 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
 
     it('If-Match: * is not refused when another PUT replaces the object before this one commits', async () => {
       await put('race', 'first');
-      afterLookup = () => put('race', 'overwrite');
+      interposed.afterNextLookup(() => put('race', 'overwrite'));
       await put('race', 'conditional', { IfMatch: '*' });
-      expect(afterLookup).toBeUndefined();
+      expect(interposed.ran()).toBe(true);
       expect(await body('race')).toBe('conditional');
     });
 
     it('If-Match with an ETag is refused when another PUT replaces the object before this one commits', async () => {
       const { ETag } = await put('race-etag', 'first');
-      afterLookup = () => put('race-etag', 'overwrite');
-      expect(await failure(put('race-etag', 'conditional', { IfMatch: ETag }))).toEqual(refused);
+      interposed.afterNextLookup(() => put('race-etag', 'overwrite'));
+      expect(await failureWithStatus(put('race-etag', 'conditional', { IfMatch: ETag }))).toEqual(refused);
       expect(await body('race-etag')).toBe('overwrite');
     });
   });
@@ -146,7 +116,7 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
       const created = await complete('mp-create', await upload('mp-create', 'made'), { IfNoneMatch: '*' });
       expect(created.ETag).toBe(multipartEtag('made'));
       const second = await upload('mp-create', 'again');
-      expect(await failure(complete('mp-create', second, { IfNoneMatch: '*' }))).toEqual(refused);
+      expect(await failureWithStatus(complete('mp-create', second, { IfNoneMatch: '*' }))).toEqual(refused);
       expect(await body('mp-create')).toBe('made');
       const listed = await s3.send(new ListPartsCommand({ Bucket: B, Key: 'mp-create', UploadId: second.UploadId }));
       expect(listed.Parts?.map((p) => p.ETag)).toEqual([`"${md5('again')}"`]);
@@ -155,14 +125,14 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
     });
 
     it('If-Match (an ETag or *) and If-None-Match with an ETag, each way', async () => {
-      expect(await failure(complete('mp-match', await upload('mp-match', 'x'), { IfMatch: '*' }))).toEqual({
+      expect(await failureWithStatus(complete('mp-match', await upload('mp-match', 'x'), { IfMatch: '*' }))).toEqual({
         code: 'NoSuchKey',
         status: 404,
       });
       const { ETag } = await put('mp-match', 'plain');
       const next = await upload('mp-match', 'next');
-      expect(await failure(complete('mp-match', next, { IfMatch: `"${md5('other')}"` }))).toEqual(refused);
-      expect(await failure(complete('mp-match', next, { IfNoneMatch: ETag }))).toEqual(refused);
+      expect(await failureWithStatus(complete('mp-match', next, { IfMatch: `"${md5('other')}"` }))).toEqual(refused);
+      expect(await failureWithStatus(complete('mp-match', next, { IfNoneMatch: ETag }))).toEqual(refused);
       expect(await body('mp-match')).toBe('plain');
       await complete('mp-match', next, { IfMatch: ETag });
       expect(await body('mp-match')).toBe('next');
@@ -183,7 +153,7 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
         UploadId: UploadId!,
         parts: etags.map((ETag) => ({ PartNumber: 1, ETag })),
       });
-      expect(await failure(complete(Key, order(first.ETag, resend.ETag)))).toEqual({
+      expect(await failureWithStatus(complete(Key, order(first.ETag, resend.ETag)))).toEqual({
         code: 'InvalidPart',
         status: 400,
       });
@@ -202,7 +172,9 @@ describe('gateway: conditional PutObject and CompleteMultipartUpload', () => {
         const { ETag } = await s3.send(new UploadPartCommand({ Bucket: B, Key, UploadId, PartNumber: i + 1, Body }));
         parts.push({ PartNumber: i + 1, ETag });
       }
-      expect(await failure(complete(Key, { UploadId: UploadId!, parts: [parts[0]!, parts[1]!, parts[0]!] }))).toEqual({
+      expect(
+        await failureWithStatus(complete(Key, { UploadId: UploadId!, parts: [parts[0]!, parts[1]!, parts[0]!] })),
+      ).toEqual({
         code: 'InvalidPartOrder',
         status: 400,
       });

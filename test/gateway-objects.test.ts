@@ -12,23 +12,11 @@ import {
   HeadObjectCommand,
   ListBucketsCommand,
   PutObjectCommand,
-  S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { content } from './helpers/store-harness.js';
-import { gatewayForSuite, type GatewayHarness } from './helpers/gateway-harness.js';
-
-/** The S3 error code an SDK call fails with. */
-async function failure(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof S3ServiceException) return { code: e.name, status: e.$metadata.httpStatusCode };
-    throw e;
-  }
-  throw new Error('the call succeeded');
-}
+import { failureWithStatus, gatewayForSuite, type GatewayHarness } from './helpers/gateway-harness.js';
 
 const md5 = (b: Buffer): string => crypto.createHash('md5').update(b).digest('hex');
 
@@ -49,13 +37,13 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     await s3.send(new HeadBucketCommand({ Bucket: 'tmp-bucket' }));
     expect((await s3.send(new GetBucketLocationCommand({ Bucket: 'tmp-bucket' }))).LocationConstraint).toBeUndefined();
     await s3.send(new PutObjectCommand({ Bucket: 'tmp-bucket', Key: 'x', Body: 'x' }));
-    expect(await failure(s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({
+    expect(await failureWithStatus(s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' })))).toEqual({
       code: 'BucketNotEmpty',
       status: 409,
     });
     await s3.send(new DeleteObjectCommand({ Bucket: 'tmp-bucket', Key: 'x' }));
     await s3.send(new DeleteBucketCommand({ Bucket: 'tmp-bucket' }));
-    expect((await failure(s3.send(new HeadBucketCommand({ Bucket: 'tmp-bucket' })))).status).toBe(404);
+    expect((await failureWithStatus(s3.send(new HeadBucketCommand({ Bucket: 'tmp-bucket' })))).status).toBe(404);
   });
 
   it('refuses invalid bucket names', async () => {
@@ -70,7 +58,7 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       'under_score',
       'xn--punycode',
     ]) {
-      expect(await failure(s3.send(new CreateBucketCommand({ Bucket: name }))), name).toMatchObject({
+      expect(await failureWithStatus(s3.send(new CreateBucketCommand({ Bucket: name }))), name).toMatchObject({
         code: 'InvalidBucketName',
       });
     }
@@ -155,7 +143,7 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     expect(streamed.ChecksumCRC64NVME).toMatch(/^[A-Za-z0-9+/]{11}=$/);
     const wrong = Buffer.from('0000000000000001', 'hex').toString('base64');
     expect(
-      await failure(
+      await failureWithStatus(
         s3.send(
           new PutObjectCommand({ Bucket: 'objects', Key: 'crc64-bad', Body: '123456789', ChecksumCRC64NVME: wrong }),
         ),
@@ -172,7 +160,7 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       expect(await got.Body!.transformToString()).toBe(key);
     }
     expect(
-      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'k'.repeat(1025), Body: 'x' }))),
+      await failureWithStatus(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'k'.repeat(1025), Body: 'x' }))),
     ).toMatchObject({ code: 'KeyTooLongError', status: 400 });
     expect(await g.h.meta.getObject('objects', 'k'.repeat(1025))).toBeNull();
   });
@@ -194,7 +182,9 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       expect(Buffer.from(await got.Body!.transformToByteArray()).equals(data.subarray(start, end + 1))).toBe(true);
     }
     expect(
-      await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'ranged', Range: 'bytes=300000-' }))),
+      await failureWithStatus(
+        s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'ranged', Range: 'bytes=300000-' })),
+      ),
     ).toEqual({ code: 'InvalidRange', status: 416 });
   });
 
@@ -205,14 +195,14 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     const future = new Date(Date.now() + 3600_000);
     const get = (o: Record<string, unknown>) => s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'cond', ...o }));
     expect((await get({ IfMatch: etag })).$metadata.httpStatusCode).toBe(200);
-    expect((await failure(get({ IfMatch: '"0000"' }))).status).toBe(412);
-    expect((await failure(get({ IfNoneMatch: etag }))).status).toBe(304);
-    expect((await failure(get({ IfModifiedSince: future }))).status).toBe(304);
+    expect((await failureWithStatus(get({ IfMatch: '"0000"' }))).status).toBe(412);
+    expect((await failureWithStatus(get({ IfNoneMatch: etag }))).status).toBe(304);
+    expect((await failureWithStatus(get({ IfModifiedSince: future }))).status).toBe(304);
     expect((await get({ IfModifiedSince: past })).$metadata.httpStatusCode).toBe(200);
-    expect((await failure(get({ IfUnmodifiedSince: past }))).status).toBe(412);
+    expect((await failureWithStatus(get({ IfUnmodifiedSince: past }))).status).toBe(412);
     // A true If-Match wins over a false If-Unmodified-Since; a false If-None-Match over a true If-Modified-Since.
     expect((await get({ IfMatch: etag, IfUnmodifiedSince: past })).$metadata.httpStatusCode).toBe(200);
-    expect((await failure(get({ IfNoneMatch: etag, IfModifiedSince: past }))).status).toBe(304);
+    expect((await failureWithStatus(get({ IfNoneMatch: etag, IfModifiedSince: past }))).status).toBe(304);
   });
 
   it('overrides stored headers with response-* parameters', async () => {
@@ -237,12 +227,12 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-good', Body: data, ContentMD5: good }));
     const wrong = crypto.createHash('md5').update('other').digest('base64');
     expect(
-      await failure(
+      await failureWithStatus(
         s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: wrong })),
       ),
     ).toEqual({ code: 'BadDigest', status: 400 });
     expect(
-      await failure(
+      await failureWithStatus(
         s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'md5-bad', Body: data, ContentMD5: 'not-md5' })),
       ),
     ).toEqual({ code: 'InvalidDigest', status: 400 });
@@ -252,7 +242,7 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
   it('creates only when absent with If-None-Match: *', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'lock', Body: 'first', IfNoneMatch: '*' }));
     expect(
-      await failure(
+      await failureWithStatus(
         s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'lock', Body: 'second', IfNoneMatch: '*' })),
       ),
     ).toEqual({ code: 'PreconditionFailed', status: 412 });
@@ -275,10 +265,14 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     const etag = `"${md5(bodies[won[0]!]!)}"`;
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'replaced', IfMatch: etag }));
     expect(
-      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'again', IfMatch: etag }))),
+      await failureWithStatus(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race', Body: 'again', IfMatch: etag })),
+      ),
     ).toEqual({ code: 'PreconditionFailed', status: 412 });
     expect(
-      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: etag }))),
+      await failureWithStatus(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: etag })),
+      ),
     ).toEqual({ code: 'NoSuchKey', status: 404 });
     expect(
       await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString(),
@@ -289,7 +283,9 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       await (await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'race' }))).Body!.transformToString(),
     ).toBe('any');
     expect(
-      await failure(s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: '*' }))),
+      await failureWithStatus(
+        s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'race-absent', Body: 'x', IfMatch: '*' })),
+      ),
     ).toEqual({ code: 'NoSuchKey', status: 404 });
   });
 
@@ -325,7 +321,9 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: 'objects', Key: 'copy 1' }));
     expect([head.ContentType, head.Metadata]).toEqual(['text/a', { m: '1' }]);
     expect(
-      await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'orig', CopySource: 'objects/orig' }))),
+      await failureWithStatus(
+        s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'orig', CopySource: 'objects/orig' })),
+      ),
     ).toEqual({ code: 'InvalidRequest', status: 400 });
     await s3.send(
       new CopyObjectCommand({
@@ -344,7 +342,7 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       'copy me',
     ]);
     expect(
-      await failure(
+      await failureWithStatus(
         s3.send(
           new CopyObjectCommand({
             Bucket: 'objects',
@@ -356,20 +354,24 @@ describe('gateway: buckets and objects with the AWS SDK', () => {
       ),
     ).toMatchObject({ code: 'PreconditionFailed' });
     expect(
-      await failure(s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'c', CopySource: 'objects/absent' }))),
+      await failureWithStatus(
+        s3.send(new CopyObjectCommand({ Bucket: 'objects', Key: 'c', CopySource: 'objects/absent' })),
+      ),
     ).toMatchObject({ code: 'NoSuchKey' });
   });
 
   it('answers NoSuchKey and NoSuchBucket', async () => {
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'absent' })))).toEqual({
+    expect(await failureWithStatus(s3.send(new GetObjectCommand({ Bucket: 'objects', Key: 'absent' })))).toEqual({
       code: 'NoSuchKey',
       status: 404,
     });
-    expect(await failure(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'x' })))).toEqual({
+    expect(await failureWithStatus(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket', Key: 'x' })))).toEqual({
       code: 'NoSuchBucket',
       status: 404,
     });
-    expect(await failure(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'x', Body: 'x' })))).toEqual({
+    expect(
+      await failureWithStatus(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket', Key: 'x', Body: 'x' }))),
+    ).toEqual({
       code: 'NoSuchBucket',
       status: 404,
     });

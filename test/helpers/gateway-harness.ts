@@ -287,10 +287,15 @@ export async function chunkedPut(port: number, path: string, data: Buffer, o: Ch
 
 /** The S3 error code an SDK call fails with (it must fail). */
 export async function failure(p: Promise<unknown>): Promise<string> {
+  return (await failureWithStatus(p)).code;
+}
+
+/** The S3 error code and HTTP status an SDK call fails with (it must fail). */
+export async function failureWithStatus(p: Promise<unknown>): Promise<{ code: string; status: number | undefined }> {
   try {
     await p;
   } catch (e) {
-    if (e instanceof S3ServiceException) return e.name;
+    if (e instanceof S3ServiceException) return { code: e.name, status: e.$metadata.httpStatusCode };
     throw e;
   }
   throw new Error('the call succeeded');
