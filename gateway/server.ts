@@ -72,6 +72,27 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Listen and close for an HTTP(S) server: close also ends the idle keep-alive connections. */
+export function listening(server: http.Server): Gateway {
+  return {
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
 export function createGateway(o: GatewayOptions): Gateway {
   const region = o.region ?? 'us-east-1';
   const log = o.logger ?? pino({ level: 'info' });
@@ -223,23 +244,7 @@ export function createGateway(o: GatewayOptions): Gateway {
     dropped = 0;
   });
 
-  return {
-    listen(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve((server.address() as AddressInfo).port);
-        });
-      });
-    },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return listening(server);
 }
 
 /** A response stream the client closed before it ended (not a failure of ours). */

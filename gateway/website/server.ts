@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { countBodyBytes, logRequest } from '../access-log.js';
 import { Credentials } from '../auth/credentials.js';
@@ -11,6 +10,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   HEADERS_TIMEOUT_MS,
   KEEP_ALIVE_TIMEOUT_MS,
+  listening,
   type Gateway,
   type GatewayOptions,
 } from '../server.js';
@@ -93,23 +93,7 @@ export function createWebsite(o: WebsiteOptions): Gateway {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.setTimeout(DEFAULT_IDLE_TIMEOUT_MS);
   server.maxConnections = DEFAULT_MAX_CONNECTIONS;
-  return {
-    listen(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve((server.address() as AddressInfo).port);
-        });
-      });
-    },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return listening(server);
 }
 
 function documentError(e: unknown): S3Error | undefined {
