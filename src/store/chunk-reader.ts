@@ -114,7 +114,8 @@ async function readChunkOnce(ctx: ChunkReadContext, chunk: ChunkRef, checkCrcs: 
     shardSize: chunk.shardSize,
     compressed: chunk.compressed,
     plainSize: chunk.plainSize,
-    checkCrcs,
+    // Never again in the worker: readShard checked every shard's CRC when this read checks them.
+    checkCrcs: false,
   });
   const queueRepair = async (): Promise<void> => {
     if (failures.length > 0) await ctx.meta.enqueueRepair(chunk.id, `shards ${describeFailures(failures)}`);

@@ -270,7 +270,8 @@ const MIGRATIONS: string[] = [
   -- so If-Match: * and If-None-Match: <etag> are decided in the commit as the others are. A new
   -- signature: the old function stays for gateways of the previous version during a rolling
   -- upgrade (they call it with untyped text parameters, which resolve to it; this version casts
-  -- its lists to text[]). Otherwise the first qstor_put_object (migration 6).
+  -- its lists to text[]). This one decides the condition, then has the old one write without
+  -- one, in the same statement (same transaction): the write's steps have one home.
   CREATE FUNCTION qstor_put_object(
     p_bucket text, p_settings text, p_key bytea, p_versioned boolean,
     p_if_match text[], p_if_none_match text[],
@@ -281,22 +282,18 @@ const MIGRATIONS: string[] = [
     b_id bigint;
     b_settings text;
     current_etag text;
-    old_seq bigint;
-    old_manifest_id bigint;
-    old_body text;
-    old_chunks jsonb;
-    freed text[];
   BEGIN
-    SELECT id, settings INTO b_id, b_settings FROM buckets WHERE name = p_bucket;
-    IF NOT FOUND THEN
-      RETURN QUERY SELECT 'no-bucket', NULL::text;
-      RETURN;
-    END IF;
-    IF p_settings IS DISTINCT FROM b_settings THEN
-      RETURN QUERY SELECT 'settings', b_settings;
-      RETURN;
-    END IF;
     IF p_if_match IS NOT NULL OR p_if_none_match IS NOT NULL THEN
+      -- The old function's first outcomes come first, as there: no bucket, changed settings.
+      SELECT id, settings INTO b_id, b_settings FROM buckets WHERE name = p_bucket;
+      IF NOT FOUND THEN
+        RETURN QUERY SELECT 'no-bucket', NULL::text;
+        RETURN;
+      END IF;
+      IF p_settings IS DISTINCT FROM b_settings THEN
+        RETURN QUERY SELECT 'settings', b_settings;
+        RETURN;
+      END IF;
       SELECT etag INTO current_etag FROM objects WHERE bucket_id = b_id AND key = p_key;
       -- checkPutCondition: '*' in a list names any object (no ETag is '*').
       IF (p_if_match IS NOT NULL
@@ -307,61 +304,10 @@ const MIGRATIONS: string[] = [
         RETURN;
       END IF;
     END IF;
-    IF NOT p_versioned THEN
-      -- Through the hash index, as objects.ts NAMED (few keys share its predicate locks).
-      SELECT v.seq, v.manifest_id, m.body INTO old_seq, old_manifest_id, old_body
-        FROM versions v LEFT JOIN manifests m ON m.id = v.manifest_id
-        WHERE int8send(v.bucket_id) || v.key = int8send(b_id) || p_key AND v.version_id = 'null';
-      -- isLocked(lock, bypassGovernance = false, now): a legal hold or a retention in force.
-      IF old_body IS NOT NULL AND (
-           (old_body::jsonb #>> '{lock,legalHold}')::boolean IS TRUE
-           OR (old_body::jsonb #>> '{lock,retainUntil}')::numeric > p_now) THEN
-        RETURN QUERY SELECT 'locked', NULL::text;
-        RETURN;
-      END IF;
-    END IF;
-    -- Retained before the replaced version releases its chunks: a chunk both share never hits zero.
-    IF cardinality(p_chunk_ids) > 0 THEN
-      INSERT INTO chunk_refs (chunk_id, refs)
-        SELECT id, count(*) FROM unnest(p_chunk_ids) AS id GROUP BY id ORDER BY id
-        ON CONFLICT (chunk_id) DO UPDATE SET refs = chunk_refs.refs + excluded.refs;
-    END IF;
-    IF old_seq IS NOT NULL THEN
-      DELETE FROM versions WHERE bucket_id = b_id AND key = p_key AND seq = old_seq;
-    END IF;
-    IF old_manifest_id IS NOT NULL THEN
-      DELETE FROM manifests WHERE id = old_manifest_id;
-      old_chunks := old_body::jsonb -> 'chunks';
-      -- As ChunkRefs.release: no row is an unknown count, left alone.
-      WITH counted AS (
-        UPDATE chunk_refs c SET refs = c.refs - d.n
-        FROM (SELECT ch ->> 'id' AS id, count(*) AS n FROM jsonb_array_elements(old_chunks) ch
-              GROUP BY 1 ORDER BY 1) d
-        WHERE c.chunk_id = d.id RETURNING c.chunk_id, c.refs)
-      SELECT array_agg(chunk_id) INTO freed FROM counted WHERE refs <= 0;
-      IF freed IS NOT NULL THEN
-        DELETE FROM chunk_refs WHERE chunk_id = ANY(freed);
-        INSERT INTO delete_queue (backend, key)
-          SELECT s ->> 'backend', s ->> 'key'
-          FROM (SELECT DISTINCT ON (ch ->> 'id') ch FROM jsonb_array_elements(old_chunks) ch
-                WHERE ch ->> 'id' = ANY(freed)) gone,
-               jsonb_array_elements(gone.ch -> 'shards') s;
-      END IF;
-    END IF;
-    WITH m AS (INSERT INTO manifests (body) VALUES (p_body) RETURNING id),
-      v AS (INSERT INTO versions (bucket_id, key, seq, version_id, size, etag, last_modified, manifest_id)
-            SELECT b_id, p_key, nextval('version_seq'), p_version_id, p_size, p_etag, p_last_modified, m.id FROM m)
-    INSERT INTO objects (bucket_id, key, size, etag, last_modified, manifest_id)
-      SELECT b_id, p_key, p_size, p_etag, p_last_modified, m.id FROM m
-    ON CONFLICT (bucket_id, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
-      last_modified = excluded.last_modified, manifest_id = excluded.manifest_id;
-    -- As PendingWrites.commit: the write's shards no chunk kept (given up for a spare) are deleted.
-    IF p_write_id IS NOT NULL THEN
-      WITH cleared AS (DELETE FROM pending_writes WHERE write_id = p_write_id RETURNING backend, key)
-      INSERT INTO delete_queue (backend, key)
-        SELECT backend, key FROM cleared WHERE backend || chr(10) || key <> ALL (p_kept_shards);
-    END IF;
-    RETURN QUERY SELECT 'done', CASE WHEN old_manifest_id IS NULL THEN NULL ELSE old_body END;
+    RETURN QUERY SELECT * FROM qstor_put_object(
+      p_bucket, p_settings, p_key, p_versioned, NULL::text, NULL::text,
+      p_body, p_version_id, p_size, p_etag, p_last_modified,
+      p_chunk_ids, p_write_id, p_kept_shards, p_now);
   END
   $$;
   `,
