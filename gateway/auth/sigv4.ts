@@ -119,19 +119,7 @@ async function authenticateHeader(
   if (typeof payload !== 'string')
     throw new S3Error('InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
 
-  const verifier = verifierFor(key, o.region);
-  const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, (path) =>
-    verifier.signatureOf(httpRequest(req, path, queryRecord(route.rawQuery), claim.signedHeaders), payload, {
-      longDate,
-      scope,
-      time,
-    }),
-  );
-  return {
-    identity: key,
-    payload,
-    chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected },
-  };
+  return verified(req, route, o.region, claim, { key, scope, time }, payload);
 }
 
 /** X-Amz-Expires in seconds, 0 to a week; outside that 403 with AWS's messages. */
@@ -178,9 +166,25 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
   if (o.now >= time + expires * 1000) throw new S3Error('AccessDenied', 'Request has expired');
   if (time - o.now > MAX_SKEW_MS) throw new S3Error('AccessDenied', 'Request is not valid yet');
 
-  const verifier = verifierFor(key, o.region);
   const payload = q.get('X-Amz-Content-Sha256') ?? 'UNSIGNED-PAYLOAD';
-  // The canonical query is the query as sent, X-Amz-Signature aside (the signer leaves it out).
+  return verified(req, route, o.region, claim, { key, scope, time }, payload);
+}
+
+/**
+ * The request authenticated when `claim.signature` is the one its key makes over it (one of its
+ * path's canonical forms; the canonical query is the query as sent, X-Amz-Signature aside, which
+ * the signer leaves out), for both forms of SigV4; else SignatureDoesNotMatch.
+ */
+async function verified(
+  req: IncomingMessage,
+  route: Route,
+  region: string,
+  claim: Claim,
+  { key, scope, time }: { key: KnownKey; scope: string; time: number },
+  payload: string,
+): Promise<Authenticated> {
+  const verifier = verifierFor(key, region);
+  const { longDate } = claim;
   const expected = await firstMatch(canonicalPaths(route.rawPath), claim.signature, (path) =>
     verifier.signatureOf(httpRequest(req, path, queryRecord(route.rawQuery), claim.signedHeaders), payload, {
       longDate,
@@ -191,7 +195,7 @@ async function authenticatePresigned(req: IncomingMessage, route: Route, o: Auth
   return {
     identity: key,
     payload,
-    chain: { key: signingKey(key.secret, longDate.slice(0, 8), o.region, 's3'), longDate, scope, seed: expected },
+    chain: { key: signingKey(key.secret, longDate.slice(0, 8), region, 's3'), longDate, scope, seed: expected },
   };
 }
 
