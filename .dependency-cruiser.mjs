@@ -78,7 +78,7 @@ export default {
     },
 
     // The layers of src/, lowest first.
-    only('src/util', 'src/util/README.md', [npm('fs-ext', 'zod')]),
+    only('src/util', 'src/util/README.md', [npm('fs-ext', 'koffi', 'zod')]),
     only('src/resp', 'src/resp/README.md', ['^src/util/']),
     only('src/zdb-client', 'src/zdb-client/README.md', ['^src/(resp|util)/']),
     only('src/erasure', 'src/erasure/README.md', ['^src/util/']),

@@ -18,6 +18,8 @@ export interface ZdbConfig {
   maxsize: number;
   sync: boolean;
   synctime: number;
+  /** Drop written data from the page cache once it is on disk. */
+  evictSynced: boolean;
   compactRatio: number;
   logfile: string | null;
   verbose: boolean;
@@ -68,6 +70,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
       maxsize: { type: 'string', default: '0' },
       sync: { type: 'boolean', default: false },
       synctime: { type: 'string', default: '0' },
+      'evict-synced': { type: 'boolean', default: false },
       'compact-ratio': { type: 'string', default: '0' },
       logfile: { type: 'string' },
       verbose: { type: 'boolean', default: false },
@@ -96,6 +99,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
   const maxConnections = Number(values['max-connections']);
   if (!Number.isInteger(maxConnections) || maxConnections < 1)
     throw invalid(`invalid --max-connections: ${values['max-connections']}`);
+  if (values['evict-synced'] && !values.sync) throw invalid('--evict-synced needs --sync');
   const requestTimeout = Number(values['request-timeout']);
   if (!(requestTimeout > 0)) throw invalid(`invalid --request-timeout: ${values['request-timeout']}`);
   return {
@@ -112,6 +116,7 @@ export function parseConfig(argv: string[]): ZdbConfig {
     maxsize: parseSize(values.maxsize),
     sync: values.sync,
     synctime: Number(values.synctime) || 0,
+    evictSynced: values['evict-synced'],
     compactRatio,
     logfile: values.logfile ?? null,
     verbose: values.verbose,
@@ -167,6 +172,9 @@ export function usage(): string {
  Durability and maintenance:
   --sync               answer writes only once they are on disk (group commit)
   --synctime <secs>    flush written data at least every <secs> seconds
+  --evict-synced       with --sync: drop written data from the page cache once it is on
+                       disk (a cached page per written byte is most of a durable write's
+                       kernel CPU on a VM; later reads of that data come from the disk)
   --compact-ratio <r>  compact a data file online once this fraction of it is dead (0: only on COMPACT)
 
  Misc:

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     defaultMaxsize: config.maxsize,
     defaultPassword: config.protect ? config.admin : '',
     durable: config.sync || config.synctime > 0,
+    evictSynced: config.evictSynced,
   });
   let reports;
   try {

@@ -134,6 +134,7 @@ export class SupervisedZdb {
       '--index',
       path.join(this.dir, 'index'),
       '--sync',
+      '--evict-synced',
       '--protect',
       '--admin-file',
       this.secretFile,

@@ -12,10 +12,12 @@ export class GroupCommit {
    * @param enabled false when nothing is ever synced (no --sync, no --synctime): then marking
    *   and syncing cost nothing.
    * @param beforeSync writes what is held in memory (index items written behind) first.
+   * @param afterSync runs once everything marked before beforeSync is on disk.
    */
   constructor(
     private readonly enabled = true,
     private readonly beforeSync: () => void = () => {},
+    private readonly afterSync: () => void = () => {},
   ) {}
 
   private waiting: Array<() => void> = [];
@@ -67,6 +69,7 @@ export class GroupCommit {
       try {
         this.beforeSync();
         await Promise.all(fds.map(fdatasync));
+        this.afterSync();
         for (const r of resolve) r();
       } catch (e) {
         for (const r of reject) r(e as Error);

@@ -22,6 +22,8 @@ export interface EngineOptions {
   defaultPassword: string;
   /** Whether anything is ever fsynced (--sync or --synctime). */
   durable: boolean;
+  /** Drop each head data file's synced bytes from the page cache after every group commit. */
+  evictSynced?: boolean;
 }
 
 /** The storage engine: every namespace of one zdb, with no knowledge of the protocol. */
@@ -31,9 +33,19 @@ export class Engine {
   private locks: DirLock[] = [];
 
   constructor(readonly opts: EngineOptions) {
-    this.commit = new GroupCommit(opts.durable, () => {
-      for (const ns of this.namespaces.values()) ns.files.flushIndex();
-    });
+    const evict = opts.evictSynced === true;
+    this.commit = new GroupCommit(
+      opts.durable,
+      () => {
+        for (const ns of this.namespaces.values()) {
+          ns.files.flushIndex();
+          if (evict) ns.files.noteSyncStart();
+        }
+      },
+      () => {
+        if (evict) for (const ns of this.namespaces.values()) ns.files.evictSynced();
+      },
+    );
   }
 
   /**

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { dropFromPageCache } from '../../src/util/page-cache.js';
 import { invariant } from './errors.js';
 import {
   DATA_HEADER_SIZE,
@@ -35,6 +36,10 @@ export class FileSet {
   private pendingIndex: Buffer[] = [];
   private pendingIndexBytes = 0;
   private flushScheduled = false;
+  /** The head data file's size when the running sync began (evictSynced's bound). */
+  private syncStart: { headId: number; dataSize: number } | null = null;
+  /** The head data file's bytes below this are no longer kept in the page cache. */
+  private evictedUpTo = 0;
 
   constructor(
     readonly dataDir: string,
@@ -81,6 +86,23 @@ export class FileSet {
     this.indexFd = openOrCreate(this.indexPath(id), () => encodeIndexHeader({ ...header(id), mode }));
     this.dataSize = fs.fstatSync(this.dataFd).size;
     this.indexSize = fs.fstatSync(this.indexFd).size;
+    this.evictedUpTo = 0;
+  }
+
+  /** Notes how much of the head data file the sync starting now puts on disk. */
+  noteSyncStart(): void {
+    this.syncStart = this.dataFd >= 0 ? { headId: this.headId, dataSize: this.dataSize } : null;
+  }
+
+  /**
+   * After that sync: drops the head data file's newly synced bytes from the page cache. Shards
+   * are written once and read rarely; caching them costs a fresh page per byte written.
+   */
+  evictSynced(): void {
+    const synced = this.syncStart;
+    this.syncStart = null;
+    if (synced === null || synced.headId !== this.headId || this.dataFd < 0) return;
+    this.evictedUpTo = dropFromPageCache(this.dataFd, this.evictedUpTo, Math.min(synced.dataSize, this.dataSize));
   }
 
   closeHead(): void {
@@ -151,6 +173,7 @@ export class FileSet {
     } finally {
       this.dataSize = dataSize;
       this.indexSize = indexSize;
+      this.evictedUpTo = Math.min(this.evictedUpTo, dataSize);
     }
   }
 
