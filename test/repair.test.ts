@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Scrubber } from '../src/repair/scrubber.js';
 import { Deleter } from '../src/store/deleter.js';
 import { collect, content, pieces, startStore, type Harness } from './helpers/store-harness.js';
@@ -11,6 +11,16 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
+
+/** Alters a shard's bytes on its zdb's disk (its CRC no longer matches). */
+function corruptOnDisk(harness: Harness, shard: { backend: string; key: string }): void {
+  const zdb = harness.zdbs[Number(shard.backend.slice(1))]!;
+  const file = path.join(zdb.dataDir, 'default', 'd0');
+  const at = fs.readFileSync(file).indexOf(Buffer.from(shard.key));
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from('garbage!'), 0, 8, at + shard.key.length + 64);
+  fs.closeSync(fd);
+}
 
 function scrubber(harness: Harness, graceMs = 0): Scrubber {
   return new Scrubber(
@@ -26,12 +36,7 @@ describe('repair', () => {
     const data = content(3 * CHUNK, 1);
     const { manifest } = await h.store.put('b', 'x', pieces(data));
     const victim = manifest.chunks[1]!.shards[2]!;
-    const zdb = h.zdbs[Number(victim.backend.slice(1))]!;
-    const file = path.join(zdb.dataDir, 'default', 'd0');
-    const at = fs.readFileSync(file).indexOf(Buffer.from(victim.key));
-    const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, Buffer.from('garbage!'), 0, 8, at + victim.key.length + 64);
-    fs.closeSync(fd);
+    corruptOnDisk(h, victim);
     expect(await h.backends.client(victim.backend).check(victim.key)).toBe(false);
 
     const first = await scrubber(h).pass();
@@ -103,5 +108,32 @@ describe('repair', () => {
     const report = await scrubber(h, 60_000).pass();
     expect(report.repaired).toBe(0);
     expect(report.belowRedundancy).toBe(2);
+  });
+
+  it('reads rather than CHECKs the shards a repair reads anyway, and rebuilds one of them found corrupt', async () => {
+    h = await startStore(7, { chunkSize: CHUNK });
+    await h.store.createBucket('b');
+    const data = content(CHUNK, 7);
+    const { manifest } = await h.store.put('b', 'x', pieces(data));
+    const chunk = manifest.chunks[0]!;
+    const [lost, corrupt] = [chunk.shards[0]!, chunk.shards[1]!];
+    corruptOnDisk(h, corrupt);
+    await h.zdbs[Number(lost.backend.slice(1))]!.stop({ keepDirs: true });
+    await h.backends.refresh();
+    const checks = h.backends.list().map((b) => vi.spyOn(h!.backends.client(b.id), 'check'));
+    const checked = (): number => checks.reduce((n, spy) => n + spy.mock.calls.length, 0);
+
+    const report = await scrubber(h).pass();
+    expect(report).toMatchObject({ chunks: 1, repaired: 1, shardsRebuilt: 2, failed: 0, belowRedundancy: 0 });
+    // Shard 0 is lost, shards 1-4 are read for the rebuild (1 found corrupt by its read), 5 is CHECKed.
+    expect(checked()).toBe(1);
+    const after = (await h.meta.getObject('b', 'x'))!.chunks[0]!;
+    expect(after.shards[0]!.backend).not.toBe(lost.backend);
+    expect(await h.backends.client(corrupt.backend).check(corrupt.key)).toBe(true);
+    // A scrub that repairs nothing still CHECKs every shard.
+    const before = checked();
+    expect(await scrubber(h).pass()).toMatchObject({ chunks: 1, healthy: 1, repaired: 0 });
+    expect(checked() - before).toBe(6);
+    expect((await collect((await h.store.get('b', 'x')).body)).equals(data)).toBe(true);
   });
 });

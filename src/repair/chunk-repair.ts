@@ -47,14 +47,15 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
     keep.add(target);
     targets.set(i, target);
   }
-  const unknown = health.filter((h) => h === 'unknown').length;
+  let unknown = health.filter((h) => h === 'unknown').length;
   if (bad.every((i) => health[i] === 'lost' && !targets.has(i)))
     return { shards: chunk.shards, rebuilt: 0, remaining: bad.length + unknown, writeId: null, dropped: [] };
   const k = chunk.dataShards;
   const total = k + chunk.parityShards;
-  // Gather k good shards, data shards first: as many read at once as are still needed.
+  // Gather k good shards, data shards first: as many read at once as are still needed (the
+  // unchecked ones come first: shardHealth leaves the first k live shards unchecked).
   const slots: (Buffer | null)[] = new Array<Buffer | null>(total).fill(null);
-  const candidates = health.flatMap((h, i) => (h === 'ok' ? [i] : []));
+  const candidates = health.flatMap((h, i) => (h === 'ok' || h === 'unchecked' ? [i] : []));
   const failures: ShardReadError[] = [];
   let good = 0;
   while (good < k && candidates.length > 0) {
@@ -66,8 +67,10 @@ export async function repairChunk(d: RepairDeps, chunk: ChunkRef, health: ShardH
         } catch (e) {
           if (!(e instanceof ShardReadError)) throw e;
           failures.push(e);
-          // A bad shard is rebuilt too; one out of reach is left as it is. Either way the next candidate is tried.
+          // A bad shard is rebuilt too; one out of reach is left as it is (and, not checked
+          // before, counts as CHECK's 'unknown' would). Either way the next candidate is tried.
           if (e.shardIsBad) bad.push(i);
+          else if (health[i] === 'unchecked') unknown++;
         }
       }),
     );

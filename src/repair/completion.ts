@@ -98,7 +98,7 @@ export class Completer {
 
   /** Brings one chunk back to full redundancy if it can; true when it is there. */
   private async complete(chunk: ChunkRef, owners: Owner[], report: CompletionReport): Promise<boolean> {
-    const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs);
+    const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs, { forRepair: true });
     if (health.every((h) => h === 'ok')) {
       report.completed++;
       return true;

@@ -116,7 +116,9 @@ export class Scrubber {
       const due = started + (report.chunks / this.opts.chunksPerSecond) * 1000;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
     }
-    const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs);
+    const health = await shardHealth(this.d.backends, chunk, this.opts.graceMs, {
+      forRepair: this.opts.repair !== false,
+    });
     if (health.every((h) => h === 'ok')) {
       report.healthy++;
       return null;
