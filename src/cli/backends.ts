@@ -51,7 +51,7 @@ export async function startLocalBackends(dataDir: string, count: number, firstPo
           path.join(dir, 'index'),
         ],
         ...(socket !== null ? ['--socket', socket] : []),
-        ...['--sync', '--evict-synced', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
+        ...['--sync', '--compact-ratio', '0.5', '--logfile', path.join(dir, 'zdb.log')],
         ...['--admin-file', layout(dataDir).backendSecret, '--protect'],
       ],
       { stdio: ['ignore', 'inherit', 'inherit'], env: dataPathEnv() },
