@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPathEnv, MALLOC_THRESHOLDS } from '../src/util/data-path-env.js';
+import { GATEWAY_NODE_FLAGS } from '../src/util/programs.js';
 import { processesUsing, startQstor, stopAll } from './helpers/qstor-process.js';
 import { portBlock } from './helpers/port-block.js';
 
@@ -38,7 +39,7 @@ describe('the processes that move data start with the malloc thresholds', () => 
   });
 
   it.runIf(process.platform === 'linux')(
-    "qstor start's gateway and its six zdb have them",
+    "qstor start's gateway and its six zdb have them, the gateway its Node flags",
     async () => {
       const base = await portBlock();
       const data = path.join(root, 'store');
@@ -52,6 +53,11 @@ describe('the processes that move data start with the malloc thresholds', () => 
         for (const [name, value] of Object.entries(MALLOC_THRESHOLDS)) expect(env.get(name)).toBe(value);
         expect(env.get('MALLOC_ARENA_MAX')).toBe('2');
       }
+      const gateway = pids
+        .map((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'))
+        .find((argv) => argv.some((a) => a.endsWith('gateway/main.js')))!;
+      const main = gateway.findIndex((a) => a.endsWith('gateway/main.js'));
+      expect(gateway.slice(1, main)).toEqual(expect.arrayContaining(GATEWAY_NODE_FLAGS));
     },
     120_000,
   );

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { CliError } from './errors.js';
-import { GATEWAY_MAIN } from '../util/programs.js';
+import { GATEWAY_MAIN, GATEWAY_NODE_FLAGS } from '../util/programs.js';
 import { dataPathEnv } from '../util/data-path-env.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 import type { LogLevel } from '../config/log-level.js';
@@ -92,6 +92,7 @@ export async function start(values: StartOptions): Promise<void> {
     gateway = spawn(
       process.execPath,
       [
+        ...GATEWAY_NODE_FLAGS,
         ...process.execArgv,
         GATEWAY_MAIN,
         '--data',
