@@ -4,6 +4,7 @@ import net from 'node:net';
 import { ConfigError, parseConfig, type ZdbConfig } from './config.js';
 import { Engine } from './engine/engine.js';
 import { ZdbServer } from './server/server.js';
+import { canDropFromPageCache } from '../src/util/page-cache.js';
 
 const COMPACT_CHECK_MS = 10_000;
 
@@ -102,6 +103,8 @@ async function main(): Promise<void> {
   log(
     `zdb ready: ${tcp ? `tcp ${config.listen}:${config.port}` : ''}${config.socket ? ` unix ${config.socket}` : ''}, ${engine.namespaces.size} namespaces, sync ${config.sync ? 'on' : 'off'}`,
   );
+  if (config.evictSynced && !canDropFromPageCache())
+    log('--evict-synced: posix_fadvise cannot be called on this system; written data stays in the page cache');
 
   const timers: NodeJS.Timeout[] = [];
   if (config.synctime > 0) timers.push(setInterval(() => engine.commit.background(), config.synctime * 1000));

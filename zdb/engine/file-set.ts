@@ -96,7 +96,7 @@ export class FileSet {
 
   /**
    * After that sync: drops the head data file's newly synced bytes from the page cache. Shards
-   * are written once and read rarely; caching them costs a fresh page per byte written.
+   * are written once and read rarely; cached, they hold memory a node's workloads need.
    */
   evictSynced(): void {
     const synced = this.syncStart;
