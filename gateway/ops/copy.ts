@@ -19,7 +19,7 @@ import {
 } from './object-headers.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey, sourceCustomerKey } from './sse-c.js';
-import { checkKmsReadable, sameKmsWrapping, writeKms } from './sse-kms.js';
+import { sameKmsWrapping, writeKms } from './sse-kms.js';
 import { lockFromHeaders } from './object-lock.js';
 import { MAX_PUT_SIZE } from './objects.js';
 import { checksumElements } from './checksum-fields.js';
@@ -66,7 +66,7 @@ async function copySourceObject(ctx: Context<'CopyObject' | 'UploadPartCopy'>): 
     manifest,
     'PreconditionFailed',
   );
-  await checkKmsReadable(ctx, manifest);
+  await ctx.store.requireKmsKey(manifest);
   return { ...source, manifest, customerKey: readingKey(ctx.store, manifest.sseCustomer, given) };
 }
 

@@ -23,7 +23,7 @@ import { bypassGovernance, lockFromHeaders, lockHeaders } from './object-lock.js
 import { expirationHeaders } from './lifecycle.js';
 import { objectEncryptionHeaders } from './encryption.js';
 import { readingKey, requestCustomerKey } from './sse-c.js';
-import { checkKmsReadable, writeKms } from './sse-kms.js';
+import { writeKms } from './sse-kms.js';
 
 /** S3's limit for a single PUT. */
 export const MAX_PUT_SIZE = 5 * 1024 ** 3;
@@ -83,7 +83,7 @@ async function planRead(ctx: Context<'GetObject' | 'HeadObject'>): Promise<ReadP
   const manifest = await ctx.store.head(bucketOf(ctx), keyOf(ctx), e.versionId);
   const customer = requestCustomerKey(ctx);
   const customerKey = readingKey(ctx.store, manifest.sseCustomer, customer);
-  await checkKmsReadable(ctx, manifest);
+  await ctx.store.requireKmsKey(manifest);
   checkConditions(
     {
       ifMatch: header(ctx, 'if-match'),

@@ -1,4 +1,4 @@
-import type { ObjectManifest, SseKms } from '../../src/meta/manifest.js';
+import type { SseKms } from '../../src/meta/manifest.js';
 import type { Bucket } from '../../src/meta/meta-store.js';
 import { keyIdOf } from '../../src/kms/index.js';
 import type { Context } from '../context.js';
@@ -108,12 +108,4 @@ export function kmsHeaders(sseKms: SseKms): Record<string, string> {
 export function sameKmsWrapping(a: SseKms | undefined, b: SseKms | undefined): boolean {
   if (!a || !b) return a === b;
   return keyIdOf(a.keyId) === keyIdOf(b.keyId) && a.context === b.context;
-}
-
-/**
- * Throws KMS.NotFoundException when the object is SSE-KMS and its key is gone or was made again
- * under the same id: checked before a read answers 200, so it is a clear 400, not a body cut short.
- */
-export async function checkKmsReadable(ctx: Context, manifest: ObjectManifest): Promise<void> {
-  await ctx.store.requireKmsKey(manifest);
 }

@@ -89,12 +89,13 @@ function parseRule(value: unknown): NonNullable<WebsiteConfiguration['routingRul
     );
   const condition: { keyPrefixEquals?: string; httpErrorCodeReturnedEquals?: number } = {};
   if (keyPrefixEquals !== undefined) condition.keyPrefixEquals = keyPrefixEquals;
-  if (errorCode !== undefined) {
-    const code = statusCode(errorCode);
-    if (code === null || code < 400 || code > 599)
-      throw invalid(`The provided HTTP error code (${errorCode}) is not valid. Valid codes are 4XX or 5XX.`);
-    condition.httpErrorCodeReturnedEquals = code;
-  }
+  if (errorCode !== undefined)
+    condition.httpErrorCodeReturnedEquals = statusCodeIn(
+      errorCode,
+      400,
+      599,
+      `The provided HTTP error code (${errorCode}) is not valid. Valid codes are 4XX or 5XX.`,
+    );
   return { condition, redirect };
 }
 
@@ -112,12 +113,13 @@ function parseRedirect(r: Record<string, unknown>): WebsiteRedirect {
   }
   if (prefix !== undefined) redirect.replaceKeyPrefixWith = prefix;
   if (key !== undefined) redirect.replaceKeyWith = key;
-  if (code !== undefined) {
-    const status = statusCode(code);
-    if (status === null || status < 301 || status > 399)
-      throw invalid(`The provided HTTP redirect code (${code}) is not valid. Valid codes are 3XX except 300.`);
-    redirect.httpRedirectCode = status;
-  }
+  if (code !== undefined)
+    redirect.httpRedirectCode = statusCodeIn(
+      code,
+      301,
+      399,
+      `The provided HTTP redirect code (${code}) is not valid. Valid codes are 3XX except 300.`,
+    );
   if (Object.keys(redirect).length === 0)
     throw invalid(
       'A Redirect must name at least one of Protocol, HostName, ReplaceKeyPrefixWith, ReplaceKeyWith or HttpRedirectCode.',
@@ -135,8 +137,11 @@ function protocolOf(parent: Record<string, unknown>): { protocol?: Protocol } {
   return { protocol };
 }
 
-function statusCode(value: string): number | null {
-  return /^\d{3}$/.test(value.trim()) ? Number(value.trim()) : null;
+/** A three-digit status code from `min` to `max`, else InvalidArgument with `refusal`. */
+function statusCodeIn(value: string, min: number, max: number, refusal: string): number {
+  const code = /^\d{3}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+  if (!(code >= min && code <= max)) throw invalid(refusal);
+  return code;
 }
 
 function websiteXml(w: WebsiteConfiguration): string {

@@ -1666,7 +1666,7 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
       });
     });
 
-    describe('conditional writes (If-Match, If-None-Match) and repeated part numbers', () => {
+    describe("conditional writes (If-Match, If-None-Match) on PUT, completion and CopyObject's destination; repeated part numbers", () => {
       let other: MetaStore;
 
       beforeEach(async () => {
@@ -1825,21 +1825,8 @@ export function metaStoreContract(name: string, factory: () => Promise<MetaStore
           expect(await drainDeletes()).toEqual(names(shardsOf(chunk('p1b', 10), chunk('p2', 10))));
         });
       });
-    });
 
-    describe("CopyObject with the destination's conditions (If-Match, If-None-Match)", () => {
-      let other: MetaStore;
-
-      beforeEach(async () => {
-        other = await fixture.open();
-        await meta.createBucket('b');
-      });
-
-      afterEach(async () => {
-        await other.close();
-      });
-
-      it('decides them in the commit, against what another store wrote since; a refused copy retains nothing', async () => {
+      it("CopyObject's destination conditions are decided in the commit, against what another store wrote since; a refused copy retains nothing", async () => {
         await meta.putObject('b', 'src', manifest('s1'));
         const copy = (key: string, condition: PutCondition) =>
           meta.copyObject({ bucket: 'b', key: 'src' }, 'b', key, undefined, undefined, condition);
