@@ -9,7 +9,8 @@
  *
  * Candidates: node:crypto aes-256-gcm and chacha20-poly1305 (Node's bundled OpenSSL),
  * WebCrypto AES-GCM (same OpenSSL, other call path), sodium-native (libsodium)
- * XChaCha20-Poly1305 and, when the CPU has AES-NI + PCLMUL, its AES-256-GCM.
+ * XChaCha20-Poly1305 and, when the CPU has AES-NI + PCLMUL, its AES-256-GCM, and the system's
+ * libcrypto AES-256-GCM through koffi (the store's choice, `src/util/aes-gcm.ts`).
  *
  * node:crypto and WebCrypto return every output in fresh memory; libsodium writes into the
  * caller's. With glibc's defaults a freed 4 MiB buffer goes back to the kernel, so each fresh
@@ -22,6 +23,7 @@ import { createCipheriv, createDecipheriv, randomBytes, webcrypto } from 'node:c
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sodium from 'sodium-native';
+import { libcryptoAesGcm } from '../src/util/aes-gcm.js';
 import { fmt, median, printTable } from './common.js';
 
 const SIZE = 4 << 20;
@@ -100,6 +102,24 @@ function sodiumAesGcm(): Candidate | string {
   return 'available but not measured';
 }
 
+/** The system's libcrypto through koffi (`src/util/aes-gcm.ts`, what the store uses): into the caller's buffer. */
+function libcrypto(): Candidate | null {
+  const impl = libcryptoAesGcm();
+  if (!impl) return null;
+  const nonce = randomBytes(12);
+  const sealed = Buffer.allocUnsafe(SIZE + 16);
+  const opened = Buffer.allocUnsafe(SIZE);
+  const seal = (): void => impl.seal(key, nonce, aad, plain, sealed);
+  seal();
+  return {
+    name: 'libcrypto aes-256-gcm (koffi)',
+    seal,
+    open: () => {
+      if (!impl.open(key, nonce, aad, sealed, opened)) throw new Error('libcrypto open failed');
+    },
+  };
+}
+
 interface Sample {
   wall: number;
   cpu: number;
@@ -129,6 +149,7 @@ async function main(): Promise<void> {
     nodeCipher('node:crypto chacha20-poly1305', 'chacha20-poly1305'),
     await webCryptoAesGcm(),
     sodiumXChaCha(),
+    ...[libcrypto()].filter((c) => c !== null),
   ];
   const runs = new Map(candidates.map((c) => [c.name, { seal: [] as Sample[], open: [] as Sample[] }]));
   for (let i = 0; i < samples; i++) {

@@ -1,11 +1,10 @@
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { compressSync, uncompressSync } from 'snappy';
+import { aesGcm, KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../util/aes-gcm.js';
 import { FlistError } from './errors.js';
 import { blake2b256 } from './hash.js';
 import type { BlockRef } from './schema.js';
 
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+const NO_AAD = new Uint8Array(0);
 
 export interface EncodedBlock extends BlockRef {
   /** What the store keeps under `id`: AES-256-GCM ciphertext with the 16-byte tag appended. */
@@ -20,8 +19,8 @@ export interface EncodedBlock extends BlockRef {
 export function encodeBlock(plain: Uint8Array): EncodedBlock {
   const key = blake2b256(plain);
   const compressed = compressSync(Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength));
-  const cipher = createCipheriv('aes-256-gcm', key, key.subarray(0, NONCE_BYTES));
-  const data = Buffer.concat([cipher.update(compressed), cipher.final(), cipher.getAuthTag()]);
+  const data = Buffer.allocUnsafe(compressed.length + TAG_BYTES);
+  aesGcm().seal(key, key.subarray(0, NONCE_BYTES), NO_AAD, compressed, data);
   return { id: blake2b256(data), key, data };
 }
 
@@ -30,14 +29,18 @@ export function decodeBlock(block: BlockRef, data: Buffer): Buffer {
   if (data.length < TAG_BYTES || !blake2b256(data).equals(block.id)) {
     throw new FlistError('CORRUPT', 'content does not match its id');
   }
+  const compressed = Buffer.allocUnsafe(data.length - TAG_BYTES);
+  if (
+    block.key.length !== KEY_BYTES ||
+    !aesGcm().open(block.key, block.key.subarray(0, NONCE_BYTES), NO_AAD, data, compressed)
+  ) {
+    throw new FlistError('CORRUPT', 'does not decrypt');
+  }
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', block.key, block.key.subarray(0, NONCE_BYTES));
-    decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-    const compressed = Buffer.concat([decipher.update(data.subarray(0, data.length - TAG_BYTES)), decipher.final()]);
     plain = uncompressSync(compressed) as Buffer;
   } catch (err) {
-    throw new FlistError('CORRUPT', 'does not decrypt or decompress', { cause: err });
+    throw new FlistError('CORRUPT', 'does not decompress', { cause: err });
   }
   if (!blake2b256(plain).equals(block.key)) throw new FlistError('CORRUPT', 'plaintext does not match its key');
   return plain;

@@ -1,40 +1,37 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { aesGcm, NONCE_BYTES, TAG_BYTES } from '../util/aes-gcm.js';
 import { PipelineError } from './errors.js';
 
-/** AES-256-GCM: 32-byte keys, 12-byte nonces, 16-byte tags (appended to the ciphertext). */
-export const KEY_BYTES = 32;
-export const NONCE_BYTES = 12;
-export const TAG_BYTES = 16;
-const CIPHER = 'aes-256-gcm';
+/** AES-256-GCM (`util/aes-gcm.ts`): 32-byte keys, 12-byte nonces, 16-byte tags appended. */
+export { KEY_BYTES, NONCE_BYTES, TAG_BYTES } from '../util/aes-gcm.js';
 
-/**
- * Encrypts `plain` and writes ciphertext||tag (plain.length + TAG_BYTES bytes) at the start of
- * `out`. node:crypto cannot encrypt into a caller's buffer, so the ciphertext is copied once.
- */
+/** Encrypts `plain` and writes ciphertext||tag (plain.length + TAG_BYTES bytes) at the start of `out`. */
 export function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plain: Uint8Array, out: Uint8Array): void {
   if (out.length < plain.length + TAG_BYTES) {
     throw new PipelineError('INVALID_ARGUMENT', `output of ${out.length} bytes cannot hold ${plain.length} + tag`);
   }
-  const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad);
-  out.set(cipher.update(plain));
-  cipher.final(); // GCM is a stream mode: final() emits nothing, but computes the tag
-  out.set(cipher.getAuthTag(), plain.length);
+  aesGcm().seal(key, nonce, aad, plain, out);
 }
 
-/** The plaintext of ciphertext||tag, or null when authentication fails. */
-export function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Buffer | null {
+/**
+ * The plaintext of ciphertext||tag, written at the start of `into` when given (it may be
+ * `sealed` itself: decrypted in place) and otherwise into new memory; null when
+ * authentication fails.
+ */
+export function open(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  aad: Uint8Array,
+  sealed: Uint8Array,
+  into?: Uint8Array,
+): Buffer | null {
   if (sealed.length < TAG_BYTES) return null;
-  const decipher = createDecipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(aad);
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const plain = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
-  try {
-    decipher.final();
-  } catch {
-    return null;
+  const length = sealed.length - TAG_BYTES;
+  if (into && into.length < length) {
+    throw new PipelineError('INVALID_ARGUMENT', `output of ${into.length} bytes cannot hold ${length}`);
   }
-  return plain;
+  const out = into ? Buffer.from(into.buffer, into.byteOffset, length) : Buffer.allocUnsafe(length);
+  return aesGcm().open(key, nonce, aad, sealed, out) ? out : null;
 }
 
 /**
@@ -64,15 +61,19 @@ export function encryptChunk(
   return nonce;
 }
 
-/** The plaintext of a stored chunk (ciphertext||tag); CHUNK_AUTH_FAILED if it does not authenticate. */
+/**
+ * The plaintext of a stored chunk (ciphertext||tag), into `into` when given (see open);
+ * CHUNK_AUTH_FAILED if it does not authenticate.
+ */
 export function decryptChunk(
   dataKey: Uint8Array,
   nonce: Uint8Array,
   aadObject: string,
   aadIndex: number,
   stored: Uint8Array,
+  into?: Uint8Array,
 ): Buffer {
-  const plain = open(dataKey, nonce, chunkAad(aadObject, aadIndex), stored);
+  const plain = open(dataKey, nonce, chunkAad(aadObject, aadIndex), stored, into);
   if (!plain) {
     throw new PipelineError(
       'CHUNK_AUTH_FAILED',

@@ -203,8 +203,8 @@ export class PipelinePool {
 
   async decode(request: DecodeRequest): Promise<DecodedChunk> {
     const shards = request.shards.map((shard) => (shard ? transferable(shard) : null));
-    // A raw chunk's plaintext is the decryption's own output: only zstd writes into a given buffer.
-    const spare = request.compressed ? this.chunks.take(request.plainSize) : undefined;
+    // The plaintext's buffer: zstd's output for a compressed chunk, the decryption's for a raw one.
+    const spare = this.chunks.take(request.plainSize);
     // Field by field: a request spread from an EncodedChunk carries its release() (not cloneable).
     const task: DecodeTask = {
       shards,

@@ -59,7 +59,7 @@ export interface DecodeTask {
    * (a reader that gets CHUNK_AUTH_FAILED reads again with them checked). Default true.
    */
   checkCrcs?: boolean;
-  /** A free buffer of plainSize bytes, transferred, for a compressed chunk's plaintext. */
+  /** A free buffer of plainSize bytes, transferred, for the chunk's plaintext. */
   spare?: ArrayBuffer;
 }
 
@@ -91,8 +91,9 @@ export type Reply<T> = { result: T } | { error: { code: PipelineErrorCode; messa
 
 const compressor = new ChunkCompressor();
 /**
- * Where decode joins a chunk's shards: read once by the decryption, whose output is new memory,
- * so one buffer per thread serves every chunk (a fresh 4 MiB per chunk was garbage and page faults).
+ * Where decode joins a chunk's shards and decrypts a compressed chunk in place (zstd reads it
+ * from there): one buffer per thread serves every chunk (a fresh 4 MiB per chunk was garbage
+ * and page faults).
  */
 let joinScratch = new ArrayBuffer(0);
 
@@ -100,6 +101,11 @@ function joinBuffer(bytes: number): ArrayBuffer {
   if (joinScratch.byteLength < bytes) joinScratch = Buffer.allocUnsafeSlow(bytes).buffer;
   return joinScratch;
 }
+/** The spare when it is exactly `size` bytes, else new memory. */
+function plainBuffer(size: number, spare: ArrayBuffer | undefined): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(spare?.byteLength === size ? spare : Buffer.allocUnsafeSlow(size).buffer);
+}
+
 const codecs = new Map<string, ReedSolomonCodec>();
 
 function codecFor(k: number, m: number): ReedSolomonCodec {
@@ -154,11 +160,14 @@ export function decodeChunk(task: DecodeTask): Reply<DecodeResult> {
       task.shardSize,
       joinBuffer((task.k + task.m) * task.shardSize),
     );
-    const data = decryptChunk(task.dataKey, task.nonce, task.aadObject, task.aadIndex, stored);
-    if (!task.compressed && data.length !== task.plainSize) {
-      throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${data.length} bytes, expected ${task.plainSize}`);
+    const rawSize = stored.length - TAG_BYTES;
+    if (!task.compressed && rawSize !== task.plainSize) {
+      throw new PipelineError('MANIFEST_MISMATCH', `raw chunk holds ${rawSize} bytes, expected ${task.plainSize}`);
     }
-    const plain = transferable(task.compressed ? compressor.decompress(data, task.plainSize, task.spare) : data);
+    // A raw chunk is decrypted straight into the plaintext's buffer, a compressed one in place.
+    const raw = task.compressed ? null : plainBuffer(task.plainSize, task.spare);
+    const data = decryptChunk(task.dataKey, task.nonce, task.aadObject, task.aadIndex, stored, raw ?? stored);
+    const plain = raw ? raw.buffer : transferable(compressor.decompress(data, task.plainSize, task.spare));
     return [{ plain, bad }, [plain]];
   });
 }
