@@ -36,7 +36,7 @@
  * Load: before each system the 1-minute load average must drop below 1.0 (waiting up to 60 s);
  * before each workload the machine must have been idle (< 0.5 core busy over 1 s, up to --idle-wait, 180 s)
  * and the 1-minute load is printed beside each figure. Before the first large load, one untimed
- * PUT warms each system's fresh processes up (see warmUp). The machine has 2 cores: client and
+ * PUT and GET warm each system's fresh processes up (see warmUp). The machine has 2 cores: client and
  * servers share them, and the CPU each took is printed per workload.
  *
  * Peak RSS of the gateway (the `dist/gateway/main.js` child of `qstor start`): VmHWM at the end
@@ -349,10 +349,11 @@ async function s3Loads(
 }
 
 /**
- * One untimed PUT of up to 256 MiB before the first measured load: a fresh server process pays its
- * heap's first touch once (each of qstor's zdbs grows by ~60 MiB in its first large PUT: one page
- * fault per 4 KiB received, ~100,000 over six zdbs), which the first measured row would otherwise
- * carry alone. Every system gets the same warm-up.
+ * One untimed PUT and GET of up to 256 MiB before the first measured load: a fresh server process
+ * pays its heap's first touch once (each of qstor's zdbs grows by ~60 MiB in its first large PUT:
+ * one page fault per 4 KiB received, ~100,000 over six zdbs; qstor's gateway faults in ~70 MiB of
+ * read buffers in its first large GET, ~18,000 faults against ~1,000 in the next), which the
+ * first measured row of each kind would otherwise carry alone. Every system gets the same warm-up.
  */
 async function warmUp(s3: S3Client, bucket: string, size: number): Promise<void> {
   const bytes = Math.min(size, 256 * 1024 * 1024);
@@ -364,6 +365,8 @@ async function warmUp(s3: S3Client, bucket: string, size: number): Promise<void>
       ContentLength: bytes,
     }),
   );
+  const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'warm-up' }));
+  if ((await drain(res.Body)) !== bytes) throw new Error('warm-up GET returned a short body');
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'warm-up' }));
 }
 
