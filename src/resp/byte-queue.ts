@@ -51,11 +51,11 @@ export class ByteQueue {
     return -1;
   }
 
-  /** Remove and return the next n bytes; a view when they lie in one chunk. */
-  take(n: number): Buffer {
+  /** Remove and return the next n bytes; a view when they lie in one chunk, unless `copy`. */
+  take(n: number, copy = false): Buffer {
     if (n === 0) return Buffer.alloc(0);
     const first = this.chunks[0]!;
-    if (first.length - this.head >= n) {
+    if (!copy && first.length - this.head >= n) {
       const out = first.subarray(this.head, this.head + n);
       this.advanceWithin(n);
       return out;
@@ -71,6 +71,29 @@ export class ByteQueue {
       this.advanceWithin(want);
     }
     return out;
+  }
+
+  /** Moves every queued byte (at most out.length) to the start of `out`; returns how many. */
+  copyOut(out: Buffer): number {
+    const n = Math.min(this.length, out.length);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0]!;
+      const want = Math.min(c.length - this.head, n - filled);
+      c.copy(out, filled, this.head, this.head + want);
+      filled += want;
+      this.advanceWithin(want);
+    }
+    return n;
+  }
+
+  /** If `chunk` is still queued (it can only be the last), replaces what is left of it by a copy: its memory is about to be reused. */
+  own(chunk: Buffer): void {
+    const i = this.chunks.length - 1;
+    if (i < 0 || this.chunks[i] !== chunk) return;
+    const start = i === 0 ? this.head : 0;
+    this.chunks[i] = Buffer.from(this.chunks[i]!.subarray(start));
+    if (i === 0) this.head = 0;
   }
 
   /** How many chunks the next n bytes span. */

@@ -9,6 +9,12 @@ export class RespErrorReply {
 export type RespValue = string | number | Buffer | null | RespErrorReply | RespValue[];
 
 const MAX_LINE = 64 * 1024;
+/**
+ * A bulk value up to this long whose bytes have not all arrived is received straight into a
+ * buffer of its own, allocated when its length is read; a longer one (a peer may announce up to
+ * maxBulk) only takes memory as its bytes arrive. zdb values are at most 8 MiB.
+ */
+const DIRECT_BULK_MAX = 8 * 1024 * 1024;
 
 interface Frame {
   items: RespValue[];
@@ -23,11 +29,44 @@ export class ReplyParser {
   private readonly q = new ByteQueue();
   private stack: Frame[] = [];
   private bulkLen = -1;
+  /** The bulk value being received into its own buffer (see DIRECT_BULK_MAX); `filled` bytes so far. */
+  private direct: { out: Buffer; filled: number } | null = null;
+  /** Set during feed(): the queued bytes belong to a buffer the caller reuses, so values are copies. */
+  private transient = false;
 
   constructor(private readonly maxBulk = 512 * 1024 * 1024) {}
 
+  /** Queues `chunk`, which must stay unchanged while it is parsed (values may be views of it). */
   push(chunk: Buffer): void {
-    this.q.push(chunk);
+    this.q.push(this.fillDirect(chunk));
+  }
+
+  /**
+   * Parses `chunk` and hands each complete value to `onValue`; the caller may reuse `chunk` as
+   * soon as this returns (a socket's `onread` buffer): every byte kept is a copy, and a large
+   * value's bytes are copied once, into the value's own buffer.
+   */
+  feed(chunk: Buffer, onValue: (value: RespValue) => void): void {
+    const rest = this.fillDirect(chunk);
+    this.q.push(rest);
+    this.transient = true;
+    try {
+      let value: RespValue | undefined;
+      while ((value = this.next()) !== undefined) onValue(value);
+    } finally {
+      this.transient = false;
+      this.q.own(rest);
+    }
+  }
+
+  /** Copies what the direct bulk still lacks from the start of `chunk`; returns the rest. */
+  private fillDirect(chunk: Buffer): Buffer {
+    const d = this.direct;
+    if (!d || d.filled === d.out.length) return chunk;
+    const n = Math.min(chunk.length, d.out.length - d.filled);
+    chunk.copy(d.out, d.filled, 0, n);
+    d.filled += n;
+    return chunk.subarray(n);
   }
 
   /** Next complete top-level value, or undefined when more bytes are needed. */
@@ -58,8 +97,19 @@ export class ReplyParser {
   private scalar(): { value: RespValue; arrayLen?: number } | undefined {
     const q = this.q;
     if (this.bulkLen >= 0) {
-      if (q.length < this.bulkLen + 2) return undefined;
-      const data = q.take(this.bulkLen);
+      const d = this.direct;
+      if (d) {
+        if (d.filled < d.out.length || q.length < 2) return undefined;
+        this.direct = null;
+      } else if (q.length < this.bulkLen + 2) {
+        if (this.bulkLen <= DIRECT_BULK_MAX && q.length < this.bulkLen) {
+          this.direct = { out: Buffer.allocUnsafe(this.bulkLen), filled: 0 };
+          this.direct.filled = q.copyOut(this.direct.out);
+        }
+        return undefined;
+      }
+      const data = d ? d.out : q.take(this.bulkLen, this.transient);
+      if (q.peek(0) !== 13 || q.peek(1) !== 10) throw new RespProtocolError('MALFORMED', 'bulk value without its CRLF');
       q.skip(2);
       this.bulkLen = -1;
       return { value: data };

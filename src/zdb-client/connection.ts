@@ -6,6 +6,16 @@ import { serverError, ZdbError } from './errors.js';
 
 export type Arg = Buffer | string | number;
 
+/**
+ * What every connection of this thread reads replies into (Node's `onread`): a read copies at
+ * most this much from the socket, and the parser copies out what it keeps before the next read,
+ * a large value straight into its own buffer. One buffer serves all: each read's callback runs
+ * to its end before another read starts. Node's default was a fresh 64 KiB buffer per read
+ * (a 1 MiB shard: 16 reads, 16 allocations, then a copy to join them).
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+const readBuffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+
 export interface ZdbConnectionOptions {
   /** TCP host (default 127.0.0.1) and port (default 9900), or `path` for a unix socket. */
   host?: string;
@@ -210,7 +220,17 @@ export class ZdbConnection {
     this.answered = false;
     this.parser = new ReplyParser();
     const { path, host = '127.0.0.1', port = 9900 } = this.options;
-    const socket = path !== undefined ? net.createConnection({ path }) : net.createConnection({ host, port });
+    // Replies are read into one reused buffer (see READ_BUFFER) instead of a fresh 64 KiB per read.
+    const onread = {
+      buffer: readBuffer,
+      // true: keep reading (false would pause the socket).
+      callback: (n: number, buf: Uint8Array): boolean => {
+        this.onData(socket, buf, n);
+        return true;
+      },
+    };
+    const socket =
+      path !== undefined ? net.createConnection({ path, onread }) : net.createConnection({ host, port, onread });
     this.socket = socket;
     socket.setNoDelay(true);
     let socketError: Error | undefined;
@@ -232,7 +252,6 @@ export class ZdbConnection {
         },
       );
     });
-    socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
     socket.on('error', (err) => {
       socketError = err;
     });
@@ -277,12 +296,11 @@ export class ZdbConnection {
     p.chunks = [];
   }
 
-  private onData(socket: net.Socket, chunk: Buffer): void {
+  /** `n` bytes read into `buf`, which the next read reuses: the parser copies what it keeps. */
+  private onData(socket: net.Socket, buf: Uint8Array, n: number): void {
     if (socket !== this.socket) return;
-    this.parser.push(chunk);
-    let value: RespValue | undefined;
     try {
-      while ((value = this.parser.next()) !== undefined) {
+      this.parser.feed(Buffer.from(buf.buffer, buf.byteOffset, n), (value) => {
         const p = this.inflight.shift();
         if (!p) throw new ZdbError('PROTOCOL', `${this.endpoint} sent a reply nobody asked for`);
         if (this.phase === 'ready' && !this.answered) {
@@ -292,7 +310,7 @@ export class ZdbConnection {
         clearTimeout(p.timer);
         if (value instanceof RespErrorReply) p.reject(serverError(value.message));
         else p.resolve(value);
-      }
+      });
     } catch (err) {
       this.lost(socket, asZdbError(err, `unreadable reply from ${this.endpoint}`, 'PROTOCOL'));
     }

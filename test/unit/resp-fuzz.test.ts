@@ -182,11 +182,23 @@ function encodeReply(v: RespValue, out: Chunks = []): Chunks {
   return out;
 }
 
-function parseReplies(chunks: Buffer[]): RespValue[] {
+/**
+ * push: each chunk stays as it was. feed: each chunk is handed over in one scratch buffer that
+ * is overwritten as soon as feed() returns (a socket's onread buffer), so a value that kept a
+ * view of it would come out scribbled.
+ */
+function parseReplies(chunks: Buffer[], mode: 'push' | 'feed' = 'push'): RespValue[] {
   const parser = new ReplyParser(1024);
   const values: RespValue[] = [];
+  const scratch = Buffer.alloc(Math.max(0, ...chunks.map((c) => c.length)));
   try {
     for (const chunk of chunks) {
+      if (mode === 'feed') {
+        chunk.copy(scratch);
+        parser.feed(scratch.subarray(0, chunk.length), (v) => values.push(v));
+        scratch.fill(0xaa);
+        continue;
+      }
       parser.push(chunk);
       for (let v = parser.next(); v !== undefined; v = parser.next()) values.push(v);
     }
@@ -206,6 +218,38 @@ describe('RESP reply parser, fuzzed', () => {
     );
   });
 
+  it('replies fed from a reused read buffer come back intact, however they are split', () => {
+    fc.assert(
+      fc.property(fc.array(replyValue, { minLength: 1, maxLength: 5 }), cuts, (values, at) => {
+        expect(parseReplies(split(encode(values.flatMap((v) => encodeReply(v))), at), 'feed')).toEqual(values);
+      }),
+      RUNS,
+    );
+  });
+
+  it('a large bulk reply fed in pieces lands in a buffer of its own, intact', () => {
+    const value = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 251));
+    const stream = encode([...encodeReply(value), ...encodeReply('OK'), ...encodeReply(value.subarray(0, 10))]);
+    const parser = new ReplyParser();
+    const values: RespValue[] = [];
+    const scratch = Buffer.alloc(65_536);
+    for (let at = 0; at < stream.length; at += scratch.length) {
+      const n = stream.copy(scratch, 0, at);
+      parser.feed(scratch.subarray(0, n), (v) => values.push(v));
+      scratch.fill(0x55);
+    }
+    expect(values).toHaveLength(3);
+    expect(value.equals(values[0] as Buffer)).toBe(true);
+    expect(values[1]).toBe('OK');
+    expect(value.subarray(0, 10).equals(values[2] as Buffer)).toBe(true);
+  });
+
+  it('a bulk reply not followed by CRLF is refused', () => {
+    const parser = new ReplyParser();
+    parser.push(Buffer.from('$3\r\nabcXY+OK\r\n'));
+    expect(() => parser.next()).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
+  });
+
   it('random and mutated bytes end in values, a wait for more, or RespProtocolError', () => {
     const replies = fc
       .array(replyValue, { minLength: 1, maxLength: 4 })
@@ -219,6 +263,7 @@ describe('RESP reply parser, fuzzed', () => {
         cuts,
         (bytes, at) => {
           parseReplies(split(bytes, at));
+          parseReplies(split(bytes, at), 'feed');
         },
       ),
       RUNS,
