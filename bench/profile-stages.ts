@@ -51,6 +51,7 @@ const RULES: Rule[] = [
   ['(idle)', fn('(idle)')],
   ['(idle)', fn('atomicsWaitLoop')], // a piscina worker waiting for its next task
   ['AEAD (AES-256-GCM)', url('internal/crypto/cipher')],
+  ['AEAD (AES-256-GCM)', url('src/util/aes-gcm.js')], // libcrypto through koffi: no frame of its own
   ['hash', url('internal/crypto/hash')],
   ['CRC32C (shards)', url('@node-rs/crc32')],
   ['CRC32C (shards)', fn('shardCrc')], // the native crc32c() has no frame of its own
@@ -62,6 +63,7 @@ const RULES: Rule[] = [
   ['pipeline (shards, copies, transfer)', url('src/pipeline/')],
   ['piscina (thread messages)', url('piscina')],
   ['zdb client (RESP, writev, read)', url('src/zdb-client/')],
+  ['zdb client (RESP, writev, read)', url('src/resp/')],
   ['store (chunk writes/reads, manifest)', url('src/store/')],
   ['metadata (sqlite)', url('src/meta/')],
   ['SigV4 / body verification', url('gateway/auth/')],
