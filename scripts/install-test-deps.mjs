@@ -24,6 +24,8 @@ const TOOLS = [
   { command: 'haproxy', pkg: 'haproxy' },
   // Debian's boto3 for /usr/bin/python3, which test/gateway-sigv2.test.ts drives with SigV2.
   { file: '/usr/lib/python3/dist-packages/boto3/__init__.py', pkg: 'python3-boto3' },
+  // The system's libcrypto, whose AES-256-GCM the store uses (test/unit/aes-gcm.test.ts checks it loads).
+  { library: 'libcrypto.so.3', pkg: 'libssl3' },
 ];
 
 function hasLibrary(name) {
