@@ -220,7 +220,7 @@ export class ZdbConnection {
     this.answered = false;
     this.parser = new ReplyParser();
     const { path, host = '127.0.0.1', port = 9900 } = this.options;
-    // Replies are read into one reused buffer (see READ_BUFFER) instead of a fresh 64 KiB per read.
+    // Replies are read into one reused buffer (see readBuffer) instead of a fresh 64 KiB per read.
     const onread = {
       buffer: readBuffer,
       // true: keep reading (false would pause the socket).
@@ -301,6 +301,8 @@ export class ZdbConnection {
     if (socket !== this.socket) return;
     try {
       this.parser.feed(Buffer.from(buf.buffer, buf.byteOffset, n), (value) => {
+        // Replies of a socket since replaced belong to requests already failed, never to the new one's.
+        if (socket !== this.socket) return;
         const p = this.inflight.shift();
         if (!p) throw new ZdbError('PROTOCOL', `${this.endpoint} sent a reply nobody asked for`);
         if (this.phase === 'ready' && !this.answered) {
