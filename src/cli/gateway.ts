@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { GATEWAY_MAIN, GATEWAY_NODE_FLAGS } from '../util/programs.js';
-import { dataPathEnv } from '../util/data-path-env.js';
+import { spawnGateway } from './spawn-gateway.js';
 import { loadGatewayConfig } from '../config/gateway-config.js';
 import type { LogLevel } from '../config/log-level.js';
 import { lockDataDir } from './data-dir.js';
@@ -17,14 +15,7 @@ export function gateway(o: { config: string; logLevel?: LogLevel }): void {
   const dir = loadGatewayConfig(o.config).data;
   const lock = lockDataDir(dir, `${o.config}: data`);
   const logLevel = o.logLevel ? ['--log-level', o.logLevel] : [];
-  const child = spawn(
-    process.execPath,
-    [...GATEWAY_NODE_FLAGS, ...process.execArgv, GATEWAY_MAIN, '--config', o.config, ...logLevel],
-    {
-      stdio: ['ignore', 'pipe', 'inherit', lock.fd],
-      env: dataPathEnv(),
-    },
-  );
+  const child = spawnGateway(['--config', o.config, ...logLevel], lock.fd);
   child.stdout!.on('data', (d: Buffer) => {
     for (const line of d.toString().split('\n').filter(Boolean)) {
       const [word, a, b] = line.split(' ');

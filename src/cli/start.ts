@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startLocalBackends, stopLocalBackends, type LocalBackend } from './backends.js';
 import { CliError } from './errors.js';
-import { GATEWAY_MAIN, GATEWAY_NODE_FLAGS } from '../util/programs.js';
-import { dataPathEnv } from '../util/data-path-env.js';
+import { spawnGateway } from './spawn-gateway.js';
 import { layout, readStoreConfig, writeStoreConfig } from '../data-dir/local-store.js';
 import type { LogLevel } from '../config/log-level.js';
 import type { StoreConfig } from '../config/store-config.js';
@@ -89,12 +88,8 @@ export async function start(values: StartOptions): Promise<void> {
   if (moved || rewired || quorum !== undefined) writeStoreConfig(dir, config);
   let gateway: ChildProcess;
   try {
-    gateway = spawn(
-      process.execPath,
+    gateway = spawnGateway(
       [
-        ...GATEWAY_NODE_FLAGS,
-        ...process.execArgv,
-        GATEWAY_MAIN,
         '--data',
         dir,
         '--port',
@@ -108,10 +103,7 @@ export async function start(values: StartOptions): Promise<void> {
         ...websiteArguments(values),
         ...tlsArgs,
       ],
-      {
-        stdio: ['ignore', 'pipe', 'inherit', lock.fd],
-        env: dataPathEnv(),
-      },
+      lock.fd,
     );
   } catch (e) {
     await stopLocalBackends(backends);

@@ -42,9 +42,11 @@ export class Engine {
           if (evict) ns.files.noteSyncStart();
         }
       },
-      () => {
-        if (evict) for (const ns of this.namespaces.values()) ns.files.evictSynced();
-      },
+      evict
+        ? () => {
+            for (const ns of this.namespaces.values()) ns.files.evictSynced();
+          }
+        : undefined,
     );
   }
 
